@@ -1,0 +1,204 @@
+"""Sufficient statistics of right-censored competing-risks data.
+
+Every estimator in :mod:`leiosurv.stats` (Aalen–Johansen, Kaplan–Meier, Gray's
+test) depends on the data only through, for each group and each distinct time,
+the number of censorings and the number of events of each cause.  This module
+holds that table (:class:`EventCounts`) and builds it from in-memory arrays or
+from an already aggregated long table ``(group, time, event, n)`` — the shape in
+which a database engine (DuckDB, Spark, ...) returns ``GROUP BY group, time,
+event``.  Nothing here knows about data frames or files; see ``_engines.py``.
+
+Conventions
+-----------
+* Event code 0 is a censoring; codes 1..K are causes.
+* Times are float64.  At a time with both events and censorings the events
+  come first: those censored at ``t`` are still at risk at ``t`` (as in R's
+  survival, cmprsk and prodlim).
+* ``n_risk[j]`` is the number at risk just before ``time[j]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["GroupCounts", "EventCounts"]
+
+
+@dataclass(frozen=True, eq=False)
+class GroupCounts:
+    """Counts for one group on its grid of distinct times.
+
+    Attributes
+    ----------
+    label : object
+        The group's label (``None`` when the data are not grouped).
+    time : ndarray of float64, shape (m,)
+        Strictly increasing distinct times at which at least one row ends
+        (an event of any cause or a censoring).
+    events : ndarray of int64, shape (m, K)
+        ``events[j, k]`` is the number of events of cause ``causes[k]`` at ``time[j]``.
+    censored : ndarray of int64, shape (m,)
+        Number of censorings at ``time[j]``.
+    """
+
+    label: Any
+    time: np.ndarray
+    events: np.ndarray
+    censored: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of rows in the group."""
+        return int(self.events.sum() + self.censored.sum())
+
+    @property
+    def n_events(self) -> np.ndarray:
+        """Events of any cause at each time, shape (m,)."""
+        return self.events.sum(axis=1)
+
+    @property
+    def n_risk(self) -> np.ndarray:
+        """Number at risk just before each time, shape (m,)."""
+        leaving = self.n_events + self.censored
+        return self.n - np.concatenate(([0], np.cumsum(leaving)[:-1])).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class EventCounts:
+    """Sufficient statistics for every group: the estimators' only input.
+
+    Attributes
+    ----------
+    causes : tuple of int
+        The cause codes, in the order of the columns of ``GroupCounts.events``.
+    groups : tuple of GroupCounts
+        One entry per group, ordered by label; a single entry labelled ``None``
+        when ungrouped.
+    group_name : str or None
+        Name of the grouping column, if any.
+    """
+
+    causes: tuple[int, ...]
+    groups: tuple[GroupCounts, ...]
+    group_name: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    # -- access ---------------------------------------------------------------
+    @property
+    def labels(self) -> list[Any]:
+        return [g.label for g in self.groups]
+
+    @property
+    def n(self) -> int:
+        return sum(g.n for g in self.groups)
+
+    def __iter__(self) -> Iterator[GroupCounts]:
+        return iter(self.groups)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, label: Any) -> GroupCounts:
+        for g in self.groups:
+            if g.label == label:
+                return g
+        raise KeyError(f"no group {label!r}; groups are {self.labels!r}")
+
+    def pooled(self) -> "EventCounts":
+        """The same counts with all groups merged into one (label ``None``)."""
+        if len(self.groups) == 1 and self.groups[0].label is None:
+            return self
+        time = np.concatenate([g.time for g in self.groups])
+        k = len(self.causes)
+        mat = np.concatenate(
+            [np.column_stack([g.censored, g.events]) for g in self.groups], axis=0
+        ).reshape(-1, k + 1)
+        return EventCounts(self.causes, (_merge(None, time, mat),), None, dict(self.meta))
+
+    # -- construction ---------------------------------------------------------
+    @classmethod
+    def from_long(
+        cls,
+        time: Sequence[float] | np.ndarray,
+        event: Sequence[int] | np.ndarray,
+        n: Sequence[int] | np.ndarray | None = None,
+        group: Sequence[Any] | np.ndarray | None = None,
+        *,
+        causes: Sequence[int] | None = None,
+        group_name: str | None = None,
+    ) -> "EventCounts":
+        """Build from a long table of ``(group, time, event, n)`` rows.
+
+        Rows may repeat a key; their ``n`` are added.  With ``n=None`` every row
+        counts once, so this also builds the counts from raw per-subject arrays.
+        Inputs must already be valid (no missing values, times >= 0, event codes
+        in ``{0} | causes``); the engines layer validates and names the culprit.
+
+        Examples
+        --------
+        >>> ec = EventCounts.from_long([2.0, 1.0, 2.0, 3.0], [1, 0, 2, 0])
+        >>> ec.groups[0].time.tolist(), ec.groups[0].n_risk.tolist()
+        ([1.0, 2.0, 3.0], [4, 3, 1])
+        """
+        time = np.asarray(time, dtype=np.float64)
+        event = np.asarray(event, dtype=np.int64)
+        weights = None if n is None else np.asarray(n, dtype=np.int64)
+        if causes is None:
+            present = np.unique(event)
+            causes = tuple(int(c) for c in present[present > 0])
+        causes = tuple(int(c) for c in causes)
+        # column of each row in the (censored, cause_1..cause_K) matrix
+        code_to_col = {0: 0, **{c: i + 1 for i, c in enumerate(causes)}}
+        lut_size = max(code_to_col) + 1
+        lut = np.full(lut_size, -1, dtype=np.int64)
+        for code, col in code_to_col.items():
+            lut[code] = col
+        if event.size and (event.min() < 0 or event.max() >= lut_size):
+            raise ValueError("event codes outside {0} and causes; validate before counting")
+        cols = lut[event]
+        if (cols < 0).any():
+            raise ValueError("event codes outside {0} and causes; validate before counting")
+
+        if group is None:
+            out = [_count_group(None, time, cols, weights, len(causes))]
+        else:
+            group = np.asarray(group)
+            labels, inverse = np.unique(group, return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.searchsorted(inverse[order], np.arange(len(labels) + 1))
+            out = []
+            for i, label in enumerate(labels):
+                idx = order[bounds[i] : bounds[i + 1]]
+                w = None if weights is None else weights[idx]
+                out.append(_count_group(_py(label), time[idx], cols[idx], w, len(causes)))
+        return cls(causes, tuple(out), group_name)
+
+
+def _py(x: Any) -> Any:
+    """numpy scalar -> Python scalar, so labels compare and serialise plainly."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _count_group(label: Any, time: np.ndarray, cols: np.ndarray, weights: np.ndarray | None, k: int) -> GroupCounts:
+    uniq, inverse = np.unique(time, return_inverse=True)
+    flat = inverse * (k + 1) + cols
+    mat = np.bincount(flat, weights=weights, minlength=uniq.size * (k + 1))
+    mat = np.rint(mat).astype(np.int64).reshape(uniq.size, k + 1)
+    return _drop_empty(label, uniq, mat)
+
+
+def _merge(label: Any, time: np.ndarray, mat: np.ndarray) -> GroupCounts:
+    uniq, inverse = np.unique(time, return_inverse=True)
+    out = np.zeros((uniq.size, mat.shape[1]), dtype=np.int64)
+    np.add.at(out, inverse, mat)
+    return _drop_empty(label, uniq, out)
+
+
+def _drop_empty(label: Any, time: np.ndarray, mat: np.ndarray) -> GroupCounts:
+    keep = mat.sum(axis=1) > 0
+    if not keep.all():
+        time, mat = time[keep], mat[keep]
+    return GroupCounts(label, time, np.ascontiguousarray(mat[:, 1:]), np.ascontiguousarray(mat[:, 0]))
