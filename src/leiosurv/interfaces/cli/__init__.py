@@ -3,7 +3,8 @@
 Each command lives in a small module that registers itself on the group:
 
 * ``_clinical.py`` — ``assess``, ``plan``, ``schema``
-* ``_study.py``    — ``synth``, ``study``, ``validate-rule``
+* ``_synth.py``    — ``synth`` (the synthetic cohort)
+* ``_study.py``    — ``study``, ``validate-rule``
 * ``_demo.py``     — ``demo``, the main job of the README
 
 Errors: any :class:`leiosurv.exceptions.LeiosurvError` is printed as one line
@@ -34,9 +35,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from leiosurv.interfaces.cli import _clinical, _demo, _study
+    from leiosurv.interfaces.cli import _clinical, _demo, _study, _synth
 
-    for module in (_clinical, _study, _demo):
+    for module in (_clinical, _synth, _study, _demo):
         module.register(cli)
 
 
