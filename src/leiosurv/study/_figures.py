@@ -1,0 +1,171 @@
+"""Figures of the cohort study: forest plot of the risk differences, cumulative
+incidence curves with numbers at risk.
+
+Built from a :class:`StudyResult` alone (not from the data), so a report can be
+redrawn from its JSON.  Figures are plain :class:`matplotlib.figure.Figure`
+objects (no pyplot state, no display backend).  When the cohort is synthetic,
+every figure says so in its title and carries a watermark.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from leiosurv.study._results import DAYS_PER_YEAR, OUTCOME_LABELS, StudyResult
+
+__all__ = ["forest_plot", "cif_plot", "figure_svg", "save_figure"]
+
+SYNTHETIC_MARK = "SYNTHETIC DATA"
+_COLOURS = {"all": "#1f3b73", "high": "#b2182b", "low": "#2166ac"}
+_NAMES = {"all": "All patients", "high": "High risk", "low": "Low risk"}
+
+
+def _watermark(fig: Figure, synthetic: bool) -> None:
+    if synthetic:
+        fig.text(0.5, 0.5, SYNTHETIC_MARK, fontsize=46, color="#c00000", alpha=0.10, rotation=25,
+                 ha="center", va="center", zorder=0, gid="synthetic-watermark")
+
+
+def forest_plot(result: StudyResult) -> Figure:
+    """Forest plot of the univariable risk differences, as seed 001's Figure 1.
+
+    Metastasis and local recurrence side by side; one row per factor; the
+    point is the risk difference at the horizon in percentage points with its
+    CI as a horizontal bar, a solid reference line at 0 and dashed lines at the
+    derivation thresholds; n (with the factor / total used) on the right.
+
+    Examples
+    --------
+    >>> fig = forest_plot(result)   # doctest: +SKIP
+    >>> fig.savefig("forest.svg")   # doctest: +SKIP
+    """
+    outcomes = list(result.overall)
+    factors = list(dict.fromkeys(r.factor for r in result.univariable))
+    years = result.horizon_days / DAYS_PER_YEAR
+    level = int(round(100 * result.provenance["level"]))
+    height = 1.6 + 0.55 * len(factors)
+    fig = Figure(figsize=(11, height), dpi=100)
+    axes = fig.subplots(1, len(outcomes), sharey=True)
+    axes = np.atleast_1d(axes)
+    thresholds = result.rule.thresholds or result.provenance.get("thresholds") or {}
+    y = np.arange(len(factors))[::-1]
+    for ax, outcome in zip(axes, outcomes):
+        rows = {r.factor: r for r in result.univariable if r.outcome == outcome}
+        ax.axvline(0, color="black", linewidth=1.0, zorder=1)
+        thr = thresholds.get(outcome)
+        if thr is not None:
+            ax.axvline(100 * thr, color="#555555", linestyle="--", linewidth=1.0, zorder=1,
+                       label=f"threshold {100 * thr:g} points")
+        lo_all, hi_all = [0.0], [0.0 if thr is None else 100 * thr]
+        for yi, f in zip(y, factors):
+            r = rows.get(f)
+            if r is None or math.isnan(r.rd):
+                ax.text(0, yi, "  not estimable", va="center", fontsize=8, color="#777777")
+                continue
+            rd, lo, hi = 100 * r.rd, 100 * r.rd_lower, 100 * r.rd_upper
+            derived = f in result.rule.by_outcome.get(outcome, ())
+            colour = "#b2182b" if derived else "#1f3b73"
+            ax.plot([lo, hi], [yi, yi], color=colour, linewidth=1.6, zorder=2, solid_capstyle="butt")
+            ax.plot([lo, lo], [yi - 0.12, yi + 0.12], color=colour, linewidth=1.2)
+            ax.plot([hi, hi], [yi - 0.12, yi + 0.12], color=colour, linewidth=1.2)
+            ax.plot([rd], [yi], marker="s", markersize=7, color=colour, zorder=3)
+            lo_all.append(lo)
+            hi_all.append(hi)
+        span = max(hi_all) - min(lo_all) or 10.0
+        ax.set_xlim(min(lo_all) - 0.08 * span, max(hi_all) + 0.08 * span)
+        for yi, f in zip(y, factors):
+            r = rows.get(f)
+            if r is None:
+                continue
+            text = (f"{r.format_rd()}   n = {r.n_present}/{r.n_used}"
+                    if not math.isnan(r.rd) else f"n = {r.n_present}/{r.n_used}")
+            ax.annotate(text, xy=(1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+        ax.set_title(OUTCOME_LABELS.get(outcome, outcome), fontsize=12, fontweight="bold")
+        ax.set_xlabel(f"{years:g}-year risk difference (percentage points)")
+        ax.grid(axis="x", color="#e0e0e0", linewidth=0.6, zorder=0)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_ylim(-0.7, len(factors) - 0.3)
+        if thr is not None:
+            ax.legend(loc="lower right", fontsize=7, frameon=False)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels([result.factor_result(f, outcomes[0]).label for f in factors], fontsize=9)
+    title = (f"Univariable analysis: {years:g}-year risk differences, factor present vs absent "
+             f"({level}% CI; RD, n with factor / n analysed)")
+    if result.synthetic:
+        title = f"{SYNTHETIC_MARK} — {title}"
+    fig.suptitle(title, fontsize=10.5, color="#c00000" if result.synthetic else "black")
+    fig.subplots_adjust(left=0.22, right=0.86, wspace=0.62, bottom=0.9 / height, top=1 - 0.55 / height)
+    _watermark(fig, result.synthetic)
+    return fig
+
+
+def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
+    """Cumulative incidence of *outcome* with its CI band and numbers at risk.
+
+    ``by="all"`` draws the whole cohort; ``by="group"`` the rule's high and
+    low risk groups.
+
+    Examples
+    --------
+    >>> fig = cif_plot(result, "metastasis", by="group")   # doctest: +SKIP
+    """
+    names = ["all"] if by == "all" else ["high", "low"]
+    curves = [c for n in names for c in result.curves if c.outcome == outcome and c.group == n]
+    fig = Figure(figsize=(7.5, 5.2), dpi=100)
+    ax = fig.add_axes((0.12, 0.36, 0.82, 0.54))
+    years = result.horizon_days / DAYS_PER_YEAR
+    ymax = 0.0
+    for c in curves:
+        t = np.asarray(c.time) / DAYS_PER_YEAR
+        est, lo, hi = (100 * np.asarray(v, dtype=float) for v in (c.estimate, c.lower, c.upper))
+        colour = _COLOURS.get(c.group, "black")
+        ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, linewidth=0)
+        ax.step(t, est, where="post", color=colour, linewidth=1.8, label=_NAMES.get(c.group, c.group))
+        if np.isfinite(hi).any():
+            ymax = max(ymax, float(np.nanmax(hi)))
+    ax.set_xlim(0, years)
+    ax.set_ylim(0, min(100.0, max(5.0, 1.1 * ymax)))
+    ax.set_xlabel("Years since diagnosis")
+    ax.set_ylabel(f"Cumulative incidence of {OUTCOME_LABELS.get(outcome, outcome).lower()} (%)")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(color="#e8e8e8", linewidth=0.6)
+    if curves:
+        ax.legend(loc="upper left", frameon=False, fontsize=9)
+    what = "all patients" if by == "all" else f"by risk group ({result.rule.id} rule)"
+    title = f"{OUTCOME_LABELS.get(outcome, outcome)}, {what}; death as competing risk"
+    if result.synthetic:
+        title = f"{SYNTHETIC_MARK} — {title}"
+    ax.set_title(title, fontsize=10, color="#c00000" if result.synthetic else "black")
+    # numbers at risk
+    fig.text(0.02, 0.235, "Number at risk", fontsize=9, fontweight="bold")
+    for i, c in enumerate(curves):
+        yy = 0.18 - 0.05 * i
+        fig.text(0.02, yy, _NAMES.get(c.group, c.group), fontsize=8.5, color=_COLOURS.get(c.group, "black"))
+        for t, n in zip(c.risk_times, c.n_risk):
+            x = 0.12 + 0.82 * (t / DAYS_PER_YEAR) / years
+            fig.text(x, yy, f"{n}", fontsize=8.5, ha="center")
+    if not curves:
+        ax.text(0.5, 0.5, "no groups to compare", transform=ax.transAxes, ha="center", color="#777777")
+    _watermark(fig, result.synthetic)
+    return fig
+
+
+def figure_svg(fig: Figure) -> str:
+    """The figure as an inline ``<svg>`` element (no XML prolog, no DOCTYPE)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def save_figure(fig: Figure, stem: Path, *, dpi: int = 200) -> list[Path]:
+    """Write ``stem.png`` (at *dpi*) and ``stem.svg``; return both paths."""
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=dpi)
+    fig.savefig(paths[1])
+    return paths

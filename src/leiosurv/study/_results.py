@@ -1,0 +1,429 @@
+"""Result objects and argument parsing of the cohort study.
+
+Frozen dataclasses that print themselves and serialise losslessly to JSON
+(``to_dict`` / ``from_dict``; NaN is written as ``null``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+import numpy as np
+
+from leiosurv.clinical import evidence
+from leiosurv.exceptions import InputError
+
+__all__ = [
+    "parse_horizon",
+    "parse_thresholds",
+    "Risk",
+    "Curve",
+    "Table1Row",
+    "FactorResult",
+    "GroupResult",
+    "Rule",
+    "StudyResult",
+    "Comparison",
+    "RuleValidation",
+]
+
+OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
+    "metastasis": ("met_time", "met_status"),
+    "local_recurrence": ("lr_time", "lr_status"),
+}
+"""Cohort columns (time, status) of each outcome in ``evidence.DLMS_OUTCOMES``."""
+
+OUTCOME_LABELS = {"metastasis": "Metastasis", "local_recurrence": "Local recurrence"}
+DAYS_PER_YEAR = 365.25
+_CURVE_POINTS = 400
+
+
+# ---------------------------------------------------------------------------
+# Argument parsing (validated once, here)
+# ---------------------------------------------------------------------------
+_HORIZON = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([ymd])\s*$", re.IGNORECASE)
+
+
+def parse_horizon(text: str | float | int) -> float:
+    """Turn a horizon such as ``"5y"``, ``"60m"`` or ``"1826d"`` into days.
+
+    A year is 365.25 days and a month a twelfth of that.  A bare number is
+    taken as days.
+
+    Examples
+    --------
+    >>> parse_horizon("5y"), parse_horizon("60m"), parse_horizon("1826d")
+    (1826.25, 1826.25, 1826.0)
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        days = float(text)
+    else:
+        m = _HORIZON.match(str(text))
+        if not m:
+            raise InputError(
+                f"horizon: expected a number with a unit y, m or d (e.g. '5y', '60m', '1826d'), got {text!r}"
+            )
+        value, unit = float(m.group(1)), m.group(2).lower()
+        days = value * {"y": DAYS_PER_YEAR, "m": DAYS_PER_YEAR / 12, "d": 1.0}[unit]
+    if not math.isfinite(days) or days <= 0:
+        raise InputError(f"horizon: must be a positive duration, got {text!r}")
+    return days
+
+
+_OUTCOME_ALIASES = {"met": "metastasis", "metastasis": "metastasis", "lr": "local_recurrence",
+                    "local_recurrence": "local_recurrence"}
+
+
+def parse_thresholds(text: str | Mapping[str, float] | None) -> dict[str, float]:
+    """Derivation thresholds per outcome, as fractions.
+
+    ``"met=5,lr=10"`` (percentage points) gives ``{"metastasis": 0.05,
+    "local_recurrence": 0.10}``; outcomes not named keep the published default
+    (``evidence.DLMS_DERIVATION_THRESHOLDS``).  A mapping is taken as fractions.
+
+    Examples
+    --------
+    >>> parse_thresholds("met=3")
+    {'metastasis': 0.03, 'local_recurrence': 0.1}
+    """
+    out = dict(evidence.DLMS_DERIVATION_THRESHOLDS)
+    if text is None:
+        return out
+    if isinstance(text, Mapping):
+        items = [(k, v, False) for k, v in text.items()]
+    else:
+        items = []
+        for part in filter(None, (p.strip() for p in str(text).split(","))):
+            if "=" not in part:
+                raise InputError(f"thresholds: expected OUTCOME=PERCENT (e.g. 'met=5,lr=10'), got {part!r}")
+            key, _, value = part.partition("=")
+            items.append((key.strip(), value.strip(), True))
+    for key, value, percent in items:
+        outcome = _OUTCOME_ALIASES.get(str(key).lower())
+        if outcome is None:
+            raise InputError(f"thresholds: unknown outcome {key!r}; use met (metastasis) or lr (local_recurrence)")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"thresholds: {key} must be a number, got {value!r}") from None
+        if not math.isfinite(number) or not (-100 < number < 100 if percent else -1 < number < 1):
+            raise InputError(f"thresholds: {key} must be a risk difference between -100 and 100 points, got {value!r}")
+        out[outcome] = number / 100 if percent else number
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Result objects
+# ---------------------------------------------------------------------------
+class _Serial:
+    """Mixin: ``to_dict`` of a frozen dataclass whose fields are plain data,
+    nested ``_Serial`` objects, tuples and dicts of those.  NaN becomes None."""
+
+    def to_dict(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, _Serial):
+        return x.to_dict()
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return None if math.isnan(x) else x
+    return x
+
+
+def _num(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _pct(x: float, digits: int = 1) -> str:
+    return "NA" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Risk(_Serial):
+    """A cumulative incidence at the horizon with its standard error and CI."""
+
+    estimate: float
+    se: float
+    lower: float
+    upper: float
+    n: int
+    n_risk: int
+    beyond_follow_up: bool
+
+    def format(self, digits: int = 1) -> str:
+        """``"9.3% (95% CI 0.6 to 18.0)"``-style text (level as in the study)."""
+        if math.isnan(self.estimate):
+            return "not estimable"
+        return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Risk":
+        return cls(_num(d["estimate"]), _num(d["se"]), _num(d["lower"]), _num(d["upper"]),
+                   int(d["n"]), int(d["n_risk"]), bool(d["beyond_follow_up"]))
+
+
+@dataclass(frozen=True)
+class Curve(_Serial):
+    """A cumulative-incidence curve evaluated on a time grid (days), with numbers at risk."""
+
+    outcome: str
+    group: str
+    time: tuple[float, ...]
+    estimate: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    risk_times: tuple[float, ...]
+    n_risk: tuple[int, ...]
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Curve":
+        return cls(d["outcome"], d["group"], *(tuple(_num(v) for v in d[k]) for k in ("time", "estimate", "lower", "upper")),
+                   tuple(_num(v) for v in d["risk_times"]), tuple(int(v) for v in d["n_risk"]))
+
+
+@dataclass(frozen=True)
+class Table1Row(_Serial):
+    """One line of Table 1: ``variable``/``level``, formatted ``text`` and the raw numbers."""
+
+    variable: str
+    level: str
+    text: str
+    values: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Table1Row":
+        return cls(d["variable"], d["level"], d["text"], {k: (_num(v) if isinstance(v, float) or v is None else v)
+                                                          for k, v in d["values"].items()})
+
+
+@dataclass(frozen=True)
+class FactorResult(_Serial):
+    """Univariable result for one factor and one outcome (complete cases for that factor)."""
+
+    factor: str
+    label: str
+    outcome: str
+    n_used: int
+    n_missing: int
+    n_present: int
+    n_absent: int
+    present: Risk | None
+    absent: Risk | None
+    rd: float
+    rd_se: float
+    rd_lower: float
+    rd_upper: float
+    note: str = ""
+
+    def format_rd(self, digits: int = 1) -> str:
+        if math.isnan(self.rd):
+            return "not estimable"
+        return f"{_pct(self.rd, digits)} ({_pct(self.rd_lower, digits)} to {_pct(self.rd_upper, digits)})"
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "FactorResult":
+        return cls(d["factor"], d["label"], d["outcome"], int(d["n_used"]), int(d["n_missing"]),
+                   int(d["n_present"]), int(d["n_absent"]),
+                   None if d["present"] is None else Risk.from_dict(d["present"]),
+                   None if d["absent"] is None else Risk.from_dict(d["absent"]),
+                   _num(d["rd"]), _num(d["rd_se"]), _num(d["rd_lower"]), _num(d["rd_upper"]), d.get("note", ""))
+
+
+@dataclass(frozen=True)
+class GroupResult(_Serial):
+    """High vs low risk group for one outcome: risks, difference and Gray's test."""
+
+    outcome: str
+    n_high: int
+    n_low: int
+    n_incomplete: int
+    high: Risk | None
+    low: Risk | None
+    rd: float
+    rd_se: float
+    rd_lower: float
+    rd_upper: float
+    gray_statistic: float
+    gray_df: float
+    gray_p_value: float
+    note: str = ""
+
+    def format_rd(self, digits: int = 1) -> str:
+        if math.isnan(self.rd):
+            return "not estimable"
+        return f"{_pct(self.rd, digits)} ({_pct(self.rd_lower, digits)} to {_pct(self.rd_upper, digits)})"
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "GroupResult":
+        return cls(d["outcome"], int(d["n_high"]), int(d["n_low"]), int(d["n_incomplete"]),
+                   None if d["high"] is None else Risk.from_dict(d["high"]),
+                   None if d["low"] is None else Risk.from_dict(d["low"]),
+                   *(_num(d[k]) for k in ("rd", "rd_se", "rd_lower", "rd_upper", "gray_statistic", "gray_df",
+                                           "gray_p_value")), d.get("note", ""))
+
+
+@dataclass(frozen=True)
+class Rule(_Serial):
+    """A high/low-risk rule: the factors per outcome; high if any is present."""
+
+    id: str
+    by_outcome: dict
+    derived: bool
+    thresholds: dict | None = None
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """Union of the factors of all outcomes, in the order of first appearance."""
+        seen: list[str] = []
+        for fs in self.by_outcome.values():
+            seen.extend(f for f in fs if f not in seen)
+        return tuple(seen)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Rule":
+        return cls(d["id"], {k: tuple(v) for k, v in d["by_outcome"].items()}, bool(d["derived"]), d.get("thresholds"))
+
+
+@dataclass(frozen=True)
+class StudyResult(_Serial):
+    """Everything the study computed, with its inputs and provenance.
+
+    Attributes
+    ----------
+    provenance : dict
+        Cohort source, n, synthetic flag, horizon, thresholds, factors,
+        variance and CI method, level, leiosurv version, rule id, timestamp.
+    table1 : tuple of Table1Row
+    overall : dict
+        Outcome -> :class:`Risk` at the horizon (whole cohort).
+    univariable : tuple of FactorResult
+        One per factor and outcome.
+    rule : Rule
+        The derived rule (``run_study``) or the published one (``validate_rule``).
+    groups : dict
+        Outcome -> :class:`GroupResult` for the rule's high/low groups.
+    curves : tuple of Curve
+        Overall and by-group cumulative incidence per outcome, for the figures.
+    """
+
+    provenance: dict
+    table1: tuple[Table1Row, ...]
+    overall: dict
+    univariable: tuple[FactorResult, ...]
+    rule: Rule
+    groups: dict
+    curves: tuple[Curve, ...]
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.provenance.get("synthetic"))
+
+    @property
+    def horizon_days(self) -> float:
+        return float(self.provenance["horizon_days"])
+
+    def factor_result(self, factor: str, outcome: str) -> FactorResult:
+        for r in self.univariable:
+            if r.factor == factor and r.outcome == outcome:
+                return r
+        raise KeyError(f"no univariable result for factor {factor!r} and outcome {outcome!r}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "StudyResult":
+        return cls(
+            dict(d["provenance"]),
+            tuple(Table1Row.from_dict(r) for r in d["table1"]),
+            {k: Risk.from_dict(v) for k, v in d["overall"].items()},
+            tuple(FactorResult.from_dict(r) for r in d["univariable"]),
+            Rule.from_dict(d["rule"]),
+            {k: GroupResult.from_dict(v) for k, v in d["groups"].items()},
+            tuple(Curve.from_dict(c) for c in d["curves"]),
+        )
+
+    def __str__(self) -> str:
+        p = self.provenance
+        mark = "SYNTHETIC DATA — " if self.synthetic else ""
+        years = p["horizon_days"] / DAYS_PER_YEAR
+        lines = [f"{mark}Cohort study: {p['cohort_source']} (n = {p['n']}), {years:g}-year risks, "
+                 f"{int(round(100 * p['level']))}% CI"]
+        for o, r in self.overall.items():
+            lines.append(f"  overall {OUTCOME_LABELS.get(o, o)}: {r.format()}")
+        for r in self.univariable:
+            lines.append(f"  {r.label} -> {OUTCOME_LABELS.get(r.outcome, r.outcome)}: RD {r.format_rd()} "
+                         f"(n = {r.n_used}, missing {r.n_missing})")
+        kind = "derived" if self.rule.derived else "published"
+        lines.append(f"  {kind} rule {self.rule.id}: high risk if any of {', '.join(self.rule.factors) or '(none)'}")
+        for o, g in self.groups.items():
+            lines.append(f"  {OUTCOME_LABELS.get(o, o)}: high {g.high.format() if g.high else 'NA'} vs low "
+                         f"{g.low.format() if g.low else 'NA'}; RD {g.format_rd()}; Gray p = {g.gray_p_value:.3g}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Comparison(_Serial):
+    """One published figure against the cohort's estimate of it."""
+
+    factor: str
+    outcome: str
+    quantity: str  # "present", "absent" or "difference"
+    published: float
+    published_lower: float
+    published_upper: float
+    cohort: float
+    cohort_lower: float
+    cohort_upper: float
+    cohort_in_published_ci: bool | None
+    published_in_cohort_ci: bool | None
+    message: str
+
+    @property
+    def agrees(self) -> bool:
+        return bool(self.cohort_in_published_ci) and bool(self.published_in_cohort_ci)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Comparison":
+        return cls(d["factor"], d["outcome"], d["quantity"],
+                   *(_num(d[k]) for k in ("published", "published_lower", "published_upper", "cohort",
+                                           "cohort_lower", "cohort_upper")),
+                   d["cohort_in_published_ci"], d["published_in_cohort_ci"], d["message"])
+
+
+@dataclass(frozen=True)
+class RuleValidation(_Serial):
+    """The published rule applied to a cohort, and the cohort against the published figures."""
+
+    study: StudyResult
+    comparisons: tuple[Comparison, ...]
+
+    @property
+    def provenance(self) -> dict:
+        return self.study.provenance
+
+    @property
+    def synthetic(self) -> bool:
+        return self.study.synthetic
+
+    @property
+    def disagreements(self) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.comparisons if not c.agrees)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "RuleValidation":
+        return cls(StudyResult.from_dict(d["study"]), tuple(Comparison.from_dict(c) for c in d["comparisons"]))
+
+    def __str__(self) -> str:
+        lines = [str(self.study), f"  published figures compared: {len(self.comparisons)}, "
+                 f"disagreements: {len(self.disagreements)}"]
+        lines += [f"  ! {c.message}" for c in self.disagreements]
+        return "\n".join(lines)
