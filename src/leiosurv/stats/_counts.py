@@ -163,18 +163,67 @@ class EventCounts:
             raise ValueError("event codes outside {0} and causes; validate before counting")
 
         if group is None:
-            out = [_count_group(None, time, cols, weights, len(causes))]
-        else:
-            group = np.asarray(group)
-            labels, inverse = np.unique(group, return_inverse=True)
-            order = np.argsort(inverse, kind="stable")
-            bounds = np.searchsorted(inverse[order], np.arange(len(labels) + 1))
-            out = []
-            for i, label in enumerate(labels):
-                idx = order[bounds[i] : bounds[i + 1]]
-                w = None if weights is None else weights[idx]
-                out.append(_count_group(_py(label), time[idx], cols[idx], w, len(causes)))
-        return cls(causes, tuple(out), group_name)
+            return _from_codes(None, None, time, cols, weights, causes, group_name)
+        labels, inverse = np.unique(np.asarray(group), return_inverse=True)
+        return _from_codes(
+            inverse.reshape(-1), [_py(x) for x in labels], time, cols, weights, causes, group_name
+        )
+
+    def __repr__(self) -> str:
+        by = f" by {self.group_name!r}" if self.group_name is not None else ""
+        groups = ", ".join(
+            f"{g.label!r}: n={g.n}, times={g.time.size}, events={g.events.sum(axis=0).tolist()}"
+            for g in self.groups
+        )
+        engine = self.meta.get("engine")
+        via = f", engine={engine!r}" if engine else ""
+        return f"EventCounts(causes={self.causes}{by}{via}; {groups})"
+
+
+def _from_codes(
+    codes: np.ndarray | None,
+    labels: Sequence[Any] | None,
+    time: np.ndarray,
+    cols: np.ndarray,
+    weights: np.ndarray | None,
+    causes: tuple[int, ...],
+    group_name: str | None,
+    meta: dict | None = None,
+) -> EventCounts:
+    """Counts from per-row (or per-aggregate-row) group codes, times and matrix columns.
+
+    ``codes[i]`` indexes ``labels``; ``cols[i]`` is 0 for a censoring and ``k + 1``
+    for cause ``causes[k]``; ``weights`` (default 1) are the row multiplicities.
+    A label with no rows gets an empty ``GroupCounts`` (the engines layer rejects
+    empty groups before this point).
+    """
+    k = len(causes)
+    if codes is None:
+        out = [_count_group(None, time, cols, weights, k)]
+    else:
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+        out = []
+        for i, label in enumerate(labels):
+            idx = order[bounds[i] : bounds[i + 1]]
+            w = None if weights is None else weights[idx]
+            out.append(_count_group(label, time[idx], cols[idx], w, k))
+    return EventCounts(causes, tuple(out), group_name, dict(meta or {}))
+
+
+def _from_dense(
+    labels: Sequence[Any] | None,
+    t0: float,
+    dense: np.ndarray,
+    causes: tuple[int, ...],
+    group_name: str | None,
+    meta: dict | None = None,
+) -> EventCounts:
+    """Counts from a dense ``(groups, 1 + K, R)`` array over the integer times ``t0 + r``."""
+    grid = t0 + np.arange(dense.shape[2], dtype=np.float64)
+    names = [None] if labels is None else list(labels)
+    out = tuple(_drop_empty(lab, grid, dense[i].T) for i, lab in enumerate(names))
+    return EventCounts(causes, out, group_name, dict(meta or {}))
 
 
 def _py(x: Any) -> Any:
@@ -183,6 +232,9 @@ def _py(x: Any) -> Any:
 
 
 def _count_group(label: Any, time: np.ndarray, cols: np.ndarray, weights: np.ndarray | None, k: int) -> GroupCounts:
+    if time.size == 0:
+        empty = np.zeros((0, k + 1), dtype=np.int64)
+        return _drop_empty(label, np.zeros(0), empty)
     uniq, inverse = np.unique(time, return_inverse=True)
     flat = inverse * (k + 1) + cols
     mat = np.bincount(flat, weights=weights, minlength=uniq.size * (k + 1))
@@ -198,7 +250,8 @@ def _merge(label: Any, time: np.ndarray, mat: np.ndarray) -> GroupCounts:
 
 
 def _drop_empty(label: Any, time: np.ndarray, mat: np.ndarray) -> GroupCounts:
-    keep = mat.sum(axis=1) > 0
+    mat = np.asarray(mat, dtype=np.int64)
+    keep = mat.any(axis=1)
     if not keep.all():
         time, mat = time[keep], mat[keep]
     return GroupCounts(label, time, np.ascontiguousarray(mat[:, 1:]), np.ascontiguousarray(mat[:, 0]))

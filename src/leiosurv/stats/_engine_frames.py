@@ -1,0 +1,202 @@
+"""Counting inside the engine that holds the data: Narwhals frames and DuckDB files.
+
+* Polars (eager and lazy), DuckDB relations, PySpark DataFrames and anything
+  else Narwhals understands: ``group_by([group, time, event]).agg(len)`` runs
+  on the native engine (on the cluster, for Spark); only the aggregate is
+  collected.
+* CSV and Parquet paths: DuckDB SQL ``SELECT g, t, e, count(*) ... GROUP BY ALL``
+  over ``read_parquet`` / ``read_csv``, which streams the file; the rows never
+  reach Python.
+
+The aggregate — at most one row per distinct ``(group, time, event)`` — is then
+validated (nulls, negatives and unknown codes are keys of the GROUP BY) and
+turned into :class:`EventCounts`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from leiosurv.exceptions import DataError
+from leiosurv.stats import _engine_checks as chk
+from leiosurv.stats._counts import EventCounts, _from_codes
+
+__all__: list[str] = []
+
+_N = "__leiosurv_n"
+_PARQUET = (".parquet", ".pq", ".parq")
+_CSV = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".csv.zst")
+_DUCKDB_NUMERIC = {
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+    "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
+}  # fmt: skip
+
+
+def count_aggregate(
+    t_vals: Any,
+    e_vals: Any,
+    g_vals: Any | None,
+    n: np.ndarray,
+    *,
+    names: tuple[str, str, str | None],
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    declared_levels: Sequence[Any] | None,
+    meta: dict,
+) -> EventCounts:
+    """Validate an aggregated long table ``(group, time, event, n)`` and build the counts."""
+    tname, ename, gname = names
+    n = np.asarray(n, dtype=np.int64)
+    n_rows = int(n.sum())
+    chk.check_no_rows(n_rows, tname)
+    t = chk.as_float_times(tname, t_vals)
+    chk.check_time_values(tname, t, n)
+    ev = chk.factorize(np.asarray(e_vals), weights=n)
+    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    codes = labels = None
+    if gname is not None:
+        gr = chk.factorize(np.asarray(g_vals), weights=n)
+        glut, labels = chk.resolve_groups(gname, gr)
+        chk.check_declared_levels(gname, declared_levels, labels)
+        codes = glut[gr.codes]
+    chk.check_any_event(ename, ev, lut)
+    cols = lut[ev.codes]
+    meta = dict(meta, n_rows=n_rows, n_keys=int(n.size))
+    return _from_codes(codes, labels, t, cols, n, causes_t, gname, meta)
+
+
+# -- Narwhals -------------------------------------------------------------------------
+def count_narwhals(
+    native: Any,
+    *,
+    names: tuple[str, str, str | None],
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    meta: dict,
+) -> EventCounts:
+    """Group and count on the frame's own engine via Narwhals."""
+    import narwhals.stable.v2 as nw
+
+    frame = nw.from_native(native)
+    tname, ename, gname = names
+    schema = frame.collect_schema()
+    chk.check_columns(schema.names(), _wanted(names))
+    tdtype = schema[tname]
+    if not tdtype.is_numeric():
+        raise DataError(
+            f"column {tname!r} has type {tdtype}; times must be numeric "
+            "(days, months or years since the start of follow-up)",
+            column=tname,
+        )
+    declared = None
+    if gname is not None and isinstance(schema[gname], nw.Enum):
+        declared = list(schema[gname].categories)
+    keys = _unique([tname, ename] + ([gname] if gname else []))
+    agg = frame.group_by(keys, drop_null_keys=False).agg(nw.len().alias(_N))
+    if isinstance(agg, nw.LazyFrame):
+        agg = agg.collect()
+    col = {k: agg.get_column(k).to_numpy() for k in keys}
+    impl = str(frame.implementation).rsplit(".", 1)[-1].lower()
+    meta = dict(meta, engine=f"narwhals[{impl}]")
+    return count_aggregate(
+        col[tname],
+        col[ename],
+        col[gname] if gname else None,
+        agg.get_column(_N).to_numpy(),
+        names=names,
+        causes=causes,
+        event_map=event_map,
+        declared_levels=declared,
+        meta=meta,
+    )
+
+
+# -- DuckDB over files -------------------------------------------------------------------
+def count_file(
+    path: str | Path,
+    *,
+    names: tuple[str, str, str | None],
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    meta: dict,
+) -> EventCounts:
+    """Aggregate a CSV or Parquet file (or glob) with DuckDB; the rows stay in DuckDB."""
+    import duckdb
+
+    text = str(path)
+    lower = text.lower()
+    if lower.endswith(_PARQUET):
+        reader = "read_parquet"
+    elif lower.endswith(_CSV):
+        reader = "read_csv"
+    else:
+        raise DataError(
+            f"cannot tell the format of {text!r}: expected a file ending in "
+            f"{', '.join(_PARQUET + _CSV)}",
+            column=None,
+        )
+    if not any(ch in text for ch in "*?[") and not Path(text).is_file():
+        raise DataError(f"file not found: {text!r}", column=None)
+    source = f"{reader}({_literal(text)})"
+    con = duckdb.connect(config={"preserve_insertion_order": False})
+    try:
+        try:
+            described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        except duckdb.Error as exc:
+            raise DataError(f"cannot read {text!r}: {exc}", column=None) from None
+        types = {row[0]: str(row[1]) for row in described}
+        chk.check_columns(list(types), _wanted(names))
+        tname, ename, gname = names
+        ttype = types[tname].split("(")[0].upper()
+        if ttype not in _DUCKDB_NUMERIC:
+            hint = (
+                " (if missing values are written as text such as 'NA', they are missing "
+                "times: fix them in the file)"
+                if ttype == "VARCHAR" and reader == "read_csv"
+                else ""
+            )
+            raise DataError(
+                f"column {tname!r} in {text!r} has type {types[tname]}; times must be numeric{hint}",
+                column=tname,
+            )
+        keys = [tname, ename] + ([gname] if gname else [])
+        select = ", ".join(f"{_ident(k)} AS k{i}" for i, k in enumerate(keys))
+        query = f"SELECT {select}, count(*) AS n FROM {source} GROUP BY ALL"
+        try:
+            table = con.sql(query).to_arrow_table()
+        except duckdb.Error as exc:
+            raise DataError(f"cannot aggregate {text!r}: {exc}", column=None) from None
+    finally:
+        con.close()
+    cols = [table.column(i).to_numpy() for i in range(table.num_columns)]
+    meta = dict(meta, engine="duckdb", source=text)
+    return count_aggregate(
+        cols[0],
+        cols[1],
+        cols[2] if gname else None,
+        cols[-1],
+        names=names,
+        causes=causes,
+        event_map=event_map,
+        declared_levels=None,
+        meta=meta,
+    )
+
+
+def _wanted(names: tuple[str, str, str | None]) -> dict[str, str | None]:
+    return {"time": names[0], "event": names[1], "group": names[2]}
+
+
+def _unique(keys: list[str]) -> list[str]:
+    return list(dict.fromkeys(keys))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
