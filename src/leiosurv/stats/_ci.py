@@ -1,0 +1,106 @@
+"""Argument checks and pointwise confidence intervals shared by the estimators.
+
+Every public estimator validates its options here once, at the boundary, with
+messages that name the argument and the value.  The interval formulas are the
+ones of the R functions the results are tested against:
+
+* ``"plain"`` — ``est -/+ z*se`` truncated to [0, 1] (``prodlim::prodlim``'s
+  native interval; seed 001's intervals);
+* ``"log"`` — ``exp(log(est) -/+ z*se/est)``, upper bound truncated at 1, NaN
+  where ``est == 0`` (``survival::survfit`` ``conf.type = "log"``, its default);
+* ``"log-log"`` — ``est ** exp(+/- z*se/(est*|log est|))``: the lower bound takes
+  the ``+`` sign (a power above 1 makes a probability smaller).  Undefined where
+  ``est`` is 0 or 1: both bounds are NaN there, as R reports ``NA``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+from scipy.stats import norm
+
+from leiosurv.exceptions import InputError
+
+__all__ = ["resolve_z", "check_choice", "ci_bounds", "CI_TYPES"]
+
+CI_TYPES = ("plain", "log", "log-log")
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``; else raise naming ``name``."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        raise InputError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}, but was {value!r}")
+    return value
+
+
+def resolve_z(level: Any, z: Any) -> tuple[float, float]:
+    """Validate ``level`` and ``z``; return ``(level, z)``.
+
+    ``z`` defaults to the standard-normal quantile ``(1 + level) / 2``; an
+    explicit ``z`` overrides it (``level`` is still checked and reported).
+    """
+    try:
+        lv = float(level)
+    except (TypeError, ValueError):
+        raise InputError(f"level must be a number in (0, 1), but was {level!r}") from None
+    if not (0.0 < lv < 1.0):
+        raise InputError(f"level must be in (0, 1), but was {level!r}")
+    if z is None:
+        return lv, float(norm.ppf((1.0 + lv) / 2.0))
+    try:
+        zz = float(z)
+    except (TypeError, ValueError):
+        raise InputError(f"z must be a positive finite number, but was {z!r}") from None
+    if not (math.isfinite(zz) and zz > 0):
+        raise InputError(f"z must be a positive finite number, but was {z!r}")
+    return lv, zz
+
+
+def ci_bounds(est: np.ndarray, se: np.ndarray, kind: str, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise bounds of a probability ``est`` with standard error ``se``.
+
+    Parameters
+    ----------
+    est, se : ndarray of float64
+        Estimates in [0, 1] and their standard errors (same shape).
+    kind : {"plain", "log", "log-log"}
+        Interval type, see the module docstring.
+    z : float
+        Normal quantile.
+
+    Returns
+    -------
+    lower, upper : ndarray of float64
+
+    Examples
+    --------
+    >>> lo, hi = ci_bounds(np.array([0.25]), np.array([0.2]), "plain", 1.96)
+    >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
+    (0.0, 0.642)
+    """
+    est = np.asarray(est, dtype=np.float64)
+    se = np.asarray(se, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if kind == "plain":
+            lower = np.clip(est - z * se, 0.0, 1.0)
+            upper = np.clip(est + z * se, 0.0, 1.0)
+        elif kind == "log":
+            half = z * se / est
+            lower = np.exp(np.log(est) - half)
+            upper = np.minimum(np.exp(np.log(est) + half), 1.0)
+            bad = ~(est > 0)
+            lower = np.where(bad, np.nan, lower)
+            upper = np.where(bad, np.nan, upper)
+        elif kind == "log-log":
+            w = z * se / (est * np.abs(np.log(est)))
+            lower = est ** np.exp(w)
+            upper = est ** np.exp(-w)
+            bad = ~((est > 0) & (est < 1))
+            lower = np.where(bad, np.nan, lower)
+            upper = np.where(bad, np.nan, upper)
+        else:  # pragma: no cover - callers validate first
+            raise InputError(f"ci must be one of {CI_TYPES!r}, but was {kind!r}")
+    return lower, upper

@@ -1,0 +1,98 @@
+"""Kaplan–Meier all-cause survival with Greenwood standard errors."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+import leiosurv
+from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
+from leiosurv.stats._counts import EventCounts
+from leiosurv.stats._engines import count_events
+from leiosurv.stats._kernels import greenwood, km_parts
+from leiosurv.stats._results import KaplanMeier
+from leiosurv.stats._steps import jsonable
+
+__all__ = ["kaplan_meier"]
+
+
+def kaplan_meier(
+    data: Any,
+    time: str = "time",
+    event: str = "event",
+    group: str | None = None,
+    *,
+    event_map: Mapping[Any, int] | None = None,
+    ci: str = "log",
+    level: float = 0.95,
+    z: float | None = None,
+) -> KaplanMeier:
+    """Kaplan–Meier estimate of all-cause survival (any event code > 0 is an event).
+
+    Reproduces ``summary(survival::survfit(Surv(time, status > 0) ~ group))``:
+    ``surv``, ``std.err`` (Greenwood: ``S * sqrt(sum d/(n(n-d)))``) and the
+    confidence bounds.  Where ``S = 0`` the standard error is NaN (as survfit's
+    ``0 * Inf``), and so are the ``"log"`` and ``"log-log"`` bounds.
+
+    Parameters
+    ----------
+    data, time, event, group, event_map
+        As in :func:`cumulative_incidence`.
+    ci : {"log", "log-log", "plain"}, default "log"
+        ``"log"``: survfit's default ``exp(log S -/+ z*se/S)``, upper bound at
+        most 1.  ``"log-log"``: ``S ** exp(+/- z*se/(S*|log S|))``.  ``"plain"``:
+        ``S -/+ z*se`` truncated to [0, 1].
+    level : float, default 0.95
+    z : float, optional
+        Overrides the quantile derived from ``level``.
+
+    Returns
+    -------
+    KaplanMeier
+        ``.table`` with columns ``group, time, n_risk, n_event, n_censored,
+        surv, se, lower, upper``; ``.at``, ``.plot``, ``.to_dict``.
+
+    Examples
+    --------
+    >>> km = kaplan_meier({"time": [1, 2, 3, 4], "event": [1, 0, 2, 1]})
+    >>> km.table["surv"].tolist()
+    [0.75, 0.75, 0.375, 0.0]
+    """
+    check_choice("ci", ci, ("log", "log-log", "plain"))
+    level, zz = resolve_z(level, z)
+    counts = count_events(data, time, event, group, event_map=event_map)
+    blocks = []
+    for g in counts.groups:
+        n, d = g.n_risk, g.n_events
+        surv, _ = km_parts(n, d)
+        with np.errstate(invalid="ignore"):
+            se = surv * np.sqrt(greenwood(n, d))
+        lower, upper = ci_bounds(surv, se, ci, zz)
+        blocks.append(
+            pd.DataFrame(
+                {
+                    "group": [g.label] * g.time.size, "time": g.time, "n_risk": n, "n_event": d,
+                    "n_censored": g.censored, "surv": surv, "se": se, "lower": lower, "upper": upper,
+                }
+            )
+        )
+    table = pd.concat(blocks, ignore_index=True)
+    table["group"] = table["group"].astype(object)
+    provenance = {
+        "function": "leiosurv.stats.kaplan_meier",
+        "arguments": jsonable(
+            {
+                "time": time, "event": event, "group": group,
+                "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
+                "ci": ci, "level": level, "z": z,
+                "data": "EventCounts" if isinstance(data, EventCounts) else type(data).__name__,
+            }
+        ),
+        "n": counts.n,
+        "groups": [{"label": jsonable(g.label), "n": g.n} for g in counts.groups],
+        "engine": jsonable(dict(counts.meta)),
+        "leiosurv_version": leiosurv.__version__,
+    }
+    return KaplanMeier(counts, table, ci, level, zz, provenance)

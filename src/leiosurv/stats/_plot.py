@@ -1,0 +1,84 @@
+"""Step-curve plots with a number-at-risk table (matplotlib, no ``pyplot.show``).
+
+matplotlib is imported only when a plot is drawn; the figure is built with the
+object API (``matplotlib.figure.Figure``) so it works under any backend,
+including Agg on a server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from leiosurv.stats._steps import offsets
+
+__all__ = ["plot_steps"]
+
+
+def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]], risk_table: bool,
+               labels: dict, ci_band: bool, ylabel: str, start: float) -> Any:
+    """Draw ``curves`` (key, estimate, lower, upper columns) of every group of ``result``."""
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        fig = Figure(figsize=(7.0, 5.0 if risk_table else 4.0))
+        ax = fig.add_subplot(1, 1, 1)
+        if risk_table:
+            fig.subplots_adjust(bottom=0.32)
+    else:
+        fig = ax.figure
+    off = offsets(result.counts)
+    table = result.table
+    for gi, g in enumerate(result.counts.groups):
+        rows = slice(off[gi], off[gi + 1])
+        t = np.concatenate(([0.0], g.time))
+        for key, est_col, lo_col, hi_col in curves:
+            y = np.concatenate(([start], table[est_col].to_numpy()[rows]))
+            name = _name(g.label, key, labels)
+            (line,) = ax.step(t, y, where="post", label=name)
+            if ci_band:
+                lo = np.concatenate(([start], table[lo_col].to_numpy()[rows]))
+                hi = np.concatenate(([start], table[hi_col].to_numpy()[rows]))
+                ax.fill_between(t, lo, hi, step="post", alpha=0.2, color=line.get_color(), linewidth=0)
+    time_name = result.provenance.get("arguments", {}).get("time") or "time"
+    ax.set_xlabel(str(time_name))
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlim(left=0.0)
+    if len(result.counts.groups) > 1 or len(curves) > 1:
+        ax.legend(loc="best", fontsize="small")
+    if risk_table:
+        _risk_table(ax, result, labels)
+    return fig
+
+
+def _name(label: Any, key: Any, labels: dict) -> str:
+    parts = []
+    if label is not None:
+        parts.append(str(labels.get(label, label)))
+    if key is not None:
+        parts.append(str(labels.get(key, f"cause {key}")))
+    return ", ".join(parts) or "all"
+
+
+def _risk_table(ax: Any, result: Any, labels: dict) -> None:
+    """Number at risk at the x ticks, one text row per group, under the axes."""
+    from leiosurv.stats._steps import n_risk_at
+
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    ngroups = len(result.counts.groups)
+    tab = ax.inset_axes([0.0, -0.2 - 0.07 * ngroups, 1.0, 0.06 * ngroups])
+    tab.set_xlim(ax.get_xlim())
+    tab.set_ylim(-0.5, ngroups - 0.5)
+    tab.set_axis_off()
+    tab.set_title("Number at risk", fontsize="small", loc="left")
+    h = np.asarray(ticks, dtype=np.float64)
+    for gi, g in enumerate(result.counts.groups):
+        at = n_risk_at(g, h)
+        y = ngroups - 1 - gi
+        for x, n in zip(h, at):
+            tab.text(x, y, str(int(n)), ha="center", va="center", fontsize="small")
+        name = "all" if g.label is None else str(labels.get(g.label, g.label))
+        tab.text(ax.get_xlim()[0], y, name + "  ", ha="right", va="center", fontsize="small",
+                 transform=tab.transData)

@@ -1,0 +1,351 @@
+"""Frozen result objects of the estimators: tables, horizons, JSON, printing.
+
+:class:`CumulativeIncidence` (Aalen–Johansen) and :class:`KaplanMeier` carry
+their inputs (the :class:`~leiosurv.stats._counts.EventCounts`), their options
+and a provenance record, so that a stored result can be re-read and checked.
+
+Table conventions
+-----------------
+* one row per group and distinct time (event or censoring), groups in the
+  order of ``counts.groups``;
+* the ``group`` column is always present; it holds ``None`` when the data are
+  not grouped;
+* ``n_risk`` is the number at risk just before ``time``; events come before
+  censorings at tied times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from leiosurv.stats._ci import check_choice, ci_bounds
+from leiosurv.stats._counts import EventCounts
+from leiosurv.stats._steps import (
+    as_horizons,
+    beyond_error,
+    counts_from_dict,
+    counts_to_dict,
+    n_risk_at,
+    offsets,
+    step_index,
+    table_from_dict,
+    table_to_dict,
+)
+
+__all__ = ["CumulativeIncidence", "KaplanMeier"]
+
+_AT_COLUMNS_CIF = [
+    "group", "cause", "horizon", "estimate", "se", "lower", "upper", "n_risk_at_horizon", "beyond_follow_up",
+]
+_AT_COLUMNS_KM = ["group", "horizon", "estimate", "se", "lower", "upper", "n_risk_at_horizon", "beyond_follow_up"]
+
+
+class _StepResult:
+    """Behaviour shared by the step-function results (not public)."""
+
+    counts: EventCounts
+    table: pd.DataFrame
+    ci: str
+    level: float
+    z: float
+    provenance: dict
+
+    @property
+    def groups(self) -> list[Any]:
+        """Group labels, in table order (``[None]`` when ungrouped)."""
+        return self.counts.labels
+
+    def _lookup(self, horizons: Any, beyond: str, curves: Sequence[tuple[Any, str, str]], before: float) -> pd.DataFrame:
+        """Rows for each group x curve x horizon.
+
+        ``curves`` lists ``(key, estimate column, se column)``; ``before`` is the
+        value before the first time (0 for a CIF, 1 for a survival curve).
+        """
+        check_choice("beyond", beyond, ("raise", "nan"))
+        h = as_horizons(horizons)
+        off = offsets(self.counts)
+        out: list[pd.DataFrame] = []
+        for gi, g in enumerate(self.counts.groups):
+            last = float(g.time[-1])
+            past = h > last
+            if beyond == "raise" and past.any():
+                raise beyond_error(g.label, float(h[past][0]), last)
+            idx = step_index(g.time, h)
+            rows = slice(off[gi], off[gi + 1])
+            nrisk = n_risk_at(g, h)
+            for key, est_col, se_col in curves:
+                est_all = self.table[est_col].to_numpy()[rows]
+                se_all = self.table[se_col].to_numpy()[rows]
+                safe = np.maximum(idx, 0)
+                est = np.where(idx >= 0, est_all[safe], before)
+                se = np.where(idx >= 0, se_all[safe], 0.0)
+                lower, upper = ci_bounds(est, se, self.ci, self.z)
+                est, se, lower, upper = (np.where(past, np.nan, a) for a in (est, se, lower, upper))
+                part = {"group": [g.label] * h.size}
+                if key is not None:
+                    part["cause"] = np.full(h.size, key, dtype=np.int64)
+                part.update(
+                    horizon=h, estimate=est, se=se, lower=lower, upper=upper,
+                    n_risk_at_horizon=nrisk, beyond_follow_up=past,
+                )
+                out.append(pd.DataFrame(part))
+        df = pd.concat(out, ignore_index=True)
+        df["group"] = df["group"].astype(object)
+        return df
+
+    def _options(self) -> dict:
+        return {"ci": self.ci, "level": self.level, "z": self.z}
+
+    def __str__(self) -> str:
+        head = f"{type(self).__name__}: " + ", ".join(f"{k}={v!r}" for k, v in self._options().items())
+        n = self.counts.n
+        grp = f", groups by {self.counts.group_name!r}" if self.counts.group_name else ""
+        return f"{head}\n{n} rows{grp}\n{self.summary.to_string(index=False)}"
+
+    def print_summary(self) -> None:
+        """Print the options and :attr:`summary`."""
+        print(str(self))
+
+    def _to_dict(self, kind: str) -> dict:
+        return {
+            "kind": kind,
+            "options": self._options(),
+            "counts": counts_to_dict(self.counts),
+            "table": table_to_dict(self.table),
+            "provenance": self.provenance,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class CumulativeIncidence(_StepResult):
+    """Aalen–Johansen cumulative incidence per cause and group.
+
+    Built by :func:`leiosurv.stats.cumulative_incidence`; see it for the
+    estimator and the R calls each ``variance`` reproduces.
+
+    Attributes
+    ----------
+    counts : EventCounts
+        The data's sufficient statistics (the estimator's only input).
+    table : pandas.DataFrame
+        Columns ``group, time, n_risk, n_event_<k>..., n_censored`` and for each
+        cause ``cif_<k>, se_<k>, lower_<k>, upper_<k>``.
+    variance : {"delta", "aalen"}
+    ci : {"plain", "log", "log-log"}
+    level : float
+    z : float
+        Normal quantile used for the bounds.
+    provenance : dict
+        Function, arguments, sizes, engine information, leiosurv version.
+    """
+
+    counts: EventCounts
+    table: pd.DataFrame
+    variance: str
+    ci: str
+    level: float
+    z: float
+    provenance: dict
+
+    @property
+    def causes(self) -> tuple[int, ...]:
+        """Cause codes, in column order."""
+        return self.counts.causes
+
+    def _options(self) -> dict:
+        return {"variance": self.variance, **super()._options()}
+
+    def at(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
+        """Estimates at horizons, read from the right-continuous step function.
+
+        Parameters
+        ----------
+        horizons : float or sequence of float
+            Times (same unit as the data), each ``>= 0``.
+        beyond : {"raise", "nan"}, default "raise"
+            What to do with a horizon later than a group's last follow-up time
+            (its largest event or censoring time): raise :class:`DataError`
+            naming group, horizon and last time, or return a row of NaN flagged
+            ``beyond_follow_up=True``.  A horizon equal to the last time is
+            within follow-up.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group, cause, horizon, estimate, se, lower, upper,
+            n_risk_at_horizon, beyond_follow_up``; before the first time the
+            estimate is 0 with se 0.
+
+        Examples
+        --------
+        >>> from leiosurv.stats import cumulative_incidence
+        >>> res = cumulative_incidence({"time": [1, 2, 3, 4], "event": [1, 0, 2, 1]})
+        >>> res.at([0.5, 1, 3])[["cause", "horizon", "estimate"]].to_numpy().tolist()
+        [[1.0, 0.5, 0.0], [1.0, 1.0, 0.25], [1.0, 3.0, 0.25], [2.0, 0.5, 0.0], [2.0, 1.0, 0.0], [2.0, 3.0, 0.375]]
+        """
+        curves = [(k, f"cif_{k}", f"se_{k}") for k in self.causes]
+        return self._lookup(horizons, beyond, curves, 0.0)[_AT_COLUMNS_CIF]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per group and cause: rows, events, last time and the CIF there."""
+        rows = []
+        off = offsets(self.counts)
+        for gi, g in enumerate(self.counts.groups):
+            last = off[gi + 1] - 1
+            for ki, k in enumerate(self.causes):
+                rows.append(
+                    {
+                        "group": g.label,
+                        "cause": k,
+                        "n": g.n,
+                        "n_event": int(g.events[:, ki].sum()),
+                        "n_censored": int(g.censored.sum()),
+                        "last_time": float(g.time[-1]),
+                        "cif_at_last": float(self.table[f"cif_{k}"].iat[last]),
+                        "se": float(self.table[f"se_{k}"].iat[last]),
+                        "lower": float(self.table[f"lower_{k}"].iat[last]),
+                        "upper": float(self.table[f"upper_{k}"].iat[last]),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def plot(self, ax: Any = None, *, causes: Sequence[int] | None = None, risk_table: bool = True,
+             labels: dict | None = None, ci_band: bool = False) -> Any:
+        """Step curves of the CIFs with an optional number-at-risk table.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure when omitted.
+        causes : sequence of int, optional
+            Causes to draw (default all).
+        risk_table : bool, default True
+            Draw the number at risk per group under the axes.
+        labels : dict, optional
+            Display names for groups and causes, e.g. ``{1: "metastasis"}``.
+        ci_band : bool, default False
+            Shade the pointwise interval.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from leiosurv.stats._plot import plot_steps
+
+        causes = self.causes if causes is None else tuple(causes)
+        for k in causes:
+            if k not in self.causes:
+                raise check_cause_error(k, self.causes)
+        curves = [(k, f"cif_{k}", f"lower_{k}", f"upper_{k}") for k in causes]
+        return plot_steps(self, ax, curves, risk_table, labels or {}, ci_band, "Cumulative incidence", 0.0)
+
+    def to_dict(self) -> dict:
+        """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
+        return self._to_dict("CumulativeIncidence")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CumulativeIncidence":
+        """Rebuild a result written by :meth:`to_dict`."""
+        counts = counts_from_dict(d["counts"])
+        floats = {c for c in d["table"]["columns"] if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
+        o = d["options"]
+        return cls(counts, table_from_dict(d["table"], floats), o["variance"], o["ci"], float(o["level"]),
+                   float(o["z"]), d["provenance"])
+
+
+@dataclass(frozen=True, eq=False)
+class KaplanMeier(_StepResult):
+    """Kaplan–Meier all-cause survival per group.
+
+    Built by :func:`leiosurv.stats.kaplan_meier`.
+
+    Attributes
+    ----------
+    counts : EventCounts
+    table : pandas.DataFrame
+        Columns ``group, time, n_risk, n_event, n_censored, surv, se, lower, upper``.
+    ci : {"log", "log-log", "plain"}
+    level, z : float
+    provenance : dict
+    """
+
+    counts: EventCounts
+    table: pd.DataFrame
+    ci: str
+    level: float
+    z: float
+    provenance: dict
+
+    def at(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
+        """Survival at horizons (right-continuous); 1 before the first time.
+
+        Same ``beyond`` rule as :meth:`CumulativeIncidence.at`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group, horizon, estimate, se, lower, upper,
+            n_risk_at_horizon, beyond_follow_up``.
+
+        Examples
+        --------
+        >>> from leiosurv.stats import kaplan_meier
+        >>> km = kaplan_meier({"time": [1, 2, 3, 4], "event": [1, 0, 2, 1]})
+        >>> km.at([0.5, 3])["estimate"].tolist()
+        [1.0, 0.375]
+        """
+        return self._lookup(horizons, beyond, [(None, "surv", "se")], 1.0)[_AT_COLUMNS_KM]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per group: rows, events, last time and survival there."""
+        rows = []
+        off = offsets(self.counts)
+        for gi, g in enumerate(self.counts.groups):
+            last = off[gi + 1] - 1
+            rows.append(
+                {
+                    "group": g.label,
+                    "n": g.n,
+                    "n_event": int(g.events.sum()),
+                    "n_censored": int(g.censored.sum()),
+                    "last_time": float(g.time[-1]),
+                    "surv_at_last": float(self.table["surv"].iat[last]),
+                    "se": float(self.table["se"].iat[last]),
+                    "lower": float(self.table["lower"].iat[last]),
+                    "upper": float(self.table["upper"].iat[last]),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def plot(self, ax: Any = None, *, risk_table: bool = True, labels: dict | None = None,
+             ci_band: bool = False) -> Any:
+        """Survival step curves with an optional number-at-risk table; returns the Figure."""
+        from leiosurv.stats._plot import plot_steps
+
+        return plot_steps(self, ax, [(None, "surv", "lower", "upper")], risk_table, labels or {}, ci_band,
+                          "Survival probability", 1.0)
+
+    def to_dict(self) -> dict:
+        """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
+        return self._to_dict("KaplanMeier")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "KaplanMeier":
+        """Rebuild a result written by :meth:`to_dict`."""
+        counts = counts_from_dict(d["counts"])
+        floats = {"time", "surv", "se", "lower", "upper"}
+        o = d["options"]
+        return cls(counts, table_from_dict(d["table"], floats), o["ci"], float(o["level"]), float(o["z"]),
+                   d["provenance"])
+
+
+def check_cause_error(k: Any, causes: Sequence[int]) -> Exception:
+    from leiosurv.exceptions import InputError
+
+    return InputError(f"cause must be one of {list(causes)!r}, but was {k!r}")
