@@ -502,6 +502,9 @@ def synthesize_cohort(
                     buffer, buffered = [], 0
             if buffer:
                 writer.write_table(pa.concat_tables(buffer), row_group_size=buffered)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,9 +1,71 @@
-"""CLI commands (see the package docstring)."""
+"""``leiosurv synth``: write the synthetic dermal-LMS cohort (calibrated to seed 001) to Parquet.
+
+The file is written to a temporary file next to ``--out`` and renamed at the
+end, so an interrupted run leaves nothing half-written; an existing file is
+only replaced with ``--force``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from leiosurv.exceptions import InputError
+
+_PROGRESS_FROM = 1_000_000
+"""Show a progress bar (on a terminal) from this many patients on."""
+
+
+@click.command()
+@click.option("--n", "n", type=click.IntRange(min=1), default=381, show_default=True,
+              help="Number of synthetic patients.")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Seed; the same n and seed always give the same rows.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Parquet file to write (.parquet).")
+@click.option("--missing", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0, show_default=True,
+              help="Fraction of factor values made missing completely at random (seed 001 reports none).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=1_048_576, show_default=True,
+              help="Rows per Parquet row group (does not change the rows).")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.option("--progress/--no-progress", default=None,
+              help=f"Progress bar on stderr (default: on a terminal, from {_PROGRESS_FROM:,} patients).")
+def synth(n: int, seed: int, out: Path, missing: float, chunk_size: int, force: bool, progress: bool | None) -> None:
+    """Write a SYNTHETIC cohort calibrated to the published figures of seed 001.
+
+    Every row has synthetic = true and the file's metadata says
+    leiosurv.synthetic = "true", with the seed, n and the calibration.
+    """
+    from leiosurv.study._synth import synthesize_cohort
+
+    if out.suffix.lower() != ".parquet":
+        raise InputError(f"--out: the synthetic cohort is written as Parquet; use a .parquet name (got {str(out)!r})")
+    if out.exists() and not force:
+        raise InputError(f"--out: {out} exists; use --force to overwrite it")
+    if out.exists() and out.is_dir():
+        raise InputError(f"--out: {out} is a directory")
+    show = progress if progress is not None else (n >= _PROGRESS_FROM and click.get_text_stream("stderr").isatty())
+    bar = None
+    callback = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, unit="patients", unit_scale=True, desc="synth", file=click.get_text_stream("stderr"))
+        done = [0]
+
+        def callback(rows: int) -> None:
+            bar.update(rows - done[0])
+            done[0] = rows
+
+    try:
+        path = synthesize_cohort(n, seed, chunk_size=chunk_size, out=out, missing=missing, progress=callback)
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(f"SYNTHETIC cohort (calibrated to seed 001, not patient data): {n} patients, seed {seed} -> {path}")
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to *group*."""
+    group.add_command(synth)
