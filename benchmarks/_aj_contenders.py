@@ -84,11 +84,10 @@ def _leiosurv_run_path(path):
 
 # -- lifelines -------------------------------------------------------------------
 def _lifelines_run(time, event, group, calculate_variance=True):
-    from lifelines import AalenJohansenFitter
-
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from lifelines import AalenJohansenFitter
         for g, t, e in _split(time, event, group):
             for c in CAUSES:
                 f = AalenJohansenFitter(calculate_variance=calculate_variance, seed=0)
@@ -107,11 +106,10 @@ def _lifelines_extract(raw, horizons):
 
 # -- scikit-survival -------------------------------------------------------------
 def _sksurv_run(time, event, group, conf_type=None):
-    from sksurv.nonparametric import cumulative_incidence_competing_risks
-
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from sksurv.nonparametric import cumulative_incidence_competing_risks
         for g, t, e in _split(time, event, group):
             # sksurv overflows on int8 event codes (n_risks = event.max() keeps the
             # dtype), so it gets an int64 copy: part of its timed work.
@@ -130,11 +128,10 @@ def _sksurv_extract(raw, horizons):
 
 # -- statsmodels -----------------------------------------------------------------
 def _statsmodels_run(time, event, group):
-    from statsmodels.duration.survfunc import CumIncidenceRight
-
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from statsmodels.duration.survfunc import CumIncidenceRight
         for g, t, e in _split(time, event, group):
             out[g] = CumIncidenceRight(t, e)
     return out
