@@ -1,0 +1,89 @@
+"""iCalendar export of a surveillance plan (one all-day VEVENT per encounter).
+
+UIDs are stable: ``<case key>-<encounter id>@leiosurv`` where the case key is the
+findings' ``case_id`` or, without one, a hash of the findings JSON; re-exporting
+the same case gives the same UIDs, so calendars update instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+
+import icalendar
+
+from leiosurv import __version__
+from leiosurv.clinical import Assessment
+from leiosurv.exceptions import ExportError
+
+__all__ = ["case_key", "plan_to_ics"]
+
+
+def case_key(assessment: Assessment) -> str:
+    """Stable key of a case: its ``case_id`` (made safe), else a hash of the findings."""
+    f = assessment.findings
+    if f.case_id:
+        return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in f.case_id)
+    return "case-" + hashlib.sha256(f.model_dump_json().encode()).hexdigest()[:16]
+
+
+def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) -> bytes:
+    """The plan of *assessment* as an iCalendar document, validated by parsing it back.
+
+    Parameters
+    ----------
+    assessment : Assessment
+        From :func:`leiosurv.clinical.assess`.
+    stamp : datetime, optional
+        DTSTAMP of the events (UTC); default now.
+
+    Returns
+    -------
+    bytes
+        The ``.ics`` text.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> from leiosurv.clinical import Findings, assess
+    >>> a = assess(Findings(excision_date=datetime.date(2024, 1, 1), depth="dermal", margins="positive",
+    ...                     case_id="demo"))
+    >>> b"UID:demo-visit-m006@leiosurv" in plan_to_ics(a)
+    True
+    """
+    stamp = stamp or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    key = case_key(assessment)
+    cal = icalendar.Calendar()
+    cal.add("prodid", f"-//leiosurv//leiosurv {__version__}//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"leiosurv follow-up {key}")
+    notes = " ".join(assessment.plan.notes)
+    uids = []
+    for e in assessment.plan.encounters:
+        ev = icalendar.Event()
+        uid = f"{key}-{e.id}@leiosurv"
+        uids.append(uid)
+        ev.add("uid", uid)
+        ev.add("dtstamp", stamp)
+        ev.add("dtstart", e.due)
+        ev.add("dtend", e.due + _dt.timedelta(days=1))
+        ev.add("summary", f"{e.kind.capitalize()}: {e.modality}")
+        ev.add(
+            "description",
+            f"{e.reason}.\nProvider: {e.provider}.\nAcceptable window: {e.window_start.isoformat()} to "
+            f"{e.window_end.isoformat()}.\nSource: {e.citation}.\nBasis: {assessment.plan.basis}."
+            + (f"\nNote: {notes}" if notes else "")
+            + f"\nRisk group: {assessment.risk.group}. Decision support only.",
+        )
+        ev.add("categories", [e.kind])
+        ev.add("transp", "TRANSPARENT")
+        cal.add_component(ev)
+    data = cal.to_ical()
+    try:
+        back = icalendar.Calendar.from_ical(data)
+    except ValueError as exc:  # pragma: no cover - defensive: our own output must parse
+        raise ExportError(f"iCalendar export does not parse back: {exc}") from exc
+    got = [str(ev["uid"]) for ev in back.walk("VEVENT")]
+    if got != uids:
+        raise ExportError(f"iCalendar export lost events: wrote {len(uids)}, read back {len(got)}")
+    return data
