@@ -9,6 +9,24 @@ from leiosurv.study._io import Cohort, read_cohort
 from leiosurv.study._schema import COHORT_SCHEMA, ColumnSpec, cohort_json_schema, factor_columns, schema_markdown
 from leiosurv.study._synth import SYNTH_CALIBRATION, expected_risks, synthesize_cohort
 
+# STUDY: the pipeline, its results, the report and figures
+from leiosurv.study._figures import cif_plot, forest_plot
+from leiosurv.study._pipeline import run_study, validate_rule
+from leiosurv.study._report import methods_text, result_tables, write_report
+from leiosurv.study._results import (
+    Comparison,
+    Curve,
+    FactorResult,
+    GroupResult,
+    Risk,
+    Rule,
+    RuleValidation,
+    StudyResult,
+    Table1Row,
+    parse_horizon,
+    parse_thresholds,
+)
+
 __all__ = [
     # COHORT
     "Cohort",
@@ -21,4 +39,23 @@ __all__ = [
     "SYNTH_CALIBRATION",
     "expected_risks",
     "synthesize_cohort",
+    # STUDY
+    "run_study",
+    "validate_rule",
+    "write_report",
+    "methods_text",
+    "result_tables",
+    "forest_plot",
+    "cif_plot",
+    "parse_horizon",
+    "parse_thresholds",
+    "StudyResult",
+    "RuleValidation",
+    "Risk",
+    "Curve",
+    "Table1Row",
+    "FactorResult",
+    "GroupResult",
+    "Rule",
+    "Comparison",
 ]

@@ -47,11 +47,11 @@ class _Fitter:
         from leiosurv.stats import cumulative_incidence
 
         t, s = OUTCOME_COLUMNS[outcome]
-        return cumulative_incidence(df, time=t, event=s, group=group, variance=self.variance, ci=self.ci,
-                                    level=self.level)
+        return cumulative_incidence(df, time=t, event=s, group=group, causes=(1, 2), variance=self.variance,
+                                    ci=self.ci, level=self.level)
 
     def risk(self, res: Any, label: Any, n: int) -> Risk:
-        tab = _cause1(res.at([self.horizon]))
+        tab = _cause1(res.at([self.horizon], beyond="nan"))
         row = _row_for(tab, label)
         return Risk(float(row["estimate"]), float(row["se"]), float(row["lower"]), float(row["upper"]), int(n),
                     int(row["n_risk_at_horizon"]), bool(row["beyond_follow_up"]))
@@ -67,13 +67,13 @@ class _Fitter:
         from leiosurv.stats import gray_test
 
         t, s = OUTCOME_COLUMNS[outcome]
-        tab = gray_test(df, time=t, event=s, group=group).table
+        tab = gray_test(df, time=t, event=s, group=group, causes=(1, 2)).table
         row = tab[tab["cause"] == 1].iloc[0]
-        return float(row["statistic"]), float(row["df"]), float(row["p_value"])
+        return float(row["stat"]), float(row["df"]), float(row["pv"])
 
     def curve(self, res: Any, label: Any, df: pd.DataFrame, outcome: str, name: str) -> Curve:
         grid = np.linspace(0.0, self.horizon, _CURVE_POINTS + 1)
-        tab = _cause1(res.at(list(grid)))
+        tab = _cause1(res.at(grid, beyond="nan"))
         if label is not None:
             tab = tab[tab["group"] == label]
         tab = tab.sort_values("horizon")

@@ -48,15 +48,18 @@ def forest_plot(result: StudyResult) -> Figure:
     factors = list(dict.fromkeys(r.factor for r in result.univariable))
     years = result.horizon_days / DAYS_PER_YEAR
     level = int(round(100 * result.provenance["level"]))
-    height = 1.6 + 0.55 * len(factors)
-    fig = Figure(figsize=(11, height), dpi=100)
-    axes = fig.subplots(1, len(outcomes), sharey=True)
-    axes = np.atleast_1d(axes)
+    height = 1.9 + 0.6 * len(factors)
+    fig = Figure(figsize=(14, height), dpi=100)
+    grid = fig.add_gridspec(1, 2 * len(outcomes), width_ratios=[3.0, 2.3] * len(outcomes), wspace=0.05)
     thresholds = result.rule.thresholds or result.provenance.get("thresholds") or {}
     y = np.arange(len(factors))[::-1]
-    for ax, outcome in zip(axes, outcomes):
+    kind = "derived" if result.rule.derived else "published"
+    for i, outcome in enumerate(outcomes):
+        ax = fig.add_subplot(grid[0, 2 * i], gid=f"forest-{outcome}")
+        side = fig.add_subplot(grid[0, 2 * i + 1], sharey=ax)
+        side.axis("off")
         rows = {r.factor: r for r in result.univariable if r.outcome == outcome}
-        ax.axvline(0, color="black", linewidth=1.0, zorder=1)
+        ax.axvline(0, color="black", linewidth=1.1, zorder=1)
         thr = thresholds.get(outcome)
         if thr is not None:
             ax.axvline(100 * thr, color="#555555", linestyle="--", linewidth=1.0, zorder=1,
@@ -68,38 +71,42 @@ def forest_plot(result: StudyResult) -> Figure:
                 ax.text(0, yi, "  not estimable", va="center", fontsize=8, color="#777777")
                 continue
             rd, lo, hi = 100 * r.rd, 100 * r.rd_lower, 100 * r.rd_upper
-            derived = f in result.rule.by_outcome.get(outcome, ())
-            colour = "#b2182b" if derived else "#1f3b73"
-            ax.plot([lo, hi], [yi, yi], color=colour, linewidth=1.6, zorder=2, solid_capstyle="butt")
-            ax.plot([lo, lo], [yi - 0.12, yi + 0.12], color=colour, linewidth=1.2)
-            ax.plot([hi, hi], [yi - 0.12, yi + 0.12], color=colour, linewidth=1.2)
-            ax.plot([rd], [yi], marker="s", markersize=7, color=colour, zorder=3)
+            in_rule = f in result.rule.by_outcome.get(outcome, ())
+            colour = "#b2182b" if in_rule else "#1f3b73"
+            ax.errorbar([rd], [yi], xerr=[[rd - lo], [hi - rd]], fmt="s", color=colour, markersize=7,
+                        elinewidth=1.6, capsize=4, zorder=3)
             lo_all.append(lo)
             hi_all.append(hi)
         span = max(hi_all) - min(lo_all) or 10.0
         ax.set_xlim(min(lo_all) - 0.08 * span, max(hi_all) + 0.08 * span)
+        side.text(0.03, len(factors) - 0.45, f"RD ({level}% CI)          n*", fontsize=8.5, fontweight="bold",
+                  transform=side.transData)
         for yi, f in zip(y, factors):
             r = rows.get(f)
             if r is None:
                 continue
-            text = (f"{r.format_rd()}   n = {r.n_present}/{r.n_used}"
-                    if not math.isnan(r.rd) else f"n = {r.n_present}/{r.n_used}")
-            ax.annotate(text, xy=(1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=8)
-        ax.set_title(OUTCOME_LABELS.get(outcome, outcome), fontsize=12, fontweight="bold")
+            side.text(0.03, yi, f"{r.format_rd():<21} {r.n_present}/{r.n_used}", va="center", fontsize=8,
+                      family="monospace")
+        side.set_xlim(0, 1)
+        ax.set_title(OUTCOME_LABELS.get(outcome, outcome), fontsize=12, fontweight="bold", loc="left")
         ax.set_xlabel(f"{years:g}-year risk difference (percentage points)")
         ax.grid(axis="x", color="#e0e0e0", linewidth=0.6, zorder=0)
         ax.spines[["top", "right"]].set_visible(False)
-        ax.set_ylim(-0.7, len(factors) - 0.3)
+        ax.set_ylim(-0.7, len(factors) - 0.1)
+        ax.set_yticks(y)
+        if i == 0:
+            ax.set_yticklabels([result.factor_result(f, outcome).label for f in factors], fontsize=9.5)
+        else:
+            ax.tick_params(labelleft=False)
         if thr is not None:
-            ax.legend(loc="lower right", fontsize=7, frameon=False)
-    axes[0].set_yticks(y)
-    axes[0].set_yticklabels([result.factor_result(f, outcomes[0]).label for f in factors], fontsize=9)
-    title = (f"Univariable analysis: {years:g}-year risk differences, factor present vs absent "
-             f"({level}% CI; RD, n with factor / n analysed)")
+            ax.legend(loc="lower right", fontsize=7.5, frameon=False)
+    title = f"Univariable analysis: {years:g}-year risk difference, factor present vs absent, {level}% CI"
     if result.synthetic:
         title = f"{SYNTHETIC_MARK} — {title}"
-    fig.suptitle(title, fontsize=10.5, color="#c00000" if result.synthetic else "black")
-    fig.subplots_adjust(left=0.22, right=0.86, wspace=0.62, bottom=0.9 / height, top=1 - 0.55 / height)
+    fig.suptitle(title, fontsize=11, color="#c00000" if result.synthetic else "black")
+    fig.text(0.01, 0.012, f"Red: factor in the {kind} rule for that outcome.  *n with the factor / n analysed "
+             "(complete cases for the factor).", fontsize=8, color="#444444")
+    fig.subplots_adjust(left=0.2, right=0.99, bottom=0.9 / height, top=1 - 0.62 / height)
     _watermark(fig, result.synthetic)
     return fig
 
@@ -116,8 +123,8 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
     """
     names = ["all"] if by == "all" else ["high", "low"]
     curves = [c for n in names for c in result.curves if c.outcome == outcome and c.group == n]
-    fig = Figure(figsize=(7.5, 5.2), dpi=100)
-    ax = fig.add_axes((0.12, 0.36, 0.82, 0.54))
+    fig = Figure(figsize=(7.5, 4.8), dpi=100)
+    ax = fig.add_axes((0.17, 0.33, 0.78, 0.58))
     years = result.horizon_days / DAYS_PER_YEAR
     ymax = 0.0
     for c in curves:
@@ -142,12 +149,12 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
         title = f"{SYNTHETIC_MARK} — {title}"
     ax.set_title(title, fontsize=10, color="#c00000" if result.synthetic else "black")
     # numbers at risk
-    fig.text(0.02, 0.235, "Number at risk", fontsize=9, fontweight="bold")
+    fig.text(0.01, 0.19, "Number at risk", fontsize=9, fontweight="bold")
     for i, c in enumerate(curves):
-        yy = 0.18 - 0.05 * i
-        fig.text(0.02, yy, _NAMES.get(c.group, c.group), fontsize=8.5, color=_COLOURS.get(c.group, "black"))
+        yy = 0.13 - 0.055 * i
+        fig.text(0.01, yy, _NAMES.get(c.group, c.group), fontsize=8.5, color=_COLOURS.get(c.group, "black"))
         for t, n in zip(c.risk_times, c.n_risk):
-            x = 0.12 + 0.82 * (t / DAYS_PER_YEAR) / years
+            x = 0.17 + 0.78 * (t / DAYS_PER_YEAR) / years
             fig.text(x, yy, f"{n}", fontsize=8.5, ha="center")
     if not curves:
         ax.text(0.5, 0.5, "no groups to compare", transform=ax.transAxes, ha="center", color="#777777")
