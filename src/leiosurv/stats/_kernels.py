@@ -63,7 +63,8 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     """
     n = n_risk.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(d > 0, d / (n * (n - d)), 0.0)
+        # d = n can only happen at a group's last time, whose a-term is dropped
+        a = np.where((d > 0) & (d < n), d / (n * (n - d)), 0.0)
     # a-terms up to i = j - 1 (shifted cumulative sums)
     a_col = a[:, None]
     g_prev = _shift(np.cumsum(a))[:, None]
