@@ -115,7 +115,10 @@ def reverse_km_median(time: np.ndarray, status: np.ndarray) -> float:
     >>> reverse_km_median(np.array([1.0, 2, 3, 4]), np.array([0, 0, 1, 0]))
     2.0
     """
-    counts = count_events({"t": time, "e": (np.asarray(status) == 0).astype(np.int64)}, "t", "e", causes=(1,))
+    ended = (np.asarray(status) == 0).astype(np.int64)
+    if not ended.any():
+        return float("nan")  # nobody reached the end of follow-up alive and event-free
+    counts = count_events({"t": time, "e": ended}, "t", "e", causes=(1,))
     g = counts.groups[0]
     surv = np.cumprod(1.0 - g.events[:, 0] / g.n_risk)
     hit = np.nonzero(surv <= 0.5 + 1e-12)[0]
