@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from leiosurv.clinical import evidence
 from leiosurv.clinical.evidence import Category, Citation, Criterion, MitoticDefinition
 from leiosurv.clinical.findings import Findings
@@ -171,7 +173,7 @@ def derived_features(findings: Findings, definition: str | MitoticDefinition | N
     def walk(prefix: str, obj) -> None:
         for k, v in obj:
             key = f"{prefix}{k}"
-            if hasattr(v, "model_fields"):
+            if isinstance(v, BaseModel):
                 walk(key + ".", v)
             else:
                 flat[key] = "unknown" if v is None else str(v)
