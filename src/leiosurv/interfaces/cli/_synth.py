@@ -7,6 +7,7 @@ only replaced with ``--force``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -45,13 +46,13 @@ def synth(n: int, seed: int, out: Path, missing: float, chunk_size: int, force: 
         raise InputError(f"--out: {out} exists; use --force to overwrite it")
     if out.exists() and out.is_dir():
         raise InputError(f"--out: {out} is a directory")
-    show = progress if progress is not None else (n >= _PROGRESS_FROM and click.get_text_stream("stderr").isatty())
+    show = progress if progress is not None else (n >= _PROGRESS_FROM and sys.stderr.isatty())
     bar = None
     callback = None
     if show:
         from tqdm import tqdm
 
-        bar = tqdm(total=n, unit="patients", unit_scale=True, desc="synth", file=click.get_text_stream("stderr"))
+        bar = tqdm(total=n, unit="patients", unit_scale=True, desc="synth", file=sys.stderr)
         done = [0]
 
         def callback(rows: int) -> None:
