@@ -84,7 +84,7 @@ def care_plan(a: Assessment) -> dict:
                 }
             }
         )
-    return {
+    out = {
         "resourceType": "CarePlan",
         "id": f"{key}-plan",
         "status": "active",
@@ -97,6 +97,9 @@ def care_plan(a: Assessment) -> dict:
         "activity": acts,
         "note": [{"text": n} for n in p.notes] + [{"text": "Decision support only; it does not replace clinical judgement."}],
     }
+    if not acts:  # FHIR has no empty lists: a plan without scheduled encounters omits ``activity``
+        del out["activity"]
+    return out
 
 
 def _roundtrip(resource: dict):
