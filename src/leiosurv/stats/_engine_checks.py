@@ -51,6 +51,10 @@ def _rows(n: int) -> str:
     return f"{n} row" if n == 1 else f"{n} rows"
 
 
+def _rows_have(n: int) -> str:
+    return f"{n} row has" if n == 1 else f"{n} rows have"
+
+
 def _listing(values: Sequence[Any]) -> str:
     shown = ", ".join(repr(v) for v in list(values)[:_SHOW])
     more = f", ... ({len(values) - _SHOW} more)" if len(values) > _SHOW else ""
@@ -92,21 +96,21 @@ def check_times(
     """Raise on missing, negative or infinite times (in that order)."""
     if n_missing:
         raise DataError(
-            f"column {name!r}: {_rows(n_missing)} have missing times (null or NaN); every row "
+            f"column {name!r}: {_rows_have(n_missing)} missing times (null or NaN); every row "
             "needs a follow-up time: fill them in, or remove those rows explicitly before counting",
             column=name,
             n_rows=n_missing,
         )
     if n_negative:
         raise DataError(
-            f"column {name!r}: {_rows(n_negative)} have negative times (smallest {smallest!r}); "
+            f"column {name!r}: {_rows_have(n_negative)} negative times (smallest {smallest!r}); "
             "times must be >= 0 (time since the start of follow-up)",
             column=name,
             n_rows=n_negative,
         )
     if n_infinite:
         raise DataError(
-            f"column {name!r}: {_rows(n_infinite)} have infinite times; times must be finite "
+            f"column {name!r}: {_rows_have(n_infinite)} infinite times; times must be finite "
             "(code still-followed subjects as censored at their last contact)",
             column=name,
             n_rows=n_infinite,
@@ -206,7 +210,7 @@ def resolve_events(
     """
     if ev.n_missing:
         raise DataError(
-            f"column {name!r}: {_rows(ev.n_missing)} have a missing event code (null or NaN); "
+            f"column {name!r}: {_rows_have(ev.n_missing)} a missing event code (null or NaN); "
             "code every row: 0 = censored, 1..K = cause (a missing status is not a censoring)",
             column=name,
             n_rows=ev.n_missing,
@@ -225,7 +229,7 @@ def resolve_events(
         if unmapped:
             n_bad = sum(c for _, c in unmapped)
             raise DataError(
-                f"column {name!r}: {_rows(n_bad)} have values missing from event_map: "
+                f"column {name!r}: {_rows_have(n_bad)} values missing from event_map: "
                 f"{_listing([v for v, _ in unmapped])}; add them to event_map "
                 f"(0 = censored, 1..K = causes); event_map covers {_listing(list(mapping))}",
                 column=name,
@@ -253,7 +257,7 @@ def resolve_events(
             else "map them to 0 or one of the causes in event_map"
         )
         raise DataError(
-            f"column {name!r}: {_rows(n_bad)} have event codes that are neither 0 (censored) "
+            f"column {name!r}: {_rows_have(n_bad)} event codes that are neither 0 (censored) "
             f"nor a cause in {causes_t}: {_listing([v for v, _ in bad])}; {how}",
             column=name,
             n_rows=n_bad,
@@ -283,7 +287,7 @@ def resolve_groups(name: str, gr: KeySummary) -> tuple[np.ndarray, list[Any]]:
     """Compact group codes: lookup from ``gr.values`` positions to labels."""
     if gr.n_missing:
         raise DataError(
-            f"column {name!r}: {_rows(gr.n_missing)} have a missing group label (null or NaN); "
+            f"column {name!r}: {_rows_have(gr.n_missing)} a missing group label (null or NaN); "
             "give them a label (e.g. 'unknown') or remove them explicitly before counting",
             column=name,
             n_rows=gr.n_missing,

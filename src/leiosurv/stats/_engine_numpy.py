@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, GroupCounts, _drop_empty, _from_dense
+from leiosurv.stats._counts import EventCounts, GroupCounts, _from_dense
 
 __all__: list[str] = []
 
@@ -31,6 +31,8 @@ __all__: list[str] = []
 _DENSE_CELLS_PER_ROW = 4
 #: ... and at least this many are always allowed (small data sets)
 _DENSE_MIN_CELLS = 1 << 22
+#: up to this many groups the sort kernel splits the rows with one boolean mask per group
+_MASK_MAX_GROUPS = 16
 
 
 def count_arrays(
@@ -156,9 +158,14 @@ def _sort_counts(
 ) -> tuple[GroupCounts, ...]:
     if gcodes is None:
         return (_sort_group(None, t, cols, k1),)
+    out = []
+    if len(labels) <= _MASK_MAX_GROUPS:  # a boolean mask per group beats a gather
+        for i, label in enumerate(labels):
+            mask = gcodes == i
+            out.append(_sort_group(label, t[mask], cols[mask], k1))
+        return tuple(out)
     order = np.argsort(gcodes, kind="stable")  # radix sort on small integer codes
     bounds = np.searchsorted(gcodes[order], np.arange(len(labels) + 1))
-    out = []
     for i, label in enumerate(labels):
         idx = order[bounds[i] : bounds[i + 1]]
         out.append(_sort_group(label, t[idx], cols[idx], k1))
@@ -179,11 +186,14 @@ def _runs(sorted_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _sort_group(label: Any, t: np.ndarray, cols: np.ndarray, k1: int) -> GroupCounts:
     grid, total = _runs(np.sort(t))
-    mat = np.zeros((grid.size, k1), dtype=np.int64)
+    events = np.zeros((grid.size, k1 - 1), dtype=np.int64)
+    censored = total  # becomes total minus events, in place
     for k in range(1, k1):
         tk = t[cols == k]
         if tk.size:
             u, c = _runs(np.sort(tk))
-            mat[np.searchsorted(grid, u), k] = c
-    mat[:, 0] = total - mat[:, 1:].sum(axis=1)
-    return _drop_empty(label, grid, mat)
+            pos = np.searchsorted(grid, u)
+            events[pos, k - 1] = c
+            censored[pos] -= c
+    # every grid time holds at least one row, so nothing is empty
+    return GroupCounts(label, grid, events, censored)
