@@ -85,6 +85,16 @@ findings_strategy = st.builds(
     margins=st.sampled_from(["negative", "positive", "unknown"]),
     immunohistochemistry=st.fixed_dictionaries({k: _lit(StainResult) for k in list(evidence.STAIN_NAMES)[:8]}),
     distant_lesion=_lit(Presence),
+    patient=st.fixed_dictionaries({"age_years": st.none() | st.integers(0, 130),
+                                   "sex": st.sampled_from(["female", "male", "other", "unknown"])}),
+    history=st.fixed_dictionaries({
+        "prior_leiomyosarcoma": st.sampled_from(["present", "unknown"]),
+        "prior_leiomyosarcoma_date": st.none() | st.dates(dt.date(1950, 1, 1), dt.date(1979, 12, 31)),
+        "prior_leiomyosarcoma_depth": _lit(Depth),
+        "prior_aismn": _lit(Presence),
+    }),
+    fnclcc_grade=st.sampled_from(["G1", "G2", "G3", "unknown"]),
+    margin_distance_mm=st.none() | st.just(0.0),
 )
 
 
