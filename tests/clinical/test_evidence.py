@@ -96,3 +96,9 @@ def test_cite_refuses_unregistered_source():
 def test_assess_default_date_check_uses_today():
     with pytest.raises(Exception, match="in the future"):
         parse_findings({"excision_date": (dt.date.today() + dt.timedelta(days=1)).isoformat()})
+
+
+def test_docs_list_every_rule():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "clinical.md").read_text()
+    for rid in [c.id for c in evidence.DIAGNOSIS_CRITERIA] + list(evidence.WARNING_RULES) + [evidence.DLMS_RULE_ID]:
+        assert f"`{rid}`" in docs or rid in docs, rid
