@@ -21,7 +21,7 @@ from leiosurv.stats._steps import jsonable, n_risk_at, table_to_dict
 __all__ = ["gray_test", "GrayTest"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class GrayTest:
     """Result of :func:`gray_test`.
 
@@ -57,6 +57,9 @@ class GrayTest:
 
     def __str__(self) -> str:
         return f"Gray's test (rho={self.rho:g}) across groups {self.groups!r}\n{self.table.to_string(index=False)}"
+
+    def __repr__(self) -> str:
+        return f"<GrayTest rows={len(self.table)}>"
 
     def print_summary(self) -> None:
         """Print the table."""

@@ -106,6 +106,10 @@ class _StepResult:
         grp = f", groups by {self.counts.group_name!r}" if self.counts.group_name else ""
         return f"{head}\n{n} rows{grp}\n{self.summary.to_string(index=False)}"
 
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self._options().items())
+        return f"<{type(self).__name__} {opts}, groups={self.groups!r}, n={self.counts.n}>"
+
     def print_summary(self) -> None:
         """Print the options and :attr:`summary`."""
         print(str(self))
@@ -120,7 +124,7 @@ class _StepResult:
         }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class CumulativeIncidence(_StepResult):
     """Aalen–Johansen cumulative incidence per cause and group.
 
@@ -258,7 +262,7 @@ class CumulativeIncidence(_StepResult):
                    float(o["z"]), d["provenance"])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class KaplanMeier(_StepResult):
     """Kaplan–Meier all-cause survival per group.
 

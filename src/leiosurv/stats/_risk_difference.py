@@ -60,7 +60,7 @@ def log_ratio(p1: Any, se1: Any, p0: Any, se0: Any, z: float) -> tuple[np.ndarra
     return rr, se, lo, hi
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class RiskDifference:
     """Group-versus-reference risk differences at horizons.
 
@@ -104,6 +104,9 @@ class RiskDifference:
             f"RiskDifference vs reference group {self.reference!r} "
             f"(level {self.level:g}, z {self.z:.6g}, Wald)\n{self.table.to_string(index=False)}"
         )
+
+    def __repr__(self) -> str:
+        return f"<RiskDifference rows={len(self.table)}>"
 
     def print_summary(self) -> None:
         """Print the table."""

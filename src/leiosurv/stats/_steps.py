@@ -47,7 +47,7 @@ def as_horizons(horizons: Any) -> np.ndarray:
     bad = ~np.isfinite(h) | (h < 0)
     if bad.any():
         raise DataError(
-            f"horizons must be finite numbers >= 0, but got {h[bad][0]!r} at position {int(np.flatnonzero(bad)[0])}",
+            f"horizons must be finite numbers >= 0, but got {float(h[bad][0])!r} at position {int(np.flatnonzero(bad)[0])}",
             column="horizon",
             n_rows=int(bad.sum()),
         )

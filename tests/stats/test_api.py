@@ -1,0 +1,353 @@
+"""Public surface of leiosurv.stats: arguments, step semantics, JSON, plots, doctests."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import io
+import json
+import math
+import types
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+import leiosurv.stats as stats
+from leiosurv.clinical.evidence import DLMS_FACTOR_RISKS
+from leiosurv.exceptions import DataError, InputError, StatisticalWarning
+from leiosurv.stats import (
+    CumulativeIncidence,
+    EventCounts,
+    GrayTest,
+    KaplanMeier,
+    RiskDifference,
+    count_events,
+    cumulative_incidence,
+    gray_test,
+    kaplan_meier,
+    risk_difference,
+)
+from leiosurv.stats._risk_difference import wald_difference
+
+# time:   1  2  2  3  5  5  6  8
+# event:  1  2  0  1  0  1  2  0   (group a: first four rows, b: last four)
+DATA = pd.DataFrame(
+    {
+        "time": [1.0, 2.0, 2.0, 3.0, 5.0, 5.0, 6.0, 8.0],
+        "event": [1, 2, 0, 1, 0, 1, 2, 0],
+        "arm": ["a", "a", "a", "a", "b", "b", "b", "b"],
+    }
+)
+
+
+@pytest.fixture
+def res() -> CumulativeIncidence:
+    return cumulative_incidence(DATA)
+
+
+# ---------------------------------------------------------------------------
+# surface
+# ---------------------------------------------------------------------------
+def test_all_lists_exactly_the_public_names():
+    public = {n for n, v in vars(stats).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+    assert set(stats.__all__) == public
+    assert len(stats.__all__) == len(set(stats.__all__))
+    for name in ("cumulative_incidence", "kaplan_meier", "risk_difference", "gray_test", "CumulativeIncidence",
+                 "KaplanMeier", "RiskDifference", "GrayTest", "EventCounts", "count_events"):
+        assert name in stats.__all__
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["_aalen_johansen", "_kaplan_meier", "_results", "_risk_difference", "_gray", "_ci", "_counts"],
+)
+def test_docstring_examples_run(module):
+    mod = importlib.import_module(f"leiosurv.stats.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+# ---------------------------------------------------------------------------
+# validation at the boundary
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"variance": "greenwood"}, r"variance must be one of 'delta', 'aalen', but was 'greenwood'"),
+        ({"ci": "logit"}, r"ci must be one of 'plain', 'log-log', 'log', but was 'logit'"),
+        ({"level": 1.5}, r"level must be in \(0, 1\), but was 1.5"),
+        ({"level": 0}, r"level must be in \(0, 1\), but was 0"),
+        ({"level": "high"}, r"level must be a number in \(0, 1\), but was 'high'"),
+        ({"z": -1.0}, r"z must be a positive finite number, but was -1.0"),
+    ],
+)
+def test_cumulative_incidence_rejects_bad_options(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        cumulative_incidence(DATA, **kwargs)
+
+
+def test_kaplan_meier_rejects_bad_ci():
+    with pytest.raises(InputError, match=r"ci must be one of 'log', 'log-log', 'plain', but was 'cloglog'"):
+        kaplan_meier(DATA, ci="cloglog")
+
+
+def test_z_defaults_to_the_level_quantile_and_can_be_overridden():
+    assert math.isclose(cumulative_incidence(DATA).z, 1.959963984540054, rel_tol=1e-15)
+    assert math.isclose(cumulative_incidence(DATA, level=0.9).z, 1.6448536269514722, rel_tol=1e-15)
+    assert cumulative_incidence(DATA, z=1.96).z == 1.96
+
+
+@pytest.mark.parametrize(
+    ("horizons", "message"),
+    [(-1, r"horizons must be finite numbers >= 0, but got -1.0 at position 0"),
+     ([1, float("nan")], r"but got nan at position 1"),
+     ([], r"non-empty"),
+     ("soon", r"horizons must be numbers >= 0")],
+)
+def test_at_rejects_bad_horizons(res, horizons, message):
+    with pytest.raises(DataError, match=message):
+        res.at(horizons)
+
+
+def test_at_rejects_bad_beyond(res):
+    with pytest.raises(InputError, match=r"beyond must be one of 'raise', 'nan', but was 'clip'"):
+        res.at(1, beyond="clip")
+
+
+# ---------------------------------------------------------------------------
+# the step function
+# ---------------------------------------------------------------------------
+def test_table_columns_and_ungrouped_group_column(res):
+    assert list(res.table.columns) == [
+        "group", "time", "n_risk", "n_event_1", "n_event_2", "n_censored",
+        "cif_1", "se_1", "lower_1", "upper_1", "cif_2", "se_2", "lower_2", "upper_2",
+    ]
+    assert res.table["group"].tolist() == [None] * 6
+    assert res.causes == (1, 2) and res.groups == [None]
+    assert res.table["time"].tolist() == [1, 2, 3, 5, 6, 8]
+    assert res.table["n_risk"].tolist() == [8, 7, 5, 4, 2, 1]
+
+
+def test_at_is_right_continuous(res):
+    """Before the first time 0, exactly at a jump the new value, between jumps the last one."""
+    t = res.table
+    out = res.at([0, 0.5, 1, 1.5, 3, 4.999, 5, 8])
+    c1 = out[out["cause"] == 1]
+    cif1 = dict(zip(t["time"], t["cif_1"]))
+    expected = [0, 0, cif1[1], cif1[1], cif1[3], cif1[3], cif1[5], cif1[8]]
+    assert_allclose(c1["estimate"], expected, rtol=0, atol=0)
+    assert c1["se"].iloc[:2].tolist() == [0.0, 0.0]
+    assert c1["estimate"].iloc[2] == 1 / 8
+    assert c1["n_risk_at_horizon"].tolist() == [8, 8, 8, 7, 5, 4, 4, 1]
+    assert not c1["beyond_follow_up"].any()
+    assert list(out.columns) == ["group", "cause", "horizon", "estimate", "se", "lower", "upper",
+                                 "n_risk_at_horizon", "beyond_follow_up"]
+
+
+def test_beyond_follow_up_raises_naming_group_horizon_and_last_time():
+    grouped = cumulative_incidence(DATA, group="arm")
+    grouped.at(3)  # group a's last time is 3: a horizon equal to it is within follow-up
+    with pytest.raises(DataError, match=r"horizon 4 is beyond the last follow-up time 3 of group 'a'"):
+        grouped.at([1, 4])
+
+
+def test_beyond_nan_flags_the_rows():
+    out = cumulative_incidence(DATA, group="arm").at([2, 4], beyond="nan")
+    a = out[out["group"] == "a"]
+    assert a["beyond_follow_up"].tolist() == [False, True, False, True]
+    assert np.isnan(a.loc[a["beyond_follow_up"], ["estimate", "se", "lower", "upper"]].to_numpy()).all()
+    b = out[out["group"] == "b"]
+    assert not b["beyond_follow_up"].any() and b["estimate"].notna().all()
+
+
+def test_kaplan_meier_step_and_ci():
+    km = kaplan_meier(DATA)
+    out = km.at([0, 1, 2.5])
+    assert_allclose(out["estimate"], [1.0, 7 / 8, 7 / 8 * 6 / 7], rtol=1e-15)
+    assert out["se"].iloc[0] == 0.0
+    assert list(out.columns) == ["group", "horizon", "estimate", "se", "lower", "upper", "n_risk_at_horizon",
+                                 "beyond_follow_up"]
+    row = km.table.iloc[0]
+    greenwood = 1 / (8 * 7)
+    assert_allclose(row["se"], 7 / 8 * math.sqrt(greenwood), rtol=1e-15)
+    assert_allclose(row["lower"], math.exp(math.log(7 / 8) - km.z * math.sqrt(greenwood)), rtol=1e-15)
+
+
+def test_log_log_bounds_are_nan_where_undefined_and_plain_bounds_are_truncated():
+    res = cumulative_incidence(DATA, ci="log-log")
+    first = res.table.iloc[0]
+    assert first["cif_2"] == 0 and math.isnan(first["lower_2"]) and math.isnan(first["upper_2"])
+    plain = cumulative_incidence(DATA, ci="plain").table
+    assert (plain["lower_1"] >= 0).all() and (plain["upper_1"] <= 1).all()
+
+
+def test_event_map_and_event_counts_input_give_the_same_result(res):
+    labelled = DATA.assign(status=DATA["event"].map({0: "alive", 1: "met", 2: "dead"}))
+    mapped = cumulative_incidence(labelled, event="status", event_map={"alive": 0, "met": 1, "dead": 2})
+    pd.testing.assert_frame_equal(mapped.table, res.table)
+    counts = count_events(DATA, "time", "event")
+    assert isinstance(counts, EventCounts)
+    pd.testing.assert_frame_equal(cumulative_incidence(counts).table, res.table)
+    assert mapped.provenance["arguments"]["event_map"] == [["alive", 0], ["met", 1], ["dead", 2]]
+
+
+def test_events_at_time_zero():
+    out = cumulative_incidence({"time": [0.0, 0.0, 1.0, 2.0], "event": [1, 0, 2, 0]})
+    assert out.table["time"].tolist() == [0.0, 1.0, 2.0]
+    assert_allclose(out.at(0)["estimate"], [0.25, 0.0])
+
+
+# ---------------------------------------------------------------------------
+# serialisation and printing
+# ---------------------------------------------------------------------------
+def test_cumulative_incidence_json_round_trip_is_lossless():
+    res = cumulative_incidence(DATA, group="arm", ci="log-log", variance="aalen")
+    text = json.dumps(res.to_dict(), allow_nan=False)
+    back = CumulativeIncidence.from_dict(json.loads(text))
+    pd.testing.assert_frame_equal(back.table, res.table, check_exact=True)
+    pd.testing.assert_frame_equal(back.at([1, 3]), res.at([1, 3]), check_exact=True)
+    assert (back.variance, back.ci, back.level, back.z) == (res.variance, res.ci, res.level, res.z)
+    assert back.provenance == json.loads(json.dumps(res.provenance))
+    assert back.counts.labels == ["a", "b"]
+
+
+def test_kaplan_meier_json_round_trip_is_lossless():
+    km = kaplan_meier(DATA, group="arm")
+    back = KaplanMeier.from_dict(json.loads(json.dumps(km.to_dict(), allow_nan=False)))
+    pd.testing.assert_frame_equal(back.table, km.table, check_exact=True)
+
+
+def test_provenance_records_inputs():
+    res = cumulative_incidence(DATA, group="arm", z=1.96)
+    p = res.provenance
+    assert p["function"] == "leiosurv.stats.cumulative_incidence"
+    assert p["arguments"]["group"] == "arm" and p["arguments"]["z"] == 1.96
+    assert p["n"] == 8 and p["groups"] == [{"label": "a", "n": 4}, {"label": "b", "n": 4}]
+    assert "leiosurv_version" in p and isinstance(p["engine"], dict)
+
+
+def test_results_print_themselves(res, capsys):
+    text = str(res)
+    assert text.startswith("CumulativeIncidence: variance='delta', ci='plain'")
+    assert "cif_at_last" in text
+    res.print_summary()
+    assert "cif_at_last" in capsys.readouterr().out
+    assert "surv_at_last" in str(kaplan_meier(DATA))
+    assert list(res.summary.columns)[:3] == ["group", "cause", "n"]
+
+
+# ---------------------------------------------------------------------------
+# risk differences
+# ---------------------------------------------------------------------------
+def test_risk_difference_table_and_validation():
+    both = pd.DataFrame({"time": [1, 2, 3, 4, 1, 2, 2, 4], "event": [1, 2, 1, 0, 2, 1, 1, 0],
+                         "arm": ["a"] * 4 + ["b"] * 4})
+    res = cumulative_incidence(both, group="arm", z=1.96)
+    rd = risk_difference(res, [2, 3], ratio=True)
+    assert isinstance(rd, RiskDifference) and rd.reference == "a"
+    t = rd.table
+    assert list(t.columns) == ["cause", "horizon", "group", "reference", "risk", "risk_reference", "rd", "se",
+                               "lower", "upper", "ratio", "log_ratio_se", "ratio_lower", "ratio_upper"]
+    at = res.at([2, 3])
+    p1 = at[(at["group"] == "b") & (at["cause"] == 1)]
+    p0 = at[(at["group"] == "a") & (at["cause"] == 1)]
+    r = t[t["cause"] == 1]
+    assert_allclose(r["rd"], p1["estimate"].to_numpy() - p0["estimate"].to_numpy())
+    json.dumps(rd.to_dict(), allow_nan=False)
+    assert "RiskDifference" in str(rd)
+    with pytest.raises(InputError, match=r"reference must be one of the groups \['a', 'b'\], but was 'c'"):
+        risk_difference(res, 2, reference="c")
+    with pytest.raises(InputError, match=r"cause must be one of \[1, 2\], but was 3"):
+        risk_difference(res, 2, cause=3)
+    with pytest.raises(InputError, match=r"at least two groups"):
+        risk_difference(cumulative_incidence(DATA), 2)
+    with pytest.raises(DataError, match=r"beyond the last follow-up time 4 of group 'a'"):
+        risk_difference(res, 5)
+
+
+def test_risk_ratio_with_a_zero_risk_warns_and_is_nan():
+    res = cumulative_incidence(DATA, group="arm")
+    with pytest.warns(StatisticalWarning, match="risk ratio undefined"):
+        t = risk_difference(res, 2, cause=1, ratio=True).table  # group b has no event before 5
+    assert math.isnan(t["ratio"].iat[0])
+    assert t["rd"].iat[0] == -1 / 4
+
+
+def test_seed_001_risk_difference_follows_from_its_group_intervals():
+    """Seed 001: necrosis, 5-year metastasis 9.3% (0.6-18.0) vs 1.5% (0.2-2.8) -> RD 7.8% (-1 to 17).
+
+    The published group CIs are symmetric plain Wald intervals, so se = half-width
+    / 1.96; rd -/+ 1.96*sqrt(se1^2 + se0^2) reproduces the published RD interval
+    to the published precision (whole percent).
+    """
+    fr = DLMS_FACTOR_RISKS[("necrosis", "metastasis")]
+    z = 1.96
+    se1 = (fr.present.upper - fr.present.lower) / 2 / z
+    se0 = (fr.absent.upper - fr.absent.lower) / 2 / z
+    rd, se, lo, hi = wald_difference(fr.present.estimate, se1, fr.absent.estimate, se0, z)
+    assert round(100 * float(rd), 1) == round(100 * fr.difference.estimate, 1) == 7.8
+    assert round(100 * float(lo)) == round(100 * fr.difference.lower) == -1
+    assert round(100 * float(hi)) == round(100 * fr.difference.upper) == 17
+
+
+# ---------------------------------------------------------------------------
+# Gray's test
+# ---------------------------------------------------------------------------
+def test_gray_test_surface():
+    gt = gray_test(DATA, group="arm")
+    assert isinstance(gt, GrayTest)
+    assert list(gt.table.columns) == ["cause", "stat", "pv", "df"]
+    assert gt.groups == ["a", "b"] and gt.rho == 0.0
+    json.dumps(gt.to_dict(), allow_nan=False)
+    assert "Gray's test" in str(gt)
+    with pytest.raises(InputError, match="gray_test needs a group column"):
+        gray_test(DATA)
+    with pytest.raises(InputError, match=r"rho must be a number, but was 'x'"):
+        gray_test(DATA, group="arm", rho="x")
+
+
+# ---------------------------------------------------------------------------
+# plots
+# ---------------------------------------------------------------------------
+def test_plot_returns_a_figure_with_labelled_axes_and_risk_table():
+    from matplotlib.figure import Figure
+
+    res = cumulative_incidence(DATA, group="arm")
+    fig = res.plot(labels={1: "metastasis", 2: "death"}, ci_band=True)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "Cumulative incidence" and ax.get_xlabel() == "time"
+    assert len(ax.get_lines()) == 4
+    assert any("metastasis" in t.get_text() for t in ax.get_legend().get_texts())
+    tables = [a for a in ax.child_axes if a.get_title(loc="left") == "Number at risk"]
+    assert len(tables) == 1
+    texts = [t.get_text() for t in tables[0].texts]
+    assert "8" not in texts and "4" in texts and "a  " in texts
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")  # renders without a display
+    assert buf.getvalue()[:4] == b"\x89PNG"
+
+
+def test_plot_on_given_axes_and_km_plot():
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    out = cumulative_incidence(DATA).plot(ax, causes=[1], risk_table=False)
+    assert out is fig and len(ax.get_lines()) == 1 and not ax.child_axes
+    with pytest.raises(InputError, match=r"cause must be one of \[1, 2\], but was 7"):
+        cumulative_incidence(DATA).plot(causes=[7])
+    km_fig = kaplan_meier(DATA, group="arm").plot()
+    assert km_fig.axes[0].get_ylabel() == "Survival probability"
+
+
+def test_wald_difference_is_not_truncated():
+    rd, se, lo, hi = wald_difference([0.01], [0.02], [0.0], [0.0], 1.96)
+    assert lo[0] < 0
