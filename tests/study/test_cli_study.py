@@ -1,0 +1,81 @@
+"""``leiosurv study`` and ``leiosurv validate-rule``: exit codes, messages, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leiosurv.interfaces.cli import main
+from study_cohorts import cohort_frame
+
+
+@pytest.fixture(scope="module")
+def cohort_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cohort") / "cohort.csv"
+    cohort_frame(400, seed=31).to_csv(path, index=False)
+    return path
+
+
+def test_study_writes_report(cohort_csv, tmp_path, capsys):
+    out = tmp_path / "study"
+    assert main(["study", str(cohort_csv), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert f"Report: {out / 'report.html'}" in printed and "SYNTHETIC DATA" in printed
+    assert (out / "report.html").exists() and (out / "forest_plot.svg").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dir left behind
+
+
+def test_options_reach_the_analysis(cohort_csv, tmp_path, capsys):
+    df = cohort_frame(400, seed=31)
+    df["ulceration"] = (df["id"] % 3 == 0).astype(int)
+    path = tmp_path / "with_extra.parquet"
+    df.to_parquet(path)
+    out = tmp_path / "o"
+    code = main(["study", str(path), "--out", str(out), "--horizon", "36m", "--factors", "ulceration",
+                 "--thresholds", "met=1,lr=50", "--variance", "aalen", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    p = json.loads((out / "result.json").read_text())["provenance"]
+    assert p["horizon_days"] == 3 * 365.25 and p["variance"] == "aalen"
+    assert p["thresholds"] == {"metastasis": 0.01, "local_recurrence": 0.5}
+    assert p["factors"][-1] == "ulceration"
+
+
+def test_refuses_non_empty_out_without_force(cohort_csv, tmp_path, capsys):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    assert main(["study", str(cohort_csv), "--out", str(out), "--no-progress"]) == 2
+    assert "not empty" in capsys.readouterr().err and (out / "keep.txt").exists()
+    assert main(["study", str(cohort_csv), "--out", str(out), "--force", "--no-progress"]) == 0
+    assert not (out / "keep.txt").exists() and (out / "report.html").exists()
+
+
+def test_bad_cohort_exits_2_and_writes_nothing(tmp_path, capsys):
+    df = cohort_frame(50, seed=1)
+    df.loc[16, "met_status"] = 7
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "never"
+    assert main(["study", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("CohortError:") and "row 17.met_status" in err and "7" in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--horizon", "5 years"], "horizon"),
+    (["--thresholds", "death=4"], "unknown outcome"),
+])
+def test_bad_options_exit_2(cohort_csv, tmp_path, capsys, args, message):
+    assert main(["study", str(cohort_csv), "--out", str(tmp_path / "x"), *args]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_validate_rule_command(cohort_csv, tmp_path, capsys):
+    out = tmp_path / "val"
+    assert main(["validate-rule", str(cohort_csv), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "Published figures compared: 15" in printed and "DISAGREES" in printed
+    assert (out / "published_comparison.csv").exists()
+    assert json.loads((out / "result.json").read_text())["kind"] == "rule_validation"
