@@ -156,6 +156,13 @@ def as_float_times(name: str, values: Any) -> np.ndarray:
         raise DataError(f"column {name!r} is boolean; times must be numbers", column=name)
     if kind in "iuf":
         return np.asarray(arr, dtype=np.float64)
+    inferred = pd.api.types.infer_dtype(arr, skipna=True)
+    if inferred not in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
+        raise DataError(
+            f"column {name!r} has type {inferred}; times must be numeric "
+            "(days, months or years since the start of follow-up)",
+            column=name,
+        )
     try:
         num = pd.to_numeric(pd.Series(arr, copy=False), errors="raise")
     except (ValueError, TypeError) as exc:
