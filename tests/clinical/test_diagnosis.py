@@ -124,3 +124,26 @@ def test_every_category_ranked_with_explained_score():
     for c in dx.candidates:
         assert c.score == sum(r.weight for r in c.supporting + c.against)
     assert "not a probability" in dx.score_logic and "does not replace" in dx.disclaimer
+
+
+def test_risk_group_flags_a_non_lms_top_candidate():
+    from leiosurv.clinical import assess
+
+    f = Findings(excision_date=D, depth="dermal", margins="positive", atypia="none",
+                 immunohistochemistry={"fxiiia": "positive", "sma": "negative", "desmin": "negative",
+                                       "h_caldesmon": "negative"})
+    a = assess(f)
+    assert a.diagnosis.top.category.id == "dermatofibroma"
+    assert a.risk.group == "high" and any("applies only if the diagnosis" in n for n in a.risk.notes)
+    lms = assess(Findings(excision_date=D, depth="dermal", margins="positive", atypia="mild",
+                          immunohistochemistry={"sma": "positive"}))
+    assert lms.diagnosis.top.category.id == "aismn"
+    assert not any("applies only if the diagnosis" in n for n in lms.risk.notes)
+
+
+def test_prior_lms_note_on_dermal_risk():
+    from leiosurv.clinical import classify_risk
+
+    r = classify_risk(Findings(excision_date=D, depth="dermal", necrosis="present",
+                               history={"prior_leiomyosarcoma": "present"}))
+    assert evidence.PRIOR_LMS_RISK_NOTE in r.notes

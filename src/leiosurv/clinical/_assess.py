@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from leiosurv.clinical import evidence
 from leiosurv.clinical.diagnosis import Diagnosis, diagnose
@@ -102,4 +102,12 @@ def assess(
     plan = plan_surveillance(findings, risk, imaging_interval_months=imaging_interval_months,
                              window_days=window_days, plan_years=plan_years)
     params = {"mitotic_definition": d.id, **plan.parameters}
-    return Assessment(findings, diagnose(findings, mitotic_definition=d), risk, plan, params)
+    dx = diagnose(findings, mitotic_definition=d)
+    if risk.applies and dx.top.category.id not in evidence.DLMS_RULE_CATEGORIES:
+        cit = evidence.DLMS_RULE_CATEGORY_CITATION
+        note = (
+            f"The top diagnostic candidate is '{dx.top.category.name}': the dermal-LMS risk group applies "
+            f"only if the diagnosis is a dermal leiomyosarcoma / atypical intradermal smooth muscle neoplasm."
+        )
+        risk = replace(risk, notes=risk.notes + (note,), citations=risk.citations + (cit,))
+    return Assessment(findings, dx, risk, plan, params)

@@ -75,6 +75,9 @@ __all__ = [
     "ESMO_MODALITY",
     "DEFAULT_GUIDELINE_PLAN_YEARS",
     "METASTATIC_NOTE",
+    "DLMS_RULE_CATEGORIES",
+    "DLMS_RULE_CATEGORY_CITATION",
+    "PRIOR_LMS_RISK_NOTE",
 ]
 
 
@@ -707,6 +710,8 @@ DIAGNOSIS_CRITERIA: tuple[Criterion, ...] = (
     # -- leiomyoma (seed 002)
     _crit("dx.leiomyoma.sm-ihc", "leiomyoma", "smooth_muscle_ihc", ["positive"], 2, "Smooth muscle differentiation", _002_Q1),
     _crit("dx.leiomyoma.fascicles", "leiomyoma", "smooth_muscle_morphology", ["present"], 2, "Smooth muscle morphology", _002_Q1),
+    _crit("dx.leiomyoma.sm-ihc-negative", "leiomyoma", "smooth_muscle_ihc", ["negative"], -3,
+          "SMA, desmin and caldesmon all negative: no smooth muscle differentiation", _002_Q1),
     _crit("dx.leiomyoma.no-atypia", "leiomyoma", "atypia", ["none"], 2, "No cytologic atypia", _002_Q1),
     _crit("dx.leiomyoma.atypia", "leiomyoma", "atypia", _ANY_ATYPIA, -2,
           "Leiomyoma should not have cytologic atypia throughout the lesion", _002_Q1),
@@ -743,6 +748,7 @@ DIAGNOSIS_CRITERIA: tuple[Criterion, ...] = (
     # -- dermatofibroma (seed 002)
     _crit("dx.df.fxiiia", "dermatofibroma", "immunohistochemistry.fxiiia", _POS, 1,
           "FXIIIa positive (also seen in AISMN)", _002_DDX),
+    _crit("dx.df.bland", "dermatofibroma", "atypia", ["none"], 1, "Bland spindled cells", _002_DDX),
     _crit("dx.df.sm-ihc", "dermatofibroma", "smooth_muscle_ihc", ["positive"], -1,
           "Smooth muscle differentiation by IHC", _002_DX),
     # -- inflammatory myofibroblastic tumour (seed 003)
@@ -933,4 +939,13 @@ DEFAULT_GUIDELINE_PLAN_YEARS = 10
 METASTATIC_NOTE = (
     "Metastatic or distant leiomyosarcoma: the dermal-LMS rule (seed 001) and the primary-tumour "
     "follow-up schedules do not apply; follow-up is set by the treating sarcoma team."
+)
+
+DLMS_RULE_CATEGORIES: tuple[str, ...] = ("aismn",)
+"""Diagnostic categories the dermal-LMS rule is meant for: the atypical intradermal smooth
+muscle neoplasm is the former 'cutaneous leiomyosarcoma' (seed 002, Terminology)."""
+DLMS_RULE_CATEGORY_CITATION = Citation(SEED_002, "Terminology", "Formerly referred to as cutaneous leiomyosarcoma")
+PRIOR_LMS_RISK_NOTE = (
+    "Prior leiomyosarcoma: the dermal-LMS rule assumes a primary dermal tumour; exclude a "
+    "metastasis first (late metastases occur decades after the primary)."
 )

@@ -278,6 +278,8 @@ def classify_risk(findings: Findings, *, mitotic_definition: str | MitoticDefini
         group, reason = "low", "all four factors known and absent"
     if group == "incomplete":
         notes.insert(0, evidence.INCOMPLETE_NOTE.format(missing=", ".join(missing)))
+    if findings.history.prior_leiomyosarcoma == "present":
+        notes.append(evidence.PRIOR_LMS_RISK_NOTE)
     cits = rule_cit + tuple(d.citations)
     guideline = evidence.ESMO_FOLLOW_UP["intermediate_high"]["text"] if findings.depth == "unknown" else None
     return RiskResult(group, evidence.DLMS_RULE_ID, findings.depth == "dermal", reason, tuple(factors),
