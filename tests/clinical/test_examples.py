@@ -26,7 +26,7 @@ def _strip(d: dict) -> dict:
 
 def test_there_are_examples():
     names = {p.stem for p in CASES}
-    assert {"seed000_cutaneous_metastases", "seed004_cervical_spine_metastasis"} <= names
+    assert {"seed000_cutaneous_metastases", "seed000_primary_1997", "seed004_cervical_spine_metastasis"} <= names
     assert any(n.startswith("teaching_dermal") for n in names)
 
 
@@ -59,3 +59,12 @@ def test_teaching_cases():
     lo = json.loads((EXAMPLES / "teaching_dermal_lms_low.expected.json").read_text())
     assert lo["risk"]["group"] == "low" and [e["due"] for e in lo["plan"]] == [
         "2024-11-30", "2025-05-31", "2026-05-31", "2027-05-31", "2028-05-31"]
+
+
+def test_seed000_primary_uses_guideline():
+    a = json.loads((EXAMPLES / "seed000_primary_1997.expected.json").read_text())
+    assert a["diagnosis"][0]["category"] == "lms_nos" and a["diagnosis"][0]["icd_10"] == "C49.1"
+    assert a["risk"]["group"] == "not_applicable" and "3-4 months" in a["risk"]["guideline_schedule"]
+    months = [e["month"] for e in a["plan"]]
+    assert months[:2] == [3, 6] and months[-1] == 120
+    assert a["plan"][0]["due"] == "1997-10-01"

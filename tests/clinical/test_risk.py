@@ -127,3 +127,10 @@ def test_unknown_factor_never_low(kw):
         assert r.group != "low"
     if r.group == "low":
         assert all(f.status == "absent" for f in r.factors)
+
+
+def test_published_dermal_risks_not_shown_where_rule_does_not_apply():
+    r = classify_risk(F(depth="subcutaneous", necrosis="present"))
+    assert all(f.published == () for f in r.factors) and r.to_dict()["overall_5y"] == {}
+    assert "9.3%" not in str(r)
+    assert all(f.published for f in classify_risk(F(depth="dermal")).factors)

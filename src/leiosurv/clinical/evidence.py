@@ -920,12 +920,12 @@ ESMO_FOLLOW_UP: dict[str, dict] = {
         ),
         # project reading: the shorter interval and the longer first phase of each range
         "phases": (GuidelinePhase(3, 36), GuidelinePhase(6, 60), GuidelinePhase(12, None)),
-        "citation": Citation(ESMO_2021, "Follow-up, long-term implications and survivorship"),
+        "citation": Citation(ESMO_2021, "Follow-up"),
     },
     "low": {
         "text": "Low grade: every 4-6 months for 3-5 years, then once a year",
         "phases": (GuidelinePhase(4, 60), GuidelinePhase(12, None)),
-        "citation": Citation(ESMO_2021, "Follow-up, long-term implications and survivorship"),
+        "citation": Citation(ESMO_2021, "Follow-up"),
     },
 }
 """ESMO-EURACAN-GENTURIS 2021 follow-up for soft-tissue sarcoma; each range read at its

@@ -10,7 +10,7 @@ soft-tissue-sarcoma guideline (ESMO 2021) is named instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from leiosurv.clinical import evidence
@@ -237,12 +237,14 @@ def classify_risk(findings: Findings, *, mitotic_definition: str | MitoticDefini
     rule = set(_rule_factors())
     factors = [fs for fs in factors if fs.factor in rule]
     lifelong = evidence.LIFELONG_NOTE.quote or ""
+    # the published dermal-LMS risks are not shown where the rule does not apply
+    unpublished = tuple(replace(fs, published=()) for fs in factors)
 
     if findings.distant_lesion == "present":
         return RiskResult(
             "not_applicable", evidence.DLMS_RULE_ID, False,
             "distant lesion (possible metastasis): the dermal-LMS rule classifies primary tumours only",
-            tuple(factors), (), d, None, (evidence.METASTATIC_NOTE, lifelong),
+            unpublished, (), d, None, (evidence.METASTATIC_NOTE, lifelong),
             (rule_cit[0], evidence.LIFELONG_NOTE),
         )
     if findings.depth in _DEEP:
@@ -255,7 +257,7 @@ def classify_risk(findings: Findings, *, mitotic_definition: str | MitoticDefini
         return RiskResult(
             "not_applicable", evidence.DLMS_RULE_ID, False,
             f"{findings.depth.replace('_', ' ')} leiomyosarcoma: soft-tissue-sarcoma guideline follow-up",
-            tuple(factors), (), d, g["text"], tuple(notes), (g["citation"], evidence.LIFELONG_NOTE),
+            unpublished, (), d, g["text"], tuple(notes), (g["citation"], evidence.LIFELONG_NOTE),
         )
 
     present = [fs.factor for fs in factors if fs.status == "present"]
