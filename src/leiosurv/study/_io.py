@@ -9,7 +9,6 @@ becomes a :class:`Cohort` (an in-memory pandas DataFrame with compact dtypes:
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,7 +169,7 @@ def _load(source: Any, table: str | None, sheet: str | int | None) -> tuple[pa.T
                 "SELECT * FROM read_csv(?, all_varchar = true, header = true, nullstr = ?)",
                 params=[str(path), _NULL_STRINGS],
             )
-            return rel.arrow().read_all() if hasattr(rel.arrow(), "read_all") else rel.arrow(), str(path), {}
+            return _arrow(rel), str(path), {}
         except duckdb.Error as exc:
             raise InputError(f"{path}: cannot read as CSV: {exc}") from None
         finally:
@@ -191,6 +190,12 @@ def _load(source: Any, table: str | None, sheet: str | int | None) -> tuple[pa.T
     )
 
 
+def _arrow(rel: duckdb.DuckDBPyRelation) -> pa.Table:
+    """A relation's rows as one Arrow table (DuckDB 1.x returns a table, 2.x a reader)."""
+    res = rel.arrow()
+    return res.read_all() if hasattr(res, "read_all") else res
+
+
 def _leiosurv_meta(meta: Mapping[bytes, bytes] | None) -> dict[str, str]:
     if not meta:
         return {}
@@ -209,8 +214,7 @@ def _load_duckdb(path: Path, table: str | None) -> tuple[pa.Table, str, dict[str
         raise InputError(f"source: file not found: {path}")
     con = duckdb.connect(str(path), read_only=True)
     try:
-        res = con.sql(f"SELECT * FROM {_q(table)}").arrow()
-        tbl = res.read_all() if hasattr(res, "read_all") else res
+        tbl = _arrow(con.sql(f"SELECT * FROM {_q(table)}"))
     except duckdb.Error as exc:
         raise InputError(f"table: cannot read {table!r} from {path}: {exc}") from None
     finally:
@@ -322,9 +326,7 @@ def _normalise(con: duckdb.DuckDBPyConnection, found: list[str], extras: tuple[s
             parts.append(f"CAST(NULLIF({numeric_sql(spec.kind, c)}, 'NaN'::DOUBLE) AS DOUBLE) AS {_q(c)}")
     for c in extras:
         parts.append(f"CAST(NULLIF({numeric_sql('binary', c)}, 'NaN'::DOUBLE) AS DOUBLE) AS {_q(c)}")
-    res = con.sql("SELECT " + ", ".join(parts) + " FROM src ORDER BY __row").arrow()
-    tbl = res.read_all() if hasattr(res, "read_all") else res
-    df = tbl.to_pandas()
+    df = _arrow(con.sql("SELECT " + ", ".join(parts) + " FROM src ORDER BY __row")).to_pandas()
     for c in ("necrosis", "mitotic_grade", "invasion", *extras):
         df[c] = pd.array(df[c].to_numpy(dtype=float, na_value=np.nan), dtype="Float64").astype("Int8")
     for c in ("met_status", "lr_status"):
@@ -335,7 +337,3 @@ def _normalise(con: duckdb.DuckDBPyConnection, found: list[str], extras: tuple[s
     if "synthetic" in df:
         df["synthetic"] = df["synthetic"].fillna(False).astype(bool)
     return df
-
-
-def _json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -220,7 +219,3 @@ def schema_markdown() -> str:
             f"| {values} | {c.description} |"
         )
     return "\n".join(rows)
-
-
-def _is_nan(x: Any) -> bool:
-    return isinstance(x, float) and np.isnan(x)
