@@ -232,3 +232,28 @@ def test_validate_rule(cohort):
     # the test cohort's hazards are far from the published ones: some figures must disagree
     assert val.disagreements
     assert RuleValidation.from_dict(json.loads(json.dumps(val.to_dict()))).to_dict() == val.to_dict()
+
+
+def _censor_at(df: pd.DataFrame, rows: pd.Series, day: float) -> pd.DataFrame:
+    df = df.copy()
+    for t, s in (("met_time", "met_status"), ("lr_time", "lr_status")):
+        late = rows & (df[t] > day)
+        df.loc[late, t], df.loc[late, s] = day, 0
+    return df
+
+
+def test_horizon_beyond_follow_up():
+    df = _censor_at(cohort_frame(300, seed=2, missing=0.0), pd.Series(True, index=range(300)), 900.0)
+    with pytest.raises(InputError, match=r"horizon: 1826.25 days is beyond the last follow-up time \(900 days\)"):
+        run_study(read_cohort(df), progress=False)
+    assert run_study(read_cohort(df), horizon_days="2y", progress=False).overall["metastasis"].n == 300
+
+
+def test_group_follow_up_shorter_than_horizon_is_not_estimable():
+    df = cohort_frame(300, seed=2, missing=0.0)
+    df = _censor_at(df, df["necrosis"] == 1, 900.0)
+    res = run_study(read_cohort(df), progress=False)
+    r = res.factor_result("necrosis", "metastasis")
+    assert r.present.beyond_follow_up and math.isnan(r.present.estimate) and math.isnan(r.rd)
+    assert "ends before the horizon" in r.note and "necrosis" not in res.rule.by_outcome["metastasis"]
+    assert not math.isnan(res.factor_result("invasion", "metastasis").rd)

@@ -59,6 +59,8 @@ class _Fitter:
     def rd(self, res: Any) -> tuple[float, float, float, float]:
         from leiosurv.stats import risk_difference
 
+        if _cause1(res.at([self.horizon], beyond="nan"))["beyond_follow_up"].any():
+            return (float("nan"),) * 4  # a group's follow-up ends before the horizon: not estimable
         tab = risk_difference(res, self.horizon, reference=0, cause=1).table
         row = _row_for(tab, 1)
         return float(row["rd"]), float(row["se"]), float(row["lower"]), float(row["upper"])
@@ -195,6 +197,10 @@ def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thre
             bar.set_postfix_str(f"overall {o}")
             res = fit.fit(df, o)
             overall[o] = fit.risk(res, None, len(df))
+            if overall[o].beyond_follow_up:
+                last = float(df[OUTCOME_COLUMNS[o][0]].max())
+                raise InputError(f"horizon: {horizon:g} days is beyond the last follow-up time ({last:g} days) "
+                                 f"for {o.replace('_', ' ')}; choose a shorter horizon")
             curves.append(fit.curve(res, None, df, o, "all"))
             bar.update()
         univariable: list[FactorResult] = []
@@ -246,8 +252,9 @@ def _univariable(fit: _Fitter, df: pd.DataFrame, factor: str, label: str, outcom
                             present, absent, nan, nan, nan, nan, note)
     res = fit.fit(sub, outcome, factor)
     rd = fit.rd(res)
+    note = "" if not math.isnan(rd[0]) else "follow-up of a group ends before the horizon: not estimable"
     return FactorResult(factor, label, outcome, len(sub), int((~known).sum()), n_present, n_absent,
-                        fit.risk(res, 1, n_present), fit.risk(res, 0, n_absent), *rd)
+                        fit.risk(res, 1, n_present), fit.risk(res, 0, n_absent), *rd, note)
 
 
 def _classify(df: pd.DataFrame, factors: Sequence[str]) -> tuple[pd.Series, pd.Series]:
@@ -273,7 +280,9 @@ def _groups(fit: _Fitter, gdf: pd.DataFrame, outcome: str, n_incomplete: int) ->
     sub = gdf[[t, s, _GROUP]]
     res = fit.fit(sub, outcome, _GROUP)
     stat, df_, p = fit.gray(sub, outcome, _GROUP)
+    rd = fit.rd(res)
+    note = "" if not math.isnan(rd[0]) else "follow-up of a group ends before the horizon: not estimable"
     g = GroupResult(outcome, n_high, n_low, n_incomplete, fit.risk(res, 1, n_high), fit.risk(res, 0, n_low),
-                    *fit.rd(res), stat, df_, p)
+                    *rd, stat, df_, p, note)
     curves = [fit.curve(res, lab, sub[sub[_GROUP] == lab], outcome, name) for lab, name in ((1, "high"), (0, "low"))]
     return g, curves
