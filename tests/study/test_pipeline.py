@@ -257,3 +257,13 @@ def test_group_follow_up_shorter_than_horizon_is_not_estimable():
     assert r.present.beyond_follow_up and math.isnan(r.present.estimate) and math.isnan(r.rd)
     assert "ends before the horizon" in r.note and "necrosis" not in res.rule.by_outcome["metastasis"]
     assert not math.isnan(res.factor_result("invasion", "metastasis").rd)
+
+
+@pytest.mark.parametrize("module", ["_results", "_analysis", "_pipeline", "_report", "_figures"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"leiosurv.study.{module}")
+    failed, tried = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failed == 0

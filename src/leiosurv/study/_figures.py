@@ -41,8 +41,11 @@ def forest_plot(result: StudyResult) -> Figure:
 
     Examples
     --------
-    >>> fig = forest_plot(result)   # doctest: +SKIP
-    >>> fig.savefig("forest.svg")   # doctest: +SKIP
+    >>> from leiosurv.study import read_cohort, run_study, synthesize_cohort
+    >>> res = run_study(read_cohort(synthesize_cohort(1000, seed=1)), progress=False)
+    >>> fig = forest_plot(res)
+    >>> [ax.get_title(loc="left") for ax in fig.axes if ax.get_xlabel()]
+    ['Metastasis', 'Local recurrence']
     """
     outcomes = list(result.overall)
     factors = list(dict.fromkeys(r.factor for r in result.univariable))
@@ -119,7 +122,10 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
 
     Examples
     --------
-    >>> fig = cif_plot(result, "metastasis", by="group")   # doctest: +SKIP
+    >>> from leiosurv.study import read_cohort, run_study, synthesize_cohort
+    >>> res = run_study(read_cohort(synthesize_cohort(1000, seed=1)), progress=False)
+    >>> cif_plot(res, "metastasis", by="group").axes[0].get_xlabel()
+    'Years since diagnosis'
     """
     names = ["all"] if by == "all" else ["high", "low"]
     curves = [c for n in names for c in result.curves if c.outcome == outcome and c.group == n]

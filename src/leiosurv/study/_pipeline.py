@@ -85,10 +85,14 @@ def run_study(
 
     Examples
     --------
-    >>> from leiosurv.study import synthesize_cohort, Cohort   # doctest: +SKIP
-    >>> res = run_study(cohort, progress=False)                  # doctest: +SKIP
-    >>> res.rule.by_outcome["metastasis"]                        # doctest: +SKIP
-    ('necrosis', 'mitotic_grade_3', 'invasion')
+    >>> from leiosurv.study import read_cohort, synthesize_cohort
+    >>> cohort = read_cohort(synthesize_cohort(3000, seed=1))
+    >>> res = run_study(cohort, progress=False)
+    >>> res.provenance["synthetic"], res.rule.derived, sorted(res.groups)
+    (True, True, ['local_recurrence', 'metastasis'])
+    >>> r = res.factor_result("necrosis", "metastasis")
+    >>> r.n_used + r.n_missing == cohort.n
+    True
     """
     horizon = parse_horizon(horizon_days)
     thr = parse_thresholds(thresholds)
@@ -117,9 +121,10 @@ def validate_rule(
 
     Examples
     --------
-    >>> val = validate_rule(cohort, progress=False)   # doctest: +SKIP
-    >>> [c.message for c in val.disagreements]         # doctest: +SKIP
-    []
+    >>> from leiosurv.study import read_cohort, synthesize_cohort
+    >>> val = validate_rule(read_cohort(synthesize_cohort(3000, seed=1)), progress=False)
+    >>> val.study.rule.id, len(val.comparisons)
+    ('dlms-risk-abebe-2025', 15)
     """
     horizon = parse_horizon(horizon_days)
     _check_level(level)
