@@ -267,3 +267,11 @@ def test_docstring_examples_run(module):
     mod = importlib.import_module(f"leiosurv.study.{module}")
     failed, tried = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert tried > 0 and failed == 0
+
+
+def test_progress_bar_only_on_a_terminal(cohort, capsys, monkeypatch):
+    run_study(cohort, progress=True)
+    assert capsys.readouterr().err == ""  # stderr is not a terminal under pytest
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    run_study(cohort, progress=True)
+    assert "cohort study" in capsys.readouterr().err
