@@ -149,18 +149,26 @@ def test_integer_fast_path_equals_generic_paths(data, offset):
     keys = Counter(zip(g.tolist(), t.tolist(), e.tolist()))
     from leiosurv.stats._engine_frames import count_aggregate
 
-    agg = count_aggregate(
-        np.array([k[1] for k in keys]),
-        np.array([k[2] for k in keys]),
-        np.array([k[0] for k in keys], dtype=object),
-        np.array(list(keys.values())),
-        names=("t", "e", "g"),
-        causes=causes,
-        event_map=None,
-        declared_levels=None,
-        meta={},
-    )
-    assert_tally(agg, expected)
+    def aggregate(items, presorted):
+        return count_aggregate(
+            np.array([k[1] for k, _ in items]),
+            np.array([k[2] for k, _ in items]),
+            np.array([k[0] for k, _ in items], dtype=object),
+            np.array([c for _, c in items]),
+            names=("t", "e", "g"),
+            causes=causes,
+            event_map=None,
+            declared_levels=None,
+            meta={},
+            presorted=presorted,
+        )
+
+    items = list(keys.items())
+    assert_tally(aggregate(items, presorted=False), expected)
+    # ORDER BY g, t as DuckDB returns it: the O(rows) build; in any other order it must fall back
+    assert_tally(aggregate(sorted(items, key=lambda kv: (kv[0][0], kv[0][1])), presorted=True), expected)
+    assert_tally(aggregate(items[::-1], presorted=True), expected)
+    assert_tally(aggregate(sorted(items, key=lambda kv: (kv[0][1], kv[0][0])), presorted=True), expected)
 
 
 @settings(max_examples=100, deadline=None)

@@ -211,6 +211,56 @@ def _from_codes(
     return EventCounts(causes, tuple(out), group_name, dict(meta or {}))
 
 
+def _from_sorted(
+    codes: np.ndarray | None,
+    labels: Sequence[Any] | None,
+    time: np.ndarray,
+    cols: np.ndarray,
+    weights: np.ndarray,
+    causes: tuple[int, ...],
+    group_name: str | None,
+    meta: dict | None = None,
+) -> EventCounts | None:
+    """Like :func:`_from_codes` for an aggregate whose rows are contiguous per group
+    and sorted by time within each group (as an engine's ``ORDER BY g, t`` returns
+    them): O(rows), no sort.  Returns None when the rows are not in that order."""
+    k1 = len(causes) + 1
+    n = time.size
+    if codes is None:
+        starts, seg_codes = np.array([0]), np.array([0])
+        labels = [None]
+    else:
+        change = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+        starts = np.concatenate(([0], change))
+        seg_codes = codes[starts]
+        if np.unique(seg_codes).size != seg_codes.size:
+            return None  # a group's rows are not contiguous
+    bounds = np.append(starts, n)
+    same_seg = np.ones(n, dtype=bool)
+    same_seg[starts] = False
+    step = np.empty(n, dtype=bool)
+    step[0] = True
+    np.greater(time[1:], time[:-1], out=step[1:])
+    if not np.all(step | ~same_seg | np.append(False, time[1:] == time[:-1])):
+        return None  # times decrease within a group
+    new_time = step | ~same_seg
+    run = np.cumsum(new_time) - 1
+    grid = time[new_time]
+    mat = np.bincount(run * k1 + cols, weights=weights, minlength=grid.size * k1)
+    mat = np.rint(mat).astype(np.int64).reshape(grid.size, k1)
+    run_bounds = np.searchsorted(np.flatnonzero(new_time), bounds)
+    by_code = {}
+    for i, code in enumerate(seg_codes):
+        a, b = run_bounds[i], run_bounds[i + 1]
+        by_code[int(code)] = _drop_empty(labels[int(code)], grid[a:b], mat[a:b])
+    k = len(causes)
+    empty = np.zeros((0, k + 1), dtype=np.int64)
+    out = tuple(
+        by_code.get(i) or _drop_empty(lab, np.zeros(0), empty) for i, lab in enumerate(labels)
+    )
+    return EventCounts(causes, out, group_name, dict(meta or {}))
+
+
 def _from_dense(
     labels: Sequence[Any] | None,
     t0: float,

@@ -22,7 +22,7 @@ import numpy as np
 
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, _from_codes
+from leiosurv.stats._counts import EventCounts, _from_codes, _from_sorted
 
 __all__: list[str] = []
 
@@ -46,8 +46,13 @@ def count_aggregate(
     event_map: Mapping[Any, int] | None,
     declared_levels: Sequence[Any] | None,
     meta: dict,
+    presorted: bool = False,
 ) -> EventCounts:
-    """Validate an aggregated long table ``(group, time, event, n)`` and build the counts."""
+    """Validate an aggregated long table ``(group, time, event, n)`` and build the counts.
+
+    ``presorted``: the engine returned the rows ordered by group, then time; the
+    order is verified and used to skip the sort (falls back if it does not hold).
+    """
     tname, ename, gname = names
     n = np.asarray(n, dtype=np.int64)
     n_rows = int(n.sum())
@@ -65,6 +70,10 @@ def count_aggregate(
     chk.check_any_event(ename, ev, lut)
     cols = lut[ev.codes]
     meta = dict(meta, n_rows=n_rows, n_keys=int(n.size))
+    if presorted:
+        out = _from_sorted(codes, labels, t, cols, n, causes_t, gname, meta)
+        if out is not None:
+            return out
     return _from_codes(codes, labels, t, cols, n, causes_t, gname, meta)
 
 
@@ -142,6 +151,7 @@ def count_file(
         raise DataError(f"file not found: {text!r}", column=None)
     source = f"{reader}({_literal(text)})"
     con = duckdb.connect(config={"preserve_insertion_order": False})
+    con.execute("SET enable_progress_bar = false")
     try:
         try:
             described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
@@ -164,7 +174,8 @@ def count_file(
             )
         keys = [tname, ename] + ([gname] if gname else [])
         select = ", ".join(f"{_ident(k)} AS k{i}" for i, k in enumerate(keys))
-        query = f"SELECT {select}, count(*) AS n FROM {source} GROUP BY ALL"
+        order = ", ".join(f"k{i}" for i in ([2, 0] if gname else [0]))
+        query = f"SELECT {select}, count(*) AS n FROM {source} GROUP BY ALL ORDER BY {order}"
         try:
             table = con.sql(query).to_arrow_table()
         except duckdb.Error as exc:
@@ -183,6 +194,7 @@ def count_file(
         event_map=event_map,
         declared_levels=None,
         meta=meta,
+        presorted=True,
     )
 
 
