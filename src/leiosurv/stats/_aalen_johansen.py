@@ -119,7 +119,11 @@ def cumulative_incidence(
 
 def aj_table(counts: EventCounts, variance: str, ci: str, z: float) -> pd.DataFrame:
     """The result table: one block of rows per group (see :class:`CumulativeIncidence`)."""
-    blocks = []
+    cols: dict[str, list[np.ndarray]] = {}
+
+    def put(name: str, values: np.ndarray) -> None:
+        cols.setdefault(name, []).append(values)
+
     for g in counts.groups:
         n = g.n_risk
         d = g.n_events
@@ -131,17 +135,16 @@ def aj_table(counts: EventCounts, variance: str, ci: str, z: float) -> pd.DataFr
         else:
             var = var_aalen(n, dk, d, surv, lag, cif)
         se = np.sqrt(var)
-        cols: dict[str, Any] = {"group": [g.label] * g.time.size, "time": g.time, "n_risk": n}
+        put("group", np.full(g.time.size, g.label, dtype=object))
+        put("time", g.time)
+        put("n_risk", n)
         for ki, k in enumerate(counts.causes):
-            cols[f"n_event_{k}"] = g.events[:, ki]
-        cols["n_censored"] = g.censored
+            put(f"n_event_{k}", g.events[:, ki])
+        put("n_censored", g.censored)
         for ki, k in enumerate(counts.causes):
             lower, upper = ci_bounds(cif[:, ki], se[:, ki], ci, z)
-            cols[f"cif_{k}"] = cif[:, ki]
-            cols[f"se_{k}"] = se[:, ki]
-            cols[f"lower_{k}"] = lower
-            cols[f"upper_{k}"] = upper
-        blocks.append(pd.DataFrame(cols))
-    table = pd.concat(blocks, ignore_index=True)
-    table["group"] = table["group"].astype(object)
-    return table
+            put(f"cif_{k}", cif[:, ki])
+            put(f"se_{k}", se[:, ki])
+            put(f"lower_{k}", lower)
+            put(f"upper_{k}", upper)
+    return pd.DataFrame({name: np.concatenate(parts) for name, parts in cols.items()}, copy=False)

@@ -157,9 +157,12 @@ def gray_test(
 def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
     """Score ``s`` (K-1) and variance ``V`` (K-1 x K-1) for one cause (crst in cmprsk).
 
-    Arrays are (T, K) over the pooled event times T and groups K.
+    Arrays are (T, K) over the pooled event times T and the K groups; the
+    Fortran's K x K matrices ``a`` and ``c`` are handled one column k at a time.
+    Only times with an event matter: at a censoring-only time crst just updates
+    the risk sets, which the counts give directly.
     """
-    pooled = np.unique(np.concatenate([g.time for g in groups]))
+    pooled = np.unique(np.concatenate([g.time[g.n_events > 0] for g in groups]))
     T, G = pooled.size, len(groups)
     rs = np.zeros((T, G))
     d1 = np.zeros((T, G))
@@ -170,18 +173,18 @@ def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float) -> tupl
         pos = np.searchsorted(g.time, pooled)
         here = pos < g.time.size
         here[here] = g.time[pos[here]] == pooled[here]
+        ne = g.n_events
         d1[here, gi] = g.events[pos[here], col]
-        dall[here, gi] = g.n_events[pos[here]]
-        rs[:, gi] = n_risk_at(g, pooled)
-        surv, lag = km_parts(g.n_risk, g.n_events)
+        dall[here, gi] = ne[pos[here]]
+        left_out = np.concatenate(([0], np.cumsum(ne + g.censored)))
+        rs[:, gi] = g.n - left_out[pos]
+        surv, lag = km_parts(g.n_risk, ne)
         cif = aj_cif(g.n_risk, g.events[:, [col]].astype(np.float64), lag)[:, 0]
         left = pos - 1
         ok = left >= 0
         skmm[ok, gi] = surv[left[ok]]
         f1m[ok, gi] = cif[left[ok]]
     d2 = dall - d1
-    keep = dall.sum(axis=1) > 0
-    rs, d1, d2, dall, skmm, f1m = (a[keep] for a in (rs, d1, d2, dall, skmm, f1m))
     atrisk = rs > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         skm = np.where(atrisk, skmm * (rs - dall) / rs, skmm)
@@ -192,28 +195,33 @@ def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float) -> tupl
         f = np.cumsum(nd1 / tr)
         fm = np.concatenate(([0.0], f[:-1]))
         fb = (1.0 - fm) ** rho
-        # a(i,j) = fb (h_i [i == j] - h_i h_j / tr); c = running sum of a * nd1/(tr (1 - fm))
-        a = fb[:, None, None] * (h[:, :, None] * np.eye(G)[None] - h[:, :, None] * h[:, None, :] / tr[:, None, None])
-        c = np.cumsum(a * (nd1 / (tr * (1.0 - fm)))[:, None, None], axis=0)
+        wc = nd1 / (tr * (1.0 - fm))  # c accumulates a * wc
         score = (fb[:, None] * np.where(atrisk, d1 - nd1[:, None] * rs * (1.0 - f1m) / (skmm * tq[:, None]), 0.0)).sum(axis=0)
-        # cause-of-interest part (times with nd1 > 0, groups at risk)
+        # cause-of-interest terms (times with nd1 > 0, groups at risk)
         e = (nd1 > 0)[:, None] & atrisk
         t4 = np.where(skm > 0, 1.0 - (1.0 - f[:, None]) / skm, 1.0)
         t5 = np.where(nd1[:, None] > 1, 1.0 - (nd1[:, None] - 1.0) / (tr[:, None] * skmm - 1.0), 1.0)
         t3 = np.where(e, t5 * skmm * nd1[:, None] / (tr[:, None] * rs), 0.0)
-        b = a - t4[:, None, :] * c  # b[t, i, k] = a(i,k) - t4_k c(i,k)
-        v3 = (t4 * t4 * t3).sum(axis=0)
-        v2 = np.einsum("tik,tk->ik", b, t4 * t3)
-        v = np.einsum("tk,tik,tjk->ij", t3, b, b)
-        # other-cause part
+        # other-cause terms
         o = (skm > 0) & (d2 > 0)
         u4 = np.where(o, (1.0 - f[:, None]) / skm, 0.0)
         u5 = np.where(d2 > 1, 1.0 - (d2 - 1.0) / (rs - 1.0), 1.0)
         u3 = np.where(o, u5 * skmm * skmm * d2 / (rs * rs), 0.0)
-        w = u4 * u4 * u3
-        v3 = v3 + w.sum(axis=0)
-        v2 = v2 - np.einsum("tik,tk->ik", c, w)
-        v = v + np.einsum("tk,tik,tjk->ij", w, c, c)
-    cf = c[-1]
-    v = v + np.einsum("ik,jk,k->ij", cf, cf, v3) + cf @ v2.T + v2 @ cf.T
+    w = u4 * u4 * u3
+    v3 = (t4 * t4 * t3).sum(axis=0) + w.sum(axis=0)
+    v2 = np.zeros((G, G))
+    v = np.zeros((G, G))
+    cf = np.zeros((G, G))
+    hk_over_tr = h / tr[:, None]
+    for k in range(G):
+        # column k of a(t, i, k) = fb (h_i [i == k] - h_i h_k / tr) and of its running sum c
+        a_k = -fb[:, None] * h * hk_over_tr[:, [k]]
+        a_k[:, k] += fb * h[:, k]
+        c_k = np.cumsum(a_k * wc[:, None], axis=0)
+        b_k = a_k - t4[:, [k]] * c_k
+        x = t4[:, k] * t3[:, k]
+        v2[:, k] = b_k.T @ x - c_k.T @ w[:, k]
+        v += (b_k * t3[:, [k]]).T @ b_k + (c_k * w[:, [k]]).T @ c_k
+        cf[:, k] = c_k[-1]
+    v = v + (cf * v3) @ cf.T + cf @ v2.T + v2 @ cf.T
     return score[: G - 1], v[: G - 1, : G - 1]

@@ -17,6 +17,8 @@ from leiosurv.stats._steps import jsonable
 
 __all__ = ["kaplan_meier"]
 
+_COLUMNS = ("group", "time", "n_risk", "n_event", "n_censored", "surv", "se", "lower", "upper")
+
 
 def kaplan_meier(
     data: Any,
@@ -63,23 +65,17 @@ def kaplan_meier(
     check_choice("ci", ci, ("log", "log-log", "plain"))
     level, zz = resolve_z(level, z)
     counts = count_events(data, time, event, group, event_map=event_map)
-    blocks = []
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in _COLUMNS}
     for g in counts.groups:
         n, d = g.n_risk, g.n_events
         surv, _ = km_parts(n, d)
         with np.errstate(invalid="ignore"):
             se = surv * np.sqrt(greenwood(n, d))
         lower, upper = ci_bounds(surv, se, ci, zz)
-        blocks.append(
-            pd.DataFrame(
-                {
-                    "group": [g.label] * g.time.size, "time": g.time, "n_risk": n, "n_event": d,
-                    "n_censored": g.censored, "surv": surv, "se": se, "lower": lower, "upper": upper,
-                }
-            )
-        )
-    table = pd.concat(blocks, ignore_index=True)
-    table["group"] = table["group"].astype(object)
+        label = np.full(g.time.size, g.label, dtype=object)
+        for c, v in zip(_COLUMNS, (label, g.time, n, d, g.censored, surv, se, lower, upper)):
+            parts[c].append(v)
+    table = pd.DataFrame({c: np.concatenate(v) for c, v in parts.items()}, copy=False)
     provenance = {
         "function": "leiosurv.stats.kaplan_meier",
         "arguments": jsonable(
