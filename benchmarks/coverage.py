@@ -65,13 +65,18 @@ def run(n: int, seeds: int, first_seed: int) -> dict:
     failures: list[tuple[int, str]] = []
     t0 = time.perf_counter()
     for seed in range(first_seed, first_seed + seeds):
+        done = seed - first_seed + 1
+        if done % 20 == 0:
+            print(f"  {done}/{seeds} seeds, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)
             try:
                 res = run_study(read_cohort(synthesize_cohort(n, seed=seed)), progress=False)
             except LeiosurvError as exc:  # reported, not hidden: the cohort counts as a failure
                 failures.append((seed, f"{type(exc).__name__}: {exc}"))
-                continue
+                res = None
+        if res is None:
+            continue
         n_warned += any(issubclass(w.category, StatisticalWarning) for w in caught)
         items = []
         for outcome, pub in ev.DLMS_OVERALL_5Y.items():
@@ -96,9 +101,6 @@ def run(n: int, seeds: int, first_seed: int) -> dict:
         for o, fs in derived.items():
             for f in fs:
                 rule_counts[o][f] += 1
-        done = seed - first_seed + 1
-        if done % 20 == 0:
-            print(f"  {done}/{seeds} seeds, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     elapsed = time.perf_counter() - t0
     rows = []
     order = {"overall": 0, "present": 1, "absent": 2, "difference": 3}
