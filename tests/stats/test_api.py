@@ -307,6 +307,10 @@ def test_gray_test_surface():
     assert gt.groups == ["a", "b"] and gt.rho == 0.0
     json.dumps(gt.to_dict(), allow_nan=False)
     assert "Gray's test" in str(gt)
+    one = gray_test(cumulative_incidence(DATA, group="arm"), causes=[2]).table
+    assert one["cause"].tolist() == [2] and one["stat"].iat[0] == gt.table["stat"].iat[1]
+    with pytest.raises(InputError, match=r"cause must be one of \[1, 2\], but was 3"):
+        gray_test(cumulative_incidence(DATA, group="arm"), causes=[3])
     with pytest.raises(InputError, match="gray_test needs a group column"):
         gray_test(DATA)
     with pytest.raises(InputError, match=r"rho must be a number, but was 'x'"):
