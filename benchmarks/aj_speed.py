@@ -204,12 +204,14 @@ def run_parquet(n: int, kinds: list[str], *, timeout_s: float, log=print) -> lis
                 row.status = f"not run: needs ~{n * 60 / 2**30:.0f} GiB in memory"
                 rows.append(row)
                 continue
-            args = ["--contender", name, "--parquet", str(path), "--repeats", "1"]
+            args = ["--contender", name, "--parquet", str(path), "--repeats", "1",
+                    "--horizons", *[str(h) for h in HORIZONS]]
             res, status = _run_child(args, timeout_s)
             row.status = status
             if res is not None:
                 row.median_s, row.times_s = res["median"], res["times"]
                 row.peak_extra, row.peak_rss = res["peak_extra"], res["peak_rss"]
+                row.cif = res.get("cif")
             log(f"{row.kind:20s} n={n:>10d} {name:12s} {status} "
                 + ("" if row.median_s is None else f"{row.median_s:.2f} s  peak RSS {row.peak_rss / 2**20:.0f} MiB"))
             rows.append(row)
@@ -260,6 +262,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         **{m: version(m) for m in ("leiosurv", "numpy", "pandas", "duckdb", "pyarrow", "lifelines", "sksurv", "statsmodels")},
         "git commit": commit,
+        "load average at the end (1/5/15 min)": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
 
