@@ -218,6 +218,18 @@ def test_cumulative_incidence_json_round_trip_is_lossless():
     assert back.counts.labels == ["a", "b"]
 
 
+def test_ungrouped_json_round_trip_keeps_the_none_label(res):
+    back = CumulativeIncidence.from_dict(json.loads(json.dumps(res.to_dict(), allow_nan=False)))
+    pd.testing.assert_frame_equal(back.table, res.table, check_exact=True)
+    assert back.groups == [None]
+
+
+def test_counts_input_with_other_causes_is_rejected():
+    counts = count_events(DATA, "time", "event")
+    with pytest.raises(InputError, match=r"causes must match the counts' causes \[1, 2\] .* but was \[1\]"):
+        cumulative_incidence(counts, causes=[1])
+
+
 def test_kaplan_meier_json_round_trip_is_lossless():
     km = kaplan_meier(DATA, group="arm")
     back = KaplanMeier.from_dict(json.loads(json.dumps(km.to_dict(), allow_nan=False)))

@@ -131,6 +131,20 @@ def test_censoring_before_the_first_event_changes_no_estimate(data):
 
 @settings(max_examples=50, deadline=None)
 @given(datasets(grouped=True))
+def test_each_group_equals_a_fit_on_its_own_rows(data):
+    df, causes, group = data
+    for variance in ("delta", "aalen"):
+        grouped = _fit(df, causes, group, variance).table
+        for label, rows in df.groupby(group):
+            if not (rows["event"] > 0).any():
+                continue  # the engines reject a data set without events
+            alone = _fit(rows.drop(columns=group), causes, None, variance).table
+            mine = grouped[grouped["group"] == label].drop(columns="group").reset_index(drop=True)
+            pd.testing.assert_frame_equal(mine, alone.drop(columns="group"), check_exact=True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(datasets(grouped=True))
 def test_gray_statistic_is_non_negative_and_p_in_unit_interval(data):
     df, causes, group = data
     if df["arm"].nunique() < 2:

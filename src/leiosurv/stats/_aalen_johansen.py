@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 import leiosurv
+from leiosurv.exceptions import InputError
 from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
@@ -95,6 +96,11 @@ def cumulative_incidence(
     check_choice("variance", variance, VARIANCES)
     check_choice("ci", ci, ("plain", "log-log", "log"))
     level, zz = resolve_z(level, z)
+    if isinstance(data, EventCounts) and causes is not None and tuple(causes) != data.causes:
+        raise InputError(
+            f"causes must match the counts' causes {list(data.causes)!r} when data is EventCounts, "
+            f"but was {list(causes)!r}; select causes in the result instead"
+        )
     counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
     table = aj_table(counts, variance, ci, zz)
     provenance = {
