@@ -184,12 +184,12 @@ def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
     arr = values.to_numpy() if isinstance(values, pd.Series) else values
     arr = np.asarray(arr) if not isinstance(arr, np.ndarray) else arr
     if arr.dtype.kind == "b":
-        return _summary(arr.astype(np.int64), [False, True], weights, declared=False)
+        return _summary(arr.astype(np.int64), [False, True], weights, declared=False, complete=True)
     if arr.dtype.kind in "iu" and arr.size:
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo <= max(1 << 16, arr.size // 4):
             codes = np.subtract(arr, lo, dtype=np.int64)
-            return _summary(codes, list(range(lo, hi + 1)), weights, declared=False)
+            return _summary(codes, list(range(lo, hi + 1)), weights, declared=False, complete=True)
     try:
         codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
     except TypeError:  # mixed, unorderable labels: keep first-seen order
@@ -197,11 +197,20 @@ def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
     return _summary(codes, [_py(u) for u in uniques], weights, declared=False)
 
 
-def _summary(codes: np.ndarray, values: list, weights: np.ndarray | None, declared: bool) -> KeySummary:
+def _summary(
+    codes: np.ndarray, values: list, weights: np.ndarray | None, declared: bool, complete: bool = False
+) -> KeySummary:
+    """``complete``: the codes are known to have no -1 (missing), so skip the shift."""
     n_val = len(values)
-    counts = np.bincount(codes + 1, weights=weights, minlength=n_val + 1)
+    if complete:
+        counts = np.bincount(codes, weights=weights, minlength=n_val)
+        n_missing = 0
+    else:
+        counts = np.bincount(codes + 1, weights=weights, minlength=n_val + 1)
+        n_missing = counts[0]
+        counts = counts[1:]
     counts = np.rint(counts).astype(np.int64) if weights is not None else counts.astype(np.int64)
-    return KeySummary(codes, values, counts[1:], int(counts[0]), declared)
+    return KeySummary(codes, values, counts, int(n_missing), declared)
 
 
 def resolve_events(

@@ -31,8 +31,6 @@ __all__: list[str] = []
 _DENSE_CELLS_PER_ROW = 4
 #: ... and at least this many are always allowed (small data sets)
 _DENSE_MIN_CELLS = 1 << 22
-#: up to this many groups the sort kernel splits the rows with one boolean mask per group
-_MASK_MAX_GROUPS = 16
 
 
 def count_arrays(
@@ -158,18 +156,14 @@ def _sort_counts(
 ) -> tuple[GroupCounts, ...]:
     if gcodes is None:
         return (_sort_group(None, t, cols, k1),)
-    out = []
-    if len(labels) <= _MASK_MAX_GROUPS:  # a boolean mask per group beats a gather
-        for i, label in enumerate(labels):
-            mask = gcodes == i
-            out.append(_sort_group(label, t[mask], cols[mask], k1))
-        return tuple(out)
-    order = np.argsort(gcodes, kind="stable")  # radix sort on small integer codes
+    order = np.argsort(gcodes, kind="stable")  # radix sort on small integer codes: O(n)
     bounds = np.searchsorted(gcodes[order], np.arange(len(labels) + 1))
-    for i, label in enumerate(labels):
-        idx = order[bounds[i] : bounds[i + 1]]
-        out.append(_sort_group(label, t[idx], cols[idx], k1))
-    return tuple(out)
+    ts, cs = t[order], cols[order]
+    del order
+    return tuple(
+        _sort_group(label, ts[bounds[i] : bounds[i + 1]], cs[bounds[i] : bounds[i + 1]], k1)
+        for i, label in enumerate(labels)
+    )
 
 
 def _runs(sorted_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
