@@ -185,6 +185,10 @@ def test_bad_arguments():
         count_events(base(), "time", "status", causes=(0, 1))
     with pytest.raises(DataError, match=r"event_map\['x'\] = -1: event_map values must be integers >= 0"):
         count_events(base(), "time", "status", event_map={"x": -1})
+    with pytest.raises(DataError, match=r"event_map\['x'\] = 'censored': event_map values must be integers"):
+        count_events(base(), "time", "status", event_map={"x": "censored"})
+    with pytest.raises(DataError, match=r"event_map must be a mapping \{value: 0..K\}, got list"):
+        count_events(base(), "time", "status", event_map=[0, 1])
     with pytest.raises(DataError, match=r"cannot count events in a builtins.list"):
         count_events([[1, 1]], "time", "status")
 

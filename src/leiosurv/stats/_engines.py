@@ -104,12 +104,18 @@ def count_events(
         return data
     names = (time, event, group)
     wanted = {"time": time, "event": event, "group": group}
-    columns = {"time": time, "event": event, "group": group}
-    meta: dict = {"columns": columns}
+    meta: dict = {"columns": dict(wanted)}
     if causes is not None:
         meta["causes_given"] = [int(c) for c in causes] if _is_seq(causes) else causes
     if event_map is not None:
-        meta["event_map"] = {repr(k): int(v) for k, v in dict(event_map).items()}
+        if not isinstance(event_map, Mapping):
+            raise DataError(
+                f"event_map must be a mapping {{value: 0..K}}, got {type(event_map).__name__}",
+                column=None,
+            )
+        meta["event_map"] = {
+            repr(k): int(v) if isinstance(v, (int, np.integer)) else repr(v) for k, v in event_map.items()
+        }
     kw = dict(names=names, causes=causes, event_map=event_map)
 
     if isinstance(data, (str, PathLike)):
