@@ -128,7 +128,9 @@ def validate_rule(
     """
     horizon = parse_horizon(horizon_days)
     _check_level(level)
-    rule = Rule(evidence.DLMS_RULE_ID, {k: tuple(v) for k, v in evidence.DLMS_HIGH_RISK_FACTORS.items()}, False)
+    # the published rule, with the thresholds it was derived with (drawn in the forest plot)
+    rule = Rule(evidence.DLMS_RULE_ID, {k: tuple(v) for k, v in evidence.DLMS_HIGH_RISK_FACTORS.items()}, False,
+                dict(evidence.DLMS_DERIVATION_THRESHOLDS))
     study = _analyse(cohort, horizon=horizon, extra_factors=(), thresholds=None, rule=rule,
                      level=level, variance=variance, ci=ci, progress=progress,
                      provenance=_provenance(cohort, analysis="validate-rule"))

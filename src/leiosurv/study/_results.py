@@ -38,7 +38,6 @@ OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
 
 OUTCOME_LABELS = {"metastasis": "Metastasis", "local_recurrence": "Local recurrence"}
 DAYS_PER_YEAR = 365.25
-_CURVE_POINTS = 400
 
 
 # ---------------------------------------------------------------------------
