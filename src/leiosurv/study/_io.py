@@ -27,7 +27,7 @@ from leiosurv.study._schema import (
     REQUIRED_COLUMNS,
     factor_columns,
 )
-from leiosurv.study._validate import _q, category_sql, numeric_sql, validate_table
+from leiosurv.study._validate import Sql, _q, validate_table
 
 __all__ = ["Cohort", "read_cohort", "SYNTHETIC_METADATA_KEY"]
 
@@ -311,6 +311,7 @@ def read_cohort(
 
 
 def _normalise(con: duckdb.DuckDBPyConnection, found: list[str], extras: tuple[str, ...]) -> pd.DataFrame:
+    sql = Sql(dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE src)").fetchall()))
     parts = []
     for spec in COHORT_SCHEMA:
         if spec.name not in found:
@@ -319,13 +320,13 @@ def _normalise(con: duckdb.DuckDBPyConnection, found: list[str], extras: tuple[s
         if spec.kind == "id":
             parts.append(f"{_q(c)} AS {_q(c)}")
         elif spec.kind == "category":
-            parts.append(f"NULLIF({category_sql(c)}, '') AS {_q(c)}")
+            parts.append(f"NULLIF({sql.category(c)}, '') AS {_q(c)}")
         elif spec.kind == "bool":
-            parts.append(f"CAST({numeric_sql('bool', c)} AS BOOLEAN) AS {_q(c)}")
+            parts.append(f"CAST({sql.numeric('bool', c)} AS BOOLEAN) AS {_q(c)}")
         else:
-            parts.append(f"CAST(NULLIF({numeric_sql(spec.kind, c)}, 'NaN'::DOUBLE) AS DOUBLE) AS {_q(c)}")
+            parts.append(f"CAST(NULLIF({sql.numeric(spec.kind, c)}, 'NaN'::DOUBLE) AS DOUBLE) AS {_q(c)}")
     for c in extras:
-        parts.append(f"CAST(NULLIF({numeric_sql('binary', c)}, 'NaN'::DOUBLE) AS DOUBLE) AS {_q(c)}")
+        parts.append(f"CAST(NULLIF({sql.numeric('binary', c)}, 'NaN'::DOUBLE) AS DOUBLE) AS {_q(c)}")
     df = _arrow(con.sql("SELECT " + ", ".join(parts) + " FROM src ORDER BY __row")).to_pandas()
     for c in ("necrosis", "mitotic_grade", "invasion", *extras):
         df[c] = pd.array(df[c].to_numpy(dtype=float, na_value=np.nan), dtype="Float64").astype("Int8")
