@@ -160,3 +160,252 @@ def test_gray_statistic_is_non_negative_and_p_in_unit_interval(data):
     ok = t["stat"].notna()
     assert (t.loc[ok, "stat"] >= -1e-9).all()
     assert ((t.loc[ok, "pv"] >= 0) & (t.loc[ok, "pv"] <= 1)).all()
+
+
+# ---------------------------------------------------------------------------
+# The vectorised kernels against literal loop ports of the R packages' C/Fortran
+# (prodlim_comprisk.c, cmprsk cincsub.f and crstm.f), on data with heavy ties.
+# ---------------------------------------------------------------------------
+def _prodlim_port(time, event, k_causes):
+    """prodlim_comprisk + pl_step, one distinct time at a time; var NaN where d = n."""
+    order = np.argsort(time, kind="stable")
+    time, event = time[order], event[order]
+    n = float(len(time))
+    S, varH = 1.0, 0.0
+    I = np.zeros(k_causes)
+    v1 = np.zeros(k_causes)
+    v2 = np.zeros(k_causes)
+    out_t, out_i, out_v = [], [], []
+    for t in np.unique(time):
+        at = event[time == t]
+        ev = np.array([(at == c + 1).sum() for c in range(k_causes)])
+        d = int(ev.sum())
+        loss = int((at == 0).sum())
+        for j in range(k_causes):
+            I[j] += S * (ev[j] / n)
+        S_lag = S
+        if d > 0:
+            S *= 1 - d / n
+            varH = varH + d / (n * (n - d)) if n > d else np.inf
+        var = np.zeros(k_causes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for j in range(k_causes):
+                d1 = ev[j]
+                a = d / (n * (n - d)) if n > d else np.inf
+                v1[j] += I[j] * a + (S_lag * d1) / (n * n)
+                v2[j] += I[j] * I[j] * a + (S_lag * S_lag) * (n - d1) * d1 / (n * n * n) + 2 * I[j] * S_lag * d1 / (n * n)
+                var[j] = I[j] * I[j] * varH - 2 * I[j] * v1[j] + v2[j]
+        out_t.append(t)
+        out_i.append(I.copy())
+        out_v.append(var)
+        n -= d + loss
+    return np.array(out_t), np.array(out_i), np.array(out_v)
+
+
+def _cinc_port(y, ic, icc):
+    """cmprsk's Fortran cinc, literally (1-based indices kept as in the source)."""
+    n = len(y)
+    y = np.concatenate(([np.nan], y))
+    ic = np.concatenate(([0], ic))
+    icc = np.concatenate(([0], icc))
+    size = 2 * n + 3
+    x, f, v = np.zeros(size), np.zeros(size), np.zeros(size)
+    fk, v1, v2, v3 = 1.0, 0.0, 0.0, 0.0
+    lcnt, l, ll, rs = 1, 1, 1, float(n)
+    while True:
+        ty = y[l]
+        while l + 1 <= n and y[l + 1] == ty:
+            l += 1
+        nd1 = int(icc[ll : l + 1].sum())
+        nd2 = int((ic[ll : l + 1] - icc[ll : l + 1]).sum())
+        nd = nd1 + nd2
+        if nd != 0:
+            fkn = fk * (rs - nd) / rs
+            if nd1 > 0:
+                lcnt += 2
+                f[lcnt - 1] = f[lcnt - 2]
+                f[lcnt] = f[lcnt - 1] + fk * nd1 / rs
+            if not (nd2 <= 0 or fkn <= 0):
+                t5 = 1 - (nd2 - 1.0) / (rs - 1.0) if nd2 > 1 else 1.0
+                t6 = fk * fk * t5 * nd2 / (rs * rs)
+                t3 = 1.0 / fkn
+                t4 = f[lcnt] / fkn
+                v1 += t4 * t4 * t6
+                v2 += t3 * t4 * t6
+                v3 += t3 * t3 * t6
+            if nd1 > 0:
+                t5 = 1 - (nd1 - 1.0) / (rs - 1.0) if nd1 > 1 else 1.0
+                t6 = fk * fk * t5 * nd1 / (rs * rs)
+                t3 = 1 / fkn if fkn > 0 else 0.0
+                t4 = 1 + t3 * f[lcnt]
+                v1 += t4 * t4 * t6
+                v2 += t3 * t4 * t6
+                v3 += t3 * t3 * t6
+                t2 = f[lcnt]
+                x[lcnt - 1] = y[l]
+                x[lcnt] = y[l]
+                v[lcnt - 1] = v[lcnt - 2]
+                v[lcnt] = v1 + t2 * t2 * v3 - 2 * t2 * v2
+            fk = fkn
+        rs = n - l
+        l += 1
+        if l > n:
+            break
+        ll = l
+    return x[1 : lcnt + 1], f[1 : lcnt + 1], v[1 : lcnt + 1]
+
+
+def _crst_port(y, m, ig, ng, rho):
+    """cmprsk's Fortran crst (one stratum), literally; returns (s, v) for groups 1..ng-1."""
+    n = len(y)
+    ng1 = ng - 1
+    rs = np.zeros(ng)
+    for g in ig:
+        rs[g] += 1
+    s = np.zeros(ng1)
+    vv = np.zeros((ng1, ng1))
+    f1m, f1, skmm, skm = np.zeros(ng), np.zeros(ng), np.ones(ng), np.ones(ng)
+    v3 = np.zeros(ng)
+    v2 = np.zeros((ng1, ng))
+    c = np.zeros((ng, ng))
+    fm = f = 0.0
+    ll = 0
+    while True:
+        lu = ll
+        while lu + 1 < n and y[lu + 1] <= y[ll]:
+            lu += 1
+        d = np.zeros((3, ng))
+        for i in range(ll, lu + 1):
+            d[m[i], ig[i]] += 1
+        nd1, nd2 = d[1].sum(), d[2].sum()
+        if not (nd1 == 0 and nd2 == 0):
+            tr = tq = 0.0
+            for i in range(ng):
+                if rs[i] <= 0:
+                    continue
+                td = d[1, i] + d[2, i]
+                skm[i] = skmm[i] * (rs[i] - td) / rs[i]
+                f1[i] = f1m[i] + (skmm[i] * d[1, i]) / rs[i]
+                tr += rs[i] / skmm[i]
+                tq += rs[i] * (1 - f1m[i]) / skmm[i]
+            f = fm + nd1 / tr
+            fb = (1 - fm) ** rho
+            a = np.zeros((ng, ng))
+            for i in range(ng):
+                if rs[i] <= 0:
+                    continue
+                t1 = rs[i] / skmm[i]
+                a[i, i] = fb * t1 * (1 - t1 / tr)
+                c[i, i] += a[i, i] * nd1 / (tr * (1 - fm))
+                for j in range(i + 1, ng):
+                    if rs[j] <= 0:
+                        continue
+                    a[i, j] = -fb * t1 * rs[j] / (skmm[j] * tr)
+                    c[i, j] += a[i, j] * nd1 / (tr * (1 - fm))
+            for i in range(1, ng):
+                for j in range(i):
+                    a[i, j] = a[j, i]
+                    c[i, j] = c[j, i]
+            for i in range(ng1):
+                if rs[i] > 0:
+                    s[i] += fb * (d[1, i] - nd1 * rs[i] * (1 - f1m[i]) / (skmm[i] * tq))
+            if nd1 > 0:
+                for k in range(ng):
+                    if rs[k] <= 0:
+                        continue
+                    t4 = 1 - (1 - f) / skm[k] if skm[k] > 0 else 1.0
+                    t5 = 1 - (nd1 - 1) / (tr * skmm[k] - 1) if nd1 > 1 else 1.0
+                    t3 = t5 * skmm[k] * nd1 / (tr * rs[k])
+                    v3[k] += t4 * t4 * t3
+                    for i in range(ng1):
+                        t1 = a[i, k] - t4 * c[i, k]
+                        v2[i, k] += t1 * t4 * t3
+                        for j in range(i + 1):
+                            vv[i, j] += t1 * (a[j, k] - t4 * c[j, k]) * t3
+            if nd2 != 0:
+                for k in range(ng):
+                    if skm[k] <= 0 or d[2, k] <= 0:
+                        continue
+                    t4 = (1 - f) / skm[k]
+                    t5 = 1 - (d[2, k] - 1.0) / (rs[k] - 1.0) if d[2, k] > 1 else 1.0
+                    t3 = t5 * (skmm[k] ** 2 * d[2, k]) / rs[k] ** 2
+                    v3[k] += t4 * t4 * t3
+                    for i in range(ng1):
+                        t1 = t4 * c[i, k]
+                        v2[i, k] -= t1 * t4 * t3
+                        for j in range(i + 1):
+                            vv[i, j] += t1 * t4 * c[j, k] * t3
+        if lu >= n - 1:
+            break
+        for i in range(ll, lu + 1):
+            rs[ig[i]] -= 1
+        fm = f
+        f1m[:] = f1
+        skmm[:] = skm
+        ll = lu + 1
+    for i in range(ng1):
+        for j in range(i + 1):
+            for k in range(ng):
+                vv[i, j] += c[i, k] * c[j, k] * v3[k] + c[i, k] * v2[j, k] + c[j, k] * v2[i, k]
+    vv = np.tril(vv) + np.tril(vv, -1).T
+    return s, vv
+
+
+@settings(max_examples=100, deadline=None)
+@given(datasets(grouped=False))
+def test_delta_variance_equals_a_loop_port_of_prodlim(data):
+    df, causes, group = data
+    t, cif, var = _prodlim_port(df["time"].to_numpy(), df["event"].to_numpy(), len(causes))
+    table = _fit(df, causes, None, "delta").table
+    assert_array_equal(table["time"].to_numpy(), t)
+    for j, k in enumerate(causes):
+        assert_allclose(table[f"cif_{k}"].to_numpy(), cif[:, j], rtol=1e-12, atol=1e-15)
+        ok = np.isfinite(var[:, j])  # prodlim's NA where d = n (leiosurv gives the finite limit)
+        assert (ok[:-1]).all()
+        assert_allclose(table[f"se_{k}"].to_numpy()[ok] ** 2, var[ok, j], rtol=1e-9, atol=1e-14)
+
+
+@settings(max_examples=100, deadline=None)
+@given(datasets(grouped=False))
+def test_aalen_variance_equals_a_loop_port_of_cmprsk_cinc(data):
+    df, causes, group = data
+    order = np.argsort(df["time"].to_numpy(), kind="stable")
+    y = df["time"].to_numpy()[order]
+    ev = df["event"].to_numpy()[order]
+    table = _fit(df, causes, None, "aalen").table
+    times = table["time"].to_numpy()
+    for k in causes:
+        x, f, v = _cinc_port(y, (ev > 0).astype(int), (ev == k).astype(int))
+        idx = np.searchsorted(x, times, side="right") - 1
+        assert_allclose(table[f"cif_{k}"].to_numpy(), f[idx], rtol=1e-12, atol=1e-15)
+        assert_allclose(table[f"se_{k}"].to_numpy() ** 2, np.maximum(v[idx], 0), rtol=1e-9, atol=1e-14)
+
+
+@settings(max_examples=100, deadline=None)
+@given(datasets(grouped=True), st.sampled_from([0.0, 1.0]))
+def test_gray_equals_a_loop_port_of_cmprsk_crstm(data, rho):
+    df, causes, group = data
+    labels = sorted(df[group].unique())
+    if len(labels) < 2:
+        return
+    order = np.argsort(df["time"].to_numpy(), kind="stable")
+    y = df["time"].to_numpy()[order]
+    ev = df["event"].to_numpy()[order]
+    ig = np.searchsorted(labels, df[group].to_numpy()[order])
+    import warnings
+
+    from leiosurv.exceptions import StatisticalWarning
+    from leiosurv.stats._gray import _score_variance
+
+    counts = _fit(df, causes, group).counts
+    for j, k in enumerate(causes):
+        m = np.where(ev == k, 1, np.where(ev > 0, 2, 0))
+        with np.errstate(all="ignore"):
+            s_ref, v_ref = _crst_port(y, m, ig, len(labels), rho)
+            s, v = _score_variance(counts.groups, j, rho)
+        assert_allclose(s, s_ref, rtol=1e-9, atol=1e-12)
+        assert_allclose(v, v_ref, rtol=1e-9, atol=1e-12)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            with np.errstate(all="ignore"):
+                gray_test(df, "time", "event", group, causes=causes, rho=rho)
