@@ -257,3 +257,10 @@ def test_valid_cohorts_read_back_unchanged(n, seed, missing):
     assert got.n == n and got.synthetic
     _frame_equal(got.data, df)
     assert got.data["id"].tolist() == df["id"].tolist()
+
+
+def test_row_order_kept_on_large_input():
+    df = synthesize_cohort(150_000, seed=6).sample(frac=1.0, random_state=1).reset_index(drop=True)
+    got = read_cohort(df)
+    assert got.data["id"].tolist() == df["id"].tolist()
+    np.testing.assert_array_equal(got.data["met_time"].to_numpy(), df["met_time"].to_numpy())
