@@ -12,6 +12,8 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leiosurv.exceptions import DataError, InputError
 from leiosurv.stats import count_events, cumulative_incidence
@@ -229,3 +231,39 @@ def test_first_problem_reported_and_nothing_dropped(through):
         count_events(through(df), "time", "status", causes=(1, 2))
     df.loc[[1], "status"] = 0
     assert count_events(through(df), "time", "status").n == len(df)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(-5, 30).map(float), st.just(float("nan")), st.just(float("inf"))),
+            st.sampled_from([0, 1, 2, 3]),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from(["numpy", "polars"]),
+)
+def test_every_bad_row_is_counted_and_no_row_is_dropped(rows, engine):
+    """Property: the error's n_rows is exactly the number of offending rows; valid data keep every row."""
+    t = np.array([r[0] for r in rows])
+    e = np.array([r[1] for r in rows])
+    data = {"t": t, "e": e} if engine == "numpy" else pl.DataFrame({"t": t, "e": e}, nan_to_null=False)
+    missing, negative, infinite = np.isnan(t).sum(), (t < 0).sum(), np.isinf(t).sum()
+    unknown = (e == 3).sum()
+    expected = [
+        (missing, "missing times"),
+        (negative, "negative times"),
+        (infinite, "infinite times"),
+        (unknown, "event codes that are neither"),
+        (len(rows) if not ((e == 1) | (e == 2)).any() else 0, "are censored"),
+    ]
+    first = next(((n, what) for n, what in expected if n), None)
+    if first is None:
+        ec = count_events(data, "t", "e", causes=(1, 2))
+        assert ec.n == len(rows) and ec.meta["n_rows"] == len(rows)
+        return
+    with pytest.raises(DataError, match=first[1]) as info:
+        count_events(data, "t", "e", causes=(1, 2))
+    assert info.value.n_rows == first[0]
