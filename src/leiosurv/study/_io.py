@@ -135,6 +135,14 @@ class Cohort:
 # ---------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------
+def _to_arrow(df: pd.DataFrame) -> pa.Table:
+    """A DataFrame as Arrow; mixed object columns (typos in a numeric column) become text."""
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.Table.from_pandas(_objects_to_text(df), preserve_index=False)
+
+
 def _objects_to_text(df: pd.DataFrame) -> pd.DataFrame:
     """Make mixed object columns (Excel, SQLite) Arrow-safe without losing values."""
     df = df.copy()
@@ -147,7 +155,7 @@ def _objects_to_text(df: pd.DataFrame) -> pd.DataFrame:
 
 def _load(source: Any, table: str | None, sheet: str | int | None) -> tuple[pa.Table, str, dict[str, str]]:
     if isinstance(source, pd.DataFrame):
-        return pa.Table.from_pandas(_objects_to_text(source), preserve_index=False), "<DataFrame>", {}
+        return _to_arrow(source), "<DataFrame>", {}
     if isinstance(source, pa.Table):
         return source, "<Arrow table>", _leiosurv_meta(source.schema.metadata)
     text = str(source)
@@ -179,7 +187,7 @@ def _load(source: Any, table: str | None, sheet: str | int | None) -> tuple[pa.T
             df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet)
         except ValueError as exc:
             raise InputError(f"{path}: sheet {sheet!r}: {exc}") from None
-        return pa.Table.from_pandas(_objects_to_text(df), preserve_index=False), f"{path}::{sheet or 0}", {}
+        return _to_arrow(df), f"{path}::{sheet or 0}", {}
     if suffix in (".duckdb", ".ddb"):
         return _load_duckdb(path, table)
     if suffix in (".sqlite", ".sqlite3", ".db"):
@@ -233,7 +241,7 @@ def _load_sqlite(path: Path, table: str | None) -> tuple[pa.Table, str, dict[str
         raise InputError(f"table: cannot read {table!r} from {path}: {exc}") from None
     finally:
         con.close()
-    return pa.Table.from_pandas(_objects_to_text(df), preserve_index=False), f"{path}::{table}", {}
+    return _to_arrow(df), f"{path}::{table}", {}
 
 
 # ---------------------------------------------------------------------------
