@@ -11,7 +11,8 @@ Method
    imports and first-call set-up are not timed.
 3. ``gc.collect()``; the kernel's peak-RSS mark (VmHWM) is reset by writing
    ``5`` to ``/proc/self/clear_refs``; the current RSS is read.
-4. Timed run 1 (``time.perf_counter``); then VmHWM is read again.  Peak extra
+4. Timed run 1 (wall: ``time.perf_counter``; CPU of all threads:
+   ``time.process_time``); then VmHWM is read again.  Peak extra
    memory = VmHWM after − RSS before: what the contender allocates on top of
    the input it was given (numpy, pandas, DuckDB's buffers all count, since
    DuckDB runs inside this process).
@@ -52,21 +53,24 @@ def measure(fn, repeats: int) -> dict:
     gc.collect()
     exact_peak = reset_peak()
     rss_before = _status_kb("VmRSS") * 1024
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     raw = fn()
     times = [time.perf_counter() - t0]
+    cpu = [time.process_time() - c0]
     peak = _status_kb("VmHWM") * 1024
     first = raw
     for _ in range(repeats - 1):
         raw = None
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         raw = fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     return {
         "first": first,
         "times": times,
         "median": float(np.median(times)),
+        "cpu_median": float(np.median(cpu)),
         "rss_before": rss_before,
         "peak_rss": peak,
         "peak_extra": peak - rss_before,

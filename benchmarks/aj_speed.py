@@ -27,6 +27,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +47,8 @@ REFERENCE = "leiosurv"
 # bytes per (distinct time)^2 of scikit-survival's CI code before any run calibrates it:
 # irt and irt**2 (2 causes each) and the mask, float64 -> (2*2 + 1) * 8 = 40, plus slack
 SKSURV_CI_BYTES_PER_M2 = 48.0
+MIN_AVAILABLE = 3 * 2**30  # kill a measurement when the shared machine has less than this left
+MAX_CHILD_RSS = 8 * 2**30  # ... or when it holds more than this (a third of the machine)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Row:
     status: str  # "ok", "not run: ...", "failed: ..."
     input_bytes: int = 0
     median_s: float | None = None
+    cpu_s: float | None = None
     times_s: list = field(default_factory=list)
     peak_extra: int | None = None
     peak_rss: int | None = None
@@ -67,16 +71,50 @@ class Row:
 
 # -- measuring ------------------------------------------------------------------
 def _run_child(args: list[str], timeout: float) -> tuple[dict | None, str]:
+    """Run ``_aj_run.py`` with ``args``; kill it on timeout or when the machine runs low on memory.
+
+    The machine is shared, so a child is killed when its RSS exceeds
+    ``MAX_CHILD_RSS`` or MemAvailable drops under ``MIN_AVAILABLE`` (its RSS at
+    that moment is reported).
+    """
     cmd = [sys.executable, str(HERE / "_aj_run.py"), *args]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
-    except subprocess.TimeoutExpired:
-        return None, f"not run to the end: killed after the {timeout:.0f} s timeout"
-    for line in p.stdout.splitlines():
+    t0 = time.perf_counter()
+    out_f, err_f = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    with out_f, err_f, subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, cwd=HERE.parent) as p:
+        killed = None
+        while p.poll() is None:
+            try:
+                p.wait(0.25)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            elapsed = time.perf_counter() - t0
+            if elapsed > timeout:
+                killed = f"not run to the end: killed after the {timeout:.0f} s timeout"
+            elif _mem_available() < MIN_AVAILABLE or _child_rss(p.pid) > MAX_CHILD_RSS:
+                killed = (f"not run to the end: killed after {elapsed:.0f} s at {_child_rss(p.pid) / 2**30:.1f} GiB "
+                          f"RSS (limits: {MAX_CHILD_RSS / 2**30:.0f} GiB per measurement, "
+                          f"{MIN_AVAILABLE / 2**30:.0f} GiB left on the shared machine)")
+            if killed:
+                p.kill()
+                p.wait()
+                return None, killed
+        p.wait()
+        out_f.seek(0)
+        err_f.seek(0)
+        stdout, stderr = out_f.read(), err_f.read()
+    for line in stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:]), "ok"
-    tail = (p.stderr.strip().splitlines() or ["no output"])[-1]
+    tail = (stderr.strip().splitlines() or ["no output"])[-1]
     return None, f"failed: {tail[:200]}"
+
+
+def _child_rss(pid: int) -> int:
+    try:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text()).group(1)) * 1024
+    except (OSError, AttributeError):
+        return 0
 
 
 def _repeats(projected_s: float, quick: bool) -> int:
@@ -138,9 +176,9 @@ def run_benchmark(
                 row = Row(name, kind, n, "ok", nbytes, distinct_times=m)
                 if name in blocked:
                     row.status = blocked[name]
-                elif prev is not None and prev[1] > budget_s:
+                elif prev is not None and (prev[1] > budget_s or projected > timeout_s):
                     row.status = f"not run: projected {projected:.0f} s (took {prev[1]:.0f} s at n = {prev[0]:.0e})"
-                    blocked[name] = f"not run: over the {budget_s:.0f} s budget at a smaller n"
+                    blocked[name] = "not run: over the time budget at a smaller n"
                 elif name == "sksurv+CI" and sk_coef * m * m > 0.6 * _mem_available():
                     row.status = (
                         f"not run: projected memory {sk_coef * m * m / 2**30:.0f} GiB "
@@ -156,6 +194,7 @@ def run_benchmark(
                 row.status = status
                 if res is not None:
                     row.median_s = res["median"]
+                    row.cpu_s = res["cpu_median"]
                     row.times_s = res["times"]
                     row.peak_extra = res["peak_extra"]
                     row.peak_rss = res["peak_rss"]
@@ -209,7 +248,7 @@ def run_parquet(n: int, kinds: list[str], *, timeout_s: float, log=print) -> lis
             res, status = _run_child(args, timeout_s)
             row.status = status
             if res is not None:
-                row.median_s, row.times_s = res["median"], res["times"]
+                row.median_s, row.times_s, row.cpu_s = res["median"], res["times"], res["cpu_median"]
                 row.peak_extra, row.peak_rss = res["peak_extra"], res["peak_rss"]
                 row.cif = res.get("cif")
             log(f"{row.kind:20s} n={n:>10d} {name:12s} {status} "
@@ -277,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--min-n", type=_parse_n, default=1000)
     p.add_argument("--max-n", type=_parse_n, default=10**7)
     p.add_argument("--parquet-n", type=_parse_n, default=10**8, help="0 to skip the Parquet run")
-    p.add_argument("--parquet-kinds", nargs="+", default=["days"], choices=KINDS)
+    p.add_argument("--parquet-kinds", nargs="+", default=list(KINDS), choices=KINDS)
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     p.add_argument("--contenders", nargs="+", default=[c.name for c in CONTENDERS])
     p.add_argument("--budget", type=float, default=60.0, help="skip a contender at the next n when it took longer (s)")
@@ -296,6 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python benchmarks/aj_speed.py " + " ".join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
 
     t0 = time.perf_counter()
+    load_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     rows = run_benchmark(ns, a.kinds, a.contenders, budget_s=a.budget, timeout_s=a.timeout, quick=a.quick)
     if a.parquet_n:
         rows += run_parquet(a.parquet_n, a.parquet_kinds, timeout_s=a.timeout)
@@ -307,6 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     from _aj_report import render
 
     mach = machine()
+    mach["load average at the start (1/5/15 min)"] = load_start
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(rows, mach, command, wall, profile))
     out.with_suffix(".json").write_text(
