@@ -200,3 +200,17 @@ def test_large_time_range_uses_the_sort_kernel(offset):
     assert ec.meta["counting"] == "sort"
     assert ec.groups[0].time.tolist() == sorted({float(x) for x in t})
     assert ec.groups[0].censored.tolist() == [0, 0, 1, 1]
+
+
+def test_many_categorical_groups_do_not_overflow_small_codes():
+    """pandas stores up to 127 categories as int8 codes; 128+ levels must still count right."""
+    import pandas as pd
+
+    cats = [f"c{i:03d}" for i in range(130)]
+    df = pd.DataFrame(
+        {"t": np.arange(260.0), "e": np.tile([1, 0], 130), "g": pd.Categorical(cats * 2, categories=cats)}
+    )
+    ec = count_events(df, "t", "e", "g")
+    assert ec.labels == cats
+    assert all(g.n == 2 for g in ec.groups)
+    assert ec["c129"].time.tolist() == [129.0, 259.0]

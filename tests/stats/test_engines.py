@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -221,7 +220,7 @@ def test_parquet_rows_never_reach_python(tmp_path):
     path = tmp_path / "big.parquet"
     duckdb.sql(
         "SELECT (i % 3650)::DOUBLE AS t, (i % 7 = 0)::INTEGER + (i % 11 = 0)::INTEGER AS e, "
-        f"(i % 2) AS g FROM range(2000000) r(i)"
+        "(i % 2) AS g FROM range(2000000) r(i)"
     ).write_parquet(str(path))
     tracemalloc.start()
     try:

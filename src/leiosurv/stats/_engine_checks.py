@@ -175,7 +175,7 @@ def as_float_times(name: str, values: Any) -> np.ndarray:
 def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
     """Summarise a key column: codes per row, sorted distinct values, counts."""
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
+        codes = values.cat.codes.to_numpy().astype(np.int64)
         cats = [_py(c) for c in values.cat.categories]
         return _summary(codes, cats, weights, declared=True)
     if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype):
@@ -369,7 +369,7 @@ def _check_event_map(event_map: Mapping[Any, int]) -> dict:
     out = {}
     for k, code in event_map.items():
         c = _as_code(code)
-        if c is None or isinstance(_py(code), float) and not float(code).is_integer():
+        if c is None:
             raise DataError(
                 f"event_map[{k!r}] = {code!r}: event_map values must be integers >= 0 "
                 "(0 = censored, 1..K = causes)",
