@@ -55,6 +55,26 @@ def _machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def _cli_run(parquet: Path) -> str:
+    """``leiosurv study`` on the file in a fresh process, under ``/usr/bin/time -v`` when available."""
+    exe = Path(sys.executable).with_name("leiosurv")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(exe), "study", str(parquet), "--out", str(Path(tmp) / "study"), "--no-progress"]
+        timed = os.path.exists("/usr/bin/time")
+        t0 = time.perf_counter()
+        proc = subprocess.run((["/usr/bin/time", "-v"] if timed else []) + cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return f"`leiosurv study` FAILED (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}"
+    peak = ""
+    for line in proc.stderr.splitlines():
+        if "Maximum resident set size" in line:
+            peak = f", peak RSS {int(line.split(':')[1]) / 1024:.0f} MiB (`/usr/bin/time -v`)"
+    print(f"leiosurv study (CLI, fresh process)        {wall:9.1f} s{peak}", file=sys.stderr, flush=True)
+    return (f"The command line, `leiosurv study {parquet.relative_to(HERE.parent)} --out DIR`, in a fresh "
+            f"process (read, study, report): {wall:.1f} s wall{peak}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000_000)
@@ -118,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     eb = b.at([h]).query("cause == 1")["estimate"].to_numpy()
     same = bool(np.array_equal(ea, eb))
 
+    cli_line = _cli_run(parquet)
     total = sum(r[1] for r in rows[1:6])
     cmd = f".venv/bin/python benchmarks/study_scale.py --n {args.n} --seed {args.seed}"
     try:
@@ -130,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Command: `{cmd}` (leiosurv {leiosurv.__version__}, commit {commit}).  ",
         f"Machine: {_machine()}.  ",
-        "Peak RSS is the process's high-water mark so far (`getrusage` `ru_maxrss`), so it never decreases.",
+        "Peak RSS is the process's high-water mark so far (`getrusage` `ru_maxrss`), so it never decreases.  ",
+        "Wall times are single runs; on this 2-core machine shared with other jobs, repeated runs of the same "
+        "stage varied by up to 2x (up to 5x with a test suite running alongside).",
         "",
         "| stage | wall time (s) | peak RSS so far (MiB) | note |",
         "|---|---:|---:|---|",
@@ -138,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
           for n, t, m, note in rows],
         "",
         f"Study end to end (read, run_study, validate_rule, both reports): {total:.1f} s.",
+        "",
+        cli_line,
         "",
         f"Derived rule on this cohort: metastasis {', '.join(result.rule.by_outcome['metastasis']) or '-'}; "
         f"local recurrence {', '.join(result.rule.by_outcome['local_recurrence']) or '-'}.  ",
