@@ -183,6 +183,7 @@ def count_file(
     finally:
         con.close()
     cols = [table.column(i).to_numpy() for i in range(table.num_columns)]
+    del table  # the Arrow buffers are no longer needed once in numpy
     meta = dict(meta, engine="duckdb", source=text)
     return count_aggregate(
         cols[0],
