@@ -381,7 +381,7 @@ def test_aalen_variance_equals_a_loop_port_of_cmprsk_cinc(data):
         assert_allclose(table[f"se_{k}"].to_numpy() ** 2, np.maximum(v[idx], 0), rtol=1e-9, atol=1e-14)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(datasets(grouped=True), st.sampled_from([0.0, 1.0]))
 def test_gray_equals_a_loop_port_of_cmprsk_crstm(data, rho):
     df, causes, group = data

@@ -65,19 +65,26 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         # d = n can only happen at a group's last time, whose a-term is dropped
         a = np.where((d > 0) & (d < n), d / (n * (n - d)), 0.0)
-    # a-terms up to i = j - 1 (shifted cumulative sums)
-    a_col = a[:, None]
-    g_prev = _shift(np.cumsum(a))[:, None]
-    v1a_prev = _shift0(np.cumsum(cif * a_col, axis=0))
-    v2a_prev = _shift0(np.cumsum(cif * cif * a_col, axis=0))
-    n2 = (n * n)[:, None]
-    n3 = (n * n * n)[:, None]
-    sl = surv_lag[:, None]
-    p = np.cumsum(sl * dk / n2, axis=0)
-    q = np.cumsum(2.0 * cif * sl * dk / n2, axis=0)
-    r = np.cumsum(sl * sl * (n[:, None] - dk) * dk / n3, axis=0)
-    var = cif * cif * g_prev - 2.0 * cif * (v1a_prev + p) + v2a_prev + q + r
-    return np.maximum(var, 0.0)
+    g_prev = _shift(np.cumsum(a))
+    sl_n2 = surv_lag / (n * n)
+    out = np.empty_like(cif)
+    for k in range(cif.shape[1]):  # one contiguous pass per cause (K is small)
+        f = np.ascontiguousarray(cif[:, k])
+        dk_k = np.ascontiguousarray(dk[:, k])
+        x = sl_n2 * dk_k  # S_{i-1} d_ki / n_i^2
+        fa = f * a
+        v1 = _shift(np.cumsum(fa)) + np.cumsum(x)  # V1 without the current a-term
+        fa *= f
+        x2 = f * x
+        x2 *= 2.0
+        x2 += x * surv_lag * (n - dk_k) / n  # 2 F_i S_{i-1} d_ki/n_i^2 + S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
+        v2 = _shift(np.cumsum(fa)) + np.cumsum(x2)  # V2 without the current a-term
+        var = f * g_prev
+        var -= 2.0 * v1
+        var *= f
+        var += v2
+        out[:, k] = var
+    return np.maximum(out, 0.0)
 
 
 def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarray, surv_lag: np.ndarray, cif: np.ndarray) -> np.ndarray:
@@ -97,33 +104,31 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
     ``F_k`` jumps (an other-cause event changes it at the next cause-k event).
     Zero before the first cause-k event.
     """
-    n = n_risk.astype(np.float64)[:, None]
-    fk = surv_lag[:, None]
-    fkn = surv[:, None]
-    dd = d[:, None]
-    do = dd - dk
+    n = n_risk.astype(np.float64)
+    m = n.size
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(fkn > 0, 1.0 / fkn, 0.0)
-        # other causes
-        mo = (do > 0) & (fkn > 0)
-        t5o = np.where(do > 1, 1.0 - (do - 1.0) / (n - 1.0), 1.0)
-        t6o = np.where(mo, fk * fk * t5o * do / (n * n), 0.0)
-        t4o = cif * inv
-        # the cause of interest
-        me = dk > 0
-        t5e = np.where(dk > 1, 1.0 - (dk - 1.0) / (n - 1.0), 1.0)
-        t6e = np.where(me, fk * fk * t5e * dk / (n * n), 0.0)
-        t4e = 1.0 + inv * cif
-    v1 = np.cumsum(t4o * t4o * t6o + t4e * t4e * t6e, axis=0)
-    v2 = np.cumsum(inv * t4o * t6o + inv * t4e * t6e, axis=0)
-    v3 = np.cumsum(inv * inv * t6o + inv * inv * t6e, axis=0)
-    v = v1 + cif * cif * v3 - 2.0 * cif * v2
-    # keep the value of the last cause-k event time at or before t_j
-    m, k = cif.shape
-    idx = np.where(me, np.arange(m)[:, None], -1)
-    idx = np.maximum.accumulate(idx, axis=0)
-    out = np.take_along_axis(v, np.maximum(idx, 0), axis=0)
-    out = np.where(idx >= 0, out, 0.0)
+        inv = np.where(surv > 0, 1.0 / surv, 0.0)  # t3 = 1/fkn (0 if fkn = 0)
+        fk2_n2 = surv_lag * surv_lag / (n * n)
+        n1 = n - 1.0
+    alive = surv > 0
+    out = np.empty_like(cif)
+    for k in range(cif.shape[1]):  # one contiguous pass per cause (K is small)
+        f = np.ascontiguousarray(cif[:, k])
+        de = np.ascontiguousarray(dk[:, k])
+        do = d - de
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t6o = np.where((do > 0) & alive, fk2_n2 * np.where(do > 1, 1.0 - (do - 1.0) / n1, 1.0) * do, 0.0)
+            me = de > 0
+            t6e = np.where(me, fk2_n2 * np.where(de > 1, 1.0 - (de - 1.0) / n1, 1.0) * de, 0.0)
+        r = f * inv  # t4 of the other causes; 1 + r is t4 of the cause itself
+        w = t6o + t6e
+        v1 = np.cumsum(r * r * w + t6e * (1.0 + 2.0 * r))
+        v2 = np.cumsum(inv * (r * w + t6e))
+        v3 = np.cumsum(inv * inv * w)
+        v = v1 + f * f * v3 - 2.0 * f * v2
+        # cmprsk evaluates v only where F_k jumps: carry the last such value forward
+        idx = np.maximum.accumulate(np.where(me, np.arange(m), -1))
+        out[:, k] = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0)
     return np.maximum(out, 0.0)
 
 
@@ -131,5 +136,3 @@ def _shift(x: np.ndarray) -> np.ndarray:
     return np.concatenate(([0.0], x[:-1]))
 
 
-def _shift0(x: np.ndarray) -> np.ndarray:
-    return np.concatenate((np.zeros((1,) + x.shape[1:]), x[:-1]), axis=0)

@@ -137,7 +137,9 @@ class CumulativeIncidence(_StepResult):
         The data's sufficient statistics (the estimator's only input).
     table : pandas.DataFrame
         Columns ``group, time, n_risk, n_event_<k>..., n_censored`` and for each
-        cause ``cif_<k>, se_<k>, lower_<k>, upper_<k>``.
+        cause ``cif_<k>, se_<k>, lower_<k>, upper_<k>``; one row per group and
+        distinct time (event or censoring); ``group`` is ``None`` when the data
+        are not grouped.
     variance : {"delta", "aalen"}
     ci : {"plain", "log", "log-log"}
     level : float
