@@ -44,7 +44,7 @@ def test_forest_plot_is_a_journal_figure(result):
     texts = " ".join(_texts(fig))
     assert "SYNTHETIC DATA" in texts
     r = result.factor_result("necrosis", "metastasis")
-    assert f"{r.n_present}/{r.n_used}" in texts  # n per row
+    assert f"{r.n_present:,} / {r.n_used:,}" in texts  # n per row
 
 
 def test_cif_plot_numbers_at_risk(result):

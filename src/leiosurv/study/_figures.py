@@ -82,14 +82,14 @@ def forest_plot(result: StudyResult) -> Figure:
             hi_all.append(hi)
         span = max(hi_all) - min(lo_all) or 10.0
         ax.set_xlim(min(lo_all) - 0.08 * span, max(hi_all) + 0.08 * span)
-        side.text(0.03, len(factors) - 0.45, f"RD ({level}% CI)          n*", fontsize=8.5, fontweight="bold",
-                  transform=side.transData)
+        side.text(0.03, len(factors) - 0.45, f"RD ({level}% CI)\nn with factor / analysed", fontsize=8,
+                  fontweight="bold", va="center", transform=side.transData)
         for yi, f in zip(y, factors):
             r = rows.get(f)
             if r is None:
                 continue
-            side.text(0.03, yi, f"{r.format_rd():<21} {r.n_present}/{r.n_used}", va="center", fontsize=8,
-                      family="monospace")
+            side.text(0.03, yi, f"{r.format_rd()}\n{r.n_present:,} / {r.n_used:,}", va="center", fontsize=8,
+                      family="monospace", linespacing=1.3)
         side.set_xlim(0, 1)
         ax.set_title(OUTCOME_LABELS.get(outcome, outcome), fontsize=12, fontweight="bold", loc="left")
         ax.set_xlabel(f"{years:g}-year risk difference (percentage points)")
@@ -107,8 +107,8 @@ def forest_plot(result: StudyResult) -> Figure:
     if result.synthetic:
         title = f"{SYNTHETIC_MARK} — {title}"
     fig.suptitle(title, fontsize=11, color="#c00000" if result.synthetic else "black")
-    fig.text(0.01, 0.012, f"Red: factor in the {kind} rule for that outcome.  *n with the factor / n analysed "
-             "(complete cases for the factor).", fontsize=8, color="#444444")
+    fig.text(0.01, 0.012, f"Red: factor in the {kind} rule for that outcome.  n analysed: complete cases for "
+             "the factor.", fontsize=8, color="#444444")
     fig.subplots_adjust(left=0.2, right=0.99, bottom=0.9 / height, top=1 - 0.62 / height)
     _watermark(fig, result.synthetic)
     return fig

@@ -145,7 +145,10 @@ def _num(x: Any) -> float:
 
 
 def _pct(x: float, digits: int = 1) -> str:
-    return "NA" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "NA"
+    text = f"{100 * x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
 
 
 @dataclass(frozen=True)
