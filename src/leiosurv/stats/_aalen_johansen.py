@@ -12,7 +12,7 @@ from leiosurv.exceptions import InputError
 from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
-from leiosurv.stats._kernels import aj_cif, km_parts, var_aalen, var_delta
+from leiosurv.stats._kernels import aj_cif, km_parts, risk_and_events, var_aalen, var_delta
 from leiosurv.stats._results import CumulativeIncidence
 from leiosurv.stats._steps import jsonable
 
@@ -131,8 +131,7 @@ def aj_table(counts: EventCounts, variance: str, ci: str, z: float) -> pd.DataFr
         cols.setdefault(name, []).append(values)
 
     for g in counts.groups:
-        n = g.n_risk
-        d = g.n_events
+        n, d = risk_and_events(g)
         dk = g.events.astype(np.float64)
         surv, lag = km_parts(n, d)
         cif = aj_cif(n, dk, lag)

@@ -14,7 +14,7 @@ import leiosurv
 from leiosurv.exceptions import InputError, StatisticalWarning
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
-from leiosurv.stats._kernels import aj_cif, km_parts
+from leiosurv.stats._kernels import aj_cif, km_parts, risk_and_events
 from leiosurv.stats._results import CumulativeIncidence
 from leiosurv.stats._steps import jsonable, n_risk_at, table_to_dict
 
@@ -165,7 +165,8 @@ def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float) -> tupl
     Only times with an event matter: at a censoring-only time crst just updates
     the risk sets, which the counts give directly.
     """
-    pooled = np.unique(np.concatenate([g.time[g.n_events > 0] for g in groups]))
+    parts = [risk_and_events(g) for g in groups]
+    pooled = np.unique(np.concatenate([g.time[d > 0] for g, (_, d) in zip(groups, parts)]))
     T, G = pooled.size, len(groups)
     rs = np.zeros((T, G))
     d1 = np.zeros((T, G))
@@ -176,13 +177,13 @@ def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float) -> tupl
         pos = np.searchsorted(g.time, pooled)
         here = pos < g.time.size
         here[here] = g.time[pos[here]] == pooled[here]
-        ne = g.n_events
+        nr, ne = parts[gi]
         d1[here, gi] = g.events[pos[here], col]
         dall[here, gi] = ne[pos[here]]
         left_out = np.concatenate(([0], np.cumsum(ne + g.censored)))
         rs[:, gi] = g.n - left_out[pos]
-        surv, lag = km_parts(g.n_risk, ne)
-        cif = aj_cif(g.n_risk, g.events[:, [col]].astype(np.float64), lag)[:, 0]
+        surv, lag = km_parts(nr, ne)
+        cif = aj_cif(nr, g.events[:, [col]].astype(np.float64), lag)[:, 0]
         left = pos - 1
         ok = left >= 0
         skmm[ok, gi] = surv[left[ok]]

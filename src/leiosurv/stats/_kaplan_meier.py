@@ -11,7 +11,7 @@ import leiosurv
 from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
-from leiosurv.stats._kernels import greenwood, km_parts
+from leiosurv.stats._kernels import greenwood, km_parts, risk_and_events
 from leiosurv.stats._results import KaplanMeier
 from leiosurv.stats._steps import jsonable
 
@@ -67,7 +67,7 @@ def kaplan_meier(
     counts = count_events(data, time, event, group, event_map=event_map)
     parts: dict[str, list[np.ndarray]] = {c: [] for c in _COLUMNS}
     for g in counts.groups:
-        n, d = g.n_risk, g.n_events
+        n, d = risk_and_events(g)
         surv, _ = km_parts(n, d)
         with np.errstate(invalid="ignore"):
             se = surv * np.sqrt(greenwood(n, d))

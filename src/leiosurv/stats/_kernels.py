@@ -15,7 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["km_parts", "aj_cif", "var_delta", "var_aalen", "greenwood"]
+from leiosurv.stats._counts import GroupCounts
+
+__all__ = ["risk_and_events", "km_parts", "aj_cif", "var_delta", "var_aalen", "greenwood"]
+
+
+def risk_and_events(g: GroupCounts) -> tuple[np.ndarray, np.ndarray]:
+    """``(n_risk, d)`` of a group: at risk just before each time, events of any cause.
+
+    The same integers as ``g.n_risk`` and ``g.n_events``, computed once (a row
+    sum as a matrix product is much faster than ``sum(axis=1)`` on (m, K)).
+    """
+    d = g.events @ np.ones(g.events.shape[1], dtype=np.int64)
+    left = np.cumsum(d + g.censored)
+    n_risk = g.n - np.concatenate(([0], left[:-1]))
+    return n_risk, d
 
 
 def km_parts(n_risk: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
