@@ -272,7 +272,9 @@ def test_risk_difference_table_and_validation():
     p0 = at[(at["group"] == "a") & (at["cause"] == 1)]
     r = t[t["cause"] == 1]
     assert_allclose(r["rd"], p1["estimate"].to_numpy() - p0["estimate"].to_numpy())
-    json.dumps(rd.to_dict(), allow_nan=False)
+    back = RiskDifference.from_dict(json.loads(json.dumps(rd.to_dict(), allow_nan=False)))
+    pd.testing.assert_frame_equal(back.table, rd.table, check_exact=True)
+    assert (back.reference, back.z, back.level) == (rd.reference, rd.z, rd.level)
     assert "RiskDifference" in str(rd)
     with pytest.raises(InputError, match=r"reference must be one of the groups \['a', 'b'\], but was 'c'"):
         risk_difference(res, 2, reference="c")
@@ -317,7 +319,9 @@ def test_gray_test_surface():
     assert isinstance(gt, GrayTest)
     assert list(gt.table.columns) == ["cause", "stat", "pv", "df"]
     assert gt.groups == ["a", "b"] and gt.rho == 0.0
-    json.dumps(gt.to_dict(), allow_nan=False)
+    back = GrayTest.from_dict(json.loads(json.dumps(gt.to_dict(), allow_nan=False)))
+    pd.testing.assert_frame_equal(back.table, gt.table, check_exact=True)
+    assert (back.groups, back.rho) == (gt.groups, gt.rho)
     assert "Gray's test" in str(gt)
     one = gray_test(cumulative_incidence(DATA, group="arm"), causes=[2]).table
     assert one["cause"].tolist() == [2] and one["stat"].iat[0] == gt.table["stat"].iat[1]

@@ -16,7 +16,7 @@ from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._kernels import aj_cif, km_parts, risk_and_events
 from leiosurv.stats._results import CumulativeIncidence
-from leiosurv.stats._steps import jsonable, n_risk_at, table_to_dict
+from leiosurv.stats._steps import jsonable, table_from_dict, table_to_dict
 
 __all__ = ["gray_test", "GrayTest"]
 
@@ -54,6 +54,11 @@ class GrayTest:
             "table": table_to_dict(self.table),
             "provenance": self.provenance,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GrayTest":
+        """Rebuild a result written by :meth:`to_dict`."""
+        return cls(table_from_dict(d["table"], {"stat", "pv"}), list(d["groups"]), float(d["rho"]), d["provenance"])
 
     def __str__(self) -> str:
         return f"Gray's test (rho={self.rho:g}) across groups {self.groups!r}\n{self.table.to_string(index=False)}"

@@ -12,7 +12,7 @@ import pandas as pd
 import leiosurv
 from leiosurv.exceptions import InputError, StatisticalWarning
 from leiosurv.stats._results import CumulativeIncidence
-from leiosurv.stats._steps import jsonable, table_to_dict
+from leiosurv.stats._steps import jsonable, table_from_dict, table_to_dict
 
 __all__ = ["risk_difference", "RiskDifference", "wald_difference", "log_ratio"]
 
@@ -98,6 +98,13 @@ class RiskDifference:
             "table": table_to_dict(self.table),
             "provenance": self.provenance,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RiskDifference":
+        """Rebuild a result written by :meth:`to_dict`."""
+        floats = {c for c in d["table"]["columns"] if c not in ("cause", "group", "reference")}
+        table = table_from_dict(d["table"], floats, object_columns=("group", "reference"))
+        return cls(table, d["reference"], float(d["z"]), float(d["level"]), d["provenance"])
 
     def __str__(self) -> str:
         return (

@@ -131,14 +131,18 @@ def table_to_dict(table: pd.DataFrame) -> dict:
     }
 
 
-def table_from_dict(d: dict, float_columns: set[str]) -> pd.DataFrame:
+def table_from_dict(d: dict, float_columns: set[str], object_columns: tuple[str, ...] = ("group",),
+                    bool_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Inverse of :func:`table_to_dict`; columns not named are int64."""
     data = {}
     for c in d["columns"]:
         vals = d["data"][c]
         if c in float_columns:
             data[c] = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
-        elif c == "group":
+        elif c in object_columns:
             data[c] = pd.Series(vals, dtype=object)
+        elif c in bool_columns:
+            data[c] = np.asarray(vals, dtype=bool)
         else:
             data[c] = np.asarray(vals, dtype=np.int64)
     return pd.DataFrame(data, columns=d["columns"])
