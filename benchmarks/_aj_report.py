@@ -231,3 +231,33 @@ def render(rows, machine: dict, command: str, wall_s: float, profile: dict | Non
         for kind, text in profile.items():
             L += [f"`{kind}`:", "", "```", text, "```", ""]
     return "\n".join(L).rstrip() + "\n"
+
+
+def headline(rows, machine: dict) -> str:
+    """A few lines for benchmarks/README.md: the largest in-memory n, Parquet, goal verdicts."""
+    by = _index(rows)
+    L = [f"Measured {machine.get('date', '')} on {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
+         f"{machine.get('memory', '?')} (shared machine, load average {machine.get('load average at the start (1/5/15 min)', '?')} "
+         "at the start); full tables in `RESULTS.md`.", ""]
+    kinds = [k for k in dict.fromkeys(r.kind for r in rows) if "Parquet" not in k]
+    for kind in kinds:
+        n = max(r.n for r in rows if r.kind == kind)
+        ref = by.get((kind, n, REF))
+        parts = []
+        for name in (REF, FLOOR, *PEERS):
+            r = by.get((kind, n, name))
+            if r is not None and r.median_s:
+                parts.append(f"{name} {_s(r.median_s)}")
+            elif r is not None:
+                parts.append(f"{name} not run")
+        mem = "" if ref is None or ref.peak_extra is None else f"; leiosurv peak extra memory {ref.peak_extra / ref.input_bytes:.1f}× the input"
+        L.append(f"- `{kind}`, n = {_n(n)}: " + ", ".join(parts) + mem + ".")
+    for r in rows:
+        if "Parquet" in r.kind and r.contender == REF:
+            if r.median_s:
+                L.append(f"- {r.kind}, n = {_n(r.n)}: leiosurv {_s(r.median_s)} through DuckDB, peak RSS of the "
+                         f"process {_mib(r.peak_rss)} for {_mib(r.input_bytes)} of columns.")
+            else:
+                L.append(f"- {r.kind}, n = {_n(r.n)}: leiosurv {r.status}.")
+    L += ["", "| goal | verdict |", "|---|---|"] + [f"| {g} | **{v}** |" for g, v, _ in goals(rows)]
+    return "\n".join(L)

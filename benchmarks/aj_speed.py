@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         profile = {kind: profile_leiosurv(ns[-1], kind) for kind in a.kinds}
     wall = time.perf_counter() - t0
 
-    from _aj_report import render
+    from _aj_report import headline, render
 
     mach = machine()
     mach["load average at the start (1/5/15 min)"] = load_start
@@ -354,6 +354,19 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps({"machine": mach, "command": command, "rows": [asdict(r) for r in rows]}, indent=1)
     )
     print(f"wrote {out} ({wall:.0f} s)")
+    if out == RESULTS / "aj_speed.md":
+        _update_readme(headline(rows, mach))
+
+
+def _update_readme(text: str) -> None:
+    """Replace the headline block of benchmarks/README.md (between its markers)."""
+    readme = HERE / "README.md"
+    start, end = "<!-- aj_speed headline: written by aj_speed.py -->", "<!-- /aj_speed headline -->"
+    body = readme.read_text()
+    if start in body and end in body:
+        head, rest = body.split(start, 1)
+        tail = rest.split(end, 1)[1]
+        readme.write_text(f"{head}{start}\n{text}\n{end}{tail}")
 
 
 if __name__ == "__main__":
