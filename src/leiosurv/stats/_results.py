@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from leiosurv.exceptions import InputError
 from leiosurv.stats._ci import check_choice, ci_bounds
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._steps import (
@@ -246,7 +247,7 @@ class CumulativeIncidence(_StepResult):
         causes = self.causes if causes is None else tuple(causes)
         for k in causes:
             if k not in self.causes:
-                raise check_cause_error(k, self.causes)
+                raise InputError(f"cause must be one of {list(self.causes)!r}, but was {k!r}")
         curves = [(k, f"cif_{k}", f"lower_{k}", f"upper_{k}") for k in causes]
         return plot_steps(self, ax, curves, risk_table, labels or {}, ci_band, "Cumulative incidence", 0.0)
 
@@ -349,9 +350,3 @@ class KaplanMeier(_StepResult):
         o = d["options"]
         return cls(counts, table_from_dict(d["table"], floats), o["ci"], float(o["level"]), float(o["z"]),
                    d["provenance"])
-
-
-def check_cause_error(k: Any, causes: Sequence[int]) -> Exception:
-    from leiosurv.exceptions import InputError
-
-    return InputError(f"cause must be one of {list(causes)!r}, but was {k!r}")
