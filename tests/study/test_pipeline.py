@@ -226,9 +226,13 @@ def test_validate_rule(cohort):
         fig = {"present": pub.present, "absent": pub.absent, "difference": pub.difference}[c.quantity]
         assert c.published == fig.estimate
         assert c.cohort_in_published_ci == fig.contains(c.cohort)
-        assert c.published_in_cohort_ci == (c.cohort_lower <= fig.estimate <= c.cohort_upper)
-        assert ("consistent" in c.message) == c.agrees
-        assert ("DISAGREES" in c.message) == (not c.agrees)
+        if c.cohort_upper > c.cohort_lower:
+            assert c.published_in_cohort_ci == (c.cohort_lower <= fig.estimate <= c.cohort_upper)
+        else:
+            assert c.published_in_cohort_ci is None  # zero-width interval tests nothing
+        assert ("consistent" in c.message) == (c.status == "consistent") == c.agrees
+        assert ("DISAGREES" in c.message) == (c.status == "disagrees")
+        assert ("NOT ASSESSABLE" in c.message) == (c.status == "not assessable")
     # the test cohort's hazards are far from the published ones: some figures must disagree
     assert val.disagreements
     assert RuleValidation.from_dict(json.loads(json.dumps(val.to_dict()))).to_dict() == val.to_dict()
@@ -275,3 +279,15 @@ def test_progress_bar_only_on_a_terminal(cohort, capsys, monkeypatch):
     monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
     run_study(cohort, progress=True)
     assert "cohort study" in capsys.readouterr().err
+
+
+def test_zero_width_interval_is_not_assessable():
+    df = cohort_frame(400, seed=8, missing=0.0)
+    exposed = df.index[df["invasion"] == 1]
+    df.loc[exposed, "lr_status"] = df.loc[exposed, "lr_status"].replace(1, 0)  # no LR among the invaded
+    val = validate_rule(read_cohort(df), progress=False)
+    c = next(c for c in val.comparisons
+             if (c.factor, c.outcome, c.quantity) == ("invasion", "local_recurrence", "present"))
+    assert c.cohort == 0.0 and c.cohort_lower == c.cohort_upper == 0.0
+    assert c.published_in_cohort_ci is None and c.status == "not assessable" and c in val.not_assessable
+    assert "zero width" in c.message and c not in val.disagreements

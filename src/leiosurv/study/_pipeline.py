@@ -153,15 +153,22 @@ def _compare(study: StudyResult) -> list[Comparison]:
         ):
             if math.isnan(est):
                 c_in, p_in = None, None
-                msg = (f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {quantity}: not estimable in this cohort "
-                       f"(published {p.format()})")
+                msg = (f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {quantity}: NOT ASSESSABLE — not estimable "
+                       f"in this cohort (published {p.format()})")
             else:
                 c_in = bool(p.lower <= est <= p.upper)
-                p_in = bool(lo <= p.estimate <= hi)
+                # a zero-width Wald interval (SE 0: no events, or only events, in a small group) tests nothing
+                p_in = None if hi - lo == 0 else bool(lo <= p.estimate <= hi)
                 what = {"present": "5-year risk with the factor", "absent": "5-year risk without the factor",
                         "difference": "risk difference"}[quantity]
                 head = f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {what}: cohort {_pct(est)}% ({_pct(lo)} to {_pct(hi)}) vs published {p.format()}"
-                if c_in and p_in:
+                if p_in is None:
+                    zero = ("the cohort's interval has zero width (standard error 0: no events, or only events, "
+                            "among few patients)")
+                    msg = (f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence "
+                           f"interval; {zero}" if not c_in else
+                           f"{head}: NOT ASSESSABLE — {zero}, so the published estimate cannot be tested against it")
+                elif c_in and p_in:
                     msg = f"{head}: consistent"
                 elif not c_in and not p_in:
                     msg = f"{head}: DISAGREES — each estimate lies outside the other's confidence interval"

@@ -393,6 +393,13 @@ class Comparison(_Serial):
     def agrees(self) -> bool:
         return bool(self.cohort_in_published_ci) and bool(self.published_in_cohort_ci)
 
+    @property
+    def status(self) -> str:
+        """``"consistent"``, ``"disagrees"`` (a containment check failed) or ``"not assessable"``."""
+        if self.cohort_in_published_ci is False or self.published_in_cohort_ci is False:
+            return "disagrees"
+        return "consistent" if self.agrees else "not assessable"
+
     @classmethod
     def from_dict(cls, d: Mapping) -> "Comparison":
         return cls(d["factor"], d["outcome"], d["quantity"],
@@ -418,7 +425,12 @@ class RuleValidation(_Serial):
 
     @property
     def disagreements(self) -> tuple[Comparison, ...]:
-        return tuple(c for c in self.comparisons if not c.agrees)
+        return tuple(c for c in self.comparisons if c.status == "disagrees")
+
+    @property
+    def not_assessable(self) -> tuple[Comparison, ...]:
+        """Figures the cohort cannot test: not estimable, or its interval has zero width."""
+        return tuple(c for c in self.comparisons if c.status == "not assessable")
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "RuleValidation":
@@ -426,6 +438,7 @@ class RuleValidation(_Serial):
 
     def __str__(self) -> str:
         lines = [str(self.study), f"  published figures compared: {len(self.comparisons)}, "
-                 f"disagreements: {len(self.disagreements)}"]
+                 f"disagreements: {len(self.disagreements)}, not assessable: {len(self.not_assessable)}"]
         lines += [f"  ! {c.message}" for c in self.disagreements]
+        lines += [f"  ? {c.message}" for c in self.not_assessable]
         return "\n".join(lines)

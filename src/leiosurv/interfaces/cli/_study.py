@@ -124,9 +124,12 @@ def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | No
     result = _run(out, force, work)
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
-    click.echo(f"Published figures compared: {len(result.comparisons)}; disagreements: {len(result.disagreements)}")
+    click.echo(f"Published figures compared: {len(result.comparisons)}; disagreements: {len(result.disagreements)}; "
+               f"not assessable: {len(result.not_assessable)}")
     for c in result.disagreements:
         click.echo(f"  ! {c.message}")
+    for c in result.not_assessable:
+        click.echo(f"  ? {c.message}")
     click.echo(f"Report: {out / 'report.html'}")
 
 
