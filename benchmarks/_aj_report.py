@@ -223,8 +223,10 @@ def render(rows, machine: dict, command: str, wall_s: float, profile: dict | Non
         for r in pq:
             L += [f"| {r.kind} | {_n(r.n)} | {r.contender} | {_s(r.median_s) if r.median_s else r.status} | "
                   f"{_mib(r.peak_rss)} | {_mib(r.peak_extra)} | {_mib(r.input_bytes)} | {r.note} |"]
-        L += ["", "leiosurv is handed the file path (DuckDB counts in SQL; the rows are not loaded into Python); "
-              "the numpy floor has to load the three columns first (its time excludes the load).", ""]
+        L += ["", "leiosurv is handed the file path (DuckDB counts in SQL; the rows are not loaded into Python), one "
+              "run, no warm-up beyond imports; its peak RSS includes DuckDB's buffers. The numpy floor has to load "
+              "the three columns first (its time and peak extra exclude the load). A measurement is killed above "
+              "8 GiB RSS or under 3 GiB free on the shared machine.", ""]
 
     if profile:
         L += ["### Profile of leiosurv at the largest n (cProfile, cumulative)", ""]
