@@ -168,6 +168,15 @@ def write(result: dict, command: str) -> Path:
         f"Cohorts in which the pipeline raised a StatisticalWarning (few at risk, etc.): "
         f"{result['cohorts_with_statistical_warning']} of {result['seeds']}.",
         "",
+        "Reading: the published and the model values differ by at most 0.5 pp, so the two coverage columns "
+        "nearly agree; where coverage is below 95 % it is the plain Wald interval (the one seed 001 used) that "
+        "undercovers when events are few: about 9 metastases in 381 patients, and about 4 patients with "
+        "invasion, among whom a cohort with no metastasis gets the degenerate CI 0 (0 to 0). Cohorts where a "
+        "group is empty or its follow-up ends before 5 years have no CI for that figure (the pipeline reports it "
+        "as not estimable) and are not counted. The published rule is reproduced in few cohorts of this size "
+        "because three of its five factor-outcome RDs are within a few SE of the thresholds at n = 381 "
+        "(mitotic grade 3: 5.1 vs 5 pp) or rest on about 4 patients (invasion).",
+        "",
         f"Command: `{command}`  ",
         f"Machine: {_machine()}  ",
         f"Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; wall time {result['elapsed_s']:.0f} s.",
