@@ -174,8 +174,8 @@ def write(result: dict, command: str) -> Path:
         "invasion, among whom a cohort with no metastasis gets the degenerate CI 0 (0 to 0). Cohorts where a "
         "group is empty or its follow-up ends before 5 years have no CI for that figure (the pipeline reports it "
         "as not estimable) and are not counted. The published rule is reproduced in few cohorts of this size "
-        "because three of its five factor-outcome RDs are within a few SE of the thresholds at n = 381 "
-        "(mitotic grade 3: 5.1 vs 5 pp) or rest on about 4 patients (invasion).",
+        "because at n = 381 every published RD is within about two of its SEs (4 to 30 pp) of its threshold, "
+        "e.g. mitotic grade 3 at 5.1 vs 5 pp, and invasion rests on about 4 patients.",
         "",
         f"Command: `{command}`  ",
         f"Machine: {_machine()}  ",
