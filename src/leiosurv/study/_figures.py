@@ -129,8 +129,8 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
     """
     names = ["all"] if by == "all" else ["high", "low"]
     curves = [c for n in names for c in result.curves if c.outcome == outcome and c.group == n]
-    fig = Figure(figsize=(7.5, 4.8), dpi=100)
-    ax = fig.add_axes((0.17, 0.33, 0.78, 0.58))
+    fig = Figure(figsize=(7.5, 5.0), dpi=100)
+    ax = fig.add_axes((0.17, 0.33, 0.78, 0.52))
     years = result.horizon_days / DAYS_PER_YEAR
     ymax = 0.0
     for c in curves:
@@ -149,11 +149,11 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
     ax.grid(color="#e8e8e8", linewidth=0.6)
     if curves:
         ax.legend(loc="upper left", frameon=False, fontsize=9)
-    what = "all patients" if by == "all" else f"by risk group ({result.rule.id} rule)"
-    title = f"{OUTCOME_LABELS.get(outcome, outcome)}, {what}; death as competing risk"
+    what = "all patients" if by == "all" else f"by risk group (rule {result.rule.id})"
+    title = f"{OUTCOME_LABELS.get(outcome, outcome)}, {what}\nall-cause death as competing risk"
     if result.synthetic:
-        title = f"{SYNTHETIC_MARK} — {title}"
-    ax.set_title(title, fontsize=10, color="#c00000" if result.synthetic else "black")
+        title = f"{SYNTHETIC_MARK}\n{title}"
+    ax.set_title(title, fontsize=9.5, color="#c00000" if result.synthetic else "black")
     # numbers at risk
     fig.text(0.01, 0.19, "Number at risk", fontsize=9, fontweight="bold")
     for i, c in enumerate(curves):

@@ -163,7 +163,7 @@ def _compare(study: StudyResult) -> list[Comparison]:
                         "difference": "risk difference"}[quantity]
                 head = f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {what}: cohort {_pct(est)}% ({_pct(lo)} to {_pct(hi)}) vs published {p.format()}"
                 if p_in is None:
-                    zero = ("the cohort's interval has zero width (standard error 0: no events, or only events, "
+                    zero = ("the cohort's interval has zero width (standard error 0 — no events, or only events, "
                             "among few patients)")
                     msg = (f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence "
                            f"interval; {zero}" if not c_in else

@@ -189,7 +189,7 @@ def write_report(result: StudyResult | RuleValidation, out_dir: str | Path) -> P
         s=study, v=validation, p=study.provenance, figures=figures, methods=methods_text(study),
         labels=OUTCOME_LABELS, fmt_risk=_fmt_risk, fmt_p=_fmt_p, years=study.horizon_days / DAYS_PER_YEAR,
         level=int(round(100 * study.provenance["level"])), published=evidence.DLMS_FACTOR_RISKS,
-        published_overall=evidence.DLMS_OVERALL_5Y, seed=evidence.SEED_001,
+        published_overall=evidence.DLMS_OVERALL_5Y, seed=evidence.SEED_001, factor_labels=evidence.DLMS_FACTORS,
         files=sorted(p.name for p in out.iterdir() if p.name != "report.html") + ["report.html"],
     )
     path = out / "report.html"
