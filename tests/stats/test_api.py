@@ -333,6 +333,17 @@ def test_gray_test_surface():
         gray_test(DATA, group="arm", rho="x")
 
 
+def test_gray_test_with_a_non_positive_variance_is_nan_with_a_warning():
+    """cmprsk's variance estimate is negative here (group b's survival reaches 0 at tied
+    times); cmprsk would print stat -3.81, pv 1 -- leiosurv refuses to report a p-value."""
+    df = pd.DataFrame({"time": [0.0] * 8 + [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0],
+                       "event": [0] * 8 + [1, 1, 0, 1, 1, 0, 0, 0],
+                       "arm": list("aaaaaaaaab") + list("aba") + ["a"] * 3})
+    with pytest.warns(StatisticalWarning, match=r"not positive definite \(cmprsk would report stat = -3.8075"):
+        t = gray_test(df, group="arm").table
+    assert np.isnan(t["stat"].iat[0]) and np.isnan(t["pv"].iat[0])
+
+
 # ---------------------------------------------------------------------------
 # plots
 # ---------------------------------------------------------------------------

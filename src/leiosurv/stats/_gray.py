@@ -105,8 +105,11 @@ def gray_test(
     -------
     GrayTest
         ``.table`` with one row per cause: ``cause, stat, pv, df``.  Where the
-        variance matrix is singular ``stat`` and ``pv`` are NaN (cmprsk
-        reports ``stat = -1``) and a :class:`StatisticalWarning` is issued.
+        variance matrix is singular (cmprsk reports ``stat = -1``) or not
+        positive definite (possible on degenerate data, e.g. a group whose
+        survival drops to 0 at tied times; cmprsk then reports a negative
+        ``stat`` with ``pv = 1``), ``stat`` and ``pv`` are NaN and a
+        :class:`StatisticalWarning` says what cmprsk would have reported.
 
     References
     ----------
@@ -142,8 +145,14 @@ def gray_test(
             raise InputError(f"cause must be one of {list(counts.causes)!r}, but was {k!r}")
         s, v = _score_variance(counts.groups, counts.causes.index(k), rho)
         ng1 = len(counts.groups) - 1
-        if np.linalg.matrix_rank(v) < ng1:
-            warnings.warn(f"Gray's test for cause {k}: singular variance matrix; stat is NaN",
+        if not np.isfinite(v).all() or np.linalg.matrix_rank(v) < ng1:
+            warnings.warn(f"Gray's test for cause {k}: singular variance matrix (cmprsk reports stat = -1); "
+                          "stat and pv are NaN", StatisticalWarning, stacklevel=2)
+            stat = np.nan
+        elif np.linalg.eigvalsh(v).min() <= 0:
+            r_stat = float(s @ np.linalg.solve(v, s))
+            warnings.warn(f"Gray's test for cause {k}: the variance estimate is not positive definite "
+                          f"(cmprsk would report stat = {r_stat:.6g}); stat and pv are NaN",
                           StatisticalWarning, stacklevel=2)
             stat = np.nan
         else:
