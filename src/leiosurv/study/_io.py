@@ -4,7 +4,7 @@ The source is loaded once into an Arrow table, every row is checked with
 DuckDB SQL (:mod:`leiosurv.study._validate`), all problems are collected into
 one :class:`~leiosurv.exceptions.CohortError`, and only a fully valid cohort
 becomes a :class:`Cohort` (an in-memory pandas DataFrame with compact dtypes:
-10^7 rows take about 0.6 GB).
+10^7 rows take about 0.45 GiB).
 """
 
 from __future__ import annotations
