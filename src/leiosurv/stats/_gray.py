@@ -140,10 +140,11 @@ def gray_test(
         raise InputError(f"gray_test needs at least two groups, but the data have {counts.labels!r}")
     use = counts.causes if causes is None else tuple(causes)
     rows = []
+    pool = _pool(counts.groups)
     for k in use:
         if k not in counts.causes:
             raise InputError(f"cause must be one of {list(counts.causes)!r}, but was {k!r}")
-        s, v = _score_variance(counts.groups, counts.causes.index(k), rho)
+        s, v = _score_variance(counts.groups, counts.causes.index(k), rho, pool)
         ng1 = len(counts.groups) - 1
         if not np.isfinite(v).all() or np.linalg.matrix_rank(v) < ng1:
             warnings.warn(f"Gray's test for cause {k}: singular variance matrix (cmprsk reports stat = -1); "
@@ -171,7 +172,39 @@ def gray_test(
     return GrayTest(table, counts.labels, rho, provenance)
 
 
-def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
+def _pool(groups: Sequence[GroupCounts]) -> dict:
+    """What every cause shares: the pooled event times and, per group on them,
+    the risk set, all-cause events and Kaplan–Meier (arrays (T, K))."""
+    parts = [risk_and_events(g) for g in groups]
+    pooled = np.unique(np.concatenate([g.time[d > 0] for g, (_, d) in zip(groups, parts)]))
+    T, G = pooled.size, len(groups)
+    rs = np.zeros((T, G))
+    dall = np.zeros((T, G))
+    skmm = np.ones((T, G))
+    where = []
+    for gi, g in enumerate(groups):
+        pos = np.searchsorted(g.time, pooled)
+        here = pos < g.time.size
+        here[here] = g.time[pos[here]] == pooled[here]
+        nr, ne = parts[gi]
+        dall[here, gi] = ne[pos[here]]
+        left_out = np.concatenate(([0], np.cumsum(ne + g.censored)))
+        rs[:, gi] = g.n - left_out[pos]
+        surv, lag = km_parts(nr, ne)
+        left = pos - 1
+        ok = left >= 0
+        skmm[ok, gi] = surv[left[ok]]
+        where.append((pos, here, left, ok, nr, lag))
+    atrisk = rs > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skm = np.where(atrisk, skmm * (rs - dall) / rs, skmm)
+        h = np.where(atrisk, rs / skmm, 0.0)
+    return {"where": where, "rs": rs, "dall": dall, "skmm": skmm, "skm": skm, "h": h, "atrisk": atrisk,
+            "tr": h @ np.ones(G)}
+
+
+def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float, pool: dict | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Score ``s`` (K-1) and variance ``V`` (K-1 x K-1) for one cause (crst in cmprsk).
 
     Arrays are (T, K) over the pooled event times T and the K groups; the
@@ -179,36 +212,20 @@ def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float) -> tupl
     Only times with an event matter: at a censoring-only time crst just updates
     the risk sets, which the counts give directly.
     """
-    parts = [risk_and_events(g) for g in groups]
-    pooled = np.unique(np.concatenate([g.time[d > 0] for g, (_, d) in zip(groups, parts)]))
-    T, G = pooled.size, len(groups)
-    rs = np.zeros((T, G))
+    if pool is None:
+        pool = _pool(groups)
+    rs, dall, skmm, skm, h, atrisk, tr = (pool[x] for x in ("rs", "dall", "skmm", "skm", "h", "atrisk", "tr"))
+    T, G = rs.shape
     d1 = np.zeros((T, G))
-    dall = np.zeros((T, G))
-    skmm = np.ones((T, G))
     f1m = np.zeros((T, G))
     for gi, g in enumerate(groups):
-        pos = np.searchsorted(g.time, pooled)
-        here = pos < g.time.size
-        here[here] = g.time[pos[here]] == pooled[here]
-        nr, ne = parts[gi]
+        pos, here, left, ok, nr, lag = pool["where"][gi]
         d1[here, gi] = g.events[pos[here], col]
-        dall[here, gi] = ne[pos[here]]
-        left_out = np.concatenate(([0], np.cumsum(ne + g.censored)))
-        rs[:, gi] = g.n - left_out[pos]
-        surv, lag = km_parts(nr, ne)
         cif = aj_cif(nr, g.events[:, [col]].astype(np.float64), lag)[:, 0]
-        left = pos - 1
-        ok = left >= 0
-        skmm[ok, gi] = surv[left[ok]]
         f1m[ok, gi] = cif[left[ok]]
     d2 = dall - d1
-    atrisk = rs > 0
     ones = np.ones(G)  # row sums as a matrix product: much faster than .sum(axis=1) on (T, K)
     with np.errstate(divide="ignore", invalid="ignore"):
-        skm = np.where(atrisk, skmm * (rs - dall) / rs, skmm)
-        h = np.where(atrisk, rs / skmm, 0.0)
-        tr = h @ ones
         tq = np.where(atrisk, rs * (1.0 - f1m) / skmm, 0.0) @ ones
         nd1 = d1 @ ones
         f = np.cumsum(nd1 / tr)
