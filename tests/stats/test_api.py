@@ -351,19 +351,29 @@ def test_plot_returns_a_figure_with_labelled_axes_and_risk_table():
     from matplotlib.figure import Figure
 
     res = cumulative_incidence(DATA, group="arm")
-    fig = res.plot(labels={1: "metastasis", 2: "death"}, ci_band=True)
+    fig = res.plot(labels={"causes": {1: "metastasis", 2: "death"}, "groups": {"b": "arm B"}}, ci_band=True)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     assert ax.get_ylabel() == "Cumulative incidence" and ax.get_xlabel() == "time"
     assert len(ax.get_lines()) == 4
-    assert any("metastasis" in t.get_text() for t in ax.get_legend().get_texts())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["arm=a, metastasis", "arm=a, death", "arm B, metastasis", "arm B, death"]
     tables = [a for a in ax.child_axes if a.get_title(loc="left") == "Number at risk"]
     assert len(tables) == 1
     texts = [t.get_text() for t in tables[0].texts]
-    assert "8" not in texts and "4" in texts and "a  " in texts
+    assert "8" not in texts and "4" in texts and {"arm=a", "arm B"} <= texts_and_names(tables[0])
     buf = io.BytesIO()
     fig.savefig(buf, format="png")  # renders without a display
     assert buf.getvalue()[:4] == b"\x89PNG"
+
+
+def texts_and_names(ax) -> set:
+    return {t.get_text() for t in ax.texts}
+
+
+def test_plot_rejects_malformed_labels():
+    with pytest.raises(InputError, match=r"labels must be a dict with keys 'groups' and/or 'causes'"):
+        cumulative_incidence(DATA).plot(labels={1: "metastasis"})
 
 
 def test_plot_on_given_axes_and_km_plot():

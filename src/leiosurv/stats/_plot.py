@@ -21,11 +21,12 @@ def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]]
     """Draw ``curves`` (key, estimate, lower, upper columns) of every group of ``result``."""
     from matplotlib.figure import Figure
 
+    labels = _check_labels(labels)
     if ax is None:
-        fig = Figure(figsize=(7.0, 5.0 if risk_table else 4.0))
+        fig = Figure(figsize=(7.5, 5.0 if risk_table else 4.0))
         ax = fig.add_subplot(1, 1, 1)
         if risk_table:
-            fig.subplots_adjust(bottom=0.32)
+            fig.subplots_adjust(bottom=0.3, left=0.2)
     else:
         fig = ax.figure
     off = offsets(result.counts)
@@ -35,7 +36,7 @@ def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]]
         t = np.concatenate(([0.0], g.time))
         for key, est_col, lo_col, hi_col in curves:
             y = np.concatenate(([start], table[est_col].to_numpy()[rows]))
-            name = _name(g.label, key, labels)
+            name = _name(result.counts.group_name, g.label, key, labels)
             (line,) = ax.step(t, y, where="post", label=name)
             if ci_band:
                 lo = np.concatenate(([start], table[lo_col].to_numpy()[rows]))
@@ -53,12 +54,34 @@ def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]]
     return fig
 
 
-def _name(label: Any, key: Any, labels: dict) -> str:
+def _check_labels(labels: Any) -> dict:
+    """``labels`` is ``{"groups": {label: name}, "causes": {code: name}}`` (both optional)."""
+    from leiosurv.exceptions import InputError
+
+    if labels is None:
+        return {"groups": {}, "causes": {}}
+    if not isinstance(labels, dict) or not set(labels) <= {"groups", "causes"}:
+        raise InputError(
+            "labels must be a dict with keys 'groups' and/or 'causes', each mapping a group label or "
+            f"cause code to a display name, but was {labels!r}"
+        )
+    return {"groups": dict(labels.get("groups") or {}), "causes": dict(labels.get("causes") or {})}
+
+
+def _group_name(group_name: Any, label: Any, labels: dict) -> str:
+    if label is None:
+        return "all"
+    if label in labels["groups"]:
+        return str(labels["groups"][label])
+    return f"{group_name}={label}" if group_name else str(label)
+
+
+def _name(group_name: Any, label: Any, key: Any, labels: dict) -> str:
     parts = []
     if label is not None:
-        parts.append(str(labels.get(label, label)))
+        parts.append(_group_name(group_name, label, labels))
     if key is not None:
-        parts.append(str(labels.get(key, f"cause {key}")))
+        parts.append(str(labels["causes"].get(key, f"cause {key}")))
     return ", ".join(parts) or "all"
 
 
@@ -79,6 +102,6 @@ def _risk_table(ax: Any, result: Any, labels: dict) -> None:
         y = ngroups - 1 - gi
         for x, n in zip(h, at):
             tab.text(x, y, str(int(n)), ha="center", va="center", fontsize="small")
-        name = "all" if g.label is None else str(labels.get(g.label, g.label))
-        tab.text(ax.get_xlim()[0], y, name + "  ", ha="right", va="center", fontsize="small",
-                 transform=tab.transData)
+        name = _group_name(result.counts.group_name, g.label, labels)
+        tab.annotate(name, xy=(0.0, y), xycoords=("axes fraction", "data"), xytext=(-18, 0),
+                     textcoords="offset points", ha="right", va="center", fontsize="small")

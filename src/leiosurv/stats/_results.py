@@ -234,7 +234,9 @@ class CumulativeIncidence(_StepResult):
         risk_table : bool, default True
             Draw the number at risk per group under the axes.
         labels : dict, optional
-            Display names for groups and causes, e.g. ``{1: "metastasis"}``.
+            Display names: ``{"groups": {label: name}, "causes": {code: name}}``,
+            e.g. ``{"causes": {1: "metastasis", 2: "death"}}``; by default
+            ``<group column>=<label>`` and ``cause <k>``.
         ci_band : bool, default False
             Shade the pointwise interval.
 
