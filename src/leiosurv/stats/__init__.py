@@ -10,6 +10,20 @@
 Every estimator reads its data through :func:`count_events`, whose result
 (:class:`EventCounts`) is the sufficient statistic; results are frozen objects
 that print themselves and serialise with ``to_dict()``.
+
+Examples
+--------
+>>> from leiosurv.stats import cumulative_incidence, gray_test, risk_difference
+>>> data = {"time": [2, 3, 5, 6, 8, 1, 2, 4, 4, 7], "event": [1, 0, 2, 1, 0, 1, 1, 2, 0, 1],
+...         "necrosis": [0] * 5 + [1] * 5}
+>>> res = cumulative_incidence(data, group="necrosis")
+>>> res.at(5)[["group", "cause", "estimate"]].round(3).to_numpy().tolist()
+[[0, 1, 0.2], [0, 2, 0.267], [1, 1, 0.4], [1, 2, 0.2]]
+>>> rd = risk_difference(res, 5, cause=1)
+>>> round(float(rd.table["rd"].iat[0]), 3)
+0.2
+>>> gray_test(res).table["df"].tolist()
+[1, 1]
 """
 
 from leiosurv.stats._aalen_johansen import cumulative_incidence
