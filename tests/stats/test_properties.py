@@ -18,7 +18,7 @@ TOL = 1e-12
 
 
 @st.composite
-def datasets(draw, max_cause: int = 3, grouped: bool | None = None):
+def datasets(draw, max_cause: int = 3, grouped: bool | None = None, labels: tuple = ("a", "b")):
     n = draw(st.integers(1, 30))
     k = draw(st.integers(1, max_cause))
     time = draw(st.lists(st.integers(0, 8), min_size=n, max_size=n))
@@ -29,7 +29,7 @@ def datasets(draw, max_cause: int = 3, grouped: bool | None = None):
         grouped = draw(st.booleans())
     df = pd.DataFrame({"time": np.array(time, dtype=float), "event": event})
     if grouped:
-        df["arm"] = draw(st.lists(st.sampled_from(["a", "b"]), min_size=n, max_size=n))
+        df["arm"] = draw(st.lists(st.sampled_from(list(labels)), min_size=n, max_size=n))
     return df, (tuple(range(1, k + 1))), ("arm" if grouped else None)
 
 
@@ -382,7 +382,7 @@ def test_aalen_variance_equals_a_loop_port_of_cmprsk_cinc(data):
 
 
 @settings(max_examples=50, deadline=None)
-@given(datasets(grouped=True), st.sampled_from([0.0, 1.0]))
+@given(datasets(grouped=True, labels=("a", "b", "c", "d")), st.sampled_from([0.0, 1.0]))
 def test_gray_equals_a_loop_port_of_cmprsk_crstm(data, rho):
     df, causes, group = data
     labels = sorted(df[group].unique())
