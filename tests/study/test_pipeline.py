@@ -291,3 +291,16 @@ def test_zero_width_interval_is_not_assessable():
     assert c.cohort == 0.0 and c.cohort_lower == c.cohort_upper == 0.0
     assert c.published_in_cohort_ci is None and c.status == "not assessable" and c in val.not_assessable
     assert "zero width" in c.message and c not in val.disagreements
+
+
+def test_difference_with_a_zero_se_arm_is_not_assessable():
+    """The RD's Wald interval would reflect one arm only: it cannot test the published RD."""
+    df = cohort_frame(400, seed=8, missing=0.0)
+    exposed = df.index[df["invasion"] == 1]
+    df.loc[exposed, "lr_status"] = df.loc[exposed, "lr_status"].replace(1, 0)  # no LR among the invaded
+    val = validate_rule(read_cohort(df), progress=False)
+    c = next(c for c in val.comparisons
+             if (c.factor, c.outcome, c.quantity) == ("invasion", "local_recurrence", "difference"))
+    assert c.cohort_upper > c.cohort_lower  # the interval itself is not degenerate ...
+    assert c.published_in_cohort_ci is None and c in val.not_assessable and c not in val.disagreements
+    assert "ignores that group's uncertainty" in c.message

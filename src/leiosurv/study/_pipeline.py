@@ -157,14 +157,21 @@ def _compare(study: StudyResult) -> list[Comparison]:
                        f"in this cohort (published {p.format()})")
             else:
                 c_in = bool(p.lower <= est <= p.upper)
-                # a zero-width Wald interval (SE 0: no events, or only events, in a small group) tests nothing
-                p_in = None if hi - lo == 0 else bool(lo <= p.estimate <= hi)
+                # a zero-width Wald interval (SE 0: no events, or only events, in a small group) tests
+                # nothing; nor does a risk difference one of whose arms has SE 0, since its interval
+                # then carries the other arm's uncertainty only
+                degenerate = hi - lo == 0 or (
+                    quantity == "difference" and any(r is not None and r.se == 0 for r in (fr.present, fr.absent))
+                )
+                p_in = None if degenerate else bool(lo <= p.estimate <= hi)
                 what = {"present": "5-year risk with the factor", "absent": "5-year risk without the factor",
                         "difference": "risk difference"}[quantity]
                 head = f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {what}: cohort {_pct(est)}% ({_pct(lo)} to {_pct(hi)}) vs published {p.format()}"
                 if p_in is None:
                     zero = ("the cohort's interval has zero width (standard error 0 — no events, or only events, "
-                            "among few patients)")
+                            "among few patients)") if hi - lo == 0 else (
+                            "one of the two groups has standard error 0 (no events, or only events, among few "
+                            "patients), so the difference's interval ignores that group's uncertainty")
                     msg = (f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence "
                            f"interval; {zero}" if not c_in else
                            f"{head}: NOT ASSESSABLE — {zero}, so the published estimate cannot be tested against it")
