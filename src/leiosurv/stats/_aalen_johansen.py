@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 import leiosurv
 from leiosurv.exceptions import InputError
@@ -72,7 +71,7 @@ def cumulative_incidence(
     level : float, default 0.95
         Confidence level in (0, 1).
     z : float, optional
-        Normal quantile; defaults to ``norm.ppf((1 + level)/2)``.  An explicit
+        Normal quantile; defaults to the normal quantile at ``(1 + level)/2`` (as R's ``qnorm``).  An explicit
         value (e.g. 1.96) overrides it.
 
     Returns
@@ -102,7 +101,7 @@ def cumulative_incidence(
             f"but was {list(causes)!r}; select causes in the result instead"
         )
     counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
-    table = aj_table(counts, variance, ci, zz)
+    blocks = aj_blocks(counts, variance, ci, zz)
     provenance = {
         "function": "leiosurv.stats.cumulative_incidence",
         "arguments": jsonable(
@@ -120,36 +119,32 @@ def cumulative_incidence(
         "engine": jsonable(dict(counts.meta)),
         "leiosurv_version": leiosurv.__version__,
     }
-    return CumulativeIncidence(counts, table, variance, ci, level, zz, provenance)
+    return CumulativeIncidence(counts, blocks, variance, ci, level, zz, provenance)
 
 
-def aj_table(counts: EventCounts, variance: str, ci: str, z: float) -> pd.DataFrame:
-    """The result table: one block of rows per group (see :class:`CumulativeIncidence`)."""
-    cols: dict[str, list[np.ndarray]] = {}
+def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:
+    """Per group, the result's columns but ``group`` (see :class:`CumulativeIncidence`).
 
-    def put(name: str, values: np.ndarray) -> None:
-        cols.setdefault(name, []).append(values)
-
+    The count columns are views of ``counts``; only the estimates are new arrays.
+    """
+    blocks = []
     for g in counts.groups:
         n, d = risk_and_events(g)
-        dk = g.events.astype(np.float64)
+        dk = g.events.astype(np.float64, order="F")  # each cause's column contiguous
         surv, lag = km_parts(n, d)
         cif = aj_cif(n, dk, lag)
         if variance == "delta":
             var = var_delta(n, dk, d, lag, cif)
         else:
             var = var_aalen(n, dk, d, surv, lag, cif)
-        se = np.sqrt(var)
-        put("group", np.full(g.time.size, g.label, dtype=object))
-        put("time", g.time)
-        put("n_risk", n)
+        se = np.sqrt(var, out=var)
+        block: dict[str, np.ndarray] = {"time": g.time, "n_risk": n}
         for ki, k in enumerate(counts.causes):
-            put(f"n_event_{k}", g.events[:, ki])
-        put("n_censored", g.censored)
+            block[f"n_event_{k}"] = g.events[:, ki]
+        block["n_censored"] = g.censored
         for ki, k in enumerate(counts.causes):
-            lower, upper = ci_bounds(cif[:, ki], se[:, ki], ci, z)
-            put(f"cif_{k}", cif[:, ki])
-            put(f"se_{k}", se[:, ki])
-            put(f"lower_{k}", lower)
-            put(f"upper_{k}", upper)
-    return pd.DataFrame({name: np.concatenate(parts) for name, parts in cols.items()}, copy=False)
+            c, e = cif[:, ki], se[:, ki]
+            lower, upper = ci_bounds(c, e, ci, z)
+            block.update({f"cif_{k}": c, f"se_{k}": e, f"lower_{k}": lower, f"upper_{k}": upper})
+        blocks.append(block)
+    return tuple(blocks)

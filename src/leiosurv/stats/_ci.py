@@ -16,16 +16,18 @@ ones of the R functions the results are tested against:
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Any, Iterable
 
 import numpy as np
-from scipy.stats import norm
 
 from leiosurv.exceptions import InputError
 
 __all__ = ["resolve_z", "check_choice", "ci_bounds", "CI_TYPES"]
 
 CI_TYPES = ("plain", "log", "log-log")
+
+_STD_NORMAL = NormalDist()
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
@@ -41,6 +43,8 @@ def resolve_z(level: Any, z: Any) -> tuple[float, float]:
 
     ``z`` defaults to the standard-normal quantile ``(1 + level) / 2``; an
     explicit ``z`` overrides it (``level`` is still checked and reported).
+    The quantile is Wichura's AS241 (:class:`statistics.NormalDist`), the
+    algorithm of R's ``qnorm``.
     """
     try:
         lv = float(level)
@@ -49,7 +53,7 @@ def resolve_z(level: Any, z: Any) -> tuple[float, float]:
     if not (0.0 < lv < 1.0):
         raise InputError(f"level must be in (0, 1), but was {level!r}")
     if z is None:
-        return lv, float(norm.ppf((1.0 + lv) / 2.0))
+        return lv, _STD_NORMAL.inv_cdf((1.0 + lv) / 2.0)
     try:
         zz = float(z)
     except (TypeError, ValueError):

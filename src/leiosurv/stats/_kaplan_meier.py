@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 import leiosurv
 from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
@@ -17,7 +16,7 @@ from leiosurv.stats._steps import jsonable
 
 __all__ = ["kaplan_meier"]
 
-_COLUMNS = ("group", "time", "n_risk", "n_event", "n_censored", "surv", "se", "lower", "upper")
+_COLUMNS = ("time", "n_risk", "n_event", "n_censored", "surv", "se", "lower", "upper")
 
 
 def kaplan_meier(
@@ -65,17 +64,14 @@ def kaplan_meier(
     check_choice("ci", ci, ("log", "log-log", "plain"))
     level, zz = resolve_z(level, z)
     counts = count_events(data, time, event, group, event_map=event_map)
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in _COLUMNS}
+    blocks = []
     for g in counts.groups:
         n, d = risk_and_events(g)
         surv, _ = km_parts(n, d)
         with np.errstate(invalid="ignore"):
             se = surv * np.sqrt(greenwood(n, d))
         lower, upper = ci_bounds(surv, se, ci, zz)
-        label = np.full(g.time.size, g.label, dtype=object)
-        for c, v in zip(_COLUMNS, (label, g.time, n, d, g.censored, surv, se, lower, upper)):
-            parts[c].append(v)
-    table = pd.DataFrame({c: np.concatenate(v) for c, v in parts.items()}, copy=False)
+        blocks.append(dict(zip(_COLUMNS, (g.time, n, d, g.censored, surv, se, lower, upper))))
     provenance = {
         "function": "leiosurv.stats.kaplan_meier",
         "arguments": jsonable(
@@ -91,4 +87,4 @@ def kaplan_meier(
         "engine": jsonable(dict(counts.meta)),
         "leiosurv_version": leiosurv.__version__,
     }
-    return KaplanMeier(counts, table, ci, level, zz, provenance)
+    return KaplanMeier(counts, tuple(blocks), ci, level, zz, provenance)

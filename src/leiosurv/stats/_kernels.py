@@ -36,7 +36,10 @@ def km_parts(n_risk: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """All-cause Kaplan–Meier ``S_j`` and its left limit ``S_{j-1}`` (``S_0 = 1``)."""
     n = n_risk.astype(np.float64)
     surv = np.cumprod(1.0 - d / n)
-    lag = np.concatenate(([1.0], surv[:-1]))
+    lag = np.empty_like(surv)
+    if lag.size:
+        lag[0] = 1.0
+        lag[1:] = surv[:-1]
     return surv, lag
 
 
@@ -49,9 +52,19 @@ def greenwood(n_risk: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray) -> np.ndarray:
-    """Aalen–Johansen cumulative incidence ``F_k(t_j)`` for each cause column of ``dk``."""
-    n = n_risk.astype(np.float64)[:, None]
-    return np.cumsum(surv_lag[:, None] * (dk / n), axis=0)
+    """Aalen–Johansen cumulative incidence ``F_k(t_j)`` for each cause column of ``dk``.
+
+    Returns an (m, K) array in column-major order, so that each cause's curve
+    is contiguous.
+    """
+    n = n_risk.astype(np.float64)
+    out = np.empty(dk.shape, dtype=np.float64, order="F")
+    for k in range(dk.shape[1]):
+        col = out[:, k]
+        np.divide(dk[:, k], n, out=col)
+        col *= surv_lag
+        np.cumsum(col, out=col)
+    return out
 
 
 def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.ndarray, cif: np.ndarray) -> np.ndarray:
@@ -76,29 +89,40 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     Returns an array shaped like ``cif`` (m, K), clipped at 0 against rounding.
     """
     n = n_risk.astype(np.float64)
+    m, n_causes = cif.shape
     with np.errstate(divide="ignore", invalid="ignore"):
         # d = n can only happen at a group's last time, whose a-term is dropped
         a = np.where((d > 0) & (d < n), d / (n * (n - d)), 0.0)
-    g_prev = _shift(np.cumsum(a))
+    g_prev = _shifted_cumsum(a, np.empty(m))
     sl_n2 = surv_lag / (n * n)
-    out = np.empty_like(cif)
-    for k in range(cif.shape[1]):  # one contiguous pass per cause (K is small)
+    out = np.empty((m, n_causes), order="F")
+    # the same operations as the formula above, in reused buffers: at registry
+    # sizes the kernel is bound by memory traffic, not arithmetic
+    x, t, c, v1, v2 = (np.empty(m) for _ in range(5))
+    for k in range(n_causes):  # one contiguous pass per cause (K is small)
         f = np.ascontiguousarray(cif[:, k])
         dk_k = np.ascontiguousarray(dk[:, k])
-        x = sl_n2 * dk_k  # S_{i-1} d_ki / n_i^2
-        fa = f * a
-        v1 = _shift(np.cumsum(fa)) + np.cumsum(x)  # V1 without the current a-term
-        fa *= f
-        x2 = f * x
-        x2 *= 2.0
-        x2 += x * surv_lag * (n - dk_k) / n  # 2 F_i S_{i-1} d_ki/n_i^2 + S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
-        v2 = _shift(np.cumsum(fa)) + np.cumsum(x2)  # V2 without the current a-term
-        var = f * g_prev
-        var -= 2.0 * v1
+        np.multiply(sl_n2, dk_k, out=x)  # S_{i-1} d_ki / n_i^2
+        np.multiply(f, a, out=t)  # F_i a_i
+        _shifted_cumsum(t, v1)
+        v1 += np.cumsum(x, out=c)  # V1 without the current a-term
+        t *= f  # F_i^2 a_i
+        _shifted_cumsum(t, v2)
+        np.multiply(f, x, out=t)
+        t *= 2.0  # 2 F_i S_{i-1} d_ki / n_i^2
+        np.multiply(x, surv_lag, out=c)
+        np.subtract(n, dk_k, out=x)
+        c *= x
+        c /= n  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
+        t += c
+        v2 += np.cumsum(t, out=c)  # V2 without the current a-term
+        var = out[:, k]
+        np.multiply(f, g_prev, out=var)
+        v1 *= 2.0
+        var -= v1
         var *= f
         var += v2
-        out[:, k] = var
-    return np.maximum(out, 0.0)
+    return np.maximum(out, 0.0, out=out)
 
 
 def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarray, surv_lag: np.ndarray, cif: np.ndarray) -> np.ndarray:
@@ -125,7 +149,7 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
         fk2_n2 = surv_lag * surv_lag / (n * n)
         n1 = n - 1.0
     alive = surv > 0
-    out = np.empty_like(cif)
+    out = np.empty(cif.shape, order="F")
     for k in range(cif.shape[1]):  # one contiguous pass per cause (K is small)
         f = np.ascontiguousarray(cif[:, k])
         de = np.ascontiguousarray(dk[:, k])
@@ -143,10 +167,14 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
         # cmprsk evaluates v only where F_k jumps: carry the last such value forward
         idx = np.maximum.accumulate(np.where(me, np.arange(m), -1))
         out[:, k] = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0)
-    return np.maximum(out, 0.0)
+    return np.maximum(out, 0.0, out=out)
 
 
-def _shift(x: np.ndarray) -> np.ndarray:
-    return np.concatenate(([0.0], x[:-1]))
+def _shifted_cumsum(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[0] = 0``, ``out[j] = x[0] + ... + x[j-1]``: the cumulative sum up to the previous time."""
+    if out.size:
+        out[0] = 0.0
+        np.cumsum(x[:-1], out=out[1:])
+    return out
 
 

@@ -17,6 +17,7 @@ Table conventions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
@@ -46,10 +47,17 @@ _AT_COLUMNS_KM = ["group", "horizon", "estimate", "se", "lower", "upper", "n_ris
 
 
 class _StepResult:
-    """Behaviour shared by the step-function results (not public)."""
+    """Behaviour shared by the step-function results (not public).
+
+    A result keeps its numbers as plain arrays, one block per group
+    (``blocks[i]`` maps every table column but ``group`` to an array over the
+    group's distinct times; counts are views of ``counts``, not copies).  The
+    pandas :attr:`table` is built from them on first access only, so
+    estimating and reading horizons never pay for a DataFrame nobody asked for.
+    """
 
     counts: EventCounts
-    table: pd.DataFrame
+    blocks: tuple[dict[str, np.ndarray], ...]
     ci: str
     level: float
     z: float
@@ -60,6 +68,17 @@ class _StepResult:
         """Group labels, in table order (``[None]`` when ungrouped)."""
         return self.counts.labels
 
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The result as a tidy DataFrame (see the class docstring for the columns)."""
+        labels = np.empty(len(self.counts.groups), dtype=object)
+        labels[:] = self.counts.labels
+        sizes = [g.time.size for g in self.counts.groups]
+        cols = {"group": np.repeat(labels, sizes)}
+        for name in self.blocks[0]:
+            cols[name] = np.concatenate([b[name] for b in self.blocks])
+        return pd.DataFrame(cols, copy=False)
+
     def _lookup(self, horizons: Any, beyond: str, curves: Sequence[tuple[Any, str, str]], before: float) -> pd.DataFrame:
         """Rows for each group x curve x horizon.
 
@@ -68,19 +87,17 @@ class _StepResult:
         """
         check_choice("beyond", beyond, ("raise", "nan"))
         h = as_horizons(horizons)
-        off = offsets(self.counts)
         out: list[pd.DataFrame] = []
-        for gi, g in enumerate(self.counts.groups):
+        for g, block in zip(self.counts.groups, self.blocks):
             last = float(g.time[-1])
             past = h > last
             if beyond == "raise" and past.any():
                 raise beyond_error(g.label, float(h[past][0]), last)
             idx = step_index(g.time, h)
-            rows = slice(off[gi], off[gi + 1])
             nrisk = n_risk_at(g, h)
             for key, est_col, se_col in curves:
-                est_all = self.table[est_col].to_numpy()[rows]
-                se_all = self.table[se_col].to_numpy()[rows]
+                est_all = block[est_col]
+                se_all = block[se_col]
                 safe = np.maximum(idx, 0)
                 est = np.where(idx >= 0, est_all[safe], before)
                 se = np.where(idx >= 0, se_all[safe], 0.0)
@@ -136,6 +153,8 @@ class CumulativeIncidence(_StepResult):
     ----------
     counts : EventCounts
         The data's sufficient statistics (the estimator's only input).
+    blocks : tuple of dict of str to ndarray
+        Per group, the table's columns but ``group``, as arrays.
     table : pandas.DataFrame
         Columns ``group, time, n_risk, n_event_<k>..., n_censored`` and for each
         cause ``cif_<k>, se_<k>, lower_<k>, upper_<k>``; one row per group and
@@ -151,7 +170,7 @@ class CumulativeIncidence(_StepResult):
     """
 
     counts: EventCounts
-    table: pd.DataFrame
+    blocks: tuple[dict[str, np.ndarray], ...]
     variance: str
     ci: str
     level: float
@@ -201,9 +220,7 @@ class CumulativeIncidence(_StepResult):
     def summary(self) -> pd.DataFrame:
         """Per group and cause: rows, events, last time and the CIF there."""
         rows = []
-        off = offsets(self.counts)
-        for gi, g in enumerate(self.counts.groups):
-            last = off[gi + 1] - 1
+        for g, block in zip(self.counts.groups, self.blocks):
             for ki, k in enumerate(self.causes):
                 rows.append(
                     {
@@ -213,10 +230,10 @@ class CumulativeIncidence(_StepResult):
                         "n_event": int(g.events[:, ki].sum()),
                         "n_censored": int(g.censored.sum()),
                         "last_time": float(g.time[-1]),
-                        "cif_at_last": float(self.table[f"cif_{k}"].iat[last]),
-                        "se": float(self.table[f"se_{k}"].iat[last]),
-                        "lower": float(self.table[f"lower_{k}"].iat[last]),
-                        "upper": float(self.table[f"upper_{k}"].iat[last]),
+                        "cif_at_last": float(block[f"cif_{k}"][-1]),
+                        "se": float(block[f"se_{k}"][-1]),
+                        "lower": float(block[f"lower_{k}"][-1]),
+                        "upper": float(block[f"upper_{k}"][-1]),
                     }
                 )
         return pd.DataFrame(rows)
@@ -263,8 +280,8 @@ class CumulativeIncidence(_StepResult):
         counts = counts_from_dict(d["counts"])
         floats = {c for c in d["table"]["columns"] if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
         o = d["options"]
-        return cls(counts, table_from_dict(d["table"], floats), o["variance"], o["ci"], float(o["level"]),
-                   float(o["z"]), d["provenance"])
+        return cls(counts, _blocks(counts, table_from_dict(d["table"], floats)), o["variance"], o["ci"],
+                   float(o["level"]), float(o["z"]), d["provenance"])
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -276,6 +293,8 @@ class KaplanMeier(_StepResult):
     Attributes
     ----------
     counts : EventCounts
+    blocks : tuple of dict of str to ndarray
+        Per group, the table's columns but ``group``, as arrays.
     table : pandas.DataFrame
         Columns ``group, time, n_risk, n_event, n_censored, surv, se, lower, upper``.
     ci : {"log", "log-log", "plain"}
@@ -284,7 +303,7 @@ class KaplanMeier(_StepResult):
     """
 
     counts: EventCounts
-    table: pd.DataFrame
+    blocks: tuple[dict[str, np.ndarray], ...]
     ci: str
     level: float
     z: float
@@ -314,9 +333,7 @@ class KaplanMeier(_StepResult):
     def summary(self) -> pd.DataFrame:
         """Per group: rows, events, last time and survival there."""
         rows = []
-        off = offsets(self.counts)
-        for gi, g in enumerate(self.counts.groups):
-            last = off[gi + 1] - 1
+        for g, block in zip(self.counts.groups, self.blocks):
             rows.append(
                 {
                     "group": g.label,
@@ -324,10 +341,10 @@ class KaplanMeier(_StepResult):
                     "n_event": int(g.events.sum()),
                     "n_censored": int(g.censored.sum()),
                     "last_time": float(g.time[-1]),
-                    "surv_at_last": float(self.table["surv"].iat[last]),
-                    "se": float(self.table["se"].iat[last]),
-                    "lower": float(self.table["lower"].iat[last]),
-                    "upper": float(self.table["upper"].iat[last]),
+                    "surv_at_last": float(block["surv"][-1]),
+                    "se": float(block["se"][-1]),
+                    "lower": float(block["lower"][-1]),
+                    "upper": float(block["upper"][-1]),
                 }
             )
         return pd.DataFrame(rows)
@@ -350,5 +367,12 @@ class KaplanMeier(_StepResult):
         counts = counts_from_dict(d["counts"])
         floats = {"time", "surv", "se", "lower", "upper"}
         o = d["options"]
-        return cls(counts, table_from_dict(d["table"], floats), o["ci"], float(o["level"]), float(o["z"]),
-                   d["provenance"])
+        return cls(counts, _blocks(counts, table_from_dict(d["table"], floats)), o["ci"], float(o["level"]),
+                   float(o["z"]), d["provenance"])
+
+
+def _blocks(counts: EventCounts, table: pd.DataFrame) -> tuple[dict[str, np.ndarray], ...]:
+    """Split a result table's columns (all but ``group``) into per-group blocks."""
+    off = offsets(counts)
+    cols = {c: table[c].to_numpy() for c in table.columns if c != "group"}
+    return tuple({c: v[off[i] : off[i + 1]] for c, v in cols.items()} for i in range(len(counts.groups)))
