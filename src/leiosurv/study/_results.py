@@ -151,6 +151,19 @@ def _pct(x: float, digits: int = 1) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
 
 
+class _RiskDifferenceText:
+    """``format_rd`` for results holding ``rd``, ``rd_lower`` and ``rd_upper``."""
+
+    rd: float
+    rd_lower: float
+    rd_upper: float
+
+    def format_rd(self, digits: int = 1) -> str:
+        if math.isnan(self.rd):
+            return "not estimable"
+        return f"{_pct(self.rd, digits)} ({_pct(self.rd_lower, digits)} to {_pct(self.rd_upper, digits)})"
+
+
 @dataclass(frozen=True)
 class Risk(_Serial):
     """A cumulative incidence at the horizon with its standard error and CI."""
@@ -210,7 +223,7 @@ class Table1Row(_Serial):
 
 
 @dataclass(frozen=True)
-class FactorResult(_Serial):
+class FactorResult(_RiskDifferenceText, _Serial):
     """Univariable result for one factor and one outcome (complete cases for that factor)."""
 
     factor: str
@@ -228,11 +241,6 @@ class FactorResult(_Serial):
     rd_upper: float
     note: str = ""
 
-    def format_rd(self, digits: int = 1) -> str:
-        if math.isnan(self.rd):
-            return "not estimable"
-        return f"{_pct(self.rd, digits)} ({_pct(self.rd_lower, digits)} to {_pct(self.rd_upper, digits)})"
-
     @classmethod
     def from_dict(cls, d: Mapping) -> "FactorResult":
         return cls(d["factor"], d["label"], d["outcome"], int(d["n_used"]), int(d["n_missing"]),
@@ -243,7 +251,7 @@ class FactorResult(_Serial):
 
 
 @dataclass(frozen=True)
-class GroupResult(_Serial):
+class GroupResult(_RiskDifferenceText, _Serial):
     """High vs low risk group for one outcome: risks, difference and Gray's test."""
 
     outcome: str
@@ -260,11 +268,6 @@ class GroupResult(_Serial):
     gray_df: float
     gray_p_value: float
     note: str = ""
-
-    def format_rd(self, digits: int = 1) -> str:
-        if math.isnan(self.rd):
-            return "not estimable"
-        return f"{_pct(self.rd, digits)} ({_pct(self.rd_lower, digits)} to {_pct(self.rd_upper, digits)})"
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "GroupResult":
