@@ -176,14 +176,14 @@ def run_benchmark(
                 row = Row(name, kind, n, "ok", nbytes, distinct_times=m)
                 if name in blocked:
                     row.status = blocked[name]
-                elif prev is not None and (prev[1] > budget_s or projected > timeout_s):
-                    row.status = f"not run: projected {projected:.0f} s (took {prev[1]:.0f} s at n = {prev[0]:.0e})"
-                    blocked[name] = "not run: over the time budget at a smaller n"
                 elif name == "sksurv+CI" and sk_coef * m * m > 0.6 * _mem_available():
                     row.status = (
                         f"not run: projected memory {sk_coef * m * m / 2**30:.0f} GiB "
                         f"({m} distinct times in a group, ~{sk_coef:.0f} B per time^2)"
                     )
+                elif prev is not None and (prev[1] > budget_s or projected > timeout_s):
+                    row.status = f"not run: projected {projected:.0f} s (took {prev[1]:.0f} s at n = {prev[0]:.0e})"
+                    blocked[name] = "not run: over the time budget at a smaller n"
                 if row.status != "ok":
                     log(f"{kind:10s} n={n:>9d} {name:16s} {row.status}")
                     rows.append(row)
