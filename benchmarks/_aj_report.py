@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -227,6 +228,11 @@ def render(rows, machine: dict, command: str, wall_s: float, profile: dict | Non
               "run, no warm-up beyond imports; its peak RSS includes DuckDB's buffers. The numpy floor has to load "
               "the three columns first (its time and peak extra exclude the load). A measurement is killed above "
               "8 GiB RSS or under 3 GiB free on the shared machine.", ""]
+
+    notes = Path(__file__).resolve().parent / "aj_speed_notes.md"
+    if notes.exists():
+        L += ["### Analysis (hand-written from this run's numbers: `benchmarks/aj_speed_notes.md`)", "",
+              notes.read_text().strip(), ""]
 
     if profile:
         L += ["### Profile of leiosurv at the largest n (cProfile, cumulative)", ""]

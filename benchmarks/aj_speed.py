@@ -324,7 +324,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--profile", action="store_true", help="append a cProfile of leiosurv at the largest n")
     p.add_argument("--quick", action="store_true", help="smoke run: n = 10^3, 10^4, one repeat, no Parquet")
     p.add_argument("--out", type=Path, default=None, help="markdown section (default results/aj_speed.md)")
+    p.add_argument("--render-only", action="store_true",
+                   help="re-render the markdown (and README headline) from the JSON next to --out, measuring nothing")
     a = p.parse_args(argv)
+    if a.render_only:
+        _render_only(a.out or RESULTS / "aj_speed.md")
+        return
     for name in a.contenders:
         by_name(name)
     if a.quick:
@@ -351,9 +356,29 @@ def main(argv: list[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(rows, mach, command, wall, profile))
     out.with_suffix(".json").write_text(
-        json.dumps({"machine": mach, "command": command, "rows": [asdict(r) for r in rows]}, indent=1)
+        json.dumps({"machine": mach, "command": command, "wall_s": wall, "profile": profile,
+                    "rows": [asdict(r) for r in rows]}, indent=1)
     )
     print(f"wrote {out} ({wall:.0f} s)")
+    if out == RESULTS / "aj_speed.md":
+        _update_readme(headline(rows, mach))
+
+
+def _render_only(out: Path) -> None:
+    """Rewrite ``out`` from its JSON (e.g. after editing ``aj_speed_notes.md``)."""
+    from _aj_report import headline, render
+
+    saved = json.loads(out.with_suffix(".json").read_text())
+    rows = [Row(**r) for r in saved["rows"]]
+    mach = saved["machine"]
+    wall = saved.get("wall_s", 0.0)
+    text = render(rows, mach, saved["command"], wall, saved.get("profile"))
+    head = "### Profile of leiosurv at the largest n"
+    old = out.read_text() if out.exists() else ""
+    if saved.get("profile") is None and head in old:  # JSON from before profiles were saved: keep the old section
+        text = text.rstrip() + "\n\n" + old[old.index(head):]
+    out.write_text(text)
+    print(f"re-rendered {out}")
     if out == RESULTS / "aj_speed.md":
         _update_readme(headline(rows, mach))
 
