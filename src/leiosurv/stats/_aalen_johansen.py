@@ -123,14 +123,23 @@ def cumulative_incidence(
 
 
 def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:
-    """Per group, the result's columns but ``group`` (see :class:`CumulativeIncidence`).
+    """Per group, the estimates on the event times (see :class:`CumulativeIncidence`).
 
-    The count columns are views of ``counts``; only the estimates are new arrays.
+    A CIF, the Kaplan–Meier factor ``S_{j-1}`` and both variances change only
+    at times with an event (a censoring-only time adds exact zeros to every
+    sum), so the kernels run on the event times alone; with continuous times
+    that is a fraction of the distinct times.  Each array gets a leading value
+    for "before the first event".
     """
     blocks = []
     for g in counts.groups:
         n, d = risk_and_events(g)
-        dk = g.events.astype(np.float64, order="F")  # each cause's column contiguous
+        ev = np.flatnonzero(d)
+        if ev.size < d.size:
+            n, d, events = n[ev], d[ev], g.events[ev]
+        else:
+            events = g.events
+        dk = events.astype(np.float64, order="F")  # each cause's column contiguous
         surv, lag = km_parts(n, d)
         cif = aj_cif(n, dk, lag)
         if variance == "delta":
@@ -138,12 +147,10 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
         else:
             var = var_aalen(n, dk, d, surv, lag, cif)
         se = np.sqrt(var, out=var)
-        block: dict[str, np.ndarray] = {"time": g.time, "n_risk": n}
+        block: dict[str, np.ndarray] = {"time": g.time[ev]}
         for ki, k in enumerate(counts.causes):
-            block[f"n_event_{k}"] = g.events[:, ki]
-        block["n_censored"] = g.censored
-        for ki, k in enumerate(counts.causes):
-            c, e = cif[:, ki], se[:, ki]
+            c = np.concatenate(([0.0], cif[:, ki]))
+            e = np.concatenate(([0.0], se[:, ki]))
             lower, upper = ci_bounds(c, e, ci, z)
             block.update({f"cif_{k}": c, f"se_{k}": e, f"lower_{k}": lower, f"upper_{k}": upper})
         blocks.append(block)

@@ -93,14 +93,9 @@ class _StepResult:
             past = h > last
             if beyond == "raise" and past.any():
                 raise beyond_error(g.label, float(h[past][0]), last)
-            idx = step_index(g.time, h)
             nrisk = n_risk_at(g, h)
             for key, est_col, se_col in curves:
-                est_all = block[est_col]
-                se_all = block[se_col]
-                safe = np.maximum(idx, 0)
-                est = np.where(idx >= 0, est_all[safe], before)
-                se = np.where(idx >= 0, se_all[safe], 0.0)
+                est, se = self._step_values(g, block, (est_col, se_col), h, (before, 0.0))
                 lower, upper = ci_bounds(est, se, self.ci, self.z)
                 est, se, lower, upper = (np.where(past, np.nan, a) for a in (est, se, lower, upper))
                 part = {"group": [g.label] * h.size}
@@ -114,6 +109,13 @@ class _StepResult:
         df = pd.concat(out, ignore_index=True)
         df["group"] = df["group"].astype(object)
         return df
+
+    def _step_values(self, g: Any, block: dict, cols: Sequence[str], h: np.ndarray,
+                     before: Sequence[float]) -> list[np.ndarray]:
+        """Values of ``block[col]`` at horizons ``h`` (right-continuous); ``before`` the first time."""
+        idx = step_index(g.time, h)
+        safe = np.maximum(idx, 0)
+        return [np.where(idx >= 0, block[c][safe], b) for c, b in zip(cols, before)]
 
     def _options(self) -> dict:
         return {"ci": self.ci, "level": self.level, "z": self.z}
@@ -154,7 +156,9 @@ class CumulativeIncidence(_StepResult):
     counts : EventCounts
         The data's sufficient statistics (the estimator's only input).
     blocks : tuple of dict of str to ndarray
-        Per group, the table's columns but ``group``, as arrays.
+        Per group: ``time``, the group's event times, and ``cif_<k>``,
+        ``se_<k>``, ``lower_<k>``, ``upper_<k>`` there, each with a leading
+        value for before the first event (the estimates change only at events).
     table : pandas.DataFrame
         Columns ``group, time, n_risk, n_event_<k>..., n_censored`` and for each
         cause ``cif_<k>, se_<k>, lower_<k>, upper_<k>``; one row per group and
@@ -181,6 +185,38 @@ class CumulativeIncidence(_StepResult):
     def causes(self) -> tuple[int, ...]:
         """Cause codes, in column order."""
         return self.counts.causes
+
+    # Blocks hold the estimates on the group's *event* times only, each array
+    # with a leading row for "before the first event" (CIF 0, SE 0): a CIF and
+    # both variances change only where an event happens, and with continuous
+    # times most distinct times are censorings.  The documented table (every
+    # distinct time) is expanded from them on first access.
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The result as a tidy DataFrame (see the class docstring for the columns)."""
+        est_cols = [f"{s}_{k}" for k in self.causes for s in ("cif", "se", "lower", "upper")]
+        parts: dict[str, list[np.ndarray]] = {}
+        for g, block in zip(self.counts.groups, self.blocks):
+            n_risk = g.n_risk
+            pos = np.cumsum(g.n_events > 0)  # row of the last event at or before each time (0: none)
+            cols = {"time": g.time, "n_risk": n_risk}
+            for ki, k in enumerate(self.causes):
+                cols[f"n_event_{k}"] = g.events[:, ki]
+            cols["n_censored"] = g.censored
+            for c in est_cols:
+                cols[c] = block[c][pos]
+            for c, v in cols.items():
+                parts.setdefault(c, []).append(v)
+        labels = np.empty(len(self.counts.groups), dtype=object)
+        labels[:] = self.counts.labels
+        table = {"group": np.repeat(labels, [g.time.size for g in self.counts.groups])}
+        table.update({c: np.concatenate(v) for c, v in parts.items()})
+        return pd.DataFrame(table, copy=False)
+
+    def _step_values(self, g: Any, block: dict, cols: Sequence[str], h: np.ndarray,
+                     before: Sequence[float]) -> list[np.ndarray]:
+        idx = np.searchsorted(block["time"], h, side="right")  # 0: before the first event
+        return [block[c][idx] for c in cols]
 
     def _options(self) -> dict:
         return {"variance": self.variance, **super()._options()}
@@ -280,7 +316,8 @@ class CumulativeIncidence(_StepResult):
         counts = counts_from_dict(d["counts"])
         floats = {c for c in d["table"]["columns"] if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
         o = d["options"]
-        return cls(counts, _blocks(counts, table_from_dict(d["table"], floats)), o["variance"], o["ci"],
+        table = table_from_dict(d["table"], floats)
+        return cls(counts, _event_blocks(counts, table, o["ci"], float(o["z"])), o["variance"], o["ci"],
                    float(o["level"]), float(o["z"]), d["provenance"])
 
 
@@ -376,3 +413,24 @@ def _blocks(counts: EventCounts, table: pd.DataFrame) -> tuple[dict[str, np.ndar
     off = offsets(counts)
     cols = {c: table[c].to_numpy() for c in table.columns if c != "group"}
     return tuple({c: v[off[i] : off[i + 1]] for c, v in cols.items()} for i in range(len(counts.groups)))
+
+
+def _event_blocks(counts: EventCounts, table: pd.DataFrame, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:
+    """Event-grid blocks of a cumulative-incidence result from its full table."""
+    full = _blocks(counts, table)
+    start = before_first_event(ci, z)
+    out = []
+    for g, b in zip(counts.groups, full):
+        ev = np.flatnonzero(g.n_events > 0)
+        block = {"time": g.time[ev]}
+        for k in counts.causes:
+            for stat in ("cif", "se", "lower", "upper"):
+                block[f"{stat}_{k}"] = np.concatenate(([start[stat]], b[f"{stat}_{k}"][ev]))
+        out.append(block)
+    return tuple(out)
+
+
+def before_first_event(ci: str, z: float) -> dict[str, float]:
+    """Estimate, SE and bounds of a cumulative incidence before its first event (CIF 0, SE 0)."""
+    lower, upper = ci_bounds(np.zeros(1), np.zeros(1), ci, z)
+    return {"cif": 0.0, "se": 0.0, "lower": float(lower[0]), "upper": float(upper[0])}
