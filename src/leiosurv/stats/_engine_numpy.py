@@ -156,7 +156,12 @@ def _sort_counts(
 ) -> tuple[GroupCounts, ...]:
     if gcodes is None:
         return (_sort_group(None, t, cols, k1),)
-    order = np.argsort(gcodes, kind="stable")  # radix sort on small integer codes: O(n)
+    # numpy's stable argsort is a radix sort, O(n), only for integers of 16 bits
+    # or fewer (int64 codes take a merge sort: ~5x slower at 10^7 rows), so the
+    # group codes 0..len(labels)-1 are narrowed first
+    if len(labels) <= np.iinfo(np.int16).max:
+        gcodes = gcodes.astype(np.int8 if len(labels) <= np.iinfo(np.int8).max else np.int16, copy=False)
+    order = np.argsort(gcodes, kind="stable")
     bounds = np.searchsorted(gcodes[order], np.arange(len(labels) + 1))
     ts, cs = t[order], cols[order]
     del order
