@@ -140,7 +140,7 @@ class RiskResult:
         if self.applies:
             o = self.overall_5y
             lines.append(
-                f"  Overall 5-year risks (381 patients): metastasis {o['metastasis'].format()}, "
+                f"  Overall 5-year risks ({evidence.DLMS_COHORT['n']} patients): metastasis {o['metastasis'].format()}, "
                 f"local recurrence {o['local_recurrence'].format()}"
             )
         lines.append(f"  Mitotic grade 3 read as: {self.mitotic_definition.name}")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from leiosurv.clinical.evidence import DLMS_COHORT
+
 from leiosurv.exceptions import InputError
 
 _PROGRESS_FROM = 1_000_000
@@ -19,7 +21,7 @@ _PROGRESS_FROM = 1_000_000
 
 
 @click.command()
-@click.option("--n", "n", type=click.IntRange(min=1), default=381, show_default=True,
+@click.option("--n", "n", type=click.IntRange(min=1), default=DLMS_COHORT["n"], show_default=True,
               help="Number of synthetic patients.")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
               help="Seed; the same n and seed always give the same rows.")
