@@ -16,13 +16,13 @@ from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._kernels import aj_cif, km_parts, risk_and_events
 from leiosurv.stats._results import CumulativeIncidence
-from leiosurv.stats._steps import jsonable, table_from_dict, table_to_dict
+from leiosurv.stats._steps import TableResult, jsonable, table_from_dict, table_to_dict
 
 __all__ = ["gray_test", "GrayTest"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class GrayTest:
+class GrayTest(TableResult):
     """Result of :func:`gray_test`.
 
     Attributes
@@ -39,11 +39,6 @@ class GrayTest:
     groups: list
     rho: float
     provenance: dict
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        """The table itself."""
-        return self.table
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary (NaN as ``None``)."""
@@ -63,12 +58,6 @@ class GrayTest:
     def __str__(self) -> str:
         return f"Gray's test (rho={self.rho:g}) across groups {self.groups!r}\n{self.table.to_string(index=False)}"
 
-    def __repr__(self) -> str:
-        return f"<GrayTest rows={len(self.table)}>"
-
-    def print_summary(self) -> None:
-        """Print the table."""
-        print(str(self))
 
 
 def gray_test(

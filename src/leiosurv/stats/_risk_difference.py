@@ -12,7 +12,7 @@ import pandas as pd
 import leiosurv
 from leiosurv.exceptions import InputError, StatisticalWarning
 from leiosurv.stats._results import CumulativeIncidence
-from leiosurv.stats._steps import jsonable, table_from_dict, table_to_dict
+from leiosurv.stats._steps import TableResult, jsonable, table_from_dict, table_to_dict
 
 __all__ = ["risk_difference", "RiskDifference", "wald_difference", "log_ratio"]
 
@@ -61,7 +61,7 @@ def log_ratio(p1: Any, se1: Any, p0: Any, se0: Any, z: float) -> tuple[np.ndarra
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RiskDifference:
+class RiskDifference(TableResult):
     """Group-versus-reference risk differences at horizons.
 
     Attributes
@@ -82,11 +82,6 @@ class RiskDifference:
     z: float
     level: float
     provenance: dict
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        """The table itself."""
-        return self.table
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary (NaN as ``None``)."""
@@ -112,12 +107,6 @@ class RiskDifference:
             f"(level {self.level:g}, z {self.z:.6g}, Wald)\n{self.table.to_string(index=False)}"
         )
 
-    def __repr__(self) -> str:
-        return f"<RiskDifference rows={len(self.table)}>"
-
-    def print_summary(self) -> None:
-        """Print the table."""
-        print(str(self))
 
 
 def risk_difference(

@@ -146,3 +146,21 @@ def table_from_dict(d: dict, float_columns: set[str], object_columns: tuple[str,
         else:
             data[c] = np.asarray(vals, dtype=np.int64)
     return pd.DataFrame(data, columns=d["columns"])
+
+
+class TableResult:
+    """Behaviour of the results that are one table (risk differences, Gray's test)."""
+
+    table: pd.DataFrame
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The table itself."""
+        return self.table
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} rows={len(self.table)}>"
+
+    def print_summary(self) -> None:
+        """Print the table."""
+        print(str(self))
