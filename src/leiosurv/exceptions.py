@@ -6,7 +6,9 @@
     ├── InputError (ValueError)        the caller's data or arguments are wrong
     │   ├── FindingsError              a case file / findings record failed validation
     │   ├── DataError                  a survival data set failed validation (stats layer)
-    │   └── CohortError                a cohort file failed row-level validation (study layer)
+    │   ├── CohortError                a cohort file failed row-level validation (study layer)
+    │   └── OutputError                an output path cannot be written (clashes with an input,
+    │                                  special file, full disk, unwritable directory)
     ├── NotFittedError (AttributeError)  an estimator was used before ``fit``
     └── ExportError                    an export (iCalendar, FHIR, report) could not be built
 
@@ -37,6 +39,7 @@ __all__ = [
     "CohortError",
     "NotFittedError",
     "ExportError",
+    "OutputError",
     "FieldIssue",
     "StatisticalWarning",
 ]
@@ -121,6 +124,10 @@ class NotFittedError(LeiosurvError, AttributeError):
 
 class ExportError(LeiosurvError):
     """An export could not be produced (nothing was written)."""
+
+
+class OutputError(InputError):
+    """An output cannot be written where asked; nothing was written (see :mod:`leiosurv.files`)."""
 
 
 class StatisticalWarning(UserWarning):
