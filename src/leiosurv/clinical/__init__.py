@@ -1,22 +1,26 @@
-"""Clinical core: findings -> diagnosis support -> dermal-LMS risk group -> dated plan.
+"""Clinical core: findings -> diagnosis support -> pathway -> dermal-LMS risk group -> dated plan.
 
-Pure rules, no I/O; every clinical figure, threshold and rule lives in
-:mod:`leiosurv.clinical.evidence` with its citation.  Decision support only: it
-supports, and does not replace, the pathologist and the clinician.
+Pure rules, no I/O; every clinical figure, threshold, rule and display text
+lives in :mod:`leiosurv.clinical.evidence` (versioned data files) with its
+citation.  Every result is a frozen pydantic model with a JSON Schema.  Decision
+support only: it supports, and does not replace, the pathologist and the clinician.
 """
 
 from leiosurv.clinical import evidence
-from leiosurv.clinical._assess import Assessment, assess
-from leiosurv.clinical.diagnosis import Candidate, Diagnosis, DxWarning, Reason, derived_features, diagnose
+from leiosurv.clinical._assess import Assessment, Provenance, assess
+from leiosurv.clinical.diagnosis import Candidate, Contradiction, Diagnosis, DxWarning, Reason, derived_features, diagnose
 from leiosurv.clinical.findings import (
     Findings,
     History,
     Immunohistochemistry,
     Mitoses,
     Patient,
+    consistency_warnings,
     parse_findings,
 )
-from leiosurv.clinical.risk import FactorStatus, RiskResult, classify_risk, get_mitotic_definition, mitotic_score
+from leiosurv.clinical.mitoses import get_mitotic_definition, mitotic_score
+from leiosurv.clinical.pathway import Applicability, decide_pathway
+from leiosurv.clinical.risk import FactorStatus, RiskResult, classify_risk, rule_factors, rule_group, rule_groups
 from leiosurv.clinical.surveillance import Encounter, SurveillancePlan, add_months, plan_surveillance
 
 __all__ = [
@@ -27,15 +31,22 @@ __all__ = [
     "Immunohistochemistry",
     "History",
     "parse_findings",
+    "consistency_warnings",
     "Diagnosis",
     "Candidate",
+    "Contradiction",
     "Reason",
     "DxWarning",
     "diagnose",
     "derived_features",
+    "Applicability",
+    "decide_pathway",
     "RiskResult",
     "FactorStatus",
     "classify_risk",
+    "rule_group",
+    "rule_groups",
+    "rule_factors",
     "mitotic_score",
     "get_mitotic_definition",
     "Encounter",
@@ -43,5 +54,6 @@ __all__ = [
     "plan_surveillance",
     "add_months",
     "Assessment",
+    "Provenance",
     "assess",
 ]

@@ -1,113 +1,141 @@
-"""One call from findings to diagnosis, risk group and dated plan, with provenance."""
+"""One call from findings to diagnosis, pathway, risk group and dated plan, with provenance.
+
+findings -> diagnosis -> (confirmed or leading diagnosis) -> pathway -> risk -> plan:
+one way, nothing patched afterwards.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import datetime as _dt
+
+from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
-from leiosurv.clinical.diagnosis import Diagnosis, diagnose
-from leiosurv.clinical.findings import Findings
-from leiosurv.clinical.risk import RiskResult, classify_risk, get_mitotic_definition
+from leiosurv.clinical.diagnosis import Diagnosis, DxWarning, diagnose
+from leiosurv.clinical.evidence import Citation
+from leiosurv.clinical.findings import Findings, consistency_warnings
+from leiosurv.clinical.mitoses import get_mitotic_definition
+from leiosurv.clinical.pathway import Applicability, decide_pathway
+from leiosurv.clinical.risk import RiskResult, classify_risk
 from leiosurv.clinical.surveillance import SurveillancePlan, plan_surveillance
 
-__all__ = ["Assessment", "assess"]
+__all__ = ["Assessment", "Provenance", "assess"]
+
+_CFG = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True)
-class Assessment:
-    """Findings in, diagnosis support, risk group and plan out, with their provenance."""
+class Provenance(BaseModel):
+    """What produced a result: software and rule-set version, the rules that fired, the parameters, the sources."""
 
+    model_config = _CFG
+    leiosurv_version: str
+    ruleset_version: str
+    ruleset_sha256: str
+    risk_rule_id: str
+    fired_rules: tuple[str, ...]
+    mitotic_definition: str
+    mitotic_definition_text: str
+    parameters: dict[str, str | int]
+    evidence_sources: dict[str, dict[str, str | None]]
+
+
+class Assessment(BaseModel):
+    """Findings in; diagnosis support, pathway, risk group and plan out, with their provenance.
+
+    Prints itself; ``model_dump(mode="json")`` is the JSON form and
+    ``Assessment.model_json_schema()`` its schema.
+    """
+
+    model_config = _CFG
     findings: Findings
     diagnosis: Diagnosis
+    applicability: Applicability
     risk: RiskResult
     plan: SurveillancePlan
-    parameters: dict
+    consistency_warnings: tuple[DxWarning, ...]
+    provenance: Provenance
+    disclaimer: str = evidence.DISCLAIMER
 
     @property
-    def provenance(self) -> dict:
-        from leiosurv import __version__
-
-        cits = [r.citation for c in self.diagnosis.candidates for r in c.supporting + c.against]
-        cits += [w.citation for w in self.diagnosis.warnings] + list(self.risk.citations)
-        cits += [e.citation for e in self.plan.encounters]
-        used = sorted({c.source.id for c in cits})
-        return {
-            "leiosurv_version": __version__,
-            "risk_rule_id": self.risk.rule_id,
-            "fired_rules": list(self.diagnosis.fired_rules),
-            "mitotic_definition": self.risk.mitotic_definition.id,
-            "mitotic_definition_text": self.risk.mitotic_definition.text,
-            "parameters": self.parameters,
-            "evidence_sources": {
-                sid: {"reference": evidence.SOURCES[sid].reference, "file": evidence.SOURCES[sid].file} for sid in used
-            },
-            "disclaimer": evidence.DISCLAIMER,
-        }
+    def warnings(self) -> tuple[DxWarning, ...]:
+        return self.diagnosis.warnings + self.consistency_warnings
 
     def to_dict(self) -> dict:
-        """JSON-ready dict with the keys ``diagnosis``, ``risk``, ``plan``, ``warnings``, ``input``, ``provenance``."""
-        dx = self.diagnosis.to_dict()
-        return {
-            "diagnosis": dx["candidates"],
-            "warnings": dx["warnings"],
-            "risk": self.risk.to_dict(),
-            "plan": [e.to_dict() for e in self.plan.encounters],
-            "plan_details": {k: v for k, v in self.plan.to_dict().items() if k != "encounters"},
-            "score_logic": dx["score_logic"],
-            "disclaimer": evidence.DISCLAIMER,
-            "input": self.findings.model_dump(mode="json"),
-            "provenance": self.provenance,
-        }
+        """The JSON form (``model_dump(mode="json")``)."""
+        return self.model_dump(mode="json")
 
     def __str__(self) -> str:
         f = self.findings
-        head = f"Case {f.case_id or '(no id)'}: {f.site or 'site not given'}, depth {f.depth}, excised {f.excision_date}"
-        return "\n\n".join([head, str(self.diagnosis), str(self.risk), str(self.plan), evidence.DISCLAIMER])
+        head = (f"Case {f.case_id or '(no id)'}: {f.site or 'site not given'}, depth {f.depth}, excised "
+                f"{f.excision_date}" + (f"; confirmed diagnosis: {f.confirmed_diagnosis}" if f.confirmed_diagnosis
+                                         else "; no confirmed diagnosis"))
+        parts = [head, str(self.diagnosis)]
+        if self.consistency_warnings:
+            parts.append("Consistency:\n" + "\n".join(f"  ? {w.message}" for w in self.consistency_warnings))
+        parts += [str(self.applicability), str(self.risk), str(self.plan),
+                  f"Rule set {self.provenance.ruleset_version} ({self.provenance.ruleset_sha256[:12]}). "
+                  + evidence.DISCLAIMER]
+        return "\n\n".join(parts)
+
+
+def _sources(cits: list[Citation]) -> dict[str, dict[str, str | None]]:
+    used = sorted({c.source.id for c in cits})
+    return {sid: {"reference": evidence.SOURCES[sid].reference, "file": evidence.SOURCES[sid].file} for sid in used}
 
 
 def assess(
     findings: Findings,
     *,
+    as_of: _dt.date | None = None,
     mitotic_definition: str | None = None,
     imaging_interval_months: int = evidence.DEFAULT_IMAGING_INTERVAL_MONTHS,
     window_days: int = evidence.DEFAULT_WINDOW_DAYS,
     plan_years: int = evidence.DEFAULT_GUIDELINE_PLAN_YEARS,
 ) -> Assessment:
-    """Diagnosis support, risk group and dated surveillance plan for one lesion.
+    """Diagnosis support, pathway, risk group and dated surveillance plan for one lesion.
 
     Parameters
     ----------
     findings : Findings
         Validated findings (see :func:`leiosurv.clinical.parse_findings`).
+    as_of : date, optional
+        Date the plan's encounter status refers to (past, due, upcoming); default today.
     mitotic_definition : str, optional
         ``"fnclcc"`` (default) or ``"danish-3b"``: how 'mitotic grade 3' is read.
     imaging_interval_months, window_days, plan_years : int
         See :func:`leiosurv.clinical.plan_surveillance`.
 
-    Returns
-    -------
-    Assessment
-        Prints itself; ``to_dict()`` gives the JSON form.
-
     Examples
     --------
     >>> import datetime
-    >>> f = Findings(excision_date=datetime.date(2024, 1, 1), depth="dermal", margins="positive")
-    >>> a = assess(f)
-    >>> a.risk.group, a.plan.encounters[0].due.isoformat()
-    ('high', '2024-07-01')
+    >>> f = Findings(excision_date=datetime.date(2024, 1, 1), depth="dermal", margins="positive",
+    ...              confirmed_diagnosis="aismn")
+    >>> a = assess(f, as_of=datetime.date(2024, 2, 1))
+    >>> a.risk.group, a.plan.encounters[0].due.isoformat(), a.plan.recommendations[0].id
+    ('high', '2024-07-01', 're_excision')
     """
+    from leiosurv import __version__
+
     d = get_mitotic_definition(mitotic_definition)
-    risk = classify_risk(findings, mitotic_definition=d)
-    plan = plan_surveillance(findings, risk, imaging_interval_months=imaging_interval_months,
-                             window_days=window_days, plan_years=plan_years)
-    params = {"mitotic_definition": d.id, **plan.parameters}
     dx = diagnose(findings, mitotic_definition=d)
-    if risk.applies and dx.top.category.id not in evidence.DLMS_RULE_CATEGORIES:
-        cit = evidence.DLMS_RULE_CATEGORY_CITATION
-        note = (
-            f"The top diagnostic candidate is '{dx.top.category.name}': the dermal-LMS risk group applies "
-            f"only if the diagnosis is a dermal leiomyosarcoma / atypical intradermal smooth muscle neoplasm."
-        )
-        risk = replace(risk, notes=risk.notes + (note,), citations=risk.citations + (cit,))
-    return Assessment(findings, dx, risk, plan, params)
+    app = decide_pathway(findings, dx)
+    risk = classify_risk(findings, app, mitotic_definition=d)
+    plan = plan_surveillance(findings, app, risk, as_of=as_of, imaging_interval_months=imaging_interval_months,
+                             window_days=window_days, plan_years=plan_years)
+    cons = tuple(
+        DxWarning(rule_id=cid, message=msg, inputs={}, citation=evidence.CONSISTENCY_CHECKS[cid].citation)
+        for cid, msg in consistency_warnings(findings)
+    )
+    cits = [r.citation for c in dx.candidates for r in c.supporting + c.against]
+    cits += [x.citation for c in dx.candidates for x in c.contradicted]
+    cits += [w.citation for w in dx.warnings + cons] + list(risk.citations) + [e.citation for e in plan.encounters]
+    cits += [c for r in plan.recommendations for c in r.citations]
+    prov = Provenance(
+        leiosurv_version=__version__, ruleset_version=evidence.RULESET.version, ruleset_sha256=evidence.RULESET.sha256,
+        risk_rule_id=risk.rule_id, fired_rules=dx.fired_rules + tuple(c.rule_id for c in cons),
+        mitotic_definition=d.id, mitotic_definition_text=d.text,
+        parameters={"mitotic_definition": d.id, "as_of": plan.as_of.isoformat(), **plan.parameters},
+        evidence_sources=_sources(cits),
+    )
+    return Assessment(findings=findings, diagnosis=dx, applicability=app, risk=risk, plan=plan,
+                      consistency_warnings=cons, provenance=prov)

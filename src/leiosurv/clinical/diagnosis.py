@@ -1,35 +1,38 @@
 """Rule-based, transparent diagnosis support.
 
-Every criterion lives in ``evidence.DIAGNOSIS_CRITERIA`` with a stable id, a
-weight and its source.  A category's score is the sum of the weights of its
-criteria that match the findings (positive for, negative against); a finding
-that is unknown or not done matches nothing, and is listed as "not known" so
-the reader sees what could still change the ranking.  Candidates are ranked by
-score (ties in the order of ``evidence.CATEGORIES``).
+Every criterion lives in the evidence data (``diagnosis.yaml``) with a stable
+id, a weight and its source.  A category's score is the sum of the weights of
+its criteria that match the findings; a finding that is unknown or not done
+matches nothing and is listed as "not known".  A category whose *essential*
+criterion is contradicted by a finding (seed 002, Diagnosis, for AISMN) cannot
+lead: it is ranked after every uncontradicted one.  Ties on score are broken by
+the category's severity (the pathway that asks for more first) and reported;
+never by list order.  See ``evidence.SCORE_LOGIC``.
 
 The support does not replace the pathologist (``evidence.DISCLAIMER``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
-from leiosurv.clinical.evidence import Category, Citation, Criterion, MitoticDefinition
+from leiosurv.clinical.evidence import Category, Citation, MitoticDefinition
 from leiosurv.clinical.findings import Findings
-from leiosurv.clinical.risk import get_mitotic_definition, mitotic_score
+from leiosurv.clinical.mitoses import get_mitotic_definition, mitotic_score, per_10_hpf
 
-__all__ = ["Reason", "Candidate", "DxWarning", "Diagnosis", "diagnose", "derived_features"]
+__all__ = ["Reason", "Contradiction", "Candidate", "DxWarning", "Diagnosis", "diagnose", "derived_features", "codes_for"]
 
 _UNKNOWN = {"unknown", "not_done"}
+_CFG = ConfigDict(extra="forbid", frozen=True)
+_DEEP = {"subcutaneous", "deep_soft_tissue", "retroperitoneal_visceral", "uterine", "bone"}
+_DISTANT_DEPTHS = {"deep_soft_tissue", "retroperitoneal_visceral", "uterine", "bone"}
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(BaseModel):
     """A criterion that matched: the finding, its value, the weight and the source."""
 
+    model_config = _CFG
     rule_id: str
     finding: str
     value: str
@@ -37,67 +40,61 @@ class Reason:
     text: str
     citation: Citation
 
-    def to_dict(self) -> dict:
-        return {
-            "rule_id": self.rule_id,
-            "finding": self.finding,
-            "value": self.value,
-            "weight": self.weight,
-            "text": self.text,
-            "citation": self.citation.to_dict(),
-        }
+
+class Contradiction(BaseModel):
+    """An essential criterion of a category that a finding contradicts."""
+
+    model_config = _CFG
+    rule_id: str
+    finding: str
+    value: str
+    text: str
+    citation: Citation
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A ranked diagnostic candidate with its codes and reasons for and against."""
+class Candidate(BaseModel):
+    """A ranked diagnostic candidate: codes, score, reasons for and against, contradictions, unknowns."""
 
+    model_config = _CFG
     rank: int
     category: Category
+    icd_10: str | None
+    codes_note: str | None
     score: int
     supporting: tuple[Reason, ...]
     against: tuple[Reason, ...]
+    contradicted: tuple[Contradiction, ...]
     not_known: tuple[str, ...]
+    tied_with: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
-        c = self.category
-        icd_10 = c.icd_10
-        return {
-            "rank": self.rank,
-            "category": c.id,
-            "name": c.name,
-            "icd_o": c.icd_o,
-            "icd_10": icd_10,
-            "icd_11": c.icd_11,
-            "codes_citation": c.codes_citation.to_dict() if c.codes_citation else None,
-            "codes_note": c.note,
-            "score": self.score,
-            "supporting": [r.to_dict() for r in self.supporting],
-            "against": [r.to_dict() for r in self.against],
-            "not_known": list(self.not_known),
-        }
+    @property
+    def excluded(self) -> bool:
+        """True when an essential criterion is contradicted: the candidate cannot lead."""
+        return bool(self.contradicted)
+
+    def codes_text(self) -> str:
+        parts = [f"{k} {v}" for k, v in (("ICD-O", self.category.icd_o), ("ICD-10", self.icd_10),
+                                          ("ICD-11", self.category.icd_11)) if v]
+        return ", ".join(parts) if parts else "no code in the sources"
 
 
-@dataclass(frozen=True)
-class DxWarning:
+class DxWarning(BaseModel):
     """A warning that fired: its stable id, the message, the findings behind it and the source."""
 
+    model_config = _CFG
     rule_id: str
     message: str
-    inputs: dict
+    inputs: dict[str, str | list[str] | None]
     citation: Citation
-
-    def to_dict(self) -> dict:
-        return {"rule_id": self.rule_id, "message": self.message, "inputs": self.inputs, "citation": self.citation.to_dict()}
 
     def __str__(self) -> str:
         return f"[{self.rule_id}] {self.message} ({self.citation.short()})"
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(BaseModel):
     """Ranked candidates, warnings, the ids of the rules that fired, and the disclaimer."""
 
+    model_config = _CFG
     candidates: tuple[Candidate, ...]
     warnings: tuple[DxWarning, ...]
     fired_rules: tuple[str, ...]
@@ -108,40 +105,30 @@ class Diagnosis:
     def top(self) -> Candidate:
         return self.candidates[0]
 
-    def to_dict(self) -> dict:
-        return {
-            "candidates": [c.to_dict() for c in self.candidates],
-            "warnings": [w.to_dict() for w in self.warnings],
-            "fired_rules": list(self.fired_rules),
-            "score_logic": self.score_logic,
-            "disclaimer": self.disclaimer,
-        }
+    @property
+    def leads_alone(self) -> bool:
+        """The first candidate is uncontradicted and not tied with another."""
+        return not self.top.excluded and not self.top.tied_with
+
+    def candidate(self, category_id: str) -> Candidate:
+        return next(c for c in self.candidates if c.category.id == category_id)
 
     def __str__(self) -> str:
-        lines = ["Diagnosis support (ranked by score = sum of weights for minus against):"]
+        lines = ["Diagnosis support (ranked by score = sum of weights for minus against; contradicted last):"]
         for c in self.candidates:
-            if c.score <= 0 and c.rank > 3:
+            if (c.score <= 0 or c.excluded) and c.rank > 3:
                 continue
-            codes = ", ".join(
-                f"{k} {v}" for k, v in (("ICD-O", c.category.icd_o), ("ICD-10", c.category.icd_10),
-                                        ("ICD-11", c.category.icd_11)) if v
-            )
-            lines.append(f"  {c.rank}. {c.category.name} [score {c.score:+d}]" + (f"  ({codes})" if codes else ""))
+            tag = "  [cannot lead: essential criterion contradicted]" if c.excluded else ""
+            tie = f"  [tied with {', '.join(c.tied_with)}]" if c.tied_with else ""
+            lines.append(f"  {c.rank}. {c.category.name} [score {c.score:+d}]  ({c.codes_text()}){tag}{tie}")
             lines += [f"       + {r.text}: {r.finding} = {r.value} ({r.citation.short()})" for r in c.supporting]
             lines += [f"       - {r.text}: {r.finding} = {r.value} ({r.citation.short()})" for r in c.against]
+            lines += [f"       x contradicts '{x.text}': {x.finding} = {x.value} ({x.citation.short()})"
+                      for x in c.contradicted]
         if self.warnings:
             lines.append("Warnings:")
             lines += [f"  ! {w}" for w in self.warnings]
-        lines.append(self.disclaimer)
         return "\n".join(lines)
-
-
-SCORE_LOGIC = (
-    "Each category's score is the sum of the weights of its criteria that match the findings "
-    "(positive weights support, negative weights speak against; evidence.DIAGNOSIS_CRITERIA). "
-    "Unknown or not-done findings match no criterion and are listed under not_known. Candidates "
-    "are ranked by score; ties keep the order of evidence.CATEGORIES. The score ranks; it is not a probability."
-)
 
 
 def _any(values: list[str]) -> str:
@@ -155,11 +142,19 @@ def _any(values: list[str]) -> str:
 def derived_features(findings: Findings, definition: str | MitoticDefinition | None = None) -> dict[str, str]:
     """All findings as a flat ``{dotted path: value}`` mapping plus the derived features.
 
-    Derived: ``mitoses.brisk`` (present if the counted score reaches
-    ``evidence.BRISK_MITOTIC_SCORE`` or the report says brisk), ``smooth_muscle_ihc``,
-    ``skeletal_muscle_ihc``, ``keratin`` (positive if any is positive, negative if
-    all are negative) and ``known_primary`` (absent only when no distant lesion and
-    no prior leiomyosarcoma or AISMN are all known).
+    Derived (marker groups from ``evidence.MARKER_GROUPS``; any positive -> positive, all
+    negative -> negative, else unknown):
+
+    * ``smooth_muscle_ihc``: SMA, desmin or h-caldesmon; desmin counts only while MyoD1
+      and myogenin are not positive (then it may be skeletal muscle);
+    * ``smooth_muscle_ihc_or_desmin``, ``skeletal_muscle_ihc``, ``melanocytic_ihc``,
+      ``epithelial_ihc`` (alias ``keratin`` for CK903/AE1-AE3);
+    * ``afx_pattern``: CD10 or CD68 positive with marked pleomorphism;
+    * ``mitoses.brisk``: a count above the AISMN range of seed 002, or a report of brisk mitoses;
+    * ``lesion_distant``: ``distant_lesion`` present, or a deep/visceral/bone/uterine lesion in a
+      patient with a prior leiomyosarcoma or AISMN;
+    * ``confined_to_dermis``: dermal with at most focal subcutis involvement;
+    * ``known_primary``: absent only when no distant lesion and no prior LMS or AISMN are all known.
 
     Examples
     --------
@@ -170,7 +165,7 @@ def derived_features(findings: Findings, definition: str | MitoticDefinition | N
     """
     flat: dict[str, str] = {}
 
-    def walk(prefix: str, obj) -> None:
+    def walk(prefix: str, obj: BaseModel) -> None:
         for k, v in obj:
             key = f"{prefix}{k}"
             if isinstance(v, BaseModel):
@@ -180,35 +175,87 @@ def derived_features(findings: Findings, definition: str | MitoticDefinition | N
 
     walk("", findings)
     ihc = findings.immunohistochemistry
-    score = mitotic_score(findings, definition)
-    if score is not None:
-        flat["mitoses.brisk"] = "present" if score >= evidence.BRISK_MITOTIC_SCORE else "absent"
+    groups = {k: [getattr(ihc, s) for s in v] for k, v in evidence.MARKER_GROUPS.items()}
+    skeletal = _any(groups["skeletal_muscle"])
+    sm = list(groups["smooth_muscle"])
+    if skeletal == "positive" and ihc.desmin in ("positive", "focal"):
+        sm = [v for s, v in zip(evidence.MARKER_GROUPS["smooth_muscle"], sm) if s != "desmin"] + ["unknown"]
+    flat["smooth_muscle_ihc"] = _any(sm)
+    flat["smooth_muscle_ihc_or_desmin"] = _any(groups["smooth_muscle"])
+    flat["skeletal_muscle_ihc"] = skeletal
+    flat["melanocytic_ihc"] = _any(groups["melanocytic"])
+    flat["epithelial_ihc"] = _any(groups["epithelial"])
+    flat["keratin"] = _any([ihc.ck903, ihc.ae1_ae3])
+    nonspecific = _any(groups["afx_nonspecific"])
+    if nonspecific == "positive" and findings.pleomorphism == "marked":
+        flat["afx_pattern"] = "present"
+    elif nonspecific == "negative" or findings.pleomorphism in ("none", "mild", "moderate"):
+        flat["afx_pattern"] = "absent"
     else:
-        flat["mitoses.brisk"] = {"brisk": "present", "scant": "absent"}.get(findings.mitoses.description, "unknown")
+        flat["afx_pattern"] = "unknown"
+    d = get_mitotic_definition(definition)
+    n10 = per_10_hpf(findings, d)
     if findings.mitoses.description == "brisk":
         flat["mitoses.brisk"] = "present"
-    flat["smooth_muscle_ihc"] = _any([getattr(ihc, s) for s in evidence.SMOOTH_MUSCLE_STAINS])
-    flat["skeletal_muscle_ihc"] = _any([ihc.myod1, ihc.myogenin])
-    flat["keratin"] = _any([ihc.ck903, ihc.ae1_ae3])
+    elif n10 is not None:
+        flat["mitoses.brisk"] = "present" if n10 > evidence.BRISK_ABOVE_PER_10_HPF else "absent"
+    else:
+        flat["mitoses.brisk"] = "absent" if findings.mitoses.description == "scant" else "unknown"
     h = findings.history
-    hist = [findings.distant_lesion, h.prior_leiomyosarcoma, h.prior_aismn]
+    prior = "present" if "present" in (h.prior_leiomyosarcoma, h.prior_aismn) else (
+        "absent" if h.prior_leiomyosarcoma == h.prior_aismn == "absent" else "unknown")
+    if findings.distant_lesion == "present" or (prior == "present" and findings.depth in _DISTANT_DEPTHS):
+        flat["lesion_distant"] = "present"
+    elif findings.distant_lesion == "absent":
+        flat["lesion_distant"] = "absent"
+    else:
+        flat["lesion_distant"] = "unknown"
+    if findings.depth == "dermal" and findings.subcutis_involvement in ("none", "focal"):
+        flat["confined_to_dermis"] = "present"
+    elif findings.depth in _DEEP or findings.subcutis_involvement == "extensive":
+        flat["confined_to_dermis"] = "absent"
+    else:
+        flat["confined_to_dermis"] = "unknown"
+    hist = [flat["lesion_distant"], h.prior_leiomyosarcoma, h.prior_aismn]
     flat["known_primary"] = "present" if "present" in hist else ("absent" if all(v == "absent" for v in hist) else "unknown")
     return flat
 
 
-def _warnings(findings: Findings, feats: dict[str, str]) -> list[DxWarning]:
+def codes_for(category: Category, findings: Findings) -> tuple[str | None, str | None]:
+    """ICD-10 code of *category* for these findings and the note on how it was chosen.
+
+    A soft-tissue leiomyosarcoma's ICD-10 code is refined by region (C49.x, C48.0);
+    a uterine primary is coded to the uterus (C55), not to connective tissue.
+    """
+    if category.id not in ("lms_nos", "ilms") or not category.icd_10:
+        return category.icd_10, category.codes_note
+    cit = evidence.ICD10_CITATION
+    if findings.depth == "uterine":
+        return evidence.ICD10_UTERUS, f"{evidence.ICD10_UTERUS_NOTE} ({cit.short()})"
+    if findings.depth == "retroperitoneal_visceral" and findings.site_region == "retroperitoneum":
+        return evidence.ICD10_RETROPERITONEUM, f"ICD-10 by site ({cit.short()})"
+    by_site = evidence.ICD10_BY_SITE.get(findings.site_region)
+    if by_site:
+        return by_site, f"ICD-10 by site ({cit.short()}); the seed gives {category.icd_10} (unspecified)."
+    return category.icd_10, category.codes_note
+
+
+def _warnings(findings: Findings, feats: dict[str, str], tied: tuple[str, ...]) -> list[DxWarning]:
     out: list[DxWarning] = []
     W = evidence.WARNING_RULES
 
     def add(rule_id: str, inputs: dict, extra: str = "") -> None:
         w = W[rule_id]
-        out.append(DxWarning(rule_id, w.text + extra, inputs, w.citation))
+        out.append(DxWarning(rule_id=rule_id, message=w.text + extra, inputs=inputs, citation=w.citation))
 
     if findings.depth == "dermal":
-        hits = {k: feats[k] for k in ("pleomorphism", "necrosis", "mitoses.brisk")
-                if feats[k] in ("marked", "present")}
+        hits = {k: feats[k] for k in ("pleomorphism", "necrosis", "mitoses.brisk") if feats[k] in ("marked", "present")}
         if hits:
-            add("warn.dermal.aggressive-features", hits)
+            extra = ""
+            if "mitoses.brisk" in hits:
+                extra = (f" Brisk: above {evidence.BRISK_ABOVE_PER_10_HPF:g} per 10 HPF, the highest count seed 002 "
+                         f"reports for AISMN ({evidence.BRISK_CITATION.short()}), or reported as brisk.")
+            add("warn.dermal.aggressive-features", hits, extra)
     h = findings.history
     if h.prior_leiomyosarcoma == "present":
         extra = ""
@@ -217,26 +264,25 @@ def _warnings(findings: Findings, feats: dict[str, str]) -> list[DxWarning]:
             extra = f" Interval since the prior leiomyosarcoma: {years:.1f} years."
         add("warn.prior-lms.new-lesion", {
             "history.prior_leiomyosarcoma": "present",
-            "history.prior_leiomyosarcoma_date": None if h.prior_leiomyosarcoma_date is None else h.prior_leiomyosarcoma_date.isoformat(),
+            "history.prior_leiomyosarcoma_date": None if h.prior_leiomyosarcoma_date is None
+            else h.prior_leiomyosarcoma_date.isoformat(),
             "distant_lesion": findings.distant_lesion,
+            "metastasis_workup": findings.metastasis_workup,
         }, extra)
-    if h.prior_aismn == "present" and findings.distant_lesion == "present":
-        add("warn.prior-aismn.metastasis", {"history.prior_aismn": "present", "distant_lesion": "present"})
-    missing = []
-    for label, (stains, _cit) in evidence.KEY_STAINS.items():
-        if all(feats[f"immunohistochemistry.{s}"] in _UNKNOWN for s in stains):
-            missing.append(label)
+    elif h.prior_leiomyosarcoma == "unknown" and findings.depth in ("dermal", "subcutaneous", "unknown"):
+        add("warn.history.unknown", {"history.prior_leiomyosarcoma": "unknown"})
+    if h.prior_aismn == "present" and feats["lesion_distant"] == "present":
+        add("warn.prior-aismn.metastasis", {"history.prior_aismn": "present", "distant_lesion": findings.distant_lesion,
+                                            "depth": findings.depth})
+    missing = [k.label for k in evidence.KEY_STAINS
+               if all(feats[f"immunohistochemistry.{s}"] in _UNKNOWN for s in k.stains)]
     if missing:
         add("warn.stains.missing", {"missing": missing}, " Missing: " + "; ".join(missing) + ".")
     if findings.depth == "unknown":
         add("warn.depth.unknown", {"depth": "unknown"})
+    if tied:
+        add("warn.leading.tie", {"tied": list(tied)}, " Tied: " + ", ".join(tied) + ".")
     return out
-
-
-def _icd10_for_site(findings: Findings) -> str | None:
-    if findings.depth == "retroperitoneal_visceral" and findings.site_region == "retroperitoneum":
-        return evidence.ICD10_RETROPERITONEUM
-    return evidence.ICD10_BY_SITE.get(findings.site_region)
 
 
 def diagnose(findings: Findings, *, mitotic_definition: str | MitoticDefinition | None = None) -> Diagnosis:
@@ -247,12 +293,13 @@ def diagnose(findings: Findings, *, mitotic_definition: str | MitoticDefinition 
     findings : Findings
         The validated findings.
     mitotic_definition : str or MitoticDefinition, optional
-        Used to decide whether a counted mitotic rate is brisk.
+        Used for the converted mitotic count.
 
     Returns
     -------
     Diagnosis
-        Candidates (every category, ranked), warnings and the ids of the rules that fired.
+        Every category ranked (contradicted ones last, ties by severity and reported),
+        warnings and the ids of the rules that fired.
 
     Examples
     --------
@@ -262,33 +309,46 @@ def diagnose(findings: Findings, *, mitotic_definition: str | MitoticDefinition 
     >>> diagnose(f).top.category.id
     'aismn'
     """
-    d = get_mitotic_definition(mitotic_definition)
-    feats = derived_features(findings, d)
-    by_cat: dict[str, list[tuple[Criterion, str]]] = {c: [] for c in evidence.CATEGORIES}
+    feats = derived_features(findings, mitotic_definition)
+    hits: dict[str, list[Reason]] = {c: [] for c in evidence.CATEGORIES}
     unknown: dict[str, list[str]] = {c: [] for c in evidence.CATEGORIES}
+    contra: dict[str, list[Contradiction]] = {c: [] for c in evidence.CATEGORIES}
     for cr in evidence.DIAGNOSIS_CRITERIA:
         v = feats[cr.feature]
         if v in _UNKNOWN:
             if cr.feature not in unknown[cr.category]:
                 unknown[cr.category].append(cr.feature)
         elif v in cr.values:
-            by_cat[cr.category].append((cr, v))
-    site_code = _icd10_for_site(findings)
+            hits[cr.category].append(Reason(rule_id=cr.id, finding=cr.feature, value=v, weight=cr.weight,
+                                            text=cr.text, citation=cr.citation))
+    for es in evidence.ESSENTIALS:
+        v = feats[es.feature]
+        if v in es.contradicted_by:
+            contra[es.category].append(Contradiction(rule_id=es.id, finding=es.feature, value=v, text=es.text,
+                                                     citation=es.citation))
+        elif v in _UNKNOWN and es.feature not in unknown[es.category]:
+            unknown[es.category].append(es.feature)
     scored = []
-    for order, (cid, cat) in enumerate(evidence.CATEGORIES.items()):
-        hits = by_cat[cid]
-        reasons = [Reason(cr.id, cr.feature, v, cr.weight, cr.text, cr.citation) for cr, v in hits]
-        if cid in ("lms_nos", "ilms") and site_code and cat.icd_10:
-            cat = Category(cat.id, cat.name, cat.icd_o, site_code, cat.icd_11, cat.codes_citation,
-                           f"ICD-10 by site from {evidence.ICD10_CITATION}; seed 003 gives {cat.icd_10} (unspecified).")
-        score = sum(r.weight for r in reasons)
-        scored.append((-score, order, cat, reasons, score, cid))
-    scored.sort(key=lambda t: (t[0], t[1]))
-    cands = tuple(
-        Candidate(i + 1, cat, score, tuple(r for r in rs if r.weight > 0), tuple(r for r in rs if r.weight < 0),
-                  tuple(unknown[cid]))
-        for i, (_, _, cat, rs, score, cid) in enumerate(scored)
-    )
-    warns = tuple(_warnings(findings, feats))
-    fired = tuple(r.rule_id for c in cands for r in c.supporting + c.against) + tuple(w.rule_id for w in warns)
-    return Diagnosis(cands, warns, fired, SCORE_LOGIC)
+    for cid, cat in evidence.CATEGORIES.items():
+        score = sum(r.weight for r in hits[cid])
+        scored.append((bool(contra[cid]), -score, -cat.severity, cid))
+    scored.sort()
+    # ties: equal score among uncontradicted candidates at the top
+    top_key = scored[0]
+    tied = tuple(cid for ex, s, _sev, cid in scored if not ex and not top_key[0] and s == top_key[1])
+    tied = tied if len(tied) > 1 else ()
+    cands = []
+    for i, (_ex, _s, _sev, cid) in enumerate(scored):
+        cat = evidence.CATEGORIES[cid]
+        icd10, note = codes_for(cat, findings)
+        rs = hits[cid]
+        cands.append(Candidate(
+            rank=i + 1, category=cat, icd_10=icd10, codes_note=note, score=sum(r.weight for r in rs),
+            supporting=tuple(r for r in rs if r.weight > 0), against=tuple(r for r in rs if r.weight < 0),
+            contradicted=tuple(contra[cid]), not_known=tuple(unknown[cid]),
+            tied_with=tuple(t for t in tied if t != cid) if cid in tied else (),
+        ))
+    warns = tuple(_warnings(findings, feats, tied))
+    fired = tuple(r.rule_id for c in cands for r in c.supporting + c.against)
+    fired += tuple(x.rule_id for c in cands for x in c.contradicted) + tuple(w.rule_id for w in warns)
+    return Diagnosis(candidates=tuple(cands), warnings=warns, fired_rules=fired, score_logic=evidence.SCORE_LOGIC)

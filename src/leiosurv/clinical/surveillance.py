@@ -1,28 +1,37 @@
-"""Dated surveillance plan from the excision date and the risk group.
+"""Dated surveillance plan from the excision date, the pathway and the risk group.
 
-* dermal LMS (seed 001, Conclusion): clinical visits at 6, 12, 24, 36 and 48
-  months; high risk adds chest CT or PET/CT during the first 2 years (every
-  ``imaging_interval_months``, a project default of 6); low risk: examinations by
-  a general practitioner or dermatologist;
-* ``"incomplete"``: planned as high risk, with a prominent note naming what is missing;
-* non-dermal leiomyosarcoma (or unknown depth): ESMO-EURACAN-GENTURIS 2021 schedule
-  for ``plan_years`` (default 10) plus the lifelong-vigilance note (seed 000);
-* distant / metastatic lesion: no schedule from these sources; a note says so.
+* dermal LMS (seed 001, Conclusion): high risk and incomplete (planned as high) -
+  clinical visits at 6, 12, 24, 36 and 48 months and chest CT or PET/CT during the
+  first 2 years (every ``imaging_interval_months``, a project default of 6); low
+  risk - annual examinations by a general practitioner or dermatologist through
+  month 48; after month 48 seed 001's statement and seed 000's advice;
+* soft-tissue sarcoma (confirmed or leading LMS NOS, or interim while depth or
+  diagnosis is open): the ESMO-EURACAN-GENTURIS 2021 schedule for ``plan_years``;
+* metastatic, metastasis to exclude, or not a leiomyosarcoma: no schedule from these
+  sources; the plan says which pathway applies instead.
+
+Every encounter has a status as of a date (``past``, ``due``, ``upcoming``); positive
+margins put a re-excision recommendation before the schedule (seed 002).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as _dt
-from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
-from leiosurv.clinical.evidence import Citation
+from leiosurv.clinical.evidence import Citation, EncounterSpec, Recommendation
 from leiosurv.clinical.findings import Findings
+from leiosurv.clinical.pathway import Applicability
 from leiosurv.clinical.risk import RiskResult
 from leiosurv.exceptions import InputError
 
 __all__ = ["Encounter", "SurveillancePlan", "plan_surveillance", "add_months"]
+
+_CFG = ConfigDict(extra="forbid", frozen=True)
 
 
 def add_months(day: _dt.date, months: int) -> _dt.date:
@@ -38,75 +47,66 @@ def add_months(day: _dt.date, months: int) -> _dt.date:
     return _dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-@dataclass(frozen=True)
-class Encounter:
-    """One planned encounter: stable id, due date with its window, what, who, why, and the source."""
+class Encounter(BaseModel):
+    """One planned encounter: stable id, due date with its window, status, what, who, why, and the source."""
 
+    model_config = _CFG
     id: str
     due: _dt.date
     window_start: _dt.date
     window_end: _dt.date
     month: int
+    status: Literal["past", "due", "upcoming"]
     kind: str
     provider: str
     modality: str
     reason: str
     citation: Citation
 
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "due": self.due.isoformat(),
-            "window_start": self.window_start.isoformat(),
-            "window_end": self.window_end.isoformat(),
-            "month": self.month,
-            "kind": self.kind,
-            "provider": self.provider,
-            "modality": self.modality,
-            "reason": self.reason,
-            "citation": self.citation.to_dict(),
-        }
 
+class SurveillancePlan(BaseModel):
+    """The dated plan: recommendations first, encounters sorted by due date, the basis, notes and parameters."""
 
-@dataclass(frozen=True)
-class SurveillancePlan:
-    """The dated plan: encounters sorted by due date, the basis, notes and parameters."""
-
+    model_config = _CFG
     excision_date: _dt.date
+    as_of: _dt.date
+    pathway: str
     basis: str
+    recommendations: tuple[Recommendation, ...]
     encounters: tuple[Encounter, ...]
+    all_past: bool
     notes: tuple[str, ...]
-    parameters: dict
-
-    def to_dict(self) -> dict:
-        return {
-            "excision_date": self.excision_date.isoformat(),
-            "basis": self.basis,
-            "encounters": [e.to_dict() for e in self.encounters],
-            "notes": list(self.notes),
-            "parameters": self.parameters,
-        }
+    parameters: dict[str, int]
 
     def __str__(self) -> str:
-        lines = [f"Surveillance plan ({self.basis}), from excision on {self.excision_date.isoformat()}:"]
+        lines = [f"Surveillance plan ({self.basis}), from excision on {self.excision_date.isoformat()}, "
+                 f"status as of {self.as_of.isoformat()}:"]
+        lines += [f"  >> {r.text} ({'; '.join(c.short() for c in r.citations)})" for r in self.recommendations]
         lines += [f"  ! {n}" for n in self.notes]
         for e in self.encounters:
-            lines.append(
-                f"  {e.due.isoformat()}  (window {e.window_start.isoformat()} to {e.window_end.isoformat()})  "
-                f"{e.kind}: {e.modality} - {e.provider}"
-            )
+            lines.append(f"  {e.due.isoformat()}  [{e.status:8s}] (window {e.window_start.isoformat()} to "
+                         f"{e.window_end.isoformat()})  {e.kind}: {e.modality} - {e.provider}")
+            lines.append(f"      why: {e.reason}")
         if not self.encounters:
             lines.append("  (no scheduled encounters)")
         return "\n".join(lines)
 
 
-def _enc(prefix: str, month: int, start: _dt.date, window: int, spec: dict) -> Encounter:
+def _status(due_start: _dt.date, due_end: _dt.date, as_of: _dt.date) -> Literal["past", "due", "upcoming"]:
+    if due_end < as_of:
+        return "past"
+    if due_start <= as_of:
+        return "due"
+    return "upcoming"
+
+
+def _enc(prefix: str, month: int, start: _dt.date, window: int, spec: EncounterSpec, reason: str,
+         as_of: _dt.date) -> Encounter:
     due = add_months(start, month)
     w = _dt.timedelta(days=window)
-    return Encounter(
-        f"{prefix}-m{month:03d}", due, due - w, due + w, month,
-        str(spec["kind"]), str(spec["provider"]), str(spec["modality"]), str(spec["reason"]), spec["citation"],  # type: ignore[arg-type]
-    )
+    return Encounter(id=f"{prefix}-m{month:03d}", due=due, window_start=due - w, window_end=due + w, month=month,
+                     status=_status(due - w, due + w, as_of), kind=spec.kind, provider=spec.provider,
+                     modality=spec.modality, reason=reason, citation=spec.citation)
 
 
 def _guideline_months(phases, plan_months: int) -> list[int]:
@@ -119,87 +119,113 @@ def _guideline_months(phases, plan_months: int) -> list[int]:
     return months
 
 
+def _group_text(risk: RiskResult) -> str:
+    if risk.group == "high":
+        return f"high risk ({risk.reason}; {risk.certainty})"
+    return f"risk incomplete: planned as high risk until {', '.join(risk.missing)} is known ({risk.certainty})"
+
+
 def plan_surveillance(
     findings: Findings,
+    applicability: Applicability,
     risk: RiskResult,
     *,
+    as_of: _dt.date | None = None,
     imaging_interval_months: int = evidence.DEFAULT_IMAGING_INTERVAL_MONTHS,
     window_days: int = evidence.DEFAULT_WINDOW_DAYS,
     plan_years: int = evidence.DEFAULT_GUIDELINE_PLAN_YEARS,
 ) -> SurveillancePlan:
-    """Date the follow-up of *findings* given its *risk* result.
+    """Date the follow-up of *findings* on its pathway.
 
     Parameters
     ----------
     findings : Findings
         The validated findings (the excision date anchors the plan).
+    applicability : Applicability
+        From :func:`leiosurv.clinical.decide_pathway`.
     risk : RiskResult
         From :func:`leiosurv.clinical.classify_risk`.
+    as_of : date, optional
+        The date the encounters' status refers to; default today.
     imaging_interval_months : int, default 6
         High-risk chest imaging interval in the first 2 years (project default; seed 001 gives none).
     window_days : int, default 30
         Acceptable window +/- days around each due date (project default).
     plan_years : int, default 10
-        Length of a guideline (non-dermal) plan; the follow-up itself is lifelong.
+        Length of a guideline plan; the follow-up itself is lifelong.
 
     Returns
     -------
     SurveillancePlan
         Encounters sorted by due date, all after the excision date.
-
-    Examples
-    --------
-    >>> import datetime
-    >>> from leiosurv.clinical.risk import classify_risk
-    >>> f = Findings(excision_date=datetime.date(2024, 1, 15), depth="dermal", necrosis="absent",
-    ...              mitoses={"count": 3}, perineural_invasion="absent", intravascular_invasion="absent",
-    ...              margins="negative")
-    >>> [e.due.isoformat() for e in plan_surveillance(f, classify_risk(f)).encounters]
-    ['2024-07-15', '2025-01-15', '2026-01-15', '2027-01-15', '2028-01-15']
     """
     for name, value, lo in (("imaging_interval_months", imaging_interval_months, 1),
                             ("window_days", window_days, 0), ("plan_years", plan_years, 1)):
-        if not isinstance(value, int) or value < lo:
+        if not isinstance(value, int) or isinstance(value, bool) or value < lo:
             raise InputError(f"{name} must be an integer >= {lo}, but was {value!r}")
+    as_of = as_of or _dt.date.today()
     start = findings.excision_date
     params = {"imaging_interval_months": imaging_interval_months, "window_days": window_days, "plan_years": plan_years}
     notes: list[str] = []
+    recs: list[Recommendation] = []
     encs: list[Encounter] = []
-    sched = evidence.DLMS_SCHEDULE
-    lifelong = evidence.LIFELONG_NOTE.quote or ""
-
-    if risk.group in ("high", "low") or (risk.group == "incomplete" and findings.depth == "dermal"):
-        visit = sched["visit_low"] if risk.group == "low" else sched["visit_high"]
-        encs += [_enc("visit", m, start, window_days, visit) for m in evidence.DLMS_VISIT_MONTHS]
-        if risk.group != "low":
-            last = 12 * evidence.DLMS_IMAGING_YEARS
-            encs += [
-                _enc("imaging", m, start, window_days, sched["imaging_high"])
-                for m in range(imaging_interval_months, last + 1, imaging_interval_months)
-            ]
-        basis = f"dermal leiomyosarcoma, {risk.group} risk (seed 001)"
-        if risk.group == "incomplete":
-            notes.append(evidence.INCOMPLETE_NOTE.format(missing=", ".join(risk.missing)))
-            basis = "dermal leiomyosarcoma, risk INCOMPLETE: planned as high risk (seed 001)"
+    R = evidence.RECOMMENDATIONS
+    if findings.history.prior_leiomyosarcoma == "present" and findings.metastasis_workup == "unknown":
+        recs.append(R["exclude_metastasis"])
+    if findings.history.prior_aismn == "present" and applicability.pathway in ("metastatic", "exclude_metastasis",
+                                                                              "soft_tissue_sarcoma"):
+        recs.append(R["revise_prior_aismn"])
+    if findings.margins == "positive" and applicability.pathway in ("dermal_lms", "soft_tissue_sarcoma", "undetermined"):
+        recs.append(R["re_excision"])
+    p = applicability.pathway
+    if p == "dermal_lms":
+        S = evidence.DLMS_SCHEDULE
         if risk.group == "low":
-            notes.append(str(evidence.DLMS_SCHEDULE["visit_low"]["citation"].quote))  # type: ignore[union-attr]
-    elif findings.distant_lesion == "present":
-        basis = "distant / metastatic lesion"
-        notes += [evidence.METASTATIC_NOTE, lifelong]
-    else:
+            spec = S["visit_low"]
+            encs += [_enc("visit", m, start, window_days, spec, spec.reason, as_of)
+                     for m in evidence.DLMS_LOW_RISK_VISIT_MONTHS]
+        else:
+            gt = _group_text(risk)
+            encs += [_enc("visit", m, start, window_days, S["visit_high"], S["visit_high"].reason.format(group_text=gt),
+                          as_of) for m in evidence.DLMS_VISIT_MONTHS]
+            last = 12 * evidence.DLMS_IMAGING_YEARS
+            encs += [_enc("imaging", m, start, window_days, S["imaging_high"],
+                          S["imaging_high"].reason.format(group_text=gt), as_of)
+                     for m in range(imaging_interval_months, last + 1, imaging_interval_months)]
+        if risk.group == "incomplete":
+            notes.append(evidence.text("incomplete", missing=", ".join(risk.missing)))
+        basis = f"dermal leiomyosarcoma, {risk.group} risk, {risk.certainty}"
+        if risk.group == "incomplete":
+            basis = f"dermal leiomyosarcoma, risk incomplete: planned as high risk, {risk.certainty}"
+        notes.append(evidence.DLMS_AFTER_LAST)
+    elif p == "soft_tissue_sarcoma" or applicability.interim_sarcoma_schedule:
         grade = "low" if findings.fnclcc_grade == "G1" else "intermediate_high"
         g = evidence.ESMO_FOLLOW_UP[grade]
-        spec = {
-            "kind": "follow-up visit",
-            "provider": evidence.ESMO_PROVIDER,
-            "modality": evidence.ESMO_MODALITY,
-            "reason": f"Soft-tissue sarcoma follow-up. {g['text']}",
-            "citation": g["citation"],
-        }
-        encs += [_enc("guideline", m, start, window_days, spec) for m in _guideline_months(g["phases"], 12 * plan_years)]
-        basis = f"soft-tissue sarcoma guideline (ESMO 2021), {grade.replace('_', '/')} grade, {plan_years} years"
-        if risk.group == "incomplete":
-            notes.append(evidence.INCOMPLETE_NOTE.format(missing=", ".join(risk.missing)))
-        notes.append(f"{lifelong} The plan lists {plan_years} years; follow-up continues for life.")
+        spec = EncounterSpec(kind="follow-up visit", provider=evidence.ESMO_PROVIDER, modality=evidence.ESMO_MODALITY,
+                             reason=f"Soft-tissue sarcoma follow-up ({applicability.reason}). {g.text}",
+                             citation=g.citation)
+        encs += [_enc("guideline", m, start, window_days, spec, spec.reason, as_of)
+                 for m in _guideline_months(g.phases, 12 * plan_years)]
+        what = "interim " if p != "soft_tissue_sarcoma" else ""
+        basis = (f"{what}soft-tissue sarcoma guideline (ESMO 2021), {grade.replace('_', '/')} grade, "
+                 f"{plan_years} years")
+        if findings.fnclcc_grade == "unknown":
+            notes.append(evidence.text("grade_unknown"))
+        if findings.depth == "unknown":
+            notes.append(evidence.text("depth_unknown"))
+        notes.append(f"{evidence.text('lifelong')} The plan lists {plan_years} years; follow-up continues for life.")
+    elif p in ("metastatic", "exclude_metastasis"):
+        basis = "metastatic leiomyosarcoma" if p == "metastatic" else "metastasis to be excluded first"
+        notes += [evidence.text("metastatic"), evidence.text("lifelong")]
+    elif p == "other":
+        basis = f"not a leiomyosarcoma pathway: {applicability.category_name}"
+        notes.append(evidence.text("other_pathway", name=applicability.category_name))
+    else:
+        basis = "undetermined: the findings fit no category"
+        notes.append(applicability.reason)
     encs.sort(key=lambda e: (e.due, e.kind, e.id))
-    return SurveillancePlan(start, basis, tuple(encs), tuple(notes), params)
+    all_past = bool(encs) and all(e.status == "past" for e in encs)
+    if all_past:
+        notes.insert(0, evidence.text("all_past", as_of=as_of.isoformat()))
+    return SurveillancePlan(excision_date=start, as_of=as_of, pathway=p, basis=basis, recommendations=tuple(recs),
+                            encounters=tuple(encs), all_past=all_past, notes=tuple(notes), parameters=params)

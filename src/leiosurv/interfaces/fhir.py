@@ -1,12 +1,20 @@
-"""FHIR export: a Bundle (collection) with a ``RiskAssessment`` and a ``CarePlan``.
+"""FHIR export: a Bundle (collection) with a coded ``Condition``, a ``RiskAssessment`` and a ``CarePlan``.
 
 FHIR version: R4 content built and validated with the **R4B** models of
 ``fhir.resources`` 8 (``fhir.resources.R4B``): the installed package has no plain
 R4 module, and its default models are R5, where ``CarePlan.activity.detail`` no
-longer exists.  CarePlan and RiskAssessment did not change between R4 and R4B.
-Every resource is round-tripped (build -> JSON -> parse -> compare) before it
-is returned.  The subject is a display-only reference (no Patient resource: the
-case file carries no identity).
+longer exists.  Every resource is round-tripped (build -> JSON -> parse ->
+compare) before it is returned.
+
+* ``Condition``: the diagnosis the plan follows (confirmed, or the leading
+  candidate with verificationStatus ``provisional``), coded with ICD-O-3
+  morphology, ICD-10 and ICD-11 where the sources give codes; ``CarePlan.addresses``
+  and ``RiskAssessment.condition`` reference it.
+* ``RiskAssessment``: status ``preliminary`` for an incomplete group, ``final``
+  otherwise; ``qualitativeRisk`` coded (HL7 risk-probability for high/low, the
+  leiosurv risk-group code system for every group).
+* ``CarePlan``: activity status from the plan's as-of status (past -> unknown,
+  due/upcoming -> scheduled); a plan wholly in the past is ``completed``.
 """
 
 from __future__ import annotations
@@ -17,14 +25,58 @@ from leiosurv.clinical import Assessment
 from leiosurv.exceptions import ExportError
 from leiosurv.interfaces.ics import case_key
 
-__all__ = ["FHIR_VERSION", "assessment_to_fhir", "risk_assessment", "care_plan"]
+__all__ = ["FHIR_VERSION", "assessment_to_fhir", "condition", "risk_assessment", "care_plan"]
 
 FHIR_VERSION = "4.3.0"
 """R4B, the FHIR version of the models used (see the module docstring)."""
 
+ICD_O_3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
+ICD_10 = "http://hl7.org/fhir/sid/icd-10"
+ICD_11 = "http://id.who.int/icd/release/11/mms"
+RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
+LEIOSURV_RISK = "urn:leiosurv:risk-group"
+LEIOSURV_CATEGORY = "urn:leiosurv:diagnosis-category"
+
 
 def _subject(a: Assessment) -> dict:
     return {"display": f"Patient of case {case_key(a)}"}
+
+
+def condition(a: Assessment) -> dict:
+    """The diagnosis the plan follows as a coded FHIR R4B ``Condition``."""
+    key = case_key(a)
+    app = a.applicability
+    cid = app.category or a.diagnosis.top.category.id
+    cand = a.diagnosis.candidate(cid)
+    cat = cand.category
+    codings = [{"system": LEIOSURV_CATEGORY, "code": cat.id, "display": cat.name}]
+    if cat.icd_o:
+        codings.append({"system": ICD_O_3, "code": cat.icd_o, "display": cat.name})
+    if cand.icd_10:
+        codings.append({"system": ICD_10, "code": cand.icd_10})
+    if cat.icd_11:
+        codings.append({"system": ICD_11, "code": cat.icd_11})
+    verification = "confirmed" if app.confirmed else ("provisional" if app.category else "differential")
+    notes = [f"Pathway: {app.pathway} ({app.reason})"]
+    if cand.codes_note:
+        notes.append(f"Codes: {cand.codes_note}")
+    out = {
+        "resourceType": "Condition",
+        "id": f"{key}-condition",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                       "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                           "code": verification}]},
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                                  "code": "encounter-diagnosis"}]}],
+        "code": {"coding": codings, "text": cat.name},
+        "subject": _subject(a),
+        "recordedDate": a.findings.excision_date.isoformat(),
+        "note": [{"text": n} for n in notes],
+    }
+    if a.findings.site:
+        out["bodySite"] = [{"text": a.findings.site}]
+    return out
 
 
 def risk_assessment(a: Assessment) -> dict:
@@ -34,32 +86,34 @@ def risk_assessment(a: Assessment) -> dict:
     notes = [f"{f.label}: {f.status}" for f in r.factors]
     for f in r.factors:
         for p in f.published:
-            notes.append(
-                f"5-year {p.outcome.replace('_', ' ')} with {f.label.lower()}: {p.present.format()} present, "
-                f"{p.absent.format()} absent ({p.present.citation})"
-            )
-    if r.applies:
+            notes.append(f"5-year {p.outcome.replace('_', ' ')} with {f.label.lower()}: {p.present.format()} present, "
+                         f"{p.absent.format()} absent, RD {p.difference.format()} ({p.present.citation})")
+    if r.overall_5y:
         o = r.overall_5y
         notes.append(f"Overall 5-year risks: metastasis {o['metastasis'].format()}, local recurrence "
                      f"{o['local_recurrence'].format()}")
+    if not r.applies and r.conditional_group:
+        notes.append(f"Conditional: if dermal leiomyosarcoma were confirmed, the rule would give {r.conditional_group}.")
     notes.append(f"Mitotic grade 3 read as: {r.mitotic_definition.name}")
     notes += list(r.notes) + [f"Source: {c}" for c in r.citations]
+    coding = [{"system": LEIOSURV_RISK, "code": r.group, "display": r.group.replace("_", " ")}]
+    if r.group in ("high", "low"):
+        coding.insert(0, {"system": RISK_PROBABILITY, "code": r.group})
     return {
         "resourceType": "RiskAssessment",
         "id": f"{key}-risk",
         "identifier": [{"system": "urn:leiosurv:rule", "value": r.rule_id}],
-        "status": "final",
-        "method": {"text": f"{r.rule_id} (mitotic definition {r.mitotic_definition.id})"},
-        "code": {"text": "Dermal leiomyosarcoma risk group (seed 001 rule)"},
+        "status": "preliminary" if r.group == "incomplete" else "final",
+        "method": {"text": f"{r.rule_id} ({r.certainty}; mitotic definition {r.mitotic_definition.id}; rule set "
+                           f"{a.provenance.ruleset_version})"},
+        "code": {"text": "Dermal leiomyosarcoma risk group (seed 001 rule, proposed, exploratory)"},
         "subject": _subject(a),
         "occurrenceDateTime": a.findings.excision_date.isoformat(),
-        "prediction": [
-            {
-                "outcome": {"text": "Metastasis or local recurrence within 5 years"},
-                "qualitativeRisk": {"text": r.group},
-                "rationale": r.reason,
-            }
-        ],
+        "prediction": [{
+            "outcome": {"text": "Metastasis or local recurrence within 5 years"},
+            "qualitativeRisk": {"coding": coding, "text": r.group.replace("_", " ")},
+            "rationale": r.reason,
+        }],
         "mitigation": a.plan.basis,
         "note": [{"text": n} for n in notes if n],
     }
@@ -69,35 +123,43 @@ def care_plan(a: Assessment) -> dict:
     """The dated plan as a FHIR R4B ``CarePlan`` (a JSON-ready dict)."""
     p = a.plan
     key = case_key(a)
-    acts = []
+    acts = [{
+        "detail": {
+            "kind": "ServiceRequest",
+            "code": {"text": rec.id.replace("_", " ")},
+            "status": "not-started",
+            "description": rec.text + " Source: " + "; ".join(str(c) for c in rec.citations),
+        }
+    } for rec in p.recommendations]
     for e in p.encounters:
-        acts.append(
-            {
-                "detail": {
-                    "kind": "Appointment",
-                    "code": {"text": f"{e.kind}: {e.modality}"},
-                    "reasonCode": [{"text": e.reason}],
-                    "status": "scheduled",
-                    "scheduledPeriod": {"start": e.window_start.isoformat(), "end": e.window_end.isoformat()},
-                    "performer": [{"display": e.provider}],
-                    "description": f"{e.id}: due {e.due.isoformat()}. Source: {e.citation}",
-                }
+        acts.append({
+            "detail": {
+                "kind": "Appointment",
+                "code": {"text": f"{e.kind}: {e.modality}"},
+                "reasonCode": [{"text": e.reason}],
+                "status": "unknown" if e.status == "past" else "scheduled",
+                "scheduledPeriod": {"start": e.window_start.isoformat(), "end": e.window_end.isoformat()},
+                "performer": [{"display": e.provider}],
+                "description": f"{e.id}: due {e.due.isoformat()} ({e.status} as of {p.as_of.isoformat()}). "
+                               f"Source: {e.citation}",
             }
-        )
+        })
+    period = {"start": p.excision_date.isoformat()}
+    if p.encounters:
+        period["end"] = p.encounters[-1].window_end.isoformat()
     out = {
         "resourceType": "CarePlan",
         "id": f"{key}-plan",
-        "status": "active",
+        "status": "completed" if p.all_past else "active",
         "intent": "plan",
-        "title": f"Leiomyosarcoma follow-up: {p.basis}",
+        "title": f"Leiomyosarcoma follow-up ({key}): {p.basis}",
         "description": " ".join(p.notes) or p.basis,
         "subject": _subject(a),
-        "period": {"start": p.excision_date.isoformat()},
-        "addresses": [{"display": f"Risk group {a.risk.group}"}],
+        "period": period,
         "activity": acts,
-        "note": [{"text": n} for n in p.notes] + [{"text": "Decision support only; it does not replace clinical judgement."}],
+        "note": [{"text": n} for n in p.notes] + [{"text": a.disclaimer}],
     }
-    if not acts:  # FHIR has no empty lists: a plan without scheduled encounters omits ``activity``
+    if not acts:  # FHIR has no empty lists: a plan without activities omits ``activity``
         del out["activity"]
     return out
 
@@ -110,14 +172,14 @@ def _roundtrip(resource: dict):
         obj = cls.model_validate(resource)
         again = cls.model_validate_json(obj.model_dump_json())
     except Exception as exc:  # pydantic ValidationError and fhir.resources errors alike
-        raise ExportError(f"FHIR {resource['resourceType']} is not valid R4B: {exc}") from exc
+        raise ExportError(f"FHIR {resource['resourceType']} is not valid R4B: {str(exc)[:200]}") from exc
     if again != obj or json.loads(again.model_dump_json()) != json.loads(obj.model_dump_json()):
         raise ExportError(f"FHIR {resource['resourceType']} does not round-trip")
     return obj
 
 
 def assessment_to_fhir(a: Assessment) -> dict:
-    """A FHIR R4B ``Bundle`` (type collection) with the RiskAssessment and the CarePlan.
+    """A FHIR R4B ``Bundle`` (type collection) with the Condition, the RiskAssessment and the CarePlan.
 
     Each resource and the bundle are validated with ``fhir.resources.R4B`` and round-tripped.
 
@@ -127,12 +189,15 @@ def assessment_to_fhir(a: Assessment) -> dict:
     >>> from leiosurv.clinical import Findings, assess
     >>> a = assess(Findings(excision_date=datetime.date(2024, 1, 1), depth="dermal", margins="positive"))
     >>> [e["resource"]["resourceType"] for e in assessment_to_fhir(a)["entry"]]
-    ['RiskAssessment', 'CarePlan']
+    ['Condition', 'RiskAssessment', 'CarePlan']
     """
-    ra, cp = risk_assessment(a), care_plan(a)
-    cp["addresses"] = [{"reference": f"RiskAssessment/{ra['id']}", "display": f"Risk group {a.risk.group}"}]
+    cond, ra, cp = condition(a), risk_assessment(a), care_plan(a)
+    ref = {"reference": f"Condition/{cond['id']}", "display": cond["code"]["text"]}
+    cp["addresses"] = [ref]
+    ra["condition"] = ref
+    ra["basis"] = [{"reference": f"Condition/{cond['id']}"}]
     entries = []
-    for res in (ra, cp):
+    for res in (cond, ra, cp):
         _roundtrip(res)
         entries.append({"fullUrl": f"urn:leiosurv:{res['resourceType']}/{res['id']}", "resource": res})
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}

@@ -47,17 +47,21 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
     >>> import datetime
     >>> from leiosurv.clinical import Findings, assess
     >>> a = assess(Findings(excision_date=datetime.date(2024, 1, 1), depth="dermal", margins="positive",
-    ...                     case_id="demo"))
+    ...                     case_id="demo", confirmed_diagnosis="aismn"))
     >>> b"UID:demo-visit-m006@leiosurv" in plan_to_ics(a)
     True
     """
+    if not assessment.plan.encounters:
+        raise ExportError(f"nothing to export: the plan has no scheduled encounters ({assessment.plan.basis}); "
+                          "an iCalendar file needs at least one event")
     stamp = stamp or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     key = case_key(assessment)
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//leiosurv//leiosurv {__version__}//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"leiosurv follow-up {key}")
-    notes = " ".join(assessment.plan.notes)
+    plan = assessment.plan
+    notes = " ".join([r.text for r in plan.recommendations] + list(plan.notes))
     uids = []
     for e in assessment.plan.encounters:
         ev = icalendar.Event()
@@ -67,13 +71,14 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
         ev.add("dtstamp", stamp)
         ev.add("dtstart", e.due)
         ev.add("dtend", e.due + _dt.timedelta(days=1))
-        ev.add("summary", f"{e.kind.capitalize()}: {e.modality}")
+        ev.add("summary", f"[{key}] {e.kind.capitalize()}: {e.modality}")
         ev.add(
             "description",
-            f"{e.reason}.\nProvider: {e.provider}.\nAcceptable window: {e.window_start.isoformat()} to "
-            f"{e.window_end.isoformat()}.\nSource: {e.citation}.\nBasis: {assessment.plan.basis}."
+            f"Case {key}. {e.reason}.\nProvider: {e.provider}.\nAcceptable window: {e.window_start.isoformat()} to "
+            f"{e.window_end.isoformat()} (status as of {plan.as_of.isoformat()}: {e.status}).\nSource: {e.citation}."
+            f"\nBasis: {plan.basis}.\n{assessment.applicability}."
             + (f"\nNote: {notes}" if notes else "")
-            + f"\nRisk group: {assessment.risk.group}. Decision support only.",
+            + f"\nRisk group: {assessment.risk.group}. {assessment.disclaimer}",
         )
         ev.add("categories", [e.kind])
         ev.add("transp", "TRANSPARENT")

@@ -8,62 +8,19 @@ Exports are written to temporary files and renamed only when all succeeded.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
-from leiosurv.clinical import Assessment, assess, evidence, parse_findings
+from leiosurv.casefile import load_case
+from leiosurv.clinical import Assessment, assess, evidence
 from leiosurv.clinical.findings import Findings
-from leiosurv.exceptions import ExportError, FieldIssue, FindingsError
+from leiosurv.exceptions import InputError
+from leiosurv.files import atomic_write, check_outputs
 
-__all__ = ["register", "load_case", "write_atomically"]
-
-
-def load_case(path: str | os.PathLike) -> Findings:
-    """Read and validate a JSON or YAML case file; every failure is a :class:`FindingsError`."""
-    import yaml
-
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FindingsError([FieldIssue("(file)", "no such file", str(p))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FindingsError([FieldIssue("(file)", f"cannot read: {exc}", str(p))]) from None
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise FindingsError([FieldIssue(f"line {exc.lineno}", f"malformed JSON: {exc.msg}")], source=p.name) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FindingsError([FieldIssue(where, f"malformed YAML: {problem}")], source=p.name) from None
-    return parse_findings(data, source=p.name)
-
-
-def write_atomically(outputs: dict[Path, bytes]) -> None:
-    """Write every file or none: temp files in the target directories, renamed at the end."""
-    temps: list[tuple[str, Path]] = []
-    try:
-        for target, data in outputs.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            temps.append((tmp, target))
-    except OSError as exc:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
-        raise ExportError(f"could not write exports: {exc}") from exc
-    for tmp, target in temps:
-        os.replace(tmp, target)
+__all__ = ["register"]
 
 
 def _options(f):
@@ -77,23 +34,26 @@ def _options(f):
     f = click.option("--mitotic-definition", type=click.Choice(sorted(evidence.MITOTIC_DEFINITIONS)),
                      default=evidence.DEFAULT_MITOTIC_DEFINITION, show_default=True,
                      help="How seed 001's 'mitotic grade 3' is read.")(f)
+    f = click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="Date the plan's status (past, due, upcoming) refers to; default today.")(f)
     return f
 
 
-def _assess(case: str, mitotic_definition: str, imaging_interval: int, window_days: int, plan_years: int) -> Assessment:
+def _assess(case: str, mitotic_definition: str, imaging_interval: int, window_days: int, plan_years: int,
+            as_of: _dt.datetime | None) -> Assessment:
     return assess(load_case(case), mitotic_definition=mitotic_definition, imaging_interval_months=imaging_interval,
-                  window_days=window_days, plan_years=plan_years)
+                  window_days=window_days, plan_years=plan_years, as_of=as_of.date() if as_of else None)
 
 
 @click.command("assess")
 @click.argument("case", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @_options
-def assess_cmd(case, as_json, mitotic_definition, imaging_interval, window_days, plan_years):
-    """Diagnosis support, risk group and dated plan for the findings in CASE (JSON or YAML)."""
-    a = _assess(case, mitotic_definition, imaging_interval, window_days, plan_years)
+def assess_cmd(case, as_json, mitotic_definition, imaging_interval, window_days, plan_years, as_of):
+    """Diagnosis support, pathway, risk group and dated plan for the findings in CASE (JSON or YAML)."""
+    a = _assess(case, mitotic_definition, imaging_interval, window_days, plan_years, as_of)
     if as_json:
-        click.echo(json.dumps(a.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(a.model_dump_json(indent=2))
     else:
         click.echo(str(a))
 
@@ -105,21 +65,27 @@ def assess_cmd(case, as_json, mitotic_definition, imaging_interval, window_days,
               help="Write a FHIR R4B Bundle (collection) with the RiskAssessment and CarePlan.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full assessment as JSON.")
 @_options
-def plan_cmd(case, ics_path, fhir_path, json_path, mitotic_definition, imaging_interval, window_days, plan_years):
+def plan_cmd(case, ics_path, fhir_path, json_path, mitotic_definition, imaging_interval, window_days, plan_years,
+             as_of):
     """Print the dated plan for CASE and write its exports (all or nothing)."""
-    a = _assess(case, mitotic_definition, imaging_interval, window_days, plan_years)
+    targets = [Path(p) for p in (ics_path, fhir_path, json_path) if p]
+    check_outputs(targets, [case])
+    a = _assess(case, mitotic_definition, imaging_interval, window_days, plan_years, as_of)
     outputs: dict[Path, bytes] = {}
     if ics_path:
         from leiosurv.interfaces.ics import plan_to_ics
 
+        if not a.plan.encounters:
+            raise InputError(f"--ics: nothing to export: the plan has no scheduled encounters ({a.plan.basis})")
         outputs[Path(ics_path)] = plan_to_ics(a)
     if fhir_path:
         from leiosurv.interfaces.fhir import assessment_to_fhir
 
         outputs[Path(fhir_path)] = json.dumps(assessment_to_fhir(a), indent=2, ensure_ascii=False).encode()
     if json_path:
-        outputs[Path(json_path)] = json.dumps(a.to_dict(), indent=2, ensure_ascii=False).encode()
-    write_atomically(outputs)
+        outputs[Path(json_path)] = a.model_dump_json(indent=2).encode()
+    atomic_write(outputs)
+    click.echo(str(a.applicability))
     click.echo(f"Risk group: {a.risk.group} ({a.risk.reason})")
     click.echo(str(a.plan))
     for path in outputs:
@@ -127,9 +93,12 @@ def plan_cmd(case, ics_path, fhir_path, json_path, mitotic_definition, imaging_i
 
 
 @click.command("schema")
-def schema_cmd():
-    """Print the JSON Schema of a case file (the findings model)."""
-    click.echo(json.dumps(Findings.model_json_schema(), indent=2))
+@click.option("--output", "which", type=click.Choice(["case", "assessment"]), default="case", show_default=True,
+              help="'case': the input (findings) schema; 'assessment': the result schema of assess --json.")
+def schema_cmd(which):
+    """Print the JSON Schema of a case file, or of an assessment result."""
+    model = Findings if which == "case" else Assessment
+    click.echo(json.dumps(model.model_json_schema(), indent=2))
 
 
 def register(group: click.Group) -> None:
