@@ -67,7 +67,7 @@ def test_seed003_question_1_inflammatory_lms():
     dx = diagnose(f)
     assert dx.top.category.id == "ilms"
     assert dx.top.category.icd_o == "8890/3" and dx.top.category.icd_11 == "2B58 & XH7ED4"
-    assert dx.top.category.icd_10 == "C49.2"  # by site (ICD-10 C49.2, lower limb); seed 003 gives C49.9
+    assert dx.top.icd_10 == "C49.2"  # by site (ICD-10 C49.2, lower limb); seed 003 gives C49.9
     ranked = [c.category.id for c in dx.candidates]
     assert ranked.index("imt") > ranked.index("ilms") and ranked.index("rhabdomyosarcoma") > ranked.index("ilms")
 
@@ -85,8 +85,11 @@ def test_seed003_question_2_near_haploidization_supports_ilms():
 def test_dermal_aggressive_features_warning():
     f = Findings(excision_date=D, depth="dermal", pleomorphism="marked")
     assert "warn.dermal.aggressive-features" in [w.rule_id for w in diagnose(f).warnings]
-    f2 = Findings(excision_date=D, depth="dermal", mitoses={"count": 25})
+    f2 = Findings(excision_date=D, depth="dermal", mitoses={"count": 30})
     assert "warn.dermal.aggressive-features" in [w.rule_id for w in diagnose(f2).warnings]
+    # mitotic grade 3 within the AISMN range of seed 002 (1-28 per 10 HPF) is not 'brisk'
+    f25 = Findings(excision_date=D, depth="dermal", mitoses={"count": 25})
+    assert "warn.dermal.aggressive-features" not in [w.rule_id for w in diagnose(f25).warnings]
     f3 = Findings(excision_date=D, depth="dermal", pleomorphism="mild", necrosis="absent", mitoses={"count": 2})
     assert "warn.dermal.aggressive-features" not in [w.rule_id for w in diagnose(f3).warnings]
 
@@ -126,7 +129,7 @@ def test_every_category_ranked_with_explained_score():
     assert "not a probability" in dx.score_logic and "does not replace" in dx.disclaimer
 
 
-def test_risk_group_flags_a_non_lms_top_candidate():
+def test_non_lms_top_candidate_gets_no_dermal_group():
     from leiosurv.clinical import assess
 
     f = Findings(excision_date=D, depth="dermal", margins="positive", atypia="none",
@@ -134,16 +137,18 @@ def test_risk_group_flags_a_non_lms_top_candidate():
                                        "h_caldesmon": "negative"})
     a = assess(f)
     assert a.diagnosis.top.category.id == "dermatofibroma"
-    assert a.risk.group == "high" and any("applies only if the diagnosis" in n for n in a.risk.notes)
+    assert a.risk.group == "not_applicable" and a.risk.conditional_group == "high"
+    assert a.applicability.pathway == "other" and "Dermatofibroma" in a.applicability.reason
     lms = assess(Findings(excision_date=D, depth="dermal", margins="positive", atypia="mild",
                           immunohistochemistry={"sma": "positive"}))
     assert lms.diagnosis.top.category.id == "aismn"
-    assert not any("applies only if the diagnosis" in n for n in lms.risk.notes)
+    assert lms.applicability.pathway == "dermal_lms" and lms.risk.group == "high"
 
 
-def test_prior_lms_note_on_dermal_risk():
-    from leiosurv.clinical import classify_risk
+def test_prior_lms_dermal_lesion_goes_to_metastasis_work_up():
+    from leiosurv.clinical import assess
 
-    r = classify_risk(Findings(excision_date=D, depth="dermal", necrosis="present",
-                               history={"prior_leiomyosarcoma": "present"}))
-    assert evidence.PRIOR_LMS_RISK_NOTE in r.notes
+    a = assess(Findings(excision_date=D, depth="dermal", necrosis="present",
+                        history={"prior_leiomyosarcoma": "present"}))
+    assert a.applicability.pathway == "exclude_metastasis" and a.risk.group == "not_applicable"
+    assert a.plan.recommendations[0].id == "exclude_metastasis"

@@ -1,19 +1,55 @@
-"""Every clinical rule, encounter and candidate carries a citation whose source is registered."""
+"""The evidence package: versioned data validated at import; every citation real and verbatim."""
+
+from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import BaseModel
 
 from leiosurv.clinical import assess, evidence, parse_findings
+from leiosurv.clinical.evidence import Citation, PublishedRisk
+from leiosurv.exceptions import FindingsError
 
-SEEDS = Path("/work/shared/seeds")
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+REPO = Path(__file__).resolve().parents[2]
+SEEDS = REPO.parent / "shared" / "seeds"
+EXAMPLES = REPO / "examples"
 
 
-def _registered(c):
-    assert evidence.SOURCES.get(c.source.id) is c.source, c
+@pytest.fixture(scope="module")
+def seeds() -> Path:
+    """The seed documents beside the repository (``../shared/seeds``); their absence is a failure."""
+    assert SEEDS.is_dir(), f"seed documents not found at {SEEDS}: the evidence cannot be checked"
+    return SEEDS
+
+
+def _all_citations() -> list[Citation]:
+    """Every citation the evidence package holds, found by walking its public values."""
+    out: list[Citation] = []
+
+    def walk(v) -> None:
+        if isinstance(v, type):
+            return
+        if isinstance(v, Citation):
+            out.append(v)
+        elif isinstance(v, BaseModel):
+            for k in type(v).model_fields:
+                walk(getattr(v, k))
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, (list, tuple, frozenset, set)):
+            for x in v:
+                walk(x)
+
+    for name in evidence.__all__:
+        walk(getattr(evidence, name))
+    return out
 
 
 def test_all_exported_names_exist():
@@ -21,84 +57,115 @@ def test_all_exported_names_exist():
         assert hasattr(evidence, name), name
 
 
-def test_criteria_and_warnings_cite_registered_sources():
-    ids = [c.id for c in evidence.DIAGNOSIS_CRITERIA]
-    assert len(ids) == len(set(ids)), "criterion ids must be unique"
-    for c in evidence.DIAGNOSIS_CRITERIA:
-        assert c.category in evidence.CATEGORIES and c.weight != 0 and re.fullmatch(r"dx\.[a-z0-9.-]+", c.id)
-        _registered(c.citation)
-    for w in evidence.WARNING_RULES.values():
-        _registered(w.citation)
-    for cat in evidence.CATEGORIES.values():
-        if cat.icd_o or cat.icd_10 or cat.icd_11:
-            _registered(cat.codes_citation)
-    for spec in evidence.DLMS_SCHEDULE.values():
-        _registered(spec["citation"])
-    for d in evidence.MITOTIC_DEFINITIONS.values():
-        for c in d.citations:
-            _registered(c)
+def test_ruleset_version_and_hash_of_the_data_files():
+    folder = resources.files("leiosurv.clinical.evidence").joinpath("data")
+    h = hashlib.sha256()
+    for name in evidence.DATA_FILES:
+        h.update(name.encode() + b"\0" + folder.joinpath(name).read_bytes() + b"\0")
+    assert evidence.RULESET.sha256 == h.hexdigest()
+    assert re.fullmatch(r"\d{4}\.\d+\.\d+", evidence.RULESET.version)
+    on_disk = sorted(p.name for p in Path(str(folder)).glob("*.yaml"))
+    assert on_disk == sorted(evidence.DATA_FILES), "every data file is hashed, and only those"
 
 
-def test_seed_sources_point_to_real_files():
-    for s in evidence.SOURCES.values():
-        if s.file and SEEDS.exists():
-            assert (SEEDS / s.file).exists(), s.file
+def test_every_citation_names_a_registered_source():
+    cits = _all_citations()
+    assert len(cits) > 100
+    for c in cits:
+        assert evidence.SOURCES[c.source.id] == c.source
 
 
-def test_icd_codes_appear_in_their_seed():
-    if not SEEDS.exists():
-        pytest.skip("seeds not available")
+def test_seed_sources_point_to_real_files(seeds):
+    files = [s.file for s in evidence.SOURCES.values() if s.file]
+    assert len(files) == 5
+    for f in files:
+        assert (seeds / f).is_file(), f
+
+
+def test_every_quote_is_verbatim_in_its_seed(seeds):
+    checked = 0
+    for c in _all_citations():
+        if c.quote and c.source.file:
+            text = " ".join((seeds / c.source.file).read_text(encoding="utf-8").split())
+            for part in c.quote.split(" ... "):  # an ellipsis joins verbatim fragments
+                assert " ".join(part.split()) in text, (c.source.id, c.section, part)
+            checked += 1
+    assert checked > 40
+
+
+def test_icd_codes_appear_in_their_seed(seeds):
     for cat in evidence.CATEGORIES.values():
         if cat.codes_citation is None:
             assert cat.icd_o is cat.icd_10 is cat.icd_11 is None
             continue
-        text = (SEEDS / cat.codes_citation.source.file).read_text()
+        text = (seeds / cat.codes_citation.source.file).read_text(encoding="utf-8")
         for code in (cat.icd_o, cat.icd_10, cat.icd_11):
             if code:
                 assert code in text, (cat.id, code)
 
 
-def test_quotes_are_verbatim_in_the_seeds():
-    if not SEEDS.exists():
-        pytest.skip("seeds not available")
-    cits = [spec["citation"] for spec in evidence.DLMS_SCHEDULE.values()] + [evidence.LIFELONG_NOTE]
-    cits += [c for _, c in evidence.KEY_STAINS.values()]
-    for c in cits:
-        if c.quote and c.source.file:
-            text = " ".join((SEEDS / c.source.file).read_text().split())
-            for part in c.quote.split(" ... "):  # an ellipsis joins verbatim fragments
-                assert " ".join(part.split()) in text, part
+def test_published_figures_match_the_seed_text(seeds):
+    """Every printed figure of seed 001's Results appears in the seed exactly as stored."""
+    text = (seeds / evidence.SEED_001.file).read_text(encoding="utf-8").replace("–", "-")
+    for r in evidence.DLMS_FACTOR_RISKS.values():
+        for p in (r.present, r.absent):
+            assert f"{p.printed['estimate']}%" in text and f"{p.printed['lower']}-{p.printed['upper']}" in text
+        d = r.difference.printed
+        assert f"RD: {d['estimate']}%; 95% CI: {d['lower']}-{d['upper']}" in text
+    for k, v in evidence.DLMS_OVERALL_5Y.items():
+        assert f"{v.printed['estimate']}%" in text, k
 
 
-@pytest.mark.parametrize("case", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_result_item_cites_a_registered_source(case):
-    import yaml
+def test_rounding_interval_from_the_printed_text():
+    r = evidence.DLMS_FACTOR_RISKS[("positive_margins", "local_recurrence")]
+    assert r.difference.rounding_interval() == pytest.approx((0.175, 0.185))
+    assert r.present.rounding_interval() == pytest.approx((0.2595, 0.2605))
+    assert evidence.DLMS_FACTOR_RISKS[("necrosis", "metastasis")].present.rounding_interval("lower") == \
+        pytest.approx((0.0055, 0.0065))
 
-    a = assess(parse_findings(yaml.safe_load(case.read_text())))
-    for cand in a.diagnosis.candidates:
-        for r in cand.supporting + cand.against:
-            _registered(r.citation)
-    for w in a.diagnosis.warnings:
-        _registered(w.citation)
-    for e in a.plan.encounters:
-        _registered(e.citation)
-    for c in a.risk.citations:
-        _registered(c)
-    assert set(a.provenance["evidence_sources"]) <= set(evidence.SOURCES)
+
+def test_criteria_reference_known_categories_and_features():
+    from leiosurv.clinical import Findings, derived_features
+
+    feats = derived_features(Findings(excision_date=dt.date(2024, 1, 1)))
+    for c in evidence.DIAGNOSIS_CRITERIA:
+        assert c.category in evidence.CATEGORIES and c.feature in feats, c.id
+        assert re.fullmatch(r"dx\.[a-z0-9.-]+", c.id)
+    for e in evidence.ESSENTIALS:
+        assert e.category in evidence.CATEGORIES and e.feature in feats, e.id
 
 
 def test_cite_refuses_unregistered_source():
     with pytest.raises(ValueError, match="not registered"):
-        evidence.cite(evidence.Source("x", "x", "x"), "s")
-    assert evidence.cite(evidence.SEED_002, "Diagnosis").source is evidence.SEED_002
+        evidence.cite(evidence.Source(id="x", title="x", reference="x"), "s")
+    assert evidence.cite(evidence.SEED_002, "Diagnosis").source == evidence.SEED_002
 
 
-def test_assess_default_date_check_uses_today():
-    with pytest.raises(Exception, match="in the future"):
+def test_models_refuse_bad_data():
+    with pytest.raises(ValueError):
+        PublishedRisk.from_printed({"estimate": "nine"}, evidence.LIFELONG_NOTE)
+    with pytest.raises(ValueError):
+        evidence.Criterion(id="dx.x", category="aismn", feature="depth", values=frozenset({"dermal"}), weight=0,
+                           text="t", citation=evidence.LIFELONG_NOTE)
+
+
+@pytest.mark.parametrize("case", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_result_records_the_ruleset(case):
+    a = assess(parse_findings(yaml.safe_load(case.read_text())))
+    assert a.provenance.ruleset_version == evidence.RULESET.version
+    assert a.provenance.ruleset_sha256 == evidence.RULESET.sha256
+    assert set(a.provenance.evidence_sources) <= set(evidence.SOURCES)
+
+
+def test_future_excision_date_is_refused():
+    with pytest.raises(FindingsError, match="in the future"):
         parse_findings({"excision_date": (dt.date.today() + dt.timedelta(days=1)).isoformat()})
 
 
-def test_docs_list_every_rule():
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "clinical.md").read_text()
+def test_docs_are_generated_and_current():
+    from leiosurv.interfaces.evidence_docs import render_clinical_md
+
+    docs = (REPO / "docs" / "clinical.md").read_text(encoding="utf-8")
+    assert docs == render_clinical_md(), "docs/clinical.md is stale: run `leiosurv evidence-docs > docs/clinical.md`"
     for rid in [c.id for c in evidence.DIAGNOSIS_CRITERIA] + list(evidence.WARNING_RULES) + [evidence.DLMS_RULE_ID]:
-        assert f"`{rid}`" in docs or rid in docs, rid
+        assert f"`{rid}`" in docs, rid

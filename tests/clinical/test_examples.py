@@ -1,20 +1,23 @@
-"""The example case files re-run to their committed expected outputs.
+"""The example case files re-run to their committed expected outputs, and what they must say.
 
-Regenerate after a deliberate change with
-``leiosurv assess examples/<case>.yaml --json > examples/<case>.expected.json``.
+Regenerate after a deliberate (reviewed) change with
+``leiosurv assess examples/<case>.yaml --json --as-of 2026-11-29 > examples/<case>.expected.json``.
 """
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from leiosurv.clinical import assess, parse_findings
+from leiosurv.casefile import load_case
+from leiosurv.clinical import assess
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = sorted(EXAMPLES.glob("*.yaml"))
 VOLATILE = [("provenance", "leiosurv_version")]
+AS_OF = dt.date(2026, 11, 29)
 
 
 def _strip(d: dict) -> dict:
@@ -33,38 +36,47 @@ def test_there_are_examples():
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_example_matches_expected(case):
     expected = json.loads(case.with_suffix(".expected.json").read_text())
-    got = assess(parse_findings(yaml.safe_load(case.read_text()), source=case.name)).to_dict()
+    got = assess(load_case(case), as_of=AS_OF).to_dict()
     assert _strip(got) == _strip(expected)
 
 
+def _run(name: str):
+    return assess(load_case(EXAMPLES / f"{name}.yaml"), as_of=AS_OF)
+
+
 def test_seed000_reading():
-    a = json.loads((EXAMPLES / "seed000_cutaneous_metastases.expected.json").read_text())
-    assert a["diagnosis"][0]["category"] == "metastatic_lms"
-    assert a["risk"]["group"] == "not_applicable" and a["plan"] == []
-    w = {x["rule_id"]: x for x in a["warnings"]}
-    assert "26.0 years" in w["warn.prior-lms.new-lesion"]["message"]
-    assert "warn.dermal.aggressive-features" in w  # brisk mitoses in a dermal-based lesion
+    """Seed 000: eruptive nodules 26 years after a subcutaneous LMS: metastasis first, never a dermal group."""
+    a = _run("seed000_cutaneous_metastases")
+    assert a.diagnosis.top.category.id == "metastatic_lms"
+    assert a.risk.group == "not_applicable" and a.plan.encounters == ()
+    assert a.applicability.pathway == "exclude_metastasis"
+    w = {x.rule_id: x for x in a.warnings}
+    assert "26.0 years" in w["warn.prior-lms.new-lesion"].message
+    assert "warn.dermal.aggressive-features" in w  # brisk mitoses reported in a dermal-based lesion
 
 
 def test_seed004_reading():
-    a = json.loads((EXAMPLES / "seed004_cervical_spine_metastasis.expected.json").read_text())
-    assert a["diagnosis"][0]["category"] == "metastatic_lms" and a["risk"]["group"] == "not_applicable"
+    """Seed 004: the spine lesion 'proved to be a LMS metastasis': metastatic pathway, no invented schedule."""
+    a = _run("seed004_cervical_spine_metastasis")
+    assert a.diagnosis.top.category.id == "metastatic_lms" and a.risk.group == "not_applicable"
+    assert a.applicability.pathway == "metastatic" and a.applicability.confirmed
+    assert a.plan.encounters == () and a.risk.conditional_group is None
 
 
 def test_teaching_cases():
-    hi = yaml.safe_load((EXAMPLES / "teaching_dermal_lms_high.yaml").read_text())
-    f = parse_findings(hi)
-    assert assess(f).risk.group == "high"
-    assert assess(f, mitotic_definition="danish-3b").risk.group == "low"
-    lo = json.loads((EXAMPLES / "teaching_dermal_lms_low.expected.json").read_text())
-    assert lo["risk"]["group"] == "low" and [e["due"] for e in lo["plan"]] == [
-        "2024-11-30", "2025-05-31", "2026-05-31", "2027-05-31", "2028-05-31"]
+    hi = load_case(EXAMPLES / "teaching_dermal_lms_high.yaml")
+    assert assess(hi).risk.group == "high"
+    assert assess(hi, mitotic_definition="danish-3b").risk.group == "low"
+    lo = _run("teaching_dermal_lms_low")
+    assert lo.risk.group == "low" and lo.applicability.pathway == "dermal_lms"
+    assert [e.due.isoformat() for e in lo.plan.encounters] == ["2025-05-31", "2026-05-31", "2027-05-31", "2028-05-31"]
+    assert [e.status for e in lo.plan.encounters] == ["past", "past", "upcoming", "upcoming"]
 
 
 def test_seed000_primary_uses_guideline():
-    a = json.loads((EXAMPLES / "seed000_primary_1997.expected.json").read_text())
-    assert a["diagnosis"][0]["category"] == "lms_nos" and a["diagnosis"][0]["icd_10"] == "C49.1"
-    assert a["risk"]["group"] == "not_applicable" and "3-4 months" in a["risk"]["guideline_schedule"]
-    months = [e["month"] for e in a["plan"]]
+    a = _run("seed000_primary_1997")
+    assert a.diagnosis.top.category.id == "lms_nos" and a.diagnosis.top.icd_10 == "C49.1"
+    assert a.risk.group == "not_applicable" and a.applicability.pathway == "soft_tissue_sarcoma"
+    months = [e.month for e in a.plan.encounters]
     assert months[:2] == [3, 6] and months[-1] == 120
-    assert a["plan"][0]["due"] == "1997-10-01"
+    assert a.plan.encounters[0].due.isoformat() == "1997-10-01" and a.plan.all_past

@@ -68,32 +68,54 @@ def test_unknown_definition_is_input_error():
         classify_risk(F(), mitotic_definition="who")
 
 
+def _assess(**kw):
+    from leiosurv.clinical import assess
+
+    return assess(F(**kw), as_of=dt.date(2024, 4, 1))
+
+
 @pytest.mark.parametrize("depth", ["subcutaneous", "deep_soft_tissue", "retroperitoneal_visceral", "uterine", "bone"])
 def test_non_dermal_is_not_applicable_with_guideline(depth):
-    r = classify_risk(F(depth=depth, necrosis="present"))
-    assert r.group == "not_applicable" and not r.applies
-    assert r.guideline_schedule and any(c.source is evidence.ESMO_2021 for c in r.citations)
-    assert any("decades" in n for n in r.notes)
+    a = _assess(depth=depth, necrosis="present", atypia="marked", immunohistochemistry={"sma": "positive"})
+    assert a.risk.group == "not_applicable" and not a.risk.applies and a.risk.conditional_group is None
+    assert a.applicability.pathway == "soft_tissue_sarcoma"
+    assert a.plan.encounters and all(e.citation.source == evidence.ESMO_2021 for e in a.plan.encounters)
+    assert any("decades" in n for n in a.plan.notes)
 
 
 def test_distant_lesion_not_applicable():
-    r = classify_risk(F(depth="dermal", distant_lesion="present"))
-    assert r.group == "not_applicable" and evidence.METASTATIC_NOTE in r.notes
+    a = _assess(depth="dermal", distant_lesion="present", history={"prior_aismn": "present"},
+                immunohistochemistry={"sma": "positive"})
+    assert a.risk.group == "not_applicable" and evidence.text("metastatic") in a.plan.notes
 
 
-def test_unknown_depth_is_incomplete():
-    r = classify_risk(F(**{**ALL_ABSENT, "depth": "unknown"}))
-    assert r.group == "incomplete" and r.missing[0] == "depth of origin"
+def test_unknown_depth_is_not_a_dermal_group_and_gets_interim_schedule():
+    a = _assess(**{**ALL_ABSENT, "depth": "unknown"})
+    assert a.risk.group == "not_applicable" and a.applicability.pathway == "undetermined"
+    assert a.applicability.interim_sarcoma_schedule and a.plan.encounters
+    assert evidence.text("depth_unknown") in a.plan.notes
 
 
 def test_result_shows_published_risks():
-    d = classify_risk(F(**ALL_ABSENT)).to_dict()
+    d = classify_risk(F(**ALL_ABSENT)).model_dump(mode="json")
     assert d["overall_5y"]["metastasis"]["estimate"] == pytest.approx(0.024)
     assert d["overall_5y"]["local_recurrence"]["estimate"] == pytest.approx(0.10)
-    nec = d["factors"]["necrosis"]["published_5y"][0]
+    nec = d["factors"][0]["published"][0]
+    assert d["factors"][0]["factor"] == "necrosis"
     assert nec["present"]["estimate"] == pytest.approx(0.093) and nec["absent"]["upper"] == pytest.approx(0.028)
-    assert d["mitotic_definition"]["id"] == "fnclcc"
+    assert d["mitotic_definition"]["id"] == "fnclcc" and d["certainty"] == "proposed, exploratory (seed 001)"
     assert "9.3%" in str(classify_risk(F(**ALL_ABSENT)))
+
+
+def test_rule_implemented_once_vectorised_equals_scalar():
+    import numpy as np
+
+    from leiosurv.clinical import rule_group, rule_groups
+
+    codes = {"present": 1.0, "absent": 0.0, "unknown": np.nan}
+    rows = [(a, b, c) for a in codes for b in codes for c in codes]
+    got = rule_groups(np.array([[codes[x] for x in r] for r in rows]))
+    assert list(got) == [rule_group(r) for r in rows]
 
 
 status = st.sampled_from(["present", "absent", "unknown"])
@@ -131,6 +153,6 @@ def test_unknown_factor_never_low(kw):
 
 def test_published_dermal_risks_not_shown_where_rule_does_not_apply():
     r = classify_risk(F(depth="subcutaneous", necrosis="present"))
-    assert all(f.published == () for f in r.factors) and r.to_dict()["overall_5y"] == {}
+    assert all(f.published == () for f in r.factors) and r.overall_5y == {}
     assert "9.3%" not in str(r)
     assert all(f.published for f in classify_risk(F(depth="dermal")).factors)

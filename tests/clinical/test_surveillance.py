@@ -6,24 +6,35 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leiosurv.clinical import Findings, add_months, classify_risk, evidence, plan_surveillance
+from leiosurv.clinical import (
+    Findings,
+    add_months,
+    classify_risk,
+    decide_pathway,
+    diagnose,
+    evidence,
+    plan_surveillance,
+)
 from leiosurv.exceptions import InputError
 
 D = dt.date(2024, 1, 31)
-LOW = dict(depth="dermal", necrosis="absent", mitoses={"count": 3}, perineural_invasion="absent",
+LOW = dict(depth="dermal", confirmed_diagnosis="aismn", necrosis="absent", mitoses={"count": 3}, perineural_invasion="absent",
            intravascular_invasion="absent", margins="negative")
 
 
 def plan(**kw):
     opts = {k: kw.pop(k) for k in ("imaging_interval_months", "window_days", "plan_years") if k in kw}
+    as_of = kw.pop("as_of", dt.date(2024, 2, 1))
     f = Findings(excision_date=kw.pop("excision_date", D), **kw)
-    return plan_surveillance(f, classify_risk(f), **opts)
+    app = decide_pathway(f, diagnose(f))
+    return plan_surveillance(f, app, classify_risk(f, app), as_of=as_of, **opts)
 
 
-def test_low_risk_visits_only():
+def test_low_risk_annual_visits_only():
+    """Seed 001: low risk 'could be limited to annual examinations with a general practitioner or dermatologist'."""
     p = plan(**LOW)
-    assert [e.month for e in p.encounters] == [6, 12, 24, 36, 48]
-    assert [e.due.isoformat() for e in p.encounters] == ["2024-07-31", "2025-01-31", "2026-01-31", "2027-01-31", "2028-01-31"]
+    assert [e.month for e in p.encounters] == [12, 24, 36, 48]
+    assert [e.due.isoformat() for e in p.encounters] == ["2025-01-31", "2026-01-31", "2027-01-31", "2028-01-31"]
     assert all(e.kind == "clinical visit" and "general practitioner" in e.provider for e in p.encounters)
 
 
@@ -43,7 +54,7 @@ def test_imaging_interval_configurable():
 def test_incomplete_is_planned_as_high_with_note():
     p = plan(**{**LOW, "necrosis": "unknown"})
     assert any(e.kind == "imaging" for e in p.encounters)
-    assert "INCOMPLETE" in p.basis and any("Tumour necrosis" in n for n in p.notes)
+    assert "incomplete" in p.basis and any("Tumour necrosis" in n for n in p.notes)
 
 
 def test_window_default_and_configurable():
@@ -54,19 +65,19 @@ def test_window_default_and_configurable():
 
 
 def test_non_dermal_guideline_schedule_and_lifelong_note():
-    p = plan(depth="deep_soft_tissue", fnclcc_grade="G3")
+    p = plan(depth="deep_soft_tissue", fnclcc_grade="G3", confirmed_diagnosis="lms_nos")
     months = [e.month for e in p.encounters]
     assert months[:4] == [3, 6, 9, 12] and 36 in months and 42 in months and 48 in months and 60 in months
     assert 72 in months and months[-1] == 120 and 66 not in months
     assert any("decades" in n for n in p.notes)
     assert all(e.citation.source is evidence.ESMO_2021 for e in p.encounters)
-    low = plan(depth="deep_soft_tissue", fnclcc_grade="G1", plan_years=6)
+    low = plan(depth="deep_soft_tissue", fnclcc_grade="G1", plan_years=6, confirmed_diagnosis="lms_nos")
     assert [e.month for e in low.encounters][:3] == [4, 8, 12] and [e.month for e in low.encounters][-2:] == [60, 72]
 
 
 def test_metastatic_lesion_has_no_invented_schedule():
-    p = plan(depth="dermal", distant_lesion="present")
-    assert p.encounters == () and evidence.METASTATIC_NOTE in p.notes
+    p = plan(depth="dermal", distant_lesion="present", confirmed_diagnosis="metastatic_lms")
+    assert p.encounters == () and evidence.text("metastatic") in p.notes
 
 
 def test_stable_ids():
@@ -97,9 +108,20 @@ status = st.sampled_from(["present", "absent", "unknown"])
     st.integers(1, 12), st.integers(0, 60), st.integers(1, 20),
 )
 def test_plan_dates_after_excision_and_sorted(day, depth, nec, pni, margins, distant, interval, window, years):
-    p = plan(excision_date=day, depth=depth, necrosis=nec, perineural_invasion=pni, margins=margins,
+    p = plan(excision_date=day, as_of=day, depth=depth, necrosis=nec, perineural_invasion=pni, margins=margins,
              distant_lesion=distant, imaging_interval_months=interval, window_days=window, plan_years=years)
     dues = [e.due for e in p.encounters]
     assert all(d > day for d in dues) and dues == sorted(dues)
     assert all(e.window_start <= e.due <= e.window_end for e in p.encounters)
     assert len({e.id for e in p.encounters}) == len(p.encounters)
+    assert all(e.status in ("due", "upcoming") for e in p.encounters if e.window_start > day)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dates(dt.date(1990, 1, 1), dt.date(2040, 1, 1)))
+def test_status_follows_as_of(as_of):
+    p = plan(**{**LOW, "necrosis": "present"}, as_of=as_of)
+    for e in p.encounters:
+        want = "past" if e.window_end < as_of else ("due" if e.window_start <= as_of else "upcoming")
+        assert e.status == want
+    assert p.all_past == all(e.status == "past" for e in p.encounters)

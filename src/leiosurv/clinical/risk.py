@@ -221,8 +221,10 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
     if findings.margins == "positive":
         notes.append(evidence.DLMS_RE_EXCISION_NOTE)
     if not applies:
+        # what the group would be if dermal LMS were confirmed: shown only for a lesion that may be dermal
+        conditional = base if findings.depth in ("dermal", "unknown") else None
         return RiskResult(
-            group="not_applicable", applies=False, conditional_group=base, certainty=evidence.DLMS_RULE_STATUS,
+            group="not_applicable", applies=False, conditional_group=conditional, certainty=evidence.DLMS_RULE_STATUS,
             rule_id=evidence.DLMS_RULE_ID, reason=why, factors=tuple(fs.model_copy(update={"published": ()})
                                                                      for fs in factors),
             missing=missing, mitotic_definition=d, mitoses_per_10_hpf=per_10_hpf(findings, d),

@@ -98,7 +98,10 @@ class PublishedRisk(BaseModel):
         for k, v in data.items():
             if k not in ("estimate", "lower", "upper"):
                 raise ValueError(f"unknown key {k!r} in a published figure")
-            Decimal(v)  # must be a number as printed
+            try:
+                Decimal(v)  # must be a number as printed
+            except (ArithmeticError, TypeError):
+                raise ValueError(f"published figure {k}={v!r} is not a number") from None
         return cls(estimate=_pct(data["estimate"]), lower=_pct(data.get("lower")), upper=_pct(data.get("upper")),
                    citation=citation, printed=dict(data))
 

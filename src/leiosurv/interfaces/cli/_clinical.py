@@ -101,7 +101,15 @@ def schema_cmd(which):
     click.echo(json.dumps(model.model_json_schema(), indent=2))
 
 
+@click.command("evidence-docs")
+def evidence_docs_cmd():
+    """Print docs/clinical.md, generated from the evidence data (rules, figures, sources)."""
+    from leiosurv.interfaces.evidence_docs import render_clinical_md
+
+    click.echo(render_clinical_md(), nl=False)
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to *group*."""
-    for cmd in (assess_cmd, plan_cmd, schema_cmd):
+    for cmd in (assess_cmd, plan_cmd, schema_cmd, evidence_docs_cmd):
         group.add_command(cmd)
