@@ -41,9 +41,17 @@ def test_imports_point_one_way(layer):
     assert not bad, "\n".join(bad)
 
 
+# The one read the core makes: the evidence package loads its own versioned data files
+# (package resources shipped with leiosurv, not user data) once, at import.
+PACKAGE_DATA_READERS = {Path("clinical/evidence/__init__.py")}
+
+
 def test_clinical_core_does_no_io():
     bad = []
     for path in sorted((SRC / "clinical").rglob("*.py")):
+        if path.relative_to(SRC) in PACKAGE_DATA_READERS:
+            assert "resources.files(__package__)" in path.read_text()
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):
                 fn = node.func

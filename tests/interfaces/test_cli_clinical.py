@@ -26,13 +26,14 @@ def test_assess_json_keys():
     r = CliRunner().invoke(cli, ["assess", str(HIGH), "--json"])
     assert r.exit_code == 0
     d = json.loads(r.output)
-    assert {"diagnosis", "risk", "plan", "warnings", "input", "provenance"} <= set(d)
-    assert {"category", "icd_o"} <= set(d["diagnosis"][0])
+    assert {"findings", "diagnosis", "applicability", "risk", "plan", "consistency_warnings", "provenance"} <= set(d)
+    assert {"category", "icd_10", "contradicted"} <= set(d["diagnosis"]["candidates"][0])
     assert d["risk"]["group"] in {"high", "low", "incomplete", "not_applicable"} and d["risk"]["factors"]
-    assert {"due", "kind", "modality"} <= set(d["plan"][0])
+    assert {"due", "kind", "modality", "status"} <= set(d["plan"]["encounters"][0])
     p = d["provenance"]
     assert p["leiosurv_version"] and p["mitotic_definition"] == "fnclcc" and "seed-001" in p["evidence_sources"]
     assert "dx.aismn.dermal-based" in p["fired_rules"] and p["risk_rule_id"] == "dlms-risk-abebe-2025"
+    assert p["ruleset_version"] and len(p["ruleset_sha256"]) == 64
 
 
 def test_assess_options_change_result():
@@ -42,12 +43,13 @@ def test_assess_options_change_result():
     assert d["risk"]["group"] == "low" and d["provenance"]["mitotic_definition"] == "danish-3b"
     r = CliRunner().invoke(cli, ["assess", str(HIGH), "--json", "--imaging-interval", "3"])
     d = json.loads(r.output)
-    assert [e["month"] for e in d["plan"] if e["kind"] == "imaging"] == [3, 6, 9, 12, 15, 18, 21, 24]
+    assert [e["month"] for e in d["plan"]["encounters"] if e["kind"] == "imaging"] == [3, 6, 9, 12, 15, 18, 21, 24]
 
 
 def test_json_case_file(tmp_path):
     p = tmp_path / "c.json"
-    p.write_text(json.dumps({"excision_date": "2024-01-01", "depth": "dermal", "margins": "positive"}))
+    p.write_text(json.dumps({"excision_date": "2024-01-01", "depth": "dermal", "margins": "positive",
+                             "confirmed_diagnosis": "aismn"}))
     r = CliRunner().invoke(cli, ["assess", str(p), "--json"])
     assert r.exit_code == 0 and json.loads(r.output)["risk"]["group"] == "high"
 
@@ -56,6 +58,9 @@ def test_schema():
     r = CliRunner().invoke(cli, ["schema"])
     s = json.loads(r.output)
     assert "excision_date" in s["required"] and s["additionalProperties"] is False
+    r = CliRunner().invoke(cli, ["schema", "--output", "assessment"])
+    s = json.loads(r.output)
+    assert {"diagnosis", "applicability", "risk", "plan", "provenance"} <= set(s["properties"])
 
 
 @pytest.mark.parametrize(
