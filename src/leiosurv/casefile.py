@@ -49,10 +49,10 @@ _CaseLoader.yaml_implicit_resolvers = {
 
 def _compose_node(self: _CaseLoader, parent: Any, index: Any) -> Any:
     if self.check_event(yaml.AliasEvent):
-        ev = self.peek_event()
+        ev = self.peek_event()  # type: ignore[no-untyped-call]
         raise yaml.constructor.ConstructorError(None, None, "YAML aliases are not allowed in a case file",
                                                 ev.start_mark)
-    ev = self.peek_event()
+    ev = self.peek_event()  # type: ignore[no-untyped-call]
     if getattr(ev, "anchor", None):
         raise yaml.constructor.ConstructorError(None, None, "YAML anchors are not allowed in a case file",
                                                 ev.start_mark)
@@ -66,7 +66,7 @@ def _compose_node(self: _CaseLoader, parent: Any, index: Any) -> Any:
         self._depth -= 1
 
 
-def _construct_mapping(self: _CaseLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _construct_mapping(self: _CaseLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = self.construct_object(key_node, deep=deep)
@@ -77,11 +77,11 @@ def _construct_mapping(self: _CaseLoader, node: yaml.MappingNode, deep: bool = F
     return yaml.SafeLoader.construct_mapping(self, node, deep=deep)
 
 
-_CaseLoader.compose_node = _compose_node  # type: ignore[method-assign]
-_CaseLoader.construct_mapping = _construct_mapping  # type: ignore[method-assign]
+_CaseLoader.compose_node = _compose_node  # type: ignore[method-assign,assignment]
+_CaseLoader.construct_mapping = _construct_mapping  # type: ignore[method-assign,assignment]
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
         if k in out:
@@ -103,7 +103,17 @@ def _reject_constant(name: str) -> float:
 
 
 def parse_case_text(text: str, *, source: str = "(case)", as_json: bool = False) -> Findings:
-    """Parse YAML (or JSON) case text and validate it; every failure is a :class:`FindingsError`."""
+    """Parse YAML (or JSON) case text and validate it; every failure is a :class:`FindingsError`.
+
+    Examples
+    --------
+    >>> parse_case_text("excision_date: 2024-03-01\ndepth: dermal\n").depth
+    'dermal'
+    >>> parse_case_text("excision_date: 2024-03-01\ndepth: dermal\ndepth: bone\n")
+    Traceback (most recent call last):
+    ...
+    leiosurv.exceptions.FindingsError: (case): line 3: malformed YAML: duplicate key 'depth'
+    """
     try:
         if as_json:
             data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
@@ -123,7 +133,7 @@ def parse_case_text(text: str, *, source: str = "(case)", as_json: bool = False)
     return parse_findings(data, source=source)
 
 
-def load_case(path: str | os.PathLike) -> Findings:
+def load_case(path: str | os.PathLike[str]) -> Findings:
     """Read and validate a JSON or YAML case file (by extension; anything else is read as YAML).
 
     Raises

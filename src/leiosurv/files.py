@@ -106,7 +106,7 @@ def cleanup_on_signals() -> Iterator[None]:
         yield
         return
 
-    def on_signal(signum: int, frame) -> None:  # noqa: ANN001 - signal handler signature
+    def on_signal(signum: int, frame: object) -> None:
         _remove_pending()
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
@@ -137,8 +137,8 @@ def _resolve(p: Path) -> Path:
     return Path(os.path.abspath(os.path.realpath(p)))
 
 
-def check_outputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str | os.PathLike] = (),
-                  *, directories: Iterable[str | os.PathLike] = ()) -> None:
+def check_outputs(outputs: Iterable[str | os.PathLike[str]], inputs: Iterable[str | os.PathLike[str]] = (),
+                  *, directories: Iterable[str | os.PathLike[str]] = ()) -> None:
     """Refuse output paths that would overwrite or delete an input, or clash with each other.
 
     Parameters
@@ -220,7 +220,7 @@ def atomic_write(outputs: Mapping[Path, bytes | str]) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(target: str | os.PathLike, *, _publish: bool = True) -> Iterator[Path]:
+def atomic_file(target: str | os.PathLike[str], *, _publish: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside *target*; on success it is renamed to *target*.
 
     On any exception (or SIGINT/SIGTERM under :func:`cleanup_on_signals`) the
@@ -256,7 +256,7 @@ def atomic_file(target: str | os.PathLike, *, _publish: bool = True) -> Iterator
 
 
 @contextlib.contextmanager
-def atomic_directory(out: str | os.PathLike, *, replace: bool = False) -> Iterator[Path]:
+def atomic_directory(out: str | os.PathLike[str], *, replace: bool = False) -> Iterator[Path]:
     """Yield a hidden temporary directory beside *out*; on success it becomes *out*.
 
     Parameters

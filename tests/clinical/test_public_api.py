@@ -13,6 +13,9 @@ MODULES = [
     "leiosurv.clinical.surveillance",
     "leiosurv.clinical.diagnosis",
     "leiosurv.clinical._assess",
+    "leiosurv.clinical.pathway",
+    "leiosurv.clinical.mitoses",
+    "leiosurv.clinical.evidence._models",
 ]
 
 
@@ -21,7 +24,8 @@ def test_all_names_exist():
         assert hasattr(clinical, name), name
 
 
-@pytest.mark.parametrize("name", MODULES + ["leiosurv.interfaces.ics", "leiosurv.interfaces.fhir"])
+@pytest.mark.parametrize("name", MODULES + ["leiosurv.interfaces.ics", "leiosurv.interfaces.fhir",
+                                                     "leiosurv.files", "leiosurv.casefile"])
 def test_docstring_examples_run(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

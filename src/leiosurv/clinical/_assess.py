@@ -7,6 +7,7 @@ one way, nothing patched afterwards.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -60,7 +61,7 @@ class Assessment(BaseModel):
     def warnings(self) -> tuple[DxWarning, ...]:
         return self.diagnosis.warnings + self.consistency_warnings
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form (``model_dump(mode="json")``)."""
         return self.model_dump(mode="json")
 

@@ -14,6 +14,8 @@ The support does not replace the pathologist (``evidence.DISCLAIMER``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
@@ -244,9 +246,9 @@ def _warnings(findings: Findings, feats: dict[str, str], tied: tuple[str, ...]) 
     out: list[DxWarning] = []
     W = evidence.WARNING_RULES
 
-    def add(rule_id: str, inputs: dict, extra: str = "") -> None:
+    def add(rule_id: str, inputs: Mapping[str, str | list[str] | None], extra: str = "") -> None:
         w = W[rule_id]
-        out.append(DxWarning(rule_id=rule_id, message=w.text + extra, inputs=inputs, citation=w.citation))
+        out.append(DxWarning(rule_id=rule_id, message=w.text + extra, inputs=dict(inputs), citation=w.citation))
 
     if findings.depth == "dermal":
         hits = {k: feats[k] for k in ("pleomorphism", "necrosis", "mitoses.brisk") if feats[k] in ("marked", "present")}

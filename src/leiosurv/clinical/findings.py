@@ -276,7 +276,7 @@ def _check_text(check_id: str, **values: Any) -> str:
     return f"{c.text.format_map(_Default(values))} [{c.id}; {c.citation.short()}]"
 
 
-class _Default(dict):
+class _Default(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -320,7 +320,7 @@ def consistency_warnings(f: Findings) -> list[tuple[str, str]]:
     return [(i, _check_text(i, **_values(f))) for i in hits]
 
 
-def _issue(err: dict) -> FieldIssue:
+def _issue(err: Any) -> FieldIssue:
     from leiosurv.files import short
 
     path = ".".join(str(p) for p in err.get("loc", ())) or "(findings)"
@@ -335,7 +335,7 @@ def _issue(err: dict) -> FieldIssue:
     return FieldIssue(short(path), short(msg))
 
 
-def parse_findings(data: dict | str | bytes, *, source: str | None = None, today: _dt.date | None = None) -> Findings:
+def parse_findings(data: dict[str, Any] | str | bytes, *, source: str | None = None, today: _dt.date | None = None) -> Findings:
     """Validate findings from a mapping or a JSON string.
 
     Parameters

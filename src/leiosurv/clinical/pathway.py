@@ -82,7 +82,7 @@ def decide_pathway(findings: Findings, diagnosis: Diagnosis) -> Applicability:
             return _make("soft_tissue_sarcoma", conf, True,
                          f"confirmed {cat.name}, but depth is {findings.depth.replace('_', ' ')}: planned as a "
                          "soft-tissue sarcoma; the dermal-LMS rule needs a dermal tumour")
-        return _make(cat.pathway, conf, True, f"the pathologist's confirmed diagnosis: {cat.name}")  # type: ignore[arg-type]
+        return _make(cat.pathway, conf, True, f"the pathologist's confirmed diagnosis: {cat.name}")
     top = diagnosis.top
     if findings.depth == "unknown":
         return _make("undetermined", None, False,
@@ -101,5 +101,5 @@ def decide_pathway(findings: Findings, diagnosis: Diagnosis) -> Applicability:
     cat = top.category
     if cat.pathway == "other":
         return _make("other", cat.id, False, f"leading candidate: {cat.name}")
-    return _make(cat.pathway, cat.id, False,  # type: ignore[arg-type]
+    return _make(cat.pathway, cat.id, False,
                  f"leading candidate (unconfirmed): {cat.name}, no essential criterion contradicted")

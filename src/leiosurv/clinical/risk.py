@@ -160,7 +160,7 @@ def _factor_statuses(f: Findings, d: MitoticDefinition) -> list[FactorStatus]:
     n10 = per_10_hpf(f, d)
     mit: Status = "unknown" if score is None else ("present" if score >= d.grade_3_score else "absent")
     margins: Status = {"positive": "present", "negative": "absent"}.get(f.margins, "unknown")  # type: ignore[assignment]
-    rows: list[tuple[str, Status, dict]] = [
+    rows: list[tuple[str, Status, dict[str, str | float | int | None]]] = [
         ("necrosis", f.necrosis, {"necrosis": f.necrosis}),
         ("mitotic_grade_3", mit, {"mitoses.count": f.mitoses.count, "mitoses.unit": f.mitoses.unit,
                                   "per_10_hpf_of_definition": n10, "score": score, "definition": d.id}),

@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
-from leiosurv.clinical.evidence import Citation, EncounterSpec, Recommendation
+from leiosurv.clinical.evidence import Citation, EncounterSpec, GuidelinePhase, Recommendation
 from leiosurv.clinical.findings import Findings
 from leiosurv.clinical.pathway import Applicability
 from leiosurv.clinical.risk import RiskResult
@@ -109,7 +109,7 @@ def _enc(prefix: str, month: int, start: _dt.date, window: int, spec: EncounterS
                      modality=spec.modality, reason=reason, citation=spec.citation)
 
 
-def _guideline_months(phases, plan_months: int) -> list[int]:
+def _guideline_months(phases: tuple[GuidelinePhase, ...], plan_months: int) -> list[int]:
     months, m = [], 0
     for ph in phases:
         end = plan_months if ph.until_month is None else min(ph.until_month, plan_months)

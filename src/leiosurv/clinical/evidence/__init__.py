@@ -105,7 +105,7 @@ def cite(source: Source | str, section: str, quote: str | None = None) -> Citati
     return Citation(source=SOURCES[sid], section=section, quote=quote)
 
 
-def _cit(d: dict) -> Citation:
+def _cit(d: dict[str, str]) -> Citation:
     extra = set(d) - {"source", "section", "quote"}
     if extra:
         raise ValueError(f"unknown citation keys {sorted(extra)}")

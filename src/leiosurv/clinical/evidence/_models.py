@@ -64,7 +64,7 @@ class Citation(BaseModel):
         """Compact form for listings: ``seed-002, Diagnosis``."""
         return f"{self.source.id}, {self.section}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | None]:
         return {"source_id": self.source.id, "reference": self.source.reference, "file": self.source.file,
                 "section": self.section, "quote": self.quote}
 
@@ -102,7 +102,9 @@ class PublishedRisk(BaseModel):
                 Decimal(v)  # must be a number as printed
             except (ArithmeticError, TypeError):
                 raise ValueError(f"published figure {k}={v!r} is not a number") from None
-        return cls(estimate=_pct(data["estimate"]), lower=_pct(data.get("lower")), upper=_pct(data.get("upper")),
+        estimate = _pct(data["estimate"])
+        assert estimate is not None
+        return cls(estimate=estimate, lower=_pct(data.get("lower")), upper=_pct(data.get("upper")),
                    citation=citation, printed=dict(data))
 
     def contains(self, value: float) -> bool:
@@ -169,7 +171,7 @@ class MitoticDefinition(BaseModel):
                 out = score
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "hpf_area_mm2": self.hpf_area_mm2, "text": self.text,
                 "citations": [c.to_dict() for c in self.citations]}
 
