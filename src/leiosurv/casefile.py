@@ -107,9 +107,9 @@ def parse_case_text(text: str, *, source: str = "(case)", as_json: bool = False)
 
     Examples
     --------
-    >>> parse_case_text("excision_date: 2024-03-01\ndepth: dermal\n").depth
+    >>> parse_case_text("excision_date: 2024-03-01\\ndepth: dermal\\n").depth
     'dermal'
-    >>> parse_case_text("excision_date: 2024-03-01\ndepth: dermal\ndepth: bone\n")
+    >>> parse_case_text("excision_date: 2024-03-01\\ndepth: dermal\\ndepth: bone\\n")
     Traceback (most recent call last):
     ...
     leiosurv.exceptions.FindingsError: (case): line 3: malformed YAML: duplicate key 'depth'
