@@ -103,7 +103,7 @@ class ConditionalIncidence:
         >>> data = {"time": [1, 2, 3, 4, 5, 6], "event": [1, 0, 1, 2, 0, 1]}
         >>> res = conditional_incidence(data, landmark=2)
         >>> res.at([4, 6])[["cause", "horizon", "estimate"]].to_numpy().tolist()
-        [[1.0, 4.0, 0.25], [1.0, 6.0, 0.625], [2.0, 4.0, 0.25], [2.0, 6.0, 0.25]]
+        [[1.0, 4.0, 0.25], [1.0, 6.0, 0.75], [2.0, 4.0, 0.25], [2.0, 6.0, 0.25]]
         """
         h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
         if h.ndim != 1 or not np.all(np.isfinite(h)):
@@ -272,7 +272,7 @@ def conditional_incidence(
     >>> res.n_at_landmark
     {None: 4}
     >>> float(res.at(6)["estimate"].iat[0])   # risk of cause 1 by time 6 given event-free at 2
-    0.625
+    0.75
     """
     try:
         s = float(landmark)
