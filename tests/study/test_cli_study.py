@@ -79,3 +79,9 @@ def test_validate_rule_command(cohort_csv, tmp_path, capsys):
     assert "Published figures compared: 15" in printed and "DISAGREES" in printed
     assert (out / "published_comparison.csv").exists()
     assert json.loads((out / "result.json").read_text())["kind"] == "rule_validation"
+
+
+def test_progress_bar_is_drawn_by_the_cli_on_a_terminal(cohort_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    assert main(["study", str(cohort_csv), "--out", str(tmp_path / "o")]) == 0
+    assert "cohort study" in capsys.readouterr().err
