@@ -148,7 +148,7 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: boo
     >>> from leiosurv.study import read_cohort, run_study, synthesize_cohort
     >>> res = run_study(read_cohort(synthesize_cohort(1000, seed=1)), progress=False)
     >>> cif_plot(res, "metastasis", by="group").axes[0].get_xlabel()
-    'Years since diagnosis'
+    'Time since diagnosis (years)'
     """
     names = ["all"] if by == "all" else ["high", "low"]
     curves = [c for n in names for c in result.curves if c.outcome == outcome and c.group == n]
@@ -161,8 +161,7 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: boo
         est, lo, hi = (100 * np.asarray(v, dtype=float) for v in (c.estimate, c.lower, c.upper))
         colour = _COLOURS.get(c.group, "black")
         if ci_band:
-            ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, linewidth=0,
-                            label=f"{int(round(100 * result.provenance['level']))}% CI")
+            ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, linewidth=0)
         ax.step(t, est, where="post", color=colour, linewidth=1.8, label=_NAMES.get(c.group, c.group))
         top = hi if ci_band else est
         if np.isfinite(top).any():
@@ -175,6 +174,9 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: boo
     ax.grid(color="#e8e8e8", linewidth=0.6)
     if curves:
         ax.legend(loc="upper left", frameon=False, fontsize=9)
+        if ci_band:
+            ax.text(0.99, 0.02, f"shaded: {int(round(100 * result.provenance['level']))}% pointwise CI",
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color="#555555")
     what = "all patients" if by == "all" else f"by risk group (rule {result.rule.id})"
     title = f"{OUTCOME_LABELS.get(outcome, outcome)}, {what}\nall-cause death as competing risk"
     if result.synthetic:

@@ -174,7 +174,7 @@ def results_text(result: StudyResult) -> list[str]:
     --------
     >>> from leiosurv.study import read_cohort, run_study, synthesize_cohort
     >>> res = run_study(read_cohort(synthesize_cohort(1000, seed=1)))
-    >>> results_text(res)[0].startswith("Among 1000 patients (median age:")
+    >>> results_text(res)[0].startswith("Among 1,000 patients (median age:")
     True
     """
     p = result.provenance
@@ -206,8 +206,7 @@ def results_text(result: StudyResult) -> list[str]:
                  f"in {r.n_present:,} patients, compared with {_ci(r.absent, level)} in the {r.n_absent:,} without "
                  f"({_rd(r, level)}{gray}).")
             if r.flagged:
-                s += (f" This difference rests on too few patients or events ({'; '.join(r.flags)}) and is not "
-                      "interpreted.")
+                s += f" This difference rests on an estimate whose interval is not reliable ({FLAG_MARK}) and is not interpreted."
             sentences.append(s)
         if sentences:
             out.append(f"For {oname}: " + " ".join(sentences))
