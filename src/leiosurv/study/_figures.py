@@ -80,7 +80,7 @@ def forest_plot(result: StudyResult) -> Figure:
             if r.flagged:  # hollow marker, dotted bar: the interval is not to be read as one
                 bars = ax.errorbar([rd], [yi], xerr=[[rd - lo], [hi - rd]] if hi >= lo else None, fmt="D",
                                    color=colour, markerfacecolor="white", markersize=7, elinewidth=1.3,
-                                   capsize=3, zorder=3, gid=f"flagged-{outcome}-{f}")
+                                   capsize=3, zorder=3, gid=f"flagged-{i}-{len(factors) - 1 - int(yi)}")
                 for lines in bars[2]:
                     lines.set_linestyle(":")
                 ax.annotate(FLAG_MARK, (rd, yi), xytext=(6, 5), textcoords="offset points", fontsize=11,
