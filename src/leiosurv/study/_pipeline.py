@@ -312,8 +312,8 @@ def _compare(study: StudyResult) -> list[Comparison]:
             p_in = None if degenerate else bool(lo <= a_max and a_min <= hi)
             strict = bool(p.lower <= est <= p.upper) and (degenerate or bool(lo <= p.estimate <= hi))
             rounding = c_in and (p_in is not False) and not strict
-            head = (f"{label}: cohort {_pct(est)}% ({_pct(lo)} to {_pct(hi)}) vs published {printed} "
-                    f"(as printed; rounding allows {_pct(a_min, 2)} to {_pct(a_max, 2)})")
+            head = (f"{label}: cohort {_pct(est, 2)}% ({_pct(lo, 2)} to {_pct(hi, 2)}) vs published {printed} "
+                    f"as printed (rounding allows {_pct(a_min, 2)} to {_pct(a_max, 2)})")
             if p_in is None:
                 zero = ("the cohort's interval has zero width (standard error 0 — no events, or only events, "
                         "among few patients)") if hi - lo == 0 else (

@@ -153,6 +153,8 @@ def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | No
         click.echo(f"  ! {c.message}")
     for c in result.not_assessable:
         click.echo(f"  ? {c.message}")
+    for c in (c for c in result.comparisons if c.rounding_explains):
+        click.echo(f"  ~ {c.message}")
     click.echo(f"Report: {out / 'report.html'}")
 
 
