@@ -97,7 +97,7 @@ def test_flagged_in_the_prose(result):
     assert f"{r.present.estimate * 100:.1f}%{FLAG_MARK} (95% CI 0.0 to 0.0) in 4 patients" in text
     sentence = next(s for s in text.split("With ") if s.startswith("perineural or intravascular invasion present, "
                                                                   "the 5-year risk of local recurrence"))
-    assert "is not interpreted" in sentence and "significant" not in sentence
+    assert "not interpreted: it rests on an unreliable estimate" in sentence and "significant" not in sentence
     assert "Perineural or intravascular invasion, local recurrence, factor present — 4 patients" in text
     assert "significant" not in text  # the prose never calls a difference significant
 

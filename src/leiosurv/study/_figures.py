@@ -23,6 +23,7 @@ __all__ = ["forest_plot", "cif_plot", "remaining_risk_plot", "figure_svg", "figu
 SYNTHETIC_MARK = "SYNTHETIC DATA"
 _COLOURS = {"all": "#1f3b73", "high": "#b2182b", "low": "#2166ac"}
 _NAMES = {"all": "All patients", "high": "High risk", "low": "Low risk"}
+_REMAINING_COLOURS = {"all": "#333333", "high": "#b2182b", "low": "#2166ac"}  # all and low side by side
 
 
 def _watermark(fig: Figure, synthetic: bool) -> None:
@@ -223,7 +224,7 @@ def remaining_risk_plot(result: StudyResult) -> Figure:
         ymax = 1.0
         for n in names:
             pts = sorted((c for c in rows if c.group == n), key=lambda c: c.landmark_days)
-            colour = _COLOURS.get(n, "black")
+            colour = _REMAINING_COLOURS.get(n, "black")
             for j, c in enumerate(pts):
                 x = c.landmark_years + offsets[n]
                 if math.isnan(c.estimate):
@@ -260,7 +261,7 @@ def remaining_risk_plot(result: StudyResult) -> Figure:
         lo_x, hi_x = ax.get_xlim()
         for k, n in enumerate(names):
             yy = 0.17 - 0.045 * k
-            fig.text(x0 - 0.065, yy, _NAMES.get(n, n), fontsize=8, color=_COLOURS.get(n, "black"))
+            fig.text(x0 - 0.065, yy, _NAMES.get(n, n), fontsize=8, color=_REMAINING_COLOURS.get(n, "black"))
             for c in rows:
                 if c.group == n:
                     x = x0 + 0.41 * (c.landmark_years - lo_x) / (hi_x - lo_x)

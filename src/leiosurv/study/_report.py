@@ -168,7 +168,7 @@ def results_text(result: StudyResult) -> list[str]:
     (or applied) classification and its risk groups; the remaining risk given
     event-free at the last landmark.  Flagged estimates carry the mark and are
     never called a difference; the last paragraph (if any) is the footnote
-    naming each flagged estimate and why.
+    naming each flagged estimate and why, one per line.
 
     Examples
     --------
@@ -202,12 +202,11 @@ def results_text(result: StudyResult) -> list[str]:
                 sentences.append(f"For {label}{recorded}, the risk difference was not estimable ({r.note}).")
                 continue
             gray = f"; Gray's test {format_p(r.gray_p_value)}" if not math.isnan(r.gray_p_value) else ""
-            s = (f"With {label} present{recorded}, the {years:g}-year risk of {oname} was {_ci(r.present, level)} "
-                 f"in {r.n_present:,} patients, compared with {_ci(r.absent, level)} in the {r.n_absent:,} without "
-                 f"({_rd(r, level)}{gray}).")
-            if r.flagged:
-                s += f" This difference rests on an estimate whose interval is not reliable ({FLAG_MARK}) and is not interpreted."
-            sentences.append(s)
+            caveat = "; not interpreted: it rests on an unreliable estimate" if r.flagged else ""
+            sentences.append(
+                f"With {label} present{recorded}, the {years:g}-year risk of {oname} was {_ci(r.present, level)} "
+                f"in {r.n_present:,} patients, compared with {_ci(r.absent, level)} in the {r.n_absent:,} without "
+                f"({_rd(r, level)}{gray}{caveat}).")
         if sentences:
             out.append(f"For {oname}: " + " ".join(sentences))
     rule = result.rule
@@ -268,7 +267,7 @@ def results_text(result: StudyResult) -> list[str]:
     if flagged:
         mp, me = p.get("min_patients"), p.get("min_events")
         out.append(f"{FLAG_MARK} Interval not reliable (fewer than {mp} patients or {me} events, or standard error "
-                   "0): " + "; ".join(f"{what} — {', '.join(why)}" for what, why in flagged) + ".")
+                   "0):\n" + "\n".join(f"{what} — {', '.join(why)}" for what, why in flagged))
     return out
 
 

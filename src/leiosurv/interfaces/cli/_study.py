@@ -124,7 +124,7 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
     result = _run(out, force, work)
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
-    rule = ", ".join(result.rule.factors) or "(no factor exceeded the thresholds)"
+    rule = "; ".join(result.factor_label(f) for f in result.rule.factors) or "(no factor exceeded the thresholds)"
     click.echo(f"Derived rule: high risk if any of {rule}")
     click.echo(f"Report: {out / 'report.html'}")
 
