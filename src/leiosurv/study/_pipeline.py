@@ -256,12 +256,10 @@ def rounding_interval(value: float, decimals: int) -> tuple[float, float]:
 
 
 def _printed(p: Any, dec: tuple[int, int, int]) -> str:
-    def f(x: float, d: int) -> str:
-        return _pct(x, d)
-
+    """A published figure as the paper printed it, e.g. ``"18 (3 to 33)"``."""
     if p.lower is None or p.upper is None:
-        return f(p.estimate, dec[0])
-    return f"{f(p.estimate, dec[0])} ({f(p.lower, dec[1])} to {f(p.upper, dec[2])})"
+        return _pct(p.estimate, dec[0])
+    return f"{_pct(p.estimate, dec[0])} ({_pct(p.lower, dec[1])} to {_pct(p.upper, dec[2])})"
 
 
 def _compare(study: StudyResult) -> list[Comparison]:

@@ -649,4 +649,5 @@ class RuleValidation(_Serial):
                  f"  rule: {self.COMPARISON_RULE}"]
         lines += [f"  ! {c.message}" for c in self.disagreements]
         lines += [f"  ? {c.message}" for c in self.not_assessable]
+        lines += [f"  ~ {c.message}" for c in self.comparisons if c.rounding_explains]
         return "\n".join(lines)
