@@ -96,3 +96,15 @@ def test_figure(result):
 def test_round_trip(result):
     back = StudyResult.from_dict(__import__("json").loads(__import__("json").dumps(result.to_dict())))
     assert back.conditional == result.conditional and isinstance(back.conditional[0], ConditionalRisk)
+
+
+def test_landmark_zero_keeps_events_at_time_zero():
+    """Landmark 0 is the risk from diagnosis: a metastasis recorded at day 0 counts (time > 0 would drop it)."""
+    df = cohort_frame(300, seed=5, missing=0.0)
+    first = df.index[df["met_status"] == 1][:3]
+    df.loc[first, "met_time"] = 0.0
+    res = run_study(read_cohort(df))
+    c0 = next(c for c in res.conditional if c.outcome == "metastasis" and c.group == "all" and c.landmark_days == 0)
+    assert c0.n_at_landmark == 300 and c0.estimate == res.overall["metastasis"].estimate
+    c1 = next(c for c in res.conditional if c.outcome == "metastasis" and c.group == "all" and c.landmark_days > 0)
+    assert c1.n_at_landmark < 300

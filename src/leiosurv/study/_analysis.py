@@ -116,21 +116,35 @@ class _Fitter:
 
     def remaining(self, counts: EventCounts, outcome: str, names: Mapping[Any, str],
                   landmarks_days: Sequence[float]) -> list[ConditionalRisk]:
-        """Risk by the horizon given event-free at each landmark, per group of ``counts``."""
+        """Risk by the horizon given event-free at each landmark, per group of ``counts``.
+
+        Landmark 0 is the ordinary risk from diagnosis (every patient, including
+        any with an event or censoring at time 0); later landmarks use
+        :func:`leiosurv.stats.conditional_incidence` (follow-up time > s).
+        """
         out = []
         for s in landmarks_days:
-            res = conditional_incidence(counts, landmark=s, variance=self.variance, ci=self.ci, level=self.level)
-            tab = _cause1(res.at([self.horizon], beyond="nan"))
+            if s == 0:
+                inc: CumulativeIncidence | None = self.fit(counts, outcome)
+                n_left = {g.label: g.n for g in counts.groups}
+            else:
+                res = conditional_incidence(counts, landmark=s, variance=self.variance, ci=self.ci,
+                                            level=self.level)
+                inc, n_left = res.incidence, res.n_at_landmark
+            tab = None if inc is None else _cause1(inc.at([self.horizon - s], beyond="nan"))
             for label, name in names.items():
+                n_at = int(n_left.get(label, 0))
+                if n_at == 0 or tab is None:
+                    nan = float("nan")
+                    out.append(ConditionalRisk(outcome, name, float(s), self.horizon, 0, 0, nan, nan, nan, nan,
+                                               ("nobody at risk at the landmark",)))
+                    continue
                 row = _row_for(tab, label)
-                n_at = int(res.n_at_landmark.get(label, 0))
-                events = 0
-                if res.incidence is not None and n_at:
-                    g = res.incidence.counts[label]
-                    events = int(g.events[g.time <= self.horizon - s, 0].sum())
+                g = inc.counts[label]
+                events = int(g.events[g.time <= self.horizon - s, 0].sum())
                 est, se = float(row["estimate"]), float(row["se"])
-                flags = (("nobody at risk at the landmark",) if n_at == 0 else
-                         ("follow-up ends before the horizon",) if math.isnan(est) else self.flags(n_at, events, se))
+                flags = (("follow-up ends before the horizon",) if math.isnan(est) else
+                         self.flags(n_at, events, se))
                 out.append(ConditionalRisk(outcome, name, float(s), self.horizon, n_at, events, est, se,
                                            float(row["lower"]), float(row["upper"]), flags))
         return out
