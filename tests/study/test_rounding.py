@@ -81,13 +81,18 @@ def test_margins_rd_of_the_issue_is_a_rounding_artefact():
              MARGINS, "difference")
     assert c.status == "consistent" and c.rounding_explains
     assert c.published_text == "18 (3 to 33)"
-    assert (round(100 * c.published_min, 9), round(100 * c.published_max, 9)) == (17.5, 17.7)
+    assert (round(100 * c.published_min, 9), round(100 * c.published_max, 9)) == (17.5, 18.5)
     assert "once the paper's rounding is allowed for" in c.message
 
 
-def test_the_derived_difference_narrows_what_the_printed_rd_allows():
-    """"18" alone allows 17.8 to 18.2, but 26.0 - 8.4 allows at most 17.7: a real disagreement."""
-    c = _one({MARGINS: ((0.26, 0.255, 0.265), (0.084, 0.083, 0.085), (0.18, 0.178, 0.182))}, MARGINS, "difference")
+def test_the_difference_of_the_printed_risks_counts_too():
+    """Necrosis: "7.8" allows 7.75 to 7.85, but 9.3 - 1.5 allows 7.7 to 7.9; a cohort RD interval 7.86 to 8.0
+    is consistent only through the difference of the printed risks; 7.95 to 8.1 is not."""
+    nec = ("necrosis", "metastasis")
+    c = _one({nec: (None, None, (0.0793, 0.0786, 0.080))}, nec, "difference")
+    assert c.status == "consistent" and c.rounding_explains
+    assert "the difference of the printed risks 7.70 to 7.90" in c.message
+    c = _one({nec: (None, None, (0.0802, 0.0795, 0.081))}, nec, "difference")
     assert c.status == "disagrees" and not c.rounding_explains
     assert "every value the published estimate can stand for lies outside" in c.message
 
@@ -108,6 +113,7 @@ def test_estimate_rounding_and_ci_rounding():
 def test_validation_states_its_rule():
     assert "rounding allows" in _one({}, MARGINS, "present").message
     assert "17.5 to 18.5" in RuleValidation.COMPARISON_RULE and "26.0 - 8.4" in RuleValidation.COMPARISON_RULE
+    assert "counts too" in RuleValidation.COMPARISON_RULE
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +133,29 @@ def test_calibrated_cohort_has_no_rounding_only_disagreement(large_validation):
                      and c.cohort_lower <= c.published <= c.cohort_upper)
         assert not strict_ok and c.status == "consistent"
     assert not any(math.isnan(c.published_min) for c in val.comparisons)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.sampled_from(sorted(evidence.DLMS_FACTOR_RISKS)), quantity=st.sampled_from(["present", "absent",
+                                                                                           "difference"]),
+       shift=st.floats(-0.05, 0.05), half=st.floats(1e-5, 0.05))
+def test_allowing_for_rounding_never_adds_a_disagreement(key, quantity, shift, half):
+    """Whatever the cohort's figure: a strictly consistent figure stays consistent, and a figure is called a
+    rounding artefact only when plain containment would have failed."""
+    pub = getattr(evidence.DLMS_FACTOR_RISKS[key], quantity)
+    est = pub.estimate + shift
+    triple = (est, est - half, est + half)
+    override = {"present": (triple, None, None), "absent": (None, triple, None),
+                "difference": (None, None, triple)}[quantity]
+    c = _one({key: override}, key, quantity)
+    strict = (pub.lower <= est <= pub.upper) and (est - half <= pub.estimate <= est + half)
+    if c.rounding_explains:
+        assert not strict and c.status == "consistent"
+    if strict:
+        assert c.status == "consistent" and not c.rounding_explains
+    if c.status == "disagrees":
+        assert not strict

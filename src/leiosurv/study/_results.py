@@ -574,8 +574,8 @@ class Comparison(_Serial):
     """The figure as printed in the paper, e.g. ``"18 (3 to 33)"``."""
     published_min: float = float("nan")
     published_max: float = float("nan")
-    """The values the printed estimate allows given its rounding (for a difference, also given the
-    two printed risks it is the difference of)."""
+    """The range of values the printed estimate allows given its rounding (for a difference, together
+    with the difference of the two printed risks, which counts too)."""
     published_ci_min: float = float("nan")
     published_ci_max: float = float("nan")
     """The published CI widened by the rounding of its printed bounds."""
@@ -614,11 +614,11 @@ class RuleValidation(_Serial):
 
     COMPARISON_RULE = (
         "A published figure is compared as the interval its rounding allows (\"18\" is 17.5 to 18.5, \"9.3\" is "
-        "9.25 to 9.35; a published risk difference must also fit the difference of the two printed risks, "
-        "e.g. 26.0 - 8.4 = 17.5 to 17.7); the published 95% CI is widened by the rounding of its bounds. "
-        "A figure is consistent when the cohort's estimate lies inside the widened published CI and the "
-        "published estimate's interval overlaps the cohort's CI; it is not assessable when the cohort's "
-        "interval has zero width or rests on a group with standard error 0."
+        "9.25 to 9.35); a published risk difference may also stand for the difference of the two printed risks "
+        "(26.0 - 8.4 = 17.5 to 17.7), which counts too; the published 95% CI is widened by the rounding of its "
+        "bounds. A figure is consistent when the cohort's estimate lies inside the widened published CI and "
+        "one of the published estimate's intervals overlaps the cohort's CI; it is not assessable when the "
+        "cohort's interval has zero width or rests on a group with standard error 0."
     )
     """How :func:`validate_rule` compares a published figure with the cohort (printed with every validation)."""
 
