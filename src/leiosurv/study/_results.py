@@ -540,9 +540,9 @@ class StudyResult(_Serial):
             lines.append(f"  {r.label} -> {OUTCOME_LABELS.get(r.outcome, r.outcome)}: RD {r.format_rd()}"
                          f"{mark_ if r.flagged else ''} (n = {r.n_used}, missing {r.n_missing}; Gray "
                          f"{format_p(r.gray_p_value)})")
-        kind = "derived" if self.rule.derived else "published"
-        names = ", ".join(self.factor_label(f) for f in self.rule.factors) or "(none)"
-        lines.append(f"  {kind} rule {self.rule.id}: high risk if any of {names}")
+        names = "; ".join(self.factor_label(f) for f in self.rule.factors) or "(none)"
+        kind = "derived rule" if self.rule.derived else f"published rule {self.rule.id}"
+        lines.append(f"  {kind}: high risk if any of {names}")
         for o, g in self.groups.items():
             lines.append(f"  {OUTCOME_LABELS.get(o, o)}: high {g.high.format() if g.high else 'NA'} vs low "
                          f"{g.low.format() if g.low else 'NA'}; RD {g.format_rd()}{mark_ if g.flagged else ''}; "
