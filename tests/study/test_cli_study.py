@@ -79,3 +79,37 @@ def test_validate_rule_command(cohort_csv, tmp_path, capsys):
     assert "Published figures compared: 15" in printed and "DISAGREES" in printed
     assert (out / "published_comparison.csv").exists()
     assert json.loads((out / "result.json").read_text())["kind"] == "rule_validation"
+
+
+def test_progress_bar_is_drawn_by_the_cli_on_a_terminal(cohort_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    assert main(["study", str(cohort_csv), "--out", str(tmp_path / "o")]) == 0
+    assert "cohort study" in capsys.readouterr().err
+
+
+def test_validate_rule_log_log_and_its_rule(cohort_csv, tmp_path, capsys):
+    out = tmp_path / "val"
+    assert main(["validate-rule", str(cohort_csv), "--out", str(out), "--ci", "log-log", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "Comparison rule: A published figure is compared as the interval its rounding allows" in printed
+    payload = json.loads((out / "result.json").read_text())
+    assert payload["study"]["provenance"]["ci"] == "log-log"
+    html = (out / "report.html").read_text()
+    assert "log–log transformed intervals" in html and "MOVER" in html
+
+
+def test_bad_ci_exits_2(cohort_csv, tmp_path, capsys):
+    assert main(["validate-rule", str(cohort_csv), "--out", str(tmp_path / "v"), "--ci", "logit"]) == 2
+    err = capsys.readouterr().err
+    assert "--ci" in err and "logit" in err
+    assert not (tmp_path / "v").exists()
+
+
+def test_demo_prints_the_report_files(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--n", "200"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-3:]
+    assert [line.split(":")[0] for line in last] == ["Synthetic cohort", "Study report", "Rule validation"]
+    for line in last:
+        path = line.split(":", 1)[1].strip()
+        assert path.endswith((".parquet", "report.html")) and (tmp_path / "demo").joinpath(
+            *__import__("pathlib").Path(path).relative_to(tmp_path / "demo").parts).is_file(), line

@@ -36,9 +36,13 @@ def test_forest_plot_is_a_journal_figure(result):
         thr = 100 * evidence.DLMS_DERIVATION_THRESHOLDS[outcome]
         assert ((thr, thr), "--") in vlines  # threshold
         # one point per factor, at the RD in percentage points, with a CI bar
-        points = sorted(float(l.get_xdata()[0]) for l in ax.lines if l.get_marker() == "s")
+        # (flagged estimates as hollow diamonds)
+        points = sorted(float(l.get_xdata()[0]) for l in ax.lines if l.get_marker() in ("s", "D"))
         rds = sorted(100 * r.rd for r in result.univariable if r.outcome == outcome)
         np.testing.assert_allclose(points, rds, rtol=1e-12)
+        hollow = sorted(float(l.get_xdata()[0]) for l in ax.lines if l.get_marker() == "D")
+        flagged = sorted(100 * r.rd for r in result.univariable if r.outcome == outcome and r.flagged)
+        np.testing.assert_allclose(hollow, flagged, rtol=1e-12)
     labels = [t.get_text() for t in plots[0].get_yticklabels()]
     assert sorted(labels) == sorted(evidence.DLMS_FACTORS.values())
     texts = " ".join(_texts(fig))
@@ -57,8 +61,11 @@ def test_cif_plot_numbers_at_risk(result):
             assert str(n) in texts
     assert any("SYNTHETIC DATA" in t for t in texts)
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "Years since diagnosis" and "metastasis" in ax.get_ylabel()
+    assert ax.get_xlabel() == "Time since diagnosis (years)" and "metastasis" in ax.get_ylabel()
     assert len(ax.get_legend().get_texts()) == 2
+    assert any("95% pointwise CI" in t for t in texts) and len(ax.collections) == 2  # the CI bands
+    bare = cif_plot(result, "metastasis", by="group", ci_band=False)
+    assert len(bare.axes[0].collections) == 0 and not any("pointwise CI" in t for t in _texts(bare))
 
 
 def test_curves_end_at_the_horizon_estimate(result):

@@ -207,6 +207,26 @@ def test_provenance_and_lossless_json(result):
     assert "SYNTHETIC DATA" in str(result)
 
 
+def test_gray_test_per_factor(result, frame, cohort):
+    """Each factor's Gray test is cmprsk's test of present vs absent on its complete cases."""
+    df = cohort.factor_frame(list(evidence.DLMS_FACTORS))
+    for r in result.univariable:
+        t, s = {"metastasis": ("met_time", "met_status"), "local_recurrence": ("lr_time", "lr_status")}[r.outcome]
+        sub = df[df[r.factor].notna()][[t, s, r.factor]].astype({r.factor: int})
+        ref = gray_test(sub, time=t, event=s, group=r.factor, causes=(1, 2)).table
+        row = ref[ref["cause"] == 1].iloc[0]
+        assert (r.gray_statistic, r.gray_df, r.gray_p_value) == (row["stat"], row["df"], row["pv"])
+
+
+def test_no_private_stats_names_in_the_study():
+    import inspect
+
+    from leiosurv.study import _analysis, _pipeline, _report
+
+    for mod in (_analysis, _pipeline, _report):
+        assert "leiosurv.stats._" not in inspect.getsource(mod), mod.__name__
+
+
 def test_variance_option_is_passed(cohort, result):
     aalen = run_study(cohort, variance="aalen", progress=False)
     assert aalen.provenance["variance"] == "aalen"
@@ -225,10 +245,15 @@ def test_validate_rule(cohort):
         pub = evidence.DLMS_FACTOR_RISKS[(c.factor, c.outcome)]
         fig = {"present": pub.present, "absent": pub.absent, "difference": pub.difference}[c.quantity]
         assert c.published == fig.estimate
-        assert c.cohort_in_published_ci == fig.contains(c.cohort)
-        if c.cohort_upper > c.cohort_lower:
-            assert c.published_in_cohort_ci == (c.cohort_lower <= fig.estimate <= c.cohort_upper)
-        else:
+        # the published CI widened by the rounding of its printed bounds
+        assert c.published_ci_min < fig.lower and c.published_ci_max > fig.upper
+        assert c.cohort_in_published_ci == (c.published_ci_min <= c.cohort <= c.published_ci_max)
+        assert c.published_min <= fig.estimate + 1e-12 or c.quantity == "difference"
+        if c.cohort_upper > c.cohort_lower and not (c.quantity == "difference" and c.status == "not assessable"):
+            # the values the printed estimate can stand for overlap the cohort's interval
+            assert c.published_in_cohort_ci == (c.cohort_lower <= c.published_max
+                                                and c.published_min <= c.cohort_upper)
+        elif c.cohort_upper == c.cohort_lower:
             assert c.published_in_cohort_ci is None  # zero-width interval tests nothing
         assert ("consistent" in c.message) == (c.status == "consistent") == c.agrees
         assert ("DISAGREES" in c.message) == (c.status == "disagrees")
@@ -273,12 +298,23 @@ def test_docstring_examples_run(module):
     assert tried > 0 and failed == 0
 
 
-def test_progress_bar_only_on_a_terminal(cohort, capsys, monkeypatch):
-    run_study(cohort, progress=True)
-    assert capsys.readouterr().err == ""  # stderr is not a terminal under pytest
-    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
-    run_study(cohort, progress=True)
-    assert "cohort study" in capsys.readouterr().err
+def test_progress_is_a_callback(cohort):
+    calls = []
+    run_study(cohort, progress=lambda step, done, total: calls.append((step, done, total)))
+    total = calls[0][2]
+    assert [c[1] for c in calls] == list(range(1, total + 1)) and {c[2] for c in calls} == {total}
+    assert calls[0][0] == "Table 1" and any("Tumour necrosis / metastasis" == c[0] for c in calls)
+    with pytest.raises(InputError, match="progress must be a callable progress\\(step, done, total\\) or None, but was True"):
+        run_study(cohort, progress=True)
+
+
+def test_analysis_has_no_progress_bar_of_its_own():
+    import inspect
+
+    from leiosurv.study import _analysis, _pipeline
+
+    for mod in (_analysis, _pipeline):
+        assert "tqdm" not in inspect.getsource(mod)
 
 
 def test_zero_width_interval_is_not_assessable():

@@ -21,8 +21,8 @@ from leiosurv.study import (
 from study_cohorts import cohort_frame
 
 FIGURES = ["forest_plot", "cif_metastasis", "cif_local_recurrence", "cif_groups_metastasis",
-           "cif_groups_local_recurrence"]
-TABLES = ["table1", "overall_risks", "univariable", "rule", "risk_groups"]
+           "cif_groups_local_recurrence", "remaining_risk"]
+TABLES = ["table1", "overall_risks", "univariable", "rule", "risk_groups", "remaining_risk"]
 
 
 @pytest.fixture(scope="module")

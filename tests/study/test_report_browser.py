@@ -54,3 +54,7 @@ def test_report_renders(tmp_path):
     assert ((top[:, 0] > 0.6) & (top[:, 1] < 0.2) & (top[:, 2] < 0.2)).mean() > 0.3
     dom = _dump_dom(html, tmp_path / "profile2")
     assert 'id="forest-plot"' in dom and "5-year risk difference (percentage points)" in dom
+    # it reads as a Results section: the prose first, then the tables, the remaining-risk table and figure
+    results = dom.index('id="results-text"')
+    assert results < dom.index('id="table1"') < dom.index('id="remaining-risk"') < dom.index('id="fig-remaining"')
+    assert "the 5-year risks of metastasis and local recurrence were" in dom

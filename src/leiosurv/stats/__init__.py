@@ -3,6 +3,8 @@
 * :func:`cumulative_incidence` — Aalen–Johansen CIF per cause and group, with
   the delta-method variance of ``prodlim`` / ``survival::survfit`` or the
   Aalen-type variance of ``cmprsk::cuminc``;
+* :func:`conditional_incidence` — the same given event-free beyond a landmark
+  (``prodlim`` on ``subset(time > s)`` with time ``time - s``);
 * :func:`kaplan_meier` — all-cause survival, Greenwood SE (``survfit``);
 * :func:`risk_difference` — group minus reference at horizons, Wald CI;
 * :func:`gray_test` — Gray's K-sample test (``cmprsk::cuminc``).
@@ -27,6 +29,7 @@ Examples
 """
 
 from leiosurv.stats._aalen_johansen import cumulative_incidence
+from leiosurv.stats._conditional import ConditionalIncidence, conditional_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._gray import GrayTest, gray_test
@@ -36,10 +39,12 @@ from leiosurv.stats._risk_difference import RiskDifference, risk_difference
 
 __all__ = [
     "cumulative_incidence",
+    "conditional_incidence",
     "kaplan_meier",
     "risk_difference",
     "gray_test",
     "CumulativeIncidence",
+    "ConditionalIncidence",
     "KaplanMeier",
     "RiskDifference",
     "GrayTest",

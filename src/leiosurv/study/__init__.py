@@ -10,11 +10,14 @@ from leiosurv.study._schema import COHORT_SCHEMA, ColumnSpec, cohort_json_schema
 from leiosurv.study._synth import SYNTH_CALIBRATION, expected_risks, synthesize_cohort
 
 # STUDY: the pipeline, its results, the report and figures
-from leiosurv.study._figures import cif_plot, forest_plot
-from leiosurv.study._pipeline import run_study, validate_rule
-from leiosurv.study._report import methods_text, result_tables, write_report
+from leiosurv.study._figures import cif_plot, forest_plot, remaining_risk_plot
+from leiosurv.study._pipeline import PRINTED_DECIMALS, run_study, validate_rule
+from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
 from leiosurv.study._results import (
+    MIN_EVENTS,
+    MIN_PATIENTS,
     Comparison,
+    ConditionalRisk,
     Curve,
     FactorResult,
     GroupResult,
@@ -43,10 +46,16 @@ __all__ = [
     "run_study",
     "validate_rule",
     "write_report",
+    "render_report",
     "methods_text",
+    "results_text",
     "result_tables",
     "forest_plot",
     "cif_plot",
+    "remaining_risk_plot",
+    "MIN_PATIENTS",
+    "MIN_EVENTS",
+    "PRINTED_DECIMALS",
     "parse_horizon",
     "parse_thresholds",
     "StudyResult",
@@ -58,4 +67,5 @@ __all__ = [
     "GroupResult",
     "Rule",
     "Comparison",
+    "ConditionalRisk",
 ]

@@ -10,18 +10,28 @@ the number excluded is reported with every result.
 from __future__ import annotations
 
 import math
-import sys
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
-from leiosurv.stats._engines import count_events
+from leiosurv.stats import (
+    CumulativeIncidence,
+    EventCounts,
+    conditional_incidence,
+    count_events,
+    cumulative_incidence,
+    gray_test,
+    kaplan_meier,
+    risk_difference,
+)
 from leiosurv.study._results import (
     DAYS_PER_YEAR,
     OUTCOME_COLUMNS,
+    OUTCOME_LABELS,
+    ConditionalRisk,
     Curve,
     FactorResult,
     GroupResult,
@@ -29,51 +39,68 @@ from leiosurv.study._results import (
     Rule,
     StudyResult,
     Table1Row,
+    interval_flags,
 )
 
-__all__ = ["analyse", "reverse_km_median"]
+__all__ = ["analyse", "reverse_km_median", "mover_bounds", "VARIANCES", "CI_METHODS"]
 
 _GROUP = "_risk_group"
 _CURVE_POINTS = 400
 
 
+VARIANCES = ("delta", "aalen")
+"""``variance`` options of the study (those of :func:`leiosurv.stats.cumulative_incidence`)."""
+CI_METHODS = ("plain", "log-log")
+"""``ci`` options of the study: plain Wald truncated to [0, 1] (seed 001), or log-log."""
+
+
 class _Fitter:
-    """Holds the estimation options and calls the statistics engine."""
+    """Holds the estimation and reporting options and calls the statistics engine."""
 
-    def __init__(self, horizon: float, level: float, variance: str, ci: str) -> None:
+    def __init__(self, horizon: float, level: float, variance: str, ci: str, min_patients: int,
+                 min_events: int) -> None:
         self.horizon, self.level, self.variance, self.ci = horizon, level, variance, ci
+        self.min_patients, self.min_events = min_patients, min_events
 
-    def fit(self, df: pd.DataFrame, outcome: str, group: str | None = None):
-        from leiosurv.stats import cumulative_incidence
-
+    def counts(self, df: pd.DataFrame, outcome: str, group: str | None = None) -> EventCounts:
         t, s = OUTCOME_COLUMNS[outcome]
-        return cumulative_incidence(df, time=t, event=s, group=group, causes=(1, 2), variance=self.variance,
-                                    ci=self.ci, level=self.level)
+        return count_events(df, time=t, event=s, group=group, causes=(1, 2))
 
-    def risk(self, res: Any, label: Any, n: int) -> Risk:
+    def fit(self, df: pd.DataFrame | EventCounts, outcome: str, group: str | None = None) -> CumulativeIncidence:
+        counts = df if isinstance(df, EventCounts) else self.counts(df, outcome, group)
+        return cumulative_incidence(counts, variance=self.variance, ci=self.ci, level=self.level)
+
+    def flags(self, n: int, n_events: int, se: float) -> tuple[str, ...]:
+        return interval_flags(n, n_events, se, min_patients=self.min_patients, min_events=self.min_events)
+
+    def risk(self, res: CumulativeIncidence, label: Any, n: int) -> Risk:
         tab = _cause1(res.at([self.horizon], beyond="nan"))
         row = _row_for(tab, label)
-        return Risk(float(row["estimate"]), float(row["se"]), float(row["lower"]), float(row["upper"]), int(n),
-                    int(row["n_risk_at_horizon"]), bool(row["beyond_follow_up"]))
+        g = res.counts[label]
+        events = int(g.events[g.time <= self.horizon, 0].sum())
+        est, se = float(row["estimate"]), float(row["se"])
+        flags = () if math.isnan(est) else self.flags(int(n), events, se)
+        return Risk(est, se, float(row["lower"]), float(row["upper"]), int(n),
+                    int(row["n_risk_at_horizon"]), bool(row["beyond_follow_up"]), events, flags)
 
-    def rd(self, res: Any) -> tuple[float, float, float, float]:
-        from leiosurv.stats import risk_difference
-
-        if _cause1(res.at([self.horizon], beyond="nan"))["beyond_follow_up"].any():
+    def rd(self, res: CumulativeIncidence, one: Risk, zero: Risk) -> tuple[float, float, float, float]:
+        """Group 1 minus group 0 at the horizon: Wald (plain CI) or MOVER from the two log-log CIs."""
+        if one.beyond_follow_up or zero.beyond_follow_up:
             return (float("nan"),) * 4  # a group's follow-up ends before the horizon: not estimable
         tab = risk_difference(res, self.horizon, reference=0, cause=1).table
         row = _row_for(tab, 1)
-        return float(row["rd"]), float(row["se"]), float(row["lower"]), float(row["upper"])
+        rd, se, lo, hi = float(row["rd"]), float(row["se"]), float(row["lower"]), float(row["upper"])
+        if self.ci == "log-log":
+            lo, hi = mover_bounds(one, zero)
+        return rd, se, lo, hi
 
     def gray(self, df: pd.DataFrame, outcome: str, group: str) -> tuple[float, float, float]:
-        from leiosurv.stats import gray_test
-
         t, s = OUTCOME_COLUMNS[outcome]
         tab = gray_test(df, time=t, event=s, group=group, causes=(1, 2)).table
         row = tab[tab["cause"] == 1].iloc[0]
         return float(row["stat"]), float(row["df"]), float(row["pv"])
 
-    def curve(self, res: Any, label: Any, df: pd.DataFrame, outcome: str, name: str) -> Curve:
+    def curve(self, res: CumulativeIncidence, label: Any, df: pd.DataFrame, outcome: str, name: str) -> Curve:
         grid = np.linspace(0.0, self.horizon, _CURVE_POINTS + 1)
         tab = _cause1(res.at(grid, beyond="nan"))
         if label is not None:
@@ -86,6 +113,61 @@ class _Fitter:
         return Curve(outcome, name, tuple(tab["horizon"].astype(float)), _floats(tab["estimate"]),
                      _floats(tab["lower"]), _floats(tab["upper"]), tuple(float(x) for x in risk_times),
                      tuple(int(x) for x in n_risk))
+
+    def remaining(self, counts: EventCounts, outcome: str, names: Mapping[Any, str],
+                  landmarks_days: Sequence[float]) -> list[ConditionalRisk]:
+        """Risk by the horizon given event-free at each landmark, per group of ``counts``.
+
+        Landmark 0 is the ordinary risk from diagnosis (every patient, including
+        any with an event or censoring at time 0); later landmarks use
+        :func:`leiosurv.stats.conditional_incidence` (follow-up time > s).
+        """
+        out = []
+        for s in landmarks_days:
+            if s == 0:
+                inc: CumulativeIncidence | None = self.fit(counts, outcome)
+                n_left = {g.label: g.n for g in counts.groups}
+            else:
+                res = conditional_incidence(counts, landmark=s, variance=self.variance, ci=self.ci,
+                                            level=self.level)
+                inc, n_left = res.incidence, res.n_at_landmark
+            tab = None if inc is None else _cause1(inc.at([self.horizon - s], beyond="nan"))
+            for label, name in names.items():
+                n_at = int(n_left.get(label, 0))
+                if n_at == 0 or tab is None:
+                    nan = float("nan")
+                    out.append(ConditionalRisk(outcome, name, float(s), self.horizon, 0, 0, nan, nan, nan, nan,
+                                               ("nobody at risk at the landmark",)))
+                    continue
+                row = _row_for(tab, label)
+                g = inc.counts[label]
+                events = int(g.events[g.time <= self.horizon - s, 0].sum())
+                est, se = float(row["estimate"]), float(row["se"])
+                flags = (("follow-up ends before the horizon",) if math.isnan(est) else
+                         self.flags(n_at, events, se))
+                out.append(ConditionalRisk(outcome, name, float(s), self.horizon, n_at, events, est, se,
+                                           float(row["lower"]), float(row["upper"]), flags))
+        return out
+
+
+def mover_bounds(one: Risk, zero: Risk) -> tuple[float, float]:
+    """CI of ``one - zero`` from the two groups' own CIs (MOVER; Zou & Donner 2008, Newcombe 1998).
+
+    ``lower = rd - sqrt((p1 - l1)^2 + (u0 - p0)^2)``, ``upper = rd + sqrt((u1 - p1)^2 + (p0 - l0)^2)``.
+    With untruncated Wald intervals this is exactly ``rd -/+ z*sqrt(se1^2 + se0^2)``; with log-log
+    intervals it keeps their asymmetry.  NaN where a group's interval is undefined (risk 0 or 1).
+
+    Examples
+    --------
+    >>> a = Risk(0.30, 0.05, 0.30 - 1.96 * 0.05, 0.30 + 1.96 * 0.05, 100, 50, False)
+    >>> b = Risk(0.10, 0.02, 0.10 - 1.96 * 0.02, 0.10 + 1.96 * 0.02, 100, 50, False)
+    >>> [round(x, 6) for x in mover_bounds(a, b)]
+    [0.094451, 0.305549]
+    """
+    rd = one.estimate - zero.estimate
+    lo = rd - math.sqrt((one.estimate - one.lower) ** 2 + (zero.upper - zero.estimate) ** 2)
+    hi = rd + math.sqrt((one.upper - one.estimate) ** 2 + (zero.estimate - zero.lower) ** 2)
+    return lo, hi
 
 
 def _floats(col: pd.Series) -> tuple[float, ...]:
@@ -120,11 +202,10 @@ def reverse_km_median(time: np.ndarray, status: np.ndarray) -> float:
     ended = (np.asarray(status) == 0).astype(np.int64)
     if not ended.any():
         return float("nan")  # nobody reached the end of follow-up alive and event-free
-    counts = count_events({"t": time, "e": ended}, "t", "e", causes=(1,))
-    g = counts.groups[0]
-    surv = np.cumprod(1.0 - g.events[:, 0] / g.n_risk)
+    tab = kaplan_meier({"t": np.asarray(time, dtype=np.float64), "e": ended}, "t", "e").table
+    surv = tab["surv"].to_numpy()
     hit = np.nonzero(surv <= 0.5 + 1e-12)[0]
-    return float(g.time[hit[0]]) if hit.size else float("nan")
+    return float(tab["time"].iat[hit[0]]) if hit.size else float("nan")
 
 
 def _table1(df: pd.DataFrame, factors: Sequence[str], labels: Mapping[str, str]) -> tuple[Table1Row, ...]:
@@ -142,15 +223,17 @@ def _table1(df: pd.DataFrame, factors: Sequence[str], labels: Mapping[str, str])
                           {"min": int(year.min()), "max": int(year.max())}))
     decades, counts = np.unique(year // 10 * 10, return_counts=True)
     for d, k in zip(decades, counts):
-        rows.append(Table1Row("Diagnosis period", f"{d}-{d + 9}", f"{k} ({100 * k / n:.1f}%)",
-                              {"n": int(k), "percent": 100 * k / n}))
+        # a decade is labelled by the years the data cover: "2020-2022" for data to 2022
+        first, last = max(int(d), int(year.min())), min(int(d) + 9, int(year.max()))
+        rows.append(Table1Row("Diagnosis period", f"{first}-{last}" if last > first else f"{first}",
+                              f"{k} ({100 * k / n:.1f}%)", {"n": int(k), "percent": 100 * k / n}))
     for f in factors:
         col = df[f]
         for level, k in (("present", int((col == 1).sum())), ("absent", int((col == 0).sum())),
                          ("missing", int(col.isna().sum()))):
             rows.append(Table1Row(labels[f], level, f"{k} ({100 * k / n:.1f}%)", {"n": k, "percent": 100 * k / n}))
     for outcome, (t, s) in OUTCOME_COLUMNS.items():
-        name = outcome.replace("_", " ")
+        name = OUTCOME_LABELS.get(outcome, outcome).lower()
         status = df[s].to_numpy()
         med_fu = reverse_km_median(df[t].to_numpy(dtype=np.float64), status)
         rows.append(Table1Row(f"Follow-up for {name}", "median, years (reverse Kaplan-Meier)",
@@ -165,11 +248,14 @@ def _table1(df: pd.DataFrame, factors: Sequence[str], labels: Mapping[str, str])
 
 # ---------------------------------------------------------------------------
 def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thresholds: Mapping[str, float] | None,
-            rule: Rule | None, level: float, variance: str, ci: str, progress: bool,
-            provenance: dict) -> StudyResult:
-    """Run every step; ``rule=None`` derives the rule from ``thresholds``."""
-    from tqdm.auto import tqdm
+            rule: Rule | None, level: float, variance: str, ci: str,
+            progress: Callable[[str, int, int], None] | None, min_patients: int, min_events: int,
+            landmarks: Sequence[float], provenance: dict) -> StudyResult:
+    """Run every step; ``rule=None`` derives the rule from ``thresholds``.
 
+    ``progress(step, done, total)`` is called after each step; ``landmarks``
+    are in years.
+    """
     factors = tuple(evidence.DLMS_FACTORS) + tuple(f for f in extra_factors if f not in evidence.DLMS_FACTORS)
     labels = {**{f: f for f in factors}, **evidence.DLMS_FACTORS}
     df = cohort.factor_frame(list(factors))
@@ -183,53 +269,64 @@ def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thre
         if len(bad):
             raise InputError(f"factor {f!r}: values must be 0, 1 or missing; row {bad.index[0]} has {bad.iloc[0]!r}")
     outcomes = tuple(evidence.DLMS_OUTCOMES)
-    fit = _Fitter(horizon, level, variance, ci)
-    steps = 1 + len(outcomes) * (1 + len(factors) + 1)
-    bar = tqdm(total=steps, desc="cohort study", unit="step", file=sys.stderr,
-               disable=not (progress and sys.stderr.isatty()))
-    try:
-        bar.set_postfix_str("Table 1")
-        table1 = _table1(df, factors, labels)
-        bar.update()
-        overall: dict[str, Risk] = {}
-        curves: list[Curve] = []
-        for o in outcomes:
-            bar.set_postfix_str(f"overall {o}")
-            res = fit.fit(df, o)
-            overall[o] = fit.risk(res, None, len(df))
-            if overall[o].beyond_follow_up:
-                last = float(df[OUTCOME_COLUMNS[o][0]].max())
-                raise InputError(f"horizon: {horizon:g} days is beyond the last follow-up time ({last:g} days) "
-                                 f"for {o.replace('_', ' ')}; choose a shorter horizon")
-            curves.append(fit.curve(res, None, df, o, "all"))
-            bar.update()
-        univariable: list[FactorResult] = []
-        for o in outcomes:
-            for f in factors:
-                bar.set_postfix_str(f"{f} / {o}")
-                univariable.append(_univariable(fit, df, f, labels[f], o))
-                bar.update()
-        if rule is None:
-            by_outcome = {o: tuple(r.factor for r in univariable
-                                   if r.outcome == o and not math.isnan(r.rd) and r.rd > thresholds[o])
-                          for o in outcomes}
-            rule = Rule("derived", by_outcome, True, dict(thresholds))
-        groups: dict[str, GroupResult] = {}
-        high, low = _classify(df, rule.factors)
-        gdf = df.loc[high | low].copy()
-        gdf[_GROUP] = high[high | low].astype(np.int64).to_numpy()
-        for o in outcomes:
-            bar.set_postfix_str(f"risk groups / {o}")
-            g, cs = _groups(fit, gdf, o, n_incomplete=int((~(high | low)).sum()))
-            groups[o] = g
-            curves.extend(cs)
-            bar.update()
-    finally:
-        bar.close()
+    fit = _Fitter(horizon, level, variance, ci, min_patients, min_events)
+    total = 1 + len(outcomes) * (1 + len(factors) + 2)
+    done = 0
+
+    def step(name: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(name, done, total)
+
+    table1 = _table1(df, factors, labels)
+    step("Table 1")
+    landmarks_days = [y * DAYS_PER_YEAR for y in landmarks]
+    overall: dict[str, Risk] = {}
+    curves: list[Curve] = []
+    conditional: list[ConditionalRisk] = []
+    for o in outcomes:
+        counts = fit.counts(df, o)
+        res = fit.fit(counts, o)
+        overall[o] = fit.risk(res, None, len(df))
+        if overall[o].beyond_follow_up:
+            last = float(df[OUTCOME_COLUMNS[o][0]].max())
+            raise InputError(f"horizon: {horizon:g} days is beyond the last follow-up time ({last:g} days) "
+                             f"for {OUTCOME_LABELS[o].lower()}; choose a shorter horizon")
+        curves.append(fit.curve(res, None, df, o, "all"))
+        conditional.extend(fit.remaining(counts, o, {None: "all"}, landmarks_days))
+        step(f"overall {OUTCOME_LABELS[o].lower()}")
+    univariable: list[FactorResult] = []
+    for o in outcomes:
+        for f in factors:
+            univariable.append(_univariable(fit, df, f, labels[f], o))
+            step(f"{labels[f]} / {OUTCOME_LABELS[o].lower()}")
+    if rule is None:
+        by_outcome = {o: tuple(r.factor for r in univariable
+                               if r.outcome == o and not math.isnan(r.rd) and r.rd > thresholds[o])
+                      for o in outcomes}
+        rule = Rule("derived", by_outcome, True, dict(thresholds))
+    groups: dict[str, GroupResult] = {}
+    high, low = _classify(df, rule.factors)
+    gdf = df.loc[high | low].copy()
+    gdf[_GROUP] = high[high | low].astype(np.int64).to_numpy()
+    for o in outcomes:
+        g, cs, counts = _groups(fit, gdf, o, n_incomplete=int((~(high | low)).sum()))
+        groups[o] = g
+        curves.extend(cs)
+        step(f"risk groups / {OUTCOME_LABELS[o].lower()}")
+        if counts is not None:
+            conditional.extend(fit.remaining(counts, o, {1: "high", 0: "low"}, landmarks_days))
+        step(f"remaining risk / {OUTCOME_LABELS[o].lower()}")
     prov = {**provenance, "horizon_days": horizon, "horizon_years": horizon / DAYS_PER_YEAR,
             "factors": list(factors), "thresholds": None if thresholds is None else dict(thresholds),
-            "level": level, "variance": variance, "ci": ci, "rule_id": rule.id}
-    return StudyResult(prov, table1, overall, tuple(univariable), rule, groups, tuple(curves))
+            "level": level, "variance": variance, "ci": ci, "rule_id": rule.id,
+            "min_patients": min_patients, "min_events": min_events, "landmarks_years": list(landmarks)}
+    return StudyResult(prov, table1, overall, tuple(univariable), rule, groups, tuple(curves), tuple(conditional))
+
+
+def _arm_flags(pairs: Sequence[tuple[str, Risk | None]]) -> tuple[str, ...]:
+    return tuple(f"{arm}: {reason}" for arm, r in pairs if r is not None for reason in r.flags)
 
 
 def _univariable(fit: _Fitter, df: pd.DataFrame, factor: str, label: str, outcome: str) -> FactorResult:
@@ -249,12 +346,16 @@ def _univariable(fit: _Fitter, df: pd.DataFrame, factor: str, label: str, outcom
             present = fit.risk(res, 1, n_present) if n_present else None
             absent = fit.risk(res, 0, n_absent) if n_absent else None
         return FactorResult(factor, label, outcome, len(sub), int((~known).sum()), n_present, n_absent,
-                            present, absent, nan, nan, nan, nan, note)
+                            present, absent, nan, nan, nan, nan, note,
+                            flags=_arm_flags((("factor present", present), ("factor absent", absent))))
     res = fit.fit(sub, outcome, factor)
-    rd = fit.rd(res)
+    present, absent = fit.risk(res, 1, n_present), fit.risk(res, 0, n_absent)
+    rd = fit.rd(res, present, absent)
     note = "" if not math.isnan(rd[0]) else "follow-up of a group ends before the horizon: not estimable"
+    gray = fit.gray(sub, outcome, factor)
     return FactorResult(factor, label, outcome, len(sub), int((~known).sum()), n_present, n_absent,
-                        fit.risk(res, 1, n_present), fit.risk(res, 0, n_absent), *rd, note)
+                        present, absent, *rd, note, *gray,
+                        flags=_arm_flags((("factor present", present), ("factor absent", absent))))
 
 
 def _classify(df: pd.DataFrame, factors: Sequence[str]) -> tuple[pd.Series, pd.Series]:
@@ -267,7 +368,8 @@ def _classify(df: pd.DataFrame, factors: Sequence[str]) -> tuple[pd.Series, pd.S
     return high, low
 
 
-def _groups(fit: _Fitter, gdf: pd.DataFrame, outcome: str, n_incomplete: int) -> tuple[GroupResult, list[Curve]]:
+def _groups(fit: _Fitter, gdf: pd.DataFrame, outcome: str,
+            n_incomplete: int) -> tuple[GroupResult, list[Curve], EventCounts | None]:
     n_high = int((gdf[_GROUP] == 1).sum())
     n_low = len(gdf) - n_high
     nan = float("nan")
@@ -275,14 +377,16 @@ def _groups(fit: _Fitter, gdf: pd.DataFrame, outcome: str, n_incomplete: int) ->
         note = ("no factor entered the rule: every tumour with known factors is low risk"
                 if n_high == 0 else "no tumour is low risk")
         return GroupResult(outcome, n_high, n_low, n_incomplete, None, None, nan, nan, nan, nan, nan, nan, nan,
-                           note), []
+                           note), [], None
     t, s = OUTCOME_COLUMNS[outcome]
     sub = gdf[[t, s, _GROUP]]
-    res = fit.fit(sub, outcome, _GROUP)
+    counts = fit.counts(sub, outcome, _GROUP)
+    res = fit.fit(counts, outcome)
     stat, df_, p = fit.gray(sub, outcome, _GROUP)
-    rd = fit.rd(res)
+    high, low = fit.risk(res, 1, n_high), fit.risk(res, 0, n_low)
+    rd = fit.rd(res, high, low)
     note = "" if not math.isnan(rd[0]) else "follow-up of a group ends before the horizon: not estimable"
-    g = GroupResult(outcome, n_high, n_low, n_incomplete, fit.risk(res, 1, n_high), fit.risk(res, 0, n_low),
-                    *rd, stat, df_, p, note)
+    g = GroupResult(outcome, n_high, n_low, n_incomplete, high, low, *rd, stat, df_, p, note,
+                    flags=_arm_flags((("high risk", high), ("low risk", low))))
     curves = [fit.curve(res, lab, sub[sub[_GROUP] == lab], outcome, name) for lab, name in ((1, "high"), (0, "low"))]
-    return g, curves
+    return g, curves, counts

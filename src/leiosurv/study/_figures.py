@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from leiosurv.study._results import DAYS_PER_YEAR, OUTCOME_LABELS, StudyResult
+from leiosurv.study._results import DAYS_PER_YEAR, FLAG_MARK, OUTCOME_LABELS, StudyResult
 
-__all__ = ["forest_plot", "cif_plot", "figure_svg", "save_figure"]
+__all__ = ["forest_plot", "cif_plot", "remaining_risk_plot", "figure_svg", "figure_bytes", "save_figure"]
 
 SYNTHETIC_MARK = "SYNTHETIC DATA"
 _COLOURS = {"all": "#1f3b73", "high": "#b2182b", "low": "#2166ac"}
 _NAMES = {"all": "All patients", "high": "High risk", "low": "Low risk"}
+_REMAINING_COLOURS = {"all": "#333333", "high": "#b2182b", "low": "#2166ac"}  # all and low side by side
 
 
 def _watermark(fig: Figure, synthetic: bool) -> None:
@@ -57,6 +58,7 @@ def forest_plot(result: StudyResult) -> Figure:
     thresholds = result.rule.thresholds or result.provenance.get("thresholds") or {}
     y = np.arange(len(factors))[::-1]
     kind = "derived" if result.rule.derived else "published"
+    flagged: list[str] = []
     for i, outcome in enumerate(outcomes):
         ax = fig.add_subplot(grid[0, 2 * i], gid=f"forest-{outcome}")
         side = fig.add_subplot(grid[0, 2 * i + 1], sharey=ax)
@@ -76,10 +78,22 @@ def forest_plot(result: StudyResult) -> Figure:
             rd, lo, hi = 100 * r.rd, 100 * r.rd_lower, 100 * r.rd_upper
             in_rule = f in result.rule.by_outcome.get(outcome, ())
             colour = "#b2182b" if in_rule else "#1f3b73"
-            ax.errorbar([rd], [yi], xerr=[[rd - lo], [hi - rd]], fmt="s", color=colour, markersize=7,
-                        elinewidth=1.6, capsize=4, zorder=3)
-            lo_all.append(lo)
-            hi_all.append(hi)
+            if r.flagged:  # hollow marker, dotted bar: the interval is not to be read as one
+                bars = ax.errorbar([rd], [yi], xerr=[[rd - lo], [hi - rd]] if hi >= lo else None, fmt="D",
+                                   color=colour, markerfacecolor="white", markersize=7, elinewidth=1.3,
+                                   capsize=3, zorder=3, gid=f"flagged-{i}-{len(factors) - 1 - int(yi)}")
+                for lines in bars[2]:
+                    lines.set_linestyle(":")
+                ax.annotate(FLAG_MARK, (rd, yi), xytext=(6, 5), textcoords="offset points", fontsize=11,
+                            color=colour, fontweight="bold")
+                flagged.append(f"{r.label} ({OUTCOME_LABELS.get(outcome, outcome).lower()}): "
+                               + "; ".join(r.flags))
+            else:
+                ax.errorbar([rd], [yi], xerr=[[rd - lo], [hi - rd]], fmt="s", color=colour, markersize=7,
+                            elinewidth=1.6, capsize=4, zorder=3)
+            if not (math.isnan(lo) or math.isnan(hi)):
+                lo_all.append(lo)
+                hi_all.append(hi)
         span = max(hi_all) - min(lo_all) or 10.0
         ax.set_xlim(min(lo_all) - 0.08 * span, max(hi_all) + 0.08 * span)
         side.text(0.03, len(factors) - 0.45, f"RD ({level}% CI)\nn with factor / analysed", fontsize=8,
@@ -88,8 +102,9 @@ def forest_plot(result: StudyResult) -> Figure:
             r = rows.get(f)
             if r is None:
                 continue
-            side.text(0.03, yi, f"{r.format_rd()}\n{r.n_present:,} / {r.n_used:,}", va="center", fontsize=8,
-                      family="monospace", linespacing=1.3)
+            mark = f" {FLAG_MARK}" if r.flagged else ""
+            side.text(0.03, yi, f"{r.format_rd()}{mark}\n{r.n_present:,} / {r.n_used:,}", va="center", fontsize=8,
+                      family="monospace", linespacing=1.3, color="#8a5a00" if r.flagged else "black")
         side.set_xlim(0, 1)
         ax.set_title(OUTCOME_LABELS.get(outcome, outcome), fontsize=12, fontweight="bold", loc="left")
         ax.set_xlabel(f"{years:g}-year risk difference (percentage points)")
@@ -107,25 +122,34 @@ def forest_plot(result: StudyResult) -> Figure:
     if result.synthetic:
         title = f"{SYNTHETIC_MARK} — {title}"
     fig.suptitle(title, fontsize=11, color="#c00000" if result.synthetic else "black")
-    fig.text(0.01, 0.012, f"Red: factor in the {kind} rule for that outcome.  n analysed: complete cases for "
-             "the factor.", fontsize=8, color="#444444")
-    fig.subplots_adjust(left=0.2, right=0.99, bottom=0.9 / height, top=1 - 0.62 / height)
+    notes = [f"Red: factor in the {kind} rule for that outcome.  n analysed: complete cases for the factor."]
+    if flagged:
+        mp, me = result.provenance.get("min_patients", "?"), result.provenance.get("min_events", "?")
+        notes.append(f"{FLAG_MARK} Hollow marker: interval not reliable (a group with fewer than {mp} patients or "
+                     f"{me} events, or standard error 0); not interpreted as significant.")
+        notes += [f"   {FLAG_MARK} {x}" for x in flagged]
+    bottom_in = 0.9 + 0.17 * (len(notes) - 1)
+    height += 0.17 * (len(notes) - 1)
+    fig.set_size_inches(14, height)
+    fig.text(0.01, 0.012, "\n".join(notes), fontsize=8, color="#444444", va="bottom", linespacing=1.5)
+    fig.subplots_adjust(left=0.2, right=0.99, bottom=(bottom_in + 0.05) / height, top=1 - 0.62 / height)
     _watermark(fig, result.synthetic)
     return fig
 
 
-def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
-    """Cumulative incidence of *outcome* with its CI band and numbers at risk.
+def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: bool = True) -> Figure:
+    """Cumulative incidence of *outcome* with its pointwise CI band and numbers at risk.
 
     ``by="all"`` draws the whole cohort; ``by="group"`` the rule's high and
-    low risk groups.
+    low risk groups.  ``ci_band=False`` draws the curves alone.  The x axis is
+    in years since diagnosis (the cohort's times are days; a year is 365.25 days).
 
     Examples
     --------
     >>> from leiosurv.study import read_cohort, run_study, synthesize_cohort
     >>> res = run_study(read_cohort(synthesize_cohort(1000, seed=1)), progress=False)
     >>> cif_plot(res, "metastasis", by="group").axes[0].get_xlabel()
-    'Years since diagnosis'
+    'Time since diagnosis (years)'
     """
     names = ["all"] if by == "all" else ["high", "low"]
     curves = [c for n in names for c in result.curves if c.outcome == outcome and c.group == n]
@@ -137,18 +161,23 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
         t = np.asarray(c.time) / DAYS_PER_YEAR
         est, lo, hi = (100 * np.asarray(v, dtype=float) for v in (c.estimate, c.lower, c.upper))
         colour = _COLOURS.get(c.group, "black")
-        ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, linewidth=0)
+        if ci_band:
+            ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, linewidth=0)
         ax.step(t, est, where="post", color=colour, linewidth=1.8, label=_NAMES.get(c.group, c.group))
-        if np.isfinite(hi).any():
-            ymax = max(ymax, float(np.nanmax(hi)))
+        top = hi if ci_band else est
+        if np.isfinite(top).any():
+            ymax = max(ymax, float(np.nanmax(top)))
     ax.set_xlim(0, years)
     ax.set_ylim(0, min(100.0, max(5.0, 1.1 * ymax)))
-    ax.set_xlabel("Years since diagnosis")
+    ax.set_xlabel("Time since diagnosis (years)")
     ax.set_ylabel(f"Cumulative incidence of {OUTCOME_LABELS.get(outcome, outcome).lower()} (%)")
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(color="#e8e8e8", linewidth=0.6)
     if curves:
         ax.legend(loc="upper left", frameon=False, fontsize=9)
+        if ci_band:
+            ax.text(0.99, 0.02, f"shaded: {int(round(100 * result.provenance['level']))}% pointwise CI",
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color="#555555")
     what = "all patients" if by == "all" else f"by risk group (rule {result.rule.id})"
     title = f"{OUTCOME_LABELS.get(outcome, outcome)}, {what}\nall-cause death as competing risk"
     if result.synthetic:
@@ -166,6 +195,95 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all") -> Figure:
         ax.text(0.5, 0.5, "no groups to compare", transform=ax.transAxes, ha="center", color="#777777")
     _watermark(fig, result.synthetic)
     return fig
+
+
+def remaining_risk_plot(result: StudyResult) -> Figure:
+    """The remaining risk by the horizon given event-free at each landmark, one panel per outcome.
+
+    Points with CI bars per group (all patients, high and low risk), landmark
+    years on the x axis; flagged estimates (few patients or events at risk, SE
+    0) are drawn hollow and marked with a dagger, and the number at risk at
+    each landmark is printed under the axis.
+
+    Examples
+    --------
+    >>> from leiosurv.study import read_cohort, run_study, synthesize_cohort
+    >>> res = run_study(read_cohort(synthesize_cohort(1000, seed=1)))
+    >>> remaining_risk_plot(res).axes[0].get_xlabel()
+    'Event-free at (years since diagnosis)'
+    """
+    outcomes = list(result.overall)
+    years = result.horizon_days / DAYS_PER_YEAR
+    level = int(round(100 * result.provenance["level"]))
+    fig = Figure(figsize=(12, 5.4), dpi=100)
+    names = [n for n in ("all", "high", "low") if any(c.group == n for c in result.conditional)]
+    offsets = {n: (i - (len(names) - 1) / 2) * 0.12 for i, n in enumerate(names)}
+    for i, outcome in enumerate(outcomes):
+        ax = fig.add_axes((0.07 + 0.49 * i, 0.36, 0.41, 0.48), gid=f"remaining-{outcome}")
+        rows = [c for c in result.conditional if c.outcome == outcome]
+        ymax = 1.0
+        for n in names:
+            pts = sorted((c for c in rows if c.group == n), key=lambda c: c.landmark_days)
+            colour = _REMAINING_COLOURS.get(n, "black")
+            for j, c in enumerate(pts):
+                x = c.landmark_years + offsets[n]
+                if math.isnan(c.estimate):
+                    continue
+                est, lo, hi = 100 * c.estimate, 100 * c.lower, 100 * c.upper
+                label = _NAMES.get(n, n) if j == 0 else None
+                if c.flagged:
+                    ax.errorbar([x], [est], yerr=[[est - lo], [hi - est]] if hi >= lo else None, fmt="o",
+                                color=colour, markerfacecolor="white", capsize=3, elinewidth=1.0, label=label)
+                    ax.annotate(FLAG_MARK, (x, est), xytext=(4, 4), textcoords="offset points", fontsize=9,
+                                color=colour)
+                else:
+                    ax.errorbar([x], [est], yerr=[[est - lo], [hi - est]], fmt="o", color=colour, capsize=3,
+                                elinewidth=1.4, label=label)
+                if np.isfinite(hi):
+                    ymax = max(ymax, hi)
+            xs = [c.landmark_years + offsets[n] for c in pts if not math.isnan(c.estimate)]
+            ys = [100 * c.estimate for c in pts if not math.isnan(c.estimate)]
+            ax.plot(xs, ys, color=colour, linewidth=0.8, alpha=0.5)
+        marks = sorted({c.landmark_years for c in rows})
+        ax.set_xticks(marks)
+        ax.set_xticklabels([f"{m:g}" for m in marks])
+        ax.set_xlim(min(marks, default=0) - 0.5, max(marks, default=0) + 0.5)
+        ax.set_ylim(0, min(100.0, 1.12 * ymax))
+        ax.set_xlabel("Event-free at (years since diagnosis)")
+        ax.set_ylabel(f"Risk by year {years:g} (%), {level}% CI")
+        ax.set_title(OUTCOME_LABELS.get(outcome, outcome), fontsize=11, fontweight="bold", loc="left")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", color="#e8e8e8", linewidth=0.6)
+        ax.legend(loc="upper right", frameon=False, fontsize=8.5)
+        # numbers at risk at each landmark
+        x0 = 0.07 + 0.49 * i
+        fig.text(x0 - 0.065, 0.215, "At risk", fontsize=8.5, fontweight="bold")
+        lo_x, hi_x = ax.get_xlim()
+        for k, n in enumerate(names):
+            yy = 0.17 - 0.045 * k
+            fig.text(x0 - 0.065, yy, _NAMES.get(n, n), fontsize=8, color=_REMAINING_COLOURS.get(n, "black"))
+            for c in rows:
+                if c.group == n:
+                    x = x0 + 0.41 * (c.landmark_years - lo_x) / (hi_x - lo_x)
+                    fig.text(x, yy, f"{c.n_at_landmark:,}", fontsize=8, ha="center")
+    title = (f"Remaining risk by year {years:g}, given event-free at each landmark "
+             "(landmark Aalen-Johansen, all-cause death as competing risk)")
+    if result.synthetic:
+        title = f"{SYNTHETIC_MARK} — {title}"
+    fig.suptitle(title, fontsize=10.5, color="#c00000" if result.synthetic else "black")
+    if any(c.flagged for c in result.conditional):
+        mp, me = result.provenance.get("min_patients", "?"), result.provenance.get("min_events", "?")
+        fig.text(0.01, 0.01, f"{FLAG_MARK} Hollow: fewer than {mp} patients at risk or {me} events by year "
+                 f"{years:g}, or standard error 0 - interval not reliable.", fontsize=8, color="#444444")
+    _watermark(fig, result.synthetic)
+    return fig
+
+
+def figure_bytes(fig: Figure, fmt: str, *, dpi: int = 200) -> bytes:
+    """The figure rendered in memory as ``"png"`` (at *dpi*) or ``"svg"``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi if fmt == "png" else None)
+    return buf.getvalue()
 
 
 def figure_svg(fig: Figure) -> str:

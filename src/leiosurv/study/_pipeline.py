@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 import sys
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from leiosurv import __version__
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
+from leiosurv.study._analysis import CI_METHODS, VARIANCES
 from leiosurv.study._analysis import analyse as _analyse
 from leiosurv.study._results import (
     DAYS_PER_YEAR,
+    MIN_EVENTS,
+    MIN_PATIENTS,
     OUTCOME_LABELS,
     Comparison,
     Risk,
@@ -39,7 +43,7 @@ from leiosurv.study._results import (
     parse_thresholds,
 )
 
-__all__ = ["run_study", "validate_rule"]
+__all__ = ["run_study", "validate_rule", "PRINTED_DECIMALS", "printed_decimals", "rounding_interval"]
 
 # ---------------------------------------------------------------------------
 # Public entry points
@@ -53,7 +57,10 @@ def run_study(
     level: float = 0.95,
     variance: str = "delta",
     ci: str = "plain",
-    progress: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+    min_patients: int = MIN_PATIENTS,
+    min_events: int = MIN_EVENTS,
+    landmarks_years: Sequence[float] | None = None,
 ) -> StudyResult:
     """Run the cohort study of seed 001 on *cohort* and derive a high/low-risk rule.
 
@@ -75,9 +82,25 @@ def run_study(
     variance, ci : str, default "delta", "plain"
         Passed to :func:`leiosurv.stats.cumulative_incidence`; the defaults
         (prodlim's delta-method SE, Wald CI truncated to [0, 1]) reproduce
-        seed 001's intervals.
-    progress : bool, default True
-        Show a progress bar on stderr (only when stderr is a terminal).
+        seed 001's intervals.  ``ci="log-log"`` gives log-log intervals of each
+        risk, and the risk differences' intervals are then built from the two
+        groups' log-log intervals (MOVER, Zou & Donner 2008) so that they agree
+        with them; with ``"plain"`` the RD interval is ``rd -/+ z*sqrt(se1^2 +
+        se0^2)`` (seed 001).
+    progress : callable, optional
+        Called as ``progress(step, done, total)`` after each step (``step``
+        names it, e.g. ``"Invasion / metastasis"``); the command line draws its
+        progress bar from it.  ``None`` or ``False``: no reporting.
+    min_patients, min_events : int, default :data:`MIN_PATIENTS` (10), :data:`MIN_EVENTS` (5)
+        Reporting thresholds: an estimate from fewer patients, or resting on
+        fewer events of the outcome by the horizon, or with standard error 0,
+        is flagged in every table, in the prose and in the forest plot, and a
+        risk difference resting on a flagged group is never called
+        significant.  Statistical reporting choices, not clinical rules.
+    landmarks_years : sequence of float, optional
+        Landmarks (years) of the remaining-risk table: the risk by the horizon
+        given event-free at each landmark.  Default 0, 1, 2, ... up to the last
+        whole year before the horizon (0-4 for 5 years).
 
     Returns
     -------
@@ -96,9 +119,9 @@ def run_study(
     """
     horizon = parse_horizon(horizon_days)
     thr = parse_thresholds(thresholds)
-    _check_level(level)
+    opts = _options(level, variance, ci, progress, min_patients, min_events, landmarks_years, horizon)
     return _analyse(cohort, horizon=horizon, extra_factors=tuple(factors or ()), thresholds=thr, rule=None,
-                    level=level, variance=variance, ci=ci, progress=progress, provenance=_provenance(cohort))
+                    provenance=_provenance(cohort), **opts)
 
 
 def validate_rule(
@@ -108,7 +131,10 @@ def validate_rule(
     level: float = 0.95,
     variance: str = "delta",
     ci: str = "plain",
-    progress: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+    min_patients: int = MIN_PATIENTS,
+    min_events: int = MIN_EVENTS,
+    landmarks_years: Sequence[float] | None = None,
 ) -> RuleValidation:
     """Apply the published rule (``evidence.DLMS_RULE_ID``) to *cohort*.
 
@@ -117,7 +143,11 @@ def validate_rule(
     rule, and compares every published factor figure
     (``evidence.DLMS_FACTOR_RISKS``) with the cohort's estimate: is the
     cohort's estimate inside the published 95 % CI, and the published estimate
-    inside the cohort's CI?  Disagreements are flagged in words.
+    inside the cohort's CI?  Both allow for the paper's rounding
+    (:attr:`RuleValidation.COMPARISON_RULE`): a printed "18" stands for 17.5 to
+    18.5, a printed RD may also stand for the difference of the two printed risks,
+    and printed CI bounds are widened by half their last digit.  Disagreements
+    are flagged in words.  The options are those of :func:`run_study`.
 
     Examples
     --------
@@ -127,63 +157,182 @@ def validate_rule(
     ('dlms-risk-abebe-2025', 15)
     """
     horizon = parse_horizon(horizon_days)
-    _check_level(level)
+    opts = _options(level, variance, ci, progress, min_patients, min_events, landmarks_years, horizon)
     # the published rule, with the thresholds it was derived with (drawn in the forest plot)
     rule = Rule(evidence.DLMS_RULE_ID, {k: tuple(v) for k, v in evidence.DLMS_HIGH_RISK_FACTORS.items()}, False,
                 dict(evidence.DLMS_DERIVATION_THRESHOLDS))
     study = _analyse(cohort, horizon=horizon, extra_factors=(), thresholds=None, rule=rule,
-                     level=level, variance=variance, ci=ci, progress=progress,
-                     provenance=_provenance(cohort, analysis="validate-rule"))
+                     provenance=_provenance(cohort, analysis="validate-rule"), **opts)
     return RuleValidation(study, tuple(_compare(study)))
 
 
-def _check_level(level: float) -> None:
-    if not (isinstance(level, (int, float)) and 0 < level < 1):
+def _options(level: Any, variance: Any, ci: Any, progress: Any, min_patients: Any, min_events: Any,
+             landmarks_years: Any, horizon: float) -> dict:
+    """Validate the options shared by run_study and validate_rule (one message naming each)."""
+    if isinstance(level, bool) or not (isinstance(level, (int, float)) and 0 < level < 1):
         raise InputError(f"level must be in (0, 1), but was {level!r}")
+    if variance not in VARIANCES:
+        raise InputError(f"variance must be one of {', '.join(map(repr, VARIANCES))}, but was {variance!r}")
+    if ci not in CI_METHODS:
+        raise InputError(f"ci must be one of {', '.join(map(repr, CI_METHODS))}, but was {ci!r}")
+    if progress is True:
+        raise InputError("progress must be a callable progress(step, done, total) or None, but was True; "
+                         "the command line draws the progress bar")
+    if progress is not None and progress is not False and not callable(progress):
+        raise InputError(f"progress must be a callable progress(step, done, total) or None, but was {progress!r}")
+    for name, v in (("min_patients", min_patients), ("min_events", min_events)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InputError(f"{name} must be a whole number >= 0, but was {v!r}")
+    if landmarks_years is None:
+        marks = tuple(float(y) for y in range(0, int(math.ceil(horizon / DAYS_PER_YEAR))))
+    else:
+        try:
+            marks = tuple(sorted({float(y) for y in landmarks_years}))
+        except (TypeError, ValueError):
+            raise InputError(f"landmarks_years must be numbers of years, but was {landmarks_years!r}") from None
+        bad = [y for y in marks if not (math.isfinite(y) and 0 <= y * DAYS_PER_YEAR < horizon)]
+        if bad:
+            raise InputError(f"landmarks_years must lie in [0, horizon) = [0, {horizon / DAYS_PER_YEAR:g}) years, "
+                             f"but contained {bad[0]:g}")
+    return {"level": float(level), "variance": variance, "ci": ci, "progress": progress or None,
+            "min_patients": min_patients, "min_events": min_events, "landmarks": marks}
+
+
+# ---------------------------------------------------------------------------
+# Rounding-aware comparison with the published figures
+# ---------------------------------------------------------------------------
+PRINTED_DECIMALS: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
+    # decimals of (estimate, lower, upper) as printed in seed 001's Results, e.g.
+    # "9.3% (95% CI: 0.6-18.0)" -> (1, 1, 1), "RD: 7.8%; 95% CI: -1-17" -> (1, 0, 0)
+    ("necrosis", "metastasis"): {"present": (1, 1, 1), "absent": (1, 1, 1), "difference": (1, 0, 0)},
+    ("mitotic_grade_3", "metastasis"): {"present": (1, 0, 0), "absent": (1, 0, 1), "difference": (1, 1, 1)},
+    ("invasion", "metastasis"): {"present": (1, 0, 0), "absent": (1, 1, 1), "difference": (0, 0, 0)},
+    ("positive_margins", "local_recurrence"): {"present": (1, 0, 0), "absent": (1, 1, 1), "difference": (0, 0, 0)},
+    ("invasion", "local_recurrence"): {"present": (1, 0, 0), "absent": (1, 1, 1), "difference": (0, 0, 0)},
+}
+"""How many decimals seed 001 printed for each figure of ``evidence.DLMS_FACTOR_RISKS`` (estimate, lower, upper).
+
+Precision only, no clinical number: the values themselves are read from the
+evidence module.  When a published figure carries its printed text (an
+attribute ``text`` such as ``"26.0 (11-41)"``), the decimals are read from
+that text instead (:func:`printed_decimals`)."""
+
+_NUMBER = re.compile(r"[-–−]?\d+(?:\.(\d+))?")
+
+
+def printed_decimals(published: Any, key: tuple[str, str], quantity: str) -> tuple[int, int, int]:
+    """Decimals of a published figure as printed: (estimate, lower, upper).
+
+    Read from the figure's printed ``text`` when the evidence gives one, else
+    from :data:`PRINTED_DECIMALS`; a figure in neither is taken as printed to
+    one decimal (the paper's most common precision) — the narrowest
+    reasonable allowance.
+
+    Examples
+    --------
+    >>> printed_decimals(None, ("positive_margins", "local_recurrence"), "difference")
+    (0, 0, 0)
+    """
+    text = getattr(published, "text", None)
+    if isinstance(text, str):
+        found = [len(m.group(1) or "") for m in _NUMBER.finditer(text)]
+        if len(found) >= 3:
+            return found[0], found[1], found[2]
+    return PRINTED_DECIMALS.get(key, {}).get(quantity, (1, 1, 1))
+
+
+def rounding_interval(value: float, decimals: int) -> tuple[float, float]:
+    """The values (as fractions) that print as ``value`` (a fraction) in percent with ``decimals`` decimals.
+
+    Examples
+    --------
+    >>> [round(100 * x, 10) for x in rounding_interval(0.18, 0)]
+    [17.5, 18.5]
+    >>> [round(100 * x, 10) for x in rounding_interval(0.093, 1)]
+    [9.25, 9.35]
+    """
+    half = 0.5 * 10.0 ** (-decimals) / 100
+    return value - half, value + half
+
+
+def _printed(p: Any, dec: tuple[int, int, int]) -> str:
+    """A published figure as the paper printed it, e.g. ``"18 (3 to 33)"``."""
+    if p.lower is None or p.upper is None:
+        return _pct(p.estimate, dec[0])
+    return f"{_pct(p.estimate, dec[0])} ({_pct(p.lower, dec[1])} to {_pct(p.upper, dec[2])})"
 
 
 def _compare(study: StudyResult) -> list[Comparison]:
     out = []
     for (factor, outcome), pub in evidence.DLMS_FACTOR_RISKS.items():
         fr = study.factor_result(factor, outcome)
-        for quantity, p, (est, lo, hi) in (
-            ("present", pub.present, _triple(fr.present)),
-            ("absent", pub.absent, _triple(fr.absent)),
-            ("difference", pub.difference, (fr.rd, fr.rd_lower, fr.rd_upper)),
+        key = (factor, outcome)
+        # each printed figure stands for the interval its rounding allows; a printed difference may
+        # also stand for the difference of the two printed risks (26.0 - 8.4: 17.5 to 17.7), which
+        # counts too - either reading is accepted, so allowing for rounding never adds a disagreement
+        allowed: dict[str, list[tuple[float, float]]] = {}
+        for quantity in ("present", "absent", "difference"):
+            p = getattr(pub, quantity)
+            allowed[quantity] = [rounding_interval(p.estimate, printed_decimals(p, key, quantity)[0])]
+        (p_lo, p_hi), (a_lo, a_hi) = allowed["present"][0], allowed["absent"][0]
+        allowed["difference"].append((p_lo - a_hi, p_hi - a_lo))
+        for quantity, (est, lo, hi) in (
+            ("present", _triple(fr.present)),
+            ("absent", _triple(fr.absent)),
+            ("difference", (fr.rd, fr.rd_lower, fr.rd_upper)),
         ):
+            p = getattr(pub, quantity)
+            dec = printed_decimals(p, key, quantity)
+            printed = _printed(p, dec)
+            ranges = allowed[quantity]
+            a_min, a_max = min(r[0] for r in ranges), max(r[1] for r in ranges)
+            ci_min = rounding_interval(p.lower, dec[1])[0]
+            ci_max = rounding_interval(p.upper, dec[2])[1]
+            what = {"present": "5-year risk with the factor", "absent": "5-year risk without the factor",
+                    "difference": "risk difference"}[quantity]
+            label = f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {what}"
+            extra = dict(published_text=printed, published_min=a_min, published_max=a_max,
+                         published_ci_min=ci_min, published_ci_max=ci_max)
             if math.isnan(est):
-                c_in, p_in = None, None
-                msg = (f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {quantity}: NOT ASSESSABLE — not estimable "
-                       f"in this cohort (published {p.format()})")
+                msg = f"{label}: NOT ASSESSABLE — not estimable in this cohort (published {printed})"
+                out.append(Comparison(factor, outcome, quantity, p.estimate, p.lower, p.upper, est, lo, hi,
+                                      None, None, msg, **extra))
+                continue
+            c_in = bool(ci_min <= est <= ci_max)
+            # a zero-width Wald interval (SE 0: no events, or only events, in a small group) tests
+            # nothing; nor does a risk difference one of whose arms has SE 0, since its interval
+            # then carries the other arm's uncertainty only
+            degenerate = hi - lo == 0 or (
+                quantity == "difference" and any(r is not None and r.se == 0 for r in (fr.present, fr.absent))
+            )
+            p_in = None if degenerate else any(lo <= r_hi and r_lo <= hi for r_lo, r_hi in ranges)
+            strict = bool(p.lower <= est <= p.upper) and (degenerate or bool(lo <= p.estimate <= hi))
+            rounding = c_in and (p_in is not False) and not strict
+            allows = " or ".join(f"{_pct(r_lo, 2)} to {_pct(r_hi, 2)}" for r_lo, r_hi in ranges)
+            if len(ranges) > 1:
+                allows = (f"{_pct(ranges[0][0], 2)} to {_pct(ranges[0][1], 2)}, and the difference of the printed "
+                          f"risks {_pct(ranges[1][0], 2)} to {_pct(ranges[1][1], 2)}")
+            head = (f"{label}: cohort {_pct(est, 2)}% ({_pct(lo, 2)} to {_pct(hi, 2)}) vs published {printed} "
+                    f"as printed (rounding allows {allows})")
+            if p_in is None:
+                zero = ("the cohort's interval has zero width (standard error 0 — no events, or only events, "
+                        "among few patients)") if hi - lo == 0 else (
+                        "one of the two groups has standard error 0 (no events, or only events, among few "
+                        "patients), so the difference's interval ignores that group's uncertainty")
+                msg = (f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence "
+                       f"interval; {zero}" if not c_in else
+                       f"{head}: NOT ASSESSABLE — {zero}, so the published estimate cannot be tested against it")
+            elif c_in and p_in:
+                msg = f"{head}: consistent" + (" once the paper's rounding is allowed for" if rounding else "")
+            elif not c_in and not p_in:
+                msg = f"{head}: DISAGREES — each estimate lies outside the other's confidence interval"
+            elif not c_in:
+                msg = f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence interval"
             else:
-                c_in = bool(p.lower <= est <= p.upper)
-                # a zero-width Wald interval (SE 0: no events, or only events, in a small group) tests
-                # nothing; nor does a risk difference one of whose arms has SE 0, since its interval
-                # then carries the other arm's uncertainty only
-                degenerate = hi - lo == 0 or (
-                    quantity == "difference" and any(r is not None and r.se == 0 for r in (fr.present, fr.absent))
-                )
-                p_in = None if degenerate else bool(lo <= p.estimate <= hi)
-                what = {"present": "5-year risk with the factor", "absent": "5-year risk without the factor",
-                        "difference": "risk difference"}[quantity]
-                head = f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {what}: cohort {_pct(est)}% ({_pct(lo)} to {_pct(hi)}) vs published {p.format()}"
-                if p_in is None:
-                    zero = ("the cohort's interval has zero width (standard error 0 — no events, or only events, "
-                            "among few patients)") if hi - lo == 0 else (
-                            "one of the two groups has standard error 0 (no events, or only events, among few "
-                            "patients), so the difference's interval ignores that group's uncertainty")
-                    msg = (f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence "
-                           f"interval; {zero}" if not c_in else
-                           f"{head}: NOT ASSESSABLE — {zero}, so the published estimate cannot be tested against it")
-                elif c_in and p_in:
-                    msg = f"{head}: consistent"
-                elif not c_in and not p_in:
-                    msg = f"{head}: DISAGREES — each estimate lies outside the other's confidence interval"
-                elif not c_in:
-                    msg = f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence interval"
-                else:
-                    msg = f"{head}: DISAGREES — the published estimate lies outside the cohort's confidence interval"
-            out.append(Comparison(factor, outcome, quantity, p.estimate, p.lower, p.upper, est, lo, hi, c_in, p_in, msg))
+                msg = (f"{head}: DISAGREES — every value the published estimate can stand for lies outside the "
+                       "cohort's confidence interval")
+            out.append(Comparison(factor, outcome, quantity, p.estimate, p.lower, p.upper, est, lo, hi, c_in, p_in,
+                                  msg, **extra, rounding_explains=rounding))
     return out
 
 

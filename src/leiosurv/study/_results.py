@@ -28,6 +28,10 @@ __all__ = [
     "StudyResult",
     "Comparison",
     "RuleValidation",
+    "ConditionalRisk",
+    "MIN_PATIENTS",
+    "MIN_EVENTS",
+    "interval_flags",
 ]
 
 OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
@@ -38,6 +42,52 @@ OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
 
 OUTCOME_LABELS = {"metastasis": "Metastasis", "local_recurrence": "Local recurrence"}
 DAYS_PER_YEAR = 365.25
+
+MIN_PATIENTS = 10
+"""Default reporting threshold: an estimate from a group of fewer patients is flagged.
+
+A statistical reporting choice, not a clinical rule.  Below about 10 patients a
+cumulative incidence moves in steps of 10 points or more with a single event,
+and its Wald interval (estimate -/+ z*SE) is not a reliable 95 % interval."""
+
+MIN_EVENTS = 5
+"""Default reporting threshold: an estimate resting on fewer events (of the outcome, by the horizon) is flagged.
+
+The usual rule of thumb for the normal approximation behind a Wald interval
+(at least 5 expected events); with 0 events the SE is 0 and the interval
+(0 to 0) says nothing about the risk."""
+
+
+def interval_flags(n: int, n_events: int, se: float, *, min_patients: int = MIN_PATIENTS,
+                   min_events: int = MIN_EVENTS) -> tuple[str, ...]:
+    """Reasons an estimate's interval is not to be trusted (empty when it is).
+
+    Parameters
+    ----------
+    n : int
+        Patients in the group (at the landmark, for a conditional risk).
+    n_events : int
+        Events of the outcome in the group by the horizon.
+    se : float
+        The estimate's standard error.
+    min_patients, min_events : int
+        The reporting thresholds (:data:`MIN_PATIENTS`, :data:`MIN_EVENTS`).
+
+    Examples
+    --------
+    >>> interval_flags(4, 0, 0.0)
+    ('4 patients (fewer than 10)', '0 events (fewer than 5)', 'standard error 0: zero-width interval')
+    >>> interval_flags(300, 12, 0.01)
+    ()
+    """
+    out = []
+    if n < min_patients:
+        out.append(f"{n} patient{'s' if n != 1 else ''} (fewer than {min_patients})")
+    if n_events < min_events:
+        out.append(f"{n_events} event{'s' if n_events != 1 else ''} (fewer than {min_events})")
+    if se == 0:
+        out.append("standard error 0: zero-width interval")
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------
@@ -144,6 +194,23 @@ def _num(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
+FLAG_MARK = "†"
+"""Marker of an estimate whose interval is flagged (tables, prose, figures)."""
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as the report prints it: ``"p < 0.001"`` or ``"p = 0.062"`` (``"p = NA"`` if missing).
+
+    Examples
+    --------
+    >>> format_p(0.0004), format_p(0.06215), format_p(float("nan"))
+    ('p < 0.001', 'p = 0.062', 'p = NA')
+    """
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p = NA"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def _pct(x: float, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "NA"
@@ -158,10 +225,23 @@ class _RiskDifferenceText:
     rd_lower: float
     rd_upper: float
 
+    flags: tuple[str, ...]
+
     def format_rd(self, digits: int = 1) -> str:
         if math.isnan(self.rd):
             return "not estimable"
         return f"{_pct(self.rd, digits)} ({_pct(self.rd_lower, digits)} to {_pct(self.rd_upper, digits)})"
+
+    @property
+    def flagged(self) -> bool:
+        """The difference rests on a flagged arm (few patients or events, or SE 0)."""
+        return bool(self.flags)
+
+    @property
+    def significant(self) -> bool:
+        """The CI excludes 0 *and* nothing is flagged; a flagged difference is never called significant."""
+        return (not self.flagged and not math.isnan(self.rd)
+                and (self.rd_lower > 0 or self.rd_upper < 0))
 
 
 @dataclass(frozen=True)
@@ -175,9 +255,17 @@ class Risk(_Serial):
     n: int
     n_risk: int
     beyond_follow_up: bool
+    n_events: int = -1
+    """Events of the outcome in the group by the horizon (-1: not recorded)."""
+    flags: tuple[str, ...] = ()
+    """Why the interval is not to be trusted (see :func:`interval_flags`); empty when it is."""
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
 
     def format(self, digits: int = 1) -> str:
-        """``"9.3% (95% CI 0.6 to 18.0)"``-style text (level as in the study)."""
+        """``"9.3% (0.6 to 18.0)"``-style text: estimate and CI bounds in percent."""
         if math.isnan(self.estimate):
             return "not estimable"
         return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
@@ -185,7 +273,8 @@ class Risk(_Serial):
     @classmethod
     def from_dict(cls, d: Mapping) -> "Risk":
         return cls(_num(d["estimate"]), _num(d["se"]), _num(d["lower"]), _num(d["upper"]),
-                   int(d["n"]), int(d["n_risk"]), bool(d["beyond_follow_up"]))
+                   int(d["n"]), int(d["n_risk"]), bool(d["beyond_follow_up"]), int(d.get("n_events", -1)),
+                   tuple(d.get("flags", ())))
 
 
 @dataclass(frozen=True)
@@ -240,6 +329,12 @@ class FactorResult(_RiskDifferenceText, _Serial):
     rd_lower: float
     rd_upper: float
     note: str = ""
+    gray_statistic: float = float("nan")
+    gray_df: float = float("nan")
+    gray_p_value: float = float("nan")
+    """Gray's test (cause 1) of present vs absent."""
+    flags: tuple[str, ...] = ()
+    """Flags of the arms, prefixed ``"present: "`` / ``"absent: "``; the RD inherits them."""
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "FactorResult":
@@ -247,7 +342,9 @@ class FactorResult(_RiskDifferenceText, _Serial):
                    int(d["n_present"]), int(d["n_absent"]),
                    None if d["present"] is None else Risk.from_dict(d["present"]),
                    None if d["absent"] is None else Risk.from_dict(d["absent"]),
-                   _num(d["rd"]), _num(d["rd_se"]), _num(d["rd_lower"]), _num(d["rd_upper"]), d.get("note", ""))
+                   _num(d["rd"]), _num(d["rd_se"]), _num(d["rd_lower"]), _num(d["rd_upper"]), d.get("note", ""),
+                   *(_num(d.get(k)) for k in ("gray_statistic", "gray_df", "gray_p_value")),
+                   tuple(d.get("flags", ())))
 
 
 @dataclass(frozen=True)
@@ -268,6 +365,8 @@ class GroupResult(_RiskDifferenceText, _Serial):
     gray_df: float
     gray_p_value: float
     note: str = ""
+    flags: tuple[str, ...] = ()
+    """Flags of the arms, prefixed ``"high: "`` / ``"low: "``."""
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "GroupResult":
@@ -275,7 +374,50 @@ class GroupResult(_RiskDifferenceText, _Serial):
                    None if d["high"] is None else Risk.from_dict(d["high"]),
                    None if d["low"] is None else Risk.from_dict(d["low"]),
                    *(_num(d[k]) for k in ("rd", "rd_se", "rd_lower", "rd_upper", "gray_statistic", "gray_df",
-                                           "gray_p_value")), d.get("note", ""))
+                                           "gray_p_value")), d.get("note", ""), tuple(d.get("flags", ())))
+
+
+@dataclass(frozen=True)
+class ConditionalRisk(_Serial):
+    """Risk of an outcome by the horizon given event-free at a landmark (landmark Aalen–Johansen).
+
+    ``estimate`` is the cumulative incidence by ``horizon_days`` (from time 0)
+    among those event-free and under observation just after ``landmark_days``,
+    as :func:`leiosurv.stats.conditional_incidence`; ``landmark_days = 0`` is
+    the ordinary risk.  ``n_at_landmark`` patients were left, ``n_events`` of
+    them had the outcome by the horizon.
+    """
+
+    outcome: str
+    group: str  # "all", "high", "low"
+    landmark_days: float
+    horizon_days: float
+    n_at_landmark: int
+    n_events: int
+    estimate: float
+    se: float
+    lower: float
+    upper: float
+    flags: tuple[str, ...] = ()
+
+    @property
+    def landmark_years(self) -> float:
+        return self.landmark_days / DAYS_PER_YEAR
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    def format(self, digits: int = 1) -> str:
+        if math.isnan(self.estimate):
+            return "not estimable"
+        return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "ConditionalRisk":
+        return cls(d["outcome"], d["group"], float(d["landmark_days"]), float(d["horizon_days"]),
+                   int(d["n_at_landmark"]), int(d["n_events"]),
+                   *(_num(d[k]) for k in ("estimate", "se", "lower", "upper")), tuple(d.get("flags", ())))
 
 
 @dataclass(frozen=True)
@@ -320,6 +462,9 @@ class StudyResult(_Serial):
         Outcome -> :class:`GroupResult` for the rule's high/low groups.
     curves : tuple of Curve
         Overall and by-group cumulative incidence per outcome, for the figures.
+    conditional : tuple of ConditionalRisk
+        Per outcome, group (all, high, low) and landmark: the risk by the
+        horizon given event-free at the landmark.
     """
 
     provenance: dict
@@ -329,6 +474,7 @@ class StudyResult(_Serial):
     rule: Rule
     groups: dict
     curves: tuple[Curve, ...]
+    conditional: tuple[ConditionalRisk, ...] = ()
 
     @property
     def synthetic(self) -> bool:
@@ -344,6 +490,30 @@ class StudyResult(_Serial):
                 return r
         raise KeyError(f"no univariable result for factor {factor!r} and outcome {outcome!r}")
 
+    def factor_label(self, factor: str) -> str:
+        """The display label of a factor column (its evidence label, or the column name for extras)."""
+        for r in self.univariable:
+            if r.factor == factor:
+                return r.label
+        return evidence.DLMS_FACTORS.get(factor, factor)
+
+    def flagged_estimates(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every flagged estimate as ``(what, reasons)``, in report order."""
+        out: list[tuple[str, tuple[str, ...]]] = []
+        for o, r in self.overall.items():
+            if r.flags:
+                out.append((f"{OUTCOME_LABELS.get(o, o)}, all patients", r.flags))
+        for r in self.univariable:
+            for arm, risk in (("present", r.present), ("absent", r.absent)):
+                if risk is not None and risk.flags:
+                    out.append((f"{r.label}, {OUTCOME_LABELS.get(r.outcome, r.outcome).lower()}, factor {arm}",
+                                risk.flags))
+        for o, g in self.groups.items():
+            for arm, risk in (("high", g.high), ("low", g.low)):
+                if risk is not None and risk.flags:
+                    out.append((f"{OUTCOME_LABELS.get(o, o)}, {arm} risk group", risk.flags))
+        return out
+
     @classmethod
     def from_dict(cls, d: Mapping) -> "StudyResult":
         return cls(
@@ -354,6 +524,7 @@ class StudyResult(_Serial):
             Rule.from_dict(d["rule"]),
             {k: GroupResult.from_dict(v) for k, v in d["groups"].items()},
             tuple(Curve.from_dict(c) for c in d["curves"]),
+            tuple(ConditionalRisk.from_dict(c) for c in d.get("conditional", ())),
         )
 
     def __str__(self) -> str:
@@ -362,16 +533,24 @@ class StudyResult(_Serial):
         years = p["horizon_days"] / DAYS_PER_YEAR
         lines = [f"{mark}Cohort study: {p['cohort_source']} (n = {p['n']}), {years:g}-year risks, "
                  f"{int(round(100 * p['level']))}% CI"]
+        mark_ = FLAG_MARK
         for o, r in self.overall.items():
-            lines.append(f"  overall {OUTCOME_LABELS.get(o, o)}: {r.format()}")
+            lines.append(f"  overall {OUTCOME_LABELS.get(o, o)}: {r.format()}{mark_ if r.flagged else ''}")
         for r in self.univariable:
-            lines.append(f"  {r.label} -> {OUTCOME_LABELS.get(r.outcome, r.outcome)}: RD {r.format_rd()} "
-                         f"(n = {r.n_used}, missing {r.n_missing})")
-        kind = "derived" if self.rule.derived else "published"
-        lines.append(f"  {kind} rule {self.rule.id}: high risk if any of {', '.join(self.rule.factors) or '(none)'}")
+            lines.append(f"  {r.label} -> {OUTCOME_LABELS.get(r.outcome, r.outcome)}: RD {r.format_rd()}"
+                         f"{mark_ if r.flagged else ''} (n = {r.n_used}, missing {r.n_missing}; Gray "
+                         f"{format_p(r.gray_p_value)})")
+        names = "; ".join(self.factor_label(f) for f in self.rule.factors) or "(none)"
+        kind = "derived rule" if self.rule.derived else f"published rule {self.rule.id}"
+        lines.append(f"  {kind}: high risk if any of {names}")
         for o, g in self.groups.items():
             lines.append(f"  {OUTCOME_LABELS.get(o, o)}: high {g.high.format() if g.high else 'NA'} vs low "
-                         f"{g.low.format() if g.low else 'NA'}; RD {g.format_rd()}; Gray p = {g.gray_p_value:.3g}")
+                         f"{g.low.format() if g.low else 'NA'}; RD {g.format_rd()}{mark_ if g.flagged else ''}; "
+                         f"Gray {format_p(g.gray_p_value)}")
+        flagged = self.flagged_estimates()
+        if flagged:
+            lines.append(f"  {mark_} interval not reliable (not interpreted as significant):")
+            lines += [f"    {what}: {'; '.join(why)}" for what, why in flagged]
         return "\n".join(lines)
 
 
@@ -391,6 +570,17 @@ class Comparison(_Serial):
     cohort_in_published_ci: bool | None
     published_in_cohort_ci: bool | None
     message: str
+    published_text: str = ""
+    """The figure as printed in the paper, e.g. ``"18 (3 to 33)"``."""
+    published_min: float = float("nan")
+    published_max: float = float("nan")
+    """The range of values the printed estimate allows given its rounding (for a difference, together
+    with the difference of the two printed risks, which counts too)."""
+    published_ci_min: float = float("nan")
+    published_ci_max: float = float("nan")
+    """The published CI widened by the rounding of its printed bounds."""
+    rounding_explains: bool = False
+    """True when the figure is consistent only once the rounding is allowed for."""
 
     @property
     def agrees(self) -> bool:
@@ -408,7 +598,11 @@ class Comparison(_Serial):
         return cls(d["factor"], d["outcome"], d["quantity"],
                    *(_num(d[k]) for k in ("published", "published_lower", "published_upper", "cohort",
                                            "cohort_lower", "cohort_upper")),
-                   d["cohort_in_published_ci"], d["published_in_cohort_ci"], d["message"])
+                   d["cohort_in_published_ci"], d["published_in_cohort_ci"], d["message"],
+                   d.get("published_text", ""),
+                   *(_num(d.get(k)) for k in ("published_min", "published_max", "published_ci_min",
+                                               "published_ci_max")),
+                   bool(d.get("rounding_explains", False)))
 
 
 @dataclass(frozen=True)
@@ -417,6 +611,16 @@ class RuleValidation(_Serial):
 
     study: StudyResult
     comparisons: tuple[Comparison, ...]
+
+    COMPARISON_RULE = (
+        "A published figure is compared as the interval its rounding allows (\"18\" is 17.5 to 18.5, \"9.3\" is "
+        "9.25 to 9.35); a published risk difference may also stand for the difference of the two printed risks "
+        "(26.0 - 8.4 = 17.5 to 17.7), which counts too; the published 95% CI is widened by the rounding of its "
+        "bounds. A figure is consistent when the cohort's estimate lies inside the widened published CI and "
+        "one of the published estimate's intervals overlaps the cohort's CI; it is not assessable when the "
+        "cohort's interval has zero width or rests on a group with standard error 0."
+    )
+    """How :func:`validate_rule` compares a published figure with the cohort (printed with every validation)."""
 
     @property
     def provenance(self) -> dict:
@@ -441,7 +645,9 @@ class RuleValidation(_Serial):
 
     def __str__(self) -> str:
         lines = [str(self.study), f"  published figures compared: {len(self.comparisons)}, "
-                 f"disagreements: {len(self.disagreements)}, not assessable: {len(self.not_assessable)}"]
+                 f"disagreements: {len(self.disagreements)}, not assessable: {len(self.not_assessable)}",
+                 f"  rule: {self.COMPARISON_RULE}"]
         lines += [f"  ! {c.message}" for c in self.disagreements]
         lines += [f"  ? {c.message}" for c in self.not_assessable]
+        lines += [f"  ~ {c.message}" for c in self.comparisons if c.rounding_explains]
         return "\n".join(lines)

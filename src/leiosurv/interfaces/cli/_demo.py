@@ -75,7 +75,7 @@ def demo(out: Path, n: int, seed: int, examples: Path | None) -> None:
     _banner("done")
     click.echo(f"Synthetic cohort: {cohort}")
     click.echo(f"Study report:     {out / 'study' / 'report.html'}")
-    click.echo(f"Rule validation:  {out / 'validate-rule'}")
+    click.echo(f"Rule validation:  {out / 'validate-rule' / 'report.html'}")
 
 
 def register(group: click.Group) -> None:

@@ -9,6 +9,7 @@ when everything succeeded: a failed run leaves nothing half-written.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -42,6 +43,26 @@ def _publish(tmp: Path, out: Path) -> None:
         shutil.rmtree(old)
     else:
         tmp.rename(out)
+
+
+def _progress_bar(enabled: bool):
+    """A ``progress(step, done, total)`` callback drawing a tqdm bar on stderr (only on a terminal)."""
+    if not (enabled and sys.stderr.isatty()):
+        return None
+    from tqdm.auto import tqdm
+
+    bar = None
+
+    def update(step: str, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="cohort study", unit="step", file=sys.stderr)
+        bar.set_postfix_str(step, refresh=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
 
 
 def _run(out: Path, force: bool, work) -> Path:
@@ -98,12 +119,12 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
     def work():
         c = read_cohort(cohort, table=table, sheet=sheet, factors=extras)
         return run_study(c, horizon_days=days, factors=extras, thresholds=thr, level=level, variance=variance,
-                         ci=ci, progress=progress)
+                         ci=ci, progress=_progress_bar(progress))
 
     result = _run(out, force, work)
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
-    rule = ", ".join(result.rule.factors) or "(no factor exceeded the thresholds)"
+    rule = "; ".join(result.factor_label(f) for f in result.rule.factors) or "(no factor exceeded the thresholds)"
     click.echo(f"Derived rule: high risk if any of {rule}")
     click.echo(f"Report: {out / 'report.html'}")
 
@@ -119,17 +140,21 @@ def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | No
 
     def work():
         c = read_cohort(cohort, table=table, sheet=sheet)
-        return validate_rule(c, horizon_days=days, level=level, variance=variance, ci=ci, progress=progress)
+        return validate_rule(c, horizon_days=days, level=level, variance=variance, ci=ci,
+                             progress=_progress_bar(progress))
 
     result = _run(out, force, work)
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
     click.echo(f"Published figures compared: {len(result.comparisons)}; disagreements: {len(result.disagreements)}; "
                f"not assessable: {len(result.not_assessable)}")
+    click.echo(f"Comparison rule: {result.COMPARISON_RULE}")
     for c in result.disagreements:
         click.echo(f"  ! {c.message}")
     for c in result.not_assessable:
         click.echo(f"  ? {c.message}")
+    for c in (c for c in result.comparisons if c.rounding_explains):
+        click.echo(f"  ~ {c.message}")
     click.echo(f"Report: {out / 'report.html'}")
 
 
