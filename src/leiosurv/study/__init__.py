@@ -11,7 +11,7 @@ from leiosurv.study._synth import SYNTH_CALIBRATION, expected_risks, synthesize_
 
 # STUDY: the pipeline, its results, the report and figures
 from leiosurv.study._figures import cif_plot, forest_plot, remaining_risk_plot
-from leiosurv.study._pipeline import PRINTED_DECIMALS, run_study, validate_rule
+from leiosurv.study._pipeline import printed_decimals, rounding_interval, run_study, validate_rule
 from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
 from leiosurv.study._results import (
     MIN_EVENTS,
@@ -55,7 +55,8 @@ __all__ = [
     "remaining_risk_plot",
     "MIN_PATIENTS",
     "MIN_EVENTS",
-    "PRINTED_DECIMALS",
+    "printed_decimals",
+    "rounding_interval",
     "parse_horizon",
     "parse_thresholds",
     "StudyResult",

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from leiosurv.clinical import evidence
+from leiosurv.clinical import evidence, rule_groups
 from leiosurv.exceptions import InputError
 from leiosurv.stats import (
     CumulativeIncidence,
@@ -359,13 +359,13 @@ def _univariable(fit: _Fitter, df: pd.DataFrame, factor: str, label: str, outcom
 
 
 def _classify(df: pd.DataFrame, factors: Sequence[str]) -> tuple[pd.Series, pd.Series]:
-    """High if any rule factor is present; low if all are known absent; else incomplete."""
+    """The rule of the clinical core (:func:`leiosurv.clinical.rule_groups`, its one implementation)
+    on the cohort: high if any rule factor is present; low if all are known absent; else incomplete."""
     if not factors:
         return pd.Series(False, index=df.index), pd.Series(True, index=df.index)
-    vals = df[list(factors)]
-    high = (vals == 1).fillna(False).astype(bool).any(axis=1)
-    low = (vals == 0).fillna(False).astype(bool).all(axis=1) & ~high
-    return high, low
+    vals = df[list(factors)].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    groups = rule_groups(vals)
+    return pd.Series(groups == "high", index=df.index), pd.Series(groups == "low", index=df.index)
 
 
 def _groups(fit: _Fitter, gdf: pd.DataFrame, outcome: str,

@@ -43,7 +43,7 @@ from leiosurv.study._results import (
     parse_thresholds,
 )
 
-__all__ = ["run_study", "validate_rule", "PRINTED_DECIMALS", "printed_decimals", "rounding_interval"]
+__all__ = ["run_study", "validate_rule", "printed_decimals", "rounding_interval"]
 
 # ---------------------------------------------------------------------------
 # Public entry points
@@ -201,44 +201,27 @@ def _options(level: Any, variance: Any, ci: Any, progress: Any, min_patients: An
 # ---------------------------------------------------------------------------
 # Rounding-aware comparison with the published figures
 # ---------------------------------------------------------------------------
-PRINTED_DECIMALS: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
-    # decimals of (estimate, lower, upper) as printed in seed 001's Results, e.g.
-    # "9.3% (95% CI: 0.6-18.0)" -> (1, 1, 1), "RD: 7.8%; 95% CI: -1-17" -> (1, 0, 0)
-    ("necrosis", "metastasis"): {"present": (1, 1, 1), "absent": (1, 1, 1), "difference": (1, 0, 0)},
-    ("mitotic_grade_3", "metastasis"): {"present": (1, 0, 0), "absent": (1, 0, 1), "difference": (1, 1, 1)},
-    ("invasion", "metastasis"): {"present": (1, 0, 0), "absent": (1, 1, 1), "difference": (0, 0, 0)},
-    ("positive_margins", "local_recurrence"): {"present": (1, 0, 0), "absent": (1, 1, 1), "difference": (0, 0, 0)},
-    ("invasion", "local_recurrence"): {"present": (1, 0, 0), "absent": (1, 1, 1), "difference": (0, 0, 0)},
-}
-"""How many decimals seed 001 printed for each figure of ``evidence.DLMS_FACTOR_RISKS`` (estimate, lower, upper).
+def printed_decimals(published: Any) -> tuple[int, int, int]:
+    """Decimals of a published figure as printed in its source: (estimate, lower, upper).
 
-Precision only, no clinical number: the values themselves are read from the
-evidence module.  When a published figure carries its printed text (an
-attribute ``text`` such as ``"26.0 (11-41)"``), the decimals are read from
-that text instead (:func:`printed_decimals`)."""
-
-_NUMBER = re.compile(r"[-–−]?\d+(?:\.(\d+))?")
-
-
-def printed_decimals(published: Any, key: tuple[str, str], quantity: str) -> tuple[int, int, int]:
-    """Decimals of a published figure as printed: (estimate, lower, upper).
-
-    Read from the figure's printed ``text`` when the evidence gives one, else
-    from :data:`PRINTED_DECIMALS`; a figure in neither is taken as printed to
-    one decimal (the paper's most common precision) — the narrowest
-    reasonable allowance.
+    Read from the text the evidence keeps of every published figure
+    (``PublishedRisk.printed``, e.g. ``{"estimate": "18", "lower": "3", "upper": "33"}``).
 
     Examples
     --------
-    >>> printed_decimals(None, ("positive_margins", "local_recurrence"), "difference")
+    >>> from leiosurv.clinical import evidence
+    >>> printed_decimals(evidence.DLMS_FACTOR_RISKS[("positive_margins", "local_recurrence")].difference)
     (0, 0, 0)
+    >>> printed_decimals(evidence.DLMS_FACTOR_RISKS[("necrosis", "metastasis")].present)
+    (1, 1, 1)
     """
-    text = getattr(published, "text", None)
-    if isinstance(text, str):
-        found = [len(m.group(1) or "") for m in _NUMBER.finditer(text)]
-        if len(found) >= 3:
-            return found[0], found[1], found[2]
-    return PRINTED_DECIMALS.get(key, {}).get(quantity, (1, 1, 1))
+    text = published.printed
+
+    def dec(key: str) -> int:
+        t = text.get(key, "")
+        return len(t.split(".", 1)[1]) if "." in t else 0
+
+    return dec("estimate"), dec("lower"), dec("upper")
 
 
 def rounding_interval(value: float, decimals: int) -> tuple[float, float]:
@@ -273,7 +256,7 @@ def _compare(study: StudyResult) -> list[Comparison]:
         allowed: dict[str, list[tuple[float, float]]] = {}
         for quantity in ("present", "absent", "difference"):
             p = getattr(pub, quantity)
-            allowed[quantity] = [rounding_interval(p.estimate, printed_decimals(p, key, quantity)[0])]
+            allowed[quantity] = [rounding_interval(p.estimate, printed_decimals(p)[0])]
         (p_lo, p_hi), (a_lo, a_hi) = allowed["present"][0], allowed["absent"][0]
         allowed["difference"].append((p_lo - a_hi, p_hi - a_lo))
         for quantity, (est, lo, hi) in (
@@ -282,7 +265,7 @@ def _compare(study: StudyResult) -> list[Comparison]:
             ("difference", (fr.rd, fr.rd_lower, fr.rd_upper)),
         ):
             p = getattr(pub, quantity)
-            dec = printed_decimals(p, key, quantity)
+            dec = printed_decimals(p)
             printed = _printed(p, dec)
             ranges = allowed[quantity]
             a_min, a_max = min(r[0] for r in ranges), max(r[1] for r in ranges)
