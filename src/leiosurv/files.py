@@ -43,6 +43,7 @@ __all__ = [
     "atomic_file",
     "atomic_directory",
     "check_outputs",
+    "check_directory",
     "cleanup_on_signals",
     "short",
 ]
@@ -175,6 +176,10 @@ def check_outputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str | o
         r = _resolve(dp)
         if r == Path(r.anchor):
             raise OutputError(f"output directory {short(dp)}: the file system root cannot be an output")
+        cwd = _resolve(Path.cwd())
+        if r == cwd or r in cwd.parents:
+            raise OutputError(f"output directory {short(dp)}: is (or contains) the current directory, which "
+                              "would be replaced; name a new directory")
         for i, ir in ins:
             if r == ir or r in ir.parents:
                 raise OutputError(f"output directory {short(dp)}: contains the input {short(i)}; "
@@ -223,8 +228,8 @@ def atomic_write(outputs: Mapping[Path, bytes | str]) -> None:
 def atomic_file(target: str | os.PathLike, *, _publish: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside *target*; on success it is renamed to *target*.
 
-    On any exception (or SIGINT/SIGTERM under :func:`cleanup_on_signals`) the
-    temporary file is removed and *target* is left as it was.  The file gets
+    On any exception, SIGINT or SIGTERM (the block runs under
+    :func:`cleanup_on_signals`) the temporary file is removed and *target* is left as it was.  The file gets
     the permissions a plain ``open()`` would give it.
     """
     path = Path(target)
@@ -240,10 +245,11 @@ def atomic_file(target: str | os.PathLike, *, _publish: bool = True) -> Iterator
     umask = os.umask(0)
     os.umask(umask)
     try:
-        os.chmod(tmp, 0o666 & ~umask)
-        yield tmp
-        if _publish:
-            os.replace(tmp, path)
+        with cleanup_on_signals():
+            os.chmod(tmp, 0o666 & ~umask)
+            yield tmp
+            if _publish:
+                os.replace(tmp, path)
     except OSError as exc:
         _remove(tmp)
         raise OutputError(f"output {short(path)}: {_describe(exc)}; nothing was written") from None
@@ -253,6 +259,32 @@ def atomic_file(target: str | os.PathLike, *, _publish: bool = True) -> Iterator
     finally:
         if _publish:
             _forget(tmp)
+
+
+def check_directory(out: str | os.PathLike, *, replace: bool = False) -> Path:
+    """Check that *out* can become an output directory; return the path to use.
+
+    Callers run this before a long computation so that a bad ``--out`` fails
+    at once; :func:`atomic_directory` checks again.
+
+    Raises
+    ------
+    OutputError
+        *out* is a file, is non-empty without *replace*, or cannot be inspected
+        (name too long, permission denied).
+    """
+    path = Path(out)
+    if path.name in ("", ".", ".."):
+        path = _resolve(path)
+    try:
+        if path.exists() and not path.is_dir():
+            raise OutputError(f"output directory {short(path)}: exists and is not a directory")
+        if path.is_dir() and any(path.iterdir()) and not replace:
+            raise OutputError(f"output directory {short(path)}: is not empty; choose another or pass --force "
+                              "to replace it")
+    except OSError as exc:
+        raise OutputError(f"output directory {short(path)}: {_describe(exc)}") from None
+    return path
 
 
 @contextlib.contextmanager
@@ -273,13 +305,7 @@ def atomic_directory(out: str | os.PathLike, *, replace: bool = False) -> Iterat
     OutputError
         *out* is a file, is non-empty without *replace*, or cannot be written.
     """
-    path = Path(out)
-    if path.name in ("", ".", ".."):
-        path = _resolve(path)
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"output directory {short(path)}: exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()) and not replace:
-        raise OutputError(f"output directory {short(path)}: is not empty; choose another or pass --force to replace it")
+    path = check_directory(out, replace=replace)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.", dir=path.parent))

@@ -5,9 +5,19 @@ the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 """
 
 # COHORT: schema, reading and validation, synthetic cohort
-from leiosurv.study._io import Cohort, read_cohort
-from leiosurv.study._schema import COHORT_SCHEMA, ColumnSpec, cohort_json_schema, factor_columns, schema_markdown
-from leiosurv.study._synth import SYNTH_CALIBRATION, expected_risks, synthesize_cohort
+from leiosurv.study._io import Cohort, read_cohort, source_path
+from leiosurv.study._schema import (
+    COHORT_SCHEMA,
+    DAYS_PER_YEAR,
+    OUTCOME_COLUMNS,
+    ColumnSpec,
+    cohort_arrow_schema,
+    cohort_json_schema,
+    factor_columns,
+    quote_identifier,
+    schema_markdown,
+)
+from leiosurv.study._synth import SYNTH_CALIBRATION, check_synth_size, expected_risks, synth_capacity, synthesize_cohort
 
 # STUDY: the pipeline, its results, the report and figures
 from leiosurv.study._figures import cif_plot, forest_plot
@@ -31,7 +41,12 @@ __all__ = [
     # COHORT
     "Cohort",
     "read_cohort",
+    "source_path",
     "COHORT_SCHEMA",
+    "OUTCOME_COLUMNS",
+    "DAYS_PER_YEAR",
+    "cohort_arrow_schema",
+    "quote_identifier",
     "ColumnSpec",
     "cohort_json_schema",
     "factor_columns",
@@ -39,6 +54,8 @@ __all__ = [
     "SYNTH_CALIBRATION",
     "expected_risks",
     "synthesize_cohort",
+    "synth_capacity",
+    "check_synth_size",
     # STUDY
     "run_study",
     "validate_rule",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
-from leiosurv.stats._engines import count_events
+from leiosurv.stats import count_events
 from leiosurv.study._results import (
     DAYS_PER_YEAR,
     OUTCOME_COLUMNS,

@@ -15,6 +15,7 @@ import numpy as np
 
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
+from leiosurv.study._schema import DAYS_PER_YEAR, OUTCOME_COLUMNS
 
 __all__ = [
     "parse_horizon",
@@ -30,14 +31,8 @@ __all__ = [
     "RuleValidation",
 ]
 
-OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
-    "metastasis": ("met_time", "met_status"),
-    "local_recurrence": ("lr_time", "lr_status"),
-}
-"""Cohort columns (time, status) of each outcome in ``evidence.DLMS_OUTCOMES``."""
-
 OUTCOME_LABELS = {"metastasis": "Metastasis", "local_recurrence": "Local recurrence"}
-DAYS_PER_YEAR = 365.25
+# OUTCOME_COLUMNS and DAYS_PER_YEAR are defined once, in the cohort format (_schema), and re-used here
 
 
 # ---------------------------------------------------------------------------
