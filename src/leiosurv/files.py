@@ -225,40 +225,60 @@ def atomic_write(outputs: Mapping[Path, bytes | str]) -> None:
 
 
 @contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back until the end of the block (steps that must not be cut in two).
+
+    Used while a temporary path is created and registered for cleanup, and while
+    a finished output directory is swapped into place; a signal that arrives
+    meanwhile is delivered right after.  A no-op off the main thread or without
+    ``pthread_sigmask`` (Windows).
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
 def atomic_file(target: str | os.PathLike, *, _publish: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside *target*; on success it is renamed to *target*.
 
     On any exception, SIGINT or SIGTERM (the block runs under
-    :func:`cleanup_on_signals`) the temporary file is removed and *target* is left as it was.  The file gets
-    the permissions a plain ``open()`` would give it.
+    :func:`cleanup_on_signals`; the temporary file is registered for cleanup
+    before a signal can be delivered) the temporary file is removed and
+    *target* is left as it was.  The file gets the permissions a plain
+    ``open()`` would give it.
     """
     path = Path(target)
     _target_ok(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"output {short(path)}: {_describe(exc)}") from None
-    os.close(fd)
-    tmp = Path(name)
-    _register(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        with cleanup_on_signals():
-            os.chmod(tmp, 0o666 & ~umask)
+    with cleanup_on_signals():
+        with _signals_held():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
+            except OSError as exc:
+                raise OutputError(f"output {short(path)}: {_describe(exc)}") from None
+            os.close(fd)
+            tmp = Path(name)
+            _register(tmp)
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())
             yield tmp
             if _publish:
                 os.replace(tmp, path)
-    except OSError as exc:
-        _remove(tmp)
-        raise OutputError(f"output {short(path)}: {_describe(exc)}; nothing was written") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-    finally:
-        if _publish:
-            _forget(tmp)
+        except OSError as exc:
+            _remove(tmp)
+            raise OutputError(f"output {short(path)}: {_describe(exc)}; nothing was written") from None
+        except BaseException:
+            _remove(tmp)
+            raise
+        finally:
+            if _publish:
+                _forget(tmp)
 
 
 def check_directory(out: str | os.PathLike, *, replace: bool = False) -> Path:
@@ -306,35 +326,37 @@ def atomic_directory(out: str | os.PathLike, *, replace: bool = False) -> Iterat
         *out* is a file, is non-empty without *replace*, or cannot be written.
     """
     path = check_directory(out, replace=replace)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.", dir=path.parent))
-    except OSError as exc:
-        raise OutputError(f"output directory {short(path)}: {_describe(exc)}") from None
-    _register(tmp)
     old: Path | None = None
-    try:
-        with cleanup_on_signals():
+    with cleanup_on_signals():
+        with _signals_held():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.", dir=path.parent))
+            except OSError as exc:
+                raise OutputError(f"output directory {short(path)}: {_describe(exc)}") from None
+            _register(tmp)
+        try:
             yield tmp
             os.chmod(tmp, 0o777 & ~_umask())
-            if path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.old.", dir=path.parent))
-                _register(old)
-                os.rmdir(old)
-                os.replace(path, old)
-            os.replace(tmp, path)
+            with _signals_held():  # the previous output is never lost between the two renames
+                if path.exists():
+                    old = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.old.", dir=path.parent))
+                    _register(old)
+                    os.rmdir(old)
+                    os.replace(path, old)
+                os.replace(tmp, path)
+                _forget(tmp)
+        except OSError as exc:
+            if old is not None and old.exists() and not path.exists():
+                os.replace(old, path)  # put the previous output back
+            raise OutputError(f"output directory {short(path)}: {_describe(exc)}; nothing was written") from None
+        finally:
+            if tmp.exists() and tmp != path:
+                _remove(tmp)
             _forget(tmp)
-    except OSError as exc:
-        if old is not None and old.exists() and not path.exists():
-            os.replace(old, path)  # put the previous output back
-        raise OutputError(f"output directory {short(path)}: {_describe(exc)}; nothing was written") from None
-    finally:
-        if tmp.exists() and tmp != path:
-            _remove(tmp)
-        _forget(tmp)
-        if old is not None:
-            _remove(old)
-            _forget(old)
+            if old is not None:
+                _remove(old)
+                _forget(old)
 
 
 def _umask() -> int:

@@ -282,12 +282,19 @@ def _csv_header(path: Path, suffix: str) -> tuple[list[str], str]:
     if suffix.startswith(".tsv"):
         delim = "\t"
     else:  # the delimiter that splits the header into the most fields (',' on ties)
-        delim = max(_DELIMITERS, key=lambda d: (len(next(csv.reader([line], delimiter=d))), d == ","))
+        delim = max(_DELIMITERS, key=lambda d: (_count_fields(line, d), d == ","))
     try:
         names = next(csv.reader([line], delimiter=delim, strict=True))
-    except csv.Error as exc:
+    except (csv.Error, StopIteration) as exc:
         raise InputError(f"{short(path)}: line 1: cannot read the header row ({exc})") from None
     return [n.strip() for n in names], delim
+
+
+def _count_fields(line: str, delimiter: str) -> int:
+    try:
+        return len(next(csv.reader([line], delimiter=delimiter)))
+    except (csv.Error, StopIteration):
+        return 0
 
 
 def _load_csv(path: Path, suffix: str) -> pa.Table:

@@ -29,6 +29,7 @@ import errno
 import os
 import re
 import sys
+import traceback
 
 import click
 
@@ -62,7 +63,8 @@ _register()
 def _one_line(text: object) -> str:
     """Whitespace (newlines included) collapsed, long quoted values cut to ~200 characters."""
     flat = " ".join(str(text).split())
-    return re.sub(r"'([^']{200,})'", lambda m: repr(short(m.group(1))), flat)
+    # values already cut by short() are at most ~215 characters: only longer ones are cut here
+    return re.sub(r"'([^']{240,})'", lambda m: repr(short(m.group(1))), flat)
 
 
 def _say(kind: str, message: object) -> None:
@@ -79,6 +81,23 @@ def _usage(exc: click.ClickException) -> None:
         hint = f" (see '{ctx.command_path} --help')"
     kind = "UsageError" if isinstance(exc, click.UsageError) else "Error"
     _say(kind, f"{_one_line(exc.format_message())}{hint}")
+
+
+def _from_stdout(exc: OSError) -> bool:
+    """Whether *exc* was raised writing standard output (``click.echo`` without ``err``), or stdout is broken."""
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_name == "echo" and frame.f_globals.get("__name__") == "click.utils":
+            return frame.f_locals.get("err") is False and _is_stdout(frame.f_locals.get("file"))
+    return _stdout_broken()
+
+
+def _is_stdout(stream: object) -> bool:
+    if stream is None or stream is sys.stdout:
+        return True
+    try:
+        return stream.fileno() == 1  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _stdout_broken() -> bool:
@@ -141,7 +160,7 @@ def _dispatch(argv: list[str] | None) -> int:
         _say("MemoryError", "out of memory; use a smaller cohort (or --n) or a machine with more memory")
         return 1
     except OSError as exc:
-        if _stdout_broken():
+        if _from_stdout(exc):
             return _stdout_failed(exc)
         _say(type(exc).__name__, _os_message(exc))
         return 2
