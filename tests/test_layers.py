@@ -19,7 +19,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "leiosurv"
 
 FORBIDDEN = {
-    "clinical": ("leiosurv.stats", "leiosurv.study", "leiosurv.interfaces", "duckdb", "pyspark", "click", "icalendar", "fhir"),
+    "clinical": ("leiosurv.stats", "leiosurv.study", "leiosurv.interfaces", "duckdb", "pyspark", "click", "icalendar",
+                 "fhir"),
     "stats": ("leiosurv.clinical", "leiosurv.study", "leiosurv.interfaces", "click", "icalendar", "fhir"),
     "study": ("leiosurv.interfaces", "click", "icalendar", "fhir"),
 }

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from study_cohorts import cohort_frame
 
 from leiosurv.interfaces.cli import main
-from study_cohorts import cohort_frame
 
 _SCRIPT = Path(sys.executable).parent / "leiosurv"
 LEIOSURV = [str(_SCRIPT)] if _SCRIPT.exists() else \

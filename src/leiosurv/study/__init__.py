@@ -4,23 +4,10 @@ Layers: this package uses :mod:`leiosurv.stats` and :mod:`leiosurv.clinical`;
 the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 """
 
-# COHORT: schema, reading and validation, synthetic cohort
-from leiosurv.study._io import Cohort, read_cohort, source_path
-from leiosurv.study._schema import (
-    COHORT_SCHEMA,
-    DAYS_PER_YEAR,
-    OUTCOME_COLUMNS,
-    ColumnSpec,
-    cohort_arrow_schema,
-    cohort_json_schema,
-    factor_columns,
-    quote_identifier,
-    schema_markdown,
-)
-from leiosurv.study._synth import SYNTH_CALIBRATION, check_synth_size, expected_risks, synth_capacity, synthesize_cohort
-
-# STUDY: the pipeline, its results, the report and figures
+# COHORT (_schema, _io, _synth): the format, reading and validation, the synthetic cohort;
+# STUDY (_pipeline, _results, _report, _figures): the analysis, its results, the report.
 from leiosurv.study._figures import cif_plot, forest_plot
+from leiosurv.study._io import Cohort, read_cohort, source_path
 from leiosurv.study._pipeline import run_study, validate_rule
 from leiosurv.study._report import methods_text, result_tables, write_report
 from leiosurv.study._results import (
@@ -35,6 +22,24 @@ from leiosurv.study._results import (
     Table1Row,
     parse_horizon,
     parse_thresholds,
+)
+from leiosurv.study._schema import (
+    COHORT_SCHEMA,
+    DAYS_PER_YEAR,
+    OUTCOME_COLUMNS,
+    ColumnSpec,
+    cohort_arrow_schema,
+    cohort_json_schema,
+    factor_columns,
+    quote_identifier,
+    schema_markdown,
+)
+from leiosurv.study._synth import (
+    SYNTH_CALIBRATION,
+    check_synth_size,
+    expected_risks,
+    synth_capacity,
+    synthesize_cohort,
 )
 
 __all__ = [

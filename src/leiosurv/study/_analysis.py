@@ -20,8 +20,6 @@ from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
 from leiosurv.stats import count_events
 from leiosurv.study._results import (
-    DAYS_PER_YEAR,
-    OUTCOME_COLUMNS,
     Curve,
     FactorResult,
     GroupResult,
@@ -30,6 +28,7 @@ from leiosurv.study._results import (
     StudyResult,
     Table1Row,
 )
+from leiosurv.study._schema import DAYS_PER_YEAR, OUTCOME_COLUMNS
 
 __all__ = ["analyse", "reverse_km_median"]
 

@@ -398,7 +398,8 @@ def _load_duckdb(path: Path, table: str | None) -> tuple[pa.Table, str, dict[str
     try:
         tbl = _arrow(con.sql(f"SELECT * FROM {_q(table)}"))
     except duckdb.Error as exc:
-        raise InputError(f"table: cannot read {short(table, 60)!r} from {short(path)}: {_engine_message(exc)}") from None
+        raise InputError(f"table: cannot read {short(table, 60)!r} from {short(path)}: "
+                         f"{_engine_message(exc)}") from None
     finally:
         con.close()
     return tbl, f"{short(path)}::{short(table, 60)}", {}

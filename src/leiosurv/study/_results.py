@@ -15,7 +15,7 @@ import numpy as np
 
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
-from leiosurv.study._schema import DAYS_PER_YEAR, OUTCOME_COLUMNS
+from leiosurv.study._schema import DAYS_PER_YEAR
 
 __all__ = [
     "parse_horizon",
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 OUTCOME_LABELS = {"metastasis": "Metastasis", "local_recurrence": "Local recurrence"}
-# OUTCOME_COLUMNS and DAYS_PER_YEAR are defined once, in the cohort format (_schema), and re-used here
+# DAYS_PER_YEAR (like OUTCOME_COLUMNS) is defined once, in the cohort format (_schema)
 
 
 # ---------------------------------------------------------------------------
