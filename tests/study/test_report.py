@@ -120,7 +120,7 @@ def test_json_round_trip(synthetic_report):
 
 def test_univariable_csv_numbers(synthetic_report):
     res, path = synthetic_report
-    df = pd.read_csv(path.parent / "univariable.csv", engine="python")  # float() parses exactly (round trip)
+    df = pd.read_csv(path.parent / "univariable.csv", engine="pyarrow")  # parses floats exactly (round trip)
     assert len(df) == len(res.univariable)
     for r, (_, row) in zip(res.univariable, df.iterrows()):
         assert row["factor"] == r.factor and row["n_missing"] == r.n_missing
