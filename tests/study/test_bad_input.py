@@ -347,3 +347,17 @@ def test_random_bytes_never_a_traceback(tmp_path, capsys, ext, data):
     _unchanged(src, data)
     assert not out.exists()
     _no_hidden(tmp_path)
+
+
+def test_fifo_as_cohort_does_not_hang(tmp_path, capsys):
+    fifo = tmp_path / "cohort.csv"
+    os.mkfifo(fifo)
+    line = run_cli(["study", fifo, "--out", tmp_path / "out", "--no-progress"], capsys)
+    assert "is a special file (FIFO, device or socket)" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.csv"]
+
+
+@pytest.mark.parametrize(("option", "value"), [("--table", "patients"), ("--sheet", "cohort")])
+def test_option_that_does_not_apply_to_the_format(tmp_path, capsys, cohort_csv, option, value):
+    line = run_cli(["study", cohort_csv, "--out", tmp_path / "out", option, value, "--no-progress"], capsys)
+    assert line.startswith(f"InputError: {option[2:]}: only for "), line

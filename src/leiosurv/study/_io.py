@@ -13,6 +13,7 @@ import csv
 import gzip
 import re
 import sqlite3
+import stat
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -226,7 +227,15 @@ def _load(source: Any, table: str | None, sheet: str | int | None) -> tuple[pa.T
             return _load_duckdb(path, table)
         if not path.exists():
             raise InputError(f"source: file not found: {short(text)}")
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # reading a FIFO or device would wait forever
+            raise InputError(f"source {short(text)}: is a special file (FIFO, device or socket); give a regular file")
         suffix = _suffix(path)
+        database = suffix in (".duckdb", ".ddb", ".sqlite", ".sqlite3", ".db")
+        if table is not None and not database:
+            raise InputError(f"table: only for a DuckDB or SQLite database; {short(text)} is not one")
+        if sheet is not None and suffix not in (".xlsx", ".xlsm"):
+            raise InputError(f"sheet: only for an Excel workbook; {short(text)} is not one")
         if suffix == ".parquet" or path.is_dir():
             return _load_parquet(path)
         if suffix in (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt"):
