@@ -361,3 +361,34 @@ def test_fifo_as_cohort_does_not_hang(tmp_path, capsys):
 def test_option_that_does_not_apply_to_the_format(tmp_path, capsys, cohort_csv, option, value):
     line = run_cli(["study", cohort_csv, "--out", tmp_path / "out", option, value, "--no-progress"], capsys)
     assert line.startswith(f"InputError: {option[2:]}: only for "), line
+
+
+def test_full_disk_while_writing_the_report_keeps_the_previous_output(tmp_path, capsys, cohort_csv, monkeypatch):
+    import errno
+
+    import leiosurv.study
+
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.html").write_text("previous report")
+
+    def full_disk(result, directory):
+        (Path(directory) / "half.csv").write_text("partial")
+        raise OSError(errno.ENOSPC, "No space left on device", str(Path(directory) / "figure.png"))
+
+    monkeypatch.setattr(leiosurv.study, "write_report", full_disk)
+    line = run_cli(["study", cohort_csv, "--out", out, "--force", "--no-progress"], capsys)
+    assert line == f"OutputError: output directory {out}: No space left on device; nothing was written", line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"]
+    assert (out / "report.html").read_text() == "previous report"
+
+
+def test_synth_force_never_replaces_real_data(tmp_path, capsys):
+    real = tmp_path / "registry.parquet"
+    cohort_frame(40, seed=1, synthetic=False).drop(columns="synthetic", errors="ignore").to_parquet(real)
+    before = real.read_bytes()
+    line = run_cli(["synth", "--n", "10", "--out", real, "--force"], capsys)
+    assert "is not a synthetic cohort made by leiosurv" in line, line
+    _unchanged(real, before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.parquet"]

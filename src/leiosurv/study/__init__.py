@@ -7,7 +7,7 @@ the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 # COHORT (_schema, _io, _synth): the format, reading and validation, the synthetic cohort;
 # STUDY (_pipeline, _results, _report, _figures): the analysis, its results, the report.
 from leiosurv.study._figures import cif_plot, forest_plot
-from leiosurv.study._io import Cohort, read_cohort, source_path
+from leiosurv.study._io import Cohort, is_synthetic_file, read_cohort, source_path
 from leiosurv.study._pipeline import run_study, validate_rule
 from leiosurv.study._report import methods_text, result_tables, write_report
 from leiosurv.study._results import (
@@ -47,6 +47,7 @@ __all__ = [
     "Cohort",
     "read_cohort",
     "source_path",
+    "is_synthetic_file",
     "COHORT_SCHEMA",
     "OUTCOME_COLUMNS",
     "DAYS_PER_YEAR",

@@ -37,7 +37,7 @@ from leiosurv.study._schema import (
 from leiosurv.study._schema import quote_identifier as _q
 from leiosurv.study._validate import Sql, validate_table
 
-__all__ = ["Cohort", "read_cohort", "source_path", "check_column_names", "SYNTHETIC_METADATA_KEY"]
+__all__ = ["Cohort", "read_cohort", "source_path", "check_column_names", "is_synthetic_file", "SYNTHETIC_METADATA_KEY"]
 
 SYNTHETIC_METADATA_KEY = "leiosurv.synthetic"
 """Parquet key-value metadata key marking a synthetic cohort (value ``"true"``)."""
@@ -206,6 +206,18 @@ def source_path(source: Any) -> Path | None:
         if text.startswith(prefix):
             return Path(text[len(prefix):])
     return Path(text)
+
+
+def is_synthetic_file(path: str | Path) -> bool:
+    """Whether *path* is a Parquet file labelled synthetic (``leiosurv.synthetic = "true"`` metadata).
+
+    Anything else (real data, another format, an unreadable file) is False.
+    """
+    try:
+        meta = pq.read_schema(path).metadata
+    except (pa.ArrowException, OSError, ValueError):
+        return False
+    return _leiosurv_meta(meta).get(SYNTHETIC_METADATA_KEY, "").lower() == "true"
 
 
 def _suffix(path: Path) -> str:
