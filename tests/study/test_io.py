@@ -362,3 +362,17 @@ def test_source_path():
 
     assert source_path("duckdb:///x/c.duckdb").as_posix() == "x/c.duckdb"
     assert source_path(pd.DataFrame()) is None
+
+
+def test_csv_errors_deep_in_the_file_name_their_line(tmp_path, df):
+    lines = df.to_csv(index=False).splitlines()
+    quoted = lines[:]
+    quoted[10] = quoted[10].replace(",", ',"', 1)  # an opening quote that never closes
+    (tmp_path / "q.csv").write_text("\n".join(quoted) + "\n")
+    with pytest.raises(InputError, match=r"q\.csv: line 11: Value with unterminated quote found\.$"):
+        read_cohort(tmp_path / "q.csv")
+    data = ("\n".join(lines) + "\n").encode()
+    cut = data.index(b"\n", data.index(b"\n") + 1) + 1  # after the first data row
+    (tmp_path / "u.csv").write_bytes(data[:cut] + b"\xff" + data[cut:])
+    with pytest.raises(InputError, match=r"u\.csv: line 3: Invalid unicode .* not utf-8 encoded"):
+        read_cohort(tmp_path / "u.csv")

@@ -350,7 +350,13 @@ def _csv_error(exc: BaseException) -> str:
                 "a quote or delimiter is missing or extra")
     detail = _engine_message(exc)
     if line:
-        return f"line {line.group(1)}: {detail}"
+        # paragraphs: "CSV Error on Line: N / Original Line: ... (may span lines)", the reason (its own
+        # paragraph or the last line of the first), "Possible fixes: ...", the reader's settings
+        paragraphs = [p.strip() for p in msg.split("\n\n") if p.strip()]
+        until = next((i for i, p in enumerate(paragraphs) if p.startswith("Possible")), len(paragraphs))
+        last = paragraphs[until - 1].splitlines()[-1].strip() if until else ""
+        reason = "" if last.startswith(("Original Line", "Invalid Input Error")) else last
+        return f"line {line.group(1)}: {short(reason, 160) if reason else 'cannot be read as CSV'}"
     return f"cannot read as CSV ({detail})"
 
 
