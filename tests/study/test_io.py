@@ -376,3 +376,13 @@ def test_csv_errors_deep_in_the_file_name_their_line(tmp_path, df):
     (tmp_path / "u.csv").write_bytes(data[:cut] + b"\xff" + data[cut:])
     with pytest.raises(InputError, match=r"u\.csv: line 3: Invalid unicode .* not utf-8 encoded"):
         read_cohort(tmp_path / "u.csv")
+
+
+def test_ragged_row_deep_in_a_large_file(tmp_path):
+    """DuckDB streams large files: a late error arrives through Arrow (an OSError), still one line with its line."""
+    n = 300_000
+    text = synthesize_cohort(n, seed=1).to_csv(index=False).split("\n")
+    text[n - 5] += ",x"
+    (tmp_path / "big.csv").write_text("\n".join(text))
+    with pytest.raises(InputError, match=rf"big\.csv: line {n - 4} \(data row {n - 5}\): 14 fields, but the header"):
+        read_cohort(tmp_path / "big.csv")

@@ -331,7 +331,7 @@ def _load_csv(path: Path, suffix: str) -> pa.Table:
             params=[str(path), columns, delim, _NULL_STRINGS],
         )
         tbl = _arrow(rel)
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:  # DuckDB 2 streams: errors come through Arrow
         raise InputError(f"{where}: {_csv_error(exc)}") from None
     finally:
         con.close()
@@ -424,7 +424,7 @@ def _load_duckdb(path: Path, table: str | None) -> tuple[pa.Table, str, dict[str
         raise InputError(f"{short(path)}: not a readable DuckDB database ({_engine_message(exc)})") from None
     try:
         tbl = _arrow(con.sql(f"SELECT * FROM {_q(table)}"))
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
         raise InputError(f"table: cannot read {short(table, 60)!r} from {short(path)}: "
                          f"{_engine_message(exc)}") from None
     finally:
