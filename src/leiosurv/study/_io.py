@@ -233,15 +233,15 @@ def _load(source: Any, table: str | None, sheet: str | int | None) -> tuple[pa.T
     text = str(source)
     path = source_path(source)
     try:
-        if text.startswith("sqlite:///"):
-            return _load_sqlite(path, table)
-        if text.startswith("duckdb:///"):
-            return _load_duckdb(path, table)
         if not path.exists():
             raise InputError(f"source: file not found: {short(text)}")
         mode = path.stat().st_mode
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # reading a FIFO or device would wait forever
             raise InputError(f"source {short(text)}: is a special file (FIFO, device or socket); give a regular file")
+        if text.startswith("sqlite:///"):
+            return _load_sqlite(path, table)
+        if text.startswith("duckdb:///"):
+            return _load_duckdb(path, table)
         suffix = _suffix(path)
         database = suffix in (".duckdb", ".ddb", ".sqlite", ".sqlite3", ".db")
         if table is not None and not database:
