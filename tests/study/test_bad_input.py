@@ -124,13 +124,14 @@ def test_duplicated_column_is_an_error(tmp_path, capsys):
 # ---------------------------------------------------------------------------
 # --out: never the input, never inside or around it; unwritable; blocked; '.'
 # ---------------------------------------------------------------------------
-def test_out_containing_the_input_is_refused_even_with_force(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["study", "validate-rule"])
+def test_out_containing_the_input_is_refused_even_with_force(tmp_path, capsys, command):
     data = tmp_path / "data"
     data.mkdir()
     src = data / "cohort.csv"
     cohort_frame(60, seed=1).to_csv(src, index=False)
     before = src.read_bytes()
-    line = run_cli(["study", src, "--out", data, "--force", "--no-progress"], capsys)
+    line = run_cli([command, src, "--out", data, "--force", "--no-progress"], capsys)
     assert line.startswith("OutputError: output directory ") and "contains the input" in line
     _unchanged(src, before)
     assert sorted(p.name for p in data.iterdir()) == ["cohort.csv"]
@@ -328,11 +329,12 @@ def test_sigterm_during_study_leaves_no_hidden_directory(tmp_path):
 # ---------------------------------------------------------------------------
 # random bytes as a cohort file, every supported extension
 # ---------------------------------------------------------------------------
-_EXTENSIONS = {".csv": [], ".csv.gz": [], ".tsv": [], ".txt": [], ".parquet": [], ".xlsx": [],
-               ".duckdb": ["--table", "cohort"], ".sqlite": ["--table", "cohort"]}
+_DB = ["--table", "cohort"]
+_EXTENSIONS = {".csv": [], ".csv.gz": [], ".tsv": [], ".tsv.gz": [], ".txt": [], ".parquet": [], ".xlsx": [],
+               ".xlsm": [], ".duckdb": _DB, ".ddb": _DB, ".sqlite": _DB, ".sqlite3": _DB, ".db": _DB}
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ext=st.sampled_from(sorted(_EXTENSIONS)),
        data=st.one_of(st.binary(max_size=4096),
                       st.text(alphabet=st.sampled_from(list('a,;"\t\n\r0123456789 id age')), max_size=400)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import leiosurv.study as study
 from leiosurv.clinical.evidence import DLMS_FACTORS
@@ -100,3 +101,13 @@ def test_arrow_schema_follows_the_column_specs():
     assert schema.names == [c.name for c in COHORT_SCHEMA]
     assert schema.metadata == {b"leiosurv.synthetic": b"true"}
     assert str(schema.field("diagnosis_year").type) == "int32" and str(schema.field("sex").type) == "string"
+
+
+@pytest.mark.parametrize("module", ["leiosurv.study._schema", "leiosurv.study._io", "leiosurv.study._synth",
+                                    "leiosurv.files"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    failed, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failed == 0
