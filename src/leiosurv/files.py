@@ -64,7 +64,7 @@ def short(value: object, limit: int = _MAX_ECHO) -> str:
 
 
 def _describe(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__
+    return exc.strerror or short(" ".join(str(exc).split())) or type(exc).__name__
 
 
 def _register(p: Path) -> None:

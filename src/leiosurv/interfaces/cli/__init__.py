@@ -135,7 +135,7 @@ def _stdout_failed(exc: OSError) -> int:
 
 def _os_message(exc: OSError) -> str:
     where = ": ".join(short(f) for f in (exc.filename, exc.filename2) if f is not None)
-    what = exc.strerror or type(exc).__name__
+    what = exc.strerror or short(" ".join(str(exc).split())) or type(exc).__name__
     return f"{where}: {what}" if where else what
 
 
