@@ -2,6 +2,7 @@
 
 import errno
 import os
+import stat
 import subprocess
 import sys
 
@@ -11,6 +12,16 @@ import pytest
 from leiosurv import __version__
 from leiosurv.exceptions import ExportError, FieldIssue, FindingsError
 from leiosurv.interfaces import cli as cli_mod
+
+
+def _is_full_device() -> bool:
+    """/dev/full is the character device (1, 7) that fails every write with ENOSPC."""
+    try:
+        st = os.stat("/dev/full")
+    except OSError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 7
+
 
 
 @pytest.fixture
@@ -89,7 +100,7 @@ def test_usage_errors_are_one_line_and_cut(capsys):
     assert "x" * 201 not in err and "(see 'leiosurv synth --help')" in err
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+@pytest.mark.skipif(not _is_full_device(), reason="no /dev/full device on this system")
 def test_stdout_on_a_full_disk_through_the_shell(failing_command):
     code = ("import sys, click\n"
             "from leiosurv.interfaces import cli as m\n"
@@ -98,7 +109,7 @@ def test_stdout_on_a_full_disk_through_the_shell(failing_command):
             "    click.echo('some output')\n"
             "m.cli.add_command(p)\n"
             "sys.exit(m.main(['_print']))\n")
-    with open("/dev/full", "w") as full:
+    with open(os.open("/dev/full", os.O_WRONLY), "w") as full:  # no O_CREAT: never a regular file there
         proc = subprocess.run([sys.executable, "-c", code], stdout=full, stderr=subprocess.PIPE, text=True)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("OutputError: standard output: No space left on device")

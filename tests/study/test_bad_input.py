@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -27,6 +28,15 @@ _SCRIPT = Path(sys.executable).parent / "leiosurv"
 LEIOSURV = [str(_SCRIPT)] if _SCRIPT.exists() else \
     [sys.executable, "-c", "import sys; from leiosurv.interfaces.cli import main; sys.exit(main())"]
 """The installed ``leiosurv`` script (the real entry point), else the same call through ``python -c``."""
+
+
+def _is_full_device() -> bool:
+    """/dev/full is the character device (1, 7) that fails every write with ENOSPC."""
+    try:
+        st = os.stat("/dev/full")
+    except OSError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 7
 
 
 def one_line_error(code: int, err: str, *, status: int = 2) -> str:
@@ -264,12 +274,12 @@ def _env() -> dict[str, str]:
     return {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+@pytest.mark.skipif(not _is_full_device(), reason="no /dev/full device on this system")
 @pytest.mark.parametrize("command", ["study", "synth"])
 def test_stdout_on_a_full_disk(tmp_path, cohort_csv, command):
     args = (["study", str(cohort_csv), "--out", str(tmp_path / "out"), "--no-progress"] if command == "study"
             else ["synth", "--n", "50", "--out", str(tmp_path / "s.parquet")])
-    with open("/dev/full", "w") as full:
+    with open(os.open("/dev/full", os.O_WRONLY), "w") as full:  # no O_CREAT: never a regular file there
         proc = subprocess.run([*LEIOSURV, *args], stdout=full, stderr=subprocess.PIPE, text=True, env=_env(),
                               timeout=300)
     line = one_line_error(proc.returncode, proc.stderr)
