@@ -26,6 +26,7 @@ CHECKED = [
     "src/leiosurv/files.py",
     "src/leiosurv/study/__init__.py",
     "src/leiosurv/study/_io.py",
+    "src/leiosurv/study/_sources.py",
     "src/leiosurv/study/_schema.py",
     "src/leiosurv/study/_synth.py",
     "src/leiosurv/interfaces/cli/__init__.py",

@@ -103,7 +103,8 @@ def test_arrow_schema_follows_the_column_specs():
     assert str(schema.field("diagnosis_year").type) == "int32" and str(schema.field("sex").type) == "string"
 
 
-@pytest.mark.parametrize("module", ["leiosurv.study._schema", "leiosurv.study._io", "leiosurv.study._synth",
+@pytest.mark.parametrize("module", ["leiosurv.study._schema", "leiosurv.study._io", "leiosurv.study._sources",
+                                    "leiosurv.study._synth",
                                     "leiosurv.files"])
 def test_docstring_examples_run(module):
     import doctest

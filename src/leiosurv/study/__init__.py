@@ -4,10 +4,10 @@ Layers: this package uses :mod:`leiosurv.stats` and :mod:`leiosurv.clinical`;
 the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 """
 
-# COHORT (_schema, _io, _synth): the format, reading and validation, the synthetic cohort;
+# COHORT (_schema, _sources, _io, _synth): the format, reading and validation, the synthetic cohort;
 # STUDY (_pipeline, _results, _report, _figures): the analysis, its results, the report.
 from leiosurv.study._figures import cif_plot, forest_plot
-from leiosurv.study._io import Cohort, is_synthetic_file, read_cohort, source_path
+from leiosurv.study._io import Cohort, read_cohort
 from leiosurv.study._pipeline import run_study, validate_rule
 from leiosurv.study._report import methods_text, result_tables, write_report
 from leiosurv.study._results import (
@@ -34,6 +34,7 @@ from leiosurv.study._schema import (
     quote_identifier,
     schema_markdown,
 )
+from leiosurv.study._sources import is_synthetic_file, source_path
 from leiosurv.study._synth import (
     SYNTH_CALIBRATION,
     check_synth_size,
