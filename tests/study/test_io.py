@@ -386,3 +386,10 @@ def test_ragged_row_deep_in_a_large_file(tmp_path):
     (tmp_path / "big.csv").write_text("\n".join(text))
     with pytest.raises(InputError, match=rf"big\.csv: line {n - 4} \(data row {n - 5}\): 14 fields, but the header"):
         read_cohort(tmp_path / "big.csv")
+
+
+def test_sqlite_file_name_with_uri_characters(tmp_path, df):
+    path = tmp_path / "odd?name#1.sqlite"
+    with sqlite3.connect(path) as sq:
+        df.astype(object).where(df.notna(), None).to_sql("patients", sq, index=False)
+    assert read_cohort(path, table="patients").n == len(df)

@@ -75,7 +75,7 @@ def check_column_names(names: Sequence[Any], where: str) -> None:
         raise CohortError(issues, source=where)
 
 
-def _toarrow_table(df: pd.DataFrame, where: str) -> pa.Table:
+def _frame_to_arrow(df: pd.DataFrame, where: str) -> pa.Table:
     """A DataFrame as Arrow; mixed object columns (typos in a numeric column) become text."""
     check_column_names(list(df.columns), where)
     try:
@@ -128,7 +128,7 @@ def _suffix(path: Path) -> str:
 def load_source(source: Any, table: str | None, sheet: str | int | None) -> tuple[pa.Table, str, dict[str, str]]:
     """The source as one Arrow table, where it came from (shortened), and its ``leiosurv.*`` metadata."""
     if isinstance(source, pd.DataFrame):
-        return _toarrow_table(source, "<DataFrame>"), "<DataFrame>", {}
+        return _frame_to_arrow(source, "<DataFrame>"), "<DataFrame>", {}
     if isinstance(source, pa.Table):
         check_column_names(source.column_names, "<Arrow table>")
         return source, "<Arrow table>", leiosurv_metadata(source.schema.metadata)
@@ -290,7 +290,7 @@ def _load_excel(path: Path, sheet: str | int | None) -> tuple[pa.Table, str, dic
     except Exception as exc:  # noqa: BLE001 - any failure of the Excel engines on a damaged file is bad input
         raise InputError(f"{short(path)}: not a readable Excel workbook ({type(exc).__name__}: "
                          f"{_engine_message(exc)})") from None
-    return _toarrow_table(df, where), where, {}
+    return _frame_to_arrow(df, where), where, {}
 
 
 def arrow_table(rel: duckdb.DuckDBPyRelation) -> pa.Table:
@@ -300,6 +300,7 @@ def arrow_table(rel: duckdb.DuckDBPyRelation) -> pa.Table:
 
 
 def leiosurv_metadata(meta: Mapping[bytes, bytes] | None) -> dict[str, str]:
+    """The ``leiosurv.*`` entries of Arrow/Parquet key-value metadata, as text."""
     if not meta:
         return {}
     out = {}
@@ -339,7 +340,7 @@ def _load_sqlite(path: Path, table: str | None) -> tuple[pa.Table, str, dict[str
     if not path.exists():
         raise InputError(f"source: file not found: {short(path)}")
     where = f"{short(path)}::{short(table, 60)}"
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)  # as_uri escapes '?' and '#'
     try:
         df = pd.read_sql_query(f"SELECT * FROM {_q(table)}", con)
     except (sqlite3.Error, pd.errors.DatabaseError) as exc:
@@ -347,4 +348,4 @@ def _load_sqlite(path: Path, table: str | None) -> tuple[pa.Table, str, dict[str
         raise InputError(f"table: cannot read {short(table, 60)!r} from {short(path)}: {detail}") from None
     finally:
         con.close()
-    return _toarrow_table(df, where), where, {}
+    return _frame_to_arrow(df, where), where, {}
