@@ -404,3 +404,14 @@ def test_synth_force_never_replaces_real_data(tmp_path, capsys):
     assert "is not a synthetic cohort made by leiosurv" in line, line
     _unchanged(real, before)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.parquet"]
+
+
+def test_out_equal_to_the_input_is_refused(tmp_path, capsys):
+    src = tmp_path / "cohort.csv"
+    cohort_frame(40, seed=1).to_csv(src, index=False)
+    before = src.read_bytes()
+    for force in ([], ["--force"]):
+        line = run_cli(["study", src, "--out", src, "--no-progress", *force], capsys)
+        assert "is a file" in line or "is the input" in line, line
+    _unchanged(src, before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.csv"]
