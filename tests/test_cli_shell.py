@@ -1,11 +1,27 @@
 """The CLI shell: errors become one line and an exit status, never a traceback."""
 
+import errno
+import os
+import stat
+import subprocess
+import sys
+
 import click
 import pytest
 
 from leiosurv import __version__
 from leiosurv.exceptions import ExportError, FieldIssue, FindingsError
 from leiosurv.interfaces import cli as cli_mod
+
+
+def _is_full_device() -> bool:
+    """/dev/full is the character device (1, 7) that fails every write with ENOSPC."""
+    try:
+        st = os.stat("/dev/full")
+    except OSError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 7
+
 
 
 @pytest.fixture
@@ -17,6 +33,17 @@ def failing_command():
     def _fail(kind):
         if kind == "input":
             raise FindingsError([FieldIssue("excision_date", "is in the future", "2999-01-01")], source="case.yaml")
+        if kind == "oserror":
+            raise PermissionError(errno.EACCES, "Permission denied", "/data/" + "y" * 5000)
+        if kind == "interrupt":
+            raise KeyboardInterrupt
+        if kind == "memory":
+            raise MemoryError
+        if kind == "multiline":
+            raise FindingsError("first line\nsecond line\n\tthird")
+        if kind == "print":
+            click.echo("some output")
+            return
         raise ExportError("could not write plan.ics")
 
     cli_mod.cli.add_command(_fail)
@@ -43,3 +70,47 @@ def test_other_error_exit_1(failing_command, capsys):
 def test_usage_error_exit_2(capsys):
     assert cli_mod.main(["no-such-command"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+def test_unexpected_oserror_is_one_short_line(failing_command, capsys):
+    assert cli_mod.main(["_fail", "oserror"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("PermissionError: /data/yyy") and err.strip().endswith("(5006 ch): Permission denied")
+    assert "y" * 201 not in err
+
+
+def test_interrupt_and_memory(failing_command, capsys):
+    assert cli_mod.main(["_fail", "interrupt"]) == 130
+    err = capsys.readouterr().err  # click ends the ^C line first; then one line
+    assert err.lstrip("\n").startswith("Aborted: interrupted") and err.strip().count("\n") == 0
+    assert cli_mod.main(["_fail", "memory"]) == 1
+    assert capsys.readouterr().err.startswith("MemoryError: out of memory")
+
+
+def test_messages_are_one_line(failing_command, capsys):
+    assert cli_mod.main(["_fail", "multiline"]) == 2
+    assert capsys.readouterr().err == "FindingsError: (input): first line second line third\n"
+
+
+def test_usage_errors_are_one_line_and_cut(capsys):
+    assert cli_mod.main(["synth", "--n", "x" * 5000, "--out", "a.parquet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("UsageError: Invalid value for '--n'")
+    assert "x" * 201 not in err and "(see 'leiosurv synth --help')" in err
+
+
+@pytest.mark.skipif(not _is_full_device(), reason="no /dev/full device on this system")
+def test_stdout_on_a_full_disk_through_the_shell(failing_command):
+    code = ("import sys, click\n"
+            "from leiosurv.interfaces import cli as m\n"
+            "@click.command('_print')\n"
+            "def p():\n"
+            "    click.echo('some output')\n"
+            "m.cli.add_command(p)\n"
+            "sys.exit(m.main(['_print']))\n")
+    with open(os.open("/dev/full", os.O_WRONLY), "w") as full:  # no O_CREAT: never a regular file there
+        proc = subprocess.run([sys.executable, "-c", code], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("OutputError: standard output: No space left on device")
+    assert proc.stderr.count("\n") == 1 and "Exception ignored" not in proc.stderr

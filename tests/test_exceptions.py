@@ -22,7 +22,8 @@ def test_field_issue_message_names_path_and_value():
 
 
 def test_several_issues_are_all_listed():
-    err = ex.CohortError([ex.FieldIssue("row 3.age", "must be <= 120", 130), ex.FieldIssue("row 9.sex", "unknown value", "x")])
+    err = ex.CohortError([ex.FieldIssue("row 3.age", "must be <= 120", 130),
+                          ex.FieldIssue("row 9.sex", "unknown value", "x")])
     msg = str(err)
     assert msg.startswith("2 problems: ")
     assert "row 3.age" in msg and "row 9.sex" in msg

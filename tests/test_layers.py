@@ -2,6 +2,11 @@
 
 interfaces -> study -> clinical, stats; clinical and stats never import each
 other, the study layer, or the interfaces; the clinical core does no I/O.
+
+Private names stay in their package: a module may import ``leiosurv.X._y`` or a
+``_name`` only when ``leiosurv.X`` is its own package (``leiosurv.study._io`` may
+use ``leiosurv.study._validate``; ``leiosurv.study`` may not use
+``leiosurv.stats._engines``, and the CLI may not use ``leiosurv.study._synth``).
 """
 
 import ast
@@ -14,7 +19,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "leiosurv"
 
 FORBIDDEN = {
-    "clinical": ("leiosurv.stats", "leiosurv.study", "leiosurv.interfaces", "duckdb", "pyspark", "click", "icalendar", "fhir"),
+    "clinical": ("leiosurv.stats", "leiosurv.study", "leiosurv.interfaces", "duckdb", "pyspark", "click", "icalendar",
+                 "fhir"),
     "stats": ("leiosurv.clinical", "leiosurv.study", "leiosurv.interfaces", "click", "icalendar", "fhir"),
     "study": ("leiosurv.interfaces", "click", "icalendar", "fhir"),
 }
@@ -70,3 +76,69 @@ def test_core_imports_without_interface_libraries():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+# ---------------------------------------------------------------------------
+# private names stay in their package
+# ---------------------------------------------------------------------------
+def _own_package(path: Path) -> str:
+    """Dotted package of a source file: ``leiosurv.study`` for study/_io.py and for study/__init__.py."""
+    parts = ("leiosurv", *path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1])
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _owner(dotted: str) -> str | None:
+    """The package that owns a private dotted name (the prefix before its first private part), else None."""
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if _private(part):
+            return ".".join(parts[:i])
+    return None
+
+
+def private_imports_across_packages(source: str, package: str) -> list[str]:
+    """Imports in *source* (a module of *package*) of private names that belong to another leiosurv package."""
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join(base + ([module] if module else []))
+            targets = [f"{module}.{a.name}" for a in node.names if a.name != "*"]
+        for target in targets:
+            if not (target == "leiosurv" or target.startswith("leiosurv.")):
+                continue
+            owner = _owner(target)
+            if owner is not None and owner != package:
+                bad.append(f"line {node.lineno}: {target} (private to {owner})")
+    return bad
+
+
+def test_private_imports_checker_catches_what_it_should():
+    assert private_imports_across_packages("from leiosurv.stats._engines import count_events", "leiosurv.study")
+    assert private_imports_across_packages("from leiosurv.study import _synth", "leiosurv.interfaces.cli")
+    assert private_imports_across_packages("from leiosurv.study._schema import X", "leiosurv.interfaces.cli")
+    assert private_imports_across_packages("import leiosurv.stats._ci", "leiosurv.study")
+    assert private_imports_across_packages("from leiosurv.stats import _q", "leiosurv.study")
+    assert private_imports_across_packages("from .._ci import x", "leiosurv.study")  # relative, to leiosurv._ci
+    for ok in ("from leiosurv.study._validate import Sql", "from leiosurv.study import _io",
+               "from leiosurv import __version__", "from leiosurv.stats import count_events",
+               "from leiosurv.clinical.evidence import DLMS_COHORT", "from ._io import Cohort"):
+        assert not private_imports_across_packages(ok, "leiosurv.study"), ok
+
+
+def test_no_private_import_across_packages():
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        for problem in private_imports_across_packages(path.read_text(), _own_package(path)):
+            bad.append(f"{path.relative_to(SRC)} {problem}")
+    assert not bad, "\n".join(bad)

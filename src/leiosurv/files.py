@@ -43,6 +43,7 @@ __all__ = [
     "atomic_file",
     "atomic_directory",
     "check_outputs",
+    "check_directory",
     "cleanup_on_signals",
     "short",
 ]
@@ -63,7 +64,7 @@ def short(value: object, limit: int = _MAX_ECHO) -> str:
 
 
 def _describe(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__
+    return exc.strerror or short(" ".join(str(exc).split())) or type(exc).__name__
 
 
 def _register(p: Path) -> None:
@@ -175,6 +176,10 @@ def check_outputs(outputs: Iterable[str | os.PathLike[str]], inputs: Iterable[st
         r = _resolve(dp)
         if r == Path(r.anchor):
             raise OutputError(f"output directory {short(dp)}: the file system root cannot be an output")
+        cwd = _resolve(Path.cwd())
+        if r == cwd or r in cwd.parents:
+            raise OutputError(f"output directory {short(dp)}: is (or contains) the current directory, which "
+                              "would be replaced; name a new directory")
         for i, ir in ins:
             if r == ir or r in ir.parents:
                 raise OutputError(f"output directory {short(dp)}: contains the input {short(i)}; "
@@ -220,39 +225,86 @@ def atomic_write(outputs: Mapping[Path, bytes | str]) -> None:
 
 
 @contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back until the end of the block (steps that must not be cut in two).
+
+    Used while a temporary path is created and registered for cleanup, and while
+    a finished output directory is swapped into place; a signal that arrives
+    meanwhile is delivered right after.  A no-op off the main thread or without
+    ``pthread_sigmask`` (Windows).
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
 def atomic_file(target: str | os.PathLike[str], *, _publish: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside *target*; on success it is renamed to *target*.
 
-    On any exception (or SIGINT/SIGTERM under :func:`cleanup_on_signals`) the
-    temporary file is removed and *target* is left as it was.  The file gets
-    the permissions a plain ``open()`` would give it.
+    On any exception, SIGINT or SIGTERM (the block runs under
+    :func:`cleanup_on_signals`; the temporary file is registered for cleanup
+    before a signal can be delivered) the temporary file is removed and
+    *target* is left as it was.  The file gets the permissions a plain
+    ``open()`` would give it.
     """
     path = Path(target)
     _target_ok(path)
+    with cleanup_on_signals():
+        with _signals_held():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
+            except OSError as exc:
+                raise OutputError(f"output {short(path)}: {_describe(exc)}") from None
+            os.close(fd)
+            tmp = Path(name)
+            _register(tmp)
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())
+            yield tmp
+            if _publish:
+                os.replace(tmp, path)
+        except OSError as exc:
+            _remove(tmp)
+            raise OutputError(f"output {short(path)}: {_describe(exc)}; nothing was written") from None
+        except BaseException:
+            _remove(tmp)
+            raise
+        finally:
+            if _publish:
+                _forget(tmp)
+
+
+def check_directory(out: str | os.PathLike[str], *, replace: bool = False) -> Path:
+    """Check that *out* can become an output directory; return the path to use.
+
+    Callers run this before a long computation so that a bad ``--out`` fails
+    at once; :func:`atomic_directory` checks again.
+
+    Raises
+    ------
+    OutputError
+        *out* is a file, is non-empty without *replace*, or cannot be inspected
+        (name too long, permission denied).
+    """
+    path = Path(out)
+    if path.name in ("", ".", ".."):
+        path = _resolve(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
+        if path.exists() and not path.is_dir():
+            raise OutputError(f"output directory {short(path)}: exists and is not a directory")
+        if path.is_dir() and any(path.iterdir()) and not replace:
+            raise OutputError(f"output directory {short(path)}: is not empty; choose another or pass --force "
+                              "to replace it")
     except OSError as exc:
-        raise OutputError(f"output {short(path)}: {_describe(exc)}") from None
-    os.close(fd)
-    tmp = Path(name)
-    _register(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)
-        yield tmp
-        if _publish:
-            os.replace(tmp, path)
-    except OSError as exc:
-        _remove(tmp)
-        raise OutputError(f"output {short(path)}: {_describe(exc)}; nothing was written") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-    finally:
-        if _publish:
-            _forget(tmp)
+        raise OutputError(f"output directory {short(path)}: {_describe(exc)}") from None
+    return path
 
 
 @contextlib.contextmanager
@@ -273,42 +325,38 @@ def atomic_directory(out: str | os.PathLike[str], *, replace: bool = False) -> I
     OutputError
         *out* is a file, is non-empty without *replace*, or cannot be written.
     """
-    path = Path(out)
-    if path.name in ("", ".", ".."):
-        path = _resolve(path)
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"output directory {short(path)}: exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()) and not replace:
-        raise OutputError(f"output directory {short(path)}: is not empty; choose another or pass --force to replace it")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.", dir=path.parent))
-    except OSError as exc:
-        raise OutputError(f"output directory {short(path)}: {_describe(exc)}") from None
-    _register(tmp)
+    path = check_directory(out, replace=replace)
     old: Path | None = None
-    try:
-        with cleanup_on_signals():
+    with cleanup_on_signals():
+        with _signals_held():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.", dir=path.parent))
+            except OSError as exc:
+                raise OutputError(f"output directory {short(path)}: {_describe(exc)}") from None
+            _register(tmp)
+        try:
             yield tmp
             os.chmod(tmp, 0o777 & ~_umask())
-            if path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.old.", dir=path.parent))
-                _register(old)
-                os.rmdir(old)
-                os.replace(path, old)
-            os.replace(tmp, path)
+            with _signals_held():  # the previous output is never lost between the two renames
+                if path.exists():
+                    old = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.old.", dir=path.parent))
+                    _register(old)
+                    os.rmdir(old)
+                    os.replace(path, old)
+                os.replace(tmp, path)
+                _forget(tmp)
+        except OSError as exc:
+            if old is not None and old.exists() and not path.exists():
+                os.replace(old, path)  # put the previous output back
+            raise OutputError(f"output directory {short(path)}: {_describe(exc)}; nothing was written") from None
+        finally:
+            if tmp.exists() and tmp != path:
+                _remove(tmp)
             _forget(tmp)
-    except OSError as exc:
-        if old is not None and old.exists() and not path.exists():
-            os.replace(old, path)  # put the previous output back
-        raise OutputError(f"output directory {short(path)}: {_describe(exc)}; nothing was written") from None
-    finally:
-        if tmp.exists() and tmp != path:
-            _remove(tmp)
-        _forget(tmp)
-        if old is not None:
-            _remove(old)
-            _forget(old)
+            if old is not None:
+                _remove(old)
+                _forget(old)
 
 
 def _umask() -> int:

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from leiosurv.casefile import load_case
 from leiosurv.clinical import assess

@@ -3,9 +3,9 @@
 import datetime as dt
 
 import pytest
-from pydantic import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from leiosurv.clinical import Findings, Immunohistochemistry, evidence, parse_findings
 from leiosurv.clinical.findings import Degree, Depth, Presence, StainResult
@@ -34,9 +34,11 @@ def test_panel_matches_evidence():
 @pytest.mark.parametrize(
     "data, match",
     [
-        ({"excision_date": "2024-03-01", "mitoses": {"count": -3}}, r"mitoses\.count: .*greater than or equal to 0 \(got -3\)"),
+        ({"excision_date": "2024-03-01", "mitoses": {"count": -3}},
+         r"mitoses\.count: .*greater than or equal to 0 \(got -3\)"),
         ({"excision_date": "2024-03-01", "colour": "red"}, r"colour: unknown field \(got 'red'\)"),
-        ({"excision_date": "2024-03-01", "immunohistochemistry": {"cd99": "positive"}}, r"immunohistochemistry\.cd99: unknown field"),
+        ({"excision_date": "2024-03-01", "immunohistochemistry": {"cd99": "positive"}},
+         r"immunohistochemistry\.cd99: unknown field"),
         ({"excision_date": "2099-01-01"}, r"excision_date: excision date 2099-01-01 is in the future"),
         ({"excision_date": "2024-03-01", "necrosis": "maybe"}, r"necrosis: .*\(got 'maybe'\)"),
         ({}, r"excision_date: Field required"),

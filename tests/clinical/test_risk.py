@@ -131,7 +131,8 @@ factor_findings = st.fixed_dictionaries(
 
 
 @settings(max_examples=300, deadline=None)
-@given(factor_findings, st.sampled_from(["necrosis", "perineural_invasion", "intravascular_invasion", "margins", "mitoses"]),
+@given(factor_findings,
+       st.sampled_from(["necrosis", "perineural_invasion", "intravascular_invasion", "margins", "mitoses"]),
        st.sampled_from(sorted(evidence.MITOTIC_DEFINITIONS)))
 def test_adding_a_positive_factor_never_lowers_the_group(kw, factor, definition):
     before = classify_risk(F(depth="dermal", **kw), mitotic_definition=definition).group

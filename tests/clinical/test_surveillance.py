@@ -18,7 +18,8 @@ from leiosurv.clinical import (
 from leiosurv.exceptions import InputError
 
 D = dt.date(2024, 1, 31)
-LOW = dict(depth="dermal", confirmed_diagnosis="aismn", necrosis="absent", mitoses={"count": 3}, perineural_invasion="absent",
+LOW = dict(depth="dermal", confirmed_diagnosis="aismn", necrosis="absent", mitoses={"count": 3},
+           perineural_invasion="absent",
            intravascular_invasion="absent", margins="negative")
 
 

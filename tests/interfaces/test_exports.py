@@ -42,7 +42,7 @@ def test_ics_one_allday_event_per_encounter():
 
 def test_ics_uids_stable_across_runs():
     a = _case(HIGH)
-    stamp = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    stamp = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     assert plan_to_ics(a, stamp=stamp) == plan_to_ics(_case(HIGH), stamp=stamp)
 
 

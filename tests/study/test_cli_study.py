@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from study_cohorts import cohort_frame
 
 from leiosurv.interfaces.cli import main
-from study_cohorts import cohort_frame
 
 
 @pytest.fixture(scope="module")

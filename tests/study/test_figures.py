@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from study_cohorts import cohort_frame
 
 from leiosurv.clinical import evidence
 from leiosurv.study import cif_plot, forest_plot, read_cohort, run_study
-from study_cohorts import cohort_frame
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +31,16 @@ def test_forest_plot_is_a_journal_figure(result):
     assert [ax.get_title(loc="left") for ax in plots] == ["Metastasis", "Local recurrence"]
     for ax, outcome in zip(plots, evidence.DLMS_OUTCOMES):
         assert ax.get_xlabel() == "5-year risk difference (percentage points)"
-        vlines = {(tuple(l.get_xdata()), l.get_linestyle()) for l in ax.lines if len(set(l.get_xdata())) == 1}
+        vlines = {(tuple(ln.get_xdata()), ln.get_linestyle()) for ln in ax.lines if len(set(ln.get_xdata())) == 1}
         assert ((0, 0), "-") in vlines  # reference line at 0
         thr = 100 * evidence.DLMS_DERIVATION_THRESHOLDS[outcome]
         assert ((thr, thr), "--") in vlines  # threshold
         # one point per factor, at the RD in percentage points, with a CI bar
         # (flagged estimates as hollow diamonds)
-        points = sorted(float(l.get_xdata()[0]) for l in ax.lines if l.get_marker() in ("s", "D"))
+        points = sorted(float(ln.get_xdata()[0]) for ln in ax.lines if ln.get_marker() in ("s", "D"))
         rds = sorted(100 * r.rd for r in result.univariable if r.outcome == outcome)
         np.testing.assert_allclose(points, rds, rtol=1e-12)
-        hollow = sorted(float(l.get_xdata()[0]) for l in ax.lines if l.get_marker() == "D")
+        hollow = sorted(float(ln.get_xdata()[0]) for ln in ax.lines if ln.get_marker() == "D")
         flagged = sorted(100 * r.rd for r in result.univariable if r.outcome == outcome and r.flagged)
         np.testing.assert_allclose(hollow, flagged, rtol=1e-12)
     labels = [t.get_text() for t in plots[0].get_yticklabels()]

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from study_cohorts import cohort_frame
 
 from leiosurv.exceptions import InputError
 from leiosurv.study import (
@@ -28,7 +29,6 @@ from leiosurv.study import (
 )
 from leiosurv.study._analysis import mover_bounds
 from leiosurv.study._results import FLAG_MARK, interval_flags
-from study_cohorts import cohort_frame
 
 
 def _four_invaded_without_recurrence() -> pd.DataFrame:

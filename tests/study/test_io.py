@@ -264,3 +264,132 @@ def test_row_order_kept_on_large_input():
     got = read_cohort(df)
     assert got.data["id"].tolist() == df["id"].tolist()
     np.testing.assert_array_equal(got.data["met_time"].to_numpy(), df["met_time"].to_numpy())
+
+
+# ---------------------------------------------------------------------------
+# file structure: duplicated columns, ragged rows, engines' errors (issue 14)
+# ---------------------------------------------------------------------------
+def test_duplicated_column_is_an_error_in_every_format(tmp_path, df):
+    dup = df.copy()
+    dup.insert(len(dup.columns), "age_again", dup["age"])
+    dup.columns = [*df.columns, "age"]  # two columns named 'age'
+    with pytest.raises(CohortError, match=r"\(columns\): column 'age' appears 2 times \(columns 2, 13\)"):
+        read_cohort(dup)
+    tbl = pa.Table.from_arrays([pa.array(dup.iloc[:, i]) for i in range(dup.shape[1])], names=list(dup.columns))
+    with pytest.raises(CohortError, match="column 'age' appears 2 times"):
+        read_cohort(tbl)
+    pq.write_table(tbl, tmp_path / "dup.parquet")
+    with pytest.raises(CohortError, match="column 'age' appears 2 times"):
+        read_cohort(tmp_path / "dup.parquet")
+    dup.to_excel(tmp_path / "dup.xlsx", index=False)
+    with pytest.raises(CohortError, match="column 'age' appears 2 times"):
+        read_cohort(tmp_path / "dup.xlsx")
+    dup.to_csv(tmp_path / "dup.csv", index=False)
+    with pytest.raises(CohortError, match="column 'age' appears 2 times"):
+        read_cohort(tmp_path / "dup.csv")
+
+
+def test_ragged_row_names_the_file_line(tmp_path, df):
+    lines = df.to_csv(index=False).splitlines()
+    lines[3] += ",1"
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    n = len(df.columns)
+    with pytest.raises(InputError, match=rf"r\.csv: line 4 \(data row 3\): {n + 1} fields, but the header has {n};"):
+        read_cohort(tmp_path / "r.csv")
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_guessed_from_the_header(tmp_path, df, delimiter):
+    df.to_csv(tmp_path / "d.csv", index=False, sep=delimiter)
+    got = read_cohort(tmp_path / "d.csv")
+    assert got.n == len(df)
+    _frame_equal(got.data, read_cohort(df).data)
+
+
+def test_crlf_bom_gzip_and_trailing_empty_column(tmp_path, df):
+    text = df.to_csv(index=False, lineterminator="\r\n")
+    lines = [line + "," for line in text.split("\r\n") if line]  # a trailing delimiter: an unnamed empty column
+    (tmp_path / "w.csv").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    import gzip
+
+    (tmp_path / "w.csv.gz").write_bytes(gzip.compress((tmp_path / "w.csv").read_bytes()))
+    for name in ("w.csv", "w.csv.gz"):
+        got = read_cohort(tmp_path / name)
+        assert got.n == len(df), name
+        _frame_equal(got.data, read_cohort(df).data)
+
+
+def test_header_only_and_empty_files(tmp_path, df):
+    (tmp_path / "h.csv").write_text(",".join(df.columns) + "\n")
+    with pytest.raises(CohortError, match="no rows"):
+        read_cohort(tmp_path / "h.csv")
+    (tmp_path / "e.csv").write_bytes(b"")
+    with pytest.raises(CohortError, match="header row"):
+        read_cohort(tmp_path / "e.csv")
+
+
+def test_engine_errors_are_one_short_line(tmp_path):
+    (tmp_path / "g.parquet").write_bytes(b"PAR1" + b"\x00" * 100)
+    (tmp_path / "g.duckdb").write_bytes(b"\x00" * 5000)
+    (tmp_path / "g.sqlite").write_bytes(b"SQLite format 3\x00" + b"\x01" * 200)
+    (tmp_path / "g.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    cases = [("g.parquet", {}, "not a readable Parquet file"), ("g.duckdb", {"table": "t"}, "not a readable DuckDB"),
+             ("g.sqlite", {"table": "t"}, "cannot read 't'"), ("g.xlsx", {}, "not a readable Excel workbook")]
+    for name, kw, expected in cases:
+        with pytest.raises(InputError) as exc:
+            read_cohort(tmp_path / name, **kw)
+        msg = str(exc.value)
+        assert expected in msg and "\n" not in msg and len(msg) < 400, msg
+
+
+def test_long_names_and_values_are_cut(tmp_path, df):
+    with pytest.raises(InputError, match=r"File name too long") as exc:
+        read_cohort(tmp_path / ("x" * 5000 + ".csv"))
+    assert len(str(exc.value)) < 300
+    bad = df.copy()
+    bad["margins"] = bad["margins"].astype(object)
+    bad.loc[2, "margins"] = "z" * 5000
+    with pytest.raises(CohortError) as exc:
+        read_cohort(bad)
+    assert "row 3.margins" in str(exc.value) and "z" * 201 not in str(exc.value) and "(5000 ch)" in str(exc.value)
+    with pytest.raises(CohortError) as exc:
+        read_cohort(df.rename(columns={"age": "a" * 5000}))
+    assert "a" * 201 not in str(exc.value)
+
+
+def test_source_path():
+    from leiosurv.study import source_path
+
+    assert source_path("duckdb:///x/c.duckdb").as_posix() == "x/c.duckdb"
+    assert source_path(pd.DataFrame()) is None
+
+
+def test_csv_errors_deep_in_the_file_name_their_line(tmp_path, df):
+    lines = df.to_csv(index=False).splitlines()
+    quoted = lines[:]
+    quoted[10] = quoted[10].replace(",", ',"', 1)  # an opening quote that never closes
+    (tmp_path / "q.csv").write_text("\n".join(quoted) + "\n")
+    with pytest.raises(InputError, match=r"q\.csv: line 11: Value with unterminated quote found\.$"):
+        read_cohort(tmp_path / "q.csv")
+    data = ("\n".join(lines) + "\n").encode()
+    cut = data.index(b"\n", data.index(b"\n") + 1) + 1  # after the first data row
+    (tmp_path / "u.csv").write_bytes(data[:cut] + b"\xff" + data[cut:])
+    with pytest.raises(InputError, match=r"u\.csv: line 3: Invalid unicode .* not utf-8 encoded"):
+        read_cohort(tmp_path / "u.csv")
+
+
+def test_ragged_row_deep_in_a_large_file(tmp_path):
+    """DuckDB streams large files: a late error arrives through Arrow (an OSError), still one line with its line."""
+    n = 300_000
+    text = synthesize_cohort(n, seed=1).to_csv(index=False).split("\n")
+    text[n - 5] += ",x"
+    (tmp_path / "big.csv").write_text("\n".join(text))
+    with pytest.raises(InputError, match=rf"big\.csv: line {n - 4} \(data row {n - 5}\): 14 fields, but the header"):
+        read_cohort(tmp_path / "big.csv")
+
+
+def test_sqlite_file_name_with_uri_characters(tmp_path, df):
+    path = tmp_path / "odd?name#1.sqlite"
+    with sqlite3.connect(path) as sq:
+        df.astype(object).where(df.notna(), None).to_sql("patients", sq, index=False)
+    assert read_cohort(path, table="patients").n == len(df)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
+from study_cohorts import cohort_frame
 
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
@@ -26,7 +27,6 @@ from leiosurv.study import (
     validate_rule,
 )
 from leiosurv.study._analysis import _classify, reverse_km_median
-from study_cohorts import cohort_frame
 
 H5 = 5 * 365.25
 
@@ -304,7 +304,8 @@ def test_progress_is_a_callback(cohort):
     total = calls[0][2]
     assert [c[1] for c in calls] == list(range(1, total + 1)) and {c[2] for c in calls} == {total}
     assert calls[0][0] == "Table 1" and any("Tumour necrosis / metastasis" == c[0] for c in calls)
-    with pytest.raises(InputError, match="progress must be a callable progress\\(step, done, total\\) or None, but was True"):
+    msg = "progress must be a callable progress\\(step, done, total\\) or None, but was True"
+    with pytest.raises(InputError, match=msg):
         run_study(cohort, progress=True)
 
 

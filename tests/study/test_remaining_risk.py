@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 import pytest
+from study_cohorts import cohort_frame
 
 from leiosurv.stats import conditional_incidence
 from leiosurv.study import ConditionalRisk, StudyResult, read_cohort, remaining_risk_plot, render_report, run_study
 from leiosurv.study._analysis import _classify
-from study_cohorts import cohort_frame
 
 H5 = 5 * 365.25
 

@@ -9,9 +9,9 @@ import subprocess
 import numpy as np
 import pytest
 from matplotlib.image import imread
+from study_cohorts import cohort_frame
 
 from leiosurv.study import read_cohort, run_study, write_report
-from study_cohorts import cohort_frame
 
 pytestmark = pytest.mark.browser
 

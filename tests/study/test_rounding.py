@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
 from leiosurv.clinical import evidence
-from leiosurv.study import FactorResult, Risk, RuleValidation, read_cohort, synthesize_cohort, validate_rule
-from leiosurv.study import printed_decimals, rounding_interval
+from leiosurv.study import (
+    FactorResult,
+    Risk,
+    RuleValidation,
+    printed_decimals,
+    read_cohort,
+    rounding_interval,
+    synthesize_cohort,
+    validate_rule,
+)
 from leiosurv.study._pipeline import _compare
-
-from pathlib import Path
 
 SEED_001 = Path(__file__).resolve().parents[2].parent / "shared" / "seeds" / evidence.SEED_001.file
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import leiosurv.study as study
 from leiosurv.clinical.evidence import DLMS_FACTORS
@@ -62,3 +63,52 @@ def test_docs_carry_the_generated_table():
 def test_public_surface():
     for name in ("Cohort", "read_cohort", "COHORT_SCHEMA", "synthesize_cohort", "SYNTH_CALIBRATION"):
         assert name in study.__all__ and hasattr(study, name)
+
+
+def _study_sources() -> dict[str, str]:
+    src = DOCS.parents[1] / "src" / "leiosurv" / "study"
+    return {p.name: p.read_text() for p in sorted(src.glob("*.py"))}
+
+
+def test_constants_and_schemas_defined_once_in_the_study_package():
+    import ast
+
+    defined: dict[str, list[str]] = {}
+    calls: dict[str, list[str]] = {}
+    for name, text in _study_sources().items():
+        for node in ast.walk(ast.parse(text)):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AnnAssign) else []
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    defined.setdefault(t.id.lstrip("_"), []).append(name)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "schema":
+                calls.setdefault("pa.schema", []).append(name)
+            if isinstance(node, ast.FunctionDef) and node.name.lstrip("_") in ("q", "quote_identifier"):
+                calls.setdefault("identifier quoting", []).append(name)
+        if "replace('\"', '\"\"')" in text:
+            calls.setdefault("quoting code", []).append(name)
+    for const in ("OUTCOME_COLUMNS", "DAYS_PER_YEAR", "COHORT_SCHEMA", "REQUIRED_COLUMNS"):
+        assert defined.get(const) == ["_schema.py"], (const, defined.get(const))
+    assert calls == {"pa.schema": ["_schema.py"], "identifier quoting": ["_schema.py"],
+                     "quoting code": ["_schema.py"]}
+
+
+def test_arrow_schema_follows_the_column_specs():
+    from leiosurv.study import cohort_arrow_schema
+
+    schema = cohort_arrow_schema({"leiosurv.synthetic": "true"})
+    assert schema.names == [c.name for c in COHORT_SCHEMA]
+    assert schema.metadata == {b"leiosurv.synthetic": b"true"}
+    assert str(schema.field("diagnosis_year").type) == "int32" and str(schema.field("sex").type) == "string"
+
+
+@pytest.mark.parametrize("module", ["leiosurv.study._schema", "leiosurv.study._io", "leiosurv.study._sources",
+                                    "leiosurv.study._synth",
+                                    "leiosurv.files"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    failed, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failed == 0

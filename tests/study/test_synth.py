@@ -13,8 +13,15 @@ import pytest
 from leiosurv.clinical import evidence as ev
 from leiosurv.exceptions import InputError
 from leiosurv.interfaces import cli as cli_mod
-from leiosurv.study import SYNTH_CALIBRATION, expected_risks, read_cohort, synthesize_cohort
-from leiosurv.study._synth import BLOCK_SIZE, event_before_death
+from leiosurv.study import (
+    SYNTH_CALIBRATION,
+    check_synth_size,
+    expected_risks,
+    read_cohort,
+    synth_capacity,
+    synthesize_cohort,
+)
+from leiosurv.study._synth import BLOCK_SIZE, BYTES_PER_ROW_IN_MEMORY, BYTES_PER_ROW_ON_DISK, event_before_death
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "synthetic_cohort_n381_seed1.parquet"
 
@@ -145,3 +152,52 @@ def test_cli_synth(tmp_path, capsys):
     assert pq.read_metadata(out).num_rows == 50
     assert cli_mod.main(["synth", "--n", "50", "--out", str(tmp_path / "x.csv")]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.parquet"]
+
+
+# ---------------------------------------------------------------------------
+# bounded by the machine; nothing left behind (issue 14)
+# ---------------------------------------------------------------------------
+def test_size_bound_from_free_disk_and_memory(tmp_path, monkeypatch):
+    import leiosurv.study._synth as synth_mod
+
+    monkeypatch.setattr(synth_mod, "_free_disk", lambda out: 1_000_000)
+    monkeypatch.setattr(synth_mod, "_available_memory", lambda: 4_000_000_000)
+    assert synth_capacity(tmp_path / "c.parquet") == 1_000_000 // BYTES_PER_ROW_ON_DISK
+    assert synth_capacity() == 4_000_000_000 // BYTES_PER_ROW_IN_MEMORY
+    limit = 1_000_000 // BYTES_PER_ROW_ON_DISK
+    check_synth_size(limit, out=tmp_path / "c.parquet")  # exactly at the bound: accepted
+    with pytest.raises(InputError, match=rf"^n: {limit + 1:,} rows need about .* on disk .* at most {limit:,} rows"):
+        synthesize_cohort(limit + 1, out=tmp_path / "c.parquet")
+    with pytest.raises(InputError, match=r"^--n: "):
+        check_synth_size(10**9, out=tmp_path / "c.parquet", names=("--n", "--chunk-size"))
+    with pytest.raises(InputError, match=r"^n: .* of memory .* stream larger cohorts to a file"):
+        synthesize_cohort(10**7 + 1)
+    monkeypatch.setattr(synth_mod, "_free_disk", lambda out: 10**15)
+    with pytest.raises(InputError, match=r"^chunk_size: 100,000,000 rows a row group need about"):
+        check_synth_size(10**8, chunk_size=10**8, out=tmp_path / "c.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_real_capacity_is_positive_and_refuses_absurd_n(tmp_path):
+    assert synth_capacity(tmp_path / "c.parquet") > 1000 and synth_capacity() > 1000
+    with pytest.raises(InputError, match="on disk"):
+        synthesize_cohort(10**15, out=tmp_path / "c.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_while_streaming_leaves_no_file(tmp_path):
+    def boom(rows: int) -> None:
+        raise RuntimeError("stop")
+
+    target = tmp_path / "c.parquet"
+    target.write_bytes(b"previous")
+    with pytest.raises(RuntimeError, match="stop"):
+        synthesize_cohort(BLOCK_SIZE + 5, out=target, progress=boom)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.parquet"] and target.read_bytes() == b"previous"
+
+
+def test_file_schema_is_the_cohort_arrow_schema(tmp_path):
+    from leiosurv.study import cohort_arrow_schema
+
+    path = synthesize_cohort(20, out=tmp_path / "s.parquet")
+    assert pq.read_schema(path).remove_metadata() == cohort_arrow_schema()

@@ -8,7 +8,15 @@ support only: it supports, and does not replace, the pathologist and the clinici
 
 from leiosurv.clinical import evidence
 from leiosurv.clinical._assess import Assessment, Provenance, assess
-from leiosurv.clinical.diagnosis import Candidate, Contradiction, Diagnosis, DxWarning, Reason, derived_features, diagnose
+from leiosurv.clinical.diagnosis import (
+    Candidate,
+    Contradiction,
+    Diagnosis,
+    DxWarning,
+    Reason,
+    derived_features,
+    diagnose,
+)
 from leiosurv.clinical.findings import (
     Findings,
     History,

@@ -21,9 +21,11 @@ from pydantic import BaseModel, ConfigDict
 from leiosurv.clinical import evidence
 from leiosurv.clinical.evidence import Category, Citation, MitoticDefinition
 from leiosurv.clinical.findings import Findings
-from leiosurv.clinical.mitoses import get_mitotic_definition, mitotic_score, per_10_hpf
+from leiosurv.clinical.mitoses import get_mitotic_definition, per_10_hpf
 
-__all__ = ["Reason", "Contradiction", "Candidate", "DxWarning", "Diagnosis", "diagnose", "derived_features", "codes_for"]
+__all__ = [
+    "Reason", "Contradiction", "Candidate", "DxWarning", "Diagnosis", "diagnose", "derived_features", "codes_for",
+]
 
 _UNKNOWN = {"unknown", "not_done"}
 _CFG = ConfigDict(extra="forbid", frozen=True)
@@ -219,7 +221,8 @@ def derived_features(findings: Findings, definition: str | MitoticDefinition | N
     else:
         flat["confined_to_dermis"] = "unknown"
     hist = [flat["lesion_distant"], h.prior_leiomyosarcoma, h.prior_aismn]
-    flat["known_primary"] = "present" if "present" in hist else ("absent" if all(v == "absent" for v in hist) else "unknown")
+    known = "absent" if all(v == "absent" for v in hist) else "unknown"
+    flat["known_primary"] = "present" if "present" in hist else known
     return flat
 
 

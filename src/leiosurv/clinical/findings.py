@@ -167,7 +167,8 @@ class History(BaseModel):
     prior_leiomyosarcoma_date: Date | None = None
     prior_leiomyosarcoma_depth: Depth = "unknown"
     prior_leiomyosarcoma_site: str | None = None
-    prior_aismn: Presence = Field("unknown", description="Prior diagnosis of atypical intradermal smooth muscle neoplasm.")
+    prior_aismn: Presence = Field(
+        "unknown", description="Prior diagnosis of atypical intradermal smooth muscle neoplasm.")
     prior_aismn_date: Date | None = None
 
     @model_validator(mode="after")
@@ -219,7 +220,8 @@ class Findings(BaseModel):
     prominent_inflammatory_infiltrate: Presence = "unknown"
     solar_elastosis: Presence = "unknown"
     near_haploidization: Presence = Field("unknown", description="Molecular finding (seed 003).")
-    fnclcc_grade: Literal["G1", "G2", "G3", "unknown"] = Field("unknown", description="Reported FNCLCC histological grade.")
+    fnclcc_grade: Literal["G1", "G2", "G3", "unknown"] = Field(
+        "unknown", description="Reported FNCLCC histological grade.")
     immunohistochemistry: Immunohistochemistry = Immunohistochemistry()
     history: History = History()
     distant_lesion: Presence = Field(
@@ -335,7 +337,8 @@ def _issue(err: Any) -> FieldIssue:
     return FieldIssue(short(path), short(msg))
 
 
-def parse_findings(data: dict[str, Any] | str | bytes, *, source: str | None = None, today: _dt.date | None = None) -> Findings:
+def parse_findings(data: dict[str, Any] | str | bytes, *, source: str | None = None,
+                   today: _dt.date | None = None) -> Findings:
     """Validate findings from a mapping or a JSON string.
 
     Parameters
@@ -371,7 +374,8 @@ def parse_findings(data: dict[str, Any] | str | bytes, *, source: str | None = N
         if isinstance(data, (str, bytes)):
             return Findings.model_validate_json(data, context=ctx)
         if not isinstance(data, dict):
-            raise FindingsError([FieldIssue("(findings)", "must be a mapping of fields", type(data).__name__)], source=source)
+            issue = FieldIssue("(findings)", "must be a mapping of fields", type(data).__name__)
+            raise FindingsError([issue], source=source)
         return Findings.model_validate(data, context=ctx)
     except ValidationError as exc:
         raise FindingsError([_issue(e) for e in exc.errors()], source=source) from None

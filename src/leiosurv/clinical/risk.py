@@ -47,8 +47,10 @@ def rule_factors() -> tuple[str, ...]:
 def rule_group(statuses: Iterable[Status]) -> RuleGroup:
     """The rule on one tumour's factor statuses: any present -> high; all absent -> low; else incomplete.
 
-    >>> rule_group(["absent", "unknown", "present"]), rule_group(["absent", "absent"]), rule_group(["absent", "unknown"])
-    ('high', 'low', 'incomplete')
+    >>> rule_group(["absent", "unknown", "present"]), rule_group(["absent", "absent"])
+    ('high', 'low')
+    >>> rule_group(["absent", "unknown"])
+    'incomplete'
     """
     s = list(statuses)
     if "present" in s:

@@ -175,7 +175,8 @@ def plan_surveillance(
     if findings.history.prior_aismn == "present" and applicability.pathway in ("metastatic", "exclude_metastasis",
                                                                               "soft_tissue_sarcoma"):
         recs.append(R["revise_prior_aismn"])
-    if findings.margins == "positive" and applicability.pathway in ("dermal_lms", "soft_tissue_sarcoma", "undetermined"):
+    treated_here = applicability.pathway in ("dermal_lms", "soft_tissue_sarcoma", "undetermined")
+    if findings.margins == "positive" and treated_here:
         recs.append(R["re_excision"])
     p = applicability.pathway
     if p == "dermal_lms":

@@ -106,7 +106,8 @@ def render_clinical_md() -> str:
               f"{E.DEFAULT_IMAGING_INTERVAL_MONTHS} months, window +/- {E.DEFAULT_WINDOW_DAYS} days, guideline plans "
               f"{E.DEFAULT_GUIDELINE_PLAN_YEARS} years; all configurable.", "",
           "## Diagnosis support", "", E.SCORE_LOGIC, "",
-          "| category | pathway | severity | ICD-O | ICD-10 | ICD-11 | codes source / note |", "|---|---|---|---|---|---|---|"]
+          "| category | pathway | severity | ICD-O | ICD-10 | ICD-11 | codes source / note |",
+          "|---|---|---|---|---|---|---|"]
     for cat in E.CATEGORIES.values():
         L.append(f"| `{cat.id}` {cat.name} | {cat.pathway} | {cat.severity} | {cat.icd_o or '-'} | "
                  f"{cat.icd_10 or '-'} | {cat.icd_11 or '-'} | {_c(cat.codes_citation)} {_esc(cat.codes_note or '')} |")
@@ -128,7 +129,8 @@ def render_clinical_md() -> str:
         L.append(f"| `{w.id}` | {_esc(w.text)} | {_c(w.citation)} |")
     L += ["", "Key stains (a warning names the missing groups): "
           + "; ".join(f"{k.label} ({_c(k.citation)})" for k in E.KEY_STAINS), "",
-          "## Consistency checks of a case file", "", "| id | level | fields | check | source |", "|---|---|---|---|---|"]
+          "## Consistency checks of a case file", "", "| id | level | fields | check | source |",
+          "|---|---|---|---|---|"]
     for c in E.CONSISTENCY_CHECKS.values():
         L.append(f"| `{c.id}` | {c.level} | {', '.join(c.fields)} | {_esc(c.text)} | {_c(c.citation)} |")
     L += ["", "Case files are also refused for duplicate keys, YAML aliases and anchors, nesting deeper than 8 "

@@ -93,7 +93,8 @@ def risk_assessment(a: Assessment) -> dict:
         notes.append(f"Overall 5-year risks: metastasis {o['metastasis'].format()}, local recurrence "
                      f"{o['local_recurrence'].format()}")
     if not r.applies and r.conditional_group:
-        notes.append(f"Conditional: if dermal leiomyosarcoma were confirmed, the rule would give {r.conditional_group}.")
+        notes.append("Conditional: if dermal leiomyosarcoma were confirmed, the rule would give "
+                     f"{r.conditional_group}.")
     notes.append(f"Mitotic grade 3 read as: {r.mitotic_definition.name}")
     notes += list(r.notes) + [f"Source: {c}" for c in r.citations]
     coding = [{"system": LEIOSURV_RISK, "code": r.group, "display": r.group.replace("_", " ")}]

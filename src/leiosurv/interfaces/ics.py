@@ -54,7 +54,7 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
     if not assessment.plan.encounters:
         raise ExportError(f"nothing to export: the plan has no scheduled encounters ({assessment.plan.basis}); "
                           "an iCalendar file needs at least one event")
-    stamp = stamp or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    stamp = stamp or _dt.datetime.now(_dt.UTC).replace(microsecond=0)
     key = case_key(assessment)
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//leiosurv//leiosurv {__version__}//EN")

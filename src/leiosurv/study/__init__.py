@@ -4,13 +4,10 @@ Layers: this package uses :mod:`leiosurv.stats` and :mod:`leiosurv.clinical`;
 the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 """
 
-# COHORT: schema, reading and validation, synthetic cohort
-from leiosurv.study._io import Cohort, read_cohort
-from leiosurv.study._schema import COHORT_SCHEMA, ColumnSpec, cohort_json_schema, factor_columns, schema_markdown
-from leiosurv.study._synth import SYNTH_CALIBRATION, expected_risks, synthesize_cohort
-
-# STUDY: the pipeline, its results, the report and figures
+# COHORT (_schema, _sources, _io, _synth): the format, reading and validation, the synthetic cohort;
+# STUDY (_pipeline, _results, _report, _figures): the analysis, its results, the report.
 from leiosurv.study._figures import cif_plot, forest_plot, remaining_risk_plot
+from leiosurv.study._io import Cohort, read_cohort
 from leiosurv.study._pipeline import printed_decimals, rounding_interval, run_study, validate_rule
 from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
 from leiosurv.study._results import (
@@ -29,12 +26,37 @@ from leiosurv.study._results import (
     parse_horizon,
     parse_thresholds,
 )
+from leiosurv.study._schema import (
+    COHORT_SCHEMA,
+    DAYS_PER_YEAR,
+    OUTCOME_COLUMNS,
+    ColumnSpec,
+    cohort_arrow_schema,
+    cohort_json_schema,
+    factor_columns,
+    quote_identifier,
+    schema_markdown,
+)
+from leiosurv.study._sources import is_synthetic_file, source_path
+from leiosurv.study._synth import (
+    SYNTH_CALIBRATION,
+    check_synth_size,
+    expected_risks,
+    synth_capacity,
+    synthesize_cohort,
+)
 
 __all__ = [
     # COHORT
     "Cohort",
     "read_cohort",
+    "source_path",
+    "is_synthetic_file",
     "COHORT_SCHEMA",
+    "OUTCOME_COLUMNS",
+    "DAYS_PER_YEAR",
+    "cohort_arrow_schema",
+    "quote_identifier",
     "ColumnSpec",
     "cohort_json_schema",
     "factor_columns",
@@ -42,6 +64,8 @@ __all__ = [
     "SYNTH_CALIBRATION",
     "expected_risks",
     "synthesize_cohort",
+    "synth_capacity",
+    "check_synth_size",
     # STUDY
     "run_study",
     "validate_rule",

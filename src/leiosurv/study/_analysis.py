@@ -10,7 +10,8 @@ the number excluded is reported with every result.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,8 +29,6 @@ from leiosurv.stats import (
     risk_difference,
 )
 from leiosurv.study._results import (
-    DAYS_PER_YEAR,
-    OUTCOME_COLUMNS,
     OUTCOME_LABELS,
     ConditionalRisk,
     Curve,
@@ -41,6 +40,7 @@ from leiosurv.study._results import (
     Table1Row,
     interval_flags,
 )
+from leiosurv.study._schema import DAYS_PER_YEAR, OUTCOME_COLUMNS
 
 __all__ = ["analyse", "reverse_km_median", "mover_bounds", "VARIANCES", "CI_METHODS"]
 

@@ -1,7 +1,7 @@
 """Read a cohort from CSV, Parquet, Excel, a DuckDB or SQLite table; validate every row.
 
-The source is loaded once into an Arrow table, every row is checked with
-DuckDB SQL (:mod:`leiosurv.study._validate`), all problems are collected into
+The source is loaded once into an Arrow table (:mod:`leiosurv.study._sources`),
+every row is checked with DuckDB SQL (:mod:`leiosurv.study._validate`), all problems are collected into
 one :class:`~leiosurv.exceptions.CohortError`, and only a fully valid cohort
 becomes a :class:`Cohort` (an in-memory pandas DataFrame with compact dtypes:
 10^7 rows take about 0.45 GiB).
@@ -9,32 +9,28 @@ becomes a :class:`Cohort` (an in-memory pandas DataFrame with compact dtypes:
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from leiosurv.exceptions import CohortError, FieldIssue, InputError
+from leiosurv.files import short
 from leiosurv.study._schema import (
     BINARY_FACTORS,
     COHORT_SCHEMA,
     REQUIRED_COLUMNS,
     factor_columns,
 )
-from leiosurv.study._validate import Sql, _q, validate_table
+from leiosurv.study._schema import quote_identifier as _q
+from leiosurv.study._sources import SYNTHETIC_METADATA_KEY, arrow_table, load_source
+from leiosurv.study._validate import Sql, validate_table
 
-__all__ = ["Cohort", "read_cohort", "SYNTHETIC_METADATA_KEY"]
-
-SYNTHETIC_METADATA_KEY = "leiosurv.synthetic"
-"""Parquet key-value metadata key marking a synthetic cohort (value ``"true"``)."""
-
-_NULL_STRINGS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
+__all__ = ["Cohort", "read_cohort"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -133,118 +129,6 @@ class Cohort:
 
 
 # ---------------------------------------------------------------------------
-# loading
-# ---------------------------------------------------------------------------
-def _to_arrow(df: pd.DataFrame) -> pa.Table:
-    """A DataFrame as Arrow; mixed object columns (typos in a numeric column) become text."""
-    try:
-        return pa.Table.from_pandas(df, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return pa.Table.from_pandas(_objects_to_text(df), preserve_index=False)
-
-
-def _objects_to_text(df: pd.DataFrame) -> pd.DataFrame:
-    """Make mixed object columns (Excel, SQLite) Arrow-safe without losing values."""
-    df = df.copy()
-    for col in df.columns:
-        if df[col].dtype == object:
-            df[col] = [None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v)
-                       for v in df[col]]
-    return df
-
-
-def _load(source: Any, table: str | None, sheet: str | int | None) -> tuple[pa.Table, str, dict[str, str]]:
-    if isinstance(source, pd.DataFrame):
-        return _to_arrow(source), "<DataFrame>", {}
-    if isinstance(source, pa.Table):
-        return source, "<Arrow table>", _leiosurv_meta(source.schema.metadata)
-    text = str(source)
-    if text.startswith("sqlite:///"):
-        return _load_sqlite(Path(text[len("sqlite:///"):]), table)
-    if text.startswith("duckdb:///"):
-        return _load_duckdb(Path(text[len("duckdb:///"):]), table)
-    path = Path(text)
-    if not path.exists():
-        raise InputError(f"source: file not found: {text}")
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
-    if suffix == ".parquet" or path.is_dir():
-        tbl = pq.read_table(path)
-        return tbl, str(path), _leiosurv_meta(tbl.schema.metadata)
-    if suffix in (".csv", ".csv.gz", ".tsv", ".txt"):
-        con = duckdb.connect()
-        try:
-            rel = con.sql(
-                "SELECT * FROM read_csv(?, all_varchar = true, header = true, nullstr = ?)",
-                params=[str(path), _NULL_STRINGS],
-            )
-            return _arrow(rel), str(path), {}
-        except duckdb.Error as exc:
-            raise InputError(f"{path}: cannot read as CSV: {exc}") from None
-        finally:
-            con.close()
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet)
-        except ValueError as exc:
-            raise InputError(f"{path}: sheet {sheet!r}: {exc}") from None
-        return _to_arrow(df), f"{path}::{sheet or 0}", {}
-    if suffix in (".duckdb", ".ddb"):
-        return _load_duckdb(path, table)
-    if suffix in (".sqlite", ".sqlite3", ".db"):
-        return _load_sqlite(path, table)
-    raise InputError(
-        f"source: cannot tell the format of {text!r}; use .csv, .parquet, .xlsx, a .duckdb file or "
-        "sqlite:///path (with table=...)"
-    )
-
-
-def _arrow(rel: duckdb.DuckDBPyRelation) -> pa.Table:
-    """A relation's rows as one Arrow table (DuckDB 1.x returns a table, 2.x a reader)."""
-    res = rel.arrow()
-    return res.read_all() if hasattr(res, "read_all") else res
-
-
-def _leiosurv_meta(meta: Mapping[bytes, bytes] | None) -> dict[str, str]:
-    if not meta:
-        return {}
-    return {k.decode(): v.decode() for k, v in meta.items() if k.decode().startswith("leiosurv.")}
-
-
-def _need_table(path: Path, table: str | None) -> str:
-    if not table:
-        raise InputError(f"table: {path} is a database; name the table with table=... (--table)")
-    return table
-
-
-def _load_duckdb(path: Path, table: str | None) -> tuple[pa.Table, str, dict[str, str]]:
-    table = _need_table(path, table)
-    if not path.exists():
-        raise InputError(f"source: file not found: {path}")
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tbl = _arrow(con.sql(f"SELECT * FROM {_q(table)}"))
-    except duckdb.Error as exc:
-        raise InputError(f"table: cannot read {table!r} from {path}: {exc}") from None
-    finally:
-        con.close()
-    return tbl, f"{path}::{table}", {}
-
-
-def _load_sqlite(path: Path, table: str | None) -> tuple[pa.Table, str, dict[str, str]]:
-    table = _need_table(path, table)
-    if not path.exists():
-        raise InputError(f"source: file not found: {path}")
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        df = pd.read_sql_query(f"SELECT * FROM {_q(table)}", con)
-    except (sqlite3.Error, pd.errors.DatabaseError) as exc:
-        raise InputError(f"table: cannot read {table!r} from {path}: {exc}") from None
-    finally:
-        con.close()
-    return _to_arrow(df), f"{path}::{table}", {}
-
-
-# ---------------------------------------------------------------------------
 # the reader
 # ---------------------------------------------------------------------------
 def read_cohort(
@@ -292,12 +176,12 @@ def read_cohort(
     (100, True)
     """
     extras = tuple(factors)
-    tbl, where, meta = _load(source, table, sheet)
+    tbl, where, meta = load_source(source, table, sheet)
     found = list(tbl.column_names)
     missing = [c for c in (*REQUIRED_COLUMNS, *extras) if c not in found]
     if missing:
         raise CohortError(
-            [FieldIssue("(columns)", f"missing required column(s) {missing}; columns found: {found}")],
+            [FieldIssue("(columns)", f"missing required column(s) {short(missing)}; columns found: {short(found)}")],
             source=where,
         )
     if tbl.num_rows == 0:
@@ -308,7 +192,7 @@ def read_cohort(
         con.register("src", tbl)
         issues = validate_table(con, extras)
         if issues:
-            raise CohortError(issues, source=where)
+            raise CohortError([_shortened(e) for e in issues], source=where)
         data = _normalise(con, found, extras)
     finally:
         con.close()
@@ -316,6 +200,13 @@ def read_cohort(
         "synthetic" in data and data["synthetic"].fillna(False).astype(bool).any()
     )
     return Cohort(data=data, source=where, synthetic=synthetic, extras=extras, metadata=meta)
+
+
+def _shortened(issue: FieldIssue) -> FieldIssue:
+    """The issue with a long value (a 10,000-character cell) cut to what a message may echo."""
+    if len(repr(issue.value)) > 200:
+        issue = replace(issue, value=short(issue.value))
+    return replace(issue, path=short(issue.path, 120)) if len(issue.path) > 120 else issue
 
 
 def _normalise(con: duckdb.DuckDBPyConnection, found: list[str], extras: tuple[str, ...]) -> pd.DataFrame:
@@ -336,7 +227,7 @@ def _normalise(con: duckdb.DuckDBPyConnection, found: list[str], extras: tuple[s
     for c in extras:
         parts.append(f"CAST(NULLIF({sql.numeric('binary', c)}, 'NaN'::DOUBLE) AS DOUBLE) AS {_q(c)}")
     # row order is kept: preserve_insertion_order is set on the connection (no sort of 10^7 rows)
-    df = _arrow(con.sql("SELECT " + ", ".join(parts) + " FROM src")).to_pandas()
+    df = arrow_table(con.sql("SELECT " + ", ".join(parts) + " FROM src")).to_pandas()
     for c in ("necrosis", "mitotic_grade", "invasion", *extras):
         df[c] = pd.array(df[c].to_numpy(dtype=float, na_value=np.nan), dtype="Float64").astype("Int8")
     for c in ("met_status", "lr_status"):

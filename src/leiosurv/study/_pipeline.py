@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 import sys
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from leiosurv import __version__
 from leiosurv.clinical import evidence
@@ -249,7 +249,6 @@ def _compare(study: StudyResult) -> list[Comparison]:
     out = []
     for (factor, outcome), pub in evidence.DLMS_FACTOR_RISKS.items():
         fr = study.factor_result(factor, outcome)
-        key = (factor, outcome)
         # each printed figure stands for the interval its rounding allows; a printed difference may
         # also stand for the difference of the two printed risks (26.0 - 8.4: 17.5 to 17.7), which
         # counts too - either reading is accepted, so allowing for rounding never adds a disagreement
@@ -324,7 +323,7 @@ def _triple(r: Risk | None) -> tuple[float, float, float]:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _provenance(cohort: Any, **extra: Any) -> dict:

@@ -147,7 +147,8 @@ def methods_text(result: StudyResult) -> list[str]:
                     f"observation at {_join([f'{m:g}' for m in marks])} years after diagnosis was estimated with "
                     "the landmark Aalen–Johansen estimator (the same estimator on the patients followed beyond "
                     "the landmark, with time measured from it), for all patients and by risk group.")
-    software = (f"Analyses used leiosurv {p['leiosurv_version']} (Python {p.get('python_version', platform.python_version())}) "
+    python = p.get("python_version", platform.python_version())
+    software = (f"Analyses used leiosurv {p['leiosurv_version']} (Python {python}) "
                 f"on {p['timestamp']}.")
     return [cohort + outcomes, factors + " " + rule + landmark, software]
 
@@ -217,7 +218,8 @@ def results_text(result: StudyResult) -> list[str]:
                  f"{_join([names[f] for f in fs]) if fs else 'no factor'}" for o, fs in rule.by_outcome.items()
                  if o in thr]
         text = f"A {years:g}-year risk difference was {_join(parts)}"
-        text += (f"; high risk was therefore defined by the presence of {_join([names[f] for f in rule.factors], 'or')}."
+        defined = _join([names[f] for f in rule.factors], "or")
+        text += (f"; high risk was therefore defined by the presence of {defined}."
                  if rule.factors else "; no factor defined a high-risk group.")
     else:
         text = (f"Under the published rule ({rule.id}), high risk was defined by the presence of "
@@ -228,7 +230,7 @@ def results_text(result: StudyResult) -> list[str]:
                  + (f"; {g0.n_incomplete:,} with incomplete factor data were not classified." if g0.n_incomplete
                     else "."))
         parts = []
-        for o, g in result.groups.items():
+        for g in result.groups.values():
             if g.high is None:
                 continue
             parts.append(f"{_ci(g.high, level)} in the high-risk and {_ci(g.low, level)} in the low-risk group "
@@ -285,8 +287,10 @@ def provenance_rows(provenance: dict) -> list[tuple[str, str]]:
 
     Examples
     --------
-    >>> provenance_rows({"n": 381, "level": 0.95, "factors": ["necrosis", "invasion"]})
-    [('Patients', '381'), ('Confidence level', '95%'), ('Factors analysed', 'Tumour necrosis; Perineural or intravascular invasion')]
+    >>> provenance_rows({"n": 381, "level": 0.95, "factors": ["necrosis", "invasion"]})[:2]
+    [('Patients', '381'), ('Confidence level', '95%')]
+    >>> provenance_rows({"n": 381, "level": 0.95, "factors": ["necrosis", "invasion"]})[2][1]
+    'Tumour necrosis; Perineural or intravascular invasion'
     """
     p = provenance
     rows: list[tuple[str, str]] = []

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
+from leiosurv.study._schema import DAYS_PER_YEAR
 
 __all__ = [
     "parse_horizon",
@@ -34,14 +36,8 @@ __all__ = [
     "interval_flags",
 ]
 
-OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
-    "metastasis": ("met_time", "met_status"),
-    "local_recurrence": ("lr_time", "lr_status"),
-}
-"""Cohort columns (time, status) of each outcome in ``evidence.DLMS_OUTCOMES``."""
-
 OUTCOME_LABELS = {"metastasis": "Metastasis", "local_recurrence": "Local recurrence"}
-DAYS_PER_YEAR = 365.25
+# DAYS_PER_YEAR (like OUTCOME_COLUMNS) is defined once, in the cohort format (_schema)
 
 MIN_PATIENTS = 10
 """Default reporting threshold: an estimate from a group of fewer patients is flagged.
@@ -271,7 +267,7 @@ class Risk(_Serial):
         return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Risk":
+    def from_dict(cls, d: Mapping) -> Risk:
         return cls(_num(d["estimate"]), _num(d["se"]), _num(d["lower"]), _num(d["upper"]),
                    int(d["n"]), int(d["n_risk"]), bool(d["beyond_follow_up"]), int(d.get("n_events", -1)),
                    tuple(d.get("flags", ())))
@@ -291,8 +287,9 @@ class Curve(_Serial):
     n_risk: tuple[int, ...]
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Curve":
-        return cls(d["outcome"], d["group"], *(tuple(_num(v) for v in d[k]) for k in ("time", "estimate", "lower", "upper")),
+    def from_dict(cls, d: Mapping) -> Curve:
+        curves = (tuple(_num(v) for v in d[k]) for k in ("time", "estimate", "lower", "upper"))
+        return cls(d["outcome"], d["group"], *curves,
                    tuple(_num(v) for v in d["risk_times"]), tuple(int(v) for v in d["n_risk"]))
 
 
@@ -306,7 +303,7 @@ class Table1Row(_Serial):
     values: dict = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Table1Row":
+    def from_dict(cls, d: Mapping) -> Table1Row:
         return cls(d["variable"], d["level"], d["text"], {k: (_num(v) if isinstance(v, float) or v is None else v)
                                                           for k, v in d["values"].items()})
 
@@ -337,7 +334,7 @@ class FactorResult(_RiskDifferenceText, _Serial):
     """Flags of the arms, prefixed ``"present: "`` / ``"absent: "``; the RD inherits them."""
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "FactorResult":
+    def from_dict(cls, d: Mapping) -> FactorResult:
         return cls(d["factor"], d["label"], d["outcome"], int(d["n_used"]), int(d["n_missing"]),
                    int(d["n_present"]), int(d["n_absent"]),
                    None if d["present"] is None else Risk.from_dict(d["present"]),
@@ -369,7 +366,7 @@ class GroupResult(_RiskDifferenceText, _Serial):
     """Flags of the arms, prefixed ``"high: "`` / ``"low: "``."""
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "GroupResult":
+    def from_dict(cls, d: Mapping) -> GroupResult:
         return cls(d["outcome"], int(d["n_high"]), int(d["n_low"]), int(d["n_incomplete"]),
                    None if d["high"] is None else Risk.from_dict(d["high"]),
                    None if d["low"] is None else Risk.from_dict(d["low"]),
@@ -414,7 +411,7 @@ class ConditionalRisk(_Serial):
         return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "ConditionalRisk":
+    def from_dict(cls, d: Mapping) -> ConditionalRisk:
         return cls(d["outcome"], d["group"], float(d["landmark_days"]), float(d["horizon_days"]),
                    int(d["n_at_landmark"]), int(d["n_events"]),
                    *(_num(d[k]) for k in ("estimate", "se", "lower", "upper")), tuple(d.get("flags", ())))
@@ -438,7 +435,7 @@ class Rule(_Serial):
         return tuple(seen)
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Rule":
+    def from_dict(cls, d: Mapping) -> Rule:
         return cls(d["id"], {k: tuple(v) for k, v in d["by_outcome"].items()}, bool(d["derived"]), d.get("thresholds"))
 
 
@@ -515,7 +512,7 @@ class StudyResult(_Serial):
         return out
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "StudyResult":
+    def from_dict(cls, d: Mapping) -> StudyResult:
         return cls(
             dict(d["provenance"]),
             tuple(Table1Row.from_dict(r) for r in d["table1"]),
@@ -594,7 +591,7 @@ class Comparison(_Serial):
         return "consistent" if self.agrees else "not assessable"
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Comparison":
+    def from_dict(cls, d: Mapping) -> Comparison:
         return cls(d["factor"], d["outcome"], d["quantity"],
                    *(_num(d[k]) for k in ("published", "published_lower", "published_upper", "cohort",
                                            "cohort_lower", "cohort_upper")),
@@ -640,7 +637,7 @@ class RuleValidation(_Serial):
         return tuple(c for c in self.comparisons if c.status == "not assessable")
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "RuleValidation":
+    def from_dict(cls, d: Mapping) -> RuleValidation:
         return cls(StudyResult.from_dict(d["study"]), tuple(Comparison.from_dict(c) for c in d["comparisons"]))
 
     def __str__(self) -> str:

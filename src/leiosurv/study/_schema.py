@@ -17,17 +17,22 @@ Conventions (documented in ``docs/cohort.md``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "ColumnSpec",
     "COHORT_SCHEMA",
     "REQUIRED_COLUMNS",
     "OUTCOME_COLUMNS",
+    "DAYS_PER_YEAR",
     "BINARY_FACTORS",
+    "cohort_arrow_schema",
+    "quote_identifier",
     "factor_columns",
     "cohort_json_schema",
     "schema_markdown",
@@ -100,6 +105,52 @@ OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
     "local_recurrence": ("lr_time", "lr_status"),
 }
 """Outcome key (as in :data:`leiosurv.clinical.evidence.DLMS_OUTCOMES`) -> (time, status) columns."""
+
+DAYS_PER_YEAR = 365.25
+"""Times in the cohort are days; a year is 365.25 days (a month a twelfth of that)."""
+
+_ARROW_TYPES = {
+    "id": pa.int64(),
+    "number": pa.float64(),
+    "integer": pa.int32(),
+    "category": pa.string(),
+    "binary": pa.int8(),
+    "status": pa.int8(),
+    "bool": pa.bool_(),
+}
+_ARROW_NARROW = {"mitotic_grade": pa.int8()}  # grades 1-3 fit in a byte
+
+
+def cohort_arrow_schema(metadata: Mapping[str, str] | None = None) -> pa.Schema:
+    """The Arrow schema of a cohort file written by leiosurv (the synthetic cohort's Parquet).
+
+    Derived from :data:`COHORT_SCHEMA`: ``id`` int64, numbers float64,
+    categories string, binary factors and statuses int8, ``diagnosis_year``
+    int32, ``mitotic_grade`` int8, ``synthetic`` bool.  Files from elsewhere
+    may use other types; the reader accepts any that hold the values.
+
+    Parameters
+    ----------
+    metadata : mapping of str to str, optional
+        Key-value metadata to attach (e.g. ``leiosurv.synthetic``).
+
+    Examples
+    --------
+    >>> cohort_arrow_schema().field("met_status").type
+    DataType(int8)
+    """
+    fields = [pa.field(c.name, _ARROW_NARROW.get(c.name) or _ARROW_TYPES[c.kind]) for c in COHORT_SCHEMA]
+    meta = None if metadata is None else {k.encode(): v.encode() for k, v in metadata.items()}
+    return pa.schema(fields, metadata=meta)
+
+
+def quote_identifier(name: str) -> str:
+    """A column or table name as a quoted SQL identifier (DuckDB, SQLite).
+
+    >>> print(quote_identifier('a"b'))
+    "a""b"
+    """
+    return '"' + name.replace('"', '""') + '"'
 
 BINARY_FACTORS: dict[str, str] = {
     "necrosis": "necrosis == 1",

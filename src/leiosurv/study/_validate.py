@@ -17,6 +17,7 @@ import duckdb
 
 from leiosurv.exceptions import FieldIssue
 from leiosurv.study._schema import COHORT_SCHEMA, ColumnSpec
+from leiosurv.study._schema import quote_identifier as _q
 
 __all__ = ["validate_table", "MAX_EXAMPLES_PER_CHECK", "MAX_ISSUES"]
 
@@ -24,10 +25,6 @@ MAX_EXAMPLES_PER_CHECK = 5
 """Offending rows listed per check; the rest are counted ("... and 120 more")."""
 MAX_ISSUES = 60
 """Issues listed in one :class:`~leiosurv.exceptions.CohortError` at most."""
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",

@@ -139,7 +139,8 @@ DLMS_COHORT: dict[str, Any] = {
     "citation": _cit(_D["cohort"]["citation"]),
 }
 DLMS_METHOD: dict[str, Any] = {**{k: v for k, v in _D["method"].items() if k != "citation"},
-                               "text": " ".join(_D["method"]["text"].split()), "citation": _cit(_D["method"]["citation"])}
+                               "text": " ".join(_D["method"]["text"].split()),
+                               "citation": _cit(_D["method"]["citation"])}
 DLMS_OUTCOMES: tuple[str, ...] = tuple(_D["outcomes"])
 DLMS_FACTORS: dict[str, str] = dict(_D["factors"])
 _OVERALL_CIT = _cit(_D["overall_citation"])
@@ -187,7 +188,8 @@ KEY_STAINS: tuple[KeyStains, ...] = tuple(
     KeyStains(label=k["label"], stains=tuple(k["stains"]), citation=_cit(k["citation"])) for k in _X["key_stains"]
 )
 CATEGORIES: dict[str, Category] = {
-    c["id"]: Category.model_validate({**c, "codes_citation": _cit(c["codes_citation"]) if c.get("codes_citation") else None})
+    c["id"]: Category.model_validate(
+        {**c, "codes_citation": _cit(c["codes_citation"]) if c.get("codes_citation") else None})
     for c in _X["categories"]
 }
 DIAGNOSIS_CRITERIA: tuple[Criterion, ...] = tuple(

@@ -17,7 +17,6 @@ from pathlib import Path
 import click
 
 from leiosurv.clinical.evidence import DLMS_COHORT
-
 from leiosurv.exceptions import InputError
 
 _SOURCE_EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
@@ -41,7 +40,8 @@ def _banner(text: str) -> None:
     show_default=True,
     help="Directory for the synthetic cohort, the study report and the rule validation.",
 )
-@click.option("--n", "n", type=click.IntRange(min=10), default=DLMS_COHORT["n"], show_default=True, help="Synthetic patients.")
+@click.option("--n", "n", type=click.IntRange(min=10), default=DLMS_COHORT["n"], show_default=True,
+              help="Synthetic patients.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the synthetic cohort.")
 @click.option(
     "--examples",

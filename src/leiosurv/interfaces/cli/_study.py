@@ -2,20 +2,24 @@
 
 Both read the cohort with :func:`leiosurv.study.read_cohort` (CSV, Parquet,
 Excel, DuckDB/SQLite with ``--table``), run the analysis and write the report
-into a temporary directory next to ``--out`` that is renamed into place only
-when everything succeeded: a failed run leaves nothing half-written.
+with :func:`leiosurv.files.atomic_directory`: into a hidden temporary directory
+next to ``--out`` that is renamed into place only when everything succeeded
+(and removed on an error, SIGINT or SIGTERM), so a failed run leaves nothing
+half-written.  ``--out`` is checked before the cohort is read: it may not be,
+lie inside, or contain the input (or the current directory), and a non-empty
+``--out`` is only replaced with ``--force``.
 """
 
 from __future__ import annotations
 
-import shutil
+import math
 import sys
-import tempfile
 from pathlib import Path
+from statistics import NormalDist, StatisticsError
 
 import click
 
-from leiosurv.exceptions import InputError
+from leiosurv.files import atomic_directory, check_directory, check_outputs
 
 
 def _factors(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -25,24 +29,17 @@ def _factors(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _prepare_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise InputError(f"--out: directory {out} is not empty; choose another or pass --force to replace it")
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Move the finished output directory into place (replacing *out* when forced)."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(out)
+def _level(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A confidence level whose normal quantile ``(1 + level) / 2`` exists (0.9999999999999999 has none)."""
+    ok = math.isfinite(value) and 0.0 < value < 1.0
+    if ok:
+        try:
+            ok = math.isfinite(NormalDist().inv_cdf((1.0 + value) / 2.0))
+        except StatisticsError:
+            ok = False
+    if not ok:
+        raise click.BadParameter(f"must be in (0, 1), at most 0.9999999999999998 (got {value!r})")
+    return value
 
 
 def _progress_bar(enabled: bool):
@@ -65,19 +62,16 @@ def _progress_bar(enabled: bool):
     return update
 
 
-def _run(out: Path, force: bool, work) -> Path:
-    from leiosurv.study import write_report
+def _run(cohort: str, out: Path, force: bool, work):
+    """Check --out against the input, run *work*, and write its report all-or-nothing."""
+    from leiosurv.study import source_path, write_report
 
-    _prepare_out(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        result = work()
+    src = source_path(cohort)
+    check_outputs([], [src] if src is not None else [], directories=[out])
+    check_directory(out, replace=force)
+    result = work()
+    with atomic_directory(out, replace=force) as tmp:
         write_report(result, tmp)
-        _publish(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return result
 
 
@@ -88,7 +82,8 @@ _common = [
     click.option("--table", default=None, help="Table name, for a DuckDB or SQLite database."),
     click.option("--sheet", default=None, help="Excel sheet (default the first)."),
     click.option("--horizon", default="5y", show_default=True, help="Horizon: e.g. 5y, 60m, 1826d."),
-    click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level."),
+    click.option("--level", type=float, default=0.95, show_default=True, callback=_level,
+                 help="Confidence level, in (0, 1)."),
     click.option("--variance", type=click.Choice(["delta", "aalen"]), default="delta", show_default=True,
                  help="delta: prodlim/survfit delta method (reproduces seed 001); aalen: cmprsk::cuminc."),
     click.option("--ci", type=click.Choice(["plain", "log-log"]), default="plain", show_default=True,
@@ -121,7 +116,7 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
         return run_study(c, horizon_days=days, factors=extras, thresholds=thr, level=level, variance=variance,
                          ci=ci, progress=_progress_bar(progress))
 
-    result = _run(out, force, work)
+    result = _run(cohort, out, force, work)
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
     rule = "; ".join(result.factor_label(f) for f in result.rule.factors) or "(no factor exceeded the thresholds)"
@@ -143,7 +138,7 @@ def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | No
         return validate_rule(c, horizon_days=days, level=level, variance=variance, ci=ci,
                              progress=_progress_bar(progress))
 
-    result = _run(out, force, work)
+    result = _run(cohort, out, force, work)
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
     click.echo(f"Published figures compared: {len(result.comparisons)}; disagreements: {len(result.disagreements)}; "
