@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 RTOL, ATOL = 1e-9, 1e-15
 
 
-@lru_cache(maxsize=None)
+@cache
 def melanoma() -> tuple[pd.DataFrame, list[dict]]:
     if not REF.is_dir():
         pytest.fail(f"R reference directory missing: {REF}")

@@ -24,8 +24,9 @@ excludes them.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -177,7 +178,7 @@ class ConditionalIncidence:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ConditionalIncidence":
+    def from_dict(cls, d: dict) -> ConditionalIncidence:
         """Rebuild a result written by :meth:`to_dict`."""
         inc = None if d["incidence"] is None else CumulativeIncidence.from_dict(d["incidence"])
         return cls(float(d["landmark"]), inc, {g: int(n) for g, n in d["n_at_landmark"]},
