@@ -1,0 +1,183 @@
+"""Every call from the registry into the clinical core, in one place.
+
+The clinical core is being rewritten (issue 10): ``assess`` will return a frozen
+pydantic model with ``model_dump(mode="json")`` and
+``provenance.ruleset_version`` / ``provenance.ruleset_hash``, and take
+``as_of``.  Only this module knows the core's shape; the registry stores and
+uses :class:`StoredAssessment` and :class:`PlanItem`, so switching to the new
+API is a change here and nowhere else.
+
+Re-planning goes through the core as well: a re-excision re-assesses the same
+findings with the re-excision as the plan's start; a metastasis re-assesses them
+with ``distant_lesion: present``, which gives the metastatic pathway (no schedule
+from the sources; the sarcoma team decides).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from leiosurv.clinical import assess, mitotic_score, parse_findings
+
+__all__ = ["PlanItem", "StoredAssessment", "run_assessment", "validate_findings", "is_metastatic_pathway",
+           "METASTATIC_PATHWAY_NOTE"]
+
+METASTATIC_PATHWAY_NOTE = ("Metastatic disease: the dermal-LMS plan stops; follow-up is set by the sarcoma "
+                           "multidisciplinary team.")
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One planned encounter of a stored plan."""
+
+    id: str
+    due: _dt.date
+    window_start: _dt.date
+    window_end: _dt.date
+    kind: str
+    provider: str
+    modality: str
+    reason: str
+
+    @property
+    def modality_class(self) -> str:
+        """``imaging`` for an imaging item, else ``clinical``."""
+        return "imaging" if self.kind == "imaging" else "clinical"
+
+
+@dataclass(frozen=True)
+class StoredAssessment:
+    """What the registry keeps of one assessment.
+
+    Attributes
+    ----------
+    result : dict
+        The whole assessment as JSON (diagnosis, warnings, risk, plan, input, provenance).
+    ruleset_version, ruleset_hash : str
+        Which rule set produced it.
+    risk_group, top_diagnosis, plan_basis : str
+        For listings without parsing ``result``.
+    plan_start : datetime.date
+        The date the plan counts from (excision, or re-excision after a local recurrence).
+    plan : tuple of PlanItem
+        The dated encounters.
+    imaging_interval_days : int or None
+        The longest interval without imaging the plan allows (longest spacing of
+        its imaging items plus both windows); ``None`` if the plan has no imaging.
+    imaging_until : datetime.date or None
+        The end of the window of the plan's last imaging item.
+    findings : dict
+        The validated findings as JSON.
+    factors : dict
+        The cohort study's candidate factors (``necrosis``, ``mitotic_grade``,
+        ``invasion``, ``margins``), ``None`` where unknown.
+    """
+
+    result: dict
+    ruleset_version: str
+    ruleset_hash: str
+    risk_group: str
+    top_diagnosis: str
+    plan_basis: str
+    plan_start: _dt.date
+    plan: tuple[PlanItem, ...]
+    imaging_interval_days: int | None
+    imaging_until: _dt.date | None
+    findings: dict
+    factors: dict
+
+
+def _ruleset(a: Any) -> tuple[str, str]:
+    from leiosurv import __version__
+
+    # Stand-in, replaced when the versioned rule set lands (issue 10): the package
+    # version, and a sha256 of the evidence sources the assessment cites.
+    sources = sorted(a.provenance["evidence_sources"])
+    return __version__, hashlib.sha256(json.dumps(sources).encode()).hexdigest()
+
+
+def _factors(f: Any) -> dict:
+    def presence(v: str) -> int | None:
+        return {"present": 1, "absent": 0}.get(v)
+
+    inv = (f.perineural_invasion, f.intravascular_invasion)
+    invasion = 1 if "present" in inv else 0 if inv == ("absent", "absent") else None
+    return {
+        "necrosis": presence(f.necrosis),
+        "mitotic_grade": mitotic_score(f),
+        "invasion": invasion,
+        "margins": f.margins if f.margins in ("positive", "negative") else None,
+    }
+
+
+def is_metastatic_pathway(plan_basis: str) -> bool:
+    """Whether a stored plan basis is the core's metastatic pathway (no schedule; the sarcoma team decides)."""
+    return "metastatic" in plan_basis
+
+
+def validate_findings(findings: dict, *, as_of: _dt.date, source: str | None = None) -> dict:
+    """Validate *findings* with the clinical core; return them as normalised JSON.
+
+    Raises
+    ------
+    FindingsError
+        Naming every field and value at fault.
+    """
+    return parse_findings(findings, source=source, today=as_of).model_dump(mode="json")
+
+
+def run_assessment(findings: dict, *, as_of: _dt.date, plan_start: _dt.date | None = None,
+                   metastatic: bool = False, mitotic_definition: str | None = None) -> StoredAssessment:
+    """Assess *findings* and date its plan.
+
+    Parameters
+    ----------
+    findings : dict
+        Findings as in a case file (``excision_date`` is the diagnosis date).
+    as_of : datetime.date
+        The day of the assessment (nothing may lie after it).
+    plan_start : datetime.date, optional
+        Re-plan from this date (a re-excision) instead of the excision date.
+    metastatic : bool, default False
+        The patient has metastatic disease: the metastatic pathway applies.
+    mitotic_definition : str, optional
+        Passed to the core (``"fnclcc"`` default, or ``"danish-3b"``).
+
+    Raises
+    ------
+    FindingsError
+        The findings are invalid (every field named).
+    """
+    data = dict(findings)
+    if plan_start is not None:
+        data["excision_date"] = plan_start.isoformat()
+    if metastatic:
+        data["distant_lesion"] = "present"
+    f = parse_findings(data, today=as_of)
+    a = assess(f, mitotic_definition=mitotic_definition)
+    result = a.to_dict()
+    if metastatic:
+        result["plan_details"]["notes"] = [*result["plan_details"]["notes"], METASTATIC_PATHWAY_NOTE]
+    version, digest = _ruleset(a)
+    items = tuple(PlanItem(e.id, e.due, e.window_start, e.window_end, e.kind, e.provider, e.modality, e.reason)
+                  for e in a.plan.encounters)
+    imaging = [i for i in items if i.modality_class == "imaging"]
+    interval = until = None
+    if imaging:
+        window = int(a.plan.parameters.get("window_days", 0))
+        dues = [a.plan.excision_date] + [i.due for i in imaging]
+        interval = max((b - c).days for b, c in zip(dues[1:], dues[:-1])) + 2 * window
+        until = imaging[-1].window_end
+    base = dict(findings)
+    return StoredAssessment(
+        result=result, ruleset_version=version, ruleset_hash=digest, risk_group=a.risk.group,
+        top_diagnosis=a.diagnosis.top.category.name, plan_basis=a.plan.basis, plan_start=a.plan.excision_date,
+        plan=items, imaging_interval_days=interval, imaging_until=until,
+        findings=parse_findings(base, today=as_of).model_dump(mode="json") if (plan_start or metastatic)
+        else f.model_dump(mode="json"),
+        factors=_factors(f),
+    )
