@@ -23,7 +23,7 @@ from typing import Any
 
 from leiosurv.clinical import assess, mitotic_score, parse_findings
 
-__all__ = ["PlanItem", "StoredAssessment", "run_assessment", "validate_findings", "is_metastatic_pathway",
+__all__ = ["PlanItem", "StoredAssessment", "run_assessment", "validate_findings", "is_metastatic_pathway", "live_assessment",
            "METASTATIC_PATHWAY_NOTE"]
 
 METASTATIC_PATHWAY_NOTE = ("Metastatic disease: the dermal-LMS plan stops; follow-up is set by the sarcoma "
@@ -112,6 +112,28 @@ def _factors(f: Any) -> dict:
         "invasion": invasion,
         "margins": f.margins if f.margins in ("positive", "negative") else None,
     }
+
+
+def live_assessment(result: dict):
+    """Rebuild the clinical core's assessment object from a stored result (for the core's exporters).
+
+    The stored ``input`` is re-assessed with the stored mitotic definition; if the
+    plan differs from the stored one, the rule set has changed since, and the
+    stored result cannot be exported through the core.
+
+    Raises
+    ------
+    RegistryError
+        The current rule set gives another plan than the stored one.
+    """
+    from leiosurv.exceptions import RegistryError
+
+    inp = result["input"]
+    f = parse_findings(inp, today=_dt.date.fromisoformat(inp["excision_date"]))
+    a = assess(f, mitotic_definition=result["provenance"]["parameters"].get("mitotic_definition"))
+    if a.to_dict()["plan"] != result["plan"] or a.risk.group != result["risk"]["group"]:
+        raise RegistryError("the stored assessment was made by another rule set; re-assess the tumour first")
+    return a
 
 
 def is_metastatic_pathway(plan_basis: str) -> bool:

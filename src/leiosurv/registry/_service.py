@@ -363,6 +363,51 @@ class Registry:
                                 kind=kind or modality_class, modality=modality, provider=provider, done_on=d,
                                 findings=findings)
 
+    # --- reading: timeline, alerts, cohort, exports ----------------------------------------------------
+
+    def timeline(self, patient: str, *, include_planned: bool = False):
+        """The patient's course in date order with latencies (:class:`~leiosurv.registry.Timeline`)."""
+        from leiosurv.registry._timeline import timeline
+
+        with self.engine.connect() as c:
+            return timeline(c, patient, include_planned=include_planned)
+
+    def alerts(self, as_of: _dt.date | None = None, *, due_within: int = 30, lookback_days: int = 365,
+               patient: str | None = None) -> list:
+        """Overdue encounters, encounters due within *due_within* days, and surveillance gaps, as of a date.
+
+        See :mod:`leiosurv.registry._alerts` for the definitions.
+        """
+        from leiosurv.registry._alerts import alerts
+
+        if not isinstance(due_within, int) or due_within < 0:
+            raise InputError(f"due_within: must be a whole number of days >= 0 (got {due_within!r})")
+        with self.engine.connect() as c:
+            ids = [_repo.patient_id(c, patient)] if patient else None
+            return alerts(c, as_of or _dt.date.today(), due_within=due_within, lookback_days=lookback_days,
+                          patient_ids=ids)
+
+    def cohort(self):
+        """The registry as a cohort in the study's format (:class:`~leiosurv.registry.CohortExport`)."""
+        from leiosurv.registry._cohort import cohort_frame
+
+        with self.engine.connect() as c:
+            return cohort_frame(c)
+
+    def research_export(self) -> dict:
+        """The de-identified research tables (no names, birth dates, pseudonyms or calendar dates)."""
+        from leiosurv.registry._cohort import research_tables
+
+        with self.engine.connect() as c:
+            return research_tables(c)
+
+    def patient_record(self, patient: str) -> dict:
+        """Everything the registry holds on one patient, as JSON-ready data (identity included)."""
+        from leiosurv.registry._export import patient_record
+
+        with self.engine.connect() as c:
+            return patient_record(c, patient)
+
     # --- helpers --------------------------------------------------------------------------------------
 
     def patients(self) -> list[str]:
