@@ -12,7 +12,8 @@ Re-planning after events (through the clinical core, see ``_clinical_adapter``):
 * a **death**: nothing is due any more; planned encounters whose window had closed
   are marked missed, the rest cancelled.
 
-Replaced plan items that were still planned are cancelled with the reason; done
+A re-plan is dated by the event (or re-excision) that caused it.  Replaced plan
+items that were still planned are cancelled with the reason; done
 and missed encounters are never changed.
 """
 
@@ -257,7 +258,7 @@ class Registry:
                 if margin_status in ("positive", "negative"):
                     findings["margins"] = margin_status
                 sa_ = run_assessment(findings, as_of=as_of, plan_start=d)
-                _store(c, pid, t.id, sa_, "replan_re_excision", as_of, cutoff=d)
+                _store(c, pid, t.id, sa_, "replan_re_excision", d, cutoff=d)
             return rid
 
     def record_event(self, patient: str, kind: str, date, *, tumour: str | None = None, site: str | None = None,
@@ -281,7 +282,7 @@ class Registry:
             cur = _current(c, tid)
             if kind == "metastasis" and cur is not None and not is_metastatic_pathway(cur.plan_basis):
                 sa_ = run_assessment(dict(t.findings), as_of=as_of, metastatic=True)
-                _store(c, pid, tid, sa_, "replan_metastasis", as_of, cutoff=d)
+                _store(c, pid, tid, sa_, "replan_metastasis", d, cutoff=d)
             if kind == "death":
                 c.execute(sa.update(T.encounter).where(
                     T.encounter.c.patient_id == pid, T.encounter.c.status == "planned",

@@ -261,13 +261,17 @@ def alerts(ctx, as_of, due_within, lookback, as_json) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--kind", default=None, help="Kind of every CSV given: patients, tumours, treatments, events, "
                                            "observations, encounters (default from the file name).")
+@click.option("--progress", is_flag=True, help="Print the number of rows applied every 1000 rows (stderr).")
 @_asof_opt
 @click.pass_context
-def import_cmd(ctx, files, kind, as_of) -> None:
+def import_cmd(ctx, files, kind, progress, as_of) -> None:
     """Import CSV or Excel FILES: every row validated; all rows or none."""
     from leiosurv.registry import import_files
 
-    report = import_files(_reg(ctx), files, kind=kind, as_of=_d(as_of))
+    def show(n: int) -> None:
+        click.echo(f"applied {n} rows (not yet committed)", err=True)
+
+    report = import_files(_reg(ctx), files, kind=kind, as_of=_d(as_of), progress=show if progress else None)
     click.echo(str(report).capitalize() + ".")
 
 
