@@ -22,7 +22,7 @@ from leiosurv.registry._alerts import Alert, alerts_frame
 from leiosurv.registry._backup import backup, restore
 from leiosurv.registry._clinical_adapter import live_assessment
 from leiosurv.registry._cohort import CohortExport
-from leiosurv.registry._db import default_url, head_revision, make_engine, resolve_url, upgrade
+from leiosurv.registry._db import default_url, head_revision, make_engine, redact, resolve_url, upgrade
 from leiosurv.registry._demo import APPROXIMATED, load_published_cases, load_synthetic
 from leiosurv.registry._import import KINDS, ImportReport, import_files
 from leiosurv.registry._service import AssessmentRecord, Registry
@@ -46,6 +46,7 @@ __all__ = [
     "APPROXIMATED",
     "default_url",
     "resolve_url",
+    "redact",
     "make_engine",
     "upgrade",
     "head_revision",

@@ -64,8 +64,7 @@ def registry(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the registry (or migrate it to the newest schema)."""
-    from leiosurv.registry import head_revision
-    from leiosurv.registry._db import redact
+    from leiosurv.registry import head_revision, redact
 
     reg = _reg(ctx, create=True)
     click.echo(f"Registry {redact(reg.url)} ready (schema {head_revision()}).")
