@@ -1,7 +1,10 @@
 """Alerts as of a date: overdue encounters, encounters coming due, surveillance gaps.
 
-* **overdue**: a planned encounter whose window closed before ``as_of`` and
-  that is neither done, missed nor cancelled;
+* **overdue**: a planned encounter whose window closed within ``lookback_days``
+  before ``as_of`` and that is neither done, missed nor cancelled; planned
+  encounters overdue for longer (patients lost to follow-up, or records never
+  completed) are not listed one by one but counted in one ``lost`` alert per
+  registry (:func:`alerts` with ``lookback_days=None`` lists them all);
 * **due**: a planned encounter due within ``due_within`` days whose window is
   still open (including one inside its window today);
 * **gap**: no imaging for longer than allowed
@@ -38,7 +41,7 @@ __all__ = ["Alert", "alerts", "observation_gaps"]
 class Alert:
     """One alert: what, for whom, which date and why."""
 
-    kind: str  # "overdue", "due", "gap"
+    kind: str  # "overdue", "due", "gap", "lost" (a count of long-overdue encounters)
     patient: str
     tumour: str | None
     date: _dt.date
@@ -58,7 +61,7 @@ def _death_subq():
             .where(T.event.c.kind == "death").subquery())
 
 
-def alerts(conn: Connection, as_of: _dt.date, *, due_within: int = 30, lookback_days: int = 365,
+def alerts(conn: Connection, as_of: _dt.date, *, due_within: int = 30, lookback_days: int | None = 365,
            patient_ids: list[int] | None = None) -> list[Alert]:
     """All alerts as of *as_of*, overdue first, then gaps, then due; see the module docstring."""
     out: list[Alert] = []
@@ -68,10 +71,21 @@ def alerts(conn: Connection, as_of: _dt.date, *, due_within: int = 30, lookback_
     def scope(q, col):
         return q.where(col.in_(patient_ids)) if patient_ids is not None else q
 
+    since = None if lookback_days is None else as_of - _dt.timedelta(days=lookback_days)
     q = (sa.select(p.c.pseudonym, t.c.label, e.c.plan_item, e.c.kind, e.c.modality, e.c.due, e.c.window_end,
                    p.c.synthetic)
          .select_from(e.join(p, p.c.id == e.c.patient_id).outerjoin(t, t.c.id == e.c.tumour_id))
          .where(e.c.status == "planned", e.c.window_end < as_of).order_by(e.c.window_end, p.c.pseudonym))
+    if since is not None:
+        q = q.where(e.c.window_end >= since)
+        old = sa.select(sa.func.count(), sa.func.count(sa.distinct(e.c.patient_id))).where(
+            e.c.status == "planned", e.c.window_end < since)
+        n_old, n_pat = conn.execute(scope(old, e.c.patient_id)).one()
+        if n_old:
+            out.append(Alert("lost", f"{n_pat} patients", None, since, "overdue > lookback",
+                             f"{n_old} planned encounters whose window closed before {since.isoformat()} were never "
+                             "recorded (lost to follow-up?); list them with lookback_days=None / --lookback-all",
+                             n_old, False))
     for r in conn.execute(scope(q, e.c.patient_id)):
         out.append(Alert("overdue", r.pseudonym, r.label, r.due, r.plan_item,
                          f"{r.kind}: {r.modality}; window closed {r.window_end.isoformat()}",

@@ -373,7 +373,7 @@ class Registry:
         with self.engine.connect() as c:
             return timeline(c, patient, include_planned=include_planned)
 
-    def alerts(self, as_of: _dt.date | None = None, *, due_within: int = 30, lookback_days: int = 365,
+    def alerts(self, as_of: _dt.date | None = None, *, due_within: int = 30, lookback_days: int | None = 365,
                patient: str | None = None) -> list:
         """Overdue encounters, encounters due within *due_within* days, and surveillance gaps, as of a date.
 

@@ -236,17 +236,21 @@ def timeline(ctx, patients, planned, figure, as_json) -> None:
 @click.option("--as-of", type=_DATE, default=None, help="The day (default today).")
 @click.option("--due-within", type=click.IntRange(min=0), default=30, show_default=True, help="Days ahead.")
 @click.option("--lookback", type=click.IntRange(min=0), default=365, show_default=True,
-              help="Report past gaps closed within this many days.")
+              help="List overdue encounters and past gaps of this many days back; older overdue ones are counted.")
+@click.option("--lookback-all", is_flag=True, help="List every overdue encounter and past gap, however old.")
 @_json_opt
 @click.pass_context
-def alerts(ctx, as_of, due_within, lookback, as_json) -> None:
+def alerts(ctx, as_of, due_within, lookback, lookback_all, as_json) -> None:
     """Overdue encounters, encounters due soon, and surveillance gaps, as of a date."""
     from leiosurv.registry import alerts_frame
 
     day = _d(as_of) or _dt.date.today()
-    items = _reg(ctx).alerts(day, due_within=due_within, lookback_days=lookback)
+    items = _reg(ctx).alerts(day, due_within=due_within, lookback_days=None if lookback_all else lookback)
     df = alerts_frame(items)
     counts = ", ".join(f"{(df['kind'] == k).sum()} {k}" for k in ("overdue", "gap", "due"))
+    lost = df[df["kind"] == "lost"]
+    if len(lost):
+        counts += f"; {lost['days'].iloc[0]} older overdue encounters counted, not listed"
     text = f"Alerts as of {day} ({counts}):"
     if len(df):
         if df["synthetic"].any():
