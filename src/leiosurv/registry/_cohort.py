@@ -41,19 +41,32 @@ class CohortExport:
 
 
 def _read(conn: Connection, q) -> pd.DataFrame:
-    res = conn.execute(q)
-    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+    """Run *q* on the DBAPI cursor (no per-value processing; dates are selected as text) into a frame."""
+    sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.cursor()
+    try:
+        cur.execute(sql)
+        names = [d[0] for d in cur.description]
+        return pd.DataFrame.from_records(cur.fetchall(), columns=names)
+    finally:
+        cur.close()
+
+
+def _text(col):
+    """A date column fetched as ISO text (no per-value conversion in Python; ISO text sorts as dates)."""
+    return sa.cast(col, sa.String(10))
 
 
 def _days(a: pd.Series, b: pd.Series) -> np.ndarray:
-    return (pd.to_datetime(a) - pd.to_datetime(b)).dt.days.to_numpy()
+    return (pd.to_datetime(a, format="ISO8601") - pd.to_datetime(b, format="ISO8601")).dt.days.to_numpy()
 
 
 def cohort_frame(conn: Connection) -> CohortExport:
     """The registry's tumours as a cohort (see the module docstring)."""
     t, p, e = T.tumour, T.patient, T.event
-    tum = _read(conn, sa.select(t.c.id.label("tid"), t.c.patient_id, t.c.diagnosis_date, t.c.age_at_diagnosis,
-                                t.c.necrosis, t.c.mitotic_grade, t.c.invasion, t.c.margins, p.c.sex, p.c.synthetic)
+    tum = _read(conn, sa.select(t.c.id.label("tid"), t.c.patient_id, _text(t.c.diagnosis_date).label("diagnosis_date"),
+                                t.c.age_at_diagnosis, t.c.necrosis, t.c.mitotic_grade, t.c.invasion, t.c.margins,
+                                p.c.sex, p.c.synthetic)
                 .select_from(t.join(p, p.c.id == t.c.patient_id)).order_by(t.c.id))
     cols = ["id", "age", "sex", "diagnosis_year", "necrosis", "mitotic_grade", "invasion", "margins", "met_time",
             "met_status", "lr_time", "lr_status", "synthetic"]
@@ -61,19 +74,23 @@ def cohort_frame(conn: Connection) -> CohortExport:
         return CohortExport(pd.DataFrame(columns=cols), {}, False)
     firsts = _read(conn, sa.select(
         e.c.tumour_id.label("tid"),
-        sa.func.min(sa.case((e.c.kind == "metastasis", e.c.date))).label("met"),
-        sa.func.min(sa.case((e.c.kind == "local_recurrence", e.c.date))).label("lr"))
+        _text(sa.func.min(sa.case((e.c.kind == "metastasis", e.c.date)))).label("met"),
+        _text(sa.func.min(sa.case((e.c.kind == "local_recurrence", e.c.date)))).label("lr"))
         .where(e.c.tumour_id.is_not(None), e.c.kind.in_(("metastasis", "local_recurrence"))).group_by(e.c.tumour_id))
-    death = _read(conn, sa.select(e.c.patient_id, e.c.date.label("death")).where(e.c.kind == "death"))
+    death = _read(conn, sa.select(e.c.patient_id, _text(e.c.date).label("death")).where(e.c.kind == "death"))
+    # the last contact: the latest dated record of the patient (each maximum read apart: index scans, no union)
     parts = [
-        sa.select(T.encounter.c.patient_id, sa.func.max(T.encounter.c.done_on).label("d"))
+        sa.select(T.encounter.c.patient_id, _text(sa.func.max(T.encounter.c.done_on)).label("d"))
         .where(T.encounter.c.done_on.is_not(None)).group_by(T.encounter.c.patient_id),
-        sa.select(T.treatment.c.patient_id, sa.func.max(T.treatment.c.date).label("d")).group_by(T.treatment.c.patient_id),
-        sa.select(e.c.patient_id, sa.func.max(e.c.date).label("d")).group_by(e.c.patient_id),
-        sa.select(t.c.patient_id, sa.func.max(t.c.diagnosis_date).label("d")).group_by(t.c.patient_id),
+        sa.select(T.treatment.c.patient_id, _text(sa.func.max(T.treatment.c.date)).label("d"))
+        .group_by(T.treatment.c.patient_id),
+        sa.select(e.c.patient_id, _text(sa.func.max(e.c.date)).label("d")).group_by(e.c.patient_id),
     ]
-    u = sa.union_all(*parts).subquery()
-    last = _read(conn, sa.select(u.c.patient_id, sa.func.max(u.c.d).label("last")).group_by(u.c.patient_id))
+    lasts = [tum[["patient_id", "diagnosis_date"]].rename(columns={"diagnosis_date": "d"})]
+    lasts += [_read(conn, q) for q in parts]
+    last = pd.concat(lasts, ignore_index=True).dropna()
+    last["d"] = pd.to_datetime(last["d"], format="ISO8601")  # datetime64: a vectorised groupby max
+    last = last.groupby("patient_id", sort=False)["d"].max().rename("last").reset_index()
     df = tum.merge(firsts, on="tid", how="left").merge(death, on="patient_id", how="left") \
         .merge(last, on="patient_id", how="left")
     excluded = {}
