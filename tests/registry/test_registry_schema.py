@@ -129,3 +129,10 @@ def test_update_is_checked_too(reg):
                                                   date=dt.date(2021, 1, 1)).returning(T.event.c.id)).scalar()
         with pytest.raises(sa.exc.DBAPIError, match="before the diagnosis"):
             c.execute(sa.update(T.event).where(T.event.c.id == eid).values(date=dt.date(2010, 1, 1)))
+
+
+def test_unreachable_postgresql_is_one_line():
+    from leiosurv.exceptions import RegistryError
+
+    with pytest.raises(RegistryError, match=r"registry postgresql\+psycopg://u:\*\*\*@127.0.0.1:1/x: cannot connect"):
+        Registry("postgresql://u:pw@127.0.0.1:1/x", create=True)

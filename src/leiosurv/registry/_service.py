@@ -101,19 +101,19 @@ class Registry:
                 and not os.path.exists(u.database):
             raise RegistryError(f"registry {_db.redact(self.url)}: does not exist; run 'leiosurv registry init' first")
         self.engine: Engine = _db.make_engine(self.url)
-        if create:
-            _db.upgrade(self.engine)
-        else:
-            try:
-                rev = _db.current_revision(self.engine)
-            except sa.exc.OperationalError as exc:
-                raise RegistryError(f"registry {_db.redact(self.url)}: cannot connect "
-                                    f"({str(exc.orig).splitlines()[0][:120]})") from None
-            if rev is None:
-                raise RegistryError(f"registry {_db.redact(self.url)}: not initialised; run 'leiosurv registry init'")
-            if rev != _db.head_revision():
-                raise RegistryError(f"registry {_db.redact(self.url)}: schema {rev} is not the newest "
-                                    f"({_db.head_revision()}); run 'leiosurv registry init' to migrate")
+        try:
+            if create:
+                _db.upgrade(self.engine)
+                return
+            rev = _db.current_revision(self.engine)
+        except sa.exc.OperationalError as exc:
+            raise RegistryError(f"registry {_db.redact(self.url)}: cannot connect "
+                                f"({str(exc.orig).strip().splitlines()[0][:160]})") from None
+        if rev is None:
+            raise RegistryError(f"registry {_db.redact(self.url)}: not initialised; run 'leiosurv registry init'")
+        if rev != _db.head_revision():
+            raise RegistryError(f"registry {_db.redact(self.url)}: schema {rev} is not the newest "
+                                f"({_db.head_revision()}); run 'leiosurv registry init' to migrate")
 
     @property
     def dialect(self) -> str:
