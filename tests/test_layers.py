@@ -1,7 +1,8 @@
 """Layers point one way, and the core imports without the interface libraries.
 
-interfaces -> study -> clinical, stats; clinical and stats never import each
-other, the study layer, or the interfaces; the clinical core does no I/O.
+interfaces -> study, registry -> clinical, stats; clinical and stats never import
+each other, the services (study, registry), or the interfaces; the registry never
+imports the interfaces or an interface library; the clinical core does no I/O.
 
 Private names stay in their package: a module may import ``leiosurv.X._y`` or a
 ``_name`` only when ``leiosurv.X`` is its own package (``leiosurv.study._io`` may
@@ -19,10 +20,12 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "leiosurv"
 
 FORBIDDEN = {
-    "clinical": ("leiosurv.stats", "leiosurv.study", "leiosurv.interfaces", "duckdb", "pyspark", "click", "icalendar",
-                 "fhir"),
-    "stats": ("leiosurv.clinical", "leiosurv.study", "leiosurv.interfaces", "click", "icalendar", "fhir"),
-    "study": ("leiosurv.interfaces", "click", "icalendar", "fhir"),
+    "clinical": ("leiosurv.stats", "leiosurv.study", "leiosurv.registry", "leiosurv.interfaces", "duckdb", "pyspark",
+                 "click", "icalendar", "fhir"),
+    "stats": ("leiosurv.clinical", "leiosurv.study", "leiosurv.registry", "leiosurv.interfaces", "click", "icalendar",
+              "fhir"),
+    "study": ("leiosurv.interfaces", "leiosurv.registry", "click", "icalendar", "fhir"),
+    "registry": ("leiosurv.interfaces", "click", "fastapi", "icalendar", "fhir"),
 }
 
 

@@ -7,8 +7,12 @@
     │   ├── FindingsError              a case file / findings record failed validation
     │   ├── DataError                  a survival data set failed validation (stats layer)
     │   ├── CohortError                a cohort file failed row-level validation (study layer)
-    │   └── OutputError                an output path cannot be written (clashes with an input,
-    │                                  special file, full disk, unwritable directory)
+    │   ├── OutputError                an output path cannot be written (clashes with an input,
+    │   │                              special file, full disk, unwritable directory)
+    │   └── RegistryError              the registry refused a record or a command (registry layer)
+    │       ├── NotFoundError          a patient, tumour, observation or encounter does not exist
+    │       ├── IntegrityError         the database refused a record (a constraint or trigger)
+    │       └── ImportValidationError  a bulk import failed row-level validation; nothing was imported
     ├── NotFittedError (AttributeError)  an estimator was used before ``fit``
     └── ExportError                    an export (iCalendar, FHIR, report) could not be built
 
@@ -21,7 +25,11 @@ and the offending value, plus structured context for programs:
 
 * ``FindingsError.errors`` — list of :class:`FieldIssue` (dotted path, message, value);
 * ``DataError.column`` / ``DataError.n_rows`` — which column, how many rows;
-* ``CohortError.errors`` — list of :class:`FieldIssue` whose path is ``row N.column``.
+* ``CohortError.errors`` — list of :class:`FieldIssue` whose path is ``row N.column``;
+* ``ImportValidationError.errors`` — list of :class:`FieldIssue` whose path is
+  ``sheet row N.column`` (the registry's bulk import).
+
+Messages never contain a patient's name or birth date.
 
 Interfaces (CLI, web) catch :class:`LeiosurvError` and print ``ErrorType: message``.
 """
@@ -40,6 +48,10 @@ __all__ = [
     "NotFittedError",
     "ExportError",
     "OutputError",
+    "RegistryError",
+    "NotFoundError",
+    "IntegrityError",
+    "ImportValidationError",
     "FieldIssue",
     "StatisticalWarning",
 ]
@@ -128,6 +140,23 @@ class ExportError(LeiosurvError):
 
 class OutputError(InputError):
     """An output cannot be written where asked; nothing was written (see :mod:`leiosurv.files`)."""
+
+
+class RegistryError(InputError):
+    """The patient registry refused a record or a command; nothing was written."""
+
+
+class NotFoundError(RegistryError, LookupError):
+    """A patient, tumour, observation or encounter named by the caller does not exist."""
+
+
+class IntegrityError(RegistryError):
+    """The database refused a record: a check constraint, foreign key or trigger
+    (no event before diagnosis, nothing after death, no encounter done in the future)."""
+
+
+class ImportValidationError(_IssuesError, RegistryError):
+    """A bulk import failed validation; paths read ``tumours row 3.diagnosis_date``; nothing was imported."""
 
 
 class StatisticalWarning(UserWarning):

@@ -269,3 +269,12 @@ def test_property_positive_factor_never_lowers_and_unknown_never_low(data, facto
         assert order[b.risk.group] >= order[a.risk.group]
     if "unknown" in (data["necrosis"], data["perineural_invasion"], data["intravascular_invasion"], data["margins"]):
         assert a.risk.group != "low" and a.risk.conditional_group != "low"
+
+
+def test_metastatic_disease_recorded_stops_the_primary_plan():
+    """A metastasis recorded after the tumour (registry event): metastatic pathway, no primary schedule."""
+    f = parse_findings({"excision_date": D.isoformat(), "depth": "dermal", "confirmed_diagnosis": "aismn",
+                        "necrosis": "present"})
+    a = assess(f, as_of=AS_OF, metastatic_disease=True)
+    assert a.applicability.pathway == "metastatic" and a.risk.group == "not_applicable"
+    assert a.plan.encounters == () and evidence.text("metastatic") in a.plan.notes

@@ -92,6 +92,7 @@ def assess(
     imaging_interval_months: int = evidence.DEFAULT_IMAGING_INTERVAL_MONTHS,
     window_days: int = evidence.DEFAULT_WINDOW_DAYS,
     plan_years: int = evidence.DEFAULT_GUIDELINE_PLAN_YEARS,
+    metastatic_disease: bool = False,
 ) -> Assessment:
     """Diagnosis support, pathway, risk group and dated surveillance plan for one lesion.
 
@@ -105,6 +106,9 @@ def assess(
         ``"fnclcc"`` (default) or ``"danish-3b"``: how 'mitotic grade 3' is read.
     imaging_interval_months, window_days, plan_years : int
         See :func:`leiosurv.clinical.plan_surveillance`.
+    metastatic_disease : bool, default False
+        Metastatic disease has been recorded after this tumour (e.g. a registry event):
+        the metastatic pathway applies (see :func:`leiosurv.clinical.decide_pathway`).
 
     Examples
     --------
@@ -119,7 +123,7 @@ def assess(
 
     d = get_mitotic_definition(mitotic_definition)
     dx = diagnose(findings, mitotic_definition=d)
-    app = decide_pathway(findings, dx)
+    app = decide_pathway(findings, dx, metastatic_disease=metastatic_disease)
     risk = classify_risk(findings, app, mitotic_definition=d)
     plan = plan_surveillance(findings, app, risk, as_of=as_of, imaging_interval_months=imaging_interval_months,
                              window_days=window_days, plan_years=plan_years)
@@ -135,7 +139,8 @@ def assess(
         leiosurv_version=__version__, ruleset_version=evidence.RULESET.version, ruleset_sha256=evidence.RULESET.sha256,
         risk_rule_id=risk.rule_id, fired_rules=dx.fired_rules + tuple(c.rule_id for c in cons),
         mitotic_definition=d.id, mitotic_definition_text=d.text,
-        parameters={"mitotic_definition": d.id, "as_of": plan.as_of.isoformat(), **plan.parameters},
+        parameters={"mitotic_definition": d.id, "as_of": plan.as_of.isoformat(),
+                    "metastatic_disease": str(metastatic_disease).lower(), **plan.parameters},
         evidence_sources=_sources(cits),
     )
     return Assessment(findings=findings, diagnosis=dx, applicability=app, risk=risk, plan=plan,

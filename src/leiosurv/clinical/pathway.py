@@ -2,7 +2,8 @@
 
 One path, in this order (each step's reason is shown with the result):
 
-1. metastasis confirmed (work-up, or the pathologist's diagnosis) -> ``metastatic``;
+1. metastasis confirmed (work-up, the pathologist's diagnosis, or metastatic disease recorded
+   after this tumour, e.g. by the registry) -> ``metastatic``;
 2. a prior leiomyosarcoma and metastasis not recorded as excluded -> ``exclude_metastasis``
    (seed 000: any new lesion may be a metastasis; never a low-intensity plan first);
 3. the pathologist's confirmed diagnosis -> its category's pathway;
@@ -55,7 +56,7 @@ def _make(pathway: PathwayId, category: str | None, confirmed: bool, reason: str
                          dermal_rule_applies=pathway == "dermal_lms", interim_sarcoma_schedule=interim, reason=reason)
 
 
-def decide_pathway(findings: Findings, diagnosis: Diagnosis) -> Applicability:
+def decide_pathway(findings: Findings, diagnosis: Diagnosis, *, metastatic_disease: bool = False) -> Applicability:
     """The follow-up pathway of *findings* given the ranked *diagnosis* (see the module docstring).
 
     Examples
@@ -68,6 +69,10 @@ def decide_pathway(findings: Findings, diagnosis: Diagnosis) -> Applicability:
     """
     conf = findings.confirmed_diagnosis
     h = findings.history
+    if metastatic_disease:
+        return _make("metastatic", "metastatic_lms", False,
+                     "metastatic disease recorded after this tumour: the primary-tumour plan stops and the sarcoma "
+                     "team sets the follow-up")
     if findings.metastasis_workup == "confirmed" or conf == "metastatic_lms":
         why = "metastasis confirmed by the work-up" if findings.metastasis_workup == "confirmed" else \
             "the pathologist's diagnosis is metastatic leiomyosarcoma"

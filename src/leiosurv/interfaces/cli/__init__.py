@@ -6,6 +6,7 @@ Each command lives in a small module that registers itself on the group:
 * ``_synth.py``    — ``synth`` (the synthetic cohort)
 * ``_study.py``    — ``study``, ``validate-rule``
 * ``_demo.py``     — ``demo``, the main job of the README
+* ``_registry.py`` — ``registry ...``, the patient registry (needs the ``registry`` extra)
 
 Errors never end in a traceback for bad input; each is **one line** on stderr:
 
@@ -51,9 +52,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from leiosurv.interfaces.cli import _clinical, _demo, _study, _synth
+    from leiosurv.interfaces.cli import _clinical, _demo, _registry, _study, _synth
 
-    for module in (_clinical, _synth, _study, _demo):
+    for module in (_clinical, _synth, _study, _demo, _registry):
         module.register(cli)
 
 

@@ -66,7 +66,11 @@ def _run(cohort: str, out: Path, force: bool, work):
     """Check --out against the input, run *work*, and write its report all-or-nothing."""
     from leiosurv.study import source_path, write_report
 
-    src = source_path(cohort)
+    if cohort.startswith(REGISTRY_PREFIX):  # a registry file is an input too; a server URL is not a path
+        url = cohort[len(REGISTRY_PREFIX):]
+        src = None if "://" in url and not url.startswith("sqlite:///") else source_path(url)
+    else:
+        src = source_path(cohort)
     check_outputs([], [src] if src is not None else [], directories=[out])
     check_directory(out, replace=force)
     result = work()
@@ -93,6 +97,26 @@ _common = [
 ]
 
 
+REGISTRY_PREFIX = "registry:"
+
+
+def _read(cohort: str, table: str | None, sheet: str | None, factors: tuple[str, ...] = ()):
+    """Read COHORT; ``registry:<SQLite path or postgresql:// URL>`` reads the patient registry directly."""
+    from leiosurv.study import read_cohort
+
+    if cohort.startswith(REGISTRY_PREFIX):
+        from leiosurv.registry import Registry
+
+        if factors:
+            raise InputError("--factors: the registry's cohort has only the standard factors")
+        reg = Registry(cohort[len(REGISTRY_PREFIX):])
+        try:
+            return read_cohort(reg.cohort().frame)
+        finally:
+            reg.close()
+    return read_cohort(cohort, table=table, sheet=sheet, factors=factors)
+
+
 def _with_common(f):
     for deco in reversed(_common):
         f = deco(f)
@@ -105,14 +129,17 @@ def _with_common(f):
 @click.option("--thresholds", default=None, help="Derivation thresholds in points, e.g. met=5,lr=10 (the default).")
 def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon: str, level: float, variance: str,
           ci: str, force: bool, progress: bool, factors: tuple[str, ...], thresholds: str | None) -> None:
-    """Run the cohort study of seed 001 on COHORT and write the report to --out."""
-    from leiosurv.study import parse_horizon, parse_thresholds, read_cohort, run_study
+    """Run the cohort study of seed 001 on COHORT and write the report to --out.
+
+    COHORT is a file, or ``registry:PATH_OR_URL`` to run on a patient registry directly.
+    """
+    from leiosurv.study import parse_horizon, parse_thresholds, run_study
 
     extras = _factors(factors)
     days, thr = parse_horizon(horizon), parse_thresholds(thresholds)
 
     def work():
-        c = read_cohort(cohort, table=table, sheet=sheet, factors=extras)
+        c = _read(cohort, table, sheet, extras)
         return run_study(c, horizon_days=days, factors=extras, thresholds=thr, level=level, variance=variance,
                          ci=ci, progress=_progress_bar(progress))
 
@@ -129,12 +156,12 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
 def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | None, horizon: str, level: float,
                       variance: str, ci: str, force: bool, progress: bool) -> None:
     """Apply the published dermal-LMS rule to COHORT and compare it with the published figures."""
-    from leiosurv.study import parse_horizon, read_cohort, validate_rule
+    from leiosurv.study import parse_horizon, validate_rule
 
     days = parse_horizon(horizon)
 
     def work():
-        c = read_cohort(cohort, table=table, sheet=sheet)
+        c = _read(cohort, table, sheet)
         return validate_rule(c, horizon_days=days, level=level, variance=variance, ci=ci,
                              progress=_progress_bar(progress))
 

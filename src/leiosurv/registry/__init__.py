@@ -1,0 +1,53 @@
+"""The patient registry: every leiomyosarcoma patient followed over time.
+
+SQLite by default (a per-user file, WAL mode, foreign keys on), PostgreSQL for
+a team, through the same code.  Layers: this package is a service (it uses the
+clinical core through one adapter module and the study's cohort format); the
+CLI (``leiosurv registry ...``) and the FHIR export live in
+:mod:`leiosurv.interfaces`.
+
+* :class:`Registry` — register patients and tumours (assessed, plan stored),
+  re-assess with history, record treatments, events, observations and
+  encounters, re-plan after events;
+* :meth:`Registry.timeline`, :meth:`Registry.alerts` — the course of a patient,
+  and who is overdue, due, or in a surveillance gap as of a date;
+* :meth:`Registry.cohort`, :meth:`Registry.research_export` — the learn loop;
+* :func:`import_files`, :func:`backup`, :func:`restore` — bulk import and durability;
+* :func:`load_published_cases`, :func:`load_synthetic` — demo data.
+
+Needs the ``registry`` extra (``pip install leiosurv[registry]``).
+"""
+
+from leiosurv.registry._alerts import Alert, alerts_frame
+from leiosurv.registry._backup import backup, restore
+from leiosurv.registry._clinical_adapter import live_assessment
+from leiosurv.registry._cohort import CohortExport
+from leiosurv.registry._db import default_url, head_revision, make_engine, redact, resolve_url, upgrade
+from leiosurv.registry._demo import APPROXIMATED, load_published_cases, load_synthetic
+from leiosurv.registry._import import KINDS, ImportReport, import_files
+from leiosurv.registry._service import AssessmentRecord, Registry
+from leiosurv.registry._timeline import Timeline
+
+__all__ = [
+    "Registry",
+    "AssessmentRecord",
+    "Alert",
+    "alerts_frame",
+    "Timeline",
+    "CohortExport",
+    "import_files",
+    "ImportReport",
+    "KINDS",
+    "live_assessment",
+    "backup",
+    "restore",
+    "load_published_cases",
+    "load_synthetic",
+    "APPROXIMATED",
+    "default_url",
+    "resolve_url",
+    "redact",
+    "make_engine",
+    "upgrade",
+    "head_revision",
+]

@@ -1,0 +1,256 @@
+"""Bulk import from CSV and Excel: validated row by row, applied in one transaction.
+
+Kinds (a CSV file's kind is ``kind=`` or its name, e.g. ``events.csv``; an Excel
+workbook has one sheet per kind, named as below):
+
+==============  ===================================================================================
+kind            columns (* required)
+==============  ===================================================================================
+patients        patient*, sex, name, birth_date, synthetic, note
+tumours         patient*, tumour*, diagnosis_date*, site, depth, age, margins, necrosis, mitoses_count,
+                perineural_invasion, intravascular_invasion, atypia, pleomorphism, fnclcc_grade,
+                distant_lesion, size_mm, confirmed_diagnosis, findings (a JSON object with any other
+                finding, as in a case file), track_from
+treatments      patient*, kind*, date*, tumour, end_date, margin_status, agent, note
+events          patient*, kind*, date*, tumour, site, cause, note
+observations    patient*, observation*, description*, first_seen*, max_interval_days*, site, tumour
+encounters      patient*, date*, modality_class, kind, status, tumour, observation, plan_item, modality,
+                provider, findings
+==============  ===================================================================================
+
+Every row is checked first and every problem is reported at once, naming the
+kind, the row (1-based data row; the header is not a row) and the column.  Then
+patients, tumours (each assessed by the clinical core, its plan stored), and
+the dated records in date order are written in **one transaction**: a refusal
+by the database (a trigger or constraint) names its row, and nothing is
+imported.  A process killed mid-way leaves the database as it was (the
+transaction never committed).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError
+from leiosurv.registry import _tables as T
+from leiosurv.registry._service import Registry, _add_patient
+
+__all__ = ["KINDS", "ImportReport", "import_files"]
+
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "patients": (("patient",), ("sex", "name", "birth_date", "synthetic", "note")),
+    "tumours": (("patient", "tumour", "diagnosis_date"),
+                ("site", "depth", "age", "margins", "necrosis", "mitoses_count", "perineural_invasion",
+                 "intravascular_invasion", "atypia", "pleomorphism", "fnclcc_grade", "distant_lesion", "size_mm",
+                 "confirmed_diagnosis", "findings", "track_from")),
+    "treatments": (("patient", "kind", "date"), ("tumour", "end_date", "margin_status", "agent", "note")),
+    "events": (("patient", "kind", "date"), ("tumour", "site", "cause", "note")),
+    "observations": (("patient", "observation", "description", "first_seen", "max_interval_days"),
+                     ("site", "tumour")),
+    "encounters": (("patient", "date"), ("modality_class", "kind", "status", "tumour", "observation", "plan_item",
+                                         "modality", "provider", "findings")),
+}
+_DATES = {"birth_date", "diagnosis_date", "date", "end_date", "first_seen", "track_from"}
+_ENUMS = {
+    ("patients", "sex"): T.SEXES, ("tumours", "depth"): T.DEPTHS, ("treatments", "kind"): T.TREATMENT_KINDS,
+    ("treatments", "margin_status"): T.MARGIN_STATUSES, ("events", "kind"): T.EVENT_KINDS,
+    ("events", "site"): T.METASTASIS_SITES, ("encounters", "modality_class"): T.MODALITY_CLASSES,
+    ("encounters", "status"): ("done", "missed", "cancelled"), ("patients", "synthetic"): ("true", "false", "1", "0"),
+}
+_FINDING_COLS = {"site": "site", "depth": "depth", "margins": "margins", "necrosis": "necrosis",
+                 "perineural_invasion": "perineural_invasion", "intravascular_invasion": "intravascular_invasion",
+                 "atypia": "atypia", "pleomorphism": "pleomorphism", "fnclcc_grade": "fnclcc_grade",
+                 "distant_lesion": "distant_lesion"}
+_ORDER = {"treatments": 0, "observations": 1, "encounters": 2, "events": 3}
+
+
+@dataclass
+class ImportReport:
+    """What was imported: rows per kind."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "imported " + ", ".join(f"{n} {k}" for k, n in self.rows.items()) if self.rows else "nothing to import"
+
+
+def _read(path: Path, kind: str | None) -> dict[str, pd.DataFrame]:
+    name = path.name.lower()
+    try:
+        if name.endswith((".xlsx", ".xlsm")):
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+            unknown = [s for s in sheets if s not in KINDS]
+            if unknown:
+                raise ImportValidationError([FieldIssue(f"{path.name}", f"sheet {unknown[0]!r} is not one of "
+                                                        f"{', '.join(KINDS)}")])
+            return sheets
+        if name.endswith((".csv", ".csv.gz", ".tsv")):
+            k = kind or name.split(".")[0]
+            if k not in KINDS:
+                raise ImportValidationError([FieldIssue(path.name, "name the kind with --kind or the file name: "
+                                                        f"one of {', '.join(KINDS)}")])
+            return {k: pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if name.endswith(".tsv") else ",")}
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, ImportValidationError):
+            raise
+        raise ImportValidationError([FieldIssue(path.name, f"cannot be read: {str(exc).splitlines()[0][:120]}")]) \
+            from None
+    raise ImportValidationError([FieldIssue(path.name, "not a .csv, .tsv or .xlsx file")])
+
+
+def _check(kind: str, df: pd.DataFrame, issues: list[FieldIssue]) -> list[dict]:
+    req, opt = KINDS[kind]
+    df.columns = [str(c).strip() for c in df.columns]
+    for c in req:
+        if c not in df.columns:
+            issues.append(FieldIssue(f"{kind}", f"missing column {c!r} (columns found: {', '.join(df.columns)})"))
+    for c in df.columns:
+        if c not in req and c not in opt:
+            issues.append(FieldIssue(f"{kind}", f"unknown column {c!r}"))
+    if any(i.path == kind for i in issues):
+        return []
+    rows = []
+    for n, rec in enumerate(df.to_dict(orient="records"), start=1):
+        row = {k: (v.strip() if isinstance(v, str) else v) for k, v in rec.items()}
+        row = {k: (None if v == "" else v) for k, v in row.items()}
+        where = f"{kind} row {n}"
+        for c in req:
+            if row.get(c) is None:
+                issues.append(FieldIssue(f"{where}.{c}", "required"))
+        for c, v in row.items():
+            if v is None:
+                continue
+            if c in _DATES:
+                try:
+                    row[c] = _dt.date.fromisoformat(v)
+                except ValueError:
+                    issues.append(FieldIssue(f"{where}.{c}", "not a date YYYY-MM-DD", v[:40]))
+            elif (kind, c) in _ENUMS and (v.lower() if c == "synthetic" else v) not in _ENUMS[(kind, c)]:
+                issues.append(FieldIssue(f"{where}.{c}", f"must be one of {', '.join(_ENUMS[(kind, c)])}", v[:40]))
+            elif c in ("max_interval_days", "age"):
+                try:
+                    row[c] = int(v)
+                    if row[c] < (1 if c == "max_interval_days" else 0):
+                        raise ValueError
+                except ValueError:
+                    issues.append(FieldIssue(f"{where}.{c}", "must be a positive whole number", v[:40]))
+            elif c in ("mitoses_count", "size_mm"):
+                try:
+                    row[c] = float(v)
+                except ValueError:
+                    issues.append(FieldIssue(f"{where}.{c}", "must be a number", v[:40]))
+            elif c == "findings":
+                try:
+                    row[c] = json.loads(v)
+                    if not isinstance(row[c], dict):
+                        raise ValueError
+                except ValueError:
+                    issues.append(FieldIssue(f"{where}.{c}", "must be a JSON object"))
+        rows.append((n, row))
+    return rows
+
+
+def _findings(row: dict) -> dict:
+    f = dict(row.get("findings") or {})
+    f["excision_date"] = row["diagnosis_date"].isoformat()
+    for col, key in _FINDING_COLS.items():
+        if row.get(col) is not None:
+            f[key] = row[col]
+    if row.get("mitoses_count") is not None:
+        f["mitoses"] = {**f.get("mitoses", {}), "count": row["mitoses_count"]}
+    if row.get("size_mm") is not None:
+        f["size_mm"] = row["size_mm"]
+    if row.get("age") is not None:
+        f["patient"] = {**f.get("patient", {}), "age_years": row["age"]}
+    return f
+
+
+def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None = None,
+                 as_of: _dt.date | None = None, progress=None) -> ImportReport:
+    """Import CSV/Excel files into *reg*: all rows or none (see the module docstring).
+
+    Parameters
+    ----------
+    reg : Registry
+        The registry.
+    paths : sequence of path
+        CSV files (kind from *kind* or the file name) and Excel workbooks.
+    kind : str, optional
+        The kind of every CSV file given.
+    as_of : datetime.date, optional
+        The day of the import (default today): nothing may be dated after it.
+    progress : callable, optional
+        Called with the number of rows applied so far.
+
+    Raises
+    ------
+    ImportValidationError
+        Every problem found, each naming kind, row and column; nothing was imported.
+    """
+    as_of = as_of or _dt.date.today()
+    if kind is not None and kind not in KINDS:
+        raise ImportValidationError([FieldIssue("--kind", f"must be one of {', '.join(KINDS)}", kind)])
+    tables: dict[str, list] = {k: [] for k in KINDS}
+    issues: list[FieldIssue] = []
+    for p in paths:
+        p = Path(p)
+        if not p.is_file():
+            raise ImportValidationError([FieldIssue(str(p), "no such file")])
+        for k, df in _read(p, kind).items():
+            tables[k] += _check(k, df, issues)
+    if issues:
+        raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
+                                                   if len(issues) > 50 else []))
+    report = ImportReport({k: len(v) for k, v in tables.items() if v})
+    done = 0
+    with reg.engine.begin() as c:
+        def apply(kind_: str, n: int, fn) -> None:
+            nonlocal done
+            try:
+                fn()
+            except LeiosurvError as exc:
+                raise ImportValidationError([FieldIssue(f"{kind_} row {n}", str(exc))]) from None
+            done += 1
+            if progress is not None and done % 1000 == 0:
+                progress(done)
+
+        for n, r in tables["patients"]:
+            apply("patients", n, lambda r=r: _add_patient(
+                c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
+                synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note")))
+        for n, r in tables["tumours"]:
+            apply("tumours", n, lambda r=r: reg.add_tumour(
+                r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
+                as_of=as_of, track_from=r.get("track_from"), conn=c))
+        dated = []
+        for k in ("treatments", "observations", "encounters", "events"):
+            for n, r in tables[k]:
+                dated.append((r.get("date") or r.get("first_seen"), _ORDER[k], k, n, r))
+        dated.sort(key=lambda x: (x[0], x[1], x[3]))
+        for _d, _o, k, n, r in dated:
+            if k == "treatments":
+                fn = lambda r=r: reg.record_treatment(  # noqa: E731
+                    r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
+                    agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of, conn=c)
+            elif k == "events":
+                fn = lambda r=r: reg.record_event(  # noqa: E731
+                    r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), site=r.get("site"),
+                    cause=r.get("cause"), note=r.get("note"), as_of=as_of, conn=c)
+            elif k == "observations":
+                fn = lambda r=r: reg.add_observation(  # noqa: E731
+                    r["patient"], r["observation"], r["description"], r["first_seen"], r["max_interval_days"],
+                    site=r.get("site"), tumour=r.get("tumour"), as_of=as_of, conn=c)
+            else:
+                fn = lambda r=r: reg.record_encounter(  # noqa: E731
+                    r["patient"], date=r["date"], modality_class=r.get("modality_class") or "clinical",
+                    kind=r.get("kind"), status=r.get("status") or "done", tumour=r.get("tumour"),
+                    observation=r.get("observation"), plan_item=r.get("plan_item"), modality=r.get("modality"),
+                    provider=r.get("provider"), findings=r.get("findings"), as_of=as_of, conn=c)
+            apply(k, n, fn)
+    return report

@@ -1,0 +1,225 @@
+"""The registry's tables (SQLAlchemy Core), the single description the migrations are checked against.
+
+Integrity lives in the database, not only in Python:
+
+* foreign keys everywhere, and composite keys ``(tumour_id, patient_id)`` so a
+  treatment, event, observation or encounter can only name a tumour of its own patient;
+* check constraints on every enumeration and on the obvious ranges;
+* at most one death per patient (a partial unique index);
+* cross-table rules (no event before the tumour's diagnosis, nothing after death,
+  no encounter done in the future) are triggers written for SQLite and PostgreSQL
+  in the first migration (``migrations/versions/0001_initial.py``).
+
+Identifying data (name, birth date) live only in ``patient_identity``; every
+other table knows the patient by the pseudonymous ``patient.pseudonym``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "metadata", "patient", "patient_identity", "tumour", "assessment", "treatment", "event",
+    "observation", "encounter", "SEXES", "DEPTHS", "TREATMENT_KINDS", "MARGIN_STATUSES", "EVENT_KINDS",
+    "METASTASIS_SITES", "OBSERVATION_STATUSES", "ENCOUNTER_ORIGINS", "ENCOUNTER_STATUSES", "MODALITY_CLASSES",
+]
+
+SEXES = ("female", "male", "other", "unknown")
+DEPTHS = ("dermal", "subcutaneous", "deep_soft_tissue", "retroperitoneal_visceral", "uterine", "bone", "unknown")
+TREATMENT_KINDS = ("excision", "re_excision", "mohs", "radiotherapy", "systemic")
+MARGIN_STATUSES = ("negative", "positive", "unknown")
+EVENT_KINDS = ("local_recurrence", "metastasis", "new_primary", "death")
+METASTASIS_SITES = ("lung", "liver", "skin", "bone_spine", "adrenal", "kidney", "other")
+OBSERVATION_STATUSES = ("active", "resolved", "diagnosed")
+ENCOUNTER_ORIGINS = ("planned", "ad_hoc")
+ENCOUNTER_STATUSES = ("planned", "done", "missed", "cancelled")
+MODALITY_CLASSES = ("clinical", "imaging", "biopsy", "other")
+ASSESSMENT_REASONS = ("registration", "findings_changed", "diagnosis_changed", "replan_re_excision",
+                      "replan_metastasis", "replan_death", "reassessment")
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+def _in(col: str, values: tuple[str, ...], *, nullable: bool = False) -> str:
+    vals = ", ".join(f"'{v}'" for v in values)
+    return f"{col} IS NULL OR {col} IN ({vals})" if nullable else f"{col} IN ({vals})"
+
+
+patient = sa.Table(
+    "patient", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("pseudonym", sa.String(64), nullable=False, unique=True),
+    sa.Column("sex", sa.String(8), nullable=False, server_default="unknown"),
+    sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("note", sa.Text),
+    sa.CheckConstraint(_in("sex", SEXES), name="sex"),
+    sa.CheckConstraint("length(pseudonym) > 0", name="pseudonym_nonempty"),
+)
+
+patient_identity = sa.Table(
+    "patient_identity", metadata,
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("birth_date", sa.Date),
+)
+
+tumour = sa.Table(
+    "tumour", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("diagnosis_date", sa.Date, nullable=False),
+    sa.Column("site", sa.Text),
+    sa.Column("depth", sa.String(32), nullable=False, server_default="unknown"),
+    sa.Column("age_at_diagnosis", sa.Integer),
+    sa.Column("findings", sa.JSON, nullable=False),
+    sa.Column("confirmed_diagnosis", sa.Text),
+    # the candidate factors of the cohort study, derived from the findings at each assessment
+    sa.Column("necrosis", sa.SmallInteger),
+    sa.Column("mitotic_grade", sa.SmallInteger),
+    sa.Column("invasion", sa.SmallInteger),
+    sa.Column("margins", sa.String(8)),
+    sa.UniqueConstraint("patient_id", "label"),
+    sa.UniqueConstraint("id", "patient_id"),
+    sa.CheckConstraint(_in("depth", DEPTHS), name="depth"),
+    sa.CheckConstraint("age_at_diagnosis IS NULL OR (age_at_diagnosis >= 0 AND age_at_diagnosis <= 130)",
+                       name="age"),
+    sa.CheckConstraint("necrosis IS NULL OR necrosis IN (0, 1)", name="necrosis"),
+    sa.CheckConstraint("invasion IS NULL OR invasion IN (0, 1)", name="invasion"),
+    sa.CheckConstraint("mitotic_grade IS NULL OR mitotic_grade IN (1, 2, 3)", name="mitotic_grade"),
+    sa.CheckConstraint("margins IS NULL OR margins IN ('positive', 'negative')", name="margins"),
+)
+
+assessment = sa.Table(
+    "assessment", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tumour_id", sa.Integer, sa.ForeignKey("tumour.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("assessed_on", sa.Date, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("ruleset_version", sa.String(64), nullable=False),
+    sa.Column("ruleset_hash", sa.String(64), nullable=False),
+    sa.Column("risk_group", sa.String(32), nullable=False),
+    sa.Column("top_diagnosis", sa.Text),
+    sa.Column("plan_basis", sa.Text, nullable=False),
+    sa.Column("plan_start", sa.Date, nullable=False),
+    sa.Column("imaging_interval_days", sa.Integer),
+    sa.Column("imaging_until", sa.Date),
+    sa.Column("current", sa.Boolean, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.UniqueConstraint("tumour_id", "seq"),
+    sa.CheckConstraint(_in("reason", ASSESSMENT_REASONS), name="reason"),
+    sa.CheckConstraint("imaging_interval_days IS NULL OR imaging_interval_days > 0", name="imaging_interval"),
+    sa.Index("ix_assessment_current_imaging", "current", "imaging_until"),
+)
+
+treatment = sa.Table(
+    "treatment", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Integer, nullable=False),
+    sa.Column("tumour_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date),
+    sa.Column("margin_status", sa.String(8)),
+    sa.Column("agent", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.ForeignKeyConstraint(["tumour_id", "patient_id"], ["tumour.id", "tumour.patient_id"], ondelete="CASCADE"),
+    sa.CheckConstraint(_in("kind", TREATMENT_KINDS), name="kind"),
+    sa.CheckConstraint(_in("margin_status", MARGIN_STATUSES, nullable=True), name="margin_status"),
+    sa.CheckConstraint("margin_status IS NULL OR kind IN ('excision', 're_excision', 'mohs')",
+                       name="margin_only_surgery"),
+    sa.CheckConstraint("agent IS NULL OR kind = 'systemic'", name="agent_only_systemic"),
+    sa.CheckConstraint("kind <> 'systemic' OR agent IS NOT NULL", name="systemic_needs_agent"),
+    sa.CheckConstraint("end_date IS NULL OR end_date >= date", name="end_after_start"),
+    sa.Index("ix_treatment_tumour", "tumour_id", "date"),
+)
+
+event = sa.Table(
+    "event", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tumour_id", sa.Integer),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("site", sa.String(16)),
+    sa.Column("cause", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.ForeignKeyConstraint(["tumour_id", "patient_id"], ["tumour.id", "tumour.patient_id"], ondelete="CASCADE"),
+    sa.CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+    sa.CheckConstraint(_in("site", METASTASIS_SITES, nullable=True), name="site"),
+    sa.CheckConstraint("kind <> 'metastasis' OR site IS NOT NULL", name="metastasis_needs_site"),
+    sa.CheckConstraint("site IS NULL OR kind = 'metastasis'", name="site_only_metastasis"),
+    sa.CheckConstraint("cause IS NULL OR kind = 'death'", name="cause_only_death"),
+    sa.CheckConstraint("kind IN ('death', 'new_primary') OR tumour_id IS NOT NULL", name="tumour_needed"),
+    sa.Index("ix_event_patient", "patient_id", "kind", "date"),
+    sa.Index("ix_event_tumour", "tumour_id", "kind", "date"),
+    sa.Index("uq_event_one_death", "patient_id", unique=True,
+             sqlite_where=sa.text("kind = 'death'"), postgresql_where=sa.text("kind = 'death'")),
+)
+
+observation = sa.Table(
+    "observation", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tumour_id", sa.Integer),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("site", sa.Text),
+    sa.Column("first_seen", sa.Date, nullable=False),
+    sa.Column("max_interval_days", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, server_default="active"),
+    sa.Column("closed_on", sa.Date),
+    sa.ForeignKeyConstraint(["tumour_id", "patient_id"], ["tumour.id", "tumour.patient_id"], ondelete="CASCADE"),
+    sa.UniqueConstraint("patient_id", "label"),
+    sa.UniqueConstraint("id", "patient_id"),
+    sa.CheckConstraint(_in("status", OBSERVATION_STATUSES), name="status"),
+    sa.CheckConstraint("max_interval_days > 0", name="max_interval"),
+    sa.CheckConstraint("(status = 'active') = (closed_on IS NULL)", name="closed_iff_not_active"),
+    sa.CheckConstraint("closed_on IS NULL OR closed_on >= first_seen", name="closed_after_seen"),
+)
+
+encounter = sa.Table(
+    "encounter", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tumour_id", sa.Integer),
+    sa.Column("observation_id", sa.Integer),
+    sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessment.id", ondelete="CASCADE")),
+    sa.Column("plan_item", sa.String(32)),
+    sa.Column("origin", sa.String(8), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("modality_class", sa.String(10), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("modality", sa.Text),
+    sa.Column("provider", sa.Text),
+    sa.Column("due", sa.Date),
+    sa.Column("window_start", sa.Date),
+    sa.Column("window_end", sa.Date),
+    sa.Column("done_on", sa.Date),
+    sa.Column("findings", sa.Text),
+    sa.Column("status_reason", sa.Text),
+    sa.ForeignKeyConstraint(["tumour_id", "patient_id"], ["tumour.id", "tumour.patient_id"], ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(["observation_id", "patient_id"], ["observation.id", "observation.patient_id"],
+                            ondelete="CASCADE"),
+    sa.CheckConstraint(_in("origin", ENCOUNTER_ORIGINS), name="origin"),
+    sa.CheckConstraint(_in("status", ENCOUNTER_STATUSES), name="status"),
+    sa.CheckConstraint(_in("modality_class", MODALITY_CLASSES), name="modality_class"),
+    sa.CheckConstraint("(status = 'done') = (done_on IS NOT NULL)", name="done_iff_date"),
+    sa.CheckConstraint("origin = 'ad_hoc' OR (due IS NOT NULL AND window_start IS NOT NULL "
+                       "AND window_end IS NOT NULL AND assessment_id IS NOT NULL)", name="planned_has_due"),
+    sa.CheckConstraint("origin = 'planned' OR status IN ('done', 'cancelled')", name="ad_hoc_done"),
+    sa.CheckConstraint("window_start IS NULL OR (window_start <= due AND due <= window_end)", name="window"),
+    sa.Index("ix_encounter_open", "status", "window_end"),
+    sa.Index("ix_encounter_due", "status", "due"),
+    sa.Index("ix_encounter_patient", "patient_id", "done_on"),
+    sa.Index("ix_encounter_tumour_imaging", "tumour_id", "modality_class", "done_on"),
+    sa.Index("ix_encounter_observation", "observation_id", "done_on"),
+    sa.Index("ix_encounter_assessment", "assessment_id"),
+)

@@ -1,0 +1,117 @@
+"""``leiosurv registry ...``: readable output, --json, one-line errors with exit 2, nothing written."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leiosurv.interfaces.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run(capsys, db, *args) -> tuple[int, str, str]:
+    code = main(["registry", "--db", db, *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def cli_db(db_url, capsys):
+    code, out, _ = run(capsys, db_url, "init")
+    assert code == 0 and "ready (schema 0001)" in out
+    return db_url
+
+
+def test_demo_alerts_and_timeline(cli_db, capsys):
+    code, out, _ = run(capsys, cli_db, "demo")
+    assert code == 0 and "SEED-000, SEED-004" in out
+    code, out, _ = run(capsys, cli_db, "alerts", "--as-of", "2023-01-01")
+    assert code == 0
+    assert "1 gap" in out and "hepatic-mass" in out and "OPEN GAP" in out and "SEED-000" in out
+    code, out, _ = run(capsys, cli_db, "alerts", "--as-of", "2023-01-01", "--json")
+    data = json.loads(out)
+    assert [(a["kind"], a["patient"], a["date"]) for a in data] == [("gap", "SEED-000", "2019-07-01")]
+    code, out, _ = run(capsys, cli_db, "timeline", "SEED-000", "SEED-004")
+    assert code == 0
+    assert out.index("Patient SEED-000") < out.index("1997-07-01") < out.index("2023-07-01") \
+        < out.index("Patient SEED-004") < out.index("2021-07-01") < out.index("2024-07-01")
+    assert "26.0 y" in out and "3.0 y" in out
+
+
+def test_patient_lifecycle_and_json(cli_db, capsys, tmp_path):
+    assert run(capsys, cli_db, "add-patient", "P1", "--sex", "male")[0] == 0
+    code, out, _ = run(capsys, cli_db, "add-tumour", "P1", "T1", str(EXAMPLES / "teaching_dermal_lms_high.yaml"),
+                       "--as-of", "2024-04-01", "--json")
+    assert code == 0 and json.loads(out)["risk_group"] == "high"
+    assert run(capsys, cli_db, "record", "encounter", "P1", "--date", "2024-09-20", "--plan-item", "visit-m006")[0] == 0
+    assert run(capsys, cli_db, "record", "event", "P1", "--kind", "metastasis", "--date", "2025-01-02",
+               "--site", "lung")[0] == 0
+    code, out, _ = run(capsys, cli_db, "assess", "P1")
+    assert code == 0 and "replan_metastasis" in out and "registration" in out
+    code, out, _ = run(capsys, cli_db, "timeline", "P1", "--json", "--figure", str(tmp_path / "t.png"))
+    assert code == 0 and json.loads(out)[0]["patient"] == "P1" and (tmp_path / "t.png").stat().st_size > 0
+    code, out, _ = run(capsys, cli_db, "export", "--patient", "P1", "--format", "fhir", "--out",
+        str(tmp_path / "p.json"))
+    assert code == 0
+    bundle = json.loads((tmp_path / "p.json").read_text())
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds[:4] == ["Patient", "Condition", "RiskAssessment", "CarePlan"] and "Encounter" in kinds
+
+
+@pytest.mark.parametrize("args, match", [
+    (["record", "event", "P1", "--kind", "metastasis", "--date", "2025-01-02"], "metastasis needs its site"),
+    (["record", "event", "NOBODY", "--kind", "death", "--date", "2025-01-02"], "no such patient"),
+    (["record", "event", "P1", "--kind", "death", "--date", "2099-01-02"], "in the future"),
+    (["record", "event", "P1", "--kind", "death", "--date", "02/01/2025"], "--date"),
+    (["add-patient", "P1"], "already exists"),
+    (["add-tumour", "P1", "T9", "BAD"], "BAD"),
+    (["export", "--out", "x.json"], "exactly one of"),
+])
+def test_bad_input_one_line_exit_2_nothing_written(cli_db, capsys, args, match):
+    run(capsys, cli_db, "add-patient", "P1", "--sex", "female")
+    run(capsys, cli_db, "add-tumour", "P1", "T1", str(EXAMPLES / "teaching_dermal_lms_low.yaml"))
+    from leiosurv.registry import Registry
+
+    before = Registry(cli_db).counts()
+    code, out, err = run(capsys, cli_db, *args)
+    assert code == 2, (out, err)
+    assert match in err and len(err.strip().splitlines()) <= 3 and "Traceback" not in err
+    assert Registry(cli_db).counts() == before
+
+
+def test_import_error_names_row_and_column(cli_db, capsys, tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_text("patient,kind,date\nP1,death,2021-02-30\n")
+    code, _, err = run(capsys, cli_db, "import", str(p))
+    assert code == 2 and "events row 1.date: not a date" in err
+
+
+def test_cohort_export_and_study(cli_db, capsys, tmp_path):
+    run(capsys, cli_db, "demo", "--synthetic", "60")
+    code, out, _ = run(capsys, cli_db, "export", "--cohort", "--out", str(tmp_path / "c.csv"))
+    assert code == 0 and "62 tumours" in out and "SYNTHETIC" in out
+    code, out, _ = run(capsys, cli_db, "study", "--out", str(tmp_path / "s"))
+    assert code == 0 and (tmp_path / "s" / "report.html").exists() and "SYNTHETIC" in out
+    assert main(["study", f"registry:{cli_db}", "--out", str(tmp_path / "s2"), "--no-progress"]) == 0
+    assert main(["study", str(tmp_path / "c.csv"), "--out", str(tmp_path / "s3"), "--no-progress"]) == 0
+    for name in ("table1.csv", "overall_risks.csv", "univariable.csv", "risk_groups.csv", "rule.csv"):
+        a = (tmp_path / "s" / name).read_bytes()
+        assert a == (tmp_path / "s2" / name).read_bytes() == (tmp_path / "s3" / name).read_bytes(), name
+    code, out, _ = run(capsys, cli_db, "export", "--research", "--out", str(tmp_path / "research"))
+    assert code == 0 and sorted(p.name for p in (tmp_path / "research").iterdir()) == [
+        "cohort.csv", "encounters.csv", "events.csv", "treatments.csv"]
+
+
+def test_backup_and_restore_commands(cli_db, capsys, tmp_path):
+    import shutil
+
+    if "postgresql" in cli_db and not shutil.which("pg_dump"):
+        pytest.fail("pg_dump is not on PATH")
+    run(capsys, cli_db, "demo")
+    assert run(capsys, cli_db, "backup", str(tmp_path / "b.bak"))[0] == 0
+    code, _, err = run(capsys, cli_db, "restore", str(tmp_path / "b.bak"))
+    assert code == 2 and "--replace" in err
+    assert run(capsys, cli_db, "restore", str(tmp_path / "b.bak"), "--replace")[0] == 0
+    code, out, _ = run(capsys, cli_db, "timeline", "SEED-004")
+    assert code == 0 and "2024-07-01" in out

@@ -1,0 +1,139 @@
+"""The schema: migrations equal the tables, and integrity is enforced by the database itself.
+
+The integrity tests write with plain SQL, bypassing the services, so they fail
+if a rule lives only in Python.
+"""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from leiosurv.registry import Registry, head_revision
+from leiosurv.registry import _tables as T
+
+
+def test_migration_matches_tables(reg):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with reg.engine.connect() as c:
+        diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), T.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent_and_downgrade_removes_everything(db_url):
+    from alembic import command
+
+    from leiosurv.registry import make_engine, upgrade
+    from leiosurv.registry._db import _alembic_config
+
+    r = Registry(db_url, create=True)
+    Registry(db_url, create=True)  # second init: a no-op
+    assert Registry(db_url).dialect in ("sqlite", "postgresql")
+    eng = make_engine(db_url)
+    with eng.begin() as c:
+        command.downgrade(_alembic_config(c), "base")
+    names = set(sa.inspect(eng).get_table_names()) - {"alembic_version"}
+    assert names == set()
+    upgrade(eng)
+    assert set(sa.inspect(eng).get_table_names()) >= {t.name for t in T.metadata.sorted_tables}
+    r.close()
+    eng.dispose()
+
+
+def test_sqlite_pragmas(tmp_path):
+    r = Registry(tmp_path / "r.sqlite", create=True)
+    with r.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_uninitialised_and_missing_registries_are_refused(tmp_path):
+    from leiosurv.exceptions import RegistryError
+
+    with pytest.raises(RegistryError, match="does not exist; run 'leiosurv registry init'"):
+        Registry(tmp_path / "nope.sqlite")
+    sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
+    with pytest.raises(RegistryError, match="not initialised"):
+        Registry(tmp_path / "empty.sqlite")
+    assert head_revision() == "0001"
+
+
+def _base(c) -> tuple[int, int]:
+    pid = c.execute(sa.insert(T.patient).values(pseudonym="P", sex="male").returning(T.patient.c.id)).scalar()
+    tid = c.execute(sa.insert(T.tumour).values(patient_id=pid, label="T", diagnosis_date=dt.date(2020, 1, 1),
+                                               findings={}).returning(T.tumour.c.id)).scalar()
+    return pid, tid
+
+
+@pytest.mark.parametrize("table, values, message", [
+    ("event", dict(kind="metastasis", site="lung", date=dt.date(2019, 12, 31)), "before the diagnosis"),
+    ("treatment", dict(kind="excision", date=dt.date(2019, 12, 31)), "before the diagnosis"),
+    ("encounter", dict(origin="ad_hoc", status="done", modality_class="clinical", kind="visit",
+                       done_on=dt.date.today() + dt.timedelta(days=1)), "done on a date in the future"),
+    ("event", dict(kind="metastasis", site="brain", date=dt.date(2021, 1, 1)), "ck_event_site"),
+    ("event", dict(kind="metastasis", date=dt.date(2021, 1, 1)), "ck_event_metastasis_needs_site"),
+    ("treatment", dict(kind="systemic", date=dt.date(2021, 1, 1)), "ck_treatment_systemic_needs_agent"),
+    ("encounter", dict(origin="ad_hoc", status="done", modality_class="clinical", kind="visit"),
+     "ck_encounter_done_iff_date"),
+    ("encounter", dict(origin="planned", status="planned", modality_class="clinical", kind="visit"),
+     "ck_encounter_planned_has_due"),
+])
+def test_database_refuses(reg, table, values, message):
+    with reg.engine.connect() as c:
+        pid, tid = _base(c)
+        with pytest.raises(sa.exc.DBAPIError, match=message):
+            c.execute(sa.insert(T.metadata.tables[table]).values(patient_id=pid, tumour_id=tid, **values))
+
+
+def test_nothing_after_death_in_the_database(reg):
+    with reg.engine.connect() as c:
+        pid, tid = _base(c)
+        c.execute(sa.insert(T.event).values(patient_id=pid, kind="death", date=dt.date(2022, 1, 1)))
+        for table, values in [
+            (T.event, dict(tumour_id=tid, kind="local_recurrence", date=dt.date(2022, 1, 2))),
+            (T.treatment, dict(tumour_id=tid, kind="radiotherapy", date=dt.date(2022, 1, 2))),
+            (T.encounter, dict(origin="ad_hoc", status="done", modality_class="clinical", kind="v",
+                               done_on=dt.date(2022, 1, 2))),
+            (T.observation, dict(label="o", description="d", first_seen=dt.date(2022, 1, 2), max_interval_days=9)),
+            (T.tumour, dict(label="T2", diagnosis_date=dt.date(2022, 1, 2), findings={})),
+        ]:
+            with pytest.raises(sa.exc.DBAPIError, match="after the patient's death"), c.begin_nested():
+                c.execute(sa.insert(table).values(patient_id=pid, **values))
+        with pytest.raises(sa.exc.DBAPIError, match="already|unique|UNIQUE"), c.begin_nested():
+            c.execute(sa.insert(T.event).values(patient_id=pid, kind="death", date=dt.date(2022, 1, 1)))
+
+
+def test_death_cannot_precede_existing_records(reg):
+    with reg.engine.connect() as c:
+        pid, tid = _base(c)
+        c.execute(sa.insert(T.event).values(patient_id=pid, tumour_id=tid, kind="local_recurrence",
+                                            date=dt.date(2021, 6, 1)))
+        with pytest.raises(sa.exc.DBAPIError, match="nothing may follow death"):
+            c.execute(sa.insert(T.event).values(patient_id=pid, kind="death", date=dt.date(2021, 1, 1)))
+
+
+def test_a_record_cannot_name_another_patients_tumour(reg):
+    with reg.engine.connect() as c:
+        _pid, tid = _base(c)
+        other = c.execute(sa.insert(T.patient).values(pseudonym="Q", sex="female").returning(T.patient.c.id)).scalar()
+        with pytest.raises(sa.exc.IntegrityError):
+            c.execute(sa.insert(T.event).values(patient_id=other, tumour_id=tid, kind="local_recurrence",
+                                                date=dt.date(2021, 1, 1)))
+
+
+def test_update_is_checked_too(reg):
+    with reg.engine.connect() as c:
+        pid, tid = _base(c)
+        eid = c.execute(sa.insert(T.event).values(patient_id=pid, tumour_id=tid, kind="local_recurrence",
+                                                  date=dt.date(2021, 1, 1)).returning(T.event.c.id)).scalar()
+        with pytest.raises(sa.exc.DBAPIError, match="before the diagnosis"):
+            c.execute(sa.update(T.event).where(T.event.c.id == eid).values(date=dt.date(2010, 1, 1)))
+
+
+def test_unreachable_postgresql_is_one_line():
+    from leiosurv.exceptions import RegistryError
+
+    with pytest.raises(RegistryError, match=r"registry postgresql\+psycopg://u:\*\*\*@127.0.0.1:1/x: cannot connect"):
+        Registry("postgresql://u:pw@127.0.0.1:1/x", create=True)
