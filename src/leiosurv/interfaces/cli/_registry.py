@@ -311,7 +311,8 @@ def export(ctx, patient, fmt, identify, research, cohort_only, out) -> None:
         with atomic_file(out) as tmp:
             (c.frame.to_parquet(tmp, index=False) if out.suffix.lower() == ".parquet"
              else c.frame.to_csv(tmp, index=False))
-        click.echo(f"Cohort of {len(c.frame)} tumours: {out}" + (" (SYNTHETIC patients included)" if c.synthetic else ""))
+        label = " (SYNTHETIC patients included)" if c.synthetic else ""
+        click.echo(f"Cohort of {len(c.frame)} tumours: {out}{label}")
         for why, n in c.excluded.items():
             click.echo(f"  left out: {n} tumours ({why})")
     else:

@@ -19,6 +19,7 @@ from statistics import NormalDist, StatisticsError
 
 import click
 
+from leiosurv.exceptions import InputError
 from leiosurv.files import atomic_directory, check_directory, check_outputs
 
 
