@@ -18,6 +18,7 @@ CLI (``leiosurv registry ...``) and the FHIR export live in
 Needs the ``registry`` extra (``pip install leiosurv[registry]``).
 """
 
+from leiosurv.registry._access import AuditEvent, PatientSummary, User
 from leiosurv.registry._alerts import Alert, alerts_frame
 from leiosurv.registry._backup import backup, restore
 from leiosurv.registry._clinical_adapter import live_assessment
@@ -30,6 +31,9 @@ from leiosurv.registry._timeline import Timeline
 
 __all__ = [
     "Registry",
+    "User",
+    "AuditEvent",
+    "PatientSummary",
     "AssessmentRecord",
     "Alert",
     "alerts_frame",

@@ -425,6 +425,77 @@ class Registry:
             return {t.name: c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
                     for t in T.metadata.sorted_tables}
 
+    # --- the web app: users, the audit trail, patient search (see ``_access``) -------------------------
+
+    def find_patients(self, query: str = "", *, limit: int = 50, offset: int = 0, identified: bool = False,
+                      synthetic: bool | None = None):
+        """Patients whose pseudonym (or, *identified*, name) contains *query*: ``(total, [PatientSummary])``."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.find_patients(c, query, limit=limit, offset=offset, identified=identified,
+                                         synthetic=synthetic)
+
+    def add_user(self, username: str, password_hash: str, role: str):
+        """Create a web-app user with an argon2 *password_hash* (:class:`~leiosurv.registry.User`)."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            return _access.add_user(c, username, password_hash, role)
+
+    def get_user(self, username: str):
+        """The user *username* or None."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.get_user(c, username)
+
+    def users(self) -> list:
+        """Every web-app user."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.list_users(c)
+
+    def set_user(self, username: str, *, active: bool | None = None, password_hash: str | None = None,
+                 role: str | None = None) -> None:
+        """Change a user's active flag, password hash or role."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            _access.set_user(c, username, active=active, password_hash=password_hash, role=role)
+
+    def audit(self, *, username: str | None, role: str | None, action: str, resource: str,
+              patient: str | None = None, remote_addr: str | None = None, outcome: str = "ok") -> None:
+        """Append one row to the append-only audit trail."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            _access.append_audit(c, username=username, role=role, action=action, resource=resource,
+                                 patient=patient, remote_addr=remote_addr, outcome=outcome)
+
+    def audit_events(self, *, limit: int = 200, offset: int = 0, patient: str | None = None,
+                     username: str | None = None) -> list:
+        """The audit trail, newest first (:class:`~leiosurv.registry.AuditEvent`)."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.audit_events(c, limit=limit, offset=offset, patient=patient, username=username)
+
+    def missed(self, since: _dt.date, *, limit: int = 100) -> list:
+        """Planned encounters recorded as missed, due on or after *since* (latest first)."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.missed_encounters(c, since, limit=limit)
+
+    def has_patient(self, pseudonym: str) -> bool:
+        """Whether *pseudonym* is registered."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.patient_exists(c, pseudonym)
+
     def _tx(self, conn: Connection | None):
         import contextlib
 

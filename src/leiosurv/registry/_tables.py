@@ -22,6 +22,7 @@ __all__ = [
     "metadata", "patient", "patient_identity", "tumour", "assessment", "treatment", "event",
     "observation", "encounter", "SEXES", "DEPTHS", "TREATMENT_KINDS", "MARGIN_STATUSES", "EVENT_KINDS",
     "METASTASIS_SITES", "OBSERVATION_STATUSES", "ENCOUNTER_ORIGINS", "ENCOUNTER_STATUSES", "MODALITY_CLASSES",
+    "app_user", "audit_event", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
 ]
 
 SEXES = ("female", "male", "other", "unknown")
@@ -34,6 +35,9 @@ OBSERVATION_STATUSES = ("active", "resolved", "diagnosed")
 ENCOUNTER_ORIGINS = ("planned", "ad_hoc")
 ENCOUNTER_STATUSES = ("planned", "done", "missed", "cancelled")
 MODALITY_CLASSES = ("clinical", "imaging", "biopsy", "other")
+ROLES = ("clinician", "researcher", "admin")
+AUDIT_ACTIONS = ("read", "write", "login", "logout", "export", "admin")
+AUDIT_OUTCOMES = ("ok", "denied", "failed", "not_found", "invalid")
 ASSESSMENT_REASONS = ("registration", "findings_changed", "diagnosis_changed", "replan_re_excision",
                       "replan_metastasis", "replan_death", "reassessment")
 
@@ -222,4 +226,37 @@ encounter = sa.Table(
     sa.Index("ix_encounter_tumour_imaging", "tumour_id", "modality_class", "done_on"),
     sa.Index("ix_encounter_observation", "observation_id", "done_on"),
     sa.Index("ix_encounter_assessment", "assessment_id"),
+)
+
+
+# --- the web app's users and the append-only audit trail (migration 0002) -----------------------------
+
+app_user = sa.Table(
+    "app_user", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(_in("role", ROLES), name="role"),
+    sa.CheckConstraint("length(username) > 0", name="username_nonempty"),
+    sa.CheckConstraint("password_hash LIKE '$argon2%'", name="argon2"),
+)
+
+audit_event = sa.Table(
+    "audit_event", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("username", sa.String(64)),
+    sa.Column("role", sa.String(16)),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("resource", sa.Text, nullable=False),
+    sa.Column("patient", sa.String(64)),
+    sa.Column("remote_addr", sa.String(64)),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.CheckConstraint(_in("action", AUDIT_ACTIONS), name="action"),
+    sa.CheckConstraint(_in("outcome", AUDIT_OUTCOMES), name="outcome"),
+    sa.Index("ix_audit_event_at", "at"),
+    sa.Index("ix_audit_event_patient", "patient", "at"),
 )
