@@ -7,6 +7,7 @@ Each command lives in a small module that registers itself on the group:
 * ``_study.py``    — ``study``, ``validate-rule``
 * ``_demo.py``     — ``demo``, the main job of the README
 * ``_registry.py`` — ``registry ...``, the patient registry (needs the ``registry`` extra)
+* ``_web.py``      — ``serve`` (the clinic web app, the README's main command) and ``users ...``
 
 Errors never end in a traceback for bad input; each is **one line** on stderr:
 
@@ -52,9 +53,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from leiosurv.interfaces.cli import _clinical, _demo, _registry, _study, _synth
+    from leiosurv.interfaces.cli import _clinical, _demo, _registry, _study, _synth, _web
 
-    for module in (_clinical, _synth, _study, _demo, _registry):
+    for module in (_clinical, _synth, _study, _demo, _registry, _web):
         module.register(cli)
 
 

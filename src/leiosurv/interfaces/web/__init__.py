@@ -1,0 +1,19 @@
+"""The clinic web app and REST API (FastAPI): assessment, the registry and the cohort study in a browser.
+
+Server-rendered pages (Jinja2; a small script only refreshes the assessment
+result as findings are typed, every form works without it), a REST API with an
+OpenAPI document (``/api/v1/openapi.json``), password sign-in with argon2
+hashes, session cookies (HTTP-only, SameSite=Strict, Secure), CSRF tokens on
+every form and unsafe API call, login rate limiting, roles (clinician,
+researcher, admin) and an append-only audit trail in the registry's database.
+
+The web layer holds no business logic: assessment through :mod:`leiosurv.clinical`,
+patients through :class:`leiosurv.registry.Registry`, the study through
+:mod:`leiosurv.study`.  Start it with ``leiosurv serve``; needs the ``web`` extra.
+"""
+
+from leiosurv.interfaces.web._app import create_app
+from leiosurv.interfaces.web._security import hash_password, verify_password
+from leiosurv.interfaces.web._settings import Settings
+
+__all__ = ["create_app", "Settings", "hash_password", "verify_password"]

@@ -1,0 +1,195 @@
+"""The app factory: registry, sessions, security headers, error pages and JSON errors, routers.
+
+Nothing is reachable without a session except the login page, the health check
+and the static files.  No patient data in logs: the access log names the route
+template (``/patients/{pseudonym}``), never the path, query or body.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leiosurv import __version__
+from leiosurv.exceptions import FindingsError, LeiosurvError, NotFoundError
+from leiosurv.interfaces.web._deps import CsrfFailed, Forbidden, LoginRequired, session_of
+from leiosurv.interfaces.web._security import COOKIE, SECURITY_HEADERS, RateLimiter, SessionCodec
+from leiosurv.interfaces.web._settings import Settings
+from leiosurv.registry import Registry
+
+__all__ = ["create_app", "templates"]
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+log = logging.getLogger("leiosurv.web")
+
+
+class _Edge:
+    """Pure ASGI middleware: security headers, the session cookie, an access log without patient data."""
+
+    def __init__(self, app, settings: Settings, codec: SessionCodec) -> None:
+        self.app, self.settings, self.codec = app, settings, codec
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        state = scope.setdefault("state", {})
+        status = {"code": 500}
+        static = scope["path"].startswith("/static/")
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers += self.headers
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                if state.get("session_dirty"):
+                    headers.append((b"set-cookie", self._cookie(state.get("session")).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            log.info("%s %s %s %.1f ms", scope["method"], getattr(route, "path", "(unmatched)"), status["code"],
+                     1000 * (time.perf_counter() - t0))
+
+    def _cookie(self, data: dict | None) -> str:
+        flags = "; Path=/; HttpOnly; SameSite=Strict" + ("; Secure" if self.settings.secure_cookies else "")
+        if not data:
+            return f"{COOKIE}=; Max-Age=0{flags}"
+        return f"{COOKIE}={self.codec.dumps(data)}; Max-Age={self.settings.session_max_age}{flags}"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _err(status: int, message: str, field: str | None = None, errors: list | None = None) -> JSONResponse:
+    body: dict = {"message": message, "field": field}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status)
+
+
+def _page_error(request: Request, status: int, title: str, message: str) -> Response:
+    return templates.TemplateResponse(request, "error.html", {"title": title, "message": message,
+                                                               **page_context(request)}, status_code=status)
+
+
+def page_context(request: Request) -> dict:
+    """What every page needs: the signed-in user (if any) and the CSRF token."""
+    data = session_of(request)
+    return {"me": {"username": data.get("u"), "role": data.get("r")} if data.get("u") else None,
+            "csrf": data["c"], "version": __version__}
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired):
+        if _is_api(request):
+            return _err(401, "not signed in: POST /api/v1/session with username and password first")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden):
+        msg = "your role may not use this"
+        return _err(403, msg) if _is_api(request) else _page_error(request, 403, "Not allowed", msg)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed):
+        msg = "CSRF token missing or invalid: reload the page and try again"
+        if _is_api(request):
+            return _err(403, msg, "X-CSRF-Token")
+        return _page_error(request, 403, "Form expired", msg)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = []
+        for e in exc.errors():
+            loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "header", "cookie")]
+            msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+            errors.append({"field": ".".join(loc) or "(request)", "message": msg})
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        message = f"{first['field']}: {first['message']}"
+        if _is_api(request):
+            return _err(422, message, first["field"], errors)
+        return _page_error(request, 422, "Invalid request", message)
+
+    @app.exception_handler(LeiosurvError)
+    async def _leiosurv(request: Request, exc: LeiosurvError):
+        status = 404 if isinstance(exc, NotFoundError) else 422
+        field = None
+        errors = None
+        if isinstance(exc, FindingsError):
+            errors = [{"field": e.path, "message": e.message} for e in exc.errors]
+            field = errors[0]["field"] if errors else None
+        elif ":" in str(exc):
+            field = str(exc).split(":", 1)[0]
+        if _is_api(request):
+            return _err(status, str(exc), field, errors)
+        return _page_error(request, status, "Not found" if status == 404 else "Not accepted", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        msg = str(exc.detail)
+        if _is_api(request):
+            return JSONResponse({"message": msg, "field": None}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return _page_error(request, exc.status_code, msg, msg)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method,
+                  getattr(request.scope.get("route"), "path", "(unmatched)"))
+        msg = "internal error: nothing was changed; the error type is in the server log"
+        return _err(500, msg) if _is_api(request) else _page_error(request, 500, "Internal error", msg)
+
+
+def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
+    """The web app on the registry of *settings* (created or migrated if needed)."""
+    from leiosurv.interfaces.web.routers import ROUTERS
+
+    settings = settings or Settings()
+    app = FastAPI(title="leiosurv", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=None,
+                  description="Leiomyosarcoma care and research: assessment, the patient registry and the cohort "
+                              "study. Decision support only. Sign in with POST /api/v1/session; unsafe calls "
+                              "carry the session's CSRF token in the X-CSRF-Token header.")
+    app.state.settings = settings
+    app.state.registry = registry or Registry(settings.db, create=True)
+    app.state.codec = SessionCodec(settings.secret_key, settings.session_max_age)
+    app.state.limiter = RateLimiter(settings.login_max_failures)
+    app.state.user_cache = {}
+    app.state.study = None
+    _install_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for r in ROUTERS:
+        app.include_router(r)
+    _protect_openapi(app)
+    app.add_middleware(_Edge, settings=settings, codec=app.state.codec)
+    return app
+
+
+def _protect_openapi(app: FastAPI) -> None:
+    """The OpenAPI document needs a session like everything else."""
+    from leiosurv.interfaces.web._deps import current_user
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi(request: Request):
+        current_user(request)
+        return JSONResponse(app.openapi())

@@ -1,0 +1,118 @@
+"""Printable letters about a surveillance plan (PDF, fpdf2): one for the patient, one for the GP.
+
+The text comes from the assessment (the core's result) and the registry record;
+the letters only lay it out.  A Unicode font (DejaVu Sans, Debian's
+``fonts-dejavu-core``) is used when installed; otherwise the built-in Helvetica
+with the text reduced to Latin-1.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from fpdf import FPDF
+
+from leiosurv.clinical import Assessment
+
+__all__ = ["letter_pdf"]
+
+_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
+
+
+def _font(pdf: FPDF) -> tuple[str, bool]:
+    for d in _FONT_DIRS:
+        regular, bold = d / "DejaVuSans.ttf", d / "DejaVuSans-Bold.ttf"
+        if regular.exists() and bold.exists():
+            pdf.add_font("DejaVu", "", str(regular))
+            pdf.add_font("DejaVu", "B", str(bold))
+            return "DejaVu", True
+    return "Helvetica", False
+
+
+def _plain(text: str, unicode_ok: bool) -> str:
+    if unicode_ok:
+        return text
+    table = {"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2265": ">=", "\u2264": "<=", "\u2019": "'",
+             "\u201c": '"', "\u201d": '"', "\u00b2": "2"}
+    return "".join(table.get(ch, ch) for ch in text).encode("latin-1", "replace").decode("latin-1")
+
+
+def _when(e) -> str:
+    return f"{e.due.isoformat()} (between {e.window_start.isoformat()} and {e.window_end.isoformat()})"
+
+
+def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today: _dt.date) -> bytes:
+    """The letter for ``"patient"`` or ``"gp"`` about tumour *tumour* of the patient in *record*."""
+    pdf = FPDF(format="A4")
+    pdf.set_margins(20, 18, 20)
+    pdf.set_auto_page_break(True, 18)
+    pdf.add_page()
+    family, uni = _font(pdf)
+    w = pdf.epw
+
+    def text(s: str, size: float = 11, bold: bool = False, gap: float = 1.5) -> None:
+        pdf.set_font(family, "B" if bold else "", size)
+        pdf.multi_cell(w, size * 0.5, _plain(s, uni), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+
+    ident = record.get("identity") or {}
+    pt = record["patient"]
+    who = ident.get("name") or f"patient {pt['pseudonym']}"
+    born = f", born {ident['birth_date']}" if ident.get("birth_date") else ""
+    if pt.get("synthetic"):
+        text("SYNTHETIC DEMONSTRATION DATA - NOT A REAL PATIENT", 10, True)
+    text(f"{today.isoformat()}", 10)
+    plan = a.plan
+    upcoming = [e for e in plan.encounters if e.status != "past"]
+    group = a.risk.group.replace("_", " ")
+    if audience == "patient":
+        text(f"Dear {ident.get('name') or 'patient'},", 12)
+        text(f"Your follow-up after the removal of a skin tumour on {plan.excision_date.isoformat()}"
+             + (f" ({a.findings.site})" if a.findings.site else ""), 14, True)
+        if a.applicability.dermal_rule_applies:
+            text(f"The tumour was assessed as {group} risk. This means the following check-ups are planned for "
+                 "you. Please keep these appointments, even if you feel well.")
+        else:
+            text("Your doctors will follow the plan below. Please keep these appointments, even if you feel well.")
+        if upcoming:
+            text("Your planned check-ups", 12, True)
+            for e in upcoming:
+                text(f"- {_when(e)}: {e.kind} ({e.modality}), with the {e.provider}.", 11, gap=0.5)
+            pdf.ln(2)
+        else:
+            text("No further check-up is scheduled at present.")
+        text("Contact your doctor at any time, without waiting for the next appointment, if you notice a new lump "
+             "or nodule in the skin or under it, or near the scar. Leiomyosarcoma can come back many years later.")
+        text("You can add these dates to your calendar with the calendar file (.ics) your clinic can give you.", 10)
+    else:
+        text("To the general practitioner", 12)
+        text(f"Re: {who}{born} (registry {pt['pseudonym']}, tumour {tumour})", 12, True)
+        text(f"Excision {plan.excision_date.isoformat()}" + (f", {a.findings.site}" if a.findings.site else "")
+             + f"; depth {a.findings.depth.replace('_', ' ')}; margins {a.findings.margins}.")
+        text(f"Diagnosis and pathway: {a.applicability.category_name or a.applicability.pathway} "
+             f"({'confirmed' if a.applicability.confirmed else 'not yet confirmed by the pathologist'}); "
+             f"pathway {a.applicability.pathway.replace('_', ' ')}.")
+        text("Dermal-LMS risk rule: " + ("applies" if a.applicability.dermal_rule_applies else "does not apply")
+             + f". Risk group: {group.upper()}" + (f" ({a.risk.reason})" if a.risk.reason else "") + ".", 11, True)
+        for fs in a.risk.factors:
+            figs = "; ".join(f"{p.outcome.replace('_', ' ')} {p.present.printed['estimate']}% if present vs "
+                             f"{p.absent.printed['estimate']}% if absent" for p in fs.published)
+            text(f"- {fs.label}: {fs.status}" + (f" (published 5-year risks: {figs})" if figs else ""), 10, gap=0.3)
+        pdf.ln(2)
+        for r in plan.recommendations:
+            text(f"Recommendation: {getattr(r, 'text', r)}", 10)
+        text("Planned follow-up", 12, True)
+        if upcoming:
+            for e in upcoming:
+                text(f"- {_when(e)}: {e.kind}, {e.modality} - {e.provider}", 10, gap=0.3)
+            pdf.ln(2)
+        else:
+            text("No further encounter is scheduled on this pathway.", 10)
+        for n in plan.notes:
+            text(n, 10)
+        text("Please refer promptly if a new cutaneous or subcutaneous nodule appears at any time; leiomyosarcoma "
+             "metastases may appear decades after the primary.", 10)
+        text(f"Rule set {a.provenance.ruleset_version} ({a.provenance.ruleset_sha256[:12]}), leiosurv "
+             f"{a.provenance.leiosurv_version}. {a.disclaimer}", 8)
+    return bytes(pdf.output())

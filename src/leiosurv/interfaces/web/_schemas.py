@@ -1,0 +1,176 @@
+"""API schemas by role: what a clinician, a researcher and an admin send and get.
+
+Assessment results are the clinical core's own model (:class:`leiosurv.clinical.Assessment`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leiosurv.clinical import Findings
+
+_CFG = ConfigDict(extra="forbid")
+Pseudonym = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+Label = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class LoginIn(BaseModel):
+    model_config = _CFG
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SessionOut(BaseModel):
+    username: str
+    role: Literal["clinician", "researcher", "admin"]
+    csrf_token: str
+
+
+class AssessIn(BaseModel):
+    """Findings to assess (nothing is stored)."""
+
+    model_config = _CFG
+    findings: Findings
+    as_of: _dt.date | None = Field(None, description="Date the plan's status refers to; default today.")
+    mitotic_definition: Literal["fnclcc", "danish-3b"] | None = None
+
+
+class AlertOut(BaseModel):
+    kind: Literal["overdue", "due", "gap", "lost"]
+    patient: str
+    tumour: str | None
+    date: _dt.date
+    item: str
+    detail: str
+    days: int
+    synthetic: bool
+
+
+class MissedOut(BaseModel):
+    patient: str
+    tumour: str | None
+    plan_item: str | None
+    kind: str
+    due: _dt.date | None
+    reason: str | None
+    synthetic: bool
+
+
+class DashboardOut(BaseModel):
+    as_of: _dt.date
+    overdue: list[AlertOut]
+    due: list[AlertOut]
+    gaps: list[AlertOut]
+    lost: list[AlertOut]
+    missed: list[MissedOut]
+
+
+class PatientSummaryOut(BaseModel):
+    """A line of the patient list (clinicians: identified)."""
+
+    pseudonym: str
+    sex: str
+    synthetic: bool
+    n_tumours: int
+    first_diagnosis: _dt.date | None
+    deceased: bool
+    name: str | None
+    birth_date: _dt.date | None
+
+
+class PatientListOut(BaseModel):
+    total: int
+    offset: int
+    patients: list[PatientSummaryOut]
+
+
+class PatientCreate(BaseModel):
+    model_config = _CFG
+    pseudonym: str = Pseudonym
+    sex: Literal["female", "male", "other", "unknown"] = "unknown"
+    name: str | None = Field(None, max_length=200)
+    birth_date: _dt.date | None = None
+
+
+class TumourCreate(BaseModel):
+    model_config = _CFG
+    label: str = Label
+    findings: Findings
+    confirmed_diagnosis: str | None = Field(None, max_length=60)
+
+
+class EncounterCreate(BaseModel):
+    """A planned encounter done or missed (``plan_item``), or an ad hoc one (done)."""
+
+    model_config = _CFG
+    date: _dt.date
+    status: Literal["done", "missed", "cancelled"] = "done"
+    tumour: str | None = Field(None, max_length=64)
+    plan_item: str | None = Field(None, max_length=64)
+    modality_class: Literal["clinical", "imaging", "biopsy", "other"] = "clinical"
+    kind: str | None = Field(None, max_length=200)
+    modality: str | None = Field(None, max_length=200)
+    findings: str | None = Field(None, max_length=2000)
+
+
+class EventCreate(BaseModel):
+    model_config = _CFG
+    kind: Literal["local_recurrence", "metastasis", "new_primary", "death"]
+    date: _dt.date
+    tumour: str | None = Field(None, max_length=64)
+    site: Literal["lung", "liver", "skin", "bone_spine", "adrenal", "kidney", "other"] | None = None
+    cause: str | None = Field(None, max_length=500)
+    note: str | None = Field(None, max_length=2000)
+
+
+class CreatedOut(BaseModel):
+    id: int | str
+    message: str
+
+
+class CohortOut(BaseModel):
+    """The de-identified cohort: no names, birth dates, pseudonyms or calendar dates."""
+
+    n: int
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+class StudyIn(BaseModel):
+    model_config = _CFG
+    horizon: str = Field("5y", max_length=16, description="e.g. 5y, 60m, 1826d")
+
+
+class UserOut(BaseModel):
+    username: str
+    role: Literal["clinician", "researcher", "admin"]
+    active: bool
+    created: _dt.datetime
+
+
+class UserCreate(BaseModel):
+    model_config = _CFG
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+    password: str = Field(min_length=8, max_length=256)
+    role: Literal["clinician", "researcher", "admin"]
+
+
+class UserUpdate(BaseModel):
+    model_config = _CFG
+    active: bool | None = None
+    role: Literal["clinician", "researcher", "admin"] | None = None
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: _dt.datetime
+    username: str | None
+    role: str | None
+    action: str
+    resource: str
+    patient: str | None
+    remote_addr: str | None
+    outcome: str

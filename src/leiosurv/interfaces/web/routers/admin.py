@@ -1,0 +1,109 @@
+"""Administration (admins only): users and the audit trail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse
+
+from leiosurv.exceptions import InputError, LeiosurvError
+from leiosurv.interfaces.web._app import page_context, templates
+from leiosurv.interfaces.web._deps import AdminDep, RegistryDep, api_csrf, audit, check_csrf
+from leiosurv.interfaces.web._schemas import AuditOut, UserCreate, UserOut, UserUpdate
+from leiosurv.interfaces.web._security import hash_password
+
+router = APIRouter()
+
+
+def _users(reg) -> list[UserOut]:
+    return [UserOut(username=u.username, role=u.role, active=u.active, created=u.created) for u in reg.users()]
+
+
+@router.get("/admin/users", include_in_schema=False)
+def users_page(request: Request, user: AdminDep, reg: RegistryDep):
+    return templates.TemplateResponse(request, "users.html", {"users": _users(reg), "errors": {}, "values": {},
+                                                               **page_context(request)})
+
+
+@router.post("/admin/users", include_in_schema=False)
+async def users_create(request: Request, user: AdminDep, reg: RegistryDep):
+    from pydantic import ValidationError
+
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
+    values = {k: str(v) for k, v in form.items() if k in ("username", "role")}
+    try:
+        body = UserCreate(username=str(form.get("username", "")), password=str(form.get("password", "")),
+                          role=str(form.get("role", "")))  # type: ignore[arg-type]
+        reg.add_user(body.username, hash_password(body.password), body.role)
+    except ValidationError as exc:
+        errors = {str(e["loc"][0]): e["msg"] for e in exc.errors()}
+        return templates.TemplateResponse(request, "users.html", {"users": _users(reg), "errors": errors,
+                                                                   "values": values, **page_context(request)},
+                                          status_code=422)
+    except LeiosurvError as exc:
+        return templates.TemplateResponse(request, "users.html", {"users": _users(reg),
+                                                                   "errors": {"username": str(exc)},
+                                                                   "values": values, **page_context(request)},
+                                          status_code=422)
+    audit(request, user, "admin", f"user {body.username} created ({body.role})")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/active", include_in_schema=False)
+async def users_toggle(request: Request, user: AdminDep, reg: RegistryDep, username: str = Path(max_length=64)):
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
+    active = form.get("active") == "true"
+    if username == user.username and not active:
+        raise InputError("active: you cannot deactivate yourself")
+    reg.set_user(username, active=active)
+    request.app.state.user_cache.pop(username, None)
+    audit(request, user, "admin", f"user {username} {'activated' if active else 'deactivated'}")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+Limit = Query(200, ge=1, le=5000)
+Offset = Query(0, ge=0, le=10**9)
+
+
+@router.get("/admin/audit", include_in_schema=False)
+def audit_page(request: Request, user: AdminDep, reg: RegistryDep, limit: int = Limit, offset: int = Offset,
+               patient: str | None = Query(None, max_length=64)):
+    rows = reg.audit_events(limit=limit, offset=offset, patient=patient or None)
+    return templates.TemplateResponse(request, "audit.html", {"rows": rows, "patient": patient or "",
+                                                               **page_context(request)})
+
+
+@router.get("/api/v1/users", response_model=list[UserOut], tags=["admin"])
+def api_users(user: AdminDep, reg: RegistryDep) -> list[UserOut]:
+    """Every user (never a password or hash)."""
+    return _users(reg)
+
+
+@router.post("/api/v1/users", response_model=UserOut, status_code=201, tags=["admin"],
+             dependencies=[Depends(api_csrf)])
+def api_create_user(request: Request, body: UserCreate, user: AdminDep, reg: RegistryDep) -> UserOut:
+    """Create a user (the password is stored as an argon2 hash)."""
+    u = reg.add_user(body.username, hash_password(body.password), body.role)
+    audit(request, user, "admin", f"user {body.username} created ({body.role})")
+    return UserOut(username=u.username, role=u.role, active=u.active, created=u.created)
+
+
+@router.patch("/api/v1/users/{username}", response_model=UserOut, tags=["admin"], dependencies=[Depends(api_csrf)])
+def api_update_user(request: Request, body: UserUpdate, user: AdminDep, reg: RegistryDep,
+                    username: str = Path(max_length=64)) -> UserOut:
+    """Activate or deactivate a user, or change the role."""
+    if username == user.username and (body.active is False or (body.role and body.role != "admin")):
+        raise InputError("active: you cannot deactivate or demote yourself")
+    reg.set_user(username, active=body.active, role=body.role)
+    request.app.state.user_cache.pop(username, None)
+    audit(request, user, "admin", f"user {username} updated")
+    u = reg.get_user(username)
+    return UserOut(username=u.username, role=u.role, active=u.active, created=u.created)
+
+
+@router.get("/api/v1/audit", response_model=list[AuditOut], tags=["admin"])
+def api_audit(user: AdminDep, reg: RegistryDep, limit: int = Limit, offset: int = Offset,
+              patient: str | None = Query(None, max_length=64)) -> list[AuditOut]:
+    """The audit trail, newest first (append-only: the database refuses changes)."""
+    return [AuditOut(**e.__dict__) for e in reg.audit_events(limit=limit, offset=offset, patient=patient)]
