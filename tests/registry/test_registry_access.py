@@ -60,3 +60,11 @@ def test_find_patients_searches_pseudonym_and_identity_only_when_asked(reg):
     assert reg.find_patients("%")[0] == 0  # LIKE wildcards are literal
     assert reg.find_patients("", synthetic=True)[0] == 1
     assert [r.pseudonym for r in reg.find_patients("", limit=1, offset=1)[1]] == ["P-0002"]
+
+
+def test_changing_a_missing_user_is_not_found(reg):
+    from leiosurv.exceptions import NotFoundError
+
+    for kwargs in ({}, {"active": False}):
+        with pytest.raises(NotFoundError, match="user 'ghost': does not exist"):
+            reg.set_user("ghost", **kwargs)

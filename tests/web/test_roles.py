@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from conftest import client_for
 
 # (method, path) reachable without a session

@@ -108,6 +108,8 @@ def set_user(conn: Connection, username: str, *, active: bool | None = None, pas
             raise InputError(f"role: must be one of {', '.join(T.ROLES)} (got {str(role)[:40]!r})")
         vals["role"] = role
     if not vals:
+        if get_user(conn, username) is None:
+            raise NotFoundError(f"user {username!r}: does not exist")
         return
     with _repo.translate_errors(f"user {username!r}"):
         n = conn.execute(sa.update(T.app_user).where(T.app_user.c.username == username).values(**vals)).rowcount
