@@ -50,7 +50,8 @@ def run(request: Request, reg, horizon: str) -> StudyRun:
 @router.get("/study", include_in_schema=False)
 def study_page(request: Request, user: ResearcherDep):
     s: StudyRun | None = request.app.state.study
-    figures = sorted(n for n in (s.files if s else {}) if n.endswith(".svg"))
+    figures = sorted((n for n in (s.files if s else {}) if n.endswith(".svg")),
+                     key=lambda n: (n != "forest_plot.svg", n))
     audit(request, user, "read", "study page")
     return templates.TemplateResponse(request, "study.html", {"s": s, "figures": figures, "error": None,
                                                                **page_context(request)})
