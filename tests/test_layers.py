@@ -24,8 +24,11 @@ FORBIDDEN = {
                  "click", "icalendar", "fhir"),
     "stats": ("leiosurv.clinical", "leiosurv.study", "leiosurv.registry", "leiosurv.interfaces", "click", "icalendar",
               "fhir"),
-    "study": ("leiosurv.interfaces", "leiosurv.registry", "click", "icalendar", "fhir"),
     "registry": ("leiosurv.interfaces", "click", "fastapi", "icalendar", "fhir"),
+    # the web layer holds no business logic and no SQL: patients through the Registry, rules through the core
+    "interfaces/web": ("sqlalchemy", "alembic", "psycopg", "leiosurv.stats", "click"),
+    # nothing but the web package and the CLI's ``serve`` needs the web libraries
+    "study": ("leiosurv.interfaces", "leiosurv.registry", "click", "icalendar", "fhir", "fastapi", "uvicorn"),
 }
 
 
@@ -43,6 +46,7 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_imports_point_one_way(layer):
     bad = []
+    assert (SRC / layer).is_dir(), layer
     for path in sorted((SRC / layer).rglob("*.py")):
         for name in _imports(path):
             if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[layer]):
@@ -73,7 +77,8 @@ def test_clinical_core_does_no_io():
 def test_core_imports_without_interface_libraries():
     code = (
         "import sys\n"
-        "for m in ('click', 'icalendar', 'fhir', 'fhir.resources', 'sqlalchemy', 'fastapi'):\n"
+        "for m in ('click', 'icalendar', 'fhir', 'fhir.resources', 'sqlalchemy', 'fastapi', 'uvicorn', 'starlette',"
+        " 'argon2', 'fpdf', 'itsdangerous'):\n"
         "    sys.modules[m] = None\n"
         "import leiosurv.clinical, leiosurv.stats\n"
     )
@@ -145,3 +150,19 @@ def test_no_private_import_across_packages():
         for problem in private_imports_across_packages(path.read_text(), _own_package(path)):
             bad.append(f"{path.relative_to(SRC)} {problem}")
     assert not bad, "\n".join(bad)
+
+
+def test_web_routers_use_no_sql_and_the_cli_runs_without_the_web_libraries():
+    for path in sorted((SRC / "interfaces" / "web").rglob("*.py")):
+        text = path.read_text()
+        for word in ("SELECT ", "INSERT ", "UPDATE ", "DELETE FROM", "exec_driver_sql", ".engine"):
+            assert word not in text, f"{path.relative_to(SRC)} holds SQL or uses the engine ({word.strip()})"
+    code = (
+        "import sys\n"
+        "for m in ('fastapi', 'uvicorn', 'starlette', 'argon2', 'fpdf', 'itsdangerous'):\n"
+        "    sys.modules[m] = None\n"
+        "from leiosurv.interfaces.cli import main\n"
+        "sys.exit(main(['--version']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

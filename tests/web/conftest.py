@@ -28,8 +28,7 @@ PASSWORD = "demo-password"
 
 
 def make_app(db: str, *, n_synthetic: int = 40):
-    from leiosurv.interfaces.web import Settings, create_app
-    from leiosurv.interfaces.web._demo import load_demo
+    from leiosurv.interfaces.web import Settings, create_app, load_demo
     from leiosurv.registry import Registry
 
     reg = Registry(db, create=True)

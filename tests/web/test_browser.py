@@ -38,8 +38,7 @@ def server(tmp_path_factory):
     _need_chromium()
     import uvicorn
 
-    from leiosurv.interfaces.web import Settings, create_app
-    from leiosurv.interfaces.web._demo import load_demo
+    from leiosurv.interfaces.web import Settings, create_app, load_demo
     from leiosurv.registry import Registry
 
     db = str(tmp_path_factory.mktemp("browser") / "web.sqlite")

@@ -33,7 +33,7 @@ def serve(demo: bool, db: str | None, host: str, port: int, workers: int) -> Non
 
         import platformdirs
 
-        from leiosurv.interfaces.web._demo import DEMO_PASSWORD, load_demo
+        from leiosurv.interfaces.web import DEMO_PASSWORD, load_demo
 
         if db is None:
             path = Path(platformdirs.user_data_dir("leiosurv")) / "demo.sqlite"

@@ -13,7 +13,8 @@ patients through :class:`leiosurv.registry.Registry`, the study through
 """
 
 from leiosurv.interfaces.web._app import create_app
+from leiosurv.interfaces.web._demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from leiosurv.interfaces.web._security import hash_password, verify_password
 from leiosurv.interfaces.web._settings import Settings
 
-__all__ = ["create_app", "Settings", "hash_password", "verify_password"]
+__all__ = ["create_app", "Settings", "hash_password", "verify_password", "load_demo", "DEMO_USERS", "DEMO_PASSWORD"]

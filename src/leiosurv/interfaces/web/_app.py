@@ -162,7 +162,7 @@ def _install_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
     """The web app on the registry of *settings* (created or migrated if needed)."""
-    from leiosurv.interfaces.web.routers import ROUTERS
+    from leiosurv.interfaces.web._routes import ROUTERS
 
     settings = settings or Settings()
     app = FastAPI(title="leiosurv", version=__version__, docs_url=None, redoc_url=None,

@@ -21,6 +21,7 @@ from leiosurv.exceptions import InputError, LeiosurvError, NotFoundError
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, audit, check_csrf
 from leiosurv.interfaces.web._forms import errors_by_field
+from leiosurv.interfaces.web._routes_assess import assess_form, form_context
 from leiosurv.interfaces.web._schemas import (
     CreatedOut,
     EncounterCreate,
@@ -30,7 +31,6 @@ from leiosurv.interfaces.web._schemas import (
     PatientSummaryOut,
     TumourCreate,
 )
-from leiosurv.interfaces.web.routers.assess import assess_form, form_context
 from leiosurv.registry import live_assessment
 
 router = APIRouter()
