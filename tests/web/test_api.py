@@ -201,6 +201,9 @@ def test_dashboard_lists_overdue_due_gaps_and_missed(app):
     d = c.get("/api/v1/dashboard").json()
     assert [(m["patient"], m["plan_item"]) for m in d["missed"]] == [("DEMO-001", "visit-m006")]
     assert "visit-m006" not in {a["item"] for a in d["overdue"]}
+    # served from the cache between writes, but every read is audited
+    reads = [e for e in app.state.registry.audit_events() if e.resource == "dashboard"]
+    assert len(reads) == 3 and all(e.username == "demo-clinician" for e in reads)
 
 
 def test_researcher_gets_the_deidentified_cohort_and_the_study(sqlite_app):

@@ -176,6 +176,8 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.state.limiter = RateLimiter(settings.login_max_failures)
     app.state.user_cache = {}
     app.state.study = None
+    app.state.generation = 0  # bumped by every audited write (see _deps.audit)
+    app.state.dashboard_cache = {}
     _install_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for r in ROUTERS:

@@ -119,6 +119,8 @@ def audit(request: Request, user: SessionUser | None, action: str, resource: str
           outcome: str = "ok", username: str | None = None) -> None:
     """Append who, what, when, from where and the outcome to the audit trail."""
     reg: Registry = request.app.state.registry
+    if action == "write":
+        request.app.state.generation += 1  # the registry changed: cached views are stale
     reg.audit(username=user.username if user else username, role=user.role if user else None, action=action,
               resource=resource, patient=patient, remote_addr=client_addr(request), outcome=outcome)
 
