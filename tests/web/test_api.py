@@ -202,6 +202,7 @@ def test_dashboard_lists_overdue_due_gaps_and_missed(app):
     assert [(m["patient"], m["plan_item"]) for m in d["missed"]] == [("DEMO-001", "visit-m006")]
     assert "visit-m006" not in {a["item"] for a in d["overdue"]}
     # served from the cache between writes, but every read is audited
+    assert c.get("/api/v1/dashboard").json() == d
     reads = [e for e in app.state.registry.audit_events() if e.resource == "dashboard"]
     assert len(reads) == 3 and all(e.username == "demo-clinician" for e in reads)
 
