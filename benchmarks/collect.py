@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["aj_speed.md", "coverage.md", "study_scale.md", "registry_scale_sqlite.md", "registry_scale_postgresql.md"]
+ORDER = ["aj_speed.md", "coverage.md", "study_scale.md", "registry_scale_sqlite.md", "registry_scale_postgresql.md",
+         "web_speed.md"]
 
 HEADER = """# Benchmark results
 

@@ -54,6 +54,16 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", a
 """
 
 
+NOT_RUN = (
+    "**Not run: the registry with 1,000,000 synthetic patients.** Building it takes about 10 minutes "
+    "(`registry_scale.py`), and what it would show is already known from that benchmark: the registry's alert "
+    "query as of today takes 8.7 s at 10^6 patients and returns 268,500 overdue encounters. The dashboard's "
+    "computation after each write would take as long (requests in between are served from its cache), and its "
+    "response would list every one of those alerts. Meeting the 200 ms goal there needs a paged, indexed alert "
+    "query in the registry (the top N overdue per clinic, counts for the rest) before the web layer can be measured."
+)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -224,6 +234,8 @@ def _write(r: dict) -> None:
             cells.append("not run" if v is None else ("met" if v["p95_ms"] < g else "**NOT met**")
                          + (f" ({v['p95_ms']:.0f} ms)" if v else ""))
         lines.append(f"| {ep} under {g:.0f} ms | {cells[0]} | {cells[1]} |")
+    if key == "web_speed":
+        lines += ["", NOT_RUN]
     (out / f"{key}.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out / (key + '.md')}")
 

@@ -189,9 +189,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
 def _protect_openapi(app: FastAPI) -> None:
     """The OpenAPI document needs a session like everything else."""
-    from leiosurv.interfaces.web._deps import current_user
+    from leiosurv.interfaces.web._deps import user_of
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi(request: Request):
-        current_user(request)
+        user_of(request)
         return JSONResponse(app.openapi())

@@ -8,6 +8,7 @@ form to ``/assess/preview`` and swaps in the result); without JavaScript the
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from leiosurv.clinical import Assessment, assess, parse_findings
 from leiosurv.exceptions import FindingsError
@@ -67,14 +68,16 @@ async def assess_preview(request: Request, user: ClinicianDep):
 @router.post("/api/v1/assessments", response_model=Assessment, tags=["assessment"],
              dependencies=[Depends(api_csrf)],
              responses={422: {"description": "invalid findings: message and field"}})
-def api_assess(request: Request, body: AssessIn, user: ClinicianDep) -> Assessment:
+async def api_assess(request: Request, body: AssessIn, user: ClinicianDep):
     """Assess findings: ranked diagnosis candidates, pathway, dermal-LMS risk group with its evidence, dated plan.
 
     Nothing is stored and no patient is named, so it is not audited as a patient record.
+    (Computed on the event loop: one assessment takes well under a millisecond; the
+    result is serialised once, without FastAPI validating the core's own model again.)
     """
     a = assess(body.findings, as_of=body.as_of or request.app.state.settings.as_of(),
                mitotic_definition=body.mitotic_definition)
-    return a
+    return Response(a.model_dump_json(), media_type="application/json")
 
 
 __all__ = ["router", "assess_form", "form_context", "audit"]
