@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-
-from conftest import PASSWORD, TODAY, client_for, csrf_of
+from webutil import PASSWORD, TODAY, client_for, csrf_of
 
 HIGH = {"excision_date": "2026-10-01", "site": "left thigh", "depth": "dermal", "atypia": "moderate",
         "mitoses": {"count": 20}, "necrosis": "absent", "margins": "negative",

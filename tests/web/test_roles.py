@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from conftest import client_for
+from webutil import client_for
 
 # (method, path) reachable without a session
 OPEN = {("POST", "/api/v1/session"), ("GET", "/login"), ("POST", "/login"), ("GET", "/health"), ("GET", "/")}

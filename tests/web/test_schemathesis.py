@@ -14,8 +14,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
-
-from conftest import make_app  # noqa: E402
+from webutil import make_app  # noqa: E402
 
 APP = make_app(tempfile.mkdtemp(prefix="leiosurv-schemathesis-") + "/web.sqlite", n_synthetic=40)
 SCHEMA = schemathesis.openapi.from_dict(APP.openapi())
