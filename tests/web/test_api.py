@@ -267,3 +267,20 @@ def test_pages_render_for_a_clinician(app):
     assert r.status_code == 303
     page = c.get("/patients/DEMO-003").text
     assert "replan metastasis" in page and "replaced: replan metastasis" in page
+
+
+def test_new_tumour_form_previews_then_registers(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    reg = sqlite_app.state.registry
+    tok = csrf_of(c.get("/patients/DEMO-003/tumours/new").text)
+    form = {"csrf_token": tok, "label": "T2", "excision_date": "2026-11-01", "depth": "dermal", "atypia": "moderate",
+            "mitoses.count": "20", "immunohistochemistry.sma": "positive", "confirmed_diagnosis": "aismn"}
+    r = c.post("/patients/DEMO-003/tumours/new", data={**form, "action": "assess"})
+    assert r.status_code == 200 and 'class="group">HIGH<' in r.text and "confirmed" in r.text
+    assert len(reg.patient_record("DEMO-003")["tumours"]) == 1  # looking stores nothing
+    r = c.post("/patients/DEMO-003/tumours/new", data={**form, "action": "save"})
+    assert r.status_code == 303 and r.headers["location"] == "/patients/DEMO-003?done=tumour"
+    t2 = reg.patient_record("DEMO-003")["tumours"][1]
+    assert t2["label"] == "T2" and t2["confirmed_diagnosis"] == "aismn"
+    r = c.post("/patients/DEMO-003/tumours/new", data={**form, "action": "save"})
+    assert r.status_code == 422 and "already exists</span>" in r.text.split('id="f-label"', 1)[1].split("</div>", 1)[0]

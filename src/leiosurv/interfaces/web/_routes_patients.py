@@ -159,7 +159,15 @@ def patient_context(request: Request, reg, p: str, *, errors: dict | None = None
         cur = next((a for a in t["assessments"] if a["current"]), None)
         current[t["label"]] = cur["result"] if cur else None
     open_items = [e for e in rec["encounters"] if e["status"] == "planned" and e.get("plan_item")]
-    return {"rec": rec, "p": p, "current": current, "open_items": open_items, "today": today,
+    labels = {t["label"] for t in rec["tumours"]}
+    other = [e for e in rec["encounters"] if e.get("tumour") not in labels]
+    def line(r: dict, *keys: str) -> dict:
+        return {**r, "what": r["kind"], "detail": "; ".join(str(r[k]) for k in keys if r.get(k))}
+
+    course = sorted([line(e, "site", "cause", "note") for e in rec["events"]]
+                    + [line(r, "margin_status", "agent", "note") for r in rec["treatments"]], key=lambda x: x["date"])
+    return {"rec": rec, "p": p, "current": current, "open_items": open_items, "today": today, "other": other,
+            "course": course,
             "errors": errors or {}, "values": values or {}, "form": form,
             "done": DONE_TEXT.get(request.query_params.get("done", "")), **page_context(request)}
 
@@ -240,6 +248,9 @@ async def tumour_create(request: Request, user: ClinicianDep, reg: RegistryDep, 
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     values, errors, a = assess_form(request, form)
+    if form.get("action") == "assess":  # only look at the result; nothing is stored
+        return templates.TemplateResponse(request, "assess.html", form_context(
+            request, values, errors, a, patient=pseudonym), status_code=422 if errors else 200)
     label = str(form.get("label", "")).strip()
     if not label:
         errors["label"] = "needed: a label for the tumour, unique for the patient (e.g. T1)"
