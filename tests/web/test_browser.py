@@ -88,6 +88,13 @@ def _login(page, base: str, user: str = "demo-clinician") -> None:
     page.wait_for_load_state("networkidle")
 
 
+def _images_loaded(page) -> None:
+    """Wait until every image of the page has loaded (and fail if one cannot be shown)."""
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    broken = page.evaluate("() => [...document.images].filter(i => i.naturalWidth === 0).map(i => i.alt)")
+    assert not broken, f"images not shown: {broken}"
+
+
 def _fill_high(page, excised: dt.date) -> None:
     page.fill("#f-excision_date", excised.isoformat())
     page.fill("#f-site", "left thigh")
@@ -158,6 +165,7 @@ def test_clinic_day_in_the_browser(server, browser, shots):
     page.click("text=DEMO-001 >> nth=0")
     expect(page.locator("h1")).to_contain_text("Patient DEMO-001")
     expect(page.locator("img[alt^='Timeline']")).to_be_visible()
+    _images_loaded(page)
     page.screenshot(path=str(shots / "patient.png"), full_page=True)
     with page.expect_download() as dl:
         page.click("text=calendar (.ics)")
@@ -183,6 +191,7 @@ def test_clinic_day_in_the_browser(server, browser, shots):
     page.click("text=Run the study")
     expect(page.locator("#study-status")).to_contain_text("SYNTHETIC DATA", timeout=120_000)
     expect(page.locator("img[alt='forest plot']")).to_be_visible()
+    _images_loaded(page)
     page.screenshot(path=str(shots / "study.png"), full_page=False)
     assert not errors, errors  # no script error, no CSP violation, nothing failed to load
 
