@@ -284,3 +284,17 @@ def test_new_tumour_form_previews_then_registers(sqlite_app):
     assert t2["label"] == "T2" and t2["confirmed_diagnosis"] == "aismn"
     r = c.post("/patients/DEMO-003/tumours/new", data={**form, "action": "save"})
     assert r.status_code == 422 and "already exists</span>" in r.text.split('id="f-label"', 1)[1].split("</div>", 1)[0]
+
+
+def test_sign_out_clears_the_session(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    assert c.get("/api/v1/session").json()["username"] == "demo-clinician"
+    r = c.delete("/api/v1/session")
+    assert r.status_code == 204 and "Max-Age=0" in r.headers["set-cookie"]
+    assert c.get("/api/v1/session").status_code == 401
+    c = client_for(sqlite_app, "clinician")
+    page = c.get("/dashboard").text
+    r = c.post("/logout", data={"csrf_token": csrf_of(page)})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert c.get("/dashboard").status_code == 303
+    assert [e.action for e in sqlite_app.state.registry.audit_events(limit=2)] == ["logout", "read"]

@@ -17,8 +17,7 @@ from leiosurv.exceptions import InputError
                                          "registry; with --demo a separate demo.sqlite).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-def serve(demo: bool, db: str | None, host: str, port: int, workers: int) -> None:
+def serve(demo: bool, db: str | None, host: str, port: int) -> None:
     """Start the clinic web app (pages and REST API) on HOST:PORT."""
     try:
         import uvicorn
@@ -56,7 +55,7 @@ def serve(demo: bool, db: str | None, host: str, port: int, workers: int) -> Non
         click.echo("The demo registry holds the two published cases and SYNTHETIC patients only.")
     elif not app.state.registry.users():
         click.echo("No users yet: create the first admin with 'leiosurv users create-admin USERNAME'.")
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", workers=1,
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",
                 server_header=False, proxy_headers=False)
 
 
