@@ -288,10 +288,16 @@ def test_new_tumour_form_previews_then_registers(sqlite_app):
 
 def test_sign_out_clears_the_session(sqlite_app):
     c = client_for(sqlite_app, "clinician")
+    other = client_for(sqlite_app, "clinician")  # the same user on another device
     assert c.get("/api/v1/session").json()["username"] == "demo-clinician"
+    stolen = c.cookies["leiosurv_session"]
     r = c.delete("/api/v1/session")
     assert r.status_code == 204 and "Max-Age=0" in r.headers["set-cookie"]
     assert c.get("/api/v1/session").status_code == 401
+    replay = client_for(sqlite_app, None)
+    replay.cookies.set("leiosurv_session", stolen, domain="testserver")
+    assert replay.get("/api/v1/session").status_code == 401  # the cookie is void, not only forgotten
+    assert other.get("/api/v1/session").status_code == 401  # sign-out ends every session of the user
     c = client_for(sqlite_app, "clinician")
     page = c.get("/dashboard").text
     r = c.post("/logout", data={"csrf_token": csrf_of(page)})

@@ -37,6 +37,7 @@ class User:
     active: bool
     created: _dt.datetime
     password_hash: str
+    sessions_after: _dt.datetime | None = None  # sessions issued before this (UTC) are void (sign-out)
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,12 @@ class PatientSummary:
     birth_date: _dt.date | None = None
 
 
+def _utc(t: _dt.datetime | None) -> _dt.datetime | None:
+    return t.replace(tzinfo=_dt.UTC) if t is not None and t.tzinfo is None else t
+
+
 def _user(r) -> User:
-    return User(r.username, r.role, bool(r.active), r.created, r.password_hash)
+    return User(r.username, r.role, bool(r.active), _utc(r.created), r.password_hash, _utc(r.sessions_after))
 
 
 def add_user(conn: Connection, username: str, password_hash: str, role: str) -> User:
@@ -96,9 +101,11 @@ def list_users(conn: Connection) -> list[User]:
 
 
 def set_user(conn: Connection, username: str, *, active: bool | None = None, password_hash: str | None = None,
-             role: str | None = None) -> None:
-    """Change a user's active flag, password hash or role."""
+             role: str | None = None, sessions_after: _dt.datetime | None = None) -> None:
+    """Change a user's active flag, password hash, role, or void the sessions issued before *sessions_after*."""
     vals: dict = {}
+    if sessions_after is not None:
+        vals["sessions_after"] = sessions_after
     if active is not None:
         vals["active"] = bool(active)
     if password_hash is not None:

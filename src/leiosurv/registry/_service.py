@@ -458,12 +458,13 @@ class Registry:
             return _access.list_users(c)
 
     def set_user(self, username: str, *, active: bool | None = None, password_hash: str | None = None,
-                 role: str | None = None) -> None:
-        """Change a user's active flag, password hash or role."""
+                 role: str | None = None, sessions_after: _dt.datetime | None = None) -> None:
+        """Change a user's active flag, password hash or role, or void the sessions issued before a time."""
         from leiosurv.registry import _access
 
         with self.engine.begin() as c:
-            _access.set_user(c, username, active=active, password_hash=password_hash, role=role)
+            _access.set_user(c, username, active=active, password_hash=password_hash, role=role,
+                             sessions_after=sessions_after)
 
     def audit(self, *, username: str | None, role: str | None, action: str, resource: str,
               patient: str | None = None, remote_addr: str | None = None, outcome: str = "ok") -> None:

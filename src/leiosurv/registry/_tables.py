@@ -239,6 +239,7 @@ app_user = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sessions_after", sa.DateTime(timezone=True)),
     sa.CheckConstraint(_in("role", ROLES), name="role"),
     sa.CheckConstraint("length(username) > 0", name="username_nonempty"),
     sa.CheckConstraint("password_hash LIKE '$argon2%'", name="argon2"),

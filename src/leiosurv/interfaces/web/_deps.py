@@ -70,16 +70,17 @@ def session_of(request: Request) -> dict:
 _ACTIVE_TTL = 30.0
 
 
-def _active(request: Request, username: str, role: str) -> bool:
-    """The user exists, is active and still has *role* (cached for a few seconds)."""
+def _active(request: Request, username: str, role: str, issued: float) -> bool:
+    """The user exists, is active, still has *role*, and has not signed out since *issued* (cached 30 s)."""
     cache: dict = request.app.state.user_cache
     now = time.monotonic()
     hit = cache.get(username)
     if hit is None or now - hit[0] > _ACTIVE_TTL:
         u = request.app.state.registry.get_user(username)
-        hit = (now, u.role if u is not None and u.active else None)
+        after = u.sessions_after.timestamp() if u is not None and u.sessions_after is not None else 0.0
+        hit = (now, u.role if u is not None and u.active else None, after)
         cache[username] = hit
-    return hit[1] == role
+    return hit[1] == role and issued > hit[2]
 
 
 async def current_user(request: Request) -> SessionUser:
@@ -89,8 +90,8 @@ async def current_user(request: Request) -> SessionUser:
 
 def user_of(request: Request) -> SessionUser:
     data = session_of(request)
-    u, r = data.get("u"), data.get("r")
-    if not u or not r or not _active(request, u, r):
+    u, r, t = data.get("u"), data.get("r"), data.get("t")
+    if not u or not r or not isinstance(t, (int, float)) or not _active(request, u, r, float(t)):
         raise LoginRequired()
     return SessionUser(u, r, data["c"])
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import time
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
@@ -39,7 +42,7 @@ def _attempt(request: Request, reg, username: str, password: str) -> tuple[str, 
     limiter.reset(*keys)
     request.app.state.user_cache.pop(u.username, None)
     # a new session (and CSRF token) at every sign-in: no session fixation
-    request.state.session = {"u": u.username, "r": u.role, "c": new_token()}
+    request.state.session = {"u": u.username, "r": u.role, "c": new_token(), "t": time.time()}
     request.state.session_dirty = True
     audit(request, None, "login", "login", outcome="ok", username=u.username)
     return "ok", u.role
@@ -83,12 +86,19 @@ def login(request: Request, reg: RegistryDep, username: str = Form("", max_lengt
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, user: CurrentUser, csrf_token: str = Form("")):
+def logout(request: Request, user: CurrentUser, reg: RegistryDep, csrf_token: str = Form("")):
     check_csrf(request, csrf_token)
+    _end_sessions(request, reg, user)
+    return RedirectResponse("/login", status_code=303)
+
+
+def _end_sessions(request: Request, reg, user) -> None:
+    """Sign out: this user's sessions issued until now are void, here and in every other server process."""
+    reg.set_user(user.username, sessions_after=_dt.datetime.now(_dt.UTC))
+    request.app.state.user_cache.pop(user.username, None)
     audit(request, user, "logout", "logout")
     request.state.session = None
     request.state.session_dirty = True
-    return RedirectResponse("/login", status_code=303)
 
 
 @router.post("/api/v1/session", response_model=SessionOut, tags=["session"],
@@ -113,8 +123,6 @@ def api_me(user: CurrentUser):
 
 
 @router.delete("/api/v1/session", status_code=204, tags=["session"], dependencies=[Depends(api_csrf)])
-def api_logout(request: Request, user: CurrentUser):
-    """Sign out."""
-    audit(request, user, "logout", "logout")
-    request.state.session = None
-    request.state.session_dirty = True
+def api_logout(request: Request, user: CurrentUser, reg: RegistryDep):
+    """Sign out (every session of this user issued until now ends)."""
+    _end_sessions(request, reg, user)

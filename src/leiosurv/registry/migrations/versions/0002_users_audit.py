@@ -1,7 +1,8 @@
 """Users of the web app and the append-only audit trail.
 
 * ``app_user``: username, argon2 hash (never a password), role (clinician,
-  researcher, admin), active flag, creation time;
+  researcher, admin), active flag, creation time, and the time before which
+  its sessions are no longer valid (set at sign-out);
 * ``audit_event``: who (username, role), what (action, resource, patient
   pseudonym), when, from where (remote address), outcome.  Rows can be added,
   never changed or removed: triggers refuse UPDATE and DELETE on SQLite and on
@@ -31,6 +32,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sessions_after', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role IN ('clinician', 'researcher', 'admin')", name=op.f('ck_app_user_role')),
     sa.CheckConstraint("length(username) > 0", name=op.f('ck_app_user_username_nonempty')),
     sa.CheckConstraint("password_hash LIKE '$argon2%'", name=op.f('ck_app_user_argon2')),
