@@ -182,9 +182,11 @@ def test_letters_hold_the_plan_dates(sqlite_app):
     c = client_for(sqlite_app, "clinician")
     pdf = c.get("/api/v1/patients/DEMO-001/tumours/T1/letter-patient.pdf").content
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
-    a = c.get("/api/v1/patients/DEMO-001/tumours/T1/assessment").json()
-    upcoming = [e["due"] for e in a["plan"]["encounters"] if e["status"] != "past"]
-    assert upcoming and all(d in text for d in upcoming)
+    rec = c.get("/api/v1/patients/DEMO-001").json()
+    planned = [e for e in rec["encounters"] if e["status"] == "planned"]
+    assert planned and all(e["due"] in text for e in planned)
+    assert "Please book these check-ups now" in text  # DEMO-001's month-6 visit and CT are overdue
+    assert text.index("Please book") < text.index("2026-09-28") < text.index("Your planned check-ups")
     assert "Demo Patient A" in text
 
 

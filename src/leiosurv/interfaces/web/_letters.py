@@ -1,6 +1,7 @@
 """Printable letters about a surveillance plan (PDF, fpdf2): one for the patient, one for the GP.
 
-The text comes from the assessment (the core's result) and the registry record;
+The text comes from the assessment (the core's result) and the registry record
+(the encounters still planned, as of the letter's date: overdue, then to come);
 the letters only lay it out.  A Unicode font (DejaVu Sans, Debian's
 ``fonts-dejavu-core``) is used when installed; otherwise the built-in Helvetica
 with the text reduced to Latin-1.
@@ -38,8 +39,16 @@ def _plain(text: str, unicode_ok: bool) -> str:
     return "".join(table.get(ch, ch) for ch in text).encode("latin-1", "replace").decode("latin-1")
 
 
-def _when(e) -> str:
-    return f"{e.due.isoformat()} (between {e.window_start.isoformat()} and {e.window_end.isoformat()})"
+def _when(e: dict) -> str:
+    return f"{e['due']} (between {e['window_start']} and {e['window_end']})"
+
+
+def _open_items(record: dict, tumour: str, today: _dt.date) -> tuple[list[dict], list[dict]]:
+    """The tumour's still-planned encounters in the registry: (overdue, to come), by due date."""
+    items = sorted((e for e in record["encounters"] if e.get("tumour") == tumour and e["status"] == "planned"
+                    and e.get("due")), key=lambda e: e["due"])
+    t = today.isoformat()
+    return [e for e in items if e["window_end"] < t], [e for e in items if e["window_end"] >= t]
 
 
 def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today: _dt.date) -> bytes:
@@ -64,7 +73,7 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
         text("SYNTHETIC DEMONSTRATION DATA - NOT A REAL PATIENT", 10, True)
     text(f"{today.isoformat()}", 10)
     plan = a.plan
-    upcoming = [e for e in plan.encounters if e.status != "past"]
+    overdue, upcoming = _open_items(record, tumour, today)
     group = a.risk.group.replace("_", " ")
     if audience == "patient":
         text(f"Dear {ident.get('name') or 'patient'},", 12)
@@ -75,10 +84,15 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
                  "you. Please keep these appointments, even if you feel well.")
         else:
             text("Your doctors will follow the plan below. Please keep these appointments, even if you feel well.")
+        if overdue:
+            text("Please book these check-ups now (their time has passed)", 12, True)
+            for e in overdue:
+                text(f"- {e['kind']} ({e['modality']}), due {e['due']}, with the {e['provider']}.", 11, gap=0.5)
+            pdf.ln(2)
         if upcoming:
             text("Your planned check-ups", 12, True)
             for e in upcoming:
-                text(f"- {_when(e)}: {e.kind} ({e.modality}), with the {e.provider}.", 11, gap=0.5)
+                text(f"- {_when(e)}: {e['kind']} ({e['modality']}), with the {e['provider']}.", 11, gap=0.5)
             pdf.ln(2)
         else:
             text("No further check-up is scheduled at present.")
@@ -102,10 +116,16 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
         pdf.ln(2)
         for r in plan.recommendations:
             text(f"Recommendation: {getattr(r, 'text', r)}", 10)
+        if overdue:
+            text("Overdue (not recorded as done)", 12, True)
+            for e in overdue:
+                text(f"- due {e['due']} (window closed {e['window_end']}): {e['kind']}, {e['modality']} - "
+                     f"{e['provider']}", 10, gap=0.3)
+            pdf.ln(2)
         text("Planned follow-up", 12, True)
         if upcoming:
             for e in upcoming:
-                text(f"- {_when(e)}: {e.kind}, {e.modality} - {e.provider}", 10, gap=0.3)
+                text(f"- {_when(e)}: {e['kind']}, {e['modality']} - {e['provider']}", 10, gap=0.3)
             pdf.ln(2)
         else:
             text("No further encounter is scheduled on this pathway.", 10)
