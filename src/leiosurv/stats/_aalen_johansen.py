@@ -11,7 +11,7 @@ from leiosurv.exceptions import InputError
 from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
-from leiosurv.stats._kernels import aj_cif, km_parts, risk_and_events, var_aalen, var_delta
+from leiosurv.stats._kernels import aj_cif, km_parts, var_aalen, var_delta
 from leiosurv.stats._results import CumulativeIncidence
 from leiosurv.stats._steps import jsonable
 
@@ -133,12 +133,8 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
     """
     blocks = []
     for g in counts.groups:
-        n, d = risk_and_events(g)
-        ev = np.flatnonzero(d)
-        if ev.size < d.size:
-            n, d, events = n[ev], d[ev], g.events[ev]
-        else:
-            events = g.events
+        etime, n, events = g.event_grid()
+        d = events @ np.ones(events.shape[1], dtype=np.int64)
         dk = events.astype(np.float64, order="F")  # each cause's column contiguous
         surv, lag = km_parts(n, d)
         cif = aj_cif(n, dk, lag)
@@ -147,7 +143,7 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
         else:
             var = var_aalen(n, dk, d, surv, lag, cif)
         se = np.sqrt(var, out=var)
-        block: dict[str, np.ndarray] = {"time": g.time[ev]}
+        block: dict[str, np.ndarray] = {"time": etime}
         for ki, k in enumerate(counts.causes):
             c = np.concatenate(([0.0], cif[:, ki]))
             e = np.concatenate(([0.0], se[:, ki]))

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, GroupCounts, _from_dense
+from leiosurv.stats._counts import EventCounts, GroupCounts, _from_dense, sorted_runs
 
 __all__: list[str] = []
 
@@ -154,45 +154,74 @@ def _sort_counts(
     labels: list[Any] | None,
     k1: int,
 ) -> tuple[GroupCounts, ...]:
+    """Counts on each group's event grid, with one pass of sorting over the rows.
+
+    The rows are partitioned by ``(group, column)`` with one stable argsort of
+    a small integer key (numpy's radix sort for 16-bit keys: O(n)); then each
+    part's times are sorted in place as values (cheaper than an argsort, and
+    the parts together are the n rows once).  The censoring part of a group is
+    kept as its sorted times; the K cause parts are merged into the distinct
+    event times (a stable sort of K sorted runs is a linear merge).
+    """
+    n_groups = 1 if gcodes is None else len(labels or ())
+    cells = n_groups * k1
     if gcodes is None:
-        return (_sort_group(None, t, cols, k1),)
-    # numpy's stable argsort is a radix sort, O(n), only for integers of 16 bits
-    # or fewer (int64 codes take a merge sort: ~5x slower at 10^7 rows), so the
-    # group codes 0..len(labels)-1 are narrowed first
-    if len(labels) <= np.iinfo(np.int16).max:
-        gcodes = gcodes.astype(np.int8 if len(labels) <= np.iinfo(np.int8).max else np.int16, copy=False)
-    order = np.argsort(gcodes, kind="stable")
-    bounds = np.searchsorted(gcodes[order], np.arange(len(labels) + 1))
-    ts, cs = t[order], cols[order]
-    del order
-    return tuple(
-        _sort_group(label, ts[bounds[i] : bounds[i + 1]], cs[bounds[i] : bounds[i + 1]], k1)
-        for i, label in enumerate(labels)
-    )
+        key = cols
+    else:
+        kdt = np.int8 if cells <= np.iinfo(np.int8).max else np.int16 if cells <= np.iinfo(np.int16).max else np.int64
+        key = np.multiply(gcodes, k1, dtype=kdt)
+        key += cols
+    sizes = np.bincount(key, minlength=cells)
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    if cells == 1:
+        ts = np.sort(t)
+    else:
+        order = np.argsort(key, kind="stable")
+        ts = t[order]
+        del order
+        for c in range(cells):
+            if sizes[c] > 1:
+                ts[bounds[c] : bounds[c + 1]].sort()
+    del key
+    out = []
+    names = [None] if gcodes is None else list(labels or ())
+    for gi, label in enumerate(names):
+        base = gi * k1
+        cens = ts[bounds[base] : bounds[base + 1]]
+        parts = [ts[bounds[base + k] : bounds[base + k + 1]] for k in range(1, k1)]
+        etime, ecounts = _merge_events(parts)
+        out.append(GroupCounts.from_event_grid(label, etime, ecounts, cens))
+    return tuple(out)
 
 
-def _runs(sorted_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of a sorted array and their multiplicities."""
-    if sorted_t.size == 0:
-        return sorted_t, np.zeros(0, dtype=np.int64)
-    new = np.empty(sorted_t.size, dtype=bool)
+def _merge_events(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct event times and events per cause from each cause's sorted times."""
+    k = len(parts)
+    nonempty = [i for i, p in enumerate(parts) if p.size]
+    if len(nonempty) <= 1:
+        i = nonempty[0] if nonempty else 0
+        u, c = sorted_runs(parts[i]) if nonempty else (np.zeros(0), np.zeros(0, dtype=np.int64))
+        events = np.zeros((u.size, k), dtype=np.int64)
+        events[:, i] = c
+        return u, events
+    sizes = np.array([p.size for p in parts])
+    allt = np.concatenate(parts)
+    order = np.argsort(allt, kind="stable")  # K sorted runs: a linear merge
+    tt = allt[order]
+    if k == 2:
+        lab = (order >= sizes[0]).astype(np.intp)
+    else:
+        lab = np.searchsorted(np.cumsum(sizes), order, side="right")
+    del order, allt
+    new = np.empty(tt.size, dtype=bool)
     new[0] = True
-    np.not_equal(sorted_t[1:], sorted_t[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, sorted_t.size))
-    return sorted_t[starts], counts
-
-
-def _sort_group(label: Any, t: np.ndarray, cols: np.ndarray, k1: int) -> GroupCounts:
-    grid, total = _runs(np.sort(t))
-    events = np.zeros((grid.size, k1 - 1), dtype=np.int64)
-    censored = total  # becomes total minus events, in place
-    for k in range(1, k1):
-        tk = t[cols == k]
-        if tk.size:
-            u, c = _runs(np.sort(tk))
-            pos = np.searchsorted(grid, u)
-            events[pos, k - 1] = c
-            censored[pos] -= c
-    # every grid time holds at least one row, so nothing is empty
-    return GroupCounts(label, grid, events, censored)
+    np.not_equal(tt[1:], tt[:-1], out=new[1:])
+    if new.all():
+        events = np.zeros((tt.size, k), dtype=np.int64)
+        events[np.arange(tt.size), lab] = 1
+        return tt, events
+    run = np.cumsum(new)
+    run -= 1
+    m = int(run[-1]) + 1
+    events = np.bincount(run * k + lab, minlength=m * k).astype(np.int64).reshape(m, k)
+    return tt[new], events

@@ -89,7 +89,7 @@ class _StepResult:
         h = as_horizons(horizons)
         out: list[pd.DataFrame] = []
         for g, block in zip(self.counts.groups, self.blocks):
-            last = float(g.time[-1])
+            last = g.last_time
             past = h > last
             if beyond == "raise" and past.any():
                 raise beyond_error(g.label, float(h[past][0]), last)
@@ -265,7 +265,7 @@ class CumulativeIncidence(_StepResult):
                         "n": g.n,
                         "n_event": int(g.events[:, ki].sum()),
                         "n_censored": int(g.censored.sum()),
-                        "last_time": float(g.time[-1]),
+                        "last_time": g.last_time,
                         "cif_at_last": float(block[f"cif_{k}"][-1]),
                         "se": float(block[f"se_{k}"][-1]),
                         "lower": float(block[f"lower_{k}"][-1]),

@@ -61,9 +61,7 @@ def step_index(time: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 def n_risk_at(g: GroupCounts, h: np.ndarray) -> np.ndarray:
     """Number at risk at ``h``: rows whose time is ``>= h``."""
-    leaving = g.n_events + g.censored
-    before = np.concatenate(([0], np.cumsum(leaving)))
-    return (g.n - before[np.searchsorted(g.time, h, side="left")]).astype(np.int64)
+    return g.n_risk_at(h)
 
 
 def beyond_error(label: Any, h: float, last: float) -> DataError:
