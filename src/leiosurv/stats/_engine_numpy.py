@@ -54,6 +54,9 @@ def count_arrays(
                 "columns must have equal length",
                 column=name,
             )
+    fast = _count_whole_times(time, event, group, names=names, causes=causes, event_map=event_map, meta=meta)
+    if fast is not None:
+        return fast
     t = _times(tname, time)
 
     ev = chk.factorize(event)
@@ -86,6 +89,102 @@ def count_arrays(
     tf = np.asarray(t, dtype=np.float64)
     groups = _sort_counts(tf, cols, gcodes, labels_or_none, k1)
     return EventCounts(causes_t, groups, gname, meta)
+
+
+#: rows per block of the fused whole-time counting loop (temporaries stay in cache)
+_BLOCK = 1 << 16
+#: at most this many distinct event or group codes on the fused path
+_FAST_CODES = 256
+
+
+def _plain(values: Any) -> np.ndarray | None:
+    """A numpy array of a plain numeric column (pandas Series unwrapped), else None."""
+    if values is None:
+        return None
+    if type(values).__module__.split(".")[0] == "pandas":
+        if not isinstance(values.dtype, np.dtype):
+            return None
+        values = values.to_numpy()
+    return values if isinstance(values, np.ndarray) and values.ndim == 1 else None
+
+
+def _count_whole_times(
+    time: Any,
+    event: Any,
+    group: Any | None,
+    *,
+    names: tuple[str, str, str | None],
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    meta: dict,
+) -> EventCounts | None:
+    """The common case in one fused pass: whole-number times, integer codes, no problems.
+
+    One ``np.bincount`` over ``((group - g0) * E + event - e0) * R + time``
+    counts every (group value, event value, time) cell of the raw columns,
+    block by block; validation then reads the table's margins (which event
+    and group values occur, and how often), the raw values are mapped to
+    causes and labels on the small table, and times are checked to be
+    finite, whole and ``>= 0`` by min/max and the blocks' round trip.  Returns
+    None when any of that does not hold: the general path then counts, or
+    names the problem.
+    """
+    t, e = _plain(time), _plain(event)
+    g = _plain(group) if group is not None else None
+    if t is None or e is None or (group is not None and g is None):
+        return None
+    if t.dtype.kind not in "iuf" or e.dtype.kind not in "iub" or (g is not None and g.dtype.kind not in "iub"):
+        return None
+    n = t.size
+    lo, hi = t.min(), t.max()
+    if not (lo >= 0 and hi < 2.0**53):  # NaN fails too
+        return None
+    elo, ehi = int(e.min()), int(e.max())
+    glo, ghi = (int(g.min()), int(g.max())) if g is not None else (0, 0)
+    n_e, n_g = ehi - elo + 1, ghi - glo + 1
+    if elo < 0 or n_e > _FAST_CODES or n_g > _FAST_CODES:
+        return None
+    t0 = int(lo) if lo > hi / 2 else 0  # small offsets cost empty cells, not a pass
+    span = int(hi) - t0 + 1
+    cells = n_g * n_e * span
+    if cells > max(_DENSE_CELLS_PER_ROW * n, _DENSE_MIN_CELLS):
+        return None
+    base = t0 + span * (elo + n_e * glo)
+    table = np.zeros(cells, dtype=np.int64)
+    floats = t.dtype.kind == "f"
+    for s in range(0, n, _BLOCK):
+        tb = t[s : s + _BLOCK]
+        key = tb.astype(np.int64)
+        if floats and not np.array_equal(key, tb):
+            return None  # a time with a fraction
+        key += np.multiply(e[s : s + _BLOCK], span, dtype=np.int64)
+        if g is not None:
+            key += np.multiply(g[s : s + _BLOCK], span * n_e, dtype=np.int64)
+        if base:
+            key -= base
+        table += np.bincount(key, minlength=cells)
+    table = table.reshape(n_g, n_e, span)
+    tname, ename, gname = names
+    ev_counts = table.sum(axis=(0, 2))
+    ev = chk.KeySummary(np.zeros(0, dtype=np.int64), list(range(elo, ehi + 1)), ev_counts, 0)
+    if e.dtype.kind == "b":
+        ev = chk.KeySummary(ev.codes, [bool(v) for v in ev.values], ev_counts, 0)
+    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    labels: list[Any] | None = None
+    if g is not None:
+        g_counts = table.sum(axis=(1, 2))
+        values: list[Any] = [bool(v) for v in range(glo, ghi + 1)] if g.dtype.kind == "b" else list(range(glo, ghi + 1))
+        gr = chk.KeySummary(np.zeros(0, dtype=np.int64), values, g_counts, 0)
+        glut, labels = chk.resolve_groups(gname, gr)
+        table = table[g_counts > 0]
+    chk.check_any_event(ename, ev, lut)
+    k1 = len(causes_t) + 1
+    dense = np.zeros((table.shape[0], k1, span), dtype=np.int64)
+    for i, col in enumerate(lut):
+        if col >= 0:
+            dense[:, col] += table[:, i]
+    meta = dict(meta, engine="numpy", n_rows=int(n), counting="bincount")
+    return _from_dense(labels, float(t0), dense, causes_t, gname, meta)
 
 
 def _times(name: str, values: Any) -> np.ndarray:
