@@ -252,7 +252,31 @@ def test_results_print_themselves(res, capsys):
     res.print_summary()
     assert "cif_at_last" in capsys.readouterr().out
     assert "surv_at_last" in str(kaplan_meier(DATA))
-    assert list(res.summary.columns)[:3] == ["group", "cause", "n"]
+    assert list(res.summary().columns)[:5] == ["group", "cause", "cif_at_last", "lower", "upper"]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_printing_in_a_narrow_terminal_never_hides_the_estimate(monkeypatch, width):
+    """Issue 13: print(res.at([...])) and print(res) in a narrow terminal show the estimate."""
+    import os
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback=(80, 24): os.terminal_size((width, 24)))
+    res = cumulative_incidence(DATA, group="arm", z=1.96)
+    at = res.at([1.0, 2.0])
+    text = str(at)
+    header = text.splitlines()[0].split()
+    for key in ("group", "cause", "horizon", "estimate", "lower", "upper"):
+        assert key in header or key in text.split()
+    if width >= 60:
+        assert all(len(line) <= width for line in text.splitlines())
+        assert "not shown for width" in text  # secondary columns dropped, and said so
+    assert repr(at) == text
+    assert isinstance(at[["estimate"]], pd.DataFrame) and type(at[["estimate"]]) is pd.DataFrame
+    assert "cif_at_last" in str(res) and "lower" in str(res).splitlines()[2]
+    gt = gray_test(res)
+    assert "pv" in str(gt)
+    rd = risk_difference(res, 2.0)
+    assert " rd " in f" {str(rd)} ".replace("\n", " ")
 
 
 # ---------------------------------------------------------------------------

@@ -6,14 +6,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-import leiosurv
 from leiosurv.exceptions import InputError
 from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._kernels import aj_cif, km_parts, var_aalen, var_delta
 from leiosurv.stats._results import CumulativeIncidence
-from leiosurv.stats._steps import jsonable
+from leiosurv.stats._provenance import data_kind, provenance
 
 __all__ = ["cumulative_incidence", "VARIANCES"]
 
@@ -102,24 +101,17 @@ def cumulative_incidence(
         )
     counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
     blocks = aj_blocks(counts, variance, ci, zz)
-    provenance = {
-        "function": "leiosurv.stats.cumulative_incidence",
-        "arguments": jsonable(
-            {
-                "time": time, "event": event, "group": group,
-                "causes": None if causes is None else list(causes),
-                "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
-                "variance": variance, "ci": ci, "level": level, "z": z,
-                "data": "EventCounts" if isinstance(data, EventCounts) else type(data).__name__,
-            }
-        ),
-        "n": counts.n,
-        "groups": [{"label": jsonable(g.label), "n": g.n} for g in counts.groups],
-        "causes": list(counts.causes),
-        "engine": jsonable(dict(counts.meta)),
-        "leiosurv_version": leiosurv.__version__,
-    }
-    return CumulativeIncidence(counts, blocks, variance, ci, level, zz, provenance)
+    prov = provenance(
+        "cumulative_incidence",
+        {
+            "time": time, "event": event, "group": group,
+            "causes": None if causes is None else list(causes),
+            "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
+            "variance": variance, "ci": ci, "level": level, "z": z, "data": data_kind(data),
+        },
+        counts,
+    )
+    return CumulativeIncidence(counts, blocks, variance, ci, level, zz, prov)
 
 
 def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:

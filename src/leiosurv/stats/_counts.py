@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["GroupCounts", "EventCounts"]
+__all__ = ["GroupCounts", "EventCounts", "from_codes", "from_sorted", "from_dense", "sorted_runs"]
 
 
 class GroupCounts:
@@ -142,6 +142,16 @@ class GroupCounts:
         """Number at risk just before each time, shape (m,)."""
         leaving = self.n_events + self.censored
         return self.n - np.concatenate(([0], np.cumsum(leaving)[:-1])).astype(np.int64)
+
+    def event_totals(self) -> np.ndarray:
+        """Events of each cause over all times, shape (K,)."""
+        ec = self._split[1] if self._split is not None else self._full[1]
+        return np.asarray(ec.sum(axis=0), dtype=np.int64)
+
+    @property
+    def n_censored(self) -> int:
+        """Censored rows in the group."""
+        return self._n - int(self.event_totals().sum())
 
     @property
     def last_time(self) -> float:
@@ -327,9 +337,9 @@ class EventCounts:
             raise ValueError("event codes outside {0} and causes; validate before counting")
 
         if group is None:
-            return _from_codes(None, None, time, cols, weights, causes, group_name)
+            return from_codes(None, None, time, cols, weights, causes, group_name)
         labels, inverse = np.unique(np.asarray(group), return_inverse=True)
-        return _from_codes(
+        return from_codes(
             inverse.reshape(-1), [_py(x) for x in labels], time, cols, weights, causes, group_name
         )
 
@@ -344,7 +354,7 @@ class EventCounts:
         return f"EventCounts(causes={self.causes}{by}{via}; {groups})"
 
 
-def _from_codes(
+def from_codes(
     codes: np.ndarray | None,
     labels: Sequence[Any] | None,
     time: np.ndarray,
@@ -375,7 +385,7 @@ def _from_codes(
     return EventCounts(causes, tuple(out), group_name, dict(meta or {}))
 
 
-def _from_sorted(
+def from_sorted(
     codes: np.ndarray | None,
     labels: Sequence[Any] | None,
     time: np.ndarray,
@@ -385,7 +395,7 @@ def _from_sorted(
     group_name: str | None,
     meta: dict | None = None,
 ) -> EventCounts | None:
-    """Like :func:`_from_codes` for an aggregate whose rows are contiguous per group
+    """Like :func:`from_codes` for an aggregate whose rows are contiguous per group
     and sorted by time within each group (as an engine's ``ORDER BY g, t`` returns
     them): O(rows), no sort.  Returns None when the rows are not in that order."""
     k1 = len(causes) + 1
@@ -425,7 +435,7 @@ def _from_sorted(
     return EventCounts(causes, out, group_name, dict(meta or {}))
 
 
-def _from_dense(
+def from_dense(
     labels: Sequence[Any] | None,
     t0: float,
     dense: np.ndarray,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from leiosurv.exceptions import DataError
 
@@ -41,6 +40,11 @@ class KeySummary:
     counts: np.ndarray
     n_missing: int
     declared: bool = False
+
+
+def is_series(x: Any) -> bool:
+    """A pandas Series (without importing pandas)."""
+    return type(x).__module__.split(".")[0] == "pandas" and hasattr(x, "to_numpy") and getattr(x, "ndim", 0) == 1
 
 
 def _py(x: Any) -> Any:
@@ -140,11 +144,13 @@ def check_time_values(name: str, values: np.ndarray, weights: np.ndarray | None 
 
 def as_float_times(name: str, values: Any) -> np.ndarray:
     """Float64 times from any numeric column; nulls become NaN; text is an error."""
-    if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype):
+    if is_series(values) and not isinstance(values.dtype, np.dtype):
+        import pandas as pd
+
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
             return values.to_numpy(dtype=np.float64, na_value=np.nan)
         values = values.astype(object)
-    arr = np.asarray(values) if not isinstance(values, pd.Series) else values
+    arr = np.asarray(values) if not is_series(values) else values
     kind = getattr(arr, "dtype", np.dtype(object)).kind
     if kind in "mM":
         raise DataError(
@@ -156,6 +162,8 @@ def as_float_times(name: str, values: Any) -> np.ndarray:
         raise DataError(f"column {name!r} is boolean; times must be numbers", column=name)
     if kind in "iuf":
         return np.asarray(arr, dtype=np.float64)
+    import pandas as pd
+
     inferred = pd.api.types.infer_dtype(arr, skipna=True)
     if inferred not in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
         raise DataError(
@@ -174,14 +182,16 @@ def as_float_times(name: str, values: Any) -> np.ndarray:
 
 def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
     """Summarise a key column: codes per row, sorted distinct values, counts."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy().astype(np.int64)
-        cats = [_py(c) for c in values.cat.categories]
-        return _summary(codes, cats, weights, declared=True)
-    if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype):
+    if is_series(values) and not isinstance(values.dtype, np.dtype):
+        import pandas as pd
+
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy().astype(np.int64)
+            cats = [_py(c) for c in values.cat.categories]
+            return _summary(codes, cats, weights, declared=True)
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
         return _summary(codes, [_py(u) for u in uniques], weights, declared=False)
-    arr = values.to_numpy() if isinstance(values, pd.Series) else values
+    arr = values.to_numpy() if is_series(values) else values
     arr = np.asarray(arr) if not isinstance(arr, np.ndarray) else arr
     if arr.dtype.kind == "b":
         return _summary(arr.astype(np.int64), [False, True], weights, declared=False, complete=True)
@@ -190,6 +200,8 @@ def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
         if hi - lo <= max(1 << 16, arr.size // 4):
             codes = np.subtract(arr, lo, dtype=np.int64)
             return _summary(codes, list(range(lo, hi + 1)), weights, declared=False, complete=True)
+    import pandas as pd
+
     try:
         codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
     except TypeError:  # mixed, unorderable labels: keep first-seen order

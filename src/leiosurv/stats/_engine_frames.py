@@ -22,7 +22,8 @@ import numpy as np
 
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, _from_codes, _from_sorted
+from leiosurv.stats._sql import quote_identifier, quote_literal
+from leiosurv.stats._counts import EventCounts, from_codes, from_sorted
 
 __all__: list[str] = []
 
@@ -71,10 +72,10 @@ def count_aggregate(
     cols = lut[ev.codes]
     meta = dict(meta, n_rows=n_rows, n_keys=int(n.size))
     if presorted:
-        out = _from_sorted(codes, labels, t, cols, n, causes_t, gname, meta)
+        out = from_sorted(codes, labels, t, cols, n, causes_t, gname, meta)
         if out is not None:
             return out
-    return _from_codes(codes, labels, t, cols, n, causes_t, gname, meta)
+    return from_codes(codes, labels, t, cols, n, causes_t, gname, meta)
 
 
 # -- Narwhals -------------------------------------------------------------------------
@@ -149,7 +150,7 @@ def count_file(
         )
     if not any(ch in text for ch in "*?[") and not Path(text).is_file():
         raise DataError(f"file not found: {text!r}", column=None)
-    source = f"{reader}({_literal(text)})"
+    source = f"{reader}({quote_literal(text)})"
     con = duckdb.connect(config={"preserve_insertion_order": False})
     con.execute("SET enable_progress_bar = false")
     try:
@@ -173,7 +174,7 @@ def count_file(
                 column=tname,
             )
         keys = [tname, ename] + ([gname] if gname else [])
-        select = ", ".join(f"{_ident(k)} AS k{i}" for i, k in enumerate(keys))
+        select = ", ".join(f"{quote_identifier(k)} AS k{i}" for i, k in enumerate(keys))
         order = ", ".join(f"k{i}" for i in ([2, 0] if gname else [0]))
         query = f"SELECT {select}, count(*) AS n FROM {source} GROUP BY ALL ORDER BY {order}"
         try:
@@ -207,9 +208,3 @@ def _unique(keys: list[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

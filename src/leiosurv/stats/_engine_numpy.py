@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, GroupCounts, _from_dense, sorted_runs
+from leiosurv.stats._counts import EventCounts, GroupCounts, from_dense, sorted_runs
 
 __all__: list[str] = []
 
@@ -84,7 +84,7 @@ def count_arrays(
         tmin, span = dense
         meta["counting"] = "bincount"
         table = _bincount(t, tmin, span, cols, gcodes, n_groups, k1)
-        return _from_dense(labels_or_none, float(tmin), table, causes_t, gname, meta)
+        return from_dense(labels_or_none, float(tmin), table, causes_t, gname, meta)
     meta["counting"] = "sort"
     tf = np.asarray(t, dtype=np.float64)
     groups = _sort_counts(tf, cols, gcodes, labels_or_none, k1)
@@ -184,7 +184,7 @@ def _count_whole_times(
         if col >= 0:
             dense[:, col] += table[:, i]
     meta = dict(meta, engine="numpy", n_rows=int(n), counting="bincount")
-    return _from_dense(labels, float(t0), dense, causes_t, gname, meta)
+    return from_dense(labels, float(t0), dense, causes_t, gname, meta)
 
 
 def _times(name: str, values: Any) -> np.ndarray:

@@ -3,61 +3,18 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
-from scipy.stats import chi2
 
-import leiosurv
 from leiosurv.exceptions import InputError, StatisticalWarning
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._kernels import aj_cif, km_parts, risk_and_events
-from leiosurv.stats._results import CumulativeIncidence
-from leiosurv.stats._steps import TableResult, jsonable, table_from_dict, table_to_dict
+from leiosurv.stats._provenance import provenance
+from leiosurv.stats._results import CumulativeIncidence, GrayTest
 
 __all__ = ["gray_test", "GrayTest"]
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class GrayTest(TableResult):
-    """Result of :func:`gray_test`.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per cause: ``cause, stat, pv, df``.
-    groups : list
-        Group labels compared.
-    rho : float
-    provenance : dict
-    """
-
-    table: pd.DataFrame
-    groups: list
-    rho: float
-    provenance: dict
-
-    def to_dict(self) -> dict:
-        """JSON-safe dictionary (NaN as ``None``)."""
-        return {
-            "kind": "GrayTest",
-            "groups": jsonable(self.groups),
-            "rho": self.rho,
-            "table": table_to_dict(self.table),
-            "provenance": self.provenance,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "GrayTest":
-        """Rebuild a result written by :meth:`to_dict`."""
-        return cls(table_from_dict(d["table"], {"stat", "pv"}), list(d["groups"]), float(d["rho"]), d["provenance"])
-
-    def __str__(self) -> str:
-        return f"Gray's test (rho={self.rho:g}) across groups {self.groups!r}\n{self.table.to_string(index=False)}"
-
 
 
 def gray_test(
@@ -128,6 +85,9 @@ def gray_test(
     if len(counts.groups) < 2:
         raise InputError(f"gray_test needs at least two groups, but the data have {counts.labels!r}")
     use = counts.causes if causes is None else tuple(causes)
+    import pandas as pd
+    from scipy.stats import chi2  # scipy only when a test is computed
+
     rows = []
     pool = _pool(counts.groups)
     for k in use:
@@ -149,16 +109,9 @@ def gray_test(
             stat = float(s @ np.linalg.solve(v, s))
         rows.append({"cause": k, "stat": stat, "pv": float(chi2.sf(stat, ng1)), "df": ng1})
     table = pd.DataFrame(rows, columns=["cause", "stat", "pv", "df"])
-    provenance = {
-        "function": "leiosurv.stats.gray_test",
-        "arguments": jsonable({"time": time, "event": event, "group": group, "rho": rho,
-                               "causes": list(use)}),
-        "n": counts.n,
-        "groups": [{"label": jsonable(g.label), "n": g.n} for g in counts.groups],
-        "engine": jsonable(dict(counts.meta)),
-        "leiosurv_version": leiosurv.__version__,
-    }
-    return GrayTest(table, counts.labels, rho, provenance)
+    prov = provenance("gray_test", {"time": time, "event": event, "group": group, "rho": rho, "causes": list(use)},
+                      counts)
+    return GrayTest(table, counts.labels, rho, prov)
 
 
 def _pool(groups: Sequence[GroupCounts]) -> dict:

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from leiosurv.stats._steps import offsets
+from leiosurv.stats._horizons import n_risk_at, offsets
 
 __all__ = ["plot_steps"]
 
@@ -87,8 +87,6 @@ def _name(group_name: Any, label: Any, key: Any, labels: dict) -> str:
 
 def _risk_table(ax: Any, result: Any, labels: dict) -> None:
     """Number at risk at the x ticks, one text row per group, under the axes."""
-    from leiosurv.stats._steps import n_risk_at
-
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
     ngroups = len(result.counts.groups)
     tab = ax.inset_axes([0.0, -0.2 - 0.07 * ngroups, 1.0, 0.06 * ngroups])
