@@ -357,6 +357,30 @@ def test_gray_test_surface():
         gray_test(DATA, group="arm", rho="x")
 
 
+def test_gray_test_refuses_more_groups_than_its_limit_before_any_work(monkeypatch):
+    """Issue 14: the variance is O(T G^3); above MAX_GROUPS the test refuses at once, naming the limit."""
+    from leiosurv.stats import _gray
+    from leiosurv.stats._gray import MAX_GROUPS
+
+    rng = np.random.default_rng(3)
+    n_groups = 10 * MAX_GROUPS  # 1,000 groups took 16 s before the limit
+    n = 20 * n_groups
+    data = {"time": np.ceil(rng.exponential(300.0, n)), "event": rng.integers(0, 3, n),
+            "g": np.arange(n) % n_groups}
+
+    def never(*args, **kwargs):
+        raise AssertionError("the variance must not be computed above the limit")
+
+    with monkeypatch.context() as m:
+        m.setattr(_gray, "_pool", never)
+        m.setattr(_gray, "_score_variance", never)
+        with pytest.raises(InputError, match=rf"gray_test compares at most {MAX_GROUPS} groups, but the data have "
+                                             rf"{n_groups}: .*merge groups"):
+            gray_test(data, group="g")
+    ok = {"time": data["time"][:400], "event": data["event"][:400], "g": np.arange(400) % MAX_GROUPS}
+    assert len(gray_test(ok, group="g").groups) == MAX_GROUPS  # at the limit it runs
+
+
 def test_gray_test_with_a_non_positive_variance_is_nan_with_a_warning():
     """cmprsk's variance estimate is negative here (group b's survival reaches 0 at tied
     times); cmprsk would print stat -3.81, pv 1 -- leiosurv refuses to report a p-value."""
