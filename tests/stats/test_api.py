@@ -245,6 +245,26 @@ def test_provenance_records_inputs():
     assert "leiosurv_version" in p and isinstance(p["engine"], dict)
 
 
+def test_estimators_raise_not_fitted_before_fit():
+    """STYLE 1: __init__ stores options, fit returns self, fitted attributes end in _, NotFittedError before fit."""
+    from leiosurv.exceptions import NotFittedError
+    from leiosurv.stats import AalenJohansenEstimator, KaplanMeierEstimator
+
+    for est in (AalenJohansenEstimator(), KaplanMeierEstimator()):
+        with pytest.raises(NotFittedError, match=rf"this {type(est).__name__} is not fitted yet"):
+            est.predict([1.0])
+        with pytest.raises(NotFittedError, match=r"result_ is set by fit\(\)"):
+            est.result_
+        with pytest.raises(AttributeError, match="no attribute 'colour'"):
+            est.colour
+        assert est.fit(DATA, group="arm") is est
+        assert not isinstance(est.predict(2.0), type(None)) and est.groups_ == ["a", "b"]
+    aj = AalenJohansenEstimator(z=1.96).fit(DATA, group="arm")
+    pd.testing.assert_frame_equal(pd.DataFrame(aj.predict([2.0, 3.0])),
+                                  pd.DataFrame(cumulative_incidence(DATA, group="arm", z=1.96).at([2.0, 3.0])))
+    assert aj.causes_ == (1, 2) and repr(AalenJohansenEstimator()).startswith("AalenJohansenEstimator(variance='delta'")
+
+
 def test_results_print_themselves(res, capsys):
     text = str(res)
     assert text.startswith("CumulativeIncidence: variance='delta', ci='plain'")

@@ -34,6 +34,7 @@ Examples
 from leiosurv.stats._aalen_johansen import cumulative_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
+from leiosurv.stats._estimators import AalenJohansenEstimator, KaplanMeierEstimator
 from leiosurv.stats._gray import gray_test
 from leiosurv.stats._kaplan_meier import kaplan_meier
 from leiosurv.stats._results import CumulativeIncidence, GrayTest, KaplanMeier, RiskDifference
@@ -53,6 +54,8 @@ __all__ = [
     "EventCounts",
     "GroupCounts",
     "count_events",
+    "AalenJohansenEstimator",
+    "KaplanMeierEstimator",
     "DAYS_PER_YEAR",
     "DAYS_PER_MONTH",
     "quote_identifier",
