@@ -25,7 +25,7 @@ from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._sql import quote_identifier, quote_literal
 from leiosurv.stats._counts import EventCounts, from_codes, from_sorted
 
-__all__: list[str] = []
+__all__ = ["count_aggregate", "count_narwhals", "count_file", "arrow_column"]
 
 _N = "__leiosurv_n"
 _PARQUET = (".parquet", ".pq", ".parq")
@@ -174,6 +174,22 @@ def count_file(
                 column=tname,
             )
         keys = [tname, ename] + ([gname] if gname else [])
+        if _mostly_distinct(con, source, tname):
+            # continuous times: a GROUP BY would return about one row per input row
+            # (and hold all of them in a hash table); stream the three columns out
+            # instead and count them in numpy, on the event grid
+            select = ", ".join(quote_identifier(k) for k in _unique(keys))
+            try:
+                rows = con.sql(f"SELECT {select} FROM {source}").to_arrow_table()
+            except duckdb.Error as exc:
+                raise DataError(f"cannot read {text!r}: {exc}", column=None) from None
+            cols = {k: arrow_column(rows.column(k)) for k in _unique(keys)}
+            del rows
+            from leiosurv.stats._engine_numpy import count_arrays
+
+            return count_arrays(cols[tname], cols[ename], cols[gname] if gname else None, names=names,
+                                causes=causes, event_map=event_map,
+                                meta=dict(meta, source=text, file_counting="rows"))
         select = ", ".join(f"{quote_identifier(k)} AS k{i}" for i, k in enumerate(keys))
         order = ", ".join(f"k{i}" for i in ([2, 0] if gname else [0]))
         query = f"SELECT {select}, count(*) AS n FROM {source} GROUP BY ALL ORDER BY {order}"
@@ -185,7 +201,7 @@ def count_file(
         con.close()
     cols = [table.column(i).to_numpy() for i in range(table.num_columns)]
     del table  # the Arrow buffers are no longer needed once in numpy
-    meta = dict(meta, engine="duckdb", source=text)
+    meta = dict(meta, engine="duckdb", source=text, file_counting="group by")
     return count_aggregate(
         cols[0],
         cols[1],
@@ -198,6 +214,34 @@ def count_file(
         meta=meta,
         presorted=True,
     )
+
+
+#: rows of a file probed for ties; more than half distinct times there means continuous times
+_PROBE_ROWS = 1 << 16
+
+
+def _mostly_distinct(con: Any, source: str, tname: str) -> bool:
+    """Whether the first rows of a file have mostly distinct times (continuous times).
+
+    Then DuckDB's ``GROUP BY group, time, event`` would return as many rows as
+    it reads; counting the streamed columns in numpy is faster and bounded by
+    the size of the columns.  With ties (whole days, months) the aggregate is
+    small and stays in DuckDB.
+    """
+    d, n = con.sql(
+        f"SELECT count(DISTINCT t), count(*) FROM (SELECT {quote_identifier(tname)} AS t FROM {source} "
+        f"LIMIT {_PROBE_ROWS})"
+    ).fetchall()[0]
+    return bool(n >= 1024 and d > 0.5 * n)
+
+
+def arrow_column(col: Any) -> Any:
+    """A pyarrow (chunked) array as numpy, or as a pandas Categorical when dictionary-encoded."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(col.type):
+        return col.to_pandas()  # a pandas Categorical keeps the declared levels
+    return col.to_numpy()
 
 
 def _wanted(names: tuple[str, str, str | None]) -> dict[str, str | None]:

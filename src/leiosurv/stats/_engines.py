@@ -34,7 +34,7 @@ import numpy as np
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._counts import EventCounts
-from leiosurv.stats._engine_frames import count_file, count_narwhals
+from leiosurv.stats._engine_frames import arrow_column, count_file, count_narwhals
 from leiosurv.stats._engine_numpy import count_arrays
 
 __all__ = ["count_events", "READERS", "Reader", "Request"]
@@ -209,7 +209,7 @@ def _read_pandas(data: Any, r: Request) -> EventCounts:
 
 def _read_arrow(data: Any, r: Request) -> EventCounts:
     chk.check_columns(data.column_names, r.wanted)
-    cols = [None if c is None else _arrow_col(data.column(c)) for c in r.names]
+    cols = [None if c is None else arrow_column(data.column(c)) for c in r.names]
     return count_arrays(*cols, **r.kw("pyarrow.Table"))
 
 
@@ -251,14 +251,6 @@ def _pandas_cols(cols: list[Any]) -> list[Any]:
         else:
             out.append(s)
     return out
-
-
-def _arrow_col(col: Any) -> Any:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(col.type):
-        return col.to_pandas()  # a pandas Categorical keeps the declared levels
-    return col.to_numpy()
 
 
 def _array(values: Any) -> Any:
