@@ -134,12 +134,18 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
             var = var_delta(n, dk, d, lag, cif)
         else:
             var = var_aalen(n, dk, d, surv, lag, cif)
-        se = np.sqrt(var, out=var)
+        # all causes at once, with a leading row for "before the first event"
+        m, k = cif.shape
+        est = np.empty((m + 1, k), order="F")
+        est[0] = 0.0
+        est[1:] = cif
+        se = np.empty((m + 1, k), order="F")
+        se[0] = 0.0
+        np.sqrt(var, out=se[1:])
+        lower, upper = ci_bounds(est, se, ci, z)
         block: dict[str, np.ndarray] = {"time": etime}
-        for ki, k in enumerate(counts.causes):
-            c = np.concatenate(([0.0], cif[:, ki]))
-            e = np.concatenate(([0.0], se[:, ki]))
-            lower, upper = ci_bounds(c, e, ci, z)
-            block.update({f"cif_{k}": c, f"se_{k}": e, f"lower_{k}": lower, f"upper_{k}": upper})
+        for ki, cause in enumerate(counts.causes):
+            block.update({f"cif_{cause}": est[:, ki], f"se_{cause}": se[:, ki],
+                          f"lower_{cause}": lower[:, ki], f"upper_{cause}": upper[:, ki]})
         blocks.append(block)
     return tuple(blocks)

@@ -89,8 +89,13 @@ def ci_bounds(est: np.ndarray, se: np.ndarray, kind: str, z: float) -> tuple[np.
     se = np.asarray(se, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if kind == "plain":
-            lower = np.clip(est - z * se, 0.0, 1.0)
-            upper = np.clip(est + z * se, 0.0, 1.0)
+            half = z * se
+            lower = np.subtract(est, half)
+            np.maximum(lower, 0.0, out=lower)
+            np.minimum(lower, 1.0, out=lower)
+            upper = np.add(est, half, out=half)
+            np.maximum(upper, 0.0, out=upper)
+            np.minimum(upper, 1.0, out=upper)
         elif kind == "log":
             half = z * se / est
             lower = np.exp(np.log(est) - half)

@@ -35,7 +35,7 @@ def risk_and_events(g: GroupCounts) -> tuple[np.ndarray, np.ndarray]:
 def km_parts(n_risk: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All-cause Kaplan–Meier ``S_j`` and its left limit ``S_{j-1}`` (``S_0 = 1``)."""
     n = n_risk.astype(np.float64)
-    surv = np.cumprod(1.0 - d / n)
+    surv = np.multiply.accumulate(1.0 - d / n)
     lag = np.empty_like(surv)
     if lag.size:
         lag[0] = 1.0
@@ -55,15 +55,15 @@ def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray) -> np.ndarr
     """Aalen–Johansen cumulative incidence ``F_k(t_j)`` for each cause column of ``dk``.
 
     Returns an (m, K) array in column-major order, so that each cause's curve
-    is contiguous.
+    is contiguous.  All causes are computed at once (a handful of numpy calls,
+    whatever K), each column with the same operations in the same order as a
+    cause-by-cause loop.
     """
     n = n_risk.astype(np.float64)
     out = np.empty(dk.shape, dtype=np.float64, order="F")
-    for k in range(dk.shape[1]):
-        col = out[:, k]
-        np.divide(dk[:, k], n, out=col)
-        col *= surv_lag
-        np.cumsum(col, out=col)
+    np.divide(dk, n[:, None], out=out)
+    out *= surv_lag[:, None]
+    np.add.accumulate(out, axis=0, out=out)
     return out
 
 
@@ -86,6 +86,11 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     returns ``NA`` but ``survival::survfit``'s infinitesimal-jackknife variance
     (equal to this one elsewhere) is finite and equal to this value.
 
+    All causes at once on (m, K) column-major arrays (each column the same
+    operations in the same order as one cause alone), in reused buffers: at
+    registry sizes the kernel is bound by memory traffic, and at small sizes by
+    the number of numpy calls.
+
     Returns an array shaped like ``cif`` (m, K), clipped at 0 against rounding.
     """
     n = n_risk.astype(np.float64)
@@ -93,35 +98,33 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         # d = n can only happen at a group's last time, whose a-term is dropped
         a = np.where((d > 0) & (d < n), d / (n * (n - d)), 0.0)
-    g_prev = _shifted_cumsum(a, np.empty(m))
-    sl_n2 = surv_lag / (n * n)
+    g_prev = _shifted_cumsum(a, np.empty(m))[:, None]
+    sl_n2 = (surv_lag / (n * n))[:, None]
+    a = a[:, None]
+    col = n[:, None]
+    lag = surv_lag[:, None]
+    f = np.asfortranarray(cif)
+    x, t, c, v1, v2 = (np.empty((m, n_causes), order="F") for _ in range(5))
+    np.multiply(sl_n2, dk, out=x)  # S_{i-1} d_ki / n_i^2
+    np.multiply(f, a, out=t)  # F_i a_i
+    _shifted_cumsum(t, v1)
+    v1 += np.add.accumulate(x, axis=0, out=c)  # V1 without the current a-term
+    t *= f  # F_i^2 a_i
+    _shifted_cumsum(t, v2)
+    np.multiply(f, x, out=t)
+    t *= 2.0  # 2 F_i S_{i-1} d_ki / n_i^2
+    np.multiply(x, lag, out=c)
+    np.subtract(col, dk, out=x)
+    c *= x
+    c /= col  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
+    t += c
+    v2 += np.add.accumulate(t, axis=0, out=c)  # V2 without the current a-term
     out = np.empty((m, n_causes), order="F")
-    # the same operations as the formula above, in reused buffers: at registry
-    # sizes the kernel is bound by memory traffic, not arithmetic
-    x, t, c, v1, v2 = (np.empty(m) for _ in range(5))
-    for k in range(n_causes):  # one contiguous pass per cause (K is small)
-        f = np.ascontiguousarray(cif[:, k])
-        dk_k = np.ascontiguousarray(dk[:, k])
-        np.multiply(sl_n2, dk_k, out=x)  # S_{i-1} d_ki / n_i^2
-        np.multiply(f, a, out=t)  # F_i a_i
-        _shifted_cumsum(t, v1)
-        v1 += np.cumsum(x, out=c)  # V1 without the current a-term
-        t *= f  # F_i^2 a_i
-        _shifted_cumsum(t, v2)
-        np.multiply(f, x, out=t)
-        t *= 2.0  # 2 F_i S_{i-1} d_ki / n_i^2
-        np.multiply(x, surv_lag, out=c)
-        np.subtract(n, dk_k, out=x)
-        c *= x
-        c /= n  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
-        t += c
-        v2 += np.cumsum(t, out=c)  # V2 without the current a-term
-        var = out[:, k]
-        np.multiply(f, g_prev, out=var)
-        v1 *= 2.0
-        var -= v1
-        var *= f
-        var += v2
+    np.multiply(f, g_prev, out=out)
+    v1 *= 2.0
+    out -= v1
+    out *= f
+    out += v2
     return np.maximum(out, 0.0, out=out)
 
 
@@ -171,10 +174,8 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
 
 
 def _shifted_cumsum(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out[0] = 0``, ``out[j] = x[0] + ... + x[j-1]``: the cumulative sum up to the previous time."""
-    if out.size:
+    """``out[0] = 0``, ``out[j] = x[0] + ... + x[j-1]`` (along axis 0): the cumulative sum up to the previous time."""
+    if out.shape[0]:
         out[0] = 0.0
-        np.cumsum(x[:-1], out=out[1:])
+        np.add.accumulate(x[:-1], axis=0, out=out[1:])
     return out
-
-

@@ -50,7 +50,7 @@ def provenance(function: str, arguments: Mapping[str, Any], counts: EventCounts 
         out["n"] = counts.n
         out["groups"] = [{"label": jsonable(g.label), "n": g.n} for g in counts.groups]
         out["causes"] = list(counts.causes)
-        out["engine"] = jsonable(dict(counts.meta))
+        out["engine"] = jsonable(counts.meta)
     if source is not None:
         out["source"] = dict(source)
     out["leiosurv_version"] = leiosurv.__version__
