@@ -70,14 +70,14 @@ class Row:
 
 
 # -- measuring ------------------------------------------------------------------
-def _run_child(args: list[str], timeout: float) -> tuple[dict | None, str]:
+def _run_child(args: list[str], timeout: float, script: str = "_aj_run.py") -> tuple[dict | None, str]:
     """Run ``_aj_run.py`` with ``args``; kill it on timeout or when the machine runs low on memory.
 
     The machine is shared, so a child is killed when its RSS exceeds
     ``MAX_CHILD_RSS`` or MemAvailable drops under ``MIN_AVAILABLE`` (its RSS at
     that moment is reported).
     """
-    cmd = [sys.executable, str(HERE / "_aj_run.py"), *args]
+    cmd = [sys.executable, str(HERE / script), *args]
     t0 = time.perf_counter()
     out_f, err_f = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
     with out_f, err_f, subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, cwd=HERE.parent) as p:

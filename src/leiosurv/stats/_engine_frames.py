@@ -150,6 +150,10 @@ def count_file(
         )
     if not any(ch in text for ch in "*?[") and not Path(text).is_file():
         raise DataError(f"file not found: {text!r}", column=None)
+    if reader == "read_parquet" and not any(ch in text for ch in "*?["):
+        small = _read_small_parquet(text, names, causes=causes, event_map=event_map, meta=meta)
+        if small is not None:
+            return small
     source = f"{reader}({quote_literal(text)})"
     con = duckdb.connect(config={"preserve_insertion_order": False})
     con.execute("SET enable_progress_bar = false")
@@ -214,6 +218,44 @@ def count_file(
         meta=meta,
         presorted=True,
     )
+
+
+#: Parquet files with at most this many rows are read with pyarrow and counted in numpy:
+#: the columns are a few tens of MB, and DuckDB's fixed cost (~25 ms) would dominate
+SMALL_PARQUET_ROWS = 1 << 20
+
+
+def _read_small_parquet(
+    text: str,
+    names: tuple[str, str, str | None],
+    *,
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    meta: dict[str, Any],
+) -> EventCounts | None:
+    """Count a small Parquet file in numpy (pyarrow reads the three columns); None when it is not small."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(text)
+        n_rows = pf.metadata.num_rows
+    except Exception:  # noqa: BLE001 - not a readable Parquet file: DuckDB reports it
+        return None
+    if n_rows > SMALL_PARQUET_ROWS:
+        return None
+    chk.check_columns(list(pf.schema_arrow.names), _wanted(names))
+    keys = _unique([k for k in names if k is not None])
+    try:
+        table = pf.read(columns=keys)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
+        raise DataError(f"cannot read {text!r}: {exc}", column=None) from None
+    cols = {k: arrow_column(table.column(k)) for k in keys}
+    del table
+    from leiosurv.stats._engine_numpy import count_arrays
+
+    tname, ename, gname = names
+    return count_arrays(cols[tname], cols[ename], cols[gname] if gname else None, names=names, causes=causes,
+                        event_map=event_map, meta=dict(meta, source=text, file_counting="pyarrow"))
 
 
 #: rows of a file probed for ties; more than half distinct times there means continuous times
