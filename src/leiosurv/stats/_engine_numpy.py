@@ -136,6 +136,8 @@ def _count_whole_times(
     if t.dtype.kind not in "iuf" or e.dtype.kind not in "iub" or (g is not None and g.dtype.kind not in "iub"):
         return None
     n = t.size
+    if t.dtype.kind == "f" and not _whole_probe(t):
+        return None
     lo, hi = t.min(), t.max()
     if not (lo >= 0 and hi < 2.0**53):  # NaN fails too
         return None
@@ -201,8 +203,16 @@ def _times(name: str, values: Any) -> np.ndarray:
     return t
 
 
+def _whole_probe(t: np.ndarray) -> bool:
+    """Whether the first few times are whole numbers (a cheap first test before a full pass)."""
+    head = t[:64]
+    return bool(np.array_equal(head, np.trunc(head)))
+
+
 def _dense_plan(t: np.ndarray, n_groups: int, k1: int) -> tuple[int, int] | None:
     """``(tmin, span)`` if the bincount kernel applies, else None."""
+    if t.dtype.kind == "f" and not _whole_probe(t):
+        return None
     lo, hi = t.min(), t.max()
     if t.dtype.kind == "f":
         if hi >= 2.0**53:
