@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from leiosurv.exceptions import InputError
-from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
+from leiosurv.stats._ci import EstimateBlock, check_choice, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._kernels import aj_cif, km_parts, var_aalen, var_delta
@@ -142,10 +142,9 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
         se = np.empty((m + 1, k), order="F")
         se[0] = 0.0
         np.sqrt(var, out=se[1:])
-        lower, upper = ci_bounds(est, se, ci, z)
-        block: dict[str, np.ndarray] = {"time": etime}
+        block = EstimateBlock({"time": etime}, ci, z)  # bounds computed when first read
         for ki, cause in enumerate(counts.causes):
-            block.update({f"cif_{cause}": est[:, ki], f"se_{cause}": se[:, ki],
-                          f"lower_{cause}": lower[:, ki], f"upper_{cause}": upper[:, ki]})
+            block[f"cif_{cause}"] = est[:, ki]
+            block[f"se_{cause}"] = se[:, ki]
         blocks.append(block)
     return tuple(blocks)

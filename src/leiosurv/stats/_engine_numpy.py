@@ -296,7 +296,8 @@ def _sort_counts(
     names = [None] if gcodes is None else list(labels or ())
     for gi, label in enumerate(names):
         base = gi * k1
-        cens = ts[bounds[base] : bounds[base + 1]]
+        # a copy, so that the sorted rows (ts) are freed once the events are merged
+        cens = ts[bounds[base] : bounds[base + 1]].copy()
         parts = [ts[bounds[base + k] : bounds[base + k + 1]] for k in range(1, k1)]
         etime, ecounts = _merge_events(parts)
         out.append(GroupCounts.from_event_grid(label, etime, ecounts, cens))

@@ -98,13 +98,32 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         # d = n can only happen at a group's last time, whose a-term is dropped
         a = np.where((d > 0) & (d < n), d / (n * (n - d)), 0.0)
-    g_prev = _shifted_cumsum(a, np.empty(m))[:, None]
-    sl_n2 = (surv_lag / (n * n))[:, None]
-    a = a[:, None]
-    col = n[:, None]
-    lag = surv_lag[:, None]
+    g_prev = _shifted_cumsum(a, np.empty(m))
+    sl_n2 = surv_lag / (n * n)
+    out = np.empty((m, n_causes), order="F")
+    if m > _BATCH_ROWS:
+        # large groups: one cause at a time, so the five buffers are (m,), not (m, K)
+        bufs = tuple(np.empty((m, 1), order="F") for _ in range(5))
+        for k in range(n_causes):
+            _var_delta_into(out[:, k : k + 1], n[:, None], a[:, None], g_prev[:, None], sl_n2[:, None],
+                            surv_lag[:, None], dk[:, k : k + 1], cif[:, k : k + 1], bufs)
+    else:
+        bufs = tuple(np.empty((m, n_causes), order="F") for _ in range(5))
+        _var_delta_into(out, n[:, None], a[:, None], g_prev[:, None], sl_n2[:, None], surv_lag[:, None],
+                        dk, cif, bufs)
+    return np.maximum(out, 0.0, out=out)
+
+
+#: groups with at most this many event times run the causes together (fewer numpy
+#: calls); larger ones cause by cause (fewer and smaller temporaries)
+_BATCH_ROWS = 1 << 16
+
+
+def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.ndarray, sl_n2: np.ndarray,
+                    lag: np.ndarray, dk: np.ndarray, cif: np.ndarray, bufs: tuple[np.ndarray, ...]) -> None:
+    """The delta variance of the cause columns ``cif`` into ``out`` (see :func:`var_delta`)."""
     f = np.asfortranarray(cif)
-    x, t, c, v1, v2 = (np.empty((m, n_causes), order="F") for _ in range(5))
+    x, t, c, v1, v2 = bufs
     np.multiply(sl_n2, dk, out=x)  # S_{i-1} d_ki / n_i^2
     np.multiply(f, a, out=t)  # F_i a_i
     _shifted_cumsum(t, v1)
@@ -119,13 +138,11 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     c /= col  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
     t += c
     v2 += np.add.accumulate(t, axis=0, out=c)  # V2 without the current a-term
-    out = np.empty((m, n_causes), order="F")
     np.multiply(f, g_prev, out=out)
     v1 *= 2.0
     out -= v1
     out *= f
     out += v2
-    return np.maximum(out, 0.0, out=out)
 
 
 def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarray, surv_lag: np.ndarray, cif: np.ndarray) -> np.ndarray:

@@ -167,6 +167,7 @@ class CumulativeIncidence(_StepResult):
         Per group: ``time``, the group's event times, and ``cif_<k>``,
         ``se_<k>``, ``lower_<k>``, ``upper_<k>`` there, each with a leading
         value for before the first event (the estimates change only at events).
+        The bounds are computed from ``cif_<k>`` and ``se_<k>`` when first read.
     table : pandas.DataFrame
         Columns ``group, time, n_risk, n_event_<k>..., n_censored`` and for each
         cause ``cif_<k>, se_<k>, lower_<k>, upper_<k>``; one row per group and
