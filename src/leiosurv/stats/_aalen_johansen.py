@@ -125,7 +125,8 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
     """
     blocks = []
     for g in counts.groups:
-        etime, n, events = g.event_grid()
+        etime, n_int, events = g.event_grid()
+        n = n_int.astype(np.float64)  # once, for every kernel
         d = events @ np.ones(events.shape[1], dtype=np.int64)
         dk = events.astype(np.float64, order="F")  # each cause's column contiguous
         surv, lag = km_parts(n, d)

@@ -212,12 +212,18 @@ def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float, pool: d
     v = np.zeros((G, G))
     cf = np.zeros((G, G))
     hk_over_tr = h / tr[:, None]
-    roots = (np.sqrt(t3), np.sqrt(w)) if (t3 >= 0).all() and (w >= 0).all() else None
+    finite = np.isfinite(t3).all() and np.isfinite(w).all()
+    roots = (np.sqrt(t3), np.sqrt(w)) if finite and (t3 >= 0).all() and (w >= 0).all() else None
     for k in range(G):
         # column k of a(t, i, k) = fb (h_i [i == k] - h_i h_k / tr) and of its running sum c
         a_k = -fb[:, None] * h * hk_over_tr[:, [k]]
         a_k[:, k] += fb * h[:, k]
-        c_k = np.cumsum(a_k * wc[:, None], axis=0)
+        # crst adds a * wc to c only for pairs of groups both at risk: a time after
+        # which the pooled F reaches 1 has wc = inf, and 0 * inf must not enter
+        with np.errstate(invalid="ignore"):
+            inc = a_k * wc[:, None]
+        inc[~(atrisk & atrisk[:, [k]])] = 0.0
+        c_k = np.cumsum(inc, axis=0)
         b_k = a_k - t4[:, [k]] * c_k
         x = t4[:, k] * t3[:, k]
         v2[:, k] = b_k.T @ x - c_k.T @ w[:, k]

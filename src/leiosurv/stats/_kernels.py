@@ -34,8 +34,10 @@ def risk_and_events(g: GroupCounts) -> tuple[np.ndarray, np.ndarray]:
 
 def km_parts(n_risk: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All-cause Kaplan–Meier ``S_j`` and its left limit ``S_{j-1}`` (``S_0 = 1``)."""
-    n = n_risk.astype(np.float64)
-    surv = np.multiply.accumulate(1.0 - d / n)
+    n = np.asarray(n_risk, dtype=np.float64)
+    surv = np.divide(d, n)
+    np.subtract(1.0, surv, out=surv)
+    np.multiply.accumulate(surv, out=surv)
     lag = np.empty_like(surv)
     if lag.size:
         lag[0] = 1.0
@@ -59,11 +61,11 @@ def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray) -> np.ndarr
     whatever K), each column with the same operations in the same order as a
     cause-by-cause loop.
     """
-    n = n_risk.astype(np.float64)
+    n = np.asarray(n_risk, dtype=np.float64)
     out = np.empty(dk.shape, dtype=np.float64, order="F")
     np.divide(dk, n[:, None], out=out)
     out *= surv_lag[:, None]
-    np.add.accumulate(out, axis=0, out=out)
+    _cumsum_columns(out, out)
     return out
 
 
@@ -93,13 +95,19 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
 
     Returns an array shaped like ``cif`` (m, K), clipped at 0 against rounding.
     """
-    n = n_risk.astype(np.float64)
+    n = np.asarray(n_risk, dtype=np.float64)
     m, n_causes = cif.shape
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # d = n can only happen at a group's last time, whose a-term is dropped
-        a = np.where((d > 0) & (d < n), d / (n * (n - d)), 0.0)
+    # a = d / (n (n - d)) where 0 < d < n, else 0 (d = n only at a group's last
+    # time, whose a-term is dropped); in one buffer
+    a = np.subtract(n, d)
+    keep = (d > 0) & (a > 0)
+    a *= n
+    np.divide(d, a, out=a, where=keep)
+    a[~keep] = 0.0
+    del keep
     g_prev = _shifted_cumsum(a, np.empty(m))
-    sl_n2 = surv_lag / (n * n)
+    sl_n2 = np.multiply(n, n)
+    np.divide(surv_lag, sl_n2, out=sl_n2)
     out = np.empty((m, n_causes), order="F")
     if m > _BATCH_ROWS:
         # large groups: one cause at a time, so the five buffers are (m,), not (m, K)
@@ -127,7 +135,7 @@ def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.
     np.multiply(sl_n2, dk, out=x)  # S_{i-1} d_ki / n_i^2
     np.multiply(f, a, out=t)  # F_i a_i
     _shifted_cumsum(t, v1)
-    v1 += np.add.accumulate(x, axis=0, out=c)  # V1 without the current a-term
+    v1 += _cumsum_columns(x, c)  # V1 without the current a-term
     t *= f  # F_i^2 a_i
     _shifted_cumsum(t, v2)
     np.multiply(f, x, out=t)
@@ -137,7 +145,7 @@ def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.
     c *= x
     c /= col  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
     t += c
-    v2 += np.add.accumulate(t, axis=0, out=c)  # V2 without the current a-term
+    v2 += _cumsum_columns(t, c)  # V2 without the current a-term
     np.multiply(f, g_prev, out=out)
     v1 *= 2.0
     out -= v1
@@ -190,9 +198,23 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
     return np.maximum(out, 0.0, out=out)
 
 
+def _cumsum_columns(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Cumulative sum down each column (axis 0), one contiguous column at a time.
+
+    numpy's ``add.accumulate(axis=0)`` on an (m, K) array runs its inner loop
+    across the K columns (about 10x slower for K = 2); a column of a
+    column-major array is contiguous.
+    """
+    if x.ndim == 1:
+        return np.add.accumulate(x, out=out)
+    for k in range(x.shape[1]):
+        np.add.accumulate(x[:, k], out=out[:, k])
+    return out
+
+
 def _shifted_cumsum(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out[0] = 0``, ``out[j] = x[0] + ... + x[j-1]`` (along axis 0): the cumulative sum up to the previous time."""
     if out.shape[0]:
         out[0] = 0.0
-        np.add.accumulate(x[:-1], axis=0, out=out[1:])
+        _cumsum_columns(x[:-1], out[1:])
     return out
