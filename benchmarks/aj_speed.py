@@ -292,7 +292,8 @@ def machine() -> dict[str, str]:
     except Exception:  # noqa: BLE001
         pass
     mem = int(re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text()).group(1)) * 1024
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    commit = os.environ.get("LEIOSURV_BENCH_COMMIT") or subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
     return {
         "cpu": cpu,
         "cores": str(os.cpu_count()),

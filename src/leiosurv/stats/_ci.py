@@ -125,7 +125,7 @@ class EstimateBlock(dict):  # type: ignore[type-arg]
     (:meth:`complete` computes them all).
     """
 
-    def __init__(self, data: dict, ci: str, z: float) -> None:  # type: ignore[type-arg]
+    def __init__(self, data: dict[str, Any], ci: str, z: float) -> None:  # type: ignore[type-arg]
         super().__init__(data)
         self.ci = ci
         self.z = z

@@ -258,7 +258,7 @@ class EventCounts:
     causes: tuple[int, ...]
     groups: tuple[GroupCounts, ...]
     group_name: str | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     # -- access ---------------------------------------------------------------
     @property
@@ -362,7 +362,7 @@ def from_codes(
     weights: np.ndarray | None,
     causes: tuple[int, ...],
     group_name: str | None,
-    meta: dict | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> EventCounts:
     """Counts from per-row (or per-aggregate-row) group codes, times and matrix columns.
 
@@ -393,7 +393,7 @@ def from_sorted(
     weights: np.ndarray,
     causes: tuple[int, ...],
     group_name: str | None,
-    meta: dict | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> EventCounts | None:
     """Like :func:`from_codes` for an aggregate whose rows are contiguous per group
     and sorted by time within each group (as an engine's ``ORDER BY g, t`` returns
@@ -441,7 +441,7 @@ def from_dense(
     dense: np.ndarray,
     causes: tuple[int, ...],
     group_name: str | None,
-    meta: dict | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> EventCounts:
     """Counts from a dense ``(groups, 1 + K, R)`` array over the integer times ``t0 + r``."""
     grid = t0 + np.arange(dense.shape[2], dtype=np.float64)

@@ -121,7 +121,7 @@ def check_times(
         )
 
 
-def time_problems(t: np.ndarray, weights: np.ndarray | None = None) -> dict:
+def time_problems(t: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any]:
     """Count missing, negative and infinite values in float times (weighted)."""
     w = np.ones(t.shape, dtype=np.int64) if weights is None else weights
     miss = np.isnan(t)
@@ -210,7 +210,7 @@ def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
 
 
 def _summary(
-    codes: np.ndarray, values: list, weights: np.ndarray | None, declared: bool, complete: bool = False
+    codes: np.ndarray, values: list[Any], weights: np.ndarray | None, declared: bool, complete: bool = False
 ) -> KeySummary:
     """``complete``: the codes are known to have no -1 (missing), so skip the shift."""
     n_val = len(values)
@@ -377,7 +377,7 @@ def _lookup(mapping: Mapping[Any, int], v: Any) -> int | None:
     return None
 
 
-def _check_event_map(event_map: Mapping[Any, int]) -> dict:
+def _check_event_map(event_map: Mapping[Any, int]) -> dict[str, Any]:
     out = {}
     for k, code in event_map.items():
         c = _as_code(code)

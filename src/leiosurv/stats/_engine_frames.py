@@ -46,7 +46,7 @@ def count_aggregate(
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
     declared_levels: Sequence[Any] | None,
-    meta: dict,
+    meta: dict[str, Any],
     presorted: bool = False,
 ) -> EventCounts:
     """Validate an aggregated long table ``(group, time, event, n)`` and build the counts.
@@ -85,7 +85,7 @@ def count_narwhals(
     names: tuple[str, str, str | None],
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
-    meta: dict,
+    meta: dict[str, Any],
 ) -> EventCounts:
     """Group and count on the frame's own engine via Narwhals."""
     import narwhals.stable.v2 as nw
@@ -131,7 +131,7 @@ def count_file(
     names: tuple[str, str, str | None],
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
-    meta: dict,
+    meta: dict[str, Any],
 ) -> EventCounts:
     """Aggregate a CSV or Parquet file (or glob) with DuckDB; the rows stay in DuckDB."""
     import duckdb

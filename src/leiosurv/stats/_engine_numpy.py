@@ -41,7 +41,7 @@ def count_arrays(
     names: tuple[str, str, str | None],
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
-    meta: dict,
+    meta: dict[str, Any],
 ) -> EventCounts:
     """Validate and count per-row arrays (numpy arrays or pandas Series)."""
     tname, ename, gname = names
@@ -116,7 +116,7 @@ def _count_whole_times(
     names: tuple[str, str, str | None],
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
-    meta: dict,
+    meta: dict[str, Any],
 ) -> EventCounts | None:
     """The common case in one fused pass: whole-number times, integer codes, no problems.
 

@@ -135,7 +135,7 @@ def gray_test(
     return GrayTest(table, counts.labels, rho, prov)
 
 
-def _pool(groups: Sequence[GroupCounts]) -> dict:
+def _pool(groups: Sequence[GroupCounts]) -> dict[str, Any]:
     """What every cause shares: the pooled event times and, per group on them,
     the risk set, all-cause events and Kaplan–Meier (arrays (T, K))."""
     parts = [risk_and_events(g) for g in groups]
@@ -166,7 +166,7 @@ def _pool(groups: Sequence[GroupCounts]) -> dict:
             "tr": h @ np.ones(G)}
 
 
-def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float, pool: dict | None = None
+def _score_variance(groups: Sequence[GroupCounts], col: int, rho: float, pool: dict[str, Any] | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Score ``s`` (K-1) and variance ``V`` (K-1 x K-1) for one cause (crst in cmprsk).
 

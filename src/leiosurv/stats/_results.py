@@ -60,7 +60,7 @@ class _StepResult:
     ci: str
     level: float
     z: float
-    provenance: dict
+    provenance: dict[str, Any]
 
     @property
     def groups(self) -> list[Any]:
@@ -113,14 +113,14 @@ class _StepResult:
         df["group"] = df["group"].astype(object)
         return df
 
-    def _step_values(self, g: Any, block: dict, cols: Sequence[str], h: np.ndarray,
+    def _step_values(self, g: Any, block: dict[str, Any], cols: Sequence[str], h: np.ndarray,
                      before: Sequence[float]) -> list[np.ndarray]:
         """Values of ``block[col]`` at horizons ``h`` (right-continuous); ``before`` the first time."""
         idx = step_index(g.time, h)
         safe = np.maximum(idx, 0)
         return [np.where(idx >= 0, block[c][safe], b) for c, b in zip(cols, before)]
 
-    def _options(self) -> dict:
+    def _options(self) -> dict[str, Any]:
         return {"ci": self.ci, "level": self.level, "z": self.z}
 
     _summary_keys: tuple[str, ...] = ()
@@ -142,7 +142,7 @@ class _StepResult:
         """Print the options and :meth:`summary`, fitted to the terminal's width."""
         print(str(self))
 
-    def _to_dict(self, kind: str) -> dict:
+    def _to_dict(self, kind: str) -> dict[str, Any]:
         return {
             "kind": kind,
             "options": self._options(),
@@ -178,7 +178,7 @@ class CumulativeIncidence(_StepResult):
     level : float
     z : float
         Normal quantile used for the bounds.
-    provenance : dict
+    provenance : dict[str, Any]
         Function, arguments, sizes, engine information, leiosurv version.
     """
 
@@ -188,7 +188,7 @@ class CumulativeIncidence(_StepResult):
     ci: str
     level: float
     z: float
-    provenance: dict
+    provenance: dict[str, Any]
 
     @property
     def causes(self) -> tuple[int, ...]:
@@ -224,12 +224,12 @@ class CumulativeIncidence(_StepResult):
         table.update({c: np.concatenate(v) for c, v in parts.items()})
         return pd.DataFrame(table, copy=False)
 
-    def _step_values(self, g: Any, block: dict, cols: Sequence[str], h: np.ndarray,
+    def _step_values(self, g: Any, block: dict[str, Any], cols: Sequence[str], h: np.ndarray,
                      before: Sequence[float]) -> list[np.ndarray]:
         idx = np.searchsorted(block["time"], h, side="right")  # 0: before the first event
         return [block[c][idx] for c in cols]
 
-    def _options(self) -> dict:
+    def _options(self) -> dict[str, Any]:
         return {"variance": self.variance, **super()._options()}
 
     def at(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
@@ -294,7 +294,7 @@ class CumulativeIncidence(_StepResult):
         return pd.DataFrame(rows)
 
     def plot(self, ax: Any = None, *, causes: Sequence[int] | None = None, risk_table: bool = True,
-             labels: dict | None = None, ci_band: bool = False) -> Any:
+             labels: dict[str, Any] | None = None, ci_band: bool = False) -> Any:
         """Step curves of the CIFs with an optional number-at-risk table.
 
         Parameters
@@ -305,7 +305,7 @@ class CumulativeIncidence(_StepResult):
             Causes to draw (default all).
         risk_table : bool, default True
             Draw the number at risk per group under the axes.
-        labels : dict, optional
+        labels : dict[str, Any], optional
             Display names: ``{"groups": {label: name}, "causes": {code: name}}``,
             e.g. ``{"causes": {1: "metastasis", 2: "death"}}``; by default
             ``<group column>=<label>`` and ``cause <k>``.
@@ -325,12 +325,12 @@ class CumulativeIncidence(_StepResult):
         curves = [(k, f"cif_{k}", f"lower_{k}", f"upper_{k}") for k in causes]
         return plot_steps(self, ax, curves, risk_table, labels or {}, ci_band, "Cumulative incidence", 0.0)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
         return self._to_dict("CumulativeIncidence")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CumulativeIncidence":
+    def from_dict(cls, d: dict[str, Any]) -> "CumulativeIncidence":
         """Rebuild a result written by :meth:`to_dict`."""
         counts = counts_from_dict(d["counts"])
         floats = {c for c in d["table"]["columns"] if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
@@ -355,7 +355,7 @@ class KaplanMeier(_StepResult):
         Columns ``group, time, n_risk, n_event, n_censored, surv, se, lower, upper``.
     ci : {"log", "log-log", "plain"}
     level, z : float
-    provenance : dict
+    provenance : dict[str, Any]
     """
 
     counts: EventCounts
@@ -363,7 +363,7 @@ class KaplanMeier(_StepResult):
     ci: str
     level: float
     z: float
-    provenance: dict
+    provenance: dict[str, Any]
 
     def at(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
         """Survival at horizons (right-continuous); 1 before the first time.
@@ -412,7 +412,7 @@ class KaplanMeier(_StepResult):
             )
         return pd.DataFrame(rows)
 
-    def plot(self, ax: Any = None, *, risk_table: bool = True, labels: dict | None = None,
+    def plot(self, ax: Any = None, *, risk_table: bool = True, labels: dict[str, Any] | None = None,
              ci_band: bool = False) -> Any:
         """Survival step curves with an optional number-at-risk table; returns the Figure."""
         from leiosurv.stats._plot import plot_steps
@@ -420,12 +420,12 @@ class KaplanMeier(_StepResult):
         return plot_steps(self, ax, [(None, "surv", "lower", "upper")], risk_table, labels or {}, ci_band,
                           "Survival probability", 1.0)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
         return self._to_dict("KaplanMeier")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "KaplanMeier":
+    def from_dict(cls, d: dict[str, Any]) -> "KaplanMeier":
         """Rebuild a result written by :meth:`to_dict`."""
         counts = counts_from_dict(d["counts"])
         floats = {"time", "surv", "se", "lower", "upper"}
@@ -503,7 +503,7 @@ class RiskDifference(TableResult):
         The reference group's label.
     z, level : float
         From the cumulative-incidence result.
-    provenance : dict
+    provenance : dict[str, Any]
     """
 
     table: pd.DataFrame
@@ -547,7 +547,7 @@ class GrayTest(TableResult):
     groups : list
         Group labels compared.
     rho : float
-    provenance : dict
+    provenance : dict[str, Any]
     """
 
     table: pd.DataFrame
