@@ -118,7 +118,8 @@ def render(saved: dict[str, Any], notes: Path | None = None) -> str:
           "on 1,000 rows of the same form, then rounds in which every contender runs once (order rotated each "
           "round); median per contender; 15 rounds up to 10^5, 7 at 10^6, 3 at 10^7. Ratios are of medians "
           "from the same process, so the shared machine's load falls on all contenders alike.",
-          "- Memory: leiosurv alone in another subprocess; peak extra = VmHWM after the call (reset through "
+          "- Memory: leiosurv alone in another subprocess; freed heap memory is returned to the OS "
+          "(`malloc_trim`) before the call, then peak extra = VmHWM after the call (reset through "
           "`/proc/self/clear_refs`) − RSS before it, against the input's bytes as given.",
           "- Imports: median of 7 fresh interpreters each.", ""]
     for kind in ("continuous", "days"):

@@ -164,9 +164,22 @@ def interleaved(data: Any, warm: Any, names: list[str], rounds: int, horizons: n
     return {"times": times, "median": {k: float(np.median(v)) for k, v in times.items()}, "cif": cif}
 
 
+def _trim() -> None:
+    """Return freed heap memory to the OS, so that RSS before the call is what is in use
+    (glibc keeps freed blocks, e.g. the generator's temporaries, which the call would
+    then reuse without raising RSS: an underestimate)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
+
+
 def memory(data: Any, warm: Any) -> dict[str, Any]:
     leiosurv(warm)
     gc.collect()
+    _trim()
     exact = True
     try:
         Path("/proc/self/clear_refs").write_text("5")

@@ -115,7 +115,7 @@ def ci_bounds(est: np.ndarray, se: np.ndarray, kind: str, z: float) -> tuple[np.
     return lower, upper
 
 
-class EstimateBlock(dict):  # type: ignore[type-arg]
+class EstimateBlock(dict[str, Any]):
     """One group's arrays (``time``, ``cif_<k>``, ``se_<k>``, ...) whose interval bounds
     ``lower_<k>`` / ``upper_<k>`` are computed from ``cif_<k>`` and ``se_<k>`` on first
     access (and then kept): a result that is only read at horizons never holds
@@ -125,7 +125,7 @@ class EstimateBlock(dict):  # type: ignore[type-arg]
     (:meth:`complete` computes them all).
     """
 
-    def __init__(self, data: dict[str, Any], ci: str, z: float) -> None:  # type: ignore[type-arg]
+    def __init__(self, data: dict[str, Any], ci: str, z: float) -> None:
         super().__init__(data)
         self.ci = ci
         self.z = z
@@ -136,7 +136,8 @@ class EstimateBlock(dict):  # type: ignore[type-arg]
             lower, upper = ci_bounds(self[f"cif_{cause}"], self[f"se_{cause}"], self.ci, self.z)
             self[f"lower_{cause}"] = lower
             self[f"upper_{cause}"] = upper
-            return self[key]  # type: ignore[no-any-return]
+            value: np.ndarray = self[key]
+            return value
         raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:

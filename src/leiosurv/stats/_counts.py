@@ -59,6 +59,10 @@ class GroupCounts:
     __slots__ = ("label", "_full", "_split", "_n", "_grid")
 
     label: Any
+    _full: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    _split: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    _n: int
+    _grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None
 
     def __init__(self, label: Any, time: np.ndarray, events: np.ndarray, censored: np.ndarray) -> None:
         self._init(label, (time, events, censored), None)
@@ -108,9 +112,18 @@ class GroupCounts:
 
     # -- the full grid ----------------------------------------------------------
     def _full_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._full is None:
-            object.__setattr__(self, "_full", _expand(*self._split))
-        return self._full
+        full = self._full
+        if full is None:
+            assert self._split is not None
+            full = _expand(*self._split)
+            object.__setattr__(self, "_full", full)
+        return full
+
+    def _parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(time, events, censored)`` of the full grid if built, else the event-grid triple."""
+        parts = self._full if self._full is not None else self._split
+        assert parts is not None
+        return parts
 
     @property
     def time(self) -> np.ndarray:
@@ -135,17 +148,18 @@ class GroupCounts:
     @property
     def n_events(self) -> np.ndarray:
         """Events of any cause at each time, shape (m,)."""
-        return self.events.sum(axis=1)
+        return np.asarray(self.events.sum(axis=1))
 
     @property
     def n_risk(self) -> np.ndarray:
         """Number at risk just before each time, shape (m,)."""
         leaving = self.n_events + self.censored
-        return self.n - np.concatenate(([0], np.cumsum(leaving)[:-1])).astype(np.int64)
+        before: np.ndarray = np.concatenate(([0], np.cumsum(leaving)[:-1])).astype(np.int64)
+        return self.n - before
 
     def event_totals(self) -> np.ndarray:
         """Events of each cause over all times, shape (K,)."""
-        ec = self._split[1] if self._split is not None else self._full[1]
+        ec = self._parts()[1]
         return np.asarray(ec.sum(axis=0), dtype=np.int64)
 
     @property
@@ -158,7 +172,7 @@ class GroupCounts:
         """The group's last follow-up time (event or censoring)."""
         if self._full is not None:
             return float(self._full[0][-1])
-        et, _, ct = self._split
+        et, _, ct = self._parts()
         return float(max(et[-1] if et.size else -np.inf, ct[-1] if ct.size else -np.inf))
 
     # -- the event grid ---------------------------------------------------------
@@ -170,13 +184,15 @@ class GroupCounts:
         every Aalen–Johansen quantity needs: a CIF, the all-cause survival and
         both variances change only at event times.
         """
-        if self._grid is None:
-            object.__setattr__(self, "_grid", self._make_event_grid())
-        return self._grid
+        grid = self._grid
+        if grid is None:
+            grid = self._make_event_grid()
+            object.__setattr__(self, "_grid", grid)
+        return grid
 
     def _make_event_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._split is None:
-            time, events, censored = self._full
+            time, events, censored = self._parts()
             d = events @ np.ones(events.shape[1], dtype=np.int64)
             left = np.cumsum(d + censored)
             n_risk = self._n - np.concatenate(([0], left[:-1]))
@@ -184,7 +200,7 @@ class GroupCounts:
             if ev.size < d.size:
                 return time[ev], n_risk[ev], events[ev]
             return time, n_risk, events
-        et, ec, ct = self._split
+        et, ec, ct = self._parts()
         d = ec @ np.ones(ec.shape[1], dtype=np.int64)
         events_before = np.empty(d.size, dtype=np.int64)
         if d.size:
@@ -201,7 +217,7 @@ class GroupCounts:
             leaving = self.n_events + self.censored
             before = np.concatenate(([0], np.cumsum(leaving)))
             return (self._n - before[np.searchsorted(self.time, h, side="left")]).astype(np.int64)
-        et, ec, ct = self._split
+        et, ec, ct = self._parts()
         cum = np.concatenate(([0], np.cumsum(ec.sum(axis=1))))
         before = cum[np.searchsorted(et, h, side="left")] + np.searchsorted(ct, h, side="left")
         return (self._n - before).astype(np.int64)
@@ -372,7 +388,7 @@ def from_codes(
     empty groups before this point).
     """
     k = len(causes)
-    if codes is None:
+    if codes is None or labels is None:
         out = [_count_group(None, time, cols, weights, k)]
     else:
         order = np.argsort(codes, kind="stable")
@@ -423,6 +439,7 @@ def from_sorted(
     mat = np.bincount(run * k1 + cols, weights=weights, minlength=grid.size * k1)
     mat = np.rint(mat).astype(np.int64).reshape(grid.size, k1)
     run_bounds = np.searchsorted(np.flatnonzero(new_time), bounds)
+    assert labels is not None
     by_code = {}
     for i, code in enumerate(seg_codes):
         a, b = run_bounds[i], run_bounds[i + 1]

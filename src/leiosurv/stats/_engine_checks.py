@@ -148,7 +148,7 @@ def as_float_times(name: str, values: Any) -> np.ndarray:
         import pandas as pd
 
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+            return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
         values = values.astype(object)
     arr = np.asarray(values) if not is_series(values) else values
     kind = getattr(arr, "dtype", np.dtype(object)).kind
@@ -177,7 +177,7 @@ def as_float_times(name: str, values: Any) -> np.ndarray:
         raise DataError(
             f"column {name!r} must be numeric; it holds non-numeric values ({exc})", column=name
         ) from None
-    return num.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(num.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
@@ -403,4 +403,4 @@ def _check_causes(causes: Sequence[int]) -> tuple[int, ...]:
             f"causes must be distinct positive integers (0 is the censoring code), got {causes!r}",
             column=None,
         )
-    return tuple(int(c) for c in out)
+    return tuple(int(c) for c in out if c is not None)

@@ -203,14 +203,14 @@ def count_file(
             raise DataError(f"cannot aggregate {text!r}: {exc}", column=None) from None
     finally:
         con.close()
-    cols = [table.column(i).to_numpy() for i in range(table.num_columns)]
+    arrays = [table.column(i).to_numpy() for i in range(table.num_columns)]
     del table  # the Arrow buffers are no longer needed once in numpy
     meta = dict(meta, engine="duckdb", source=text, file_counting="group by")
     return count_aggregate(
-        cols[0],
-        cols[1],
-        cols[2] if gname else None,
-        cols[-1],
+        arrays[0],
+        arrays[1],
+        arrays[2] if gname else None,
+        arrays[-1],
         names=names,
         causes=causes,
         event_map=event_map,

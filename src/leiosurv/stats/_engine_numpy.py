@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._counts import EventCounts, GroupCounts, from_dense, sorted_runs
 
@@ -49,7 +50,7 @@ def count_arrays(
     chk.check_no_rows(n, tname)
     for name, col in ((ename, event), (gname, group)):
         if col is not None and len(col) != n:
-            raise chk.DataError(
+            raise DataError(
                 f"column {name!r} has {len(col)} rows but column {tname!r} has {n}; "
                 "columns must have equal length",
                 column=name,
@@ -63,7 +64,7 @@ def count_arrays(
     lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
     if group is not None:
         gr = chk.factorize(group)
-        glut, labels = chk.resolve_groups(gname, gr)
+        glut, labels = chk.resolve_groups(str(gname), gr)
     chk.check_any_event(ename, ev, lut)
 
     k1 = len(causes_t) + 1
@@ -165,26 +166,26 @@ def _count_whole_times(
         if base:
             key -= base
         table += np.bincount(key, minlength=cells)
-    table = table.reshape(n_g, n_e, span)
+    cube = table.reshape(n_g, n_e, span)
     tname, ename, gname = names
-    ev_counts = table.sum(axis=(0, 2))
+    ev_counts = cube.sum(axis=(0, 2))
     ev = chk.KeySummary(np.zeros(0, dtype=np.int64), list(range(elo, ehi + 1)), ev_counts, 0)
     if e.dtype.kind == "b":
         ev = chk.KeySummary(ev.codes, [bool(v) for v in ev.values], ev_counts, 0)
     lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
     labels: list[Any] | None = None
     if g is not None:
-        g_counts = table.sum(axis=(1, 2))
+        g_counts = cube.sum(axis=(1, 2))
         values: list[Any] = [bool(v) for v in range(glo, ghi + 1)] if g.dtype.kind == "b" else list(range(glo, ghi + 1))
         gr = chk.KeySummary(np.zeros(0, dtype=np.int64), values, g_counts, 0)
-        glut, labels = chk.resolve_groups(gname, gr)
-        table = table[g_counts > 0]
+        glut, labels = chk.resolve_groups(str(gname), gr)
+        cube = cube[g_counts > 0]
     chk.check_any_event(ename, ev, lut)
     k1 = len(causes_t) + 1
-    dense = np.zeros((table.shape[0], k1, span), dtype=np.int64)
+    dense = np.zeros((cube.shape[0], k1, span), dtype=np.int64)
     for i, col in enumerate(lut):
         if col >= 0:
-            dense[:, col] += table[:, i]
+            dense[:, col] += cube[:, i]
     meta = dict(meta, engine="numpy", n_rows=int(n), counting="bincount")
     return from_dense(labels, float(t0), dense, causes_t, gname, meta)
 

@@ -242,7 +242,7 @@ READERS: tuple[Reader, ...] = (
 
 def _pandas_cols(cols: list[Any]) -> list[Any]:
     """Numpy views of plain numeric columns; Series kept for nullable/categorical."""
-    out = []
+    out: list[Any] = []
     for s in cols:
         if s is None:
             out.append(None)

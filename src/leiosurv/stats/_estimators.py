@@ -35,7 +35,7 @@ class _Estimator:
 
     def predict(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
         """Estimates at ``horizons`` (see the result's ``at``); needs :meth:`fit` first."""
-        return self._fitted().at(horizons, beyond=beyond)  # type: ignore[no-any-return]
+        return self._fitted().at(horizons, beyond=beyond)
 
     def __getattr__(self, name: str) -> Any:
         # fitted attributes (ending in "_") read before fit: say so, not just "no attribute"

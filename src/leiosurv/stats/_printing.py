@@ -99,4 +99,4 @@ def keyed_frame(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         cls = _CLASSES["KeyedFrame"] = KeyedFrame
     out = cls(frame)
     object.__setattr__(out, "_keys", tuple(keys))
-    return out  # type: ignore[no-any-return]
+    return out

@@ -101,7 +101,7 @@ class _StepResult:
                 est, se = self._step_values(g, block, (est_col, se_col), h, (before, 0.0))
                 lower, upper = ci_bounds(est, se, self.ci, self.z)
                 est, se, lower, upper = (np.where(past, np.nan, a) for a in (est, se, lower, upper))
-                part = {"group": [g.label] * h.size}
+                part: dict[str, Any] = {"group": [g.label] * h.size}
                 if key is not None:
                     part["cause"] = np.full(h.size, key, dtype=np.int64)
                 part.update(

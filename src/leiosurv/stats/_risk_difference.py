@@ -111,7 +111,7 @@ def risk_difference(
     if cause is None:
         causes = list(result.causes)
     else:
-        causes = [cause] if np.isscalar(cause) else list(cause)
+        causes = [int(cause)] if isinstance(cause, (int, np.integer)) else [int(c) for c in cause]
         for k in causes:
             if k not in result.causes:
                 raise InputError(f"cause must be one of {list(result.causes)!r}, but was {k!r}")
