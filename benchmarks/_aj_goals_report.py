@@ -181,7 +181,10 @@ def render(saved: dict[str, Any], notes: Path | None = None) -> str:
                  f"{_t(b['floor']) if b['floor'] else b['floor_status']}.")
         L.append("")
     imp = saved["imports"]
-    L += ["### Import time", "", "| what | median wall |", "|---|---|"]
+    L += ["### Import time", ""]
+    if imp.get("command"):
+        L += [f"Re-measured on {imp.get('date')} with `{imp['command']}` (7 fresh interpreters each).", ""]
+    L += ["| what | median wall |", "|---|---|"]
     for k, v in imp["median_s"].items():
         L.append(f"| `{k}` | {v:.3f} s |")
     L += ["", f"Modules among pandas, scipy, matplotlib, duckdb, narwhals, pyarrow, polars loaded by "
