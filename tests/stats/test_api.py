@@ -460,3 +460,53 @@ def test_plot_on_given_axes_and_km_plot():
 def test_wald_difference_is_not_truncated():
     rd, se, lo, hi = wald_difference([0.01], [0.02], [0.0], [0.0], 1.96)
     assert lo[0] < 0
+
+
+def test_readers_are_chosen_by_type_and_errors_from_inside_a_reader_pass_through():
+    """Issue 14: engine dispatch is a registry by type; a TypeError raised while reading is not
+    mistaken for "unsupported input" (the old dispatch matched the error's text)."""
+    from leiosurv.stats._engines import READERS
+
+    assert [r.name for r in READERS] == ["path", "pandas", "pyarrow", "structured", "mapping", "narwhals"]
+
+    class Frame:  # no reader accepts it
+        pass
+
+    with pytest.raises(DataError, match=r"cannot count events in a .*Frame: pass a pandas, polars"):
+        count_events(Frame(), "time", "event")
+
+    class Exploding(dict):
+        def __getitem__(self, key):
+            raise TypeError("Expected something from_native Unsupported")  # the words the old code searched for
+
+    with pytest.raises(TypeError, match="Expected something"):
+        count_events(Exploding(time=[1], event=[1]), "time", "event")
+
+
+def test_shared_constants_and_sql_quoting_are_public():
+    from leiosurv.stats import DAYS_PER_MONTH, DAYS_PER_YEAR, quote_identifier, quote_literal
+
+    assert DAYS_PER_YEAR == 365.25 and DAYS_PER_MONTH == 365.25 / 12
+    assert quote_identifier('we"ird col') == '"we""ird col"'
+    assert quote_literal("it's.csv") == "'it''s.csv'"
+    import duckdb
+
+    name = 'a "quoted" col'
+    rel = duckdb.sql(f"SELECT 1 AS {quote_identifier(name)}, {quote_literal(name)} AS v")
+    assert rel.columns[0] == name and rel.fetchall() == [(1, name)]
+
+
+def test_import_loads_numpy_only():
+    """Issue 14: `import leiosurv.stats` imports pandas, scipy, matplotlib, duckdb, narwhals and
+    pyarrow only where they are used (checked in a fresh interpreter; the time is in the benchmark)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, leiosurv.stats; heavy = ('pandas', 'scipy', 'matplotlib', 'duckdb', 'narwhals', "
+            "'pyarrow', 'polars'); print(','.join(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+    code = ("import sys, leiosurv.stats as s; s.cumulative_incidence({'time': [1, 2], 'event': [1, 0]}); "
+            "print(','.join(m for m in ('pandas', 'scipy', 'duckdb') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""  # estimating on arrays needs numpy alone; pandas comes with the first table
