@@ -190,7 +190,7 @@ def render(saved: dict[str, Any], notes: Path | None = None) -> str:
     L += ["", f"Modules among pandas, scipy, matplotlib, duckdb, narwhals, pyarrow, polars loaded by "
           f"`import leiosurv.stats`: {imp['heavy_modules_after_import']}.", ""]
     if imp.get("cli_top_imports"):
-        L.append("Largest top-level imports of `leiosurv.interfaces.cli` (-X importtime, cumulative µs): "
+        L.append("Largest direct imports of `leiosurv.interfaces.cli` (-X importtime, cumulative µs): "
                  + ", ".join(f"{name} {us:,}" for us, name in imp["cli_top_imports"]) + ".")
         L.append("")
     if notes is not None and notes.exists():
