@@ -114,3 +114,14 @@ def test_backup_and_restore_commands(cli_db, capsys, tmp_path):
     assert run(capsys, cli_db, "restore", str(tmp_path / "b.bak"), "--replace")[0] == 0
     code, out, _ = run(capsys, cli_db, "timeline", "SEED-004")
     assert code == 0 and "2024-07-01" in out
+
+
+def test_alerts_lookback_all(cli_db, capsys):
+    run(capsys, cli_db, "add-patient", "P1")
+    run(capsys, cli_db, "add-tumour", "P1", "T1", str(EXAMPLES / "teaching_dermal_lms_high.yaml"), "--as-of",
+        "2024-04-01")
+    code, out, _ = run(capsys, cli_db, "alerts", "--as-of", "2030-01-01", "--due-within", "0")
+    assert code == 0 and "older overdue encounters counted" in out and "lost" in out
+    code, out, _ = run(capsys, cli_db, "alerts", "--as-of", "2030-01-01", "--due-within", "0", "--lookback-all",
+                       "--json")
+    assert code == 0 and sum(a["kind"] == "overdue" for a in json.loads(out)) == 9
