@@ -125,3 +125,15 @@ def test_alerts_lookback_all(cli_db, capsys):
     code, out, _ = run(capsys, cli_db, "alerts", "--as-of", "2030-01-01", "--due-within", "0", "--lookback-all",
                        "--json")
     assert code == 0 and sum(a["kind"] == "overdue" for a in json.loads(out)) == 9
+
+
+def test_exports_never_overwrite_the_registry(tmp_path, capsys):
+    db = str(tmp_path / "reg.sqlite")
+    assert main(["registry", "--db", db, "demo"]) == 0
+    before = (tmp_path / "reg.sqlite").stat().st_size
+    for args in (["export", "--cohort", "--out", db], ["export", "--patient", "SEED-000", "--out", db],
+                 ["timeline", "SEED-000", "--figure", db], ["export", "--research", "--out", str(tmp_path)]):
+        code, _, err = run(capsys, db, *args)
+        assert code == 2 and "OutputError" in err, (args, err)
+    assert (tmp_path / "reg.sqlite").stat().st_size == before
+    assert main(["registry", "--db", db, "timeline", "SEED-000"]) == 0
