@@ -92,7 +92,9 @@ def test_cohort_export_and_study(cli_db, capsys, tmp_path):
     assert code == 0 and "62 tumours" in out and "SYNTHETIC" in out
     code, out, _ = run(capsys, cli_db, "study", "--out", str(tmp_path / "s"))
     assert code == 0 and (tmp_path / "s" / "report.html").exists() and "SYNTHETIC" in out
-    assert main(["study", f"registry:{cli_db}", "--out", str(tmp_path / "s2"), "--no-progress"]) == 0
+    direct = cli_db if cli_db.endswith(".sqlite") or cli_db.startswith("postgresql") else f"registry:{cli_db}"
+    assert main(["study", direct, "--out", str(tmp_path / "s2"), "--no-progress"]) == 0
+    assert main(["study", f"registry:{cli_db}", "--out", str(tmp_path / "s4"), "--no-progress"]) == 0
     assert main(["study", str(tmp_path / "c.csv"), "--out", str(tmp_path / "s3"), "--no-progress"]) == 0
     for name in ("table1.csv", "overall_risks.csv", "univariable.csv", "risk_groups.csv", "rule.csv"):
         a = (tmp_path / "s" / name).read_bytes()
