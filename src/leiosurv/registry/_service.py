@@ -509,7 +509,8 @@ def _store(c: Connection, pid: int, tid: int, s: StoredAssessment, reason: str, 
     if rows:
         with _repo.translate_errors("plan"):
             c.execute(sa.insert(T.encounter), rows)
-    return _record(c, c.execute(sa.select(T.assessment).where(T.assessment.c.id == aid)).one())
+    return AssessmentRecord(seq, as_of, reason, s.ruleset_version, s.ruleset_hash, s.risk_group, s.top_diagnosis,
+                            s.plan_basis, s.plan_start, True, len(rows))
 
 
 def _record(c: Connection, r) -> AssessmentRecord:
