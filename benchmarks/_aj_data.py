@@ -30,12 +30,26 @@ _P_CAUSE1 = (0.27, 0.40)
 KINDS = ("continuous", "days")
 CHUNK = 10_000_000
 
-__all__ = ["KINDS", "generate", "input_bytes", "write_parquet", "FOLLOW_UP_DAYS"]
+__all__ = ["KINDS", "generate", "input_bytes", "write_parquet", "FOLLOW_UP_DAYS", "scale_for"]
 
 
-def _chunk(rng: np.random.Generator, n: int, kind: str) -> dict[str, np.ndarray]:
+def scale_for(events: float) -> float:
+    """Scale of the exponential event time giving P(X < C) = ``events`` under C ~ U(0, L).
+
+    P(X < C) = 1 - (s/L) (1 - exp(-L/s)); solved by bisection on s.
+    ``scale_for(0.30)`` is about 1.31 L, the default mix.
+    """
+    lo, hi = 1e-3 * FOLLOW_UP_DAYS, 1e3 * FOLLOW_UP_DAYS
+    for _ in range(200):
+        s = (lo + hi) / 2
+        p = 1 - (s / FOLLOW_UP_DAYS) * (1 - np.exp(-FOLLOW_UP_DAYS / s))
+        lo, hi = (s, hi) if p > events else (lo, s)
+    return (lo + hi) / 2
+
+
+def _chunk(rng: np.random.Generator, n: int, kind: str, scale: float = _SCALE) -> dict[str, np.ndarray]:
     group = (rng.random(n) < 0.5).astype(np.int8)
-    x = rng.exponential(_SCALE, n)
+    x = rng.exponential(scale, n)
     c = rng.uniform(0.0, FOLLOW_UP_DAYS, n)
     observed = x < c
     time = np.where(observed, x, c)
@@ -49,7 +63,7 @@ def _chunk(rng: np.random.Generator, n: int, kind: str) -> dict[str, np.ndarray]
     return {"time": time.astype(np.float64), "event": event, "group": group}
 
 
-def generate(n: int, kind: str, seed: int = 20261121) -> dict[str, np.ndarray]:
+def generate(n: int, kind: str, seed: int = 20261121, events: float | None = None) -> dict[str, np.ndarray]:
     """Return the three columns for ``n`` rows of the given ``kind``.
 
     Examples
@@ -59,9 +73,10 @@ def generate(n: int, kind: str, seed: int = 20261121) -> dict[str, np.ndarray]:
     (['event', 'group', 'time'], 'float64', 'int8')
     """
     rng = np.random.default_rng(seed)
+    scale = _SCALE if events is None else scale_for(events)
     if n <= CHUNK:
-        return _chunk(rng, n, kind)
-    parts = [_chunk(rng, min(CHUNK, n - i), kind) for i in range(0, n, CHUNK)]
+        return _chunk(rng, n, kind, scale)
+    parts = [_chunk(rng, min(CHUNK, n - i), kind, scale) for i in range(0, n, CHUNK)]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -70,7 +85,7 @@ def input_bytes(data: dict[str, np.ndarray]) -> int:
     return int(sum(data[k].nbytes for k in ("time", "event", "group")))
 
 
-def write_parquet(path: Path, n: int, kind: str, seed: int = 20261121) -> Path:
+def write_parquet(path: Path, n: int, kind: str, seed: int = 20261121, events: float | None = None) -> Path:
     """Stream ``n`` rows into a Parquet file in chunks of 10^7 rows.
 
     The rows are those of ``generate(n, kind, seed)``; peak memory is one chunk.
@@ -82,10 +97,11 @@ def write_parquet(path: Path, n: int, kind: str, seed: int = 20261121) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".partial")
     rng = np.random.default_rng(seed)
+    scale = _SCALE if events is None else scale_for(events)
     schema = pa.schema([("time", pa.float64()), ("event", pa.int8()), ("group", pa.int8())])
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         for i in range(0, n, CHUNK):
-            d = _chunk(rng, min(CHUNK, n - i), kind)
+            d = _chunk(rng, min(CHUNK, n - i), kind, scale)
             writer.write_table(pa.table(d, schema=schema), row_group_size=1_000_000)
     tmp.replace(path)
     return path

@@ -70,14 +70,14 @@ class Row:
 
 
 # -- measuring ------------------------------------------------------------------
-def _run_child(args: list[str], timeout: float) -> tuple[dict | None, str]:
+def _run_child(args: list[str], timeout: float, script: str = "_aj_run.py") -> tuple[dict | None, str]:
     """Run ``_aj_run.py`` with ``args``; kill it on timeout or when the machine runs low on memory.
 
     The machine is shared, so a child is killed when its RSS exceeds
     ``MAX_CHILD_RSS`` or MemAvailable drops under ``MIN_AVAILABLE`` (its RSS at
     that moment is reported).
     """
-    cmd = [sys.executable, str(HERE / "_aj_run.py"), *args]
+    cmd = [sys.executable, str(HERE / script), *args]
     t0 = time.perf_counter()
     out_f, err_f = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
     with out_f, err_f, subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, cwd=HERE.parent) as p:
@@ -292,7 +292,8 @@ def machine() -> dict[str, str]:
     except Exception:  # noqa: BLE001
         pass
     mem = int(re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text()).group(1)) * 1024
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    commit = os.environ.get("LEIOSURV_BENCH_COMMIT") or subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
     return {
         "cpu": cpu,
         "cores": str(os.cpu_count()),

@@ -1,7 +1,7 @@
 """Assemble benchmarks/RESULTS.md from the section files in benchmarks/results/.
 
-Each benchmark script writes its own section (``aj_speed.md``, ``coverage.md``,
-``study_scale.md``); this joins them in a fixed order under one header, so a
+Each benchmark script writes its own section (``aj_goals.md``, ``aj_speed.md``,
+``coverage.md``, ``study_scale.md``); this joins them in a fixed order under one header, so a
 re-run of one benchmark never clobbers another's results.
 
     python benchmarks/collect.py
@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["aj_speed.md", "coverage.md", "study_scale.md", "registry_scale_sqlite.md", "registry_scale_postgresql.md",
-         "web_speed.md"]
+ORDER = ["aj_goals.md", "aj_speed.md", "coverage.md", "study_scale.md", "registry_scale_sqlite.md",
+         "registry_scale_postgresql.md", "web_speed.md"]
 
 HEADER = """# Benchmark results
 

@@ -305,7 +305,15 @@ def _write(r: dict) -> None:
         "",
         "| goal | verdict |",
         "|---|---|",
-    ] + [f"| {g} | {'met' if ok else '**NOT met**'} |" for g, ok in goals]
+    ] + [f"| {g} | {'met' if ok else '**NOT met**'} |" for g, ok in goals] + [
+        "",
+        "Why the import goal is missed: every tumour goes through the clinical core (about 0.5 ms) and stores "
+        "its ~21 KB assessment JSON and its plan, and every row is a separately validated service call issuing "
+        "several SQLAlchemy statements (statement construction dominates the profile). Reaching 20,000 "
+        "patients/s needs a different bulk path (assess once per distinct findings profile and date the plans "
+        "from it, executemany / COPY, compact or deduplicated result JSON); it is not built. Replicas keep "
+        "their template's dates, so the alert counts are 100 times those of the imported 10,000 patients.",
+    ]
     (out / f"registry_scale_{b}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -4,10 +4,7 @@ Two checks:
 
 * the clinical core, the study, the interfaces, ``leiosurv.files`` and
   ``leiosurv.casefile`` and their tests are clean;
-* the whole of ``src/`` is clean except the files in :data:`NOT_YET_CLEAN`,
-  which other packages' owners are cleaning up.  The list only shrinks: a file
-  on it that has become clean fails the test until it is taken off, and a file
-  not on it that gains a finding fails at once.
+* the whole of ``src/`` is clean.
 """
 
 from __future__ import annotations
@@ -55,25 +52,6 @@ CHECKED = [
     "tests/test_exceptions.py",
 ]
 
-NOT_YET_CLEAN = {
-    "src/leiosurv/stats/_aalen_johansen.py",
-    "src/leiosurv/stats/_ci.py",
-    "src/leiosurv/stats/_counts.py",
-    "src/leiosurv/stats/_engine_checks.py",
-    "src/leiosurv/stats/_engine_frames.py",
-    "src/leiosurv/stats/_engine_numpy.py",
-    "src/leiosurv/stats/_engines.py",
-    "src/leiosurv/stats/_gray.py",
-    "src/leiosurv/stats/_kaplan_meier.py",
-    "src/leiosurv/stats/_kernels.py",
-    "src/leiosurv/stats/_plot.py",
-    "src/leiosurv/stats/_results.py",
-    "src/leiosurv/stats/_risk_difference.py",
-    "src/leiosurv/stats/_steps.py",
-}
-"""Files of other packages with findings when the ruff configuration was added (issue 14)."""
-
-
 def _ruff() -> list[str]:
     exe = Path(sys.executable).parent / "ruff"
     if exe.exists():
@@ -100,10 +78,6 @@ def test_checked_files_are_clean():
     assert not found, _show(found)
 
 
-def test_src_is_clean_outside_the_shrinking_list():
+def test_src_is_clean():
     found = _findings(["src"])
-    dirty = {Path(f["filename"]).relative_to(ROOT).as_posix() for f in found}
-    new = [f for f in found if Path(f["filename"]).relative_to(ROOT).as_posix() not in NOT_YET_CLEAN]
-    assert not new, "new ruff findings in src/:\n" + _show(new)
-    cleaned = sorted(NOT_YET_CLEAN - dirty)
-    assert not cleaned, f"now clean, take them off NOT_YET_CLEAN in tests/test_lint.py: {cleaned}"
+    assert not found, "ruff findings in src/:\n" + _show(found)

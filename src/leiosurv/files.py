@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import stat
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -224,6 +224,31 @@ def atomic_write(outputs: Mapping[Path, bytes | str]) -> None:
             _forget(tmp)
 
 
+def _reserve(parent: Path, prefix: str, suffix: str = "", *, directory: bool = False) -> Path:
+    """Create a new hidden file or directory in *parent*, registered for cleanup *before* it exists.
+
+    The name is registered first and created after (``O_EXCL`` / ``mkdir``), so a
+    SIGTERM handled at any moment - also one that another thread (a DuckDB or
+    BLAS worker) received while the main thread held signals - finds it on the
+    cleanup list.
+    """
+    for _ in range(100):
+        p = parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        _register(p)
+        try:
+            if directory:
+                p.mkdir(mode=0o700)
+            else:
+                os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return p
+        except FileExistsError:
+            _forget(p)
+        except BaseException:
+            _forget(p)
+            raise
+    raise FileExistsError(f"no free temporary name in {parent}")
+
+
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back until the end of the block (steps that must not be cut in two).
@@ -259,12 +284,9 @@ def atomic_file(target: str | os.PathLike[str], *, _publish: bool = True) -> Ite
         with _signals_held():
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                fd, name = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
+                tmp = _reserve(path.parent, f".{path.name[:100]}.", ".tmp")
             except OSError as exc:
                 raise OutputError(f"output {short(path)}: {_describe(exc)}") from None
-            os.close(fd)
-            tmp = Path(name)
-            _register(tmp)
         try:
             os.chmod(tmp, 0o666 & ~_umask())
             yield tmp
@@ -331,17 +353,15 @@ def atomic_directory(out: str | os.PathLike[str], *, replace: bool = False) -> I
         with _signals_held():
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.", dir=path.parent))
+                tmp = _reserve(path.parent, f".{path.name[:100]}.", directory=True)
             except OSError as exc:
                 raise OutputError(f"output directory {short(path)}: {_describe(exc)}") from None
-            _register(tmp)
         try:
             yield tmp
             os.chmod(tmp, 0o777 & ~_umask())
             with _signals_held():  # the previous output is never lost between the two renames
                 if path.exists():
-                    old = Path(tempfile.mkdtemp(prefix=f".{path.name[:100]}.old.", dir=path.parent))
-                    _register(old)
+                    old = _reserve(path.parent, f".{path.name[:100]}.old.", directory=True)
                     os.rmdir(old)
                     os.replace(path, old)
                 os.replace(tmp, path)

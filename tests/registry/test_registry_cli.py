@@ -19,7 +19,7 @@ def run(capsys, db, *args) -> tuple[int, str, str]:
 @pytest.fixture
 def cli_db(db_url, capsys):
     code, out, _ = run(capsys, db_url, "init")
-    assert code == 0 and "ready (schema 0002)" in out
+    assert code == 0 and "ready (schema 0003)" in out
     return db_url
 
 
@@ -93,7 +93,9 @@ def test_cohort_export_and_study(cli_db, capsys, tmp_path):
     assert code == 0 and "62 tumours" in out and "SYNTHETIC" in out
     code, out, _ = run(capsys, cli_db, "study", "--out", str(tmp_path / "s"))
     assert code == 0 and (tmp_path / "s" / "report.html").exists() and "SYNTHETIC" in out
-    assert main(["study", f"registry:{cli_db}", "--out", str(tmp_path / "s2"), "--no-progress"]) == 0
+    direct = cli_db if cli_db.endswith(".sqlite") or cli_db.startswith("postgresql") else f"registry:{cli_db}"
+    assert main(["study", direct, "--out", str(tmp_path / "s2"), "--no-progress"]) == 0
+    assert main(["study", f"registry:{cli_db}", "--out", str(tmp_path / "s4"), "--no-progress"]) == 0
     assert main(["study", str(tmp_path / "c.csv"), "--out", str(tmp_path / "s3"), "--no-progress"]) == 0
     for name in ("table1.csv", "overall_risks.csv", "univariable.csv", "risk_groups.csv", "rule.csv"):
         a = (tmp_path / "s" / name).read_bytes()
@@ -115,3 +117,26 @@ def test_backup_and_restore_commands(cli_db, capsys, tmp_path):
     assert run(capsys, cli_db, "restore", str(tmp_path / "b.bak"), "--replace")[0] == 0
     code, out, _ = run(capsys, cli_db, "timeline", "SEED-004")
     assert code == 0 and "2024-07-01" in out
+
+
+def test_alerts_lookback_all(cli_db, capsys):
+    run(capsys, cli_db, "add-patient", "P1")
+    run(capsys, cli_db, "add-tumour", "P1", "T1", str(EXAMPLES / "teaching_dermal_lms_high.yaml"), "--as-of",
+        "2024-04-01")
+    code, out, _ = run(capsys, cli_db, "alerts", "--as-of", "2030-01-01", "--due-within", "0")
+    assert code == 0 and "older overdue encounters counted" in out and "lost" in out
+    code, out, _ = run(capsys, cli_db, "alerts", "--as-of", "2030-01-01", "--due-within", "0", "--lookback-all",
+                       "--json")
+    assert code == 0 and sum(a["kind"] == "overdue" for a in json.loads(out)) == 9
+
+
+def test_exports_never_overwrite_the_registry(tmp_path, capsys):
+    db = str(tmp_path / "reg.sqlite")
+    assert main(["registry", "--db", db, "demo"]) == 0
+    before = (tmp_path / "reg.sqlite").stat().st_size
+    for args in (["export", "--cohort", "--out", db], ["export", "--patient", "SEED-000", "--out", db],
+                 ["timeline", "SEED-000", "--figure", db], ["export", "--research", "--out", str(tmp_path)]):
+        code, _, err = run(capsys, db, *args)
+        assert code == 2 and "OutputError" in err, (args, err)
+    assert (tmp_path / "reg.sqlite").stat().st_size == before
+    assert main(["registry", "--db", db, "timeline", "SEED-000"]) == 0

@@ -57,7 +57,7 @@ def test_uninitialised_and_missing_registries_are_refused(tmp_path):
     sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
     with pytest.raises(RegistryError, match="not initialised"):
         Registry(tmp_path / "empty.sqlite")
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def _base(c) -> tuple[int, int]:
@@ -137,3 +137,19 @@ def test_unreachable_postgresql_is_one_line():
 
     with pytest.raises(RegistryError, match=r"registry postgresql\+psycopg://u:\*\*\*@127.0.0.1:1/x: cannot connect"):
         Registry("postgresql://u:pw@127.0.0.1:1/x", create=True)
+
+
+def test_migration_0001_to_0002_keeps_the_data(db_url):
+    from leiosurv.registry import make_engine, upgrade
+
+    eng = make_engine(db_url)
+    upgrade(eng, "0001")
+    with eng.begin() as c:
+        _base(c)
+    upgrade(eng)
+    cols = [ix["column_names"] for ix in sa.inspect(eng).get_indexes("encounter") if ix["name"] == "ix_encounter_due"]
+    assert cols == [["status", "due", "window_end"]]
+    r = Registry(db_url)
+    assert r.counts()["tumour"] == 1 and r.patients() == ["P"]
+    r.close()
+    eng.dispose()

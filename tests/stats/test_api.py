@@ -245,6 +245,26 @@ def test_provenance_records_inputs():
     assert "leiosurv_version" in p and isinstance(p["engine"], dict)
 
 
+def test_estimators_raise_not_fitted_before_fit():
+    """STYLE 1: __init__ stores options, fit returns self, fitted attributes end in _, NotFittedError before fit."""
+    from leiosurv.exceptions import NotFittedError
+    from leiosurv.stats import AalenJohansenEstimator, KaplanMeierEstimator
+
+    for est in (AalenJohansenEstimator(), KaplanMeierEstimator()):
+        with pytest.raises(NotFittedError, match=rf"this {type(est).__name__} is not fitted yet"):
+            est.predict([1.0])
+        with pytest.raises(NotFittedError, match=r"result_ is set by fit\(\)"):
+            est.result_
+        with pytest.raises(AttributeError, match="no attribute 'colour'"):
+            est.colour
+        assert est.fit(DATA, group="arm") is est
+        assert not isinstance(est.predict(2.0), type(None)) and est.groups_ == ["a", "b"]
+    aj = AalenJohansenEstimator(z=1.96).fit(DATA, group="arm")
+    pd.testing.assert_frame_equal(pd.DataFrame(aj.predict([2.0, 3.0])),
+                                  pd.DataFrame(cumulative_incidence(DATA, group="arm", z=1.96).at([2.0, 3.0])))
+    assert aj.causes_ == (1, 2) and repr(AalenJohansenEstimator()).startswith("AalenJohansenEstimator(variance='delta'")
+
+
 def test_results_print_themselves(res, capsys):
     text = str(res)
     assert text.startswith("CumulativeIncidence: variance='delta', ci='plain'")
@@ -252,7 +272,31 @@ def test_results_print_themselves(res, capsys):
     res.print_summary()
     assert "cif_at_last" in capsys.readouterr().out
     assert "surv_at_last" in str(kaplan_meier(DATA))
-    assert list(res.summary.columns)[:3] == ["group", "cause", "n"]
+    assert list(res.summary().columns)[:5] == ["group", "cause", "cif_at_last", "lower", "upper"]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_printing_in_a_narrow_terminal_never_hides_the_estimate(monkeypatch, width):
+    """Issue 13: print(res.at([...])) and print(res) in a narrow terminal show the estimate."""
+    import os
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback=(80, 24): os.terminal_size((width, 24)))
+    res = cumulative_incidence(DATA, group="arm", z=1.96)
+    at = res.at([1.0, 2.0])
+    text = str(at)
+    header = text.splitlines()[0].split()
+    for key in ("group", "cause", "horizon", "estimate", "lower", "upper"):
+        assert key in header or key in text.split()
+    if width >= 60:
+        assert all(len(line) <= width for line in text.splitlines())
+        assert "not shown for width" in text  # secondary columns dropped, and said so
+    assert repr(at) == text
+    assert isinstance(at[["estimate"]], pd.DataFrame) and type(at[["estimate"]]) is pd.DataFrame
+    assert "cif_at_last" in str(res) and "lower" in str(res).splitlines()[2]
+    gt = gray_test(res)
+    assert "pv" in str(gt)
+    rd = risk_difference(res, 2.0)
+    assert " rd " in f" {str(rd)} ".replace("\n", " ")
 
 
 # ---------------------------------------------------------------------------
@@ -333,6 +377,30 @@ def test_gray_test_surface():
         gray_test(DATA, group="arm", rho="x")
 
 
+def test_gray_test_refuses_more_groups_than_its_limit_before_any_work(monkeypatch):
+    """Issue 14: the variance is O(T G^3); above MAX_GROUPS the test refuses at once, naming the limit."""
+    from leiosurv.stats import _gray
+    from leiosurv.stats._gray import MAX_GROUPS
+
+    rng = np.random.default_rng(3)
+    n_groups = 10 * MAX_GROUPS  # 1,000 groups took 16 s before the limit
+    n = 20 * n_groups
+    data = {"time": np.ceil(rng.exponential(300.0, n)), "event": rng.integers(0, 3, n),
+            "g": np.arange(n) % n_groups}
+
+    def never(*args, **kwargs):
+        raise AssertionError("the variance must not be computed above the limit")
+
+    with monkeypatch.context() as m:
+        m.setattr(_gray, "_pool", never)
+        m.setattr(_gray, "_score_variance", never)
+        with pytest.raises(InputError, match=rf"gray_test compares at most {MAX_GROUPS} groups, but the data have "
+                                             rf"{n_groups}: .*merge groups"):
+            gray_test(data, group="g")
+    ok = {"time": data["time"][:400], "event": data["event"][:400], "g": np.arange(400) % MAX_GROUPS}
+    assert len(gray_test(ok, group="g").groups) == MAX_GROUPS  # at the limit it runs
+
+
 def test_gray_test_with_a_non_positive_variance_is_nan_with_a_warning():
     """cmprsk's variance estimate is negative here (group b's survival reaches 0 at tied
     times); cmprsk would print stat -3.81, pv 1 -- leiosurv refuses to report a p-value."""
@@ -392,3 +460,53 @@ def test_plot_on_given_axes_and_km_plot():
 def test_wald_difference_is_not_truncated():
     rd, se, lo, hi = wald_difference([0.01], [0.02], [0.0], [0.0], 1.96)
     assert lo[0] < 0
+
+
+def test_readers_are_chosen_by_type_and_errors_from_inside_a_reader_pass_through():
+    """Issue 14: engine dispatch is a registry by type; a TypeError raised while reading is not
+    mistaken for "unsupported input" (the old dispatch matched the error's text)."""
+    from leiosurv.stats._engines import READERS
+
+    assert [r.name for r in READERS] == ["path", "pandas", "pyarrow", "structured", "mapping", "narwhals"]
+
+    class Frame:  # no reader accepts it
+        pass
+
+    with pytest.raises(DataError, match=r"cannot count events in a .*Frame: pass a pandas, polars"):
+        count_events(Frame(), "time", "event")
+
+    class Exploding(dict):
+        def __getitem__(self, key):
+            raise TypeError("Expected something from_native Unsupported")  # the words the old code searched for
+
+    with pytest.raises(TypeError, match="Expected something"):
+        count_events(Exploding(time=[1], event=[1]), "time", "event")
+
+
+def test_shared_constants_and_sql_quoting_are_public():
+    from leiosurv.stats import DAYS_PER_MONTH, DAYS_PER_YEAR, quote_identifier, quote_literal
+
+    assert DAYS_PER_YEAR == 365.25 and DAYS_PER_MONTH == 365.25 / 12
+    assert quote_identifier('we"ird col') == '"we""ird col"'
+    assert quote_literal("it's.csv") == "'it''s.csv'"
+    import duckdb
+
+    name = 'a "quoted" col'
+    rel = duckdb.sql(f"SELECT 1 AS {quote_identifier(name)}, {quote_literal(name)} AS v")
+    assert rel.columns[0] == name and rel.fetchall() == [(1, name)]
+
+
+def test_import_loads_numpy_only():
+    """Issue 14: `import leiosurv.stats` imports pandas, scipy, matplotlib, duckdb, narwhals and
+    pyarrow only where they are used (checked in a fresh interpreter; the time is in the benchmark)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, leiosurv.stats; heavy = ('pandas', 'scipy', 'matplotlib', 'duckdb', 'narwhals', "
+            "'pyarrow', 'polars'); print(','.join(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+    code = ("import sys, leiosurv.stats as s; s.cumulative_incidence({'time': [1, 2], 'event': [1, 0]}); "
+            "print(','.join(m for m in ('pandas', 'scipy', 'duckdb') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""  # estimating on arrays needs numpy alone; pandas comes with the first table

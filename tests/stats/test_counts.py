@@ -16,8 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
-from leiosurv.stats import EventCounts, GroupCounts, count_events
-from leiosurv.stats import _engine_numpy
+from leiosurv.stats import EventCounts, GroupCounts, _engine_numpy, count_events
 
 
 def tally(time, event, group=None, causes=(1, 2)):
@@ -111,8 +110,10 @@ def test_repr_summarises_groups():
 def test_group_counts_is_frozen():
     g = count_events({"t": [1, 2], "e": [1, 0]}, "t", "e").groups[0]
     assert isinstance(g, GroupCounts)
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="GroupCounts is immutable; cannot set 'label'"):
         g.label = "x"
+    with pytest.raises(AttributeError, match="GroupCounts is immutable; cannot set 'time'"):
+        g.time = g.time
 
 
 rows = st.lists(
@@ -140,6 +141,17 @@ def test_integer_fast_path_equals_generic_paths(data, offset):
     labels = sorted(set(g.tolist()))
     gcodes = np.searchsorted(labels, g).astype(np.int16)
     sorted_groups = _engine_numpy._sort_counts(t.astype(np.float64), e.astype(np.int8), gcodes, labels, 3)
+    # the event-grid representation answers what the estimators ask without its full grid ...
+    horizons = np.array([float(t.min()) - 1, float(t.min()), float(np.median(t)) + 0.5, float(t.max()),
+                         float(t.max()) + 1])
+    for grp in sorted_groups:
+        grid, n_risk_at = grp.event_grid(), grp.n_risk_at(horizons)
+        full = GroupCounts(grp.label, grp.time, grp.events, grp.censored)
+        for a, b in zip(grid, full.event_grid()):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(n_risk_at, full.n_risk_at(horizons))
+        assert grp.n_censored == int(full.censored.sum()) and grp.last_time == float(full.time[-1])
+    # ... and expands to the same full grid as every other path
     assert_tally(EventCounts(causes, sorted_groups, "g"), expected)
 
     generic = EventCounts.from_long(t, e, None, g, causes=causes, group_name="g")

@@ -77,7 +77,7 @@ BACKENDS = {
     "duckdb-relation": (lambda df, f: duckdb.from_arrow(pa.Table.from_pandas(df)), "narwhals[duckdb]"),
     "csv-path": (lambda df, f: f["csv"], "duckdb"),
     "csv-str": (lambda df, f: str(f["csv"]), "duckdb"),
-    "parquet-path": (lambda df, f: f["parquet"], "duckdb"),
+    "parquet-path": (lambda df, f: f["parquet"], "numpy"),  # small files: pyarrow reads, numpy counts
 }
 
 
@@ -251,3 +251,29 @@ def test_meta_is_json_serialisable(melanoma, files):
     for data in (melanoma, files["parquet"], pl.from_pandas(melanoma)):
         ec = count_events(data, "time", "status", "sex", event_map={0: 0, 1: 1, 2: 2})
         assert json.loads(json.dumps(ec.meta)) == ec.meta
+
+
+def test_files_are_counted_by_the_strategy_that_fits_them(tmp_path):
+    """Small Parquet: pyarrow + numpy; large with ties: DuckDB GROUP BY; large continuous: rows streamed to numpy.
+
+    Every strategy gives the counts of the in-memory numpy path, exactly."""
+    from leiosurv.stats._engine_frames import SMALL_PARQUET_ROWS
+
+    rng = np.random.default_rng(7)
+    n = SMALL_PARQUET_ROWS + 1000
+    cont = {"t": rng.exponential(100.0, n), "e": rng.integers(0, 3, n).astype(np.int8),
+            "g": rng.integers(0, 2, n).astype(np.int8)}
+    ties = dict(cont, t=np.ceil(cont["t"]))
+    for name, data, expected in (("cont", cont, "rows"), ("ties", ties, "group by")):
+        path = tmp_path / f"{name}.parquet"
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table(data), path, row_group_size=300_000)
+        from_file = count_events(path, "t", "e", "g")
+        assert from_file.meta["file_counting"] == expected
+        assert_same_counts(from_file, count_events(data, "t", "e", "g"))
+        small = tmp_path / f"{name}_small.parquet"
+        pq.write_table(pa.table({k: v[:5000] for k, v in data.items()}), small)
+        ec = count_events(small, "t", "e", "g")
+        assert ec.meta["file_counting"] == "pyarrow" and ec.meta["engine"] == "numpy"
+        assert_same_counts(ec, count_events({k: v[:5000] for k, v in data.items()}, "t", "e", "g"))

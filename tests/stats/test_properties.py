@@ -508,3 +508,22 @@ def test_event_grid_equals_full_grid(data, variance, ci):
             assert_array_equal(rows[f"cif_{k}"].to_numpy(), cif[:, ki])
             for col, want in ((f"se_{k}", se), (f"lower_{k}", lower), (f"upper_{k}", upper)):
                 assert_allclose(rows[col].to_numpy(), want, rtol=1e-10, atol=1e-15, equal_nan=True)
+
+
+def test_gray_when_the_pooled_cif_reaches_one_before_the_last_event():
+    """Regression (found by hypothesis): group a leaves entirely at t = 0, so the pooled F
+    reaches 1 before group b's last event; crst adds to c only for groups at risk, so the
+    variance stays finite (0.4), where a vectorised 0 * inf made it NaN."""
+    from leiosurv.stats._gray import _score_variance
+
+    y = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 2.0])
+    m = np.array([0, 1, 1, 1, 1, 1])
+    ig = np.array([0, 0, 0, 0, 1, 1])
+    df = pd.DataFrame({"time": y, "event": m, "arm": np.where(ig == 0, "a", "b")})
+    counts = _fit(df, (1,), "arm").counts
+    with np.errstate(all="ignore"):
+        s_ref, v_ref = _crst_port(y, m, ig, 2, 0.0)
+        s, v = _score_variance(counts.groups, 0, 0.0)
+    assert_allclose(s, s_ref, rtol=1e-12)
+    assert_allclose(v, v_ref, rtol=1e-12)
+    assert_allclose(v, [[0.4]], rtol=1e-12)

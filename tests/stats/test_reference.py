@@ -11,7 +11,7 @@ event (mgus2); see ``test_delta_se_where_prodlim_gives_na``.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ def _require_reference() -> None:
         pytest.fail(f"R reference directory missing: {REF} (clone shared/ beside the repository)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> tuple[pd.DataFrame, dict]:
     _require_reference()
     return pd.read_csv(REF / f"{name}.csv"), json.loads((REF / f"{name}.json").read_text())
@@ -73,7 +73,7 @@ def _split(stratum: str) -> tuple[str | None, int | None]:
     return var, int(value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fit(name: str, var: str | None, variance: str, ci: str, z: float | None):
     df, _ = load(name)
     return cumulative_incidence(df, "time", "status", var, causes=(1, 2), variance=variance, ci=ci, z=z)

@@ -88,10 +88,14 @@ def test_constants_and_schemas_defined_once_in_the_study_package():
                 calls.setdefault("identifier quoting", []).append(name)
         if "replace('\"', '\"\"')" in text:
             calls.setdefault("quoting code", []).append(name)
-    for const in ("OUTCOME_COLUMNS", "DAYS_PER_YEAR", "COHORT_SCHEMA", "REQUIRED_COLUMNS"):
+    for const in ("OUTCOME_COLUMNS", "COHORT_SCHEMA", "REQUIRED_COLUMNS"):
         assert defined.get(const) == ["_schema.py"], (const, defined.get(const))
-    assert calls == {"pa.schema": ["_schema.py"], "identifier quoting": ["_schema.py"],
-                     "quoting code": ["_schema.py"]}
+    # the day-year conversion and SQL quoting are the statistics engine's, re-exported by the study
+    assert "DAYS_PER_YEAR" not in defined
+    assert calls == {"pa.schema": ["_schema.py"]}
+    from leiosurv import stats, study
+
+    assert study.DAYS_PER_YEAR is stats.DAYS_PER_YEAR and study.quote_identifier is stats.quote_identifier
 
 
 def test_arrow_schema_follows_the_column_specs():

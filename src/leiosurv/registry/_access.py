@@ -3,7 +3,7 @@
 * users of the web app (username, argon2 hash computed by the caller, role, active);
 * the append-only audit trail: one row per read or write of patient data, login,
   export or administrative act (who, what, when, from where, outcome).  The
-  database refuses UPDATE and DELETE on it (triggers of migration 0002);
+  database refuses UPDATE and DELETE on it (triggers of migration 0003);
 * :func:`find_patients` — the patient list with search, for the clinic's screens.
 
 Passwords never reach this module: it stores the hash it is given.  Identifying

@@ -243,12 +243,8 @@ class Registry:
                          note: str | None = None, as_of: _dt.date | None = None,
                          conn: Connection | None = None) -> int:
         """Record a treatment; a re-excision after a local recurrence restarts the plan from it."""
-        as_of = as_of or _dt.date.today()
-        kind = _choice(kind, T.TREATMENT_KINDS, "kind")
-        if margin_status is not None:
-            _choice(margin_status, T.MARGIN_STATUSES, "margin_status")
-        d = _date(date, "date")
-        _not_future(d, as_of, "date")
+        kind, d, as_of = _dated_kind(kind, T.TREATMENT_KINDS, date, as_of,
+                                     ("margin_status", margin_status, T.MARGIN_STATUSES))
         with self._tx(conn) as c:
             pid = _repo.patient_id(c, patient)
             t = _repo.tumour_row(c, pid, tumour, patient)
@@ -268,12 +264,7 @@ class Registry:
                      cause: str | None = None, note: str | None = None, as_of: _dt.date | None = None,
                      conn: Connection | None = None) -> int:
         """Record a local recurrence, metastasis (with site), new primary or death (with cause), and re-plan."""
-        as_of = as_of or _dt.date.today()
-        kind = _choice(kind, T.EVENT_KINDS, "kind")
-        if site is not None:
-            _choice(site, T.METASTASIS_SITES, "site")
-        d = _date(date, "date")
-        _not_future(d, as_of, "date")
+        kind, d, as_of = _dated_kind(kind, T.EVENT_KINDS, date, as_of, ("site", site, T.METASTASIS_SITES))
         with self._tx(conn) as c:
             pid = _repo.patient_id(c, patient)
             tid = None
@@ -522,6 +513,19 @@ def _add_patient(c: Connection, pseudonym: str, *, sex: str, name, birth_date, s
     return pid
 
 
+def _dated_kind(kind: str, kinds: tuple[str, ...], date, as_of: _dt.date | None,
+                optional: tuple[str, str | None, tuple[str, ...]]) -> tuple[str, _dt.date, _dt.date]:
+    """Validate a record's kind, date (not after *as_of*, default today) and one optional choice field."""
+    as_of = as_of or _dt.date.today()
+    kind = _choice(kind, kinds, "kind")
+    name, value, allowed = optional
+    if value is not None:
+        _choice(value, allowed, name)
+    d = _date(date, "date")
+    _not_future(d, as_of, "date")
+    return kind, d, as_of
+
+
 def _not_future(d: _dt.date, as_of: _dt.date, name: str) -> None:
     if d > as_of:
         raise InputError(f"{name}: {d.isoformat()} is in the future (today is {as_of.isoformat()})")
@@ -581,7 +585,8 @@ def _store(c: Connection, pid: int, tid: int, s: StoredAssessment, reason: str, 
     if rows:
         with _repo.translate_errors("plan"):
             c.execute(sa.insert(T.encounter), rows)
-    return _record(c, c.execute(sa.select(T.assessment).where(T.assessment.c.id == aid)).one())
+    return AssessmentRecord(seq, as_of, reason, s.ruleset_version, s.ruleset_hash, s.risk_group, s.top_diagnosis,
+                            s.plan_basis, s.plan_start, True, len(rows))
 
 
 def _record(c: Connection, r) -> AssessmentRecord:

@@ -221,7 +221,7 @@ encounter = sa.Table(
     sa.CheckConstraint("origin = 'planned' OR status IN ('done', 'cancelled')", name="ad_hoc_done"),
     sa.CheckConstraint("window_start IS NULL OR (window_start <= due AND due <= window_end)", name="window"),
     sa.Index("ix_encounter_open", "status", "window_end"),
-    sa.Index("ix_encounter_due", "status", "due"),
+    sa.Index("ix_encounter_due", "status", "due", "window_end"),  # covering for "due within N days" (0002)
     sa.Index("ix_encounter_patient", "patient_id", "done_on"),
     sa.Index("ix_encounter_tumour_imaging", "tumour_id", "modality_class", "done_on"),
     sa.Index("ix_encounter_observation", "observation_id", "done_on"),
@@ -229,7 +229,7 @@ encounter = sa.Table(
 )
 
 
-# --- the web app's users and the append-only audit trail (migration 0002) -----------------------------
+# --- the web app's users and the append-only audit trail (migration 0003) -----------------------------
 
 app_user = sa.Table(
     "app_user", metadata,

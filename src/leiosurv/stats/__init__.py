@@ -11,7 +11,12 @@
 
 Every estimator reads its data through :func:`count_events`, whose result
 (:class:`EventCounts`) is the sufficient statistic; results are frozen objects
-that print themselves and serialise with ``to_dict()``.
+that print themselves and serialise with ``to_dict()``.  Shared by every layer:
+:data:`DAYS_PER_YEAR` (365.25) and the SQL quoting helpers
+:func:`quote_identifier` and :func:`quote_literal`.
+
+Importing this package loads numpy only; pandas, scipy, matplotlib, DuckDB
+and Narwhals are imported where they are first used.
 
 Examples
 --------
@@ -32,10 +37,13 @@ from leiosurv.stats._aalen_johansen import cumulative_incidence
 from leiosurv.stats._conditional import ConditionalIncidence, conditional_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
-from leiosurv.stats._gray import GrayTest, gray_test
+from leiosurv.stats._estimators import AalenJohansenEstimator, KaplanMeierEstimator
+from leiosurv.stats._gray import gray_test
 from leiosurv.stats._kaplan_meier import kaplan_meier
-from leiosurv.stats._results import CumulativeIncidence, KaplanMeier
-from leiosurv.stats._risk_difference import RiskDifference, risk_difference
+from leiosurv.stats._results import CumulativeIncidence, GrayTest, KaplanMeier, RiskDifference
+from leiosurv.stats._risk_difference import risk_difference
+from leiosurv.stats._sql import quote_identifier, quote_literal
+from leiosurv.stats._units import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 __all__ = [
     "cumulative_incidence",
@@ -51,4 +59,10 @@ __all__ = [
     "EventCounts",
     "GroupCounts",
     "count_events",
+    "AalenJohansenEstimator",
+    "KaplanMeierEstimator",
+    "DAYS_PER_YEAR",
+    "DAYS_PER_MONTH",
+    "quote_identifier",
+    "quote_literal",
 ]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-import leiosurv
 from leiosurv.exceptions import InputError
-from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
+from leiosurv.stats._ci import EstimateBlock, check_choice, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
-from leiosurv.stats._kernels import aj_cif, km_parts, risk_and_events, var_aalen, var_delta
+from leiosurv.stats._kernels import aj_cif, km_parts, var_aalen, var_delta
+from leiosurv.stats._provenance import data_kind, provenance
 from leiosurv.stats._results import CumulativeIncidence
-from leiosurv.stats._steps import jsonable
 
 __all__ = ["cumulative_incidence", "VARIANCES"]
 
@@ -102,24 +102,17 @@ def cumulative_incidence(
         )
     counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
     blocks = aj_blocks(counts, variance, ci, zz)
-    provenance = {
-        "function": "leiosurv.stats.cumulative_incidence",
-        "arguments": jsonable(
-            {
-                "time": time, "event": event, "group": group,
-                "causes": None if causes is None else list(causes),
-                "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
-                "variance": variance, "ci": ci, "level": level, "z": z,
-                "data": "EventCounts" if isinstance(data, EventCounts) else type(data).__name__,
-            }
-        ),
-        "n": counts.n,
-        "groups": [{"label": jsonable(g.label), "n": g.n} for g in counts.groups],
-        "causes": list(counts.causes),
-        "engine": jsonable(dict(counts.meta)),
-        "leiosurv_version": leiosurv.__version__,
-    }
-    return CumulativeIncidence(counts, blocks, variance, ci, level, zz, provenance)
+    prov = provenance(
+        "cumulative_incidence",
+        {
+            "time": time, "event": event, "group": group,
+            "causes": None if causes is None else list(causes),
+            "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
+            "variance": variance, "ci": ci, "level": level, "z": z, "data": data_kind(data),
+        },
+        counts,
+    )
+    return CumulativeIncidence(counts, blocks, variance, ci, level, zz, prov)
 
 
 def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:
@@ -133,12 +126,9 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
     """
     blocks = []
     for g in counts.groups:
-        n, d = risk_and_events(g)
-        ev = np.flatnonzero(d)
-        if ev.size < d.size:
-            n, d, events = n[ev], d[ev], g.events[ev]
-        else:
-            events = g.events
+        etime, n_int, events = g.event_grid()
+        n = n_int.astype(np.float64)  # once, for every kernel
+        d = events @ np.ones(events.shape[1], dtype=np.int64)
         dk = events.astype(np.float64, order="F")  # each cause's column contiguous
         surv, lag = km_parts(n, d)
         cif = aj_cif(n, dk, lag)
@@ -146,12 +136,17 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
             var = var_delta(n, dk, d, lag, cif)
         else:
             var = var_aalen(n, dk, d, surv, lag, cif)
-        se = np.sqrt(var, out=var)
-        block: dict[str, np.ndarray] = {"time": g.time[ev]}
-        for ki, k in enumerate(counts.causes):
-            c = np.concatenate(([0.0], cif[:, ki]))
-            e = np.concatenate(([0.0], se[:, ki]))
-            lower, upper = ci_bounds(c, e, ci, z)
-            block.update({f"cif_{k}": c, f"se_{k}": e, f"lower_{k}": lower, f"upper_{k}": upper})
+        # all causes at once, with a leading row for "before the first event"
+        m, k = cif.shape
+        est = np.empty((m + 1, k), order="F")
+        est[0] = 0.0
+        est[1:] = cif
+        se = np.empty((m + 1, k), order="F")
+        se[0] = 0.0
+        np.sqrt(var, out=se[1:])
+        block = EstimateBlock({"time": etime}, ci, z)  # bounds computed when first read
+        for ki, cause in enumerate(counts.causes):
+            block[f"cif_{cause}"] = est[:, ki]
+            block[f"se_{cause}"] = se[:, ki]
         blocks.append(block)
     return tuple(blocks)

@@ -16,14 +16,15 @@ ones of the R functions the results are tested against:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from statistics import NormalDist
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
 from leiosurv.exceptions import InputError
 
-__all__ = ["resolve_z", "check_choice", "ci_bounds", "CI_TYPES"]
+__all__ = ["resolve_z", "check_choice", "ci_bounds", "CI_TYPES", "EstimateBlock"]
 
 CI_TYPES = ("plain", "log", "log-log")
 
@@ -89,8 +90,13 @@ def ci_bounds(est: np.ndarray, se: np.ndarray, kind: str, z: float) -> tuple[np.
     se = np.asarray(se, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if kind == "plain":
-            lower = np.clip(est - z * se, 0.0, 1.0)
-            upper = np.clip(est + z * se, 0.0, 1.0)
+            half = z * se
+            lower = np.subtract(est, half)
+            np.maximum(lower, 0.0, out=lower)
+            np.minimum(lower, 1.0, out=lower)
+            upper = np.add(est, half, out=half)
+            np.maximum(upper, 0.0, out=upper)
+            np.minimum(upper, 1.0, out=upper)
         elif kind == "log":
             half = z * se / est
             lower = np.exp(np.log(est) - half)
@@ -108,3 +114,41 @@ def ci_bounds(est: np.ndarray, se: np.ndarray, kind: str, z: float) -> tuple[np.
         else:  # pragma: no cover - callers validate first
             raise InputError(f"ci must be one of {CI_TYPES!r}, but was {kind!r}")
     return lower, upper
+
+
+class EstimateBlock(dict[str, Any]):
+    """One group's arrays (``time``, ``cif_<k>``, ``se_<k>``, ...) whose interval bounds
+    ``lower_<k>`` / ``upper_<k>`` are computed from ``cif_<k>`` and ``se_<k>`` on first
+    access (and then kept): a result that is only read at horizons never holds
+    two more arrays per cause over all its event times.
+
+    It is a plain ``dict`` otherwise; ``keys()`` lists the bounds once computed
+    (:meth:`complete` computes them all).
+    """
+
+    def __init__(self, data: dict[str, Any], ci: str, z: float) -> None:
+        super().__init__(data)
+        self.ci = ci
+        self.z = z
+
+    def __missing__(self, key: str) -> np.ndarray:
+        stat, _, cause = str(key).partition("_")
+        if stat in ("lower", "upper") and f"cif_{cause}" in self:
+            lower, upper = ci_bounds(self[f"cif_{cause}"], self[f"se_{cause}"], self.ci, self.z)
+            self[f"lower_{cause}"] = lower
+            self[f"upper_{cause}"] = upper
+            value: np.ndarray = self[key]
+            return value
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        stat, _, cause = str(key).partition("_")
+        return stat in ("lower", "upper") and dict.__contains__(self, f"cif_{cause}")
+
+    def complete(self) -> EstimateBlock:
+        """Compute every bound now; returns self."""
+        for key in [k for k in self if k.startswith("cif_")]:
+            self[f"lower_{key[4:]}"]
+        return self

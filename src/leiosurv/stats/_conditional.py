@@ -26,10 +26,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 import leiosurv
 from leiosurv.exceptions import DataError, InputError
@@ -37,6 +36,9 @@ from leiosurv.stats._aalen_johansen import cumulative_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._results import CumulativeIncidence
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["conditional_incidence", "ConditionalIncidence"]
 
@@ -68,9 +70,9 @@ class ConditionalIncidence:
 
     landmark: float
     incidence: CumulativeIncidence | None
-    n_at_landmark: dict
+    n_at_landmark: dict[Any, int]
     causes: tuple[int, ...]
-    provenance: dict
+    provenance: dict[str, Any]
 
     @property
     def groups(self) -> list[Any]:
@@ -125,11 +127,11 @@ class ConditionalIncidence:
             parts.append(tab)
         for g in empty:
             for k in self.causes:
-                parts.append(pd.DataFrame({
+                parts.append(_pd().DataFrame({
                     "group": [g] * h.size, "cause": k, "horizon": h, "estimate": np.nan, "se": np.nan,
                     "lower": np.nan, "upper": np.nan, "n_risk_at_horizon": 0, "beyond_follow_up": True,
                 }))
-        out = pd.concat(parts, ignore_index=True)
+        out = _pd().concat(parts, ignore_index=True)
         out["group"] = out["group"].astype(object)
         out["landmark"] = self.landmark
         out["n_at_landmark"] = [self.n_at_landmark[g] for g in out["group"]]
@@ -138,11 +140,10 @@ class ConditionalIncidence:
         out = out.sort_values(["_o", "cause", "horizon"], kind="stable").drop(columns="_o")
         return out[_AT_COLUMNS].reset_index(drop=True)
 
-    @property
     def summary(self) -> pd.DataFrame:
         """Per group: rows at the landmark and, per cause, the last time since the landmark and the CIF there."""
         rows = []
-        inc = self.incidence.summary if self.incidence is not None else None
+        inc = self.incidence.summary() if self.incidence is not None else None
         for g, n in self.n_at_landmark.items():
             for k in self.causes:
                 row = {"group": g, "cause": k, "landmark": self.landmark, "n_at_landmark": n}
@@ -153,20 +154,20 @@ class ConditionalIncidence:
                 else:
                     row.update(n_event=0, last_time_since_landmark=math.nan, cif_at_last=math.nan)
                 rows.append(row)
-        return pd.DataFrame(rows)
+        return _pd().DataFrame(rows)
 
     def __str__(self) -> str:
         return (f"ConditionalIncidence: given event-free beyond landmark {self.landmark:g} "
-                f"(time since the landmark in .incidence)\n{self.summary.to_string(index=False)}")
+                f"(time since the landmark in .incidence)\n{self.summary().to_string(index=False)}")
 
     def __repr__(self) -> str:
         return f"<ConditionalIncidence landmark={self.landmark:g}, n_at_landmark={self.n_at_landmark!r}>"
 
     def print_summary(self) -> None:
-        """Print :attr:`summary`."""
+        """Print :meth:`summary`."""
         print(str(self))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe, lossless dictionary; see :meth:`from_dict`."""
         return {
             "kind": "ConditionalIncidence",
@@ -178,18 +179,24 @@ class ConditionalIncidence:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> ConditionalIncidence:
+    def from_dict(cls, d: dict[str, Any]) -> ConditionalIncidence:
         """Rebuild a result written by :meth:`to_dict`."""
         inc = None if d["incidence"] is None else CumulativeIncidence.from_dict(d["incidence"])
         return cls(float(d["landmark"]), inc, {g: int(n) for g, n in d["n_at_landmark"]},
                    tuple(int(k) for k in d["causes"]), d["provenance"])
 
 
+def _pd() -> Any:
+    import pandas  # imported where used: ``import leiosurv.stats`` loads numpy only
+
+    return pandas
+
+
 def _plain_label(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
 
-def after_landmark(counts: EventCounts, landmark: float) -> tuple[EventCounts | None, dict]:
+def after_landmark(counts: EventCounts, landmark: float) -> tuple[EventCounts | None, dict[Any, int]]:
     """The counts of the rows with time > ``landmark``, times shifted by ``-landmark``.
 
     Returns the shifted counts (groups with nobody left are dropped; ``None``
@@ -203,7 +210,7 @@ def after_landmark(counts: EventCounts, landmark: float) -> tuple[EventCounts | 
     ([1.5], {None: 1})
     """
     kept: list[GroupCounts] = []
-    n_left: dict = {}
+    n_left: dict[Any, int] = {}
     for g in counts.groups:
         keep = g.time > landmark
         sub = GroupCounts(g.label, g.time[keep] - landmark, np.ascontiguousarray(g.events[keep]),

@@ -19,17 +19,30 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["GroupCounts", "EventCounts"]
+__all__ = ["GroupCounts", "EventCounts", "from_codes", "from_sorted", "from_dense", "sorted_runs"]
 
 
-@dataclass(frozen=True, eq=False)
 class GroupCounts:
     """Counts for one group on its grid of distinct times.
+
+    Two equivalent representations, chosen by the counting engine:
+
+    * the full grid (``GroupCounts(label, time, events, censored)``): every
+      distinct time with its events per cause and its censorings;
+    * the event grid (:meth:`from_event_grid`): the distinct *event* times with
+      their events per cause, plus the sorted censoring times.  With continuous
+      times most distinct times are censorings, and no estimator needs them
+      one by one: the number at risk at an event time is ``n`` minus the rows
+      that ended before it.  The full grid is built from it on first access of
+      ``time``, ``events`` or ``censored``.
+
+    Instances are immutable.
 
     Attributes
     ----------
@@ -44,26 +57,204 @@ class GroupCounts:
         Number of censorings at ``time[j]``.
     """
 
+    __slots__ = ("label", "_full", "_split", "_n", "_grid")
+
     label: Any
-    time: np.ndarray
-    events: np.ndarray
-    censored: np.ndarray
+    _full: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    _split: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    _n: int
+    _grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+
+    def __init__(self, label: Any, time: np.ndarray, events: np.ndarray, censored: np.ndarray) -> None:
+        self._init(label, (time, events, censored), None)
+
+    def _init(self, label: Any, full: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+              split: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
+        put = object.__setattr__
+        put(self, "label", label)
+        put(self, "_full", full)
+        put(self, "_split", split)
+        put(self, "_grid", None)
+        if full is not None:
+            n = int(full[1].sum() + full[2].sum())
+        else:
+            assert split is not None
+            n = int(split[1].sum()) + int(split[2].size)
+        put(self, "_n", n)
+
+    @classmethod
+    def from_event_grid(cls, label: Any, event_time: np.ndarray, event_counts: np.ndarray,
+                        censored_time: np.ndarray) -> GroupCounts:
+        """Counts from the distinct event times and the sorted censoring times.
+
+        Parameters
+        ----------
+        label : object
+        event_time : ndarray of float64, shape (m_e,)
+            Strictly increasing times with at least one event.
+        event_counts : ndarray of int64, shape (m_e, K)
+            Events per cause at each of them (every row sums to at least 1).
+        censored_time : ndarray of float64, shape (n_c,)
+            The censoring times in increasing order, one per censored row
+            (repeats allowed).
+        """
+        self = cls.__new__(cls)
+        self._init(label, None, (event_time, event_counts, censored_time))
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"GroupCounts is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"GroupCounts is immutable; cannot delete {name!r}")
+
+    def __repr__(self) -> str:
+        return f"GroupCounts(label={self.label!r}, n={self.n}, times={self.time.size})"
+
+    # -- the full grid ----------------------------------------------------------
+    def _full_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        full = self._full
+        if full is None:
+            assert self._split is not None
+            full = _expand(*self._split)
+            object.__setattr__(self, "_full", full)
+        return full
+
+    def _parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(time, events, censored)`` of the full grid if built, else the event-grid triple."""
+        parts = self._full if self._full is not None else self._split
+        assert parts is not None
+        return parts
+
+    @property
+    def time(self) -> np.ndarray:
+        """Distinct times (events or censorings), shape (m,)."""
+        return self._full_grid()[0]
+
+    @property
+    def events(self) -> np.ndarray:
+        """Events per cause at each distinct time, shape (m, K)."""
+        return self._full_grid()[1]
+
+    @property
+    def censored(self) -> np.ndarray:
+        """Censorings at each distinct time, shape (m,)."""
+        return self._full_grid()[2]
 
     @property
     def n(self) -> int:
         """Number of rows in the group."""
-        return int(self.events.sum() + self.censored.sum())
+        return self._n
 
     @property
     def n_events(self) -> np.ndarray:
         """Events of any cause at each time, shape (m,)."""
-        return self.events.sum(axis=1)
+        return np.asarray(self.events.sum(axis=1))
 
     @property
     def n_risk(self) -> np.ndarray:
         """Number at risk just before each time, shape (m,)."""
         leaving = self.n_events + self.censored
-        return self.n - np.concatenate(([0], np.cumsum(leaving)[:-1])).astype(np.int64)
+        before: np.ndarray = np.concatenate(([0], np.cumsum(leaving)[:-1])).astype(np.int64)
+        return self.n - before
+
+    def event_totals(self) -> np.ndarray:
+        """Events of each cause over all times, shape (K,)."""
+        ec = self._parts()[1]
+        return np.asarray(ec.sum(axis=0), dtype=np.int64)
+
+    @property
+    def n_censored(self) -> int:
+        """Censored rows in the group."""
+        return self._n - int(self.event_totals().sum())
+
+    @property
+    def last_time(self) -> float:
+        """The group's last follow-up time (event or censoring)."""
+        if self._full is not None:
+            return float(self._full[0][-1])
+        et, _, ct = self._parts()
+        return float(max(et[-1] if et.size else -np.inf, ct[-1] if ct.size else -np.inf))
+
+    # -- the event grid ---------------------------------------------------------
+    def event_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(time, n_risk, events)`` on the distinct event times only.
+
+        ``n_risk[j]`` is the number at risk just before ``time[j]`` (those
+        censored at ``time[j]`` are at risk); ``events`` is (m_e, K).  What
+        every Aalen–Johansen quantity needs: a CIF, the all-cause survival and
+        both variances change only at event times.
+        """
+        grid = self._grid
+        if grid is None:
+            grid = self._make_event_grid()
+            object.__setattr__(self, "_grid", grid)
+        return grid
+
+    def _make_event_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._split is None:
+            time, events, censored = self._parts()
+            d = events @ np.ones(events.shape[1], dtype=np.int64)
+            left = np.cumsum(d + censored)
+            n_risk = self._n - np.concatenate(([0], left[:-1]))
+            ev = np.flatnonzero(d)
+            if ev.size < d.size:
+                return time[ev], n_risk[ev], events[ev]
+            return time, n_risk, events
+        et, ec, ct = self._parts()
+        d = ec @ np.ones(ec.shape[1], dtype=np.int64)
+        events_before = np.empty(d.size, dtype=np.int64)
+        if d.size:
+            events_before[0] = 0
+            np.cumsum(d[:-1], out=events_before[1:])
+        n_risk = self._n - events_before
+        n_risk -= np.searchsorted(ct, et, side="left")
+        return et, n_risk, ec
+
+    def n_risk_at(self, h: np.ndarray) -> np.ndarray:
+        """Number at risk at each ``h``: rows whose time is ``>= h``."""
+        h = np.asarray(h, dtype=np.float64)
+        if self._split is None:
+            leaving = self.n_events + self.censored
+            before = np.concatenate(([0], np.cumsum(leaving)))
+            return (self._n - before[np.searchsorted(self.time, h, side="left")]).astype(np.int64)
+        et, ec, ct = self._parts()
+        cum = np.concatenate(([0], np.cumsum(ec.sum(axis=1))))
+        before = cum[np.searchsorted(et, h, side="left")] + np.searchsorted(ct, h, side="left")
+        return (self._n - before).astype(np.int64)
+
+
+def _expand(et: np.ndarray, ec: np.ndarray, ct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The full grid of distinct times from the event grid and the sorted censoring times."""
+    cu, cc = sorted_runs(ct)
+    both = np.concatenate((et, cu))
+    both.sort(kind="stable")  # two sorted runs: a linear merge
+    if both.size:
+        keep = np.empty(both.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(both[1:], both[:-1], out=keep[1:])
+        grid = both[keep] if not keep.all() else both
+    else:
+        grid = both
+    events = np.zeros((grid.size, ec.shape[1]), dtype=np.int64)
+    events[np.searchsorted(grid, et)] = ec
+    censored = np.zeros(grid.size, dtype=np.int64)
+    censored[np.searchsorted(grid, cu)] = cc
+    return grid, events, censored
+
+
+def sorted_runs(sorted_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and their multiplicities."""
+    if sorted_t.size == 0:
+        return sorted_t, np.zeros(0, dtype=np.int64)
+    new = np.empty(sorted_t.size, dtype=bool)
+    new[0] = True
+    np.not_equal(sorted_t[1:], sorted_t[:-1], out=new[1:])
+    if new.all():
+        return sorted_t, np.ones(sorted_t.size, dtype=np.int64)
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, sorted_t.size))
+    return sorted_t[starts], counts
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +275,7 @@ class EventCounts:
     causes: tuple[int, ...]
     groups: tuple[GroupCounts, ...]
     group_name: str | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     # -- access ---------------------------------------------------------------
     @property
@@ -107,7 +298,7 @@ class EventCounts:
                 return g
         raise KeyError(f"no group {label!r}; groups are {self.labels!r}")
 
-    def pooled(self) -> "EventCounts":
+    def pooled(self) -> EventCounts:
         """The same counts with all groups merged into one (label ``None``)."""
         if len(self.groups) == 1 and self.groups[0].label is None:
             return self
@@ -129,7 +320,7 @@ class EventCounts:
         *,
         causes: Sequence[int] | None = None,
         group_name: str | None = None,
-    ) -> "EventCounts":
+    ) -> EventCounts:
         """Build from a long table of ``(group, time, event, n)`` rows.
 
         Rows may repeat a key; their ``n`` are added.  With ``n=None`` every row
@@ -163,9 +354,9 @@ class EventCounts:
             raise ValueError("event codes outside {0} and causes; validate before counting")
 
         if group is None:
-            return _from_codes(None, None, time, cols, weights, causes, group_name)
+            return from_codes(None, None, time, cols, weights, causes, group_name)
         labels, inverse = np.unique(np.asarray(group), return_inverse=True)
-        return _from_codes(
+        return from_codes(
             inverse.reshape(-1), [_py(x) for x in labels], time, cols, weights, causes, group_name
         )
 
@@ -180,7 +371,7 @@ class EventCounts:
         return f"EventCounts(causes={self.causes}{by}{via}; {groups})"
 
 
-def _from_codes(
+def from_codes(
     codes: np.ndarray | None,
     labels: Sequence[Any] | None,
     time: np.ndarray,
@@ -188,7 +379,7 @@ def _from_codes(
     weights: np.ndarray | None,
     causes: tuple[int, ...],
     group_name: str | None,
-    meta: dict | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> EventCounts:
     """Counts from per-row (or per-aggregate-row) group codes, times and matrix columns.
 
@@ -198,7 +389,7 @@ def _from_codes(
     empty groups before this point).
     """
     k = len(causes)
-    if codes is None:
+    if codes is None or labels is None:
         out = [_count_group(None, time, cols, weights, k)]
     else:
         order = np.argsort(codes, kind="stable")
@@ -211,7 +402,7 @@ def _from_codes(
     return EventCounts(causes, tuple(out), group_name, dict(meta or {}))
 
 
-def _from_sorted(
+def from_sorted(
     codes: np.ndarray | None,
     labels: Sequence[Any] | None,
     time: np.ndarray,
@@ -219,9 +410,9 @@ def _from_sorted(
     weights: np.ndarray,
     causes: tuple[int, ...],
     group_name: str | None,
-    meta: dict | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> EventCounts | None:
-    """Like :func:`_from_codes` for an aggregate whose rows are contiguous per group
+    """Like :func:`from_codes` for an aggregate whose rows are contiguous per group
     and sorted by time within each group (as an engine's ``ORDER BY g, t`` returns
     them): O(rows), no sort.  Returns None when the rows are not in that order."""
     k1 = len(causes) + 1
@@ -249,6 +440,7 @@ def _from_sorted(
     mat = np.bincount(run * k1 + cols, weights=weights, minlength=grid.size * k1)
     mat = np.rint(mat).astype(np.int64).reshape(grid.size, k1)
     run_bounds = np.searchsorted(np.flatnonzero(new_time), bounds)
+    assert labels is not None
     by_code = {}
     for i, code in enumerate(seg_codes):
         a, b = run_bounds[i], run_bounds[i + 1]
@@ -261,13 +453,13 @@ def _from_sorted(
     return EventCounts(causes, out, group_name, dict(meta or {}))
 
 
-def _from_dense(
+def from_dense(
     labels: Sequence[Any] | None,
     t0: float,
     dense: np.ndarray,
     causes: tuple[int, ...],
     group_name: str | None,
-    meta: dict | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> EventCounts:
     """Counts from a dense ``(groups, 1 + K, R)`` array over the integer times ``t0 + r``."""
     grid = t0 + np.arange(dense.shape[2], dtype=np.float64)

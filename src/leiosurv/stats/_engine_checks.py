@@ -13,11 +13,11 @@ the problem, how many rows show it, and how to fix it.  Nothing is dropped.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from leiosurv.exceptions import DataError
 
@@ -41,6 +41,11 @@ class KeySummary:
     counts: np.ndarray
     n_missing: int
     declared: bool = False
+
+
+def is_series(x: Any) -> bool:
+    """A pandas Series (without importing pandas)."""
+    return type(x).__module__.split(".")[0] == "pandas" and hasattr(x, "to_numpy") and getattr(x, "ndim", 0) == 1
 
 
 def _py(x: Any) -> Any:
@@ -117,7 +122,7 @@ def check_times(
         )
 
 
-def time_problems(t: np.ndarray, weights: np.ndarray | None = None) -> dict:
+def time_problems(t: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any]:
     """Count missing, negative and infinite values in float times (weighted)."""
     w = np.ones(t.shape, dtype=np.int64) if weights is None else weights
     miss = np.isnan(t)
@@ -140,11 +145,13 @@ def check_time_values(name: str, values: np.ndarray, weights: np.ndarray | None 
 
 def as_float_times(name: str, values: Any) -> np.ndarray:
     """Float64 times from any numeric column; nulls become NaN; text is an error."""
-    if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype):
+    if is_series(values) and not isinstance(values.dtype, np.dtype):
+        import pandas as pd
+
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+            return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
         values = values.astype(object)
-    arr = np.asarray(values) if not isinstance(values, pd.Series) else values
+    arr = np.asarray(values) if not is_series(values) else values
     kind = getattr(arr, "dtype", np.dtype(object)).kind
     if kind in "mM":
         raise DataError(
@@ -156,6 +163,8 @@ def as_float_times(name: str, values: Any) -> np.ndarray:
         raise DataError(f"column {name!r} is boolean; times must be numbers", column=name)
     if kind in "iuf":
         return np.asarray(arr, dtype=np.float64)
+    import pandas as pd
+
     inferred = pd.api.types.infer_dtype(arr, skipna=True)
     if inferred not in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
         raise DataError(
@@ -169,19 +178,21 @@ def as_float_times(name: str, values: Any) -> np.ndarray:
         raise DataError(
             f"column {name!r} must be numeric; it holds non-numeric values ({exc})", column=name
         ) from None
-    return num.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(num.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
     """Summarise a key column: codes per row, sorted distinct values, counts."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy().astype(np.int64)
-        cats = [_py(c) for c in values.cat.categories]
-        return _summary(codes, cats, weights, declared=True)
-    if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype):
+    if is_series(values) and not isinstance(values.dtype, np.dtype):
+        import pandas as pd
+
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy().astype(np.int64)
+            cats = [_py(c) for c in values.cat.categories]
+            return _summary(codes, cats, weights, declared=True)
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
         return _summary(codes, [_py(u) for u in uniques], weights, declared=False)
-    arr = values.to_numpy() if isinstance(values, pd.Series) else values
+    arr = values.to_numpy() if is_series(values) else values
     arr = np.asarray(arr) if not isinstance(arr, np.ndarray) else arr
     if arr.dtype.kind == "b":
         return _summary(arr.astype(np.int64), [False, True], weights, declared=False, complete=True)
@@ -190,6 +201,8 @@ def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
         if hi - lo <= max(1 << 16, arr.size // 4):
             codes = np.subtract(arr, lo, dtype=np.int64)
             return _summary(codes, list(range(lo, hi + 1)), weights, declared=False, complete=True)
+    import pandas as pd
+
     try:
         codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
     except TypeError:  # mixed, unorderable labels: keep first-seen order
@@ -198,7 +211,7 @@ def factorize(values: Any, weights: np.ndarray | None = None) -> KeySummary:
 
 
 def _summary(
-    codes: np.ndarray, values: list, weights: np.ndarray | None, declared: bool, complete: bool = False
+    codes: np.ndarray, values: list[Any], weights: np.ndarray | None, declared: bool, complete: bool = False
 ) -> KeySummary:
     """``complete``: the codes are known to have no -1 (missing), so skip the shift."""
     n_val = len(values)
@@ -365,7 +378,7 @@ def _lookup(mapping: Mapping[Any, int], v: Any) -> int | None:
     return None
 
 
-def _check_event_map(event_map: Mapping[Any, int]) -> dict:
+def _check_event_map(event_map: Mapping[Any, int]) -> dict[str, Any]:
     out = {}
     for k, code in event_map.items():
         c = _as_code(code)
@@ -391,4 +404,4 @@ def _check_causes(causes: Sequence[int]) -> tuple[int, ...]:
             f"causes must be distinct positive integers (0 is the censoring code), got {causes!r}",
             column=None,
         )
-    return tuple(int(c) for c in out)
+    return tuple(int(c) for c in out if c is not None)

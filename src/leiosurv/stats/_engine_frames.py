@@ -15,16 +15,18 @@ turned into :class:`EventCounts`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, _from_codes, _from_sorted
+from leiosurv.stats._counts import EventCounts, from_codes, from_sorted
+from leiosurv.stats._sql import quote_identifier, quote_literal
 
-__all__: list[str] = []
+__all__ = ["count_aggregate", "count_narwhals", "count_file", "arrow_column"]
 
 _N = "__leiosurv_n"
 _PARQUET = (".parquet", ".pq", ".parq")
@@ -45,7 +47,7 @@ def count_aggregate(
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
     declared_levels: Sequence[Any] | None,
-    meta: dict,
+    meta: dict[str, Any],
     presorted: bool = False,
 ) -> EventCounts:
     """Validate an aggregated long table ``(group, time, event, n)`` and build the counts.
@@ -71,10 +73,10 @@ def count_aggregate(
     cols = lut[ev.codes]
     meta = dict(meta, n_rows=n_rows, n_keys=int(n.size))
     if presorted:
-        out = _from_sorted(codes, labels, t, cols, n, causes_t, gname, meta)
+        out = from_sorted(codes, labels, t, cols, n, causes_t, gname, meta)
         if out is not None:
             return out
-    return _from_codes(codes, labels, t, cols, n, causes_t, gname, meta)
+    return from_codes(codes, labels, t, cols, n, causes_t, gname, meta)
 
 
 # -- Narwhals -------------------------------------------------------------------------
@@ -84,7 +86,7 @@ def count_narwhals(
     names: tuple[str, str, str | None],
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
-    meta: dict,
+    meta: dict[str, Any],
 ) -> EventCounts:
     """Group and count on the frame's own engine via Narwhals."""
     import narwhals.stable.v2 as nw
@@ -130,7 +132,7 @@ def count_file(
     names: tuple[str, str, str | None],
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
-    meta: dict,
+    meta: dict[str, Any],
 ) -> EventCounts:
     """Aggregate a CSV or Parquet file (or glob) with DuckDB; the rows stay in DuckDB."""
     import duckdb
@@ -149,7 +151,11 @@ def count_file(
         )
     if not any(ch in text for ch in "*?[") and not Path(text).is_file():
         raise DataError(f"file not found: {text!r}", column=None)
-    source = f"{reader}({_literal(text)})"
+    if reader == "read_parquet" and not any(ch in text for ch in "*?["):
+        small = _read_small_parquet(text, names, causes=causes, event_map=event_map, meta=meta)
+        if small is not None:
+            return small
+    source = f"{reader}({quote_literal(text)})"
     con = duckdb.connect(config={"preserve_insertion_order": False})
     con.execute("SET enable_progress_bar = false")
     try:
@@ -173,7 +179,23 @@ def count_file(
                 column=tname,
             )
         keys = [tname, ename] + ([gname] if gname else [])
-        select = ", ".join(f"{_ident(k)} AS k{i}" for i, k in enumerate(keys))
+        if _mostly_distinct(con, source, tname):
+            # continuous times: a GROUP BY would return about one row per input row
+            # (and hold all of them in a hash table); stream the three columns out
+            # instead and count them in numpy, on the event grid
+            select = ", ".join(quote_identifier(k) for k in _unique(keys))
+            try:
+                rows = con.sql(f"SELECT {select} FROM {source}").to_arrow_table()
+            except duckdb.Error as exc:
+                raise DataError(f"cannot read {text!r}: {exc}", column=None) from None
+            cols = {k: arrow_column(rows.column(k)) for k in _unique(keys)}
+            del rows
+            from leiosurv.stats._engine_numpy import count_arrays
+
+            return count_arrays(cols[tname], cols[ename], cols[gname] if gname else None, names=names,
+                                causes=causes, event_map=event_map,
+                                meta=dict(meta, source=text, file_counting="rows"))
+        select = ", ".join(f"{quote_identifier(k)} AS k{i}" for i, k in enumerate(keys))
         order = ", ".join(f"k{i}" for i in ([2, 0] if gname else [0]))
         query = f"SELECT {select}, count(*) AS n FROM {source} GROUP BY ALL ORDER BY {order}"
         try:
@@ -182,14 +204,14 @@ def count_file(
             raise DataError(f"cannot aggregate {text!r}: {exc}", column=None) from None
     finally:
         con.close()
-    cols = [table.column(i).to_numpy() for i in range(table.num_columns)]
+    arrays = [table.column(i).to_numpy() for i in range(table.num_columns)]
     del table  # the Arrow buffers are no longer needed once in numpy
-    meta = dict(meta, engine="duckdb", source=text)
+    meta = dict(meta, engine="duckdb", source=text, file_counting="group by")
     return count_aggregate(
-        cols[0],
-        cols[1],
-        cols[2] if gname else None,
-        cols[-1],
+        arrays[0],
+        arrays[1],
+        arrays[2] if gname else None,
+        arrays[-1],
         names=names,
         causes=causes,
         event_map=event_map,
@@ -197,6 +219,72 @@ def count_file(
         meta=meta,
         presorted=True,
     )
+
+
+#: Parquet files with at most this many rows are read with pyarrow and counted in numpy:
+#: the columns are a few tens of MB, and DuckDB's fixed cost (~25 ms) would dominate
+SMALL_PARQUET_ROWS = 1 << 20
+
+
+def _read_small_parquet(
+    text: str,
+    names: tuple[str, str, str | None],
+    *,
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    meta: dict[str, Any],
+) -> EventCounts | None:
+    """Count a small Parquet file in numpy (pyarrow reads the three columns); None when it is not small."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(text)
+        n_rows = pf.metadata.num_rows
+    except Exception:  # noqa: BLE001 - not a readable Parquet file: DuckDB reports it
+        return None
+    if n_rows > SMALL_PARQUET_ROWS:
+        return None
+    chk.check_columns(list(pf.schema_arrow.names), _wanted(names))
+    keys = _unique([k for k in names if k is not None])
+    try:
+        table = pf.read(columns=keys)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
+        raise DataError(f"cannot read {text!r}: {exc}", column=None) from None
+    cols = {k: arrow_column(table.column(k)) for k in keys}
+    del table
+    from leiosurv.stats._engine_numpy import count_arrays
+
+    tname, ename, gname = names
+    return count_arrays(cols[tname], cols[ename], cols[gname] if gname else None, names=names, causes=causes,
+                        event_map=event_map, meta=dict(meta, source=text, file_counting="pyarrow"))
+
+
+#: rows of a file probed for ties; more than half distinct times there means continuous times
+_PROBE_ROWS = 1 << 16
+
+
+def _mostly_distinct(con: Any, source: str, tname: str) -> bool:
+    """Whether the first rows of a file have mostly distinct times (continuous times).
+
+    Then DuckDB's ``GROUP BY group, time, event`` would return as many rows as
+    it reads; counting the streamed columns in numpy is faster and bounded by
+    the size of the columns.  With ties (whole days, months) the aggregate is
+    small and stays in DuckDB.
+    """
+    d, n = con.sql(
+        f"SELECT count(DISTINCT t), count(*) FROM (SELECT {quote_identifier(tname)} AS t FROM {source} "
+        f"LIMIT {_PROBE_ROWS})"
+    ).fetchall()[0]
+    return bool(n >= 1024 and d > 0.5 * n)
+
+
+def arrow_column(col: Any) -> Any:
+    """A pyarrow (chunked) array as numpy, or as a pandas Categorical when dictionary-encoded."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(col.type):
+        return col.to_pandas()  # a pandas Categorical keeps the declared levels
+    return col.to_numpy()
 
 
 def _wanted(names: tuple[str, str, str | None]) -> dict[str, str | None]:
@@ -207,9 +295,3 @@ def _unique(keys: list[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

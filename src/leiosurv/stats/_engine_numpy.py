@@ -18,12 +18,14 @@ describe an error.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, GroupCounts, _from_dense
+from leiosurv.stats._counts import EventCounts, GroupCounts, from_dense, sorted_runs
 
 __all__: list[str] = []
 
@@ -41,7 +43,7 @@ def count_arrays(
     names: tuple[str, str, str | None],
     causes: Sequence[int] | None,
     event_map: Mapping[Any, int] | None,
-    meta: dict,
+    meta: dict[str, Any],
 ) -> EventCounts:
     """Validate and count per-row arrays (numpy arrays or pandas Series)."""
     tname, ename, gname = names
@@ -49,18 +51,21 @@ def count_arrays(
     chk.check_no_rows(n, tname)
     for name, col in ((ename, event), (gname, group)):
         if col is not None and len(col) != n:
-            raise chk.DataError(
+            raise DataError(
                 f"column {name!r} has {len(col)} rows but column {tname!r} has {n}; "
                 "columns must have equal length",
                 column=name,
             )
+    fast = _count_whole_times(time, event, group, names=names, causes=causes, event_map=event_map, meta=meta)
+    if fast is not None:
+        return fast
     t = _times(tname, time)
 
     ev = chk.factorize(event)
     lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
     if group is not None:
         gr = chk.factorize(group)
-        glut, labels = chk.resolve_groups(gname, gr)
+        glut, labels = chk.resolve_groups(str(gname), gr)
     chk.check_any_event(ename, ev, lut)
 
     k1 = len(causes_t) + 1
@@ -81,11 +86,109 @@ def count_arrays(
         tmin, span = dense
         meta["counting"] = "bincount"
         table = _bincount(t, tmin, span, cols, gcodes, n_groups, k1)
-        return _from_dense(labels_or_none, float(tmin), table, causes_t, gname, meta)
+        return from_dense(labels_or_none, float(tmin), table, causes_t, gname, meta)
     meta["counting"] = "sort"
     tf = np.asarray(t, dtype=np.float64)
     groups = _sort_counts(tf, cols, gcodes, labels_or_none, k1)
     return EventCounts(causes_t, groups, gname, meta)
+
+
+#: rows per block of the fused whole-time counting loop (temporaries stay in cache)
+_BLOCK = 1 << 16
+#: at most this many distinct event or group codes on the fused path
+_FAST_CODES = 256
+
+
+def _plain(values: Any) -> np.ndarray | None:
+    """A numpy array of a plain numeric column (pandas Series unwrapped), else None."""
+    if values is None:
+        return None
+    if type(values).__module__.split(".")[0] == "pandas":
+        if not isinstance(values.dtype, np.dtype):
+            return None
+        values = values.to_numpy()
+    return values if isinstance(values, np.ndarray) and values.ndim == 1 else None
+
+
+def _count_whole_times(
+    time: Any,
+    event: Any,
+    group: Any | None,
+    *,
+    names: tuple[str, str, str | None],
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    meta: dict[str, Any],
+) -> EventCounts | None:
+    """The common case in one fused pass: whole-number times, integer codes, no problems.
+
+    One ``np.bincount`` over ``((group - g0) * E + event - e0) * R + time``
+    counts every (group value, event value, time) cell of the raw columns,
+    block by block; validation then reads the table's margins (which event
+    and group values occur, and how often), the raw values are mapped to
+    causes and labels on the small table, and times are checked to be
+    finite, whole and ``>= 0`` by min/max and the blocks' round trip.  Returns
+    None when any of that does not hold: the general path then counts, or
+    names the problem.
+    """
+    t, e = _plain(time), _plain(event)
+    g = _plain(group) if group is not None else None
+    if t is None or e is None or (group is not None and g is None):
+        return None
+    if t.dtype.kind not in "iuf" or e.dtype.kind not in "iub" or (g is not None and g.dtype.kind not in "iub"):
+        return None
+    n = t.size
+    if t.dtype.kind == "f" and not _whole_probe(t):
+        return None
+    lo, hi = t.min(), t.max()
+    if not (lo >= 0 and hi < 2.0**53):  # NaN fails too
+        return None
+    elo, ehi = int(e.min()), int(e.max())
+    glo, ghi = (int(g.min()), int(g.max())) if g is not None else (0, 0)
+    n_e, n_g = ehi - elo + 1, ghi - glo + 1
+    if elo < 0 or n_e > _FAST_CODES or n_g > _FAST_CODES:
+        return None
+    t0 = int(lo) if lo > hi / 2 else 0  # small offsets cost empty cells, not a pass
+    span = int(hi) - t0 + 1
+    cells = n_g * n_e * span
+    if cells > max(_DENSE_CELLS_PER_ROW * n, _DENSE_MIN_CELLS):
+        return None
+    base = t0 + span * (elo + n_e * glo)
+    table = np.zeros(cells, dtype=np.int64)
+    floats = t.dtype.kind == "f"
+    for s in range(0, n, _BLOCK):
+        tb = t[s : s + _BLOCK]
+        key = tb.astype(np.int64)
+        if floats and not np.array_equal(key, tb):
+            return None  # a time with a fraction
+        key += np.multiply(e[s : s + _BLOCK], span, dtype=np.int64)
+        if g is not None:
+            key += np.multiply(g[s : s + _BLOCK], span * n_e, dtype=np.int64)
+        if base:
+            key -= base
+        table += np.bincount(key, minlength=cells)
+    cube = table.reshape(n_g, n_e, span)
+    tname, ename, gname = names
+    ev_counts = cube.sum(axis=(0, 2))
+    ev = chk.KeySummary(np.zeros(0, dtype=np.int64), list(range(elo, ehi + 1)), ev_counts, 0)
+    if e.dtype.kind == "b":
+        ev = chk.KeySummary(ev.codes, [bool(v) for v in ev.values], ev_counts, 0)
+    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    labels: list[Any] | None = None
+    if g is not None:
+        g_counts = cube.sum(axis=(1, 2))
+        values: list[Any] = [bool(v) for v in range(glo, ghi + 1)] if g.dtype.kind == "b" else list(range(glo, ghi + 1))
+        gr = chk.KeySummary(np.zeros(0, dtype=np.int64), values, g_counts, 0)
+        glut, labels = chk.resolve_groups(str(gname), gr)
+        cube = cube[g_counts > 0]
+    chk.check_any_event(ename, ev, lut)
+    k1 = len(causes_t) + 1
+    dense = np.zeros((cube.shape[0], k1, span), dtype=np.int64)
+    for i, col in enumerate(lut):
+        if col >= 0:
+            dense[:, col] += cube[:, i]
+    meta = dict(meta, engine="numpy", n_rows=int(n), counting="bincount")
+    return from_dense(labels, float(t0), dense, causes_t, gname, meta)
 
 
 def _times(name: str, values: Any) -> np.ndarray:
@@ -102,8 +205,16 @@ def _times(name: str, values: Any) -> np.ndarray:
     return t
 
 
+def _whole_probe(t: np.ndarray) -> bool:
+    """Whether the first few times are whole numbers (a cheap first test before a full pass)."""
+    head = t[:64]
+    return bool(np.array_equal(head, np.trunc(head)))
+
+
 def _dense_plan(t: np.ndarray, n_groups: int, k1: int) -> tuple[int, int] | None:
     """``(tmin, span)`` if the bincount kernel applies, else None."""
+    if t.dtype.kind == "f" and not _whole_probe(t):
+        return None
     lo, hi = t.min(), t.max()
     if t.dtype.kind == "f":
         if hi >= 2.0**53:
@@ -154,45 +265,75 @@ def _sort_counts(
     labels: list[Any] | None,
     k1: int,
 ) -> tuple[GroupCounts, ...]:
+    """Counts on each group's event grid, with one pass of sorting over the rows.
+
+    The rows are partitioned by ``(group, column)`` with one stable argsort of
+    a small integer key (numpy's radix sort for 16-bit keys: O(n)); then each
+    part's times are sorted in place as values (cheaper than an argsort, and
+    the parts together are the n rows once).  The censoring part of a group is
+    kept as its sorted times; the K cause parts are merged into the distinct
+    event times (a stable sort of K sorted runs is a linear merge).
+    """
+    n_groups = 1 if gcodes is None else len(labels or ())
+    cells = n_groups * k1
     if gcodes is None:
-        return (_sort_group(None, t, cols, k1),)
-    # numpy's stable argsort is a radix sort, O(n), only for integers of 16 bits
-    # or fewer (int64 codes take a merge sort: ~5x slower at 10^7 rows), so the
-    # group codes 0..len(labels)-1 are narrowed first
-    if len(labels) <= np.iinfo(np.int16).max:
-        gcodes = gcodes.astype(np.int8 if len(labels) <= np.iinfo(np.int8).max else np.int16, copy=False)
-    order = np.argsort(gcodes, kind="stable")
-    bounds = np.searchsorted(gcodes[order], np.arange(len(labels) + 1))
-    ts, cs = t[order], cols[order]
-    del order
-    return tuple(
-        _sort_group(label, ts[bounds[i] : bounds[i + 1]], cs[bounds[i] : bounds[i + 1]], k1)
-        for i, label in enumerate(labels)
-    )
+        key = cols
+    else:
+        kdt = np.int8 if cells <= np.iinfo(np.int8).max else np.int16 if cells <= np.iinfo(np.int16).max else np.int64
+        key = np.multiply(gcodes, k1, dtype=kdt)
+        key += cols
+    sizes = np.bincount(key, minlength=cells)
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    if cells == 1:
+        ts = np.sort(t)
+    else:
+        order = np.argsort(key, kind="stable")
+        ts = t[order]
+        del order
+        for c in range(cells):
+            if sizes[c] > 1:
+                ts[bounds[c] : bounds[c + 1]].sort()
+    del key
+    out = []
+    names = [None] if gcodes is None else list(labels or ())
+    for gi, label in enumerate(names):
+        base = gi * k1
+        # a copy, so that the sorted rows (ts) are freed once the events are merged
+        cens = ts[bounds[base] : bounds[base + 1]].copy()
+        parts = [ts[bounds[base + k] : bounds[base + k + 1]] for k in range(1, k1)]
+        etime, ecounts = _merge_events(parts)
+        out.append(GroupCounts.from_event_grid(label, etime, ecounts, cens))
+    return tuple(out)
 
 
-def _runs(sorted_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of a sorted array and their multiplicities."""
-    if sorted_t.size == 0:
-        return sorted_t, np.zeros(0, dtype=np.int64)
-    new = np.empty(sorted_t.size, dtype=bool)
+def _merge_events(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct event times and events per cause from each cause's sorted times."""
+    k = len(parts)
+    nonempty = [i for i, p in enumerate(parts) if p.size]
+    if len(nonempty) <= 1:
+        i = nonempty[0] if nonempty else 0
+        u, c = sorted_runs(parts[i]) if nonempty else (np.zeros(0), np.zeros(0, dtype=np.int64))
+        events = np.zeros((u.size, k), dtype=np.int64)
+        events[:, i] = c
+        return u, events
+    sizes = np.array([p.size for p in parts])
+    allt = np.concatenate(parts)
+    order = np.argsort(allt, kind="stable")  # K sorted runs: a linear merge
+    tt = allt[order]
+    if k == 2:
+        lab = (order >= sizes[0]).astype(np.intp)
+    else:
+        lab = np.searchsorted(np.cumsum(sizes), order, side="right")
+    del order, allt
+    new = np.empty(tt.size, dtype=bool)
     new[0] = True
-    np.not_equal(sorted_t[1:], sorted_t[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, sorted_t.size))
-    return sorted_t[starts], counts
-
-
-def _sort_group(label: Any, t: np.ndarray, cols: np.ndarray, k1: int) -> GroupCounts:
-    grid, total = _runs(np.sort(t))
-    events = np.zeros((grid.size, k1 - 1), dtype=np.int64)
-    censored = total  # becomes total minus events, in place
-    for k in range(1, k1):
-        tk = t[cols == k]
-        if tk.size:
-            u, c = _runs(np.sort(tk))
-            pos = np.searchsorted(grid, u)
-            events[pos, k - 1] = c
-            censored[pos] -= c
-    # every grid time holds at least one row, so nothing is empty
-    return GroupCounts(label, grid, events, censored)
+    np.not_equal(tt[1:], tt[:-1], out=new[1:])
+    if new.all():
+        events = np.zeros((tt.size, k), dtype=np.int64)
+        events[np.arange(tt.size), lab] = 1
+        return tt, events
+    run = np.cumsum(new)
+    run -= 1
+    m = int(run[-1]) + 1
+    events = np.bincount(run * k + lab, minlength=m * k).astype(np.int64).reshape(m, k)
+    return tt[new], events

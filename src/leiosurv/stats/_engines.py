@@ -17,24 +17,27 @@ path (str / Path) to CSV or Parquet         DuckDB SQL, streaming       ``"duckd
 :class:`EventCounts`                        passed through unchanged
 ==========================================  ==========================  ====================
 
-Validation happens once, here, on the aggregate; see ``_engine_checks.py``.
+Each kind of input has a :class:`Reader` in :data:`READERS`, chosen by the
+input's type (no conversion is attempted to find out).  Validation happens
+once, on the aggregate; see ``_engine_checks.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._counts import EventCounts
-from leiosurv.stats._engine_frames import count_file, count_narwhals
+from leiosurv.stats._engine_frames import arrow_column, count_file, count_narwhals
 from leiosurv.stats._engine_numpy import count_arrays
 
-__all__ = ["count_events"]
+__all__ = ["count_events", "READERS", "Reader", "Request"]
 
 
 def count_events(
@@ -104,7 +107,7 @@ def count_events(
         return data
     names = (time, event, group)
     wanted = {"time": time, "event": event, "group": group}
-    meta: dict = {"columns": dict(wanted)}
+    meta: dict[str, Any] = {"columns": dict(wanted)}
     if causes is not None:
         meta["causes_given"] = [int(c) for c in causes] if _is_seq(causes) else causes
     if event_map is not None:
@@ -116,59 +119,130 @@ def count_events(
         meta["event_map"] = {
             repr(k): int(v) if isinstance(v, (int, np.integer)) else repr(v) for k, v in event_map.items()
         }
-    kw = dict(names=names, causes=causes, event_map=event_map)
-
-    if isinstance(data, (str, PathLike)):
-        return count_file(data, meta=meta, **kw)
-
-    kind = _kind(data)
-    if kind == "pandas":
-        chk.check_columns([str(c) for c in data.columns], wanted)
-        cols = [None if c is None else data[c] for c in names]
-        return count_arrays(*_pandas_cols(cols), meta=dict(meta, source="pandas.DataFrame"), **kw)
-    if kind == "pyarrow":
-        chk.check_columns(data.column_names, wanted)
-        cols = [None if c is None else _arrow_col(data.column(c)) for c in names]
-        return count_arrays(*cols, meta=dict(meta, source="pyarrow.Table"), **kw)
-    if kind == "structured":
-        chk.check_columns(list(data.dtype.names), wanted)
-        cols = [None if c is None else data[c] for c in names]
-        return count_arrays(*cols, meta=dict(meta, source="numpy structured array"), **kw)
-    if kind == "mapping":
-        chk.check_columns([str(k) for k in data.keys()], wanted)
-        cols = [None if c is None else _array(data[c]) for c in names]
-        return count_arrays(*cols, meta=dict(meta, source="mapping of arrays"), **kw)
-
+    request = Request(names, wanted, causes, event_map, meta)
+    for reader in READERS:
+        native = reader.accepts(data)
+        if native is not None:
+            return reader.read(native, request)
     source = f"{type(data).__module__}.{type(data).__name__}"
-    try:
-        return count_narwhals(data, meta=dict(meta, source=source), **kw)
-    except TypeError as exc:
-        if "from_native" not in str(exc) and "Unsupported" not in str(exc) and "Expected" not in str(exc):
-            raise
-        raise DataError(
-            f"cannot count events in a {source}: pass a pandas, polars or PySpark DataFrame, "
-            "a pyarrow Table, a DuckDB relation, a mapping of arrays, or the path of a "
-            "CSV or Parquet file",
-            column=None,
-        ) from None
+    raise DataError(
+        f"cannot count events in a {source}: pass a pandas, polars or PySpark DataFrame, "
+        "a pyarrow Table, a DuckDB relation, a mapping of arrays, or the path of a "
+        "CSV or Parquet file",
+        column=None,
+    )
 
 
-def _kind(data: Any) -> str:
-    mod = type(data).__module__.split(".")[0]
-    if mod == "pandas" and hasattr(data, "columns") and hasattr(data, "iloc"):
-        return "pandas"
-    if mod == "pyarrow" and hasattr(data, "column_names"):
-        return "pyarrow"
-    if isinstance(data, np.ndarray) and data.dtype.names:
-        return "structured"
-    if isinstance(data, Mapping):
-        return "mapping"
-    return "other"
+# -- the registry: one reader per kind of input, chosen by the input's type ------------
+@dataclass(frozen=True)
+class Request:
+    """What every reader gets besides the data: column names, causes, event_map, meta so far."""
+
+    names: tuple[str, str, str | None]
+    wanted: dict[str, str | None]
+    causes: Sequence[int] | None
+    event_map: Mapping[Any, int] | None
+    meta: dict[str, Any]
+
+    def kw(self, source: str | None = None) -> dict[str, Any]:
+        meta = self.meta if source is None else dict(self.meta, source=source)
+        return {"names": self.names, "causes": self.causes, "event_map": self.event_map, "meta": meta}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One kind of input.
+
+    ``accepts(data)`` looks only at the type (and, for frames Narwhals knows,
+    asks Narwhals without converting anything) and returns the object to read
+    (possibly wrapped) or None; ``read(native, request)`` counts it.
+    """
+
+    name: str
+    accepts: Callable[[Any], Any]
+    read: Callable[[Any, Request], EventCounts]
+
+
+def _module(data: Any) -> str:
+    return type(data).__module__.split(".")[0]
+
+
+def _accept_path(data: Any) -> Any:
+    return data if isinstance(data, (str, PathLike)) else None
+
+
+def _accept_pandas(data: Any) -> Any:
+    return data if _module(data) == "pandas" and hasattr(data, "columns") and hasattr(data, "iloc") else None
+
+
+def _accept_arrow(data: Any) -> Any:
+    return data if _module(data) == "pyarrow" and hasattr(data, "column_names") else None
+
+
+def _accept_structured(data: Any) -> Any:
+    return data if isinstance(data, np.ndarray) and data.dtype.names else None
+
+
+def _accept_mapping(data: Any) -> Any:
+    return data if isinstance(data, Mapping) else None
+
+
+def _accept_narwhals(data: Any) -> Any:
+    """Anything Narwhals wraps (polars, DuckDB relations, PySpark, ...), asked by type only."""
+    if isinstance(data, (list, tuple, set, np.ndarray)) or data is None:
+        return None
+    import narwhals.stable.v2 as nw
+
+    wrapped = nw.from_native(data, pass_through=True)
+    return data if wrapped is not data else None
+
+
+def _read_path(data: Any, r: Request) -> EventCounts:
+    return count_file(data, **r.kw())
+
+
+def _read_pandas(data: Any, r: Request) -> EventCounts:
+    chk.check_columns([str(c) for c in data.columns], r.wanted)
+    cols = [None if c is None else data[c] for c in r.names]
+    return count_arrays(*_pandas_cols(cols), **r.kw("pandas.DataFrame"))
+
+
+def _read_arrow(data: Any, r: Request) -> EventCounts:
+    chk.check_columns(data.column_names, r.wanted)
+    cols = [None if c is None else arrow_column(data.column(c)) for c in r.names]
+    return count_arrays(*cols, **r.kw("pyarrow.Table"))
+
+
+def _read_structured(data: Any, r: Request) -> EventCounts:
+    chk.check_columns(list(data.dtype.names), r.wanted)
+    cols = [None if c is None else data[c] for c in r.names]
+    return count_arrays(*cols, **r.kw("numpy structured array"))
+
+
+def _read_mapping(data: Any, r: Request) -> EventCounts:
+    chk.check_columns([str(k) for k in data.keys()], r.wanted)
+    cols = [None if c is None else _array(data[c]) for c in r.names]
+    return count_arrays(*cols, **r.kw("mapping of arrays"))
+
+
+def _read_narwhals(data: Any, r: Request) -> EventCounts:
+    return count_narwhals(data, **r.kw(f"{type(data).__module__}.{type(data).__name__}"))
+
+
+#: tried in order; the first reader that accepts the input counts it
+READERS: tuple[Reader, ...] = (
+    Reader("path", _accept_path, _read_path),
+    Reader("pandas", _accept_pandas, _read_pandas),
+    Reader("pyarrow", _accept_arrow, _read_arrow),
+    Reader("structured", _accept_structured, _read_structured),
+    Reader("mapping", _accept_mapping, _read_mapping),
+    Reader("narwhals", _accept_narwhals, _read_narwhals),
+)
 
 
 def _pandas_cols(cols: list[Any]) -> list[Any]:
     """Numpy views of plain numeric columns; Series kept for nullable/categorical."""
-    out = []
+    out: list[Any] = []
     for s in cols:
         if s is None:
             out.append(None)
@@ -177,14 +251,6 @@ def _pandas_cols(cols: list[Any]) -> list[Any]:
         else:
             out.append(s)
     return out
-
-
-def _arrow_col(col: Any) -> Any:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(col.type):
-        return col.to_pandas()  # a pandas Categorical keeps the declared levels
-    return col.to_numpy()
 
 
 def _array(values: Any) -> Any:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-import leiosurv
 from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
-from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._kernels import greenwood, km_parts, risk_and_events
+from leiosurv.stats._provenance import data_kind, provenance
 from leiosurv.stats._results import KaplanMeier
-from leiosurv.stats._steps import jsonable
 
 __all__ = ["kaplan_meier"]
 
@@ -72,19 +71,13 @@ def kaplan_meier(
             se = surv * np.sqrt(greenwood(n, d))
         lower, upper = ci_bounds(surv, se, ci, zz)
         blocks.append(dict(zip(_COLUMNS, (g.time, n, d, g.censored, surv, se, lower, upper))))
-    provenance = {
-        "function": "leiosurv.stats.kaplan_meier",
-        "arguments": jsonable(
-            {
-                "time": time, "event": event, "group": group,
-                "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
-                "ci": ci, "level": level, "z": z,
-                "data": "EventCounts" if isinstance(data, EventCounts) else type(data).__name__,
-            }
-        ),
-        "n": counts.n,
-        "groups": [{"label": jsonable(g.label), "n": g.n} for g in counts.groups],
-        "engine": jsonable(dict(counts.meta)),
-        "leiosurv_version": leiosurv.__version__,
-    }
-    return KaplanMeier(counts, tuple(blocks), ci, level, zz, provenance)
+    prov = provenance(
+        "kaplan_meier",
+        {
+            "time": time, "event": event, "group": group,
+            "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
+            "ci": ci, "level": level, "z": z, "data": data_kind(data),
+        },
+        counts,
+    )
+    return KaplanMeier(counts, tuple(blocks), ci, level, zz, prov)

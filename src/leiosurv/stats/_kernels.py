@@ -34,8 +34,10 @@ def risk_and_events(g: GroupCounts) -> tuple[np.ndarray, np.ndarray]:
 
 def km_parts(n_risk: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All-cause Kaplan–Meier ``S_j`` and its left limit ``S_{j-1}`` (``S_0 = 1``)."""
-    n = n_risk.astype(np.float64)
-    surv = np.cumprod(1.0 - d / n)
+    n = np.asarray(n_risk, dtype=np.float64)
+    surv = np.divide(d, n)
+    np.subtract(1.0, surv, out=surv)
+    np.multiply.accumulate(surv, out=surv)
     lag = np.empty_like(surv)
     if lag.size:
         lag[0] = 1.0
@@ -55,15 +57,15 @@ def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray) -> np.ndarr
     """Aalen–Johansen cumulative incidence ``F_k(t_j)`` for each cause column of ``dk``.
 
     Returns an (m, K) array in column-major order, so that each cause's curve
-    is contiguous.
+    is contiguous.  All causes are computed at once (a handful of numpy calls,
+    whatever K), each column with the same operations in the same order as a
+    cause-by-cause loop.
     """
-    n = n_risk.astype(np.float64)
+    n = np.asarray(n_risk, dtype=np.float64)
     out = np.empty(dk.shape, dtype=np.float64, order="F")
-    for k in range(dk.shape[1]):
-        col = out[:, k]
-        np.divide(dk[:, k], n, out=col)
-        col *= surv_lag
-        np.cumsum(col, out=col)
+    np.divide(dk, n[:, None], out=out)
+    out *= surv_lag[:, None]
+    _cumsum_columns(out, out)
     return out
 
 
@@ -86,46 +88,73 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     returns ``NA`` but ``survival::survfit``'s infinitesimal-jackknife variance
     (equal to this one elsewhere) is finite and equal to this value.
 
+    All causes at once on (m, K) column-major arrays (each column the same
+    operations in the same order as one cause alone), in reused buffers: at
+    registry sizes the kernel is bound by memory traffic, and at small sizes by
+    the number of numpy calls.
+
     Returns an array shaped like ``cif`` (m, K), clipped at 0 against rounding.
     """
-    n = n_risk.astype(np.float64)
+    n = np.asarray(n_risk, dtype=np.float64)
     m, n_causes = cif.shape
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # d = n can only happen at a group's last time, whose a-term is dropped
-        a = np.where((d > 0) & (d < n), d / (n * (n - d)), 0.0)
+    # a = d / (n (n - d)) where 0 < d < n, else 0 (d = n only at a group's last
+    # time, whose a-term is dropped); in one buffer
+    a = np.subtract(n, d)
+    keep = (d > 0) & (a > 0)
+    a *= n
+    np.divide(d, a, out=a, where=keep)
+    a[~keep] = 0.0
+    del keep
     g_prev = _shifted_cumsum(a, np.empty(m))
-    sl_n2 = surv_lag / (n * n)
+    sl_n2 = np.multiply(n, n)
+    np.divide(surv_lag, sl_n2, out=sl_n2)
     out = np.empty((m, n_causes), order="F")
-    # the same operations as the formula above, in reused buffers: at registry
-    # sizes the kernel is bound by memory traffic, not arithmetic
-    x, t, c, v1, v2 = (np.empty(m) for _ in range(5))
-    for k in range(n_causes):  # one contiguous pass per cause (K is small)
-        f = np.ascontiguousarray(cif[:, k])
-        dk_k = np.ascontiguousarray(dk[:, k])
-        np.multiply(sl_n2, dk_k, out=x)  # S_{i-1} d_ki / n_i^2
-        np.multiply(f, a, out=t)  # F_i a_i
-        _shifted_cumsum(t, v1)
-        v1 += np.cumsum(x, out=c)  # V1 without the current a-term
-        t *= f  # F_i^2 a_i
-        _shifted_cumsum(t, v2)
-        np.multiply(f, x, out=t)
-        t *= 2.0  # 2 F_i S_{i-1} d_ki / n_i^2
-        np.multiply(x, surv_lag, out=c)
-        np.subtract(n, dk_k, out=x)
-        c *= x
-        c /= n  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
-        t += c
-        v2 += np.cumsum(t, out=c)  # V2 without the current a-term
-        var = out[:, k]
-        np.multiply(f, g_prev, out=var)
-        v1 *= 2.0
-        var -= v1
-        var *= f
-        var += v2
+    if m > _BATCH_ROWS:
+        # large groups: one cause at a time, so the five buffers are (m,), not (m, K)
+        bufs = tuple(np.empty((m, 1), order="F") for _ in range(5))
+        for k in range(n_causes):
+            _var_delta_into(out[:, k : k + 1], n[:, None], a[:, None], g_prev[:, None], sl_n2[:, None],
+                            surv_lag[:, None], dk[:, k : k + 1], cif[:, k : k + 1], bufs)
+    else:
+        bufs = tuple(np.empty((m, n_causes), order="F") for _ in range(5))
+        _var_delta_into(out, n[:, None], a[:, None], g_prev[:, None], sl_n2[:, None], surv_lag[:, None],
+                        dk, cif, bufs)
     return np.maximum(out, 0.0, out=out)
 
 
-def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarray, surv_lag: np.ndarray, cif: np.ndarray) -> np.ndarray:
+#: groups with at most this many event times run the causes together (fewer numpy
+#: calls); larger ones cause by cause (fewer and smaller temporaries)
+_BATCH_ROWS = 1 << 16
+
+
+def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.ndarray, sl_n2: np.ndarray,
+                    lag: np.ndarray, dk: np.ndarray, cif: np.ndarray, bufs: tuple[np.ndarray, ...]) -> None:
+    """The delta variance of the cause columns ``cif`` into ``out`` (see :func:`var_delta`)."""
+    f = np.asfortranarray(cif)
+    x, t, c, v1, v2 = bufs
+    np.multiply(sl_n2, dk, out=x)  # S_{i-1} d_ki / n_i^2
+    np.multiply(f, a, out=t)  # F_i a_i
+    _shifted_cumsum(t, v1)
+    v1 += _cumsum_columns(x, c)  # V1 without the current a-term
+    t *= f  # F_i^2 a_i
+    _shifted_cumsum(t, v2)
+    np.multiply(f, x, out=t)
+    t *= 2.0  # 2 F_i S_{i-1} d_ki / n_i^2
+    np.multiply(x, lag, out=c)
+    np.subtract(col, dk, out=x)
+    c *= x
+    c /= col  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
+    t += c
+    v2 += _cumsum_columns(t, c)  # V2 without the current a-term
+    np.multiply(f, g_prev, out=out)
+    v1 *= 2.0
+    out -= v1
+    out *= f
+    out += v2
+
+
+def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarray, surv_lag: np.ndarray,
+              cif: np.ndarray) -> np.ndarray:
     """Aalen-type variance of ``F_k`` as ``cmprsk::cuminc`` computes it (Gray 1988).
 
     Port of cmprsk's Fortran ``cinc`` (``cincsub.f``) with the ties factor
@@ -170,11 +199,23 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
     return np.maximum(out, 0.0, out=out)
 
 
-def _shifted_cumsum(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out[0] = 0``, ``out[j] = x[0] + ... + x[j-1]``: the cumulative sum up to the previous time."""
-    if out.size:
-        out[0] = 0.0
-        np.cumsum(x[:-1], out=out[1:])
+def _cumsum_columns(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Cumulative sum down each column (axis 0), one contiguous column at a time.
+
+    numpy's ``add.accumulate(axis=0)`` on an (m, K) array runs its inner loop
+    across the K columns (about 10x slower for K = 2); a column of a
+    column-major array is contiguous.
+    """
+    if x.ndim == 1:
+        return np.add.accumulate(x, out=out)
+    for k in range(x.shape[1]):
+        np.add.accumulate(x[:, k], out=out[:, k])
     return out
 
 
+def _shifted_cumsum(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[0] = 0``, ``out[j] = x[0] + ... + x[j-1]`` (along axis 0): the cumulative sum up to the previous time."""
+    if out.shape[0]:
+        out[0] = 0.0
+        _cumsum_columns(x[:-1], out[1:])
+    return out

@@ -7,17 +7,18 @@ including Agg on a server.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from leiosurv.stats._steps import offsets
+from leiosurv.stats._horizons import n_risk_at, offsets
 
 __all__ = ["plot_steps"]
 
 
 def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]], risk_table: bool,
-               labels: dict, ci_band: bool, ylabel: str, start: float) -> Any:
+               labels: dict[str, Any], ci_band: bool, ylabel: str, start: float) -> Any:
     """Draw ``curves`` (key, estimate, lower, upper columns) of every group of ``result``."""
     from matplotlib.figure import Figure
 
@@ -54,7 +55,7 @@ def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]]
     return fig
 
 
-def _check_labels(labels: Any) -> dict:
+def _check_labels(labels: Any) -> dict[str, Any]:
     """``labels`` is ``{"groups": {label: name}, "causes": {code: name}}`` (both optional)."""
     from leiosurv.exceptions import InputError
 
@@ -68,7 +69,7 @@ def _check_labels(labels: Any) -> dict:
     return {"groups": dict(labels.get("groups") or {}), "causes": dict(labels.get("causes") or {})}
 
 
-def _group_name(group_name: Any, label: Any, labels: dict) -> str:
+def _group_name(group_name: Any, label: Any, labels: dict[str, Any]) -> str:
     if label is None:
         return "all"
     if label in labels["groups"]:
@@ -76,7 +77,7 @@ def _group_name(group_name: Any, label: Any, labels: dict) -> str:
     return f"{group_name}={label}" if group_name else str(label)
 
 
-def _name(group_name: Any, label: Any, key: Any, labels: dict) -> str:
+def _name(group_name: Any, label: Any, key: Any, labels: dict[str, Any]) -> str:
     parts = []
     if label is not None:
         parts.append(_group_name(group_name, label, labels))
@@ -85,10 +86,8 @@ def _name(group_name: Any, label: Any, key: Any, labels: dict) -> str:
     return ", ".join(parts) or "all"
 
 
-def _risk_table(ax: Any, result: Any, labels: dict) -> None:
+def _risk_table(ax: Any, result: Any, labels: dict[str, Any]) -> None:
     """Number at risk at the x ticks, one text row per group, under the axes."""
-    from leiosurv.stats._steps import n_risk_at
-
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
     ngroups = len(result.counts.groups)
     tab = ax.inset_axes([0.0, -0.2 - 0.07 * ngroups, 1.0, 0.06 * ngroups])

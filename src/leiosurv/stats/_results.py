@@ -1,8 +1,10 @@
-"""Frozen result objects of the estimators: tables, horizons, JSON, printing.
+"""Every result class of :mod:`leiosurv.stats`: tables, horizons, JSON, printing.
 
 :class:`CumulativeIncidence` (Aalen–Johansen) and :class:`KaplanMeier` carry
 their inputs (the :class:`~leiosurv.stats._counts.EventCounts`), their options
-and a provenance record, so that a stored result can be re-read and checked.
+and a provenance record, so that a stored result can be re-read and checked;
+:class:`RiskDifference` and :class:`GrayTest` are one table each
+(:class:`TableResult`).  pandas is imported when a table is first built.
 
 Table conventions
 -----------------
@@ -16,29 +18,27 @@ Table conventions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from leiosurv.exceptions import InputError
 from leiosurv.stats._ci import check_choice, ci_bounds
 from leiosurv.stats._counts import EventCounts
-from leiosurv.stats._steps import (
-    as_horizons,
-    beyond_error,
-    counts_from_dict,
-    counts_to_dict,
-    n_risk_at,
-    offsets,
-    step_index,
-    table_from_dict,
-    table_to_dict,
-)
+from leiosurv.stats._horizons import as_horizons, beyond_error, n_risk_at, offsets, step_index
+from leiosurv.stats._printing import fit_table, keyed_frame
+from leiosurv.stats._serialize import counts_from_dict, counts_to_dict, jsonable, table_from_dict, table_to_dict
 
-__all__ = ["CumulativeIncidence", "KaplanMeier"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CumulativeIncidence", "KaplanMeier", "RiskDifference", "GrayTest", "TableResult"]
+
+#: columns always printed (never hidden in a narrow terminal)
+_KEYS_AT = ("group", "cause", "horizon", "estimate", "lower", "upper")
 
 _AT_COLUMNS_CIF = [
     "group", "cause", "horizon", "estimate", "se", "lower", "upper", "n_risk_at_horizon", "beyond_follow_up",
@@ -61,7 +61,7 @@ class _StepResult:
     ci: str
     level: float
     z: float
-    provenance: dict
+    provenance: dict[str, Any]
 
     @property
     def groups(self) -> list[Any]:
@@ -71,6 +71,8 @@ class _StepResult:
     @cached_property
     def table(self) -> pd.DataFrame:
         """The result as a tidy DataFrame (see the class docstring for the columns)."""
+        import pandas as pd
+
         labels = np.empty(len(self.counts.groups), dtype=object)
         labels[:] = self.counts.labels
         sizes = [g.time.size for g in self.counts.groups]
@@ -79,17 +81,20 @@ class _StepResult:
             cols[name] = np.concatenate([b[name] for b in self.blocks])
         return pd.DataFrame(cols, copy=False)
 
-    def _lookup(self, horizons: Any, beyond: str, curves: Sequence[tuple[Any, str, str]], before: float) -> pd.DataFrame:
+    def _lookup(self, horizons: Any, beyond: str, curves: Sequence[tuple[Any, str, str]],
+                before: float) -> pd.DataFrame:
         """Rows for each group x curve x horizon.
 
         ``curves`` lists ``(key, estimate column, se column)``; ``before`` is the
         value before the first time (0 for a CIF, 1 for a survival curve).
         """
+        import pandas as pd
+
         check_choice("beyond", beyond, ("raise", "nan"))
         h = as_horizons(horizons)
         out: list[pd.DataFrame] = []
         for g, block in zip(self.counts.groups, self.blocks):
-            last = float(g.time[-1])
+            last = g.last_time
             past = h > last
             if beyond == "raise" and past.any():
                 raise beyond_error(g.label, float(h[past][0]), last)
@@ -98,7 +103,7 @@ class _StepResult:
                 est, se = self._step_values(g, block, (est_col, se_col), h, (before, 0.0))
                 lower, upper = ci_bounds(est, se, self.ci, self.z)
                 est, se, lower, upper = (np.where(past, np.nan, a) for a in (est, se, lower, upper))
-                part = {"group": [g.label] * h.size}
+                part: dict[str, Any] = {"group": [g.label] * h.size}
                 if key is not None:
                     part["cause"] = np.full(h.size, key, dtype=np.int64)
                 part.update(
@@ -110,31 +115,36 @@ class _StepResult:
         df["group"] = df["group"].astype(object)
         return df
 
-    def _step_values(self, g: Any, block: dict, cols: Sequence[str], h: np.ndarray,
+    def _step_values(self, g: Any, block: dict[str, Any], cols: Sequence[str], h: np.ndarray,
                      before: Sequence[float]) -> list[np.ndarray]:
         """Values of ``block[col]`` at horizons ``h`` (right-continuous); ``before`` the first time."""
         idx = step_index(g.time, h)
         safe = np.maximum(idx, 0)
         return [np.where(idx >= 0, block[c][safe], b) for c, b in zip(cols, before)]
 
-    def _options(self) -> dict:
+    def _options(self) -> dict[str, Any]:
         return {"ci": self.ci, "level": self.level, "z": self.z}
+
+    _summary_keys: tuple[str, ...] = ()
+
+    def summary(self) -> pd.DataFrame:  # pragma: no cover - each result defines it
+        raise NotImplementedError
 
     def __str__(self) -> str:
         head = f"{type(self).__name__}: " + ", ".join(f"{k}={v!r}" for k, v in self._options().items())
         n = self.counts.n
         grp = f", groups by {self.counts.group_name!r}" if self.counts.group_name else ""
-        return f"{head}\n{n} rows{grp}\n{self.summary.to_string(index=False)}"
+        return f"{head}\n{n} rows{grp}\n{fit_table(self.summary(), self._summary_keys)}"
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self._options().items())
         return f"<{type(self).__name__} {opts}, groups={self.groups!r}, n={self.counts.n}>"
 
     def print_summary(self) -> None:
-        """Print the options and :attr:`summary`."""
+        """Print the options and :meth:`summary`, fitted to the terminal's width."""
         print(str(self))
 
-    def _to_dict(self, kind: str) -> dict:
+    def _to_dict(self, kind: str) -> dict[str, Any]:
         return {
             "kind": kind,
             "options": self._options(),
@@ -159,6 +169,7 @@ class CumulativeIncidence(_StepResult):
         Per group: ``time``, the group's event times, and ``cif_<k>``,
         ``se_<k>``, ``lower_<k>``, ``upper_<k>`` there, each with a leading
         value for before the first event (the estimates change only at events).
+        The bounds are computed from ``cif_<k>`` and ``se_<k>`` when first read.
     table : pandas.DataFrame
         Columns ``group, time, n_risk, n_event_<k>..., n_censored`` and for each
         cause ``cif_<k>, se_<k>, lower_<k>, upper_<k>``; one row per group and
@@ -169,7 +180,7 @@ class CumulativeIncidence(_StepResult):
     level : float
     z : float
         Normal quantile used for the bounds.
-    provenance : dict
+    provenance : dict[str, Any]
         Function, arguments, sizes, engine information, leiosurv version.
     """
 
@@ -179,7 +190,7 @@ class CumulativeIncidence(_StepResult):
     ci: str
     level: float
     z: float
-    provenance: dict
+    provenance: dict[str, Any]
 
     @property
     def causes(self) -> tuple[int, ...]:
@@ -194,6 +205,8 @@ class CumulativeIncidence(_StepResult):
     @cached_property
     def table(self) -> pd.DataFrame:
         """The result as a tidy DataFrame (see the class docstring for the columns)."""
+        import pandas as pd
+
         est_cols = [f"{s}_{k}" for k in self.causes for s in ("cif", "se", "lower", "upper")]
         parts: dict[str, list[np.ndarray]] = {}
         for g, block in zip(self.counts.groups, self.blocks):
@@ -213,12 +226,12 @@ class CumulativeIncidence(_StepResult):
         table.update({c: np.concatenate(v) for c, v in parts.items()})
         return pd.DataFrame(table, copy=False)
 
-    def _step_values(self, g: Any, block: dict, cols: Sequence[str], h: np.ndarray,
+    def _step_values(self, g: Any, block: dict[str, Any], cols: Sequence[str], h: np.ndarray,
                      before: Sequence[float]) -> list[np.ndarray]:
         idx = np.searchsorted(block["time"], h, side="right")  # 0: before the first event
         return [block[c][idx] for c in cols]
 
-    def _options(self) -> dict:
+    def _options(self) -> dict[str, Any]:
         return {"variance": self.variance, **super()._options()}
 
     def at(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
@@ -250,11 +263,19 @@ class CumulativeIncidence(_StepResult):
         [[1.0, 0.5, 0.0], [1.0, 1.0, 0.25], [1.0, 3.0, 0.25], [2.0, 0.5, 0.0], [2.0, 1.0, 0.0], [2.0, 3.0, 0.375]]
         """
         curves = [(k, f"cif_{k}", f"se_{k}") for k in self.causes]
-        return self._lookup(horizons, beyond, curves, 0.0)[_AT_COLUMNS_CIF]
+        return keyed_frame(self._lookup(horizons, beyond, curves, 0.0)[_AT_COLUMNS_CIF], _KEYS_AT)
 
-    @property
+    _summary_keys = ("group", "cause", "cif_at_last", "lower", "upper")
+
     def summary(self) -> pd.DataFrame:
-        """Per group and cause: rows, events, last time and the CIF there."""
+        """Per group and cause: the CIF at the last follow-up time with its interval, SE and counts.
+
+        Columns ``group, cause, cif_at_last, lower, upper, se, n, n_event,
+        n_censored, last_time``; printing (``print(res)``,
+        :meth:`print_summary`) never hides the estimate and its interval.
+        """
+        import pandas as pd
+
         rows = []
         for g, block in zip(self.counts.groups, self.blocks):
             for ki, k in enumerate(self.causes):
@@ -262,20 +283,20 @@ class CumulativeIncidence(_StepResult):
                     {
                         "group": g.label,
                         "cause": k,
-                        "n": g.n,
-                        "n_event": int(g.events[:, ki].sum()),
-                        "n_censored": int(g.censored.sum()),
-                        "last_time": float(g.time[-1]),
                         "cif_at_last": float(block[f"cif_{k}"][-1]),
-                        "se": float(block[f"se_{k}"][-1]),
                         "lower": float(block[f"lower_{k}"][-1]),
                         "upper": float(block[f"upper_{k}"][-1]),
+                        "se": float(block[f"se_{k}"][-1]),
+                        "n": g.n,
+                        "n_event": int(g.event_totals()[ki]),
+                        "n_censored": g.n_censored,
+                        "last_time": g.last_time,
                     }
                 )
         return pd.DataFrame(rows)
 
     def plot(self, ax: Any = None, *, causes: Sequence[int] | None = None, risk_table: bool = True,
-             labels: dict | None = None, ci_band: bool = False) -> Any:
+             labels: dict[str, Any] | None = None, ci_band: bool = False) -> Any:
         """Step curves of the CIFs with an optional number-at-risk table.
 
         Parameters
@@ -286,7 +307,7 @@ class CumulativeIncidence(_StepResult):
             Causes to draw (default all).
         risk_table : bool, default True
             Draw the number at risk per group under the axes.
-        labels : dict, optional
+        labels : dict[str, Any], optional
             Display names: ``{"groups": {label: name}, "causes": {code: name}}``,
             e.g. ``{"causes": {1: "metastasis", 2: "death"}}``; by default
             ``<group column>=<label>`` and ``cause <k>``.
@@ -306,12 +327,12 @@ class CumulativeIncidence(_StepResult):
         curves = [(k, f"cif_{k}", f"lower_{k}", f"upper_{k}") for k in causes]
         return plot_steps(self, ax, curves, risk_table, labels or {}, ci_band, "Cumulative incidence", 0.0)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
         return self._to_dict("CumulativeIncidence")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CumulativeIncidence":
+    def from_dict(cls, d: dict[str, Any]) -> CumulativeIncidence:
         """Rebuild a result written by :meth:`to_dict`."""
         counts = counts_from_dict(d["counts"])
         floats = {c for c in d["table"]["columns"] if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
@@ -336,7 +357,7 @@ class KaplanMeier(_StepResult):
         Columns ``group, time, n_risk, n_event, n_censored, surv, se, lower, upper``.
     ci : {"log", "log-log", "plain"}
     level, z : float
-    provenance : dict
+    provenance : dict[str, Any]
     """
 
     counts: EventCounts
@@ -344,7 +365,7 @@ class KaplanMeier(_StepResult):
     ci: str
     level: float
     z: float
-    provenance: dict
+    provenance: dict[str, Any]
 
     def at(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
         """Survival at horizons (right-continuous); 1 before the first time.
@@ -364,29 +385,36 @@ class KaplanMeier(_StepResult):
         >>> km.at([0.5, 3])["estimate"].tolist()
         [1.0, 0.375]
         """
-        return self._lookup(horizons, beyond, [(None, "surv", "se")], 1.0)[_AT_COLUMNS_KM]
+        return keyed_frame(self._lookup(horizons, beyond, [(None, "surv", "se")], 1.0)[_AT_COLUMNS_KM], _KEYS_AT)
 
-    @property
+    _summary_keys = ("group", "surv_at_last", "lower", "upper")
+
     def summary(self) -> pd.DataFrame:
-        """Per group: rows, events, last time and survival there."""
+        """Per group: survival at the last follow-up time with its interval, SE and counts.
+
+        Columns ``group, surv_at_last, lower, upper, se, n, n_event,
+        n_censored, last_time``.
+        """
+        import pandas as pd
+
         rows = []
         for g, block in zip(self.counts.groups, self.blocks):
             rows.append(
                 {
                     "group": g.label,
-                    "n": g.n,
-                    "n_event": int(g.events.sum()),
-                    "n_censored": int(g.censored.sum()),
-                    "last_time": float(g.time[-1]),
                     "surv_at_last": float(block["surv"][-1]),
-                    "se": float(block["se"][-1]),
                     "lower": float(block["lower"][-1]),
                     "upper": float(block["upper"][-1]),
+                    "se": float(block["se"][-1]),
+                    "n": g.n,
+                    "n_event": int(g.event_totals().sum()),
+                    "n_censored": g.n_censored,
+                    "last_time": g.last_time,
                 }
             )
         return pd.DataFrame(rows)
 
-    def plot(self, ax: Any = None, *, risk_table: bool = True, labels: dict | None = None,
+    def plot(self, ax: Any = None, *, risk_table: bool = True, labels: dict[str, Any] | None = None,
              ci_band: bool = False) -> Any:
         """Survival step curves with an optional number-at-risk table; returns the Figure."""
         from leiosurv.stats._plot import plot_steps
@@ -394,12 +422,12 @@ class KaplanMeier(_StepResult):
         return plot_steps(self, ax, [(None, "surv", "lower", "upper")], risk_table, labels or {}, ci_band,
                           "Survival probability", 1.0)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
         return self._to_dict("KaplanMeier")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "KaplanMeier":
+    def from_dict(cls, d: dict[str, Any]) -> KaplanMeier:
         """Rebuild a result written by :meth:`to_dict`."""
         counts = counts_from_dict(d["counts"])
         floats = {"time", "surv", "se", "lower", "upper"}
@@ -434,3 +462,117 @@ def before_first_event(ci: str, z: float) -> dict[str, float]:
     """Estimate, SE and bounds of a cumulative incidence before its first event (CIF 0, SE 0)."""
     lower, upper = ci_bounds(np.zeros(1), np.zeros(1), ci, z)
     return {"cif": 0.0, "se": 0.0, "lower": float(lower[0]), "upper": float(upper[0])}
+
+
+# -- one-table results -------------------------------------------------------------
+class TableResult:
+    """Behaviour of the results that are one table (risk differences, Gray's test)."""
+
+    table: pd.DataFrame
+    _keys: tuple[str, ...] = ()
+
+    def summary(self) -> pd.DataFrame:
+        """The table itself."""
+        return self.table
+
+    def _title(self) -> str:
+        return type(self).__name__
+
+    def __str__(self) -> str:
+        return f"{self._title()}\n{fit_table(self.table, self._keys)}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} rows={len(self.table)}>"
+
+    def print_summary(self) -> None:
+        """Print the table, fitted to the terminal's width (key columns always shown)."""
+        print(str(self))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RiskDifference(TableResult):
+    """Group-versus-reference risk differences at horizons.
+
+    Built by :func:`leiosurv.stats.risk_difference`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Columns ``cause, horizon, group, reference, risk, risk_reference, rd,
+        se, lower, upper`` and, with ``ratio=True``, ``ratio, log_ratio_se,
+        ratio_lower, ratio_upper``.
+    reference : object
+        The reference group's label.
+    z, level : float
+        From the cumulative-incidence result.
+    provenance : dict[str, Any]
+    """
+
+    table: pd.DataFrame
+    reference: Any
+    z: float
+    level: float
+    provenance: dict[str, Any]
+
+    _keys = ("cause", "horizon", "group", "rd", "lower", "upper")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary (NaN as ``None``)."""
+        return {
+            "kind": "RiskDifference",
+            "reference": jsonable(self.reference),
+            "z": self.z,
+            "level": self.level,
+            "table": table_to_dict(self.table),
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RiskDifference:
+        """Rebuild a result written by :meth:`to_dict`."""
+        floats = {c for c in d["table"]["columns"] if c not in ("cause", "group", "reference")}
+        table = table_from_dict(d["table"], floats, object_columns=("group", "reference"))
+        return cls(table, d["reference"], float(d["z"]), float(d["level"]), d["provenance"])
+
+    def _title(self) -> str:
+        return f"RiskDifference vs reference group {self.reference!r} (level {self.level:g}, z {self.z:.6g}, Wald)"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class GrayTest(TableResult):
+    """Result of :func:`leiosurv.stats.gray_test`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per cause: ``cause, stat, pv, df``.
+    groups : list
+        Group labels compared.
+    rho : float
+    provenance : dict[str, Any]
+    """
+
+    table: pd.DataFrame
+    groups: list[Any]
+    rho: float
+    provenance: dict[str, Any]
+
+    _keys = ("cause", "stat", "pv", "df")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary (NaN as ``None``)."""
+        return {
+            "kind": "GrayTest",
+            "groups": jsonable(self.groups),
+            "rho": self.rho,
+            "table": table_to_dict(self.table),
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GrayTest:
+        """Rebuild a result written by :meth:`to_dict`."""
+        return cls(table_from_dict(d["table"], {"stat", "pv"}), list(d["groups"]), float(d["rho"]), d["provenance"])
+
+    def _title(self) -> str:
+        return f"Gray's test (rho={self.rho:g}) across groups {self.groups!r}"

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
-import leiosurv
 from leiosurv.exceptions import InputError, StatisticalWarning
-from leiosurv.stats._results import CumulativeIncidence
-from leiosurv.stats._steps import TableResult, jsonable, table_from_dict, table_to_dict
+from leiosurv.stats._provenance import provenance
+from leiosurv.stats._results import CumulativeIncidence, RiskDifference
 
 __all__ = ["risk_difference", "RiskDifference", "wald_difference", "log_ratio"]
 
@@ -58,55 +56,6 @@ def log_ratio(p1: Any, se1: Any, p0: Any, se0: Any, z: float) -> tuple[np.ndarra
         lo = np.exp(np.log(rr) - z * se)
         hi = np.exp(np.log(rr) + z * se)
     return rr, se, lo, hi
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class RiskDifference(TableResult):
-    """Group-versus-reference risk differences at horizons.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        Columns ``cause, horizon, group, reference, risk, risk_reference, rd,
-        se, lower, upper`` and, with ``ratio=True``, ``ratio, log_ratio_se,
-        ratio_lower, ratio_upper``.
-    reference : object
-        The reference group's label.
-    z, level : float
-        From the cumulative-incidence result.
-    provenance : dict
-    """
-
-    table: pd.DataFrame
-    reference: Any
-    z: float
-    level: float
-    provenance: dict
-
-    def to_dict(self) -> dict:
-        """JSON-safe dictionary (NaN as ``None``)."""
-        return {
-            "kind": "RiskDifference",
-            "reference": jsonable(self.reference),
-            "z": self.z,
-            "level": self.level,
-            "table": table_to_dict(self.table),
-            "provenance": self.provenance,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "RiskDifference":
-        """Rebuild a result written by :meth:`to_dict`."""
-        floats = {c for c in d["table"]["columns"] if c not in ("cause", "group", "reference")}
-        table = table_from_dict(d["table"], floats, object_columns=("group", "reference"))
-        return cls(table, d["reference"], float(d["z"]), float(d["level"]), d["provenance"])
-
-    def __str__(self) -> str:
-        return (
-            f"RiskDifference vs reference group {self.reference!r} "
-            f"(level {self.level:g}, z {self.z:.6g}, Wald)\n{self.table.to_string(index=False)}"
-        )
-
 
 
 def risk_difference(
@@ -163,10 +112,12 @@ def risk_difference(
     if cause is None:
         causes = list(result.causes)
     else:
-        causes = [cause] if np.isscalar(cause) else list(cause)
+        causes = [int(cause)] if isinstance(cause, (int, np.integer)) else [int(c) for c in cause]
         for k in causes:
             if k not in result.causes:
                 raise InputError(f"cause must be one of {list(result.causes)!r}, but was {k!r}")
+    import pandas as pd
+
     at = result.at(horizon)
     parts = []
     ref_rows = at[[g == reference for g in at["group"]]]
@@ -194,11 +145,6 @@ def risk_difference(
     table = pd.concat(parts, ignore_index=True)
     for c in ("group", "reference"):
         table[c] = table[c].astype(object)
-    provenance = {
-        "function": "leiosurv.stats.risk_difference",
-        "arguments": jsonable({"horizon": np.atleast_1d(horizon), "reference": reference, "cause": causes,
-                               "ratio": ratio}),
-        "source": result.provenance,
-        "leiosurv_version": leiosurv.__version__,
-    }
-    return RiskDifference(table, reference, result.z, result.level, provenance)
+    prov = provenance("risk_difference", {"horizon": np.atleast_1d(horizon), "reference": reference,
+                                          "cause": causes, "ratio": ratio}, source=result.provenance)
+    return RiskDifference(table, reference, result.z, result.level, prov)

@@ -171,6 +171,25 @@ class _Serial:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
+class _Interval:
+    """Mixin of the estimates with a CI (``estimate``, ``lower``, ``upper``, ``flags``): flag and text."""
+
+    estimate: float
+    lower: float
+    upper: float
+    flags: tuple[str, ...]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    def format(self, digits: int = 1) -> str:
+        """``"9.3% (0.6 to 18.0)"``-style text: estimate and CI bounds in percent."""
+        if math.isnan(self.estimate):
+            return "not estimable"
+        return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
+
+
 def _plain(x: Any) -> Any:
     if isinstance(x, _Serial):
         return x.to_dict()
@@ -241,7 +260,7 @@ class _RiskDifferenceText:
 
 
 @dataclass(frozen=True)
-class Risk(_Serial):
+class Risk(_Interval, _Serial):
     """A cumulative incidence at the horizon with its standard error and CI."""
 
     estimate: float
@@ -256,15 +275,6 @@ class Risk(_Serial):
     flags: tuple[str, ...] = ()
     """Why the interval is not to be trusted (see :func:`interval_flags`); empty when it is."""
 
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
-
-    def format(self, digits: int = 1) -> str:
-        """``"9.3% (0.6 to 18.0)"``-style text: estimate and CI bounds in percent."""
-        if math.isnan(self.estimate):
-            return "not estimable"
-        return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Risk:
@@ -375,7 +385,7 @@ class GroupResult(_RiskDifferenceText, _Serial):
 
 
 @dataclass(frozen=True)
-class ConditionalRisk(_Serial):
+class ConditionalRisk(_Interval, _Serial):
     """Risk of an outcome by the horizon given event-free at a landmark (landmark Aalen–Johansen).
 
     ``estimate`` is the cumulative incidence by ``horizon_days`` (from time 0)
@@ -401,14 +411,6 @@ class ConditionalRisk(_Serial):
     def landmark_years(self) -> float:
         return self.landmark_days / DAYS_PER_YEAR
 
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
-
-    def format(self, digits: int = 1) -> str:
-        if math.isnan(self.estimate):
-            return "not estimable"
-        return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ConditionalRisk:

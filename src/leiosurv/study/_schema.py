@@ -24,6 +24,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from leiosurv.stats import DAYS_PER_YEAR, quote_identifier
+
 __all__ = [
     "ColumnSpec",
     "COHORT_SCHEMA",
@@ -106,8 +108,7 @@ OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
 }
 """Outcome key (as in :data:`leiosurv.clinical.evidence.DLMS_OUTCOMES`) -> (time, status) columns."""
 
-DAYS_PER_YEAR = 365.25
-"""Times in the cohort are days; a year is 365.25 days (a month a twelfth of that)."""
+# Times in the cohort are days; a year is 365.25 days: defined once, in leiosurv.stats.
 
 _ARROW_TYPES = {
     "id": pa.int64(),
@@ -143,14 +144,6 @@ def cohort_arrow_schema(metadata: Mapping[str, str] | None = None) -> pa.Schema:
     meta = None if metadata is None else {k.encode(): v.encode() for k, v in metadata.items()}
     return pa.schema(fields, metadata=meta)
 
-
-def quote_identifier(name: str) -> str:
-    """A column or table name as a quoted SQL identifier (DuckDB, SQLite).
-
-    >>> print(quote_identifier('a"b'))
-    "a""b"
-    """
-    return '"' + name.replace('"', '""') + '"'
 
 BINARY_FACTORS: dict[str, str] = {
     "necrosis": "necrosis == 1",

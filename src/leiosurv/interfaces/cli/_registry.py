@@ -30,6 +30,15 @@ def _reg(ctx: click.Context, create: bool = False):
     return Registry(ctx.obj["db"], create=create)
 
 
+def _guard(reg, *outputs: Path) -> None:
+    """Refuse an output that is the registry's own SQLite file (or its WAL/SHM companions)."""
+    from leiosurv.files import check_outputs
+
+    db = reg.engine.url.database if reg.dialect == "sqlite" else None
+    inputs = [db, f"{db}-wal", f"{db}-shm"] if db else []
+    check_outputs(list(outputs), inputs)
+
+
 def _emit(data, as_json: bool, text: str) -> None:
     click.echo(json.dumps(data, indent=2, default=str) if as_json else text)
 
@@ -228,6 +237,7 @@ def timeline(ctx, patients, planned, figure, as_json) -> None:
         raise InputError("--figure: give exactly one patient")
     tls = [reg.timeline(p, include_planned=planned) for p in patients]
     if figure is not None:
+        _guard(reg, figure)
         fig = tls[0].plot()
         with atomic_file(figure) as tmp:
             fig.savefig(tmp, format=figure.suffix.lstrip(".") or "png", dpi=120)
@@ -296,6 +306,13 @@ def export(ctx, patient, fmt, identify, research, cohort_only, out) -> None:
     if chosen != 1:
         raise InputError("export: give exactly one of --patient, --research, --cohort")
     reg = _reg(ctx)
+    if research:
+        from leiosurv.files import check_outputs
+
+        db = reg.engine.url.database if reg.dialect == "sqlite" else None
+        check_outputs([], [db] if db else [], directories=[out])
+    else:
+        _guard(reg, out)
     if patient is not None:
         rec = reg.patient_record(patient)
         if fmt == "fhir":

@@ -101,16 +101,43 @@ _common = [
 REGISTRY_PREFIX = "registry:"
 
 
+def _registry_target(cohort: str, table: str | None) -> str | None:
+    """The registry COHORT names, if any: ``registry:<path or URL>``, a ``postgresql://`` URL, or (without
+    ``--table``) a SQLite file that is a leiosurv registry."""
+    if cohort.startswith(REGISTRY_PREFIX):
+        return cohort[len(REGISTRY_PREFIX):]
+    if cohort.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        return cohort
+    if table is None and (cohort.startswith("sqlite:///") or cohort.lower().endswith((".sqlite", ".sqlite3", ".db"))):
+        import sqlite3
+
+        path = cohort[len("sqlite:///"):] if cohort.startswith("sqlite:///") else cohort
+        if not Path(path).is_file():
+            return None
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                con.close()
+        except sqlite3.DatabaseError:
+            return None
+        if {"alembic_version", "patient", "tumour"} <= names:
+            return cohort
+    return None
+
+
 def _read(cohort: str, table: str | None, sheet: str | None, factors: tuple[str, ...] = ()):
-    """Read COHORT; ``registry:<SQLite path or postgresql:// URL>`` reads the patient registry directly."""
+    """Read COHORT; a patient registry (see :func:`_registry_target`) is read through its cohort export."""
     from leiosurv.study import read_cohort
 
-    if cohort.startswith(REGISTRY_PREFIX):
+    target = _registry_target(cohort, table)
+    if target is not None:
         from leiosurv.registry import Registry
 
         if factors:
             raise InputError("--factors: the registry's cohort has only the standard factors")
-        reg = Registry(cohort[len(REGISTRY_PREFIX):])
+        reg = Registry(target)
         try:
             return read_cohort(reg.cohort().frame)
         finally:
@@ -132,7 +159,8 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
           ci: str, force: bool, progress: bool, factors: tuple[str, ...], thresholds: str | None) -> None:
     """Run the cohort study of seed 001 on COHORT and write the report to --out.
 
-    COHORT is a file, or ``registry:PATH_OR_URL`` to run on a patient registry directly.
+    COHORT is a file, or a patient registry: a leiosurv registry SQLite file, a postgresql:// URL, or
+    ``registry:PATH_OR_URL``.
     """
     from leiosurv.study import parse_horizon, parse_thresholds, run_study
 

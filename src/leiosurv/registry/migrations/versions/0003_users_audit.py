@@ -8,16 +8,16 @@
   never changed or removed: triggers refuse UPDATE and DELETE on SQLite and on
   PostgreSQL (so the application itself cannot rewrite the trail).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-29 18:40:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
