@@ -196,6 +196,10 @@ def test_dashboard_lists_overdue_due_gaps_and_missed(app):
     assert d["as_of"] == TODAY.isoformat()
     assert {a["patient"] for a in d["overdue"]} == {"DEMO-001"} and {a["patient"] for a in d["due"]} == {"DEMO-002"}
     assert any(g["patient"] == "DEMO-001" for g in d["gaps"]) and d["missed"] == []
+    assert d["totals"] == {"overdue": 2, "due": 2, "gaps": len(d["gaps"]), "lost": len(d["lost"]), "missed": 0}
+    one = c.get("/api/v1/dashboard", params={"limit": 1}).json()
+    assert len(one["overdue"]) == 1 and one["totals"]["overdue"] == 2  # long lists are cut, totals are not
+    assert "Showing the first 1 of 2." in c.get("/dashboard", params={"limit": 1}).text
     r = c.post("/api/v1/patients/DEMO-001/encounters", json={"date": TODAY.isoformat(), "status": "missed",
                                                              "plan_item": "visit-m006", "tumour": "T1"})
     assert r.status_code == 201
@@ -205,7 +209,7 @@ def test_dashboard_lists_overdue_due_gaps_and_missed(app):
     # served from the cache between writes, but every read is audited
     assert c.get("/api/v1/dashboard").json() == d
     reads = [e for e in app.state.registry.audit_events() if e.resource == "dashboard"]
-    assert len(reads) == 3 and all(e.username == "demo-clinician" for e in reads)
+    assert len(reads) == 5 and all(e.username == "demo-clinician" for e in reads)
 
 
 def test_researcher_gets_the_deidentified_cohort_and_the_study(sqlite_app):

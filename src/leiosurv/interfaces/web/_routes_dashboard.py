@@ -26,11 +26,12 @@ CACHE_S = 5.0
 _LOCK = threading.Lock()
 
 
-def dashboard_data(request: Request, reg, as_of: _dt.date | None, due_within: int) -> tuple[DashboardOut, bytes]:
+def dashboard_data(request: Request, reg, as_of: _dt.date | None, due_within: int,
+                   limit: int = 100) -> tuple[DashboardOut, bytes]:
     """The dashboard for a day and its JSON, from the cache when still fresh."""
     day = as_of or request.app.state.settings.as_of()
     state = request.app.state
-    key = (day, due_within)
+    key = (day, due_within, limit)
 
     def fresh():
         hit = state.dashboard_cache.get(key)
@@ -44,29 +45,34 @@ def dashboard_data(request: Request, reg, as_of: _dt.date | None, due_within: in
             hit = fresh()
             if hit is None:
                 gen, now = state.generation, time.monotonic()
-                d = _compute(reg, day, due_within)
+                d = _compute(reg, day, due_within, limit)
                 if len(state.dashboard_cache) > 64:
                     state.dashboard_cache.clear()
                 hit = state.dashboard_cache[key] = (gen, now, d, d.model_dump_json().encode())
     return hit[2], hit[3]
 
 
-def _compute(reg, day: _dt.date, due_within: int) -> DashboardOut:
+def _compute(reg, day: _dt.date, due_within: int, limit: int) -> DashboardOut:
     items = reg.alerts(day, due_within=due_within)
-    by = {k: [AlertOut(**a.__dict__) for a in items if a.kind == k] for k in ("overdue", "due", "gap", "lost")}
-    missed = [MissedOut(**m.__dict__) for m in reg.missed(day - _dt.timedelta(days=MISSED_DAYS))]
-    return DashboardOut(as_of=day, overdue=by["overdue"], due=by["due"], gaps=by["gap"], lost=by["lost"],
-                        missed=missed)
+    by = {k: [a for a in items if a.kind == k] for k in ("overdue", "due", "gap", "lost")}
+    missed = reg.missed(day - _dt.timedelta(days=MISSED_DAYS), limit=100_000)
+    totals = {"overdue": len(by["overdue"]), "due": len(by["due"]), "gaps": len(by["gap"]),
+              "lost": len(by["lost"]), "missed": len(missed)}
+    # the registry lists overdue oldest window first; the longest overdue come first here too
+    cut = {k: [AlertOut(**a.__dict__) for a in v[:limit]] for k, v in by.items()}
+    return DashboardOut(as_of=day, totals=totals, overdue=cut["overdue"], due=cut["due"], gaps=cut["gap"],
+                        lost=cut["lost"], missed=[MissedOut(**m.__dict__) for m in missed[:limit]])
 
 
 AsOf = Query(None, description="Day the list refers to (default today).")
 DueWithin = Query(30, ge=0, le=3650, description="Days ahead counted as due soon.")
+Limit = Query(100, ge=1, le=5000, description="At most this many items per list (totals count them all).")
 
 
 @router.get("/dashboard", include_in_schema=False)
 def dashboard_page(request: Request, user: ClinicianDep, reg: RegistryDep, as_of: _dt.date | None = AsOf,
-                   due_within: int = DueWithin):
-    d, _ = dashboard_data(request, reg, as_of, due_within)
+                   due_within: int = DueWithin, limit: int = Limit):
+    d, _ = dashboard_data(request, reg, as_of, due_within, limit)
     audit(request, user, "read", "dashboard")
     return templates.TemplateResponse(request, "dashboard.html", {"d": d, "due_within": due_within,
                                                                    **page_context(request)})
@@ -74,8 +80,8 @@ def dashboard_page(request: Request, user: ClinicianDep, reg: RegistryDep, as_of
 
 @router.get("/api/v1/dashboard", response_model=DashboardOut, tags=["dashboard"])
 def api_dashboard(request: Request, user: ClinicianDep, reg: RegistryDep, as_of: _dt.date | None = AsOf,
-                  due_within: int = DueWithin):
+                  due_within: int = DueWithin, limit: int = Limit):
     """Overdue, due-soon and surveillance-gap alerts as of a day, and encounters recorded as missed."""
-    _, body = dashboard_data(request, reg, as_of, due_within)
+    _, body = dashboard_data(request, reg, as_of, due_within, limit)
     audit(request, user, "read", "dashboard")
     return Response(body, media_type="application/json")

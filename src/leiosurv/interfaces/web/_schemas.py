@@ -60,7 +60,10 @@ class MissedOut(BaseModel):
 
 
 class DashboardOut(BaseModel):
+    """Each list holds at most ``limit`` items (the most urgent first); ``totals`` counts them all."""
+
     as_of: _dt.date
+    totals: dict[str, int]
     overdue: list[AlertOut]
     due: list[AlertOut]
     gaps: list[AlertOut]
