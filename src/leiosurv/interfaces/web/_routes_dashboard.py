@@ -3,8 +3,10 @@
 The list for a day is computed by the registry and kept for :data:`CACHE_S`
 seconds, or until the next write through this app (every write is audited,
 which bumps ``app.state.generation``); writes from elsewhere (the CLI, another
-server process) show within :data:`CACHE_S` seconds.  Every request is still
-audited.
+server process) show within :data:`CACHE_S` seconds (plus one computation:
+while an expired list is recomputed, other requests get the previous one).
+After a write through the app, every request waits for the fresh list.  Every
+request is still audited.
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ def dashboard_data(request: Request, reg, as_of: _dt.date | None, due_within: in
 
     hit = fresh()
     if hit is None:
-        with _LOCK:  # one computation at a time; the requests waiting for it reuse its result
+        old = state.dashboard_cache.get(key)
+        if old is not None and old[0] == state.generation:
+            # only the time limit has passed (no write through this app since): while one request
+            # recomputes, the others get the previous list (a few seconds old) instead of waiting
+            if not _LOCK.acquire(blocking=False):
+                return old[2], old[3]
+        else:
+            _LOCK.acquire()
+        try:  # one computation at a time; the requests waiting for it reuse its result
             hit = fresh()
             if hit is None:
                 gen, now = state.generation, time.monotonic()
@@ -49,6 +59,8 @@ def dashboard_data(request: Request, reg, as_of: _dt.date | None, due_within: in
                 if len(state.dashboard_cache) > 64:
                     state.dashboard_cache.clear()
                 hit = state.dashboard_cache[key] = (gen, now, d, d.model_dump_json().encode())
+        finally:
+            _LOCK.release()
     return hit[2], hit[3]
 
 
