@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from leiosurv.clinical import Assessment
+from leiosurv.clinical import Assessment, evidence
 
 __all__ = ["letter_pdf"]
 
@@ -96,8 +96,7 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
             pdf.ln(2)
         else:
             text("No further check-up is scheduled at present.")
-        text("Contact your doctor at any time, without waiting for the next appointment, if you notice a new lump "
-             "or nodule in the skin or under it, or near the scar. Leiomyosarcoma can come back many years later.")
+        text(evidence.text("letter_patient_advice"))
         text("You can add these dates to your calendar with the calendar file (.ics) your clinic can give you.", 10)
     else:
         text("To the general practitioner", 12)
@@ -131,8 +130,7 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
             text("No further encounter is scheduled on this pathway.", 10)
         for n in plan.notes:
             text(n, 10)
-        text("Please refer promptly if a new cutaneous or subcutaneous nodule appears at any time; leiomyosarcoma "
-             "metastases may appear decades after the primary.", 10)
+        text(evidence.text("letter_gp_advice"), 10)
         text(f"Rule set {a.provenance.ruleset_version} ({a.provenance.ruleset_sha256[:12]}), leiosurv "
              f"{a.provenance.leiosurv_version}. {a.disclaimer}", 8)
     return bytes(pdf.output())
