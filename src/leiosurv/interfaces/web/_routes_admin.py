@@ -8,8 +8,9 @@ from fastapi.responses import RedirectResponse
 from leiosurv.exceptions import InputError, LeiosurvError
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import AdminDep, RegistryDep, api_csrf, audit, check_csrf
-from leiosurv.interfaces.web._schemas import AuditOut, UserCreate, UserOut, UserUpdate
+from leiosurv.interfaces.web._schemas import UserCreate, UserOut, UserUpdate
 from leiosurv.interfaces.web._security import hash_password
+from leiosurv.registry import AuditEvent
 
 router = APIRouter()
 
@@ -102,8 +103,8 @@ def api_update_user(request: Request, body: UserUpdate, user: AdminDep, reg: Reg
     return UserOut(username=u.username, role=u.role, active=u.active, created=u.created)
 
 
-@router.get("/api/v1/audit", response_model=list[AuditOut], tags=["admin"])
+@router.get("/api/v1/audit", response_model=list[AuditEvent], tags=["admin"])
 def api_audit(user: AdminDep, reg: RegistryDep, limit: int = Limit, offset: int = Offset,
-              patient: str | None = Query(None, max_length=64)) -> list[AuditOut]:
+              patient: str | None = Query(None, max_length=64)) -> list[AuditEvent]:
     """The audit trail, newest first (append-only: the database refuses changes)."""
-    return [AuditOut(**e.__dict__) for e in reg.audit_events(limit=limit, offset=offset, patient=patient)]
+    return reg.audit_events(limit=limit, offset=offset, patient=patient)

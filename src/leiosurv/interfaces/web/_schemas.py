@@ -165,15 +165,3 @@ class UserUpdate(BaseModel):
     model_config = _CFG
     active: bool | None = None
     role: Literal["clinician", "researcher", "admin"] | None = None
-
-
-class AuditOut(BaseModel):
-    id: int
-    at: _dt.datetime
-    username: str | None
-    role: str | None
-    action: str
-    resource: str
-    patient: str | None
-    remote_addr: str | None
-    outcome: str
