@@ -26,11 +26,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from leiosurv.exceptions import InputError
+from leiosurv.serial import Serialisable
 from leiosurv.stats._ci import check_choice, ci_bounds
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._horizons import as_horizons, beyond_error, n_risk_at, offsets, step_index
 from leiosurv.stats._printing import fit_table, keyed_frame
-from leiosurv.stats._serialize import counts_from_dict, counts_to_dict, jsonable, table_from_dict, table_to_dict
+from leiosurv.stats._serialize import (
+    GrayTestForm,
+    RiskDifferenceForm,
+    StepResultForm,
+    counts_form,
+    counts_from_form,
+    jsonable,
+    table_form,
+    table_from_form,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +56,7 @@ _AT_COLUMNS_CIF = [
 _AT_COLUMNS_KM = ["group", "horizon", "estimate", "se", "lower", "upper", "n_risk_at_horizon", "beyond_follow_up"]
 
 
-class _StepResult:
+class _StepResult(Serialisable):
     """Behaviour shared by the step-function results (not public).
 
     A result keeps its numbers as plain arrays, one block per group
@@ -144,14 +154,20 @@ class _StepResult:
         """Print the options and :meth:`summary`, fitted to the terminal's width."""
         print(str(self))
 
-    def _to_dict(self, kind: str) -> dict[str, Any]:
-        return {
-            "kind": kind,
-            "options": self._options(),
-            "counts": counts_to_dict(self.counts),
-            "table": table_to_dict(self.table),
-            "provenance": self.provenance,
-        }
+    # -- serialisation (leiosurv.serial): the JSON form is a StepResultForm
+    @classmethod
+    def json_form_type(cls) -> Any:
+        return StepResultForm
+
+    def to_json_form(self) -> StepResultForm:
+        kind: Any = type(self).__name__
+        return StepResultForm(kind, jsonable(self._options()), counts_form(self.counts), table_form(self.table),
+                              self.provenance)
+
+    @staticmethod
+    def _check_kind(form: StepResultForm, kind: str) -> None:
+        if form.kind != kind:
+            raise InputError(f"kind: expected {kind!r}, got {form.kind!r}")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -327,19 +343,15 @@ class CumulativeIncidence(_StepResult):
         curves = [(k, f"cif_{k}", f"lower_{k}", f"upper_{k}") for k in causes]
         return plot_steps(self, ax, curves, risk_table, labels or {}, ci_band, "Cumulative incidence", 0.0)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
-        return self._to_dict("CumulativeIncidence")
-
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CumulativeIncidence:
-        """Rebuild a result written by :meth:`to_dict`."""
-        counts = counts_from_dict(d["counts"])
-        floats = {c for c in d["table"]["columns"] if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
-        o = d["options"]
-        table = table_from_dict(d["table"], floats)
+    def from_json_form(cls, form: StepResultForm) -> CumulativeIncidence:
+        cls._check_kind(form, "CumulativeIncidence")
+        counts = counts_from_form(form.counts)
+        floats = {c for c in form.table.columns if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
+        o = form.options
+        table = table_from_form(form.table, floats)
         return cls(counts, _event_blocks(counts, table, o["ci"], float(o["z"])), o["variance"], o["ci"],
-                   float(o["level"]), float(o["z"]), d["provenance"])
+                   float(o["level"]), float(o["z"]), form.provenance)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -422,18 +434,14 @@ class KaplanMeier(_StepResult):
         return plot_steps(self, ax, [(None, "surv", "lower", "upper")], risk_table, labels or {}, ci_band,
                           "Survival probability", 1.0)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
-        return self._to_dict("KaplanMeier")
-
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> KaplanMeier:
-        """Rebuild a result written by :meth:`to_dict`."""
-        counts = counts_from_dict(d["counts"])
+    def from_json_form(cls, form: StepResultForm) -> KaplanMeier:
+        cls._check_kind(form, "KaplanMeier")
+        counts = counts_from_form(form.counts)
         floats = {"time", "surv", "se", "lower", "upper"}
-        o = d["options"]
-        return cls(counts, _blocks(counts, table_from_dict(d["table"], floats)), o["ci"], float(o["level"]),
-                   float(o["z"]), d["provenance"])
+        o = form.options
+        return cls(counts, _blocks(counts, table_from_form(form.table, floats)), o["ci"], float(o["level"]),
+                   float(o["z"]), form.provenance)
 
 
 def _blocks(counts: EventCounts, table: pd.DataFrame) -> tuple[dict[str, np.ndarray], ...]:
@@ -465,7 +473,7 @@ def before_first_event(ci: str, z: float) -> dict[str, float]:
 
 
 # -- one-table results -------------------------------------------------------------
-class TableResult:
+class TableResult(Serialisable):
     """Behaviour of the results that are one table (risk differences, Gray's test)."""
 
     table: pd.DataFrame
@@ -516,23 +524,19 @@ class RiskDifference(TableResult):
 
     _keys = ("cause", "horizon", "group", "rd", "lower", "upper")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (NaN as ``None``)."""
-        return {
-            "kind": "RiskDifference",
-            "reference": jsonable(self.reference),
-            "z": self.z,
-            "level": self.level,
-            "table": table_to_dict(self.table),
-            "provenance": self.provenance,
-        }
+    @classmethod
+    def json_form_type(cls) -> Any:
+        return RiskDifferenceForm
+
+    def to_json_form(self) -> RiskDifferenceForm:
+        return RiskDifferenceForm("RiskDifference", jsonable(self.reference), self.z, self.level,
+                                  table_form(self.table), self.provenance)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RiskDifference:
-        """Rebuild a result written by :meth:`to_dict`."""
-        floats = {c for c in d["table"]["columns"] if c not in ("cause", "group", "reference")}
-        table = table_from_dict(d["table"], floats, object_columns=("group", "reference"))
-        return cls(table, d["reference"], float(d["z"]), float(d["level"]), d["provenance"])
+    def from_json_form(cls, form: RiskDifferenceForm) -> RiskDifference:
+        floats = {c for c in form.table.columns if c not in ("cause", "group", "reference")}
+        table = table_from_form(form.table, floats, object_columns=("group", "reference"))
+        return cls(table, form.reference, form.z, form.level, form.provenance)
 
     def _title(self) -> str:
         return f"RiskDifference vs reference group {self.reference!r} (level {self.level:g}, z {self.z:.6g}, Wald)"
@@ -559,20 +563,16 @@ class GrayTest(TableResult):
 
     _keys = ("cause", "stat", "pv", "df")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (NaN as ``None``)."""
-        return {
-            "kind": "GrayTest",
-            "groups": jsonable(self.groups),
-            "rho": self.rho,
-            "table": table_to_dict(self.table),
-            "provenance": self.provenance,
-        }
+    @classmethod
+    def json_form_type(cls) -> Any:
+        return GrayTestForm
+
+    def to_json_form(self) -> GrayTestForm:
+        return GrayTestForm("GrayTest", jsonable(self.groups), self.rho, table_form(self.table), self.provenance)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> GrayTest:
-        """Rebuild a result written by :meth:`to_dict`."""
-        return cls(table_from_dict(d["table"], {"stat", "pv"}), list(d["groups"]), float(d["rho"]), d["provenance"])
+    def from_json_form(cls, form: GrayTestForm) -> GrayTest:
+        return cls(table_from_form(form.table, {"stat", "pv"}), list(form.groups), form.rho, form.provenance)
 
     def _title(self) -> str:
         return f"Gray's test (rho={self.rho:g}) across groups {self.groups!r}"
