@@ -16,9 +16,8 @@ numbers as numpy arrays; its JSON form is a small dataclass of lists (see
 ``leiosurv.stats``), and the class converts with two hooks::
 
     class MyResult(Serialisable):
-        @classmethod
-        def json_form_type(cls) -> type: ...          # the form's type
-        def to_json_form(self) -> Any: ...            # result -> form
+        JSON_FORM = MyResultForm                      # the form's type
+        def to_json_form(self) -> MyResultForm: ...   # result -> form
         @classmethod
         def from_json_form(cls, form) -> MyResult: ...  # form -> result
 
@@ -32,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from leiosurv.exceptions import InputError
 
@@ -113,10 +112,13 @@ class Serialisable:
 
     __slots__ = ()
 
+    JSON_FORM: ClassVar[Any] = None
+    """The type of this result's JSON form, when it is not the class itself."""
+
     @classmethod
     def json_form_type(cls) -> Any:
-        """The type whose pydantic schema is this result's JSON form (the class itself by default)."""
-        return cls
+        """The type whose pydantic schema is this result's JSON form (:attr:`JSON_FORM`, or the class itself)."""
+        return cls if cls.JSON_FORM is None else cls.JSON_FORM
 
     def to_json_form(self) -> Any:
         """This result as an instance of :meth:`json_form_type` (itself by default)."""

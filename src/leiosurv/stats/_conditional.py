@@ -169,10 +169,8 @@ class ConditionalIncidence(Serialisable):
         """Print :meth:`summary`."""
         print(str(self))
 
-    # -- serialisation (leiosurv.serial): the JSON form is a ConditionalIncidenceForm
-    @classmethod
-    def json_form_type(cls) -> Any:
-        return ConditionalIncidenceForm
+    # -- serialisation (leiosurv.serial)
+    JSON_FORM = ConditionalIncidenceForm
 
     def to_json_form(self) -> ConditionalIncidenceForm:
         return ConditionalIncidenceForm(

@@ -154,15 +154,13 @@ class _StepResult(Serialisable):
         """Print the options and :meth:`summary`, fitted to the terminal's width."""
         print(str(self))
 
-    # -- serialisation (leiosurv.serial): the JSON form is a StepResultForm
-    @classmethod
-    def json_form_type(cls) -> Any:
-        return StepResultForm
+    # -- serialisation (leiosurv.serial)
+    JSON_FORM = StepResultForm
 
     def to_json_form(self) -> StepResultForm:
         kind: Any = type(self).__name__
-        return StepResultForm(kind, jsonable(self._options()), counts_form(self.counts), table_form(self.table),
-                              self.provenance)
+        return StepResultForm(kind=kind, options=jsonable(self._options()), counts=counts_form(self.counts),
+                              table=table_form(self.table), provenance=self.provenance)
 
     @staticmethod
     def _check_kind(form: StepResultForm, kind: str) -> None:
@@ -524,13 +522,11 @@ class RiskDifference(TableResult):
 
     _keys = ("cause", "horizon", "group", "rd", "lower", "upper")
 
-    @classmethod
-    def json_form_type(cls) -> Any:
-        return RiskDifferenceForm
+    JSON_FORM = RiskDifferenceForm
 
     def to_json_form(self) -> RiskDifferenceForm:
-        return RiskDifferenceForm("RiskDifference", jsonable(self.reference), self.z, self.level,
-                                  table_form(self.table), self.provenance)
+        return RiskDifferenceForm(kind="RiskDifference", reference=jsonable(self.reference), z=self.z,
+                                  level=self.level, table=table_form(self.table), provenance=self.provenance)
 
     @classmethod
     def from_json_form(cls, form: RiskDifferenceForm) -> RiskDifference:
@@ -563,12 +559,11 @@ class GrayTest(TableResult):
 
     _keys = ("cause", "stat", "pv", "df")
 
-    @classmethod
-    def json_form_type(cls) -> Any:
-        return GrayTestForm
+    JSON_FORM = GrayTestForm
 
     def to_json_form(self) -> GrayTestForm:
-        return GrayTestForm("GrayTest", jsonable(self.groups), self.rho, table_form(self.table), self.provenance)
+        return GrayTestForm(kind="GrayTest", groups=jsonable(self.groups), rho=self.rho, table=table_form(self.table),
+                            provenance=self.provenance)
 
     @classmethod
     def from_json_form(cls, form: GrayTestForm) -> GrayTest:

@@ -97,38 +97,40 @@ class TableForm:
     data: dict[str, list[Cell]]
 
 
-@dataclass(frozen=True)
-class StepResultForm:
+@dataclass(frozen=True, kw_only=True)
+class _TableResultForm:
+    """What the forms of the results with a table share: the table and the provenance."""
+
+    table: TableForm
+    provenance: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepResultForm(_TableResultForm):
     """JSON form of :class:`~leiosurv.stats.CumulativeIncidence` and :class:`~leiosurv.stats.KaplanMeier`."""
 
     kind: Literal["CumulativeIncidence", "KaplanMeier"]
     options: dict[str, Any]
     counts: CountsForm
-    table: TableForm
-    provenance: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RiskDifferenceForm:
-    """JSON form of :class:`~leiosurv.stats.RiskDifference`."""
+@dataclass(frozen=True, kw_only=True)
+class RiskDifferenceForm(_TableResultForm):
+    """JSON form of :class:`~leiosurv.stats.RiskDifference` (its reference group, z and level)."""
 
     kind: Literal["RiskDifference"]
     reference: Label
     z: float
     level: float
-    table: TableForm
-    provenance: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class GrayTestForm:
-    """JSON form of :class:`~leiosurv.stats.GrayTest`."""
+@dataclass(frozen=True, kw_only=True)
+class GrayTestForm(_TableResultForm):
+    """JSON form of :class:`~leiosurv.stats.GrayTest` (the groups compared and rho)."""
 
     kind: Literal["GrayTest"]
     groups: list[Label]
     rho: float
-    table: TableForm
-    provenance: dict[str, Any]
 
 
 @dataclass(frozen=True)
