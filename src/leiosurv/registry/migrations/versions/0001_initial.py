@@ -44,8 +44,8 @@ _TABLES = (
         "confirmed_diagnosis": null(TEXT), "necrosis": null(SMALLINT), "mitotic_grade": null(SMALLINT),
         "invasion": null(SMALLINT), "margins": null(string(8)),
     }, checks={
-        "depth": one_of("depth", ("dermal", "subcutaneous", "deep_soft_tissue", "retroperitoneal_visceral", "uterine", "bone",
-                          "unknown")),
+        "depth": one_of("depth", ("dermal", "subcutaneous", "deep_soft_tissue", "retroperitoneal_visceral",
+                                  "uterine", "bone", "unknown")),
         "margins": one_of("margins", ("positive", "negative"), nullable=True),
         "age": "age_at_diagnosis IS NULL OR (age_at_diagnosis >= 0 AND age_at_diagnosis <= 130)",
         "invasion": one_of("invasion", (0, 1), nullable=True),
@@ -59,7 +59,7 @@ _TABLES = (
         "imaging_until": null(DATE), "current": BOOL, "result": JSON,
     }, checks={
         "reason": one_of("reason", ("registration", "findings_changed", "diagnosis_changed", "replan_re_excision",
-                            "replan_metastasis", "replan_death", "reassessment")),
+                                    "replan_metastasis", "replan_death", "reassessment")),
         "imaging_interval": "imaging_interval_days IS NULL OR imaging_interval_days > 0",
     }, refs=(("tumour_id",),), unique=(("tumour_id", "seq"),),
         indexes={"ix_assessment_current_imaging": ("current", "imaging_until")}),
@@ -112,13 +112,12 @@ _TABLES = (
         "origin": one_of("origin", ("planned", "ad_hoc")),
         "status": one_of("status", ("planned", "done", "missed", "cancelled")),
         "window": "window_start IS NULL OR (window_start <= due AND due <= window_end)",
-    }, refs=(("assessment_id",), ("observation_id", "patient_id"), ("patient_id",), ("tumour_id", "patient_id")),
-        indexes={
+    }, indexes={
         "ix_encounter_assessment": ("assessment_id",), "ix_encounter_due": ("status", "due"),
         "ix_encounter_observation": ("observation_id", "done_on"), "ix_encounter_open": ("status", "window_end"),
         "ix_encounter_patient": ("patient_id", "done_on"),
         "ix_encounter_tumour_imaging": ("tumour_id", "modality_class", "done_on"),
-    }),
+    }, refs=(("assessment_id",), ("observation_id", "patient_id"), ("patient_id",), ("tumour_id", "patient_id"))),
 )
 
 
