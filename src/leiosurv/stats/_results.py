@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -56,6 +56,7 @@ _AT_COLUMNS_CIF = [
 _AT_COLUMNS_KM = ["group", "horizon", "estimate", "se", "lower", "upper", "n_risk_at_horizon", "beyond_follow_up"]
 
 
+@dataclass(frozen=True, eq=False, repr=False)
 class _StepResult(Serialisable):
     """Behaviour shared by the step-function results (not public).
 
@@ -135,7 +136,7 @@ class _StepResult(Serialisable):
     def _options(self) -> dict[str, Any]:
         return {"ci": self.ci, "level": self.level, "z": self.z}
 
-    _summary_keys: tuple[str, ...] = ()
+    _summary_keys: ClassVar[tuple[str, ...]] = ()
 
     def summary(self) -> pd.DataFrame:  # pragma: no cover - each result defines it
         raise NotImplementedError
@@ -198,13 +199,7 @@ class CumulativeIncidence(_StepResult):
         Function, arguments, sizes, engine information, leiosurv version.
     """
 
-    counts: EventCounts
-    blocks: tuple[dict[str, np.ndarray], ...]
-    variance: str
-    ci: str
-    level: float
-    z: float
-    provenance: dict[str, Any]
+    variance: str  # after the fields of every step result (counts, blocks, ci, level, z, provenance)
 
     @property
     def causes(self) -> tuple[int, ...]:
@@ -348,8 +343,8 @@ class CumulativeIncidence(_StepResult):
         floats = {c for c in form.table.columns if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
         o = form.options
         table = table_from_form(form.table, floats)
-        return cls(counts, _event_blocks(counts, table, o["ci"], float(o["z"])), o["variance"], o["ci"],
-                   float(o["level"]), float(o["z"]), form.provenance)
+        return cls(counts, _event_blocks(counts, table, o["ci"], float(o["z"])), o["ci"], float(o["level"]),
+                   float(o["z"]), form.provenance, variance=o["variance"])
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -369,13 +364,6 @@ class KaplanMeier(_StepResult):
     level, z : float
     provenance : dict[str, Any]
     """
-
-    counts: EventCounts
-    blocks: tuple[dict[str, np.ndarray], ...]
-    ci: str
-    level: float
-    z: float
-    provenance: dict[str, Any]
 
     def at(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
         """Survival at horizons (right-continuous); 1 before the first time.
