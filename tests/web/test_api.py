@@ -220,7 +220,15 @@ def test_researcher_gets_the_deidentified_cohort_and_the_study(sqlite_app):
     for secret in ("SEED-000", "DEMO-001", "Demo Patient", "SYN-1-"):
         assert secret not in text
     r = c.post("/api/v1/study", json={"horizon": "5y"})
-    assert r.status_code == 200 and r.json()["synthetic"] is True
+    assert r.status_code == 200 and r.json()["synthetic"] is True and r.json()["n"] == cohort["n"]
+    # the study's own result, in its one JSON form (leiosurv.serial), and its schema is the API's
+    from leiosurv.study import StudyResult
+
+    result = StudyResult.from_dict(r.json()["study"])
+    assert result.provenance["n"] == cohort["n"] and result.rule.id
+    schemas = c.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert schemas["StudyRunOut"]["properties"]["study"] == {"$ref": "#/components/schemas/StudyResult"}
+    assert {"Risk", "Curve", "FactorResult", "GroupResult", "Rule"} <= set(schemas)
     r = c.post("/api/v1/study", json={"horizon": "five years"})
     assert r.status_code == 422 and r.json()["field"] == "horizon"
 

@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import RegistryDep, ResearcherDep, api_csrf, audit, check_csrf
-from leiosurv.interfaces.web._schemas import CohortOut, StudyIn
+from leiosurv.interfaces.web._schemas import CohortOut, StudyIn, StudyRunOut
+from leiosurv.study import StudyResult
 
 router = APIRouter()
 _LOCK = threading.Lock()
@@ -25,7 +26,7 @@ _LOCK = threading.Lock()
 class StudyRun:
     files: dict[str, bytes]
     tables: dict[str, object]
-    summary: dict
+    result: StudyResult
     at: _dt.datetime
     horizon: str
     synthetic: bool
@@ -41,7 +42,7 @@ def run(request: Request, reg, horizon: str) -> StudyRun:
         result = run_study(read_cohort(cohort.frame), horizon_days=days, progress=None)
         files = render_report(result)
     tables = {name: df for name, df in result_tables(result).items()}
-    s = StudyRun(files, tables, result.to_dict(), _dt.datetime.now(_dt.UTC), horizon, bool(result.synthetic),
+    s = StudyRun(files, tables, result, _dt.datetime.now(_dt.UTC), horizon, bool(result.synthetic),
                  len(cohort.frame))
     request.app.state.study = s
     return s
@@ -95,12 +96,12 @@ def study_file(request: Request, user: ResearcherDep, name: str = Path(max_lengt
     return Response(s.files[name], media_type=_MEDIA.get(ext, "application/octet-stream"), headers=headers)
 
 
-@router.post("/api/v1/study", tags=["study"], response_model=dict, dependencies=[Depends(api_csrf)])
-def api_study(request: Request, body: StudyIn, user: ResearcherDep, reg: RegistryDep) -> dict:
+@router.post("/api/v1/study", tags=["study"], response_model=StudyRunOut, dependencies=[Depends(api_csrf)])
+def api_study(request: Request, body: StudyIn, user: ResearcherDep, reg: RegistryDep) -> StudyRunOut:
     """Run the cohort study of seed 001 on the registry; returns the results (no patient-level data)."""
     s = run(request, reg, body.horizon)
     audit(request, user, "read", "cohort study run (de-identified cohort)")
-    return {"synthetic": s.synthetic, "n": s.n, **s.summary}
+    return StudyRunOut(synthetic=s.synthetic, n=s.n, study=s.result)
 
 
 @router.get("/api/v1/cohort", response_model=CohortOut, tags=["study"])

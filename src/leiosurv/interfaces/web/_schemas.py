@@ -2,7 +2,8 @@
 
 Assessment results are the clinical core's own model (:class:`leiosurv.clinical.Assessment`); records the
 registry answers with are its own public models (:class:`leiosurv.registry.PatientSummary`,
-:class:`leiosurv.registry.MissedEncounter`), narrowed here only where the API promises more (:class:`AlertOut`).
+:class:`leiosurv.registry.MissedEncounter`), narrowed here only where the API promises more (:class:`AlertOut`);
+a study run carries the study's own result (:class:`StudyRunOut`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic.dataclasses import dataclass
 
 from leiosurv.clinical import Findings
 from leiosurv.registry import Alert, MissedEncounter, PatientSummary
+from leiosurv.study import StudyResult
 
 _CFG = ConfigDict(extra="forbid")
 # a response holds every field, those with a default too: the schema says so (the registry's models have defaults)
@@ -125,6 +127,19 @@ class CohortOut(BaseModel):
 class StudyIn(BaseModel):
     model_config = _CFG
     horizon: str = Field("5y", max_length=16, description="e.g. 5y, 60m, 1826d")
+
+
+class StudyRunOut(BaseModel):
+    """A cohort study run on the registry: its size, whether it is synthetic, and the result.
+
+    ``study`` is the study's own result (:class:`leiosurv.study.StudyResult`), the JSON of
+    ``leiosurv study``'s results.json (``leiosurv schema --output study``); aggregates only.
+    """
+
+    model_config = _OUT
+    synthetic: bool
+    n: int
+    study: StudyResult
 
 
 class UserOut(BaseModel):
