@@ -39,6 +39,7 @@ import pandas as pd
 
 from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError
 from leiosurv.registry import _tables as T
+from leiosurv.registry._bulk import BulkWriter, plan_pending
 from leiosurv.registry._service import Registry, _add_patient
 
 __all__ = ["KINDS", "ImportReport", "import_files"]
@@ -172,7 +173,7 @@ def _findings(row: dict) -> dict:
 
 
 def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None = None,
-                 as_of: _dt.date | None = None, progress=None) -> ImportReport:
+                 as_of: _dt.date | None = None, progress=None, per_row: bool = False) -> ImportReport:
     """Import CSV/Excel files into *reg*: all rows or none (see the module docstring).
 
     Parameters
@@ -186,7 +187,10 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     as_of : datetime.date, optional
         The day of the import (default today): nothing may be dated after it.
     progress : callable, optional
-        Called with the number of rows applied so far.
+        Called with the number of rows applied so far (after each batch).
+    per_row : bool, default False
+        Apply every row as its own service call (``add_patient``, ``add_tumour``, ...), as the
+        import did before the bulk path: the reference the bulk path is tested against; slow.
 
     Raises
     ------
@@ -208,8 +212,10 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
         raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
                                                    if len(issues) > 50 else []))
     report = ImportReport({k: len(v) for k, v in tables.items() if v})
-    done = 0
     with reg.engine.begin() as c:
+        bulk = BulkWriter(c, as_of, progress)
+        done = 0
+
         def apply(kind_: str, n: int, fn) -> None:
             nonlocal done
             try:
@@ -220,20 +226,36 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
             if progress is not None and done % 1000 == 0:
                 progress(done)
 
-        for n, r in tables["patients"]:
-            apply("patients", n, lambda r=r: _add_patient(
-                c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
-                synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note")))
-        for n, r in tables["tumours"]:
-            apply("tumours", n, lambda r=r: reg.add_tumour(
-                r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
-                as_of=as_of, track_from=r.get("track_from"), conn=c))
         dated = []
         for k in ("treatments", "observations", "encounters", "events"):
             for n, r in tables[k]:
-                dated.append((r.get("date") or r.get("first_seen"), _ORDER[k], k, n, r))
-        dated.sort(key=lambda x: (x[0], x[1], x[3]))
-        for _d, _o, k, n, r in dated:
+                dated.append(((r.get("date") or r.get("first_seen"), _ORDER[k], n), k, n, r))
+        dated.sort(key=lambda x: x[0])
+        if per_row:
+            for n, r in tables["patients"]:
+                apply("patients", n, lambda r=r: _add_patient(
+                    c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"),
+                    birth_date=r.get("birth_date"), synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"),
+                    note=r.get("note")))
+            for n, r in tables["tumours"]:
+                apply("tumours", n, lambda r=r: reg.add_tumour(
+                    r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
+                    as_of=as_of, track_from=r.get("track_from"), conn=c))
+            rest = dated
+        else:
+            new = bulk.patients(tables["patients"])
+            first: dict[str, tuple] = {}  # each new patient's first-diagnosed tumour (diagnosis date, row order)
+            for i, (_n, r) in enumerate(tables["tumours"]):
+                p = r["patient"]
+                if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
+                    first[p] = (r["diagnosis_date"], i, r["tumour"])
+            firsts = {p: v[2] for p, v in first.items()}
+            pending, rest = plan_pending(dated, set(new), firsts)
+            rest += bulk.tumours(tables["tumours"], _findings, new, pending, firsts)
+            rest.sort(key=lambda x: x[0])
+            done = bulk.done
+
+        for _key, k, n, r in rest:
             if k == "treatments":
                 fn = lambda r=r: reg.record_treatment(  # noqa: E731
                     r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),

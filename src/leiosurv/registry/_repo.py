@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 
@@ -19,7 +21,9 @@ from sqlalchemy.engine import Connection
 from leiosurv.exceptions import IntegrityError, NotFoundError
 from leiosurv.registry import _tables as T
 
-__all__ = ["translate_errors", "patient_id", "tumour_row", "observation_id", "death_date", "insert", "next_seq"]
+__all__ = ["translate_errors", "patient_id", "tumour_row", "observation_id", "death_date", "insert", "next_seq",
+           "split_result", "join_result", "store_contents",
+           "assessment_query"]
 
 _CONSTRAINT_TEXT = {
     "ck_event_metastasis_needs_site":
@@ -122,3 +126,76 @@ def next_seq(conn: Connection, tumour_id: int) -> int:
     """The next assessment number of a tumour (1 for the first)."""
     n = conn.execute(sa.select(sa.func.max(T.assessment.c.seq)).where(T.assessment.c.tumour_id == tumour_id)).scalar()
     return (n or 0) + 1
+
+
+# --- an assessment's result: content-addressed, date-independent body + the row's dates ------------------
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def split_result(result: dict) -> tuple[str, str, str]:
+    """Split an assessment's result JSON into ``(sha256, body, dates)``.
+
+    Every string value that is exactly an ISO date ``YYYY-MM-DD`` is replaced in
+    the body by ``@k``, its index in *dates* (distinct dates in order of first
+    appearance, comma-separated); a string value that starts with ``@`` is kept
+    as ``@@...``.  Two tumours assessed alike on different dates share the body
+    (stored once in ``assessment_content`` under its SHA-256), and
+    :func:`join_result` gives back exactly *result*.
+    """
+    dates: list[str] = []
+    index: dict[str, int] = {}
+
+    def enc(v):
+        if isinstance(v, str):
+            if _ISO_DATE.fullmatch(v):
+                k = index.get(v)
+                if k is None:
+                    k = index[v] = len(dates)
+                    dates.append(v)
+                return f"@{k}"
+            return "@" + v if v.startswith("@") else v
+        if isinstance(v, dict):
+            return {k: enc(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [enc(x) for x in v]
+        return v
+
+    body = json.dumps(enc(result), separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest(), body, ",".join(dates)
+
+
+def join_result(body: str, dates: str) -> dict:
+    """The result JSON from its stored *body* and *dates* (the inverse of :func:`split_result`)."""
+    ds = dates.split(",") if dates else []
+
+    def dec(v):
+        if isinstance(v, str):
+            if v.startswith("@@"):
+                return v[1:]
+            return ds[int(v[1:])] if v.startswith("@") else v
+        if isinstance(v, dict):
+            return {k: dec(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [dec(x) for x in v]
+        return v
+
+    return dec(json.loads(body))
+
+
+def store_contents(conn: Connection, bodies: dict[str, str]) -> None:
+    """Store the result bodies ``{sha256: body}`` not stored yet (concurrent writers may store the same)."""
+    if not bodies:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    conn.execute(insert(T.assessment_content).on_conflict_do_nothing(),
+                 [{"sha256": k, "body": v} for k, v in bodies.items()])
+
+
+def assessment_query():
+    """SELECT of every assessment column with its result's ``body`` (join with :func:`join_result`)."""
+    a, ac = T.assessment, T.assessment_content
+    return sa.select(a, ac.c.body).join_from(a, ac, a.c.content == ac.c.sha256)
