@@ -120,7 +120,6 @@ def _mixed_cohort(tmp_path, as_of):
     """CSVs of a mixed cohort: repeated and unique findings, birth dates, two tumours, track_from, a confirmed
     diagnosis, a patient already registered, events that re-plan, a re-excision, an observation, planned
     encounters done / missed / cancelled (some after an event), an ad hoc one."""
-    import datetime as dt
 
     from leiosurv.registry import Registry
 
@@ -157,7 +156,8 @@ def _mixed_cohort(tmp_path, as_of):
                 status = ("done", "missed", "done", "cancelled")[j]
                 label = "" if len(rec["tumours"]) == 1 and j % 2 else t["label"]
                 enc.append(f"{p},{e['due']},{e['plan_item']},{label},{status},,")
-    enc += ["F,2020-05-05,,,done,imaging,ct", "B,2020-10-01,guideline-m003,T1,done,,", "D,2021-12-01,visit-m006,T1,done,,"]
+    enc += ["F,2020-05-05,,,done,imaging,ct", "B,2020-10-01,guideline-m003,T1,done,,",
+            "D,2021-12-01,visit-m006,T1,done,,"]
     scratch.close()
     (tmp_path / "encounters.csv").write_text("\n".join(enc) + "\n")
     return [tmp_path / f"{k}.csv" for k in ("patients", "tumours", "treatments", "observations", "encounters",
