@@ -76,6 +76,8 @@ class ImportReport:
     """What was imported: rows per kind."""
 
     rows: dict[str, int] = field(default_factory=dict)
+    #: assessments the clinical core ran (the bulk path assesses each distinct input once)
+    assessed: int = 0
 
     def __str__(self) -> str:
         return "imported " + ", ".join(f"{n} {k}" for k, n in self.rows.items()) if self.rows else "nothing to import"
@@ -241,6 +243,7 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
                 apply("tumours", n, lambda r=r: reg.add_tumour(
                     r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
                     as_of=as_of, track_from=r.get("track_from"), conn=c))
+            report.assessed = len(tables["tumours"])
             rest = dated
         else:
             new = bulk.patients(tables["patients"])
@@ -249,11 +252,11 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
                 p = r["patient"]
                 if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
                     first[p] = (r["diagnosis_date"], i, r["tumour"])
-            firsts = {p: v[2] for p, v in first.items()}
-            pending, rest = plan_pending(dated, set(new), firsts)
-            rest += bulk.tumours(tables["tumours"], _findings, new, pending, firsts)
+            pending, rest = plan_pending(dated, set(new))
+            rest += bulk.tumours(tables["tumours"], _findings, new, pending, {p: v[2] for p, v in first.items()})
             rest.sort(key=lambda x: x[0])
             done = bulk.done
+            report.assessed = bulk.assessed
 
         for _key, k, n, r in rest:
             if k == "treatments":

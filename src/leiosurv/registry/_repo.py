@@ -130,57 +130,52 @@ def next_seq(conn: Connection, tumour_id: int) -> int:
 
 # --- an assessment's result: content-addressed, date-independent body + the row's dates ------------------
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A string token of compact JSON: its opening quote follows one of  : , [ {  (inside a string every quote is
+# escaped, so such a quote always opens a token).  The patterns find candidates fast (a literal quote first);
+# _opens() checks the character before.
+_DATE_TOKEN = re.compile(r'"(\d{4}-\d{2}-\d{2})"(?=[,:\]}])')
+_AT_TOKEN = re.compile(r'"@')
+_PLACEHOLDER = re.compile(r'"@(\d+)"')
+_ESCAPED_AT = re.compile(r'"@@')
+
+
+def _opens(text: str, m: re.Match) -> bool:
+    return m.start() > 0 and text[m.start() - 1] in ":,[{"
 
 
 def split_result(result: dict) -> tuple[str, str, str]:
     """Split an assessment's result JSON into ``(sha256, body, dates)``.
 
-    Every string value that is exactly an ISO date ``YYYY-MM-DD`` is replaced in
-    the body by ``@k``, its index in *dates* (distinct dates in order of first
-    appearance, comma-separated); a string value that starts with ``@`` is kept
-    as ``@@...``.  Two tumours assessed alike on different dates share the body
+    Every string that is exactly an ISO date ``YYYY-MM-DD`` is replaced in the
+    body by ``@k``, its index in *dates* (distinct dates in order of first
+    appearance, comma-separated); a string that starts with ``@`` is kept as
+    ``@@...``.  Two tumours assessed alike on different dates share the body
     (stored once in ``assessment_content`` under its SHA-256), and
     :func:`join_result` gives back exactly *result*.
     """
+    text = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+    text = _AT_TOKEN.sub(lambda m: '"@@' if _opens(text, m) else '"@', text)
     dates: list[str] = []
     index: dict[str, int] = {}
 
-    def enc(v):
-        if isinstance(v, str):
-            if _ISO_DATE.fullmatch(v):
-                k = index.get(v)
-                if k is None:
-                    k = index[v] = len(dates)
-                    dates.append(v)
-                return f"@{k}"
-            return "@" + v if v.startswith("@") else v
-        if isinstance(v, dict):
-            return {k: enc(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [enc(x) for x in v]
-        return v
+    def placeholder(m: re.Match) -> str:
+        if not _opens(text, m):
+            return m.group(0)
+        k = index.get(m.group(1))
+        if k is None:
+            k = index[m.group(1)] = len(dates)
+            dates.append(m.group(1))
+        return f'"@{k}"'
 
-    body = json.dumps(enc(result), separators=(",", ":"), ensure_ascii=False)
+    body = _DATE_TOKEN.sub(placeholder, text)
     return hashlib.sha256(body.encode()).hexdigest(), body, ",".join(dates)
 
 
 def join_result(body: str, dates: str) -> dict:
     """The result JSON from its stored *body* and *dates* (the inverse of :func:`split_result`)."""
     ds = dates.split(",") if dates else []
-
-    def dec(v):
-        if isinstance(v, str):
-            if v.startswith("@@"):
-                return v[1:]
-            return ds[int(v[1:])] if v.startswith("@") else v
-        if isinstance(v, dict):
-            return {k: dec(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [dec(x) for x in v]
-        return v
-
-    return dec(json.loads(body))
+    text = _PLACEHOLDER.sub(lambda m: f'"{ds[int(m.group(1))]}"' if _opens(body, m) else m.group(0), body)
+    return json.loads(_ESCAPED_AT.sub(lambda m: '"@' if _opens(text, m) else '"@@', text))
 
 
 def store_contents(conn: Connection, bodies: dict[str, str]) -> None:
