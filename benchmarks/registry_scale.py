@@ -99,6 +99,66 @@ def _csvs(n: int, seed: int, out: Path, today: dt.date) -> dict[str, int]:
     return {"patients": len(pat), "tumours": len(tum), "events": len(ev), "encounters": len(enc)}
 
 
+_COPY = {
+    # table: (columns, id-offset key) ; ids are shifted by the table's max id, patient ids by the patient offset
+    "patient": ["id", "pseudonym", "sex", "synthetic", "note"],
+    "tumour": ["id", "patient_id", "label", "diagnosis_date", "site", "depth", "age_at_diagnosis", "findings",
+               "confirmed_diagnosis", "necrosis", "mitotic_grade", "invasion", "margins"],
+    "assessment": ["id", "tumour_id", "seq", "assessed_on", "reason", "ruleset_version", "ruleset_hash",
+                   "risk_group", "top_diagnosis", "plan_basis", "plan_start", "imaging_interval_days",
+                   "imaging_until", "current", "content", "dates"],
+    "treatment": ["id", "patient_id", "tumour_id", "kind", "date", "end_date", "margin_status", "agent", "note"],
+    "event": ["id", "patient_id", "tumour_id", "kind", "date", "site", "cause", "note"],
+    "encounter": ["id", "patient_id", "tumour_id", "observation_id", "assessment_id", "plan_item", "origin", "status",
+                  "modality_class", "kind", "modality", "provider", "due", "window_start", "window_end", "done_on",
+                  "findings", "status_reason"],
+}
+
+
+def _replicate(engine, copies: int, progress) -> None:
+    """Copy the template rows (ids <= the template maxima) *copies* times with shifted ids (``--replicate-from``).
+
+    Replicas keep their template's dates and share its assessment results (the same content and dates).
+    """
+    with engine.connect() as c:
+        maxes = {t: c.execute(sa.text(f"SELECT max(id) FROM {t}")).scalar() or 0 for t in _COPY}
+    pg = engine.dialect.name == "postgresql"
+    for k in range(1, copies + 1):
+        off = {t: maxes[t] * k for t in _COPY}
+        with engine.begin() as c:
+            for t, cols in _COPY.items():
+                sel = []
+                for col in cols:
+                    if col == "id":
+                        sel.append(f"id + {off[t]}")
+                    elif col == "patient_id":
+                        sel.append(f"patient_id + {off['patient']}")
+                    elif col == "tumour_id":
+                        sel.append(f"tumour_id + {off['tumour']}")
+                    elif col == "assessment_id":
+                        sel.append(f"assessment_id + {off['assessment']}")
+                    elif col == "pseudonym":
+                        sel.append(f"pseudonym || '-r{k}'")
+                    else:
+                        sel.append(col)
+                where = f"WHERE id <= {maxes[t]}"
+                order = " ORDER BY kind <> 'death', id" if t == "event" else ""
+                c.execute(sa.text(f"INSERT INTO {t} ({', '.join(cols)}) SELECT {', '.join(sel)} FROM {t} {where}"
+                                  f"{order}"))
+        progress(k)
+    if pg:
+        with engine.connect() as c:
+            for t in _COPY:
+                c.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))"))
+            c.commit()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(sa.text("VACUUM ANALYZE"))
+    else:
+        with engine.connect() as c:
+            c.exec_driver_sql("ANALYZE")
+            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def _size(reg) -> int:
     with reg.engine.connect() as c:
         if reg.dialect == "postgresql":
@@ -113,32 +173,38 @@ def main() -> None:
     ap.add_argument("--pg", default=None, help="PostgreSQL URL of an empty database (default: SQLite in --dir)")
     ap.add_argument("--dir", default=None, help="directory for the SQLite file and the CSVs")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--replicate-from", type=int, default=None, metavar="K",
+                    help="import K patients only and replicate their rows in SQL up to --n (a multiple of K): a "
+                         "quick way to build a large registry (web_speed.py); the import figures are then for K")
     ap.add_argument("--queries-only", action="store_true",
                     help="re-time the queries on the database of the last run (import figures from its JSON)")
     a = ap.parse_args()
     from leiosurv.registry import Registry, import_files
 
     n = int(a.n)
+    k = a.replicate_from or n
+    copies = max(n // k - 1, 0)
     work = Path(a.dir or tempfile.mkdtemp(prefix="leiosurv-registry-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     today = dt.date.today()
     backend = "postgresql" if a.pg else "sqlite"
-    res: dict = {"backend": backend, "n": n,
+    res: dict = {"backend": backend, "n": k * (copies + 1), "import_n": k, "copies": copies,
                  "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                  "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                  "load": os.getloadavg(), "command": " ".join(["python"] + sys.argv)}
     db = a.pg or str(work / "registry.sqlite")
     if a.queries_only:
         old = json.loads((HERE / "results" / f"registry_scale_{backend}.json").read_text())
-        keep = ("csv_s", "csv_bytes", "rows", "import_s", "first_batch_s", "assessed", "analyze_s")
+        keep = ("csv_s", "csv_bytes", "rows", "import_s", "first_batch_s", "assessed", "analyze_s", "import_counts",
+                "replicate_s")
         res.update({k: old[k] for k in keep})
         res["command"] = old["command"] + f"; queries re-timed {res['date']} with --queries-only"
         reg = Registry(db)
         _queries(reg, res, today, backend)
         return
-    print(f"[{backend}] writing CSVs for {n} patients ...", flush=True)
+    print(f"[{backend}] writing CSVs for {k} patients ...", flush=True)
     t = time.perf_counter()
-    rows = _csvs(n, a.seed, work, today)
+    rows = _csvs(k, a.seed, work, today)
     res["csv_s"] = time.perf_counter() - t
     res["rows"] = rows
     files = [work / f"{k}.csv" for k in ("patients", "tumours", "events", "encounters")]
@@ -161,7 +227,13 @@ def main() -> None:
     res["import_s"] = time.perf_counter() - t
     res["first_batch_s"] = first[0] if first else None
     res["assessed"] = rep.assessed
-    print(f"[{backend}] import {res['import_s']:.1f} s ({rep}); ANALYZE ...", flush=True)
+    res["import_counts"] = reg.counts()
+    print(f"[{backend}] import {res['import_s']:.1f} s ({rep}); replicating x{copies} ...", flush=True)
+    t = time.perf_counter()
+    _replicate(reg.engine, copies, lambda c: print(f"  copy {c}/{copies} {time.perf_counter() - t:.0f} s",
+                                                   flush=True) if c % 10 == 0 else None)
+    res["replicate_s"] = time.perf_counter() - t
+    print(f"[{backend}] ANALYZE ...", flush=True)
     t = time.perf_counter()
     if a.pg:
         with reg.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -221,8 +293,9 @@ def _write(r: dict) -> None:
     out.mkdir(exist_ok=True)
     b = r["backend"]
     (out / f"registry_scale_{b}.json").write_text(json.dumps(r, indent=2, default=str))
-    rows_db = sum(v for k, v in r["counts"].items() if k not in ("app_user", "audit_event"))
-    n = r["n"]
+    ic = r.get("import_counts", r["counts"])
+    rows_db = sum(v for k, v in ic.items() if k not in ("app_user", "audit_event"))
+    n = r.get("import_n", r["n"])
     goals = [
         ("alerts for one day < 1 s", r["alerts_s"] < 1),
         ("one timeline < 50 ms", r["timeline_s"] < 0.05),
@@ -238,12 +311,16 @@ def _write(r: dict) -> None:
         f"- **Import** of {n:,} patients through `import_files` (its bulk path; CSV, validated, one transaction, "
         f"triggers and constraints active, every tumour's assessment, plan and encounters stored): "
         f"{', '.join(f'{v:,} {k}' for k, v in r['rows'].items())} CSV rows ({r['csv_bytes'] / 2**20:,.0f} MiB), "
-        f"{rows_db:,} rows in the database, in **{r['import_s']:,.1f} s = {n / r['import_s']:,.0f} patients/s**, "
+        f"{rows_db:,} rows written, in **{r['import_s']:,.1f} s = {n / r['import_s']:,.0f} patients/s**, "
         f"{rows_db / r['import_s']:,.0f} database rows/s. Reading and validating the CSVs took "
         f"{r['first_batch_s']:,.1f} s of it (time to the first batch); the clinical core ran "
         f"{r['assessed']:,} assessments (one per distinct input: findings, their dates, the day of import). "
         f"Then {'VACUUM ANALYZE' if b == 'postgresql' else 'ANALYZE and a WAL checkpoint'}: "
         f"{r['analyze_s']:,.1f} s (not part of the import).",
+        *([f"- **Scale-up** to {r['n']:,} patients by SQL replication of the imported rows (`--replicate-from`; "
+           f"triggers and constraints active; replicas keep their template's dates and share its results): "
+           f"{sum(r['counts'].values()) - sum(ic.values()):,} rows in {r['replicate_s']:,.0f} s."]
+          if r.get("copies") else []),
         "- Rows: " + ", ".join(f"{k} {v:,}" for k, v in r["counts"].items()) + ".",
         f"- **Database size**: {r['size'] / 2**30:.2f} GiB. Assessment results are stored once per distinct "
         f"date-independent body ({r['counts']['assessment_content']:,} bodies, "
