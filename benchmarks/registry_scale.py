@@ -196,8 +196,15 @@ def main() -> None:
                          "quick way to build a large registry (web_speed.py); the import figures are then for K")
     ap.add_argument("--queries-only", action="store_true",
                     help="re-time the queries on the database of the last run (import figures from its JSON)")
+    ap.add_argument("--write-only", action="store_true",
+                    help="re-write the .md section of --pg's or SQLite's last run from its JSON (e.g. after editing "
+                         "the notes file beside it)")
     a = ap.parse_args()
     from leiosurv.registry import Registry, import_files
+
+    if a.write_only:
+        _write(json.loads((HERE / "results" / f"registry_scale_{'postgresql' if a.pg else 'sqlite'}.json").read_text()))
+        return
 
     n = int(a.n)
     k = a.replicate_from or n

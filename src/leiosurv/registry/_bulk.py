@@ -33,6 +33,7 @@ import datetime as _dt
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -104,24 +105,25 @@ class BulkWriter:
         if self.pg:
             return list(self.c.exec_driver_sql(
                 f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {n})").scalars())
-        top = self.c.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+        top = int(self.c.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar() or 0)
         return list(range(top + 1, top + n + 1))
 
-    def insert(self, table: str, rows: Sequence[tuple], wheres: Sequence[Where]) -> None:
+    def insert(self, table: str, rows: Sequence[Sequence], wheres: Sequence[Where]) -> None:
         """Insert *rows* (tuples in ``_COLS[table]`` order); a refusal names the row's *wheres* entry."""
         if not rows:
             return
         cols = _COLS[table]
         names = ", ".join(f'"{c}"' for c in cols)
-        rows = [tuple(self._val(v) for v in r) for r in rows]
+        vals = [tuple(self._val(v) for v in r) for r in rows]
         sp = self.c.begin_nested()
         try:
             if self.pg:
-                with self.c.connection.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as cp:
-                    for r in rows:
-                        cp.write_row(r)
+                cursor: Any = self.c.connection.cursor()  # psycopg's, with COPY
+                with cursor as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as cp:
+                    for v in vals:
+                        cp.write_row(v)
             else:
-                self.c.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})", rows)
+                self.c.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})", vals)
         except sa.exc.DBAPIError:
             sp.rollback()
         except Exception as exc:  # psycopg's own errors from COPY
@@ -132,10 +134,10 @@ class BulkWriter:
             sp.commit()
             return
         ph = ", ".join(["%s" if self.pg else "?"] * len(cols))
-        for r, w in zip(rows, wheres, strict=True):  # the row the database refuses
+        for v, w in zip(vals, wheres, strict=True):  # the row the database refuses
             try:
                 with _repo.translate_errors(w[1]):
-                    self.c.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({ph})", r)
+                    self.c.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({ph})", v)
             except LeiosurvError as exc:
                 raise _fail(w, exc) from None
         raise RuntimeError(f"{table}: the database refused a batch but none of its rows")  # pragma: no cover
@@ -280,11 +282,11 @@ class BulkWriter:
              s.top_diagnosis, s.plan_basis, s.plan_start, s.imaging_interval_days, s.imaging_until, True, sha, dates]
         t.assessments.append(a)
         t.awheres.append((where, "assessment"))
-        for it in s.plan:
-            if (cutoff is None or (it.window_end >= cutoff if first else it.due >= cutoff)) \
-                    and (t.death is None or it.due <= t.death):
-                t.items.append([None, t.pid, t.tid, a, it.id, "planned", "planned", it.modality_class, it.kind,
-                                it.modality, it.provider, it.due, it.window_start, it.window_end, None, None, None])
+        for pi in s.plan:
+            if (cutoff is None or (pi.window_end >= cutoff if first else pi.due >= cutoff)) \
+                    and (t.death is None or pi.due <= t.death):
+                t.items.append([None, t.pid, t.tid, a, pi.id, "planned", "planned", pi.modality_class, pi.kind,
+                                pi.modality, pi.provider, pi.due, pi.window_start, pi.window_end, None, None, None])
                 t.iwheres.append((where, "plan"))
 
     def _record(self, buf: _Batch, p: str, pid: int, tumours: dict[str, _Tumour], first: str | None,

@@ -34,6 +34,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -247,7 +248,7 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
             rest = dated
         else:
             new = bulk.patients(tables["patients"])
-            first: dict[str, tuple] = {}  # each new patient's first-diagnosed tumour (diagnosis date, row order)
+            first: dict[str, tuple[Any, int, str]] = {}  # each new patient's first-diagnosed tumour
             for i, (_n, r) in enumerate(tables["tumours"]):
                 p = r["patient"]
                 if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):

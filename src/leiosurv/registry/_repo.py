@@ -182,11 +182,11 @@ def store_contents(conn: Connection, bodies: dict[str, str]) -> None:
     """Store the result bodies ``{sha256: body}`` not stored yet (concurrent writers may store the same)."""
     if not bodies:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    conn.execute(insert(T.assessment_content).on_conflict_do_nothing(),
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    ins = (postgresql.insert(T.assessment_content) if conn.dialect.name == "postgresql"
+           else sqlite.insert(T.assessment_content))
+    conn.execute(ins.on_conflict_do_nothing(),
                  [{"sha256": k, "body": v} for k, v in bodies.items()])
 
 
