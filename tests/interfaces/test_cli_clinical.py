@@ -63,6 +63,19 @@ def test_schema():
     assert {"diagnosis", "applicability", "risk", "plan", "provenance"} <= set(s["properties"])
 
 
+@pytest.mark.parametrize("which, keys", [
+    ("study", {"provenance", "table1", "overall", "univariable", "rule", "groups", "curves", "conditional"}),
+    ("validation", {"study", "comparisons"}),
+    ("cumulative-incidence", {"kind", "options", "counts", "table", "provenance"}),
+    ("gray-test", {"kind", "groups", "rho", "table", "provenance"}),
+    ("conditional-incidence", {"kind", "landmark", "n_at_landmark", "incidence"}),
+])
+def test_schema_of_study_and_statistics_results(which, keys):
+    r = CliRunner().invoke(cli, ["schema", "--output", which])
+    assert r.exit_code == 0, r.output
+    assert keys <= set(json.loads(r.output)["properties"])
+
+
 @pytest.mark.parametrize(
     "content, suffix, expected",
     [

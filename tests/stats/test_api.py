@@ -65,7 +65,8 @@ def test_all_lists_exactly_the_public_names():
 
 @pytest.mark.parametrize(
     "module",
-    ["", "._aalen_johansen", "._kaplan_meier", "._results", "._risk_difference", "._gray", "._ci", "._counts"],
+    ["", "._aalen_johansen", "._kaplan_meier", "._results", "._risk_difference", "._gray", "._ci", "._counts", "._sql",
+     "._serialize"],
 )
 def test_docstring_examples_run(module):
     mod = importlib.import_module(f"leiosurv.stats{module}")

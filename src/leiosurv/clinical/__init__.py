@@ -6,7 +6,7 @@ citation.  Every result is a frozen pydantic model with a JSON Schema.  Decision
 support only: it supports, and does not replace, the pathologist and the clinician.
 """
 
-from leiosurv.clinical import evidence
+from leiosurv.clinical import evidence, findings
 from leiosurv.clinical._assess import Assessment, Provenance, assess
 from leiosurv.clinical.diagnosis import (
     Candidate,
@@ -17,15 +17,7 @@ from leiosurv.clinical.diagnosis import (
     derived_features,
     diagnose,
 )
-from leiosurv.clinical.findings import (
-    Findings,
-    History,
-    Immunohistochemistry,
-    Mitoses,
-    Patient,
-    consistency_warnings,
-    parse_findings,
-)
+from leiosurv.clinical.findings import *  # noqa: F403 (its public names, listed once in its __all__)
 from leiosurv.clinical.mitoses import get_mitotic_definition, mitotic_score
 from leiosurv.clinical.pathway import Applicability, decide_pathway
 from leiosurv.clinical.risk import FactorStatus, RiskResult, classify_risk, rule_factors, rule_group, rule_groups
@@ -33,13 +25,6 @@ from leiosurv.clinical.surveillance import Encounter, SurveillancePlan, add_mont
 
 __all__ = [
     "evidence",
-    "Findings",
-    "Patient",
-    "Mitoses",
-    "Immunohistochemistry",
-    "History",
-    "parse_findings",
-    "consistency_warnings",
     "Diagnosis",
     "Candidate",
     "Contradiction",
@@ -65,3 +50,5 @@ __all__ = [
     "Provenance",
     "assess",
 ]
+# the findings model: Findings, Patient, Mitoses, ..., parse_findings, consistency_warnings
+__all__ += findings.__all__

@@ -7,7 +7,6 @@ one way, nothing patched afterwards.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +18,7 @@ from leiosurv.clinical.mitoses import get_mitotic_definition
 from leiosurv.clinical.pathway import Applicability, decide_pathway
 from leiosurv.clinical.risk import RiskResult, classify_risk
 from leiosurv.clinical.surveillance import SurveillancePlan, plan_surveillance
+from leiosurv.serial import Serialisable
 
 __all__ = ["Assessment", "Provenance", "assess"]
 
@@ -40,11 +40,11 @@ class Provenance(BaseModel):
     evidence_sources: dict[str, dict[str, str | None]]
 
 
-class Assessment(BaseModel):
+class Assessment(Serialisable, BaseModel):
     """Findings in; diagnosis support, pathway, risk group and plan out, with their provenance.
 
-    Prints itself; ``model_dump(mode="json")`` is the JSON form and
-    ``Assessment.model_json_schema()`` its schema.
+    Prints itself; ``to_dict()`` (``model_dump(mode="json")``) is the JSON form and
+    ``Assessment.json_schema()`` its schema, as for every leiosurv result (:mod:`leiosurv.serial`).
     """
 
     model_config = _CFG
@@ -60,10 +60,6 @@ class Assessment(BaseModel):
     @property
     def warnings(self) -> tuple[DxWarning, ...]:
         return self.diagnosis.warnings + self.consistency_warnings
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (``model_dump(mode="json")``)."""
-        return self.model_dump(mode="json")
 
     def __str__(self) -> str:
         f = self.findings

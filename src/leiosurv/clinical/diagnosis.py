@@ -22,6 +22,7 @@ from leiosurv.clinical import evidence
 from leiosurv.clinical.evidence import Category, Citation, MitoticDefinition
 from leiosurv.clinical.findings import Findings
 from leiosurv.clinical.mitoses import get_mitotic_definition, per_10_hpf
+from leiosurv.serial import Serialisable
 
 __all__ = [
     "Reason", "Contradiction", "Candidate", "DxWarning", "Diagnosis", "diagnose", "derived_features", "codes_for",
@@ -95,7 +96,7 @@ class DxWarning(BaseModel):
         return f"[{self.rule_id}] {self.message} ({self.citation.short()})"
 
 
-class Diagnosis(BaseModel):
+class Diagnosis(Serialisable, BaseModel):
     """Ranked candidates, warnings, the ids of the rules that fired, and the disclaimer."""
 
     model_config = _CFG

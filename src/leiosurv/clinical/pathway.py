@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from leiosurv.clinical import evidence
 from leiosurv.clinical.diagnosis import Diagnosis
 from leiosurv.clinical.findings import Findings
+from leiosurv.serial import Serialisable
 
 __all__ = ["PathwayId", "Applicability", "decide_pathway"]
 
@@ -32,7 +33,7 @@ PathwayId = Literal["dermal_lms", "soft_tissue_sarcoma", "metastatic", "exclude_
 _LMS = ("aismn", "lms_nos", "ilms", "metastatic_lms")
 
 
-class Applicability(BaseModel):
+class Applicability(Serialisable, BaseModel):
     """The pathway the findings support, the category it follows, and why."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

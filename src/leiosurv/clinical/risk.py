@@ -26,6 +26,7 @@ from leiosurv.clinical.evidence import Citation, FactorRisk, MitoticDefinition, 
 from leiosurv.clinical.findings import Findings
 from leiosurv.clinical.mitoses import get_mitotic_definition, mitotic_score, per_10_hpf
 from leiosurv.clinical.pathway import Applicability
+from leiosurv.serial import Serialisable
 
 __all__ = ["RiskGroup", "RuleGroup", "FactorStatus", "RiskResult", "classify_risk", "rule_group", "rule_groups",
            "rule_factors"]
@@ -102,7 +103,7 @@ class FactorStatus(BaseModel):
     published: tuple[PublishedFactorRisk, ...]
 
 
-class RiskResult(BaseModel):
+class RiskResult(Serialisable, BaseModel):
     """The risk group with its factors, decisive inputs, published risks, certainty and citations."""
 
     model_config = _CFG

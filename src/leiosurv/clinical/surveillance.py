@@ -28,6 +28,7 @@ from leiosurv.clinical.findings import Findings
 from leiosurv.clinical.pathway import Applicability
 from leiosurv.clinical.risk import RiskResult
 from leiosurv.exceptions import InputError
+from leiosurv.serial import Serialisable
 
 __all__ = ["Encounter", "SurveillancePlan", "plan_surveillance", "add_months"]
 
@@ -64,7 +65,7 @@ class Encounter(BaseModel):
     citation: Citation
 
 
-class SurveillancePlan(BaseModel):
+class SurveillancePlan(Serialisable, BaseModel):
     """The dated plan: recommendations first, encounters sorted by due date, the basis, notes and parameters."""
 
     model_config = _CFG

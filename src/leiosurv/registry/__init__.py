@@ -18,7 +18,7 @@ CLI (``leiosurv registry ...``) and the FHIR export live in
 Needs the ``registry`` extra (``pip install leiosurv[registry]``).
 """
 
-from leiosurv.registry._access import AuditEvent, PatientSummary, User
+from leiosurv.registry._access import AuditEvent, MissedEncounter, PatientSummary, User
 from leiosurv.registry._alerts import Alert, alerts_frame
 from leiosurv.registry._backup import backup, restore
 from leiosurv.registry._clinical_adapter import live_assessment
@@ -34,6 +34,7 @@ __all__ = [
     "User",
     "AuditEvent",
     "PatientSummary",
+    "MissedEncounter",
     "AssessmentRecord",
     "Alert",
     "alerts_frame",

@@ -50,9 +50,20 @@ metadata = sa.MetaData(naming_convention={
 })
 
 
-def _in(col: str, values: tuple[str, ...], *, nullable: bool = False) -> str:
-    vals = ", ".join(f"'{v}'" for v in values)
+def _in(col: str, values: tuple[str | int, ...], *, nullable: bool = False) -> str:
+    vals = ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
     return f"{col} IS NULL OR {col} IN ({vals})" if nullable else f"{col} IN ({vals})"
+
+
+def _of_patient() -> tuple[sa.Column | sa.ForeignKeyConstraint, ...]:
+    """The first columns of a record of a patient that may be about one of its tumours (event, observation,
+    encounter): its id, its patient, and its tumour, which the composite key keeps to the patient's own."""
+    return (
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("tumour_id", sa.Integer),
+        sa.ForeignKeyConstraint(["tumour_id", "patient_id"], ["tumour.id", "tumour.patient_id"], ondelete="CASCADE"),
+    )
 
 
 patient = sa.Table(
@@ -94,10 +105,10 @@ tumour = sa.Table(
     sa.CheckConstraint(_in("depth", DEPTHS), name="depth"),
     sa.CheckConstraint("age_at_diagnosis IS NULL OR (age_at_diagnosis >= 0 AND age_at_diagnosis <= 130)",
                        name="age"),
-    sa.CheckConstraint("necrosis IS NULL OR necrosis IN (0, 1)", name="necrosis"),
-    sa.CheckConstraint("invasion IS NULL OR invasion IN (0, 1)", name="invasion"),
-    sa.CheckConstraint("mitotic_grade IS NULL OR mitotic_grade IN (1, 2, 3)", name="mitotic_grade"),
-    sa.CheckConstraint("margins IS NULL OR margins IN ('positive', 'negative')", name="margins"),
+    sa.CheckConstraint(_in("necrosis", (0, 1), nullable=True), name="necrosis"),
+    sa.CheckConstraint(_in("invasion", (0, 1), nullable=True), name="invasion"),
+    sa.CheckConstraint(_in("mitotic_grade", (1, 2, 3), nullable=True), name="mitotic_grade"),
+    sa.CheckConstraint(_in("margins", ("positive", "negative"), nullable=True), name="margins"),
 )
 
 # An assessment's result JSON is stored as a date-independent body, once per distinct body (keyed by its
@@ -158,15 +169,12 @@ treatment = sa.Table(
 
 event = sa.Table(
     "event", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("tumour_id", sa.Integer),
+    *_of_patient(),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("date", sa.Date, nullable=False),
     sa.Column("site", sa.String(16)),
     sa.Column("cause", sa.Text),
     sa.Column("note", sa.Text),
-    sa.ForeignKeyConstraint(["tumour_id", "patient_id"], ["tumour.id", "tumour.patient_id"], ondelete="CASCADE"),
     sa.CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
     sa.CheckConstraint(_in("site", METASTASIS_SITES, nullable=True), name="site"),
     sa.CheckConstraint("kind <> 'metastasis' OR site IS NOT NULL", name="metastasis_needs_site"),
@@ -181,9 +189,7 @@ event = sa.Table(
 
 observation = sa.Table(
     "observation", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("tumour_id", sa.Integer),
+    *_of_patient(),
     sa.Column("label", sa.String(64), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("site", sa.Text),
@@ -191,7 +197,6 @@ observation = sa.Table(
     sa.Column("max_interval_days", sa.Integer, nullable=False),
     sa.Column("status", sa.String(12), nullable=False, server_default="active"),
     sa.Column("closed_on", sa.Date),
-    sa.ForeignKeyConstraint(["tumour_id", "patient_id"], ["tumour.id", "tumour.patient_id"], ondelete="CASCADE"),
     sa.UniqueConstraint("patient_id", "label"),
     sa.UniqueConstraint("id", "patient_id"),
     sa.CheckConstraint(_in("status", OBSERVATION_STATUSES), name="status"),
@@ -202,9 +207,7 @@ observation = sa.Table(
 
 encounter = sa.Table(
     "encounter", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("tumour_id", sa.Integer),
+    *_of_patient(),
     sa.Column("observation_id", sa.Integer),
     sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessment.id", ondelete="CASCADE")),
     sa.Column("plan_item", sa.String(32)),
@@ -220,7 +223,6 @@ encounter = sa.Table(
     sa.Column("done_on", sa.Date),
     sa.Column("findings", sa.Text),
     sa.Column("status_reason", sa.Text),
-    sa.ForeignKeyConstraint(["tumour_id", "patient_id"], ["tumour.id", "tumour.patient_id"], ondelete="CASCADE"),
     sa.ForeignKeyConstraint(["observation_id", "patient_id"], ["observation.id", "observation.patient_id"],
                             ondelete="CASCADE"),
     sa.CheckConstraint(_in("origin", ENCOUNTER_ORIGINS), name="origin"),

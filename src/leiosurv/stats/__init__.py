@@ -11,7 +11,9 @@
 
 Every estimator reads its data through :func:`count_events`, whose result
 (:class:`EventCounts`) is the sufficient statistic; results are frozen objects
-that print themselves and serialise with ``to_dict()``.  Shared by every layer:
+that print themselves and serialise as every leiosurv result does
+(:mod:`leiosurv.serial`: ``to_dict()``, ``from_dict()``, ``json_schema()``; their
+JSON forms are the dataclasses of lists in ``_serialize.py``).  Shared by every layer:
 :data:`DAYS_PER_YEAR` (365.25) and the SQL quoting helpers
 :func:`quote_identifier` and :func:`quote_literal`.
 

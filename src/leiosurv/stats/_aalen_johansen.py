@@ -112,7 +112,7 @@ def cumulative_incidence(
         },
         counts,
     )
-    return CumulativeIncidence(counts, blocks, variance, ci, level, zz, prov)
+    return CumulativeIncidence(counts, blocks, ci, level, zz, prov, variance=variance)
 
 
 def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:

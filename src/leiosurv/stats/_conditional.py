@@ -32,10 +32,12 @@ import numpy as np
 
 import leiosurv
 from leiosurv.exceptions import DataError, InputError
+from leiosurv.serial import Serialisable
 from leiosurv.stats._aalen_johansen import cumulative_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._results import CumulativeIncidence
+from leiosurv.stats._serialize import ConditionalIncidenceForm, jsonable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,7 +49,7 @@ _AT_COLUMNS = ["group", "cause", "landmark", "horizon", "estimate", "se", "lower
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ConditionalIncidence:
+class ConditionalIncidence(Serialisable):
     """Cumulative incidence given event-free follow-up beyond a landmark.
 
     Built by :func:`conditional_incidence`.
@@ -167,33 +169,25 @@ class ConditionalIncidence:
         """Print :meth:`summary`."""
         print(str(self))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe, lossless dictionary; see :meth:`from_dict`."""
-        return {
-            "kind": "ConditionalIncidence",
-            "landmark": self.landmark,
-            "n_at_landmark": [[_plain_label(g), int(n)] for g, n in self.n_at_landmark.items()],
-            "causes": list(self.causes),
-            "incidence": None if self.incidence is None else self.incidence.to_dict(),
-            "provenance": self.provenance,
-        }
+    # -- serialisation (leiosurv.serial)
+    JSON_FORM = ConditionalIncidenceForm
+
+    def to_json_form(self) -> ConditionalIncidenceForm:
+        return ConditionalIncidenceForm(
+            "ConditionalIncidence", self.landmark,
+            [(jsonable(g), int(n)) for g, n in self.n_at_landmark.items()], list(self.causes),
+            None if self.incidence is None else self.incidence.to_json_form(), self.provenance)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ConditionalIncidence:
-        """Rebuild a result written by :meth:`to_dict`."""
-        inc = None if d["incidence"] is None else CumulativeIncidence.from_dict(d["incidence"])
-        return cls(float(d["landmark"]), inc, {g: int(n) for g, n in d["n_at_landmark"]},
-                   tuple(int(k) for k in d["causes"]), d["provenance"])
+    def from_json_form(cls, form: ConditionalIncidenceForm) -> ConditionalIncidence:
+        inc = None if form.incidence is None else CumulativeIncidence.from_json_form(form.incidence)
+        return cls(form.landmark, inc, dict(form.n_at_landmark), tuple(form.causes), form.provenance)
 
 
 def _pd() -> Any:
     import pandas  # imported where used: ``import leiosurv.stats`` loads numpy only
 
     return pandas
-
-
-def _plain_label(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
 
 
 def after_landmark(counts: EventCounts, landmark: float) -> tuple[EventCounts | None, dict[Any, int]]:

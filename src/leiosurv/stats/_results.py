@@ -21,16 +21,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from leiosurv.exceptions import InputError
+from leiosurv.serial import Serialisable
 from leiosurv.stats._ci import check_choice, ci_bounds
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._horizons import as_horizons, beyond_error, n_risk_at, offsets, step_index
 from leiosurv.stats._printing import fit_table, keyed_frame
-from leiosurv.stats._serialize import counts_from_dict, counts_to_dict, jsonable, table_from_dict, table_to_dict
+from leiosurv.stats._serialize import (
+    GrayTestForm,
+    RiskDifferenceForm,
+    StepResultForm,
+    counts_form,
+    counts_from_form,
+    jsonable,
+    table_form,
+    table_from_form,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +56,8 @@ _AT_COLUMNS_CIF = [
 _AT_COLUMNS_KM = ["group", "horizon", "estimate", "se", "lower", "upper", "n_risk_at_horizon", "beyond_follow_up"]
 
 
-class _StepResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class _StepResult(Serialisable):
     """Behaviour shared by the step-function results (not public).
 
     A result keeps its numbers as plain arrays, one block per group
@@ -125,7 +136,7 @@ class _StepResult:
     def _options(self) -> dict[str, Any]:
         return {"ci": self.ci, "level": self.level, "z": self.z}
 
-    _summary_keys: tuple[str, ...] = ()
+    _summary_keys: ClassVar[tuple[str, ...]] = ()
 
     def summary(self) -> pd.DataFrame:  # pragma: no cover - each result defines it
         raise NotImplementedError
@@ -144,14 +155,18 @@ class _StepResult:
         """Print the options and :meth:`summary`, fitted to the terminal's width."""
         print(str(self))
 
-    def _to_dict(self, kind: str) -> dict[str, Any]:
-        return {
-            "kind": kind,
-            "options": self._options(),
-            "counts": counts_to_dict(self.counts),
-            "table": table_to_dict(self.table),
-            "provenance": self.provenance,
-        }
+    # -- serialisation (leiosurv.serial)
+    JSON_FORM = StepResultForm
+
+    def to_json_form(self) -> StepResultForm:
+        kind: Any = type(self).__name__
+        return StepResultForm(kind=kind, options=jsonable(self._options()), counts=counts_form(self.counts),
+                              table=table_form(self.table), provenance=self.provenance)
+
+    @staticmethod
+    def _check_kind(form: StepResultForm, kind: str) -> None:
+        if form.kind != kind:
+            raise InputError(f"kind: expected {kind!r}, got {form.kind!r}")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -184,13 +199,7 @@ class CumulativeIncidence(_StepResult):
         Function, arguments, sizes, engine information, leiosurv version.
     """
 
-    counts: EventCounts
-    blocks: tuple[dict[str, np.ndarray], ...]
-    variance: str
-    ci: str
-    level: float
-    z: float
-    provenance: dict[str, Any]
+    variance: str  # after the fields of every step result (counts, blocks, ci, level, z, provenance)
 
     @property
     def causes(self) -> tuple[int, ...]:
@@ -327,19 +336,15 @@ class CumulativeIncidence(_StepResult):
         curves = [(k, f"cif_{k}", f"lower_{k}", f"upper_{k}") for k in causes]
         return plot_steps(self, ax, curves, risk_table, labels or {}, ci_band, "Cumulative incidence", 0.0)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
-        return self._to_dict("CumulativeIncidence")
-
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CumulativeIncidence:
-        """Rebuild a result written by :meth:`to_dict`."""
-        counts = counts_from_dict(d["counts"])
-        floats = {c for c in d["table"]["columns"] if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
-        o = d["options"]
-        table = table_from_dict(d["table"], floats)
-        return cls(counts, _event_blocks(counts, table, o["ci"], float(o["z"])), o["variance"], o["ci"],
-                   float(o["level"]), float(o["z"]), d["provenance"])
+    def from_json_form(cls, form: StepResultForm) -> CumulativeIncidence:
+        cls._check_kind(form, "CumulativeIncidence")
+        counts = counts_from_form(form.counts)
+        floats = {c for c in form.table.columns if c.split("_")[0] in ("time", "cif", "se", "lower", "upper")}
+        o = form.options
+        table = table_from_form(form.table, floats)
+        return cls(counts, _event_blocks(counts, table, o["ci"], float(o["z"])), o["ci"], float(o["level"]),
+                   float(o["z"]), form.provenance, variance=o["variance"])
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -359,13 +364,6 @@ class KaplanMeier(_StepResult):
     level, z : float
     provenance : dict[str, Any]
     """
-
-    counts: EventCounts
-    blocks: tuple[dict[str, np.ndarray], ...]
-    ci: str
-    level: float
-    z: float
-    provenance: dict[str, Any]
 
     def at(self, horizons: Any, *, beyond: str = "raise") -> pd.DataFrame:
         """Survival at horizons (right-continuous); 1 before the first time.
@@ -422,18 +420,14 @@ class KaplanMeier(_StepResult):
         return plot_steps(self, ax, [(None, "surv", "lower", "upper")], risk_table, labels or {}, ci_band,
                           "Survival probability", 1.0)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe, lossless dictionary (NaN as ``None``); see :meth:`from_dict`."""
-        return self._to_dict("KaplanMeier")
-
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> KaplanMeier:
-        """Rebuild a result written by :meth:`to_dict`."""
-        counts = counts_from_dict(d["counts"])
+    def from_json_form(cls, form: StepResultForm) -> KaplanMeier:
+        cls._check_kind(form, "KaplanMeier")
+        counts = counts_from_form(form.counts)
         floats = {"time", "surv", "se", "lower", "upper"}
-        o = d["options"]
-        return cls(counts, _blocks(counts, table_from_dict(d["table"], floats)), o["ci"], float(o["level"]),
-                   float(o["z"]), d["provenance"])
+        o = form.options
+        return cls(counts, _blocks(counts, table_from_form(form.table, floats)), o["ci"], float(o["level"]),
+                   float(o["z"]), form.provenance)
 
 
 def _blocks(counts: EventCounts, table: pd.DataFrame) -> tuple[dict[str, np.ndarray], ...]:
@@ -465,7 +459,7 @@ def before_first_event(ci: str, z: float) -> dict[str, float]:
 
 
 # -- one-table results -------------------------------------------------------------
-class TableResult:
+class TableResult(Serialisable):
     """Behaviour of the results that are one table (risk differences, Gray's test)."""
 
     table: pd.DataFrame
@@ -516,23 +510,17 @@ class RiskDifference(TableResult):
 
     _keys = ("cause", "horizon", "group", "rd", "lower", "upper")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (NaN as ``None``)."""
-        return {
-            "kind": "RiskDifference",
-            "reference": jsonable(self.reference),
-            "z": self.z,
-            "level": self.level,
-            "table": table_to_dict(self.table),
-            "provenance": self.provenance,
-        }
+    JSON_FORM = RiskDifferenceForm
+
+    def to_json_form(self) -> RiskDifferenceForm:
+        return RiskDifferenceForm(kind="RiskDifference", reference=jsonable(self.reference), z=self.z,
+                                  level=self.level, table=table_form(self.table), provenance=self.provenance)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RiskDifference:
-        """Rebuild a result written by :meth:`to_dict`."""
-        floats = {c for c in d["table"]["columns"] if c not in ("cause", "group", "reference")}
-        table = table_from_dict(d["table"], floats, object_columns=("group", "reference"))
-        return cls(table, d["reference"], float(d["z"]), float(d["level"]), d["provenance"])
+    def from_json_form(cls, form: RiskDifferenceForm) -> RiskDifference:
+        floats = {c for c in form.table.columns if c not in ("cause", "group", "reference")}
+        table = table_from_form(form.table, floats, object_columns=("group", "reference"))
+        return cls(table, form.reference, form.z, form.level, form.provenance)
 
     def _title(self) -> str:
         return f"RiskDifference vs reference group {self.reference!r} (level {self.level:g}, z {self.z:.6g}, Wald)"
@@ -559,20 +547,15 @@ class GrayTest(TableResult):
 
     _keys = ("cause", "stat", "pv", "df")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (NaN as ``None``)."""
-        return {
-            "kind": "GrayTest",
-            "groups": jsonable(self.groups),
-            "rho": self.rho,
-            "table": table_to_dict(self.table),
-            "provenance": self.provenance,
-        }
+    JSON_FORM = GrayTestForm
+
+    def to_json_form(self) -> GrayTestForm:
+        return GrayTestForm(kind="GrayTest", groups=jsonable(self.groups), rho=self.rho, table=table_form(self.table),
+                            provenance=self.provenance)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> GrayTest:
-        """Rebuild a result written by :meth:`to_dict`."""
-        return cls(table_from_dict(d["table"], {"stat", "pv"}), list(d["groups"]), float(d["rho"]), d["provenance"])
+    def from_json_form(cls, form: GrayTestForm) -> GrayTest:
+        return cls(table_from_form(form.table, {"stat", "pv"}), list(form.groups), form.rho, form.provenance)
 
     def _title(self) -> str:
         return f"Gray's test (rho={self.rho:g}) across groups {self.groups!r}"

@@ -1,7 +1,13 @@
 """SQL text for DuckDB: quoting of identifiers and string literals.
 
 Public through :mod:`leiosurv.stats` (``quote_identifier``,
-``quote_literal``) so that every layer that writes SQL quotes the same way.
+``quote_literal``) so that every layer that writes SQL quotes the same way:
+the text between the quote marks, each quote mark inside it doubled.
+
+Examples
+--------
+>>> quote_identifier('a"b'), quote_literal("O'Brien.csv")
+('"a""b"', "'O''Brien.csv'")
 """
 
 from __future__ import annotations
@@ -9,23 +15,15 @@ from __future__ import annotations
 __all__ = ["quote_identifier", "quote_literal"]
 
 
-def quote_identifier(name: str) -> str:
-    """A column or table name as a double-quoted SQL identifier.
+def _quote(text: object, mark: str) -> str:
+    return mark + str(text).replace(mark, mark + mark) + mark
 
-    Examples
-    --------
-    >>> quote_identifier('a"b')
-    '"a""b"'
-    """
-    return '"' + str(name).replace('"', '""') + '"'
+
+def quote_identifier(name: str) -> str:
+    """A column or table name as a double-quoted SQL identifier."""
+    return _quote(name, '"')
 
 
 def quote_literal(text: str) -> str:
-    """A string as a single-quoted SQL literal (a file path, a label).
-
-    Examples
-    --------
-    >>> quote_literal("O'Brien.csv")
-    "'O''Brien.csv'"
-    """
-    return "'" + str(text).replace("'", "''") + "'"
+    """A string as a single-quoted SQL literal (a file path, a label)."""
+    return _quote(text, "'")

@@ -6,26 +6,12 @@ the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 
 # COHORT (_schema, _sources, _io, _synth): the format, reading and validation, the synthetic cohort;
 # STUDY (_pipeline, _results, _report, _figures): the analysis, its results, the report.
+from leiosurv.study import _results
 from leiosurv.study._figures import cif_plot, forest_plot, remaining_risk_plot
 from leiosurv.study._io import Cohort, read_cohort
-from leiosurv.study._pipeline import printed_decimals, rounding_interval, run_study, validate_rule
+from leiosurv.study._pipeline import StudyOptions, printed_decimals, rounding_interval, run_study, validate_rule
 from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
-from leiosurv.study._results import (
-    MIN_EVENTS,
-    MIN_PATIENTS,
-    Comparison,
-    ConditionalRisk,
-    Curve,
-    FactorResult,
-    GroupResult,
-    Risk,
-    Rule,
-    RuleValidation,
-    StudyResult,
-    Table1Row,
-    parse_horizon,
-    parse_thresholds,
-)
+from leiosurv.study._results import *  # noqa: F403 (its public names, listed once in its __all__)
 from leiosurv.study._schema import (
     COHORT_SCHEMA,
     DAYS_PER_YEAR,
@@ -69,6 +55,7 @@ __all__ = [
     # STUDY
     "run_study",
     "validate_rule",
+    "StudyOptions",
     "write_report",
     "render_report",
     "methods_text",
@@ -77,20 +64,8 @@ __all__ = [
     "forest_plot",
     "cif_plot",
     "remaining_risk_plot",
-    "MIN_PATIENTS",
-    "MIN_EVENTS",
     "printed_decimals",
     "rounding_interval",
-    "parse_horizon",
-    "parse_thresholds",
-    "StudyResult",
-    "RuleValidation",
-    "Risk",
-    "Curve",
-    "Table1Row",
-    "FactorResult",
-    "GroupResult",
-    "Rule",
-    "Comparison",
-    "ConditionalRisk",
 ]
+# the results: StudyResult, RuleValidation, Risk, ..., parse_horizon, parse_thresholds, interval_flags
+__all__ += _results.__all__

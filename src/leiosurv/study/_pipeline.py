@@ -21,7 +21,7 @@ import datetime as _dt
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, TypedDict, Unpack
 
 from leiosurv import __version__
 from leiosurv.clinical import evidence
@@ -43,24 +43,40 @@ from leiosurv.study._results import (
     parse_thresholds,
 )
 
-__all__ = ["run_study", "validate_rule", "printed_decimals", "rounding_interval"]
+__all__ = ["run_study", "validate_rule", "StudyOptions", "printed_decimals", "rounding_interval"]
 
 # ---------------------------------------------------------------------------
 # Public entry points
 # ---------------------------------------------------------------------------
+class StudyOptions(TypedDict, total=False):
+    """The options :func:`run_study` and :func:`validate_rule` share, all optional (see :func:`run_study`).
+
+    Defaults: ``horizon_days`` 5 years, ``level`` 0.95, ``variance`` ``"delta"``,
+    ``ci`` ``"plain"``, ``progress`` None, ``min_patients`` :data:`MIN_PATIENTS`,
+    ``min_events`` :data:`MIN_EVENTS`, ``landmarks_years`` 0, 1, ... before the horizon.
+    """
+
+    horizon_days: float | str
+    level: float
+    variance: str
+    ci: str
+    progress: Callable[[str, int, int], None] | Literal[False] | None
+    min_patients: int
+    min_events: int
+    landmarks_years: Sequence[float] | None
+
+
+_DEFAULTS: dict[str, Any] = {"horizon_days": 5 * DAYS_PER_YEAR, "level": 0.95, "variance": "delta", "ci": "plain",
+                             "progress": None, "min_patients": MIN_PATIENTS, "min_events": MIN_EVENTS,
+                             "landmarks_years": None}
+
+
 def run_study(
     cohort: Any,
     *,
-    horizon_days: float | str = 5 * DAYS_PER_YEAR,
     factors: Sequence[str] | None = None,
     thresholds: Mapping[str, float] | str | None = None,
-    level: float = 0.95,
-    variance: str = "delta",
-    ci: str = "plain",
-    progress: Callable[[str, int, int], None] | None = None,
-    min_patients: int = MIN_PATIENTS,
-    min_events: int = MIN_EVENTS,
-    landmarks_years: Sequence[float] | None = None,
+    **options: Unpack[StudyOptions],
 ) -> StudyResult:
     """Run the cohort study of seed 001 on *cohort* and derive a high/low-risk rule.
 
@@ -68,8 +84,6 @@ def run_study(
     ----------
     cohort : Cohort
         A validated cohort (:func:`leiosurv.study.read_cohort`).
-    horizon_days : float or str, default 5 years (1826.25 days)
-        Horizon of the absolute risks; strings as in :func:`parse_horizon`.
     factors : sequence of str, optional
         Extra 0/1 factor columns analysed after the four of
         ``evidence.DLMS_FACTORS``.
@@ -77,6 +91,10 @@ def run_study(
         Derivation thresholds per outcome (fractions, or ``"met=5,lr=10"`` in
         points); default ``evidence.DLMS_DERIVATION_THRESHOLDS``.  A factor
         enters the rule when its risk difference is strictly greater.
+    **options : StudyOptions
+        Keywords shared with :func:`validate_rule` (an unknown one is an InputError):
+    horizon_days : float or str, default 5 years (1826.25 days)
+        Horizon of the absolute risks; strings as in :func:`parse_horizon`.
     level : float, default 0.95
         Confidence level.
     variance, ci : str, default "delta", "plain"
@@ -117,25 +135,13 @@ def run_study(
     >>> r.n_used + r.n_missing == cohort.n
     True
     """
-    horizon = parse_horizon(horizon_days)
+    horizon, opts = _options("run_study", options)
     thr = parse_thresholds(thresholds)
-    opts = _options(level, variance, ci, progress, min_patients, min_events, landmarks_years, horizon)
     return _analyse(cohort, horizon=horizon, extra_factors=tuple(factors or ()), thresholds=thr, rule=None,
                     provenance=_provenance(cohort), **opts)
 
 
-def validate_rule(
-    cohort: Any,
-    *,
-    horizon_days: float | str = 5 * DAYS_PER_YEAR,
-    level: float = 0.95,
-    variance: str = "delta",
-    ci: str = "plain",
-    progress: Callable[[str, int, int], None] | None = None,
-    min_patients: int = MIN_PATIENTS,
-    min_events: int = MIN_EVENTS,
-    landmarks_years: Sequence[float] | None = None,
-) -> RuleValidation:
+def validate_rule(cohort: Any, **options: Unpack[StudyOptions]) -> RuleValidation:
     """Apply the published rule (``evidence.DLMS_RULE_ID``) to *cohort*.
 
     Runs the same analysis as :func:`run_study` but with the published
@@ -156,8 +162,7 @@ def validate_rule(
     >>> val.study.rule.id, len(val.comparisons)
     ('dlms-risk-abebe-2025', 15)
     """
-    horizon = parse_horizon(horizon_days)
-    opts = _options(level, variance, ci, progress, min_patients, min_events, landmarks_years, horizon)
+    horizon, opts = _options("validate_rule", options)
     # the published rule, with the thresholds it was derived with (drawn in the forest plot)
     rule = Rule(evidence.DLMS_RULE_ID, {k: tuple(v) for k, v in evidence.DLMS_HIGH_RISK_FACTORS.items()}, False,
                 dict(evidence.DLMS_DERIVATION_THRESHOLDS))
@@ -166,9 +171,15 @@ def validate_rule(
     return RuleValidation(study, tuple(_compare(study)))
 
 
-def _options(level: Any, variance: Any, ci: Any, progress: Any, min_patients: Any, min_events: Any,
-             landmarks_years: Any, horizon: float) -> dict:
-    """Validate the options shared by run_study and validate_rule (one message naming each)."""
+def _options(function: str, given: Mapping[str, Any]) -> tuple[float, dict]:
+    """Validate the options shared by run_study and validate_rule (one message naming each): (horizon, options)."""
+    unknown = sorted(set(given) - set(_DEFAULTS))
+    if unknown:
+        raise InputError(f"{function}: unknown option {unknown[0]!r}; the options are {', '.join(_DEFAULTS)}")
+    o = {**_DEFAULTS, **given}
+    horizon = parse_horizon(o["horizon_days"])
+    level, variance, ci, progress = o["level"], o["variance"], o["ci"], o["progress"]
+    min_patients, min_events, landmarks_years = o["min_patients"], o["min_events"], o["landmarks_years"]
     if isinstance(level, bool) or not (isinstance(level, (int, float)) and 0 < level < 1):
         raise InputError(f"level must be in (0, 1), but was {level!r}")
     if variance not in VARIANCES:
@@ -194,8 +205,8 @@ def _options(level: Any, variance: Any, ci: Any, progress: Any, min_patients: An
         if bad:
             raise InputError(f"landmarks_years must lie in [0, horizon) = [0, {horizon / DAYS_PER_YEAR:g}) years, "
                              f"but contained {bad[0]:g}")
-    return {"level": float(level), "variance": variance, "ci": ci, "progress": progress or None,
-            "min_patients": min_patients, "min_events": min_events, "landmarks": marks}
+    return horizon, {"level": float(level), "variance": variance, "ci": ci, "progress": progress or None,
+                     "min_patients": min_patients, "min_events": min_events, "landmarks": marks}
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Result objects and argument parsing of the cohort study.
 
-Frozen dataclasses that print themselves and serialise losslessly to JSON
-(``to_dict`` / ``from_dict``; NaN is written as ``null``).
+Frozen dataclasses that print themselves and serialise losslessly to JSON the
+way every leiosurv result does (:mod:`leiosurv.serial`: ``to_dict`` /
+``from_dict`` / ``json_schema``; NaN is written as ``null``).
 """
 
 from __future__ import annotations
@@ -9,13 +10,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
+from leiosurv.serial import JSONFloat, Serialisable
 from leiosurv.study._schema import DAYS_PER_YEAR
 
 __all__ = [
@@ -163,14 +163,6 @@ def parse_thresholds(text: str | Mapping[str, float] | None) -> dict[str, float]
 # ---------------------------------------------------------------------------
 # Result objects
 # ---------------------------------------------------------------------------
-class _Serial:
-    """Mixin: ``to_dict`` of a frozen dataclass whose fields are plain data,
-    nested ``_Serial`` objects, tuples and dicts of those.  NaN becomes None."""
-
-    def to_dict(self) -> dict:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-
-
 class _Interval:
     """Mixin of the estimates with a CI (``estimate``, ``lower``, ``upper``, ``flags``): flag and text."""
 
@@ -188,25 +180,6 @@ class _Interval:
         if math.isnan(self.estimate):
             return "not estimable"
         return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, _Serial):
-        return x.to_dict()
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return None if math.isnan(x) else x
-    return x
-
-
-def _num(x: Any) -> float:
-    return float("nan") if x is None else float(x)
 
 
 FLAG_MARK = "†"
@@ -260,13 +233,13 @@ class _RiskDifferenceText:
 
 
 @dataclass(frozen=True)
-class Risk(_Interval, _Serial):
+class Risk(_Interval, Serialisable):
     """A cumulative incidence at the horizon with its standard error and CI."""
 
-    estimate: float
-    se: float
-    lower: float
-    upper: float
+    estimate: JSONFloat
+    se: JSONFloat
+    lower: JSONFloat
+    upper: JSONFloat
     n: int
     n_risk: int
     beyond_follow_up: bool
@@ -276,50 +249,36 @@ class Risk(_Interval, _Serial):
     """Why the interval is not to be trusted (see :func:`interval_flags`); empty when it is."""
 
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Risk:
-        return cls(_num(d["estimate"]), _num(d["se"]), _num(d["lower"]), _num(d["upper"]),
-                   int(d["n"]), int(d["n_risk"]), bool(d["beyond_follow_up"]), int(d.get("n_events", -1)),
-                   tuple(d.get("flags", ())))
 
 
 @dataclass(frozen=True)
-class Curve(_Serial):
+class Curve(Serialisable):
     """A cumulative-incidence curve evaluated on a time grid (days), with numbers at risk."""
 
     outcome: str
     group: str
-    time: tuple[float, ...]
-    estimate: tuple[float, ...]
-    lower: tuple[float, ...]
-    upper: tuple[float, ...]
-    risk_times: tuple[float, ...]
+    time: tuple[JSONFloat, ...]
+    estimate: tuple[JSONFloat, ...]
+    lower: tuple[JSONFloat, ...]
+    upper: tuple[JSONFloat, ...]
+    risk_times: tuple[JSONFloat, ...]
     n_risk: tuple[int, ...]
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Curve:
-        curves = (tuple(_num(v) for v in d[k]) for k in ("time", "estimate", "lower", "upper"))
-        return cls(d["outcome"], d["group"], *curves,
-                   tuple(_num(v) for v in d["risk_times"]), tuple(int(v) for v in d["n_risk"]))
 
 
 @dataclass(frozen=True)
-class Table1Row(_Serial):
+class Table1Row(Serialisable):
     """One line of Table 1: ``variable``/``level``, formatted ``text`` and the raw numbers."""
 
     variable: str
     level: str
     text: str
-    values: dict = field(default_factory=dict)
+    values: dict[str, int | JSONFloat] = field(default_factory=dict)
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Table1Row:
-        return cls(d["variable"], d["level"], d["text"], {k: (_num(v) if isinstance(v, float) or v is None else v)
-                                                          for k, v in d["values"].items()})
 
 
 @dataclass(frozen=True)
-class FactorResult(_RiskDifferenceText, _Serial):
+class FactorResult(_RiskDifferenceText, Serialisable):
     """Univariable result for one factor and one outcome (complete cases for that factor)."""
 
     factor: str
@@ -331,31 +290,22 @@ class FactorResult(_RiskDifferenceText, _Serial):
     n_absent: int
     present: Risk | None
     absent: Risk | None
-    rd: float
-    rd_se: float
-    rd_lower: float
-    rd_upper: float
+    rd: JSONFloat
+    rd_se: JSONFloat
+    rd_lower: JSONFloat
+    rd_upper: JSONFloat
     note: str = ""
-    gray_statistic: float = float("nan")
-    gray_df: float = float("nan")
-    gray_p_value: float = float("nan")
+    gray_statistic: JSONFloat = float("nan")
+    gray_df: JSONFloat = float("nan")
+    gray_p_value: JSONFloat = float("nan")
     """Gray's test (cause 1) of present vs absent."""
     flags: tuple[str, ...] = ()
     """Flags of the arms, prefixed ``"present: "`` / ``"absent: "``; the RD inherits them."""
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> FactorResult:
-        return cls(d["factor"], d["label"], d["outcome"], int(d["n_used"]), int(d["n_missing"]),
-                   int(d["n_present"]), int(d["n_absent"]),
-                   None if d["present"] is None else Risk.from_dict(d["present"]),
-                   None if d["absent"] is None else Risk.from_dict(d["absent"]),
-                   _num(d["rd"]), _num(d["rd_se"]), _num(d["rd_lower"]), _num(d["rd_upper"]), d.get("note", ""),
-                   *(_num(d.get(k)) for k in ("gray_statistic", "gray_df", "gray_p_value")),
-                   tuple(d.get("flags", ())))
 
 
 @dataclass(frozen=True)
-class GroupResult(_RiskDifferenceText, _Serial):
+class GroupResult(_RiskDifferenceText, Serialisable):
     """High vs low risk group for one outcome: risks, difference and Gray's test."""
 
     outcome: str
@@ -364,28 +314,21 @@ class GroupResult(_RiskDifferenceText, _Serial):
     n_incomplete: int
     high: Risk | None
     low: Risk | None
-    rd: float
-    rd_se: float
-    rd_lower: float
-    rd_upper: float
-    gray_statistic: float
-    gray_df: float
-    gray_p_value: float
+    rd: JSONFloat
+    rd_se: JSONFloat
+    rd_lower: JSONFloat
+    rd_upper: JSONFloat
+    gray_statistic: JSONFloat
+    gray_df: JSONFloat
+    gray_p_value: JSONFloat
     note: str = ""
     flags: tuple[str, ...] = ()
     """Flags of the arms, prefixed ``"high: "`` / ``"low: "``."""
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> GroupResult:
-        return cls(d["outcome"], int(d["n_high"]), int(d["n_low"]), int(d["n_incomplete"]),
-                   None if d["high"] is None else Risk.from_dict(d["high"]),
-                   None if d["low"] is None else Risk.from_dict(d["low"]),
-                   *(_num(d[k]) for k in ("rd", "rd_se", "rd_lower", "rd_upper", "gray_statistic", "gray_df",
-                                           "gray_p_value")), d.get("note", ""), tuple(d.get("flags", ())))
 
 
 @dataclass(frozen=True)
-class ConditionalRisk(_Interval, _Serial):
+class ConditionalRisk(_Interval, Serialisable):
     """Risk of an outcome by the horizon given event-free at a landmark (landmark Aalen–Johansen).
 
     ``estimate`` is the cumulative incidence by ``horizon_days`` (from time 0)
@@ -397,14 +340,14 @@ class ConditionalRisk(_Interval, _Serial):
 
     outcome: str
     group: str  # "all", "high", "low"
-    landmark_days: float
-    horizon_days: float
+    landmark_days: JSONFloat
+    horizon_days: JSONFloat
     n_at_landmark: int
     n_events: int
-    estimate: float
-    se: float
-    lower: float
-    upper: float
+    estimate: JSONFloat
+    se: JSONFloat
+    lower: JSONFloat
+    upper: JSONFloat
     flags: tuple[str, ...] = ()
 
     @property
@@ -412,21 +355,16 @@ class ConditionalRisk(_Interval, _Serial):
         return self.landmark_days / DAYS_PER_YEAR
 
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> ConditionalRisk:
-        return cls(d["outcome"], d["group"], float(d["landmark_days"]), float(d["horizon_days"]),
-                   int(d["n_at_landmark"]), int(d["n_events"]),
-                   *(_num(d[k]) for k in ("estimate", "se", "lower", "upper")), tuple(d.get("flags", ())))
 
 
 @dataclass(frozen=True)
-class Rule(_Serial):
+class Rule(Serialisable):
     """A high/low-risk rule: the factors per outcome; high if any is present."""
 
     id: str
-    by_outcome: dict
+    by_outcome: dict[str, tuple[str, ...]]
     derived: bool
-    thresholds: dict | None = None
+    thresholds: dict[str, JSONFloat] | None = None
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -436,13 +374,10 @@ class Rule(_Serial):
             seen.extend(f for f in fs if f not in seen)
         return tuple(seen)
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Rule:
-        return cls(d["id"], {k: tuple(v) for k, v in d["by_outcome"].items()}, bool(d["derived"]), d.get("thresholds"))
 
 
 @dataclass(frozen=True)
-class StudyResult(_Serial):
+class StudyResult(Serialisable):
     """Everything the study computed, with its inputs and provenance.
 
     Attributes
@@ -466,12 +401,12 @@ class StudyResult(_Serial):
         horizon given event-free at the landmark.
     """
 
-    provenance: dict
+    provenance: dict[str, Any]
     table1: tuple[Table1Row, ...]
-    overall: dict
+    overall: dict[str, Risk]
     univariable: tuple[FactorResult, ...]
     rule: Rule
-    groups: dict
+    groups: dict[str, GroupResult]
     curves: tuple[Curve, ...]
     conditional: tuple[ConditionalRisk, ...] = ()
 
@@ -513,18 +448,6 @@ class StudyResult(_Serial):
                     out.append((f"{OUTCOME_LABELS.get(o, o)}, {arm} risk group", risk.flags))
         return out
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> StudyResult:
-        return cls(
-            dict(d["provenance"]),
-            tuple(Table1Row.from_dict(r) for r in d["table1"]),
-            {k: Risk.from_dict(v) for k, v in d["overall"].items()},
-            tuple(FactorResult.from_dict(r) for r in d["univariable"]),
-            Rule.from_dict(d["rule"]),
-            {k: GroupResult.from_dict(v) for k, v in d["groups"].items()},
-            tuple(Curve.from_dict(c) for c in d["curves"]),
-            tuple(ConditionalRisk.from_dict(c) for c in d.get("conditional", ())),
-        )
 
     def __str__(self) -> str:
         p = self.provenance
@@ -554,29 +477,29 @@ class StudyResult(_Serial):
 
 
 @dataclass(frozen=True)
-class Comparison(_Serial):
+class Comparison(Serialisable):
     """One published figure against the cohort's estimate of it."""
 
     factor: str
     outcome: str
     quantity: str  # "present", "absent" or "difference"
-    published: float
-    published_lower: float
-    published_upper: float
-    cohort: float
-    cohort_lower: float
-    cohort_upper: float
+    published: JSONFloat
+    published_lower: JSONFloat
+    published_upper: JSONFloat
+    cohort: JSONFloat
+    cohort_lower: JSONFloat
+    cohort_upper: JSONFloat
     cohort_in_published_ci: bool | None
     published_in_cohort_ci: bool | None
     message: str
     published_text: str = ""
     """The figure as printed in the paper, e.g. ``"18 (3 to 33)"``."""
-    published_min: float = float("nan")
-    published_max: float = float("nan")
+    published_min: JSONFloat = float("nan")
+    published_max: JSONFloat = float("nan")
     """The range of values the printed estimate allows given its rounding (for a difference, together
     with the difference of the two printed risks, which counts too)."""
-    published_ci_min: float = float("nan")
-    published_ci_max: float = float("nan")
+    published_ci_min: JSONFloat = float("nan")
+    published_ci_max: JSONFloat = float("nan")
     """The published CI widened by the rounding of its printed bounds."""
     rounding_explains: bool = False
     """True when the figure is consistent only once the rounding is allowed for."""
@@ -592,20 +515,10 @@ class Comparison(_Serial):
             return "disagrees"
         return "consistent" if self.agrees else "not assessable"
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Comparison:
-        return cls(d["factor"], d["outcome"], d["quantity"],
-                   *(_num(d[k]) for k in ("published", "published_lower", "published_upper", "cohort",
-                                           "cohort_lower", "cohort_upper")),
-                   d["cohort_in_published_ci"], d["published_in_cohort_ci"], d["message"],
-                   d.get("published_text", ""),
-                   *(_num(d.get(k)) for k in ("published_min", "published_max", "published_ci_min",
-                                               "published_ci_max")),
-                   bool(d.get("rounding_explains", False)))
 
 
 @dataclass(frozen=True)
-class RuleValidation(_Serial):
+class RuleValidation(Serialisable):
     """The published rule applied to a cohort, and the cohort against the published figures."""
 
     study: StudyResult
@@ -638,9 +551,6 @@ class RuleValidation(_Serial):
         """Figures the cohort cannot test: not estimable, or its interval has zero width."""
         return tuple(c for c in self.comparisons if c.status == "not assessable")
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> RuleValidation:
-        return cls(StudyResult.from_dict(d["study"]), tuple(Comparison.from_dict(c) for c in d["comparisons"]))
 
     def __str__(self) -> str:
         lines = [str(self.study), f"  published figures compared: {len(self.comparisons)}, "

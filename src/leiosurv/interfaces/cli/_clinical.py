@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -92,13 +93,29 @@ def plan_cmd(case, ics_path, fhir_path, json_path, mitotic_definition, imaging_i
         click.echo(f"wrote {path}")
 
 
+def _result_classes() -> dict[str, Any]:
+    """Every result kind ``schema --output`` can describe: one serialisation style (leiosurv.serial)."""
+    from leiosurv import stats, study
+
+    return {"assessment": Assessment, "study": study.StudyResult, "validation": study.RuleValidation,
+            "cumulative-incidence": stats.CumulativeIncidence, "kaplan-meier": stats.KaplanMeier,
+            "risk-difference": stats.RiskDifference, "gray-test": stats.GrayTest,
+            "conditional-incidence": stats.ConditionalIncidence}
+
+
+SCHEMA_OUTPUTS = ("case", "assessment", "study", "validation", "cumulative-incidence", "kaplan-meier",
+                  "risk-difference", "gray-test", "conditional-incidence")
+
+
 @click.command("schema")
-@click.option("--output", "which", type=click.Choice(["case", "assessment"]), default="case", show_default=True,
-              help="'case': the input (findings) schema; 'assessment': the result schema of assess --json.")
+@click.option("--output", "which", type=click.Choice(SCHEMA_OUTPUTS), default="case", show_default=True,
+              help="'case': the input (findings) schema; any other: the JSON Schema of that result's to_dict() "
+                   "/ --json output ('assessment': assess --json; 'study', 'validation': the study's results.json; "
+                   "the rest: the statistics results).")
 def schema_cmd(which):
-    """Print the JSON Schema of a case file, or of an assessment result."""
-    model = Findings if which == "case" else Assessment
-    click.echo(json.dumps(model.model_json_schema(), indent=2))
+    """Print the JSON Schema of a case file, or of a result (clinical, study or statistics)."""
+    schema = Findings.model_json_schema() if which == "case" else _result_classes()[which].json_schema()
+    click.echo(json.dumps(schema, indent=2))
 
 
 @click.command("evidence-docs")

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, audit
-from leiosurv.interfaces.web._schemas import AlertOut, DashboardOut, MissedOut
+from leiosurv.interfaces.web._schemas import AlertOut, DashboardOut
 
 router = APIRouter()
 MISSED_DAYS = 365
@@ -73,7 +73,7 @@ def _compute(reg, day: _dt.date, due_within: int, limit: int) -> DashboardOut:
     # the registry lists overdue oldest window first; the longest overdue come first here too
     cut = {k: [AlertOut(**a.__dict__) for a in v[:limit]] for k, v in by.items()}
     return DashboardOut(as_of=day, totals=totals, overdue=cut["overdue"], due=cut["due"], gaps=cut["gap"],
-                        lost=cut["lost"], missed=[MissedOut(**m.__dict__) for m in missed[:limit]])
+                        lost=cut["lost"], missed=missed[:limit])
 
 
 AsOf = Query(None, description="Day the list refers to (default today).")

@@ -28,7 +28,6 @@ from leiosurv.interfaces.web._schemas import (
     EventCreate,
     PatientCreate,
     PatientListOut,
-    PatientSummaryOut,
     TumourCreate,
 )
 from leiosurv.registry import live_assessment
@@ -69,7 +68,7 @@ def _field_of(exc: Exception) -> str:
 
 def _list(reg, q: str, offset: int, synthetic: bool | None) -> PatientListOut:
     total, rows = reg.find_patients(q, limit=PAGE, offset=offset, identified=True, synthetic=synthetic)
-    return PatientListOut(total=total, offset=offset, patients=[PatientSummaryOut(**r.__dict__) for r in rows])
+    return PatientListOut(total=total, offset=offset, patients=rows)
 
 
 Q = Query("", max_length=64, description="Part of a pseudonym or name.")

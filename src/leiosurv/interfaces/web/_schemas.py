@@ -1,6 +1,8 @@
 """API schemas by role: what a clinician, a researcher and an admin send and get.
 
-Assessment results are the clinical core's own model (:class:`leiosurv.clinical.Assessment`).
+Assessment results are the clinical core's own model (:class:`leiosurv.clinical.Assessment`); records the
+registry answers with are its own public models (:class:`leiosurv.registry.PatientSummary`,
+:class:`leiosurv.registry.MissedEncounter`), narrowed here only where the API promises more (:class:`AlertOut`).
 """
 
 from __future__ import annotations
@@ -9,10 +11,14 @@ import datetime as _dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
 from leiosurv.clinical import Findings
+from leiosurv.registry import Alert, MissedEncounter, PatientSummary
 
 _CFG = ConfigDict(extra="forbid")
+# a response holds every field, those with a default too: the schema says so (the registry's models have defaults)
+_OUT = ConfigDict(json_schema_serialization_defaults_required=True)
 Pseudonym = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 Label = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -38,25 +44,11 @@ class AssessIn(BaseModel):
     mitotic_definition: Literal["fnclcc", "danish-3b"] | None = None
 
 
-class AlertOut(BaseModel):
+@dataclass(frozen=True, config=_OUT)
+class AlertOut(Alert):
+    """The registry's :class:`~leiosurv.registry.Alert`, its ``kind`` narrowed to the four the API promises."""
+
     kind: Literal["overdue", "due", "gap", "lost"]
-    patient: str
-    tumour: str | None
-    date: _dt.date
-    item: str
-    detail: str
-    days: int
-    synthetic: bool
-
-
-class MissedOut(BaseModel):
-    patient: str
-    tumour: str | None
-    plan_item: str | None
-    kind: str
-    due: _dt.date | None
-    reason: str | None
-    synthetic: bool
 
 
 class DashboardOut(BaseModel):
@@ -68,26 +60,14 @@ class DashboardOut(BaseModel):
     due: list[AlertOut]
     gaps: list[AlertOut]
     lost: list[AlertOut]
-    missed: list[MissedOut]
-
-
-class PatientSummaryOut(BaseModel):
-    """A line of the patient list (clinicians: identified)."""
-
-    pseudonym: str
-    sex: str
-    synthetic: bool
-    n_tumours: int
-    first_diagnosis: _dt.date | None
-    deceased: bool
-    name: str | None
-    birth_date: _dt.date | None
+    missed: list[MissedEncounter]
 
 
 class PatientListOut(BaseModel):
+    model_config = _OUT
     total: int
     offset: int
-    patients: list[PatientSummaryOut]
+    patients: list[PatientSummary]  # clinicians: identified
 
 
 class PatientCreate(BaseModel):

@@ -16,6 +16,8 @@ Create Date: 2026-11-29 18:40:00
 import sqlalchemy as sa
 from alembic import op
 
+from leiosurv.registry.migrations._ddl import INT, TEXT, TIMESTAMP, Col, Table, null, one_of, string
+
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
@@ -24,38 +26,28 @@ depends_on = None
 _MSG = "leiosurv: the audit trail is append-only (no update or delete)"
 
 
+_TABLES = (
+    Table("app_user", {
+        "id": INT, "username": string(64), "password_hash": TEXT, "role": string(16),
+        "active": Col(sa.Boolean(), default=sa.true()), "created": TIMESTAMP, "sessions_after": null(TIMESTAMP),
+    }, checks={
+        "role": one_of("role", ("clinician", "researcher", "admin")),
+        "username_nonempty": "length(username) > 0",
+        "argon2": "password_hash LIKE '$argon2%'",
+    }, unique=(("username",),)),
+    Table("audit_event", {
+        "id": INT, "at": TIMESTAMP, "username": null(string(64)), "role": null(string(16)), "action": string(16),
+        "resource": TEXT, "patient": null(string(64)), "remote_addr": null(string(64)), "outcome": string(16),
+    }, checks={
+        "action": one_of("action", ("read", "write", "login", "logout", "export", "admin")),
+        "outcome": one_of("outcome", ("ok", "denied", "failed", "not_found", "invalid")),
+    }, indexes={"ix_audit_event_at": ("at",), "ix_audit_event_patient": ("patient", "at")}),
+)
+
+
 def upgrade() -> None:
-    op.create_table('app_user',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=64), nullable=False),
-    sa.Column('password_hash', sa.Text(), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sessions_after', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("role IN ('clinician', 'researcher', 'admin')", name=op.f('ck_app_user_role')),
-    sa.CheckConstraint("length(username) > 0", name=op.f('ck_app_user_username_nonempty')),
-    sa.CheckConstraint("password_hash LIKE '$argon2%'", name=op.f('ck_app_user_argon2')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_app_user')),
-    sa.UniqueConstraint('username', name=op.f('uq_app_user_username'))
-    )
-    op.create_table('audit_event',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('username', sa.String(length=64), nullable=True),
-    sa.Column('role', sa.String(length=16), nullable=True),
-    sa.Column('action', sa.String(length=16), nullable=False),
-    sa.Column('resource', sa.Text(), nullable=False),
-    sa.Column('patient', sa.String(length=64), nullable=True),
-    sa.Column('remote_addr', sa.String(length=64), nullable=True),
-    sa.Column('outcome', sa.String(length=16), nullable=False),
-    sa.CheckConstraint("action IN ('read', 'write', 'login', 'logout', 'export', 'admin')", name=op.f('ck_audit_event_action')),
-    sa.CheckConstraint("outcome IN ('ok', 'denied', 'failed', 'not_found', 'invalid')", name=op.f('ck_audit_event_outcome')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
-    )
-    with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_event_at', ['at'], unique=False)
-        batch_op.create_index('ix_audit_event_patient', ['patient', 'at'], unique=False)
+    for table in _TABLES:
+        table.create()
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         for when in ("UPDATE", "DELETE"):
@@ -82,8 +74,5 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS trg_audit_event_no_truncate ON audit_event")
         op.execute("DROP TRIGGER IF EXISTS trg_audit_event_append_only ON audit_event")
         op.execute("DROP FUNCTION IF EXISTS trg_audit_event_append_only()")
-    with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_event_patient')
-        batch_op.drop_index('ix_audit_event_at')
-    op.drop_table('audit_event')
-    op.drop_table('app_user')
+    for table in reversed(_TABLES):
+        table.drop()
