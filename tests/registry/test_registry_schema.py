@@ -202,7 +202,7 @@ def test_migration_0004_moves_results_to_the_content_store_and_back(db_url):
 
 
 def test_result_split_and_join_are_inverse():
-    from leiosurv.registry._repo import join_result, split_result
+    from leiosurv.registry._results import join_result, split_result
 
     r = {"a": "2020-01-01", "b": ["2020-01-01", "2021-02-03", "@x", "@@", "2020-01-01 text"], "c": {"d": 1.5},
          "e": None, "f": True}

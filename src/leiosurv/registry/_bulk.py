@@ -11,7 +11,7 @@ active:
 * **tumours**: each assessed by the clinical core, once per distinct input (the
   findings with their dates, the confirmed diagnosis, the day of the import: the
   assessment is a function of these), its assessment stored with its
-  content-addressed result (``_repo.split_result``) and its plan's encounters;
+  content-addressed result (``_results.split_result``) and its plan's encounters;
 * for each patient new in this import, in the import's date order and up to its
   first record of another kind: **encounters of a planned item** (done, missed or
   cancelled) and **events** (local recurrence, new primary, metastasis with its
@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leiosurv.exceptions import FieldIssue, ImportValidationError, InputError, LeiosurvError, NotFoundError
-from leiosurv.registry import _repo
+from leiosurv.registry import _repo, _results
 from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, run_assessment
 from leiosurv.registry._service import _not_future
@@ -182,7 +182,7 @@ class BulkWriter:
         if hit is None:
             try:
                 s = run_assessment(findings, as_of=self.as_of, confirmed_diagnosis=confirmed, metastatic=metastatic)
-                hit = (s, *_repo.split_result(dict(s.result)))
+                hit = (s, *_results.split_result(dict(s.result)))
             except LeiosurvError as exc:
                 hit = exc
             self.memo[key] = hit

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from leiosurv.exceptions import InputError, RegistryError
-from leiosurv.registry import _db, _repo
+from leiosurv.registry import _db, _repo, _results
 from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, run_assessment
 
@@ -234,7 +234,7 @@ class Registry:
             r = c.execute(q).first()
             if r is None:
                 raise RegistryError(f"tumour {t.label!r} of patient {patient!r}: no assessment {seq}")
-            return _repo.join_result(r.body, r.dates)
+            return _results.join_result(r.body, r.dates)
 
     # --- treatments, events, observations, encounters --------------------------------------------------
 
@@ -564,7 +564,7 @@ def _store(c: Connection, pid: int, tid: int, s: StoredAssessment, reason: str, 
     result = dict(s.result)
     if confirmed is not None:
         result["registry"] = {"confirmed_diagnosis": confirmed}
-    sha, body, dates = _repo.split_result(result)
+    sha, body, dates = _results.split_result(result)
     _repo.store_contents(c, {sha: body})
     aid = _repo.insert(c, T.assessment, "assessment", tumour_id=tid, seq=seq, assessed_on=as_of, reason=reason,
                        ruleset_version=s.ruleset_version, ruleset_hash=s.ruleset_hash, risk_group=s.risk_group,

@@ -112,7 +112,7 @@ tumour = sa.Table(
 )
 
 # An assessment's result JSON is stored as a date-independent body, once per distinct body (keyed by its
-# SHA-256), plus the row's own dates (``_repo.split_result`` / ``join_result``; migration 0004).
+# SHA-256), plus the row's own dates (``_results.split_result`` / ``join_result``; migration 0004).
 assessment_content = sa.Table(
     "assessment_content", metadata,
     sa.Column("sha256", sa.String(64), primary_key=True),

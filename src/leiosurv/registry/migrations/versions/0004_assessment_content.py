@@ -2,7 +2,7 @@
 
 The ~20-40 KB result of every assessment was stored whole in ``assessment.result``.
 Now every ISO date in it is replaced by its index in the row's own ``dates``
-(``leiosurv.registry._repo.split_result``), the remaining body is stored once in
+(``leiosurv.registry._results.split_result``), the remaining body is stored once in
 ``assessment_content`` under its SHA-256, and ``assessment`` keeps ``content``
 (that SHA-256) and ``dates``.  Readers get exactly the same JSON back
 (``join_result``).  Existing rows are converted; the downgrade converts back.
@@ -20,11 +20,15 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from leiosurv.registry.migrations._ddl import TEXT, Table, string
+
 revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
 
+_CONTENT = Table("assessment_content", {"sha256": string(64), "body": TEXT},
+                 checks={"sha256": "length(sha256) = 64"}, key=("sha256",))
 _MSG = "leiosurv: an assessment needs its result (content and dates)"
 _COND = "NEW.content IS NULL OR NEW.dates IS NULL"
 
@@ -34,16 +38,11 @@ def _json(v):
 
 
 def upgrade() -> None:
-    from leiosurv.registry import _repo
+    from leiosurv.registry import _results  # the body format (pure functions; a new format needs a migration)
 
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
-    op.create_table('assessment_content',
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.CheckConstraint('length(sha256) = 64', name=op.f('ck_assessment_content_sha256')),
-    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_assessment_content'))
-    )
+    _CONTENT.create()
     if sqlite:  # ADD COLUMN with REFERENCES (alembic would recreate the table, cascading to encounter)
         op.execute("ALTER TABLE assessment ADD COLUMN content VARCHAR(64) REFERENCES assessment_content (sha256)")
     else:
@@ -54,7 +53,7 @@ def upgrade() -> None:
         op.execute("ALTER TABLE assessment ADD COLUMN dates TEXT")
     rows = bind.execute(sa.text("SELECT id, result FROM assessment ORDER BY id")).all()
     if rows:
-        split = {r.id: _repo.split_result(_json(r.result)) for r in rows}
+        split = {r.id: _results.split_result(_json(r.result)) for r in rows}
         bind.execute(sa.text("INSERT INTO assessment_content (sha256, body) VALUES (:s, :b)"),
                      [{"s": s, "b": b} for s, b in {s: b for s, b, _d in split.values()}.items()])
         bind.execute(sa.text("UPDATE assessment SET content = :s, dates = :d WHERE id = :i"),
@@ -73,7 +72,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from leiosurv.registry import _repo
+    from leiosurv.registry import _results
 
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
@@ -89,7 +88,7 @@ def downgrade() -> None:
                                 "JOIN assessment_content c ON c.sha256 = a.content")).all()
     if rows:
         bind.execute(sa.text("UPDATE assessment SET result = :r WHERE id = :i"),
-                     [{"r": json.dumps(_repo.join_result(r.body, r.dates)), "i": r.id} for r in rows])
+                     [{"r": json.dumps(_results.join_result(r.body, r.dates)), "i": r.id} for r in rows])
     if sqlite:  # a column in a foreign key cannot be dropped in place: recreate the table without the new
         # columns; dropping the old table cascades to the encounters (foreign keys are on), so keep them aside
         op.execute("CREATE TEMP TABLE _leiosurv_encounter AS SELECT * FROM encounter")
@@ -103,4 +102,4 @@ def downgrade() -> None:
         op.drop_constraint(op.f('fk_assessment_content_assessment_content'), 'assessment', type_='foreignkey')
         op.drop_column('assessment', 'dates')
         op.drop_column('assessment', 'content')
-    op.drop_table('assessment_content')
+    _CONTENT.drop()
