@@ -56,7 +56,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", a
 
 AT_SCALE = (
     "The same at 10^6 patients: the next section (a registry built by `registry_scale.py --n 1000000 "
-    "--import-n 2000`, 2,000 imported patients replicated to 1,000,000, then `web_speed.py --db ... "
+    "--replicate-from 2000`, 2,000 imported patients replicated to 1,000,000, then `web_speed.py --db ... "
     "--label '1e6 patients'`)."
 )
 

@@ -75,7 +75,7 @@ def test_database_refusal_mid_import_rolls_everything_back(reg, tmp_path):
 def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path):
     reg.add_patient("KEEP", sex="female")
     before = reg.counts()
-    n = 4000
+    n = 40_000  # the bulk path reports every 2000 rows: killed after 4000 of 80,000 rows, long before the end
     (tmp_path / "patients.csv").write_text("patient,sex\n" + "".join(f"K{i},female\n" for i in range(n)))
     (tmp_path / "tumours.csv").write_text("patient,tumour,diagnosis_date,depth,margins\n" + "".join(
         f"K{i},T,2020-01-15,dermal,positive\n" for i in range(n)))
@@ -88,7 +88,7 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path)
     try:
         seen = 0
         deadline = time.monotonic() + 120
-        while seen < 2 and time.monotonic() < deadline:  # 2000 rows applied: patients done, tumours under way
+        while seen < 2 and time.monotonic() < deadline:  # 2 batches of patients applied, 76,000 rows to go
             line = proc.stderr.readline()
             if not line:
                 break
@@ -114,3 +114,154 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path)
     # and the registry takes writes again
     import_files(Registry(db_url), _write(tmp_path, patients=PATIENTS))
     assert Registry(db_url).counts()["patient"] == before["patient"] + 2
+
+
+def _mixed_cohort(tmp_path, as_of):
+    """CSVs of a mixed cohort: repeated and unique findings, birth dates, two tumours, track_from, a confirmed
+    diagnosis, a patient already registered, events that re-plan, a re-excision, an observation, planned
+    encounters done / missed / cancelled (some after an event), an ad hoc one."""
+
+    from leiosurv.registry import Registry
+
+    pats = ["patient,sex,name,birth_date,synthetic,note", "A,female,Ann Example,1950-01-02,,",
+            "B,male,,,,", "C,female,,1960-05-05,true,", "D,other,,,,", "E,unknown,,,,x", "F,female,,,,"]
+    tums = ["patient,tumour,diagnosis_date,depth,margins,necrosis,mitoses_count,age,confirmed_diagnosis,track_from",
+            "A,T1,2020-01-15,dermal,positive,absent,25,70,,", "B,T1,2019-05-01,subcutaneous,negative,,,60,,",
+            "C,T1,2018-03-03,dermal,negative,present,5,,,2019-01-01", "D,T1,2021-06-01,dermal,positive,,,,,",
+            "D,T2,2020-02-02,deep_soft_tissue,negative,absent,3,55,,", "E,T1,2017-01-01,dermal,negative,,,,aismn,",
+            "OLD,T1,2019-09-09,dermal,positive,,,80,,"]
+    for i in range(24):
+        pats.append(f"G{i},female,,,true,")
+        pattern = ("dermal,positive,absent,25", "dermal,negative,present,5", "subcutaneous,unknown,,")[i % 3]
+        tums.append(f"G{i},T1,{2015 + i % 2}-01-{1 + i // 3:02d},{pattern},{50 + i % 3},,")
+    files = {"patients": pats, "tumours": tums,
+             "events": ["patient,tumour,kind,date,site,cause", "A,T1,metastasis,2021-02-01,lung,",
+                        "A,,death,2022-03-01,,LMS", "B,T1,local_recurrence,2020-06-01,,", "E,,death,2019-06-01,,",
+                        "G3,T1,local_recurrence,2016-06-01,,"],
+             "treatments": ["patient,kind,date,tumour,margin_status", "B,re_excision,2020-07-01,T1,negative"],
+             "observations": ["patient,observation,description,first_seen,max_interval_days",
+                              "C,O1,nodule,2020-01-01,180"]}
+    for k, v in files.items():
+        (tmp_path / f"{k}.csv").write_text("\n".join(v) + "\n")
+    # the plans' item ids, from a throw-away registry
+    scratch = Registry(tmp_path / "scratch.sqlite", create=True)
+    scratch.add_patient("OLD", sex="male")
+    import_files(scratch, [tmp_path / "patients.csv", tmp_path / "tumours.csv"], as_of=as_of, per_row=True)
+    enc = ["patient,date,plan_item,tumour,status,modality_class,kind"]
+    for p in [p for p in scratch.patients() if p != "OLD"]:
+        rec = scratch.patient_record(p)
+        for t in rec["tumours"]:
+            planned = [e for e in rec["encounters"] if e["tumour"] == t["label"] and e["due"] < "2021-01-01"]
+            for j, e in enumerate(planned[:4]):
+                status = ("done", "missed", "done", "cancelled")[j]
+                label = "" if len(rec["tumours"]) == 1 and j % 2 else t["label"]
+                enc.append(f"{p},{e['due']},{e['plan_item']},{label},{status},,")
+    enc += ["F,2020-05-05,,,done,imaging,ct", "B,2020-10-01,guideline-m003,T1,done,,",
+            "D,2021-12-01,visit-m006,T1,done,,"]
+    scratch.close()
+    (tmp_path / "encounters.csv").write_text("\n".join(enc) + "\n")
+    return [tmp_path / f"{k}.csv" for k in ("patients", "tumours", "treatments", "observations", "encounters",
+                                            "events")]
+
+
+def _dump(reg) -> dict:
+    """Every table's rows; the surrogate ids the bulk path numbers patient by patient (assessments,
+    encounters, events) replaced by natural keys, the rows sorted."""
+    import sqlalchemy as sa
+
+    from leiosurv.registry import _tables as T
+
+    with reg.engine.connect() as c:
+        aid = {r.id: (r.tumour_id, r.seq) for r in c.execute(sa.select(T.assessment.c.id, T.assessment.c.tumour_id,
+                                                                          T.assessment.c.seq))}
+        out = {}
+        for t in T.metadata.sorted_tables:
+            rows = []
+            for r in c.execute(sa.select(t)):
+                d = dict(r._mapping)
+                if t.name in ("assessment", "encounter", "event"):
+                    d.pop("id")
+                if "assessment_id" in d:
+                    d["assessment_id"] = aid.get(d["assessment_id"])
+                rows.append(d)
+            out[t.name] = sorted(rows, key=repr)
+        return out
+
+
+def _no_ids(x):
+    if isinstance(x, dict):
+        return {k: _no_ids(v) for k, v in x.items() if k not in ("id", "assessment_id")}
+    return [_no_ids(v) for v in x] if isinstance(x, list) else x
+
+
+def test_bulk_path_stores_exactly_what_the_service_path_stores(db_url, tmp_path):
+    """Row for row, and the re-read assessments, on a mixed cohort; then the same for a refusal."""
+    import datetime as dt
+
+    from leiosurv.registry import Registry
+
+    as_of = dt.date(2024, 6, 1)
+    files = _mixed_cohort(tmp_path, as_of)
+    ref_url = str(tmp_path / "reference.sqlite") if not db_url.startswith("postgresql") else None
+    ref = Registry(ref_url, create=True) if ref_url else None
+    bulk = Registry(db_url, create=True)
+    if ref is None:  # PostgreSQL: the reference on a second database of the same server
+        import sqlalchemy as sa
+
+        u = sa.engine.make_url(db_url)
+        with sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as c:
+            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {u.database}_ref")
+            c.exec_driver_sql(f"CREATE DATABASE {u.database}_ref")
+        ref = Registry(u.set(database=f"{u.database}_ref").render_as_string(hide_password=False), create=True)
+    try:
+        for r in (ref, bulk):
+            r.add_patient("OLD", sex="male")
+        rep_ref = import_files(ref, files, as_of=as_of, per_row=True)
+        rep = import_files(bulk, files, as_of=as_of)
+        assert rep.rows == rep_ref.rows
+        a, b = _dump(ref), _dump(bulk)
+        assert set(a) == set(b)
+        for table in a:
+            assert b[table] == a[table], table
+        counts = bulk.counts()
+        assert counts["encounter"] > 300 and counts["assessment"] > counts["tumour"]  # re-plans happened
+        assert counts["assessment_content"] < counts["assessment"]  # alike assessments share their body
+        for p in ref.patients():
+            assert _no_ids(bulk.patient_record(p)) == _no_ids(ref.patient_record(p))
+            for t in ref.patient_record(p)["tumours"]:
+                for h in ref.history(p, t["label"]):
+                    assert bulk.assessment_result(p, t["label"], h.seq) == ref.assessment_result(p, t["label"], h.seq)
+                assert bulk.history(p, t["label"]) == ref.history(p, t["label"])
+    finally:
+        ref.close()
+        bulk.close()
+
+
+@pytest.mark.parametrize("edit, where", [
+    (("patients.csv", "\nF,female", "\nA,female"), "patients row 6: patient 'A': a "),
+    (("tumours.csv", "D,T2,", "D,T1,"), "tumours row 5: tumour 'T1' of patient 'D': "),
+    (("tumours.csv", "\nG5,", "\nNOBODY,"), "tumours row 13: patient 'NOBODY': no such patient"),
+    (("encounters.csv", "F,2020-05-05", "F,2099-05-05"), "encounters row"),
+])
+def test_bulk_path_names_the_row_the_database_or_service_refuses(reg, tmp_path, edit, where):
+    import datetime as dt
+
+    files = _mixed_cohort(tmp_path, dt.date(2024, 6, 1))
+    reg.add_patient("OLD", sex="male")
+    before = reg.counts()
+    name, old, new = edit
+    text = (tmp_path / name).read_text()
+    assert old in text
+    (tmp_path / name).write_text(text.replace(old, new, 1))
+    with pytest.raises(ImportValidationError, match=where) as e:
+        import_files(reg, files, as_of=dt.date(2024, 6, 1))
+    assert reg.counts() == before
+    if reg.dialect == "sqlite":  # the service path says the same
+        from leiosurv.registry import Registry
+
+        ref = Registry(tmp_path / "ref.sqlite", create=True)
+        ref.add_patient("OLD", sex="male")
+        with pytest.raises(ImportValidationError) as e_ref:
+            import_files(ref, files, as_of=dt.date(2024, 6, 1), per_row=True)
+        assert str(e.value) == str(e_ref.value)
+        ref.close()

@@ -57,7 +57,7 @@ def test_uninitialised_and_missing_registries_are_refused(tmp_path):
     sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
     with pytest.raises(RegistryError, match="not initialised"):
         Registry(tmp_path / "empty.sqlite")
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 def _base(c) -> tuple[int, int]:
@@ -153,3 +153,61 @@ def test_migration_0001_to_0002_keeps_the_data(db_url):
     assert r.counts()["tumour"] == 1 and r.patients() == ["P"]
     r.close()
     eng.dispose()
+
+
+def test_migration_0004_moves_results_to_the_content_store_and_back(db_url):
+    """0003 rows keep exactly their result JSON through 0004 (content + dates) and back down to 0003."""
+    import json
+
+    from alembic import command
+
+    from leiosurv.registry import make_engine, upgrade
+    from leiosurv.registry._clinical_adapter import run_assessment
+    from leiosurv.registry._db import _alembic_config
+
+    res = [run_assessment({"excision_date": d, "depth": "dermal", "margins": "positive"},
+                          as_of=dt.date(2024, 2, 1)).result for d in ("2020-01-15", "2021-03-04")]
+    res[1] = {**res[1], "registry": {"note": "@not a date", "at": "@0"}}
+    eng = make_engine(db_url)
+    upgrade(eng, "0003")
+    with eng.begin() as c:
+        pid, tid = _base(c)
+        for seq, r in enumerate(res, start=1):
+            aid = c.execute(sa.text(
+                "INSERT INTO assessment (tumour_id, seq, assessed_on, reason, ruleset_version, ruleset_hash, "
+                "risk_group, plan_basis, plan_start, \"current\", result) VALUES (:t, :s, :d, 'registration', 'v', "
+                "'h', 'high', 'b', :d, :cur, :r) RETURNING id"),
+                {"t": tid, "s": seq, "d": dt.date(2020, 1, 15), "cur": seq == 2, "r": json.dumps(r)}).scalar()
+        c.execute(sa.text("INSERT INTO encounter (patient_id, tumour_id, assessment_id, plan_item, origin, status, "
+                          "modality_class, kind, due, window_start, window_end) VALUES (:p, :t, :a, 'x', "
+                          "'planned', 'planned', 'clinical', 'visit', :d, :d, :d)"),
+                     {"p": pid, "t": tid, "a": aid, "d": dt.date(2030, 1, 1)})
+    upgrade(eng)
+    r = Registry(db_url)
+    assert r.assessment_result("P", "T", 1) == res[0]
+    assert r.assessment_result("P", "T") == res[1]
+    assert [a["result"] for a in r.patient_record("P")["tumours"][0]["assessments"]] == res
+    assert r.counts()["assessment_content"] == 2 and r.counts()["encounter"] == 1
+    with eng.begin() as c, pytest.raises(sa.exc.DBAPIError, match="needs its result"):
+        c.execute(sa.text("UPDATE assessment SET dates = NULL"))
+    r.close()
+    with eng.begin() as c:
+        command.downgrade(_alembic_config(c), "0003")
+    with eng.connect() as c:
+        got = [json.loads(x) if isinstance(x, str) else x
+               for x in c.execute(sa.text("SELECT result FROM assessment ORDER BY seq")).scalars()]
+        assert got == res
+        assert c.execute(sa.text("SELECT count(*) FROM encounter")).scalar() == 1
+    eng.dispose()
+
+
+def test_result_split_and_join_are_inverse():
+    from leiosurv.registry._results import join_result, split_result
+
+    r = {"a": "2020-01-01", "b": ["2020-01-01", "2021-02-03", "@x", "@@", "2020-01-01 text"], "c": {"d": 1.5},
+         "e": None, "f": True}
+    sha, body, dates = split_result(r)
+    assert dates == "2020-01-01,2021-02-03" and "2020" not in body.replace("2020-01-01 text", "")
+    assert join_result(body, dates) == r
+    assert split_result({**r, "a": "2022-05-05", "b": ["2022-05-05", "2023-01-01", "@x", "@@", "2020-01-01 text"]}
+                        )[0] == sha  # the same body for other dates

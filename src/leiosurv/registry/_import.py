@@ -34,11 +34,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError
 from leiosurv.registry import _tables as T
+from leiosurv.registry._bulk import BulkWriter, plan_pending
 from leiosurv.registry._service import Registry, _add_patient
 
 __all__ = ["KINDS", "ImportReport", "import_files"]
@@ -75,6 +77,8 @@ class ImportReport:
     """What was imported: rows per kind."""
 
     rows: dict[str, int] = field(default_factory=dict)
+    #: assessments the clinical core ran (the bulk path assesses each distinct input once)
+    assessed: int = 0
 
     def __str__(self) -> str:
         return "imported " + ", ".join(f"{n} {k}" for k, n in self.rows.items()) if self.rows else "nothing to import"
@@ -172,7 +176,7 @@ def _findings(row: dict) -> dict:
 
 
 def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None = None,
-                 as_of: _dt.date | None = None, progress=None) -> ImportReport:
+                 as_of: _dt.date | None = None, progress=None, per_row: bool = False) -> ImportReport:
     """Import CSV/Excel files into *reg*: all rows or none (see the module docstring).
 
     Parameters
@@ -186,7 +190,10 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     as_of : datetime.date, optional
         The day of the import (default today): nothing may be dated after it.
     progress : callable, optional
-        Called with the number of rows applied so far.
+        Called with the number of rows applied so far (after each batch).
+    per_row : bool, default False
+        Apply every row as its own service call (``add_patient``, ``add_tumour``, ...), as the
+        import did before the bulk path: the reference the bulk path is tested against; slow.
 
     Raises
     ------
@@ -208,8 +215,10 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
         raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
                                                    if len(issues) > 50 else []))
     report = ImportReport({k: len(v) for k, v in tables.items() if v})
-    done = 0
     with reg.engine.begin() as c:
+        bulk = BulkWriter(c, as_of, progress)
+        done = 0
+
         def apply(kind_: str, n: int, fn) -> None:
             nonlocal done
             try:
@@ -220,20 +229,37 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
             if progress is not None and done % 1000 == 0:
                 progress(done)
 
-        for n, r in tables["patients"]:
-            apply("patients", n, lambda r=r: _add_patient(
-                c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
-                synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note")))
-        for n, r in tables["tumours"]:
-            apply("tumours", n, lambda r=r: reg.add_tumour(
-                r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
-                as_of=as_of, track_from=r.get("track_from"), conn=c))
         dated = []
         for k in ("treatments", "observations", "encounters", "events"):
             for n, r in tables[k]:
-                dated.append((r.get("date") or r.get("first_seen"), _ORDER[k], k, n, r))
-        dated.sort(key=lambda x: (x[0], x[1], x[3]))
-        for _d, _o, k, n, r in dated:
+                dated.append(((r.get("date") or r.get("first_seen"), _ORDER[k], n), k, n, r))
+        dated.sort(key=lambda x: x[0])
+        if per_row:
+            for n, r in tables["patients"]:
+                apply("patients", n, lambda r=r: _add_patient(
+                    c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"),
+                    birth_date=r.get("birth_date"), synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"),
+                    note=r.get("note")))
+            for n, r in tables["tumours"]:
+                apply("tumours", n, lambda r=r: reg.add_tumour(
+                    r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
+                    as_of=as_of, track_from=r.get("track_from"), conn=c))
+            report.assessed = len(tables["tumours"])
+            rest = dated
+        else:
+            new = bulk.patients(tables["patients"])
+            first: dict[str, tuple[Any, int, str]] = {}  # each new patient's first-diagnosed tumour
+            for i, (_n, r) in enumerate(tables["tumours"]):
+                p = r["patient"]
+                if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
+                    first[p] = (r["diagnosis_date"], i, r["tumour"])
+            pending, rest = plan_pending(dated, set(new))
+            rest += bulk.tumours(tables["tumours"], _findings, new, pending, {p: v[2] for p, v in first.items()})
+            rest.sort(key=lambda x: x[0])
+            done = bulk.done
+            report.assessed = bulk.assessed
+
+        for _key, k, n, r in rest:
             if k == "treatments":
                 fn = lambda r=r: reg.record_treatment(  # noqa: E731
                     r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),

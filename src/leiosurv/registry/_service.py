@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from leiosurv.exceptions import InputError, RegistryError
-from leiosurv.registry import _db, _repo
+from leiosurv.registry import _db, _repo, _results
 from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, run_assessment
 
@@ -229,12 +229,12 @@ class Registry:
         with self.engine.connect() as c:
             pid = _repo.patient_id(c, patient)
             t = _repo.tumour_row(c, pid, tumour, patient)
-            q = sa.select(T.assessment.c.result).where(T.assessment.c.tumour_id == t.id)
+            q = _repo.assessment_query().where(T.assessment.c.tumour_id == t.id)
             q = q.where(T.assessment.c.current) if seq is None else q.where(T.assessment.c.seq == seq)
-            r = c.execute(q).scalar()
+            r = c.execute(q).first()
             if r is None:
                 raise RegistryError(f"tumour {t.label!r} of patient {patient!r}: no assessment {seq}")
-            return r
+            return _results.join_result(r.body, r.dates)
 
     # --- treatments, events, observations, encounters --------------------------------------------------
 
@@ -564,11 +564,13 @@ def _store(c: Connection, pid: int, tid: int, s: StoredAssessment, reason: str, 
     result = dict(s.result)
     if confirmed is not None:
         result["registry"] = {"confirmed_diagnosis": confirmed}
+    sha, body, dates = _results.split_result(result)
+    _repo.store_contents(c, {sha: body})
     aid = _repo.insert(c, T.assessment, "assessment", tumour_id=tid, seq=seq, assessed_on=as_of, reason=reason,
                        ruleset_version=s.ruleset_version, ruleset_hash=s.ruleset_hash, risk_group=s.risk_group,
                        top_diagnosis=s.top_diagnosis, plan_basis=s.plan_basis, plan_start=s.plan_start,
                        imaging_interval_days=s.imaging_interval_days, imaging_until=s.imaging_until, current=True,
-                       result=result)
+                       content=sha, dates=dates)
     if seq > 1:
         q = sa.update(T.encounter).where(T.encounter.c.tumour_id == tid, T.encounter.c.status == "planned")
         if cutoff is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
-    "metadata", "patient", "patient_identity", "tumour", "assessment", "treatment", "event",
+    "metadata", "patient", "patient_identity", "tumour", "assessment", "assessment_content", "treatment", "event",
     "observation", "encounter", "SEXES", "DEPTHS", "TREATMENT_KINDS", "MARGIN_STATUSES", "EVENT_KINDS",
     "METASTASIS_SITES", "OBSERVATION_STATUSES", "ENCOUNTER_ORIGINS", "ENCOUNTER_STATUSES", "MODALITY_CLASSES",
     "app_user", "audit_event", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
@@ -111,6 +111,15 @@ tumour = sa.Table(
     sa.CheckConstraint(_in("margins", ("positive", "negative"), nullable=True), name="margins"),
 )
 
+# An assessment's result JSON is stored as a date-independent body, once per distinct body (keyed by its
+# SHA-256), plus the row's own dates (``_results.split_result`` / ``join_result``; migration 0004).
+assessment_content = sa.Table(
+    "assessment_content", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.CheckConstraint("length(sha256) = 64", name="sha256"),
+)
+
 assessment = sa.Table(
     "assessment", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -127,7 +136,9 @@ assessment = sa.Table(
     sa.Column("imaging_interval_days", sa.Integer),
     sa.Column("imaging_until", sa.Date),
     sa.Column("current", sa.Boolean, nullable=False),
-    sa.Column("result", sa.JSON, nullable=False),
+    # the result: never NULL (a trigger refuses it; SQLite cannot add a NOT NULL column with a foreign key)
+    sa.Column("content", sa.String(64), sa.ForeignKey("assessment_content.sha256")),
+    sa.Column("dates", sa.Text),
     sa.UniqueConstraint("tumour_id", "seq"),
     sa.CheckConstraint(_in("reason", ASSESSMENT_REASONS), name="reason"),
     sa.CheckConstraint("imaging_interval_days IS NULL OR imaging_interval_days > 0", name="imaging_interval"),

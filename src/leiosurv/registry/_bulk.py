@@ -1,0 +1,422 @@
+"""The bulk path of :func:`leiosurv.registry.import_files`: the same rows as the service calls, written in batches.
+
+What :meth:`Registry.add_patient`, :meth:`Registry.add_tumour`,
+:meth:`Registry.record_encounter` and :meth:`Registry.record_event` would store
+row by row is computed here in memory and written with one multi-row statement
+per batch (``executemany`` on SQLite, ``COPY`` on PostgreSQL), ids assigned in
+bulk, inside the import's single transaction, every trigger and constraint
+active:
+
+* **patients** (and their identity rows);
+* **tumours**: each assessed by the clinical core, once per distinct input (the
+  findings with their dates, the confirmed diagnosis, the day of the import: the
+  assessment is a function of these), its assessment stored with its
+  content-addressed result (``_results.split_result``) and its plan's encounters;
+* for each patient new in this import, in the import's date order and up to its
+  first record of another kind: **encounters of a planned item** (done, missed or
+  cancelled) and **events** (local recurrence, new primary, metastasis with its
+  re-plan on the metastatic pathway, death closing the open plan items), applied
+  to the plan rows before they are written, exactly as the service calls would.
+
+Everything else (treatments, observations, ad hoc encounters, records of
+patients already in the registry, and every later record of a patient once one
+of its records took that path) goes through the service calls in date order
+afterwards (``_import``).  Surrogate ids of assessments, encounters and events
+may be numbered in another order than the service path's (patient by patient).
+A batch the database refuses is rolled back to its savepoint and replayed row
+by row to name the row; then the import stops and nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leiosurv.exceptions import FieldIssue, ImportValidationError, InputError, LeiosurvError, NotFoundError
+from leiosurv.registry import _repo, _results
+from leiosurv.registry import _tables as T
+from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, run_assessment
+from leiosurv.registry._service import _not_future
+
+__all__ = ["BulkWriter"]
+
+BATCH = 2000
+
+_COLS = {
+    "patient": ("id", "pseudonym", "sex", "synthetic", "note"),
+    "patient_identity": ("patient_id", "name", "birth_date"),
+    "tumour": ("id", "patient_id", "label", "diagnosis_date", "site", "depth", "age_at_diagnosis", "findings",
+               "confirmed_diagnosis", "necrosis", "mitotic_grade", "invasion", "margins"),
+    "assessment": ("id", "tumour_id", "seq", "assessed_on", "reason", "ruleset_version", "ruleset_hash",
+                   "risk_group", "top_diagnosis", "plan_basis", "plan_start", "imaging_interval_days",
+                   "imaging_until", "current", "content", "dates"),
+    "event": ("id", "patient_id", "tumour_id", "kind", "date", "site", "cause", "note"),
+    "encounter": ("id", "patient_id", "tumour_id", "assessment_id", "plan_item", "origin", "status",
+                  "modality_class", "kind", "modality", "provider", "due", "window_start", "window_end", "done_on",
+                  "findings", "status_reason"),
+}
+_ENC = {c: i for i, c in enumerate(_COLS["encounter"])}
+_ASS = {c: i for i, c in enumerate(_COLS["assessment"])}
+
+Where = tuple[str, str]  # (the import row, e.g. "tumours row 3"; what the service would name, e.g. "plan")
+
+
+def _fail(where: Where, exc: LeiosurvError) -> ImportValidationError:
+    return ImportValidationError([FieldIssue(where[0], str(exc))])
+
+
+class BulkWriter:
+    """Writes patients, tumours (assessed, planned) and planned encounters of one import on *conn*."""
+
+    def __init__(self, conn: Connection, as_of: _dt.date, progress: Callable[[int], None] | None) -> None:
+        self.c = conn
+        self.pg = conn.dialect.name == "postgresql"
+        self.as_of = as_of
+        self.progress = progress
+        self.done = 0
+        self.memo: dict[str, tuple[StoredAssessment, str, str, str] | LeiosurvError] = {}
+        self.stored: set[str] = set()
+        self.assessed = 0
+        if not self.pg:  # take SQLite's write lock now: the ids below are max(id) + k
+            conn.exec_driver_sql("UPDATE patient SET id = id WHERE 0")
+
+    # --- low level ------------------------------------------------------------------------------------
+
+    def _val(self, v):
+        if isinstance(v, dict | list):
+            return json.dumps(v)
+        if not self.pg:
+            if isinstance(v, _dt.date):
+                return v.isoformat()
+            if isinstance(v, bool):
+                return int(v)
+        return v
+
+    def ids(self, table: str, n: int) -> list[int]:
+        """*n* new ids of *table* (PostgreSQL: from its sequence; SQLite: after the largest, under the write lock)."""
+        if n == 0:
+            return []
+        if self.pg:
+            return list(self.c.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {n})").scalars())
+        top = int(self.c.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar() or 0)
+        return list(range(top + 1, top + n + 1))
+
+    def insert(self, table: str, rows: Sequence[Sequence], wheres: Sequence[Where]) -> None:
+        """Insert *rows* (tuples in ``_COLS[table]`` order); a refusal names the row's *wheres* entry."""
+        if not rows:
+            return
+        cols = _COLS[table]
+        names = ", ".join(f'"{c}"' for c in cols)
+        vals = [tuple(self._val(v) for v in r) for r in rows]
+        sp = self.c.begin_nested()
+        try:
+            if self.pg:
+                cursor: Any = self.c.connection.cursor()  # psycopg's, with COPY
+                with cursor as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as cp:
+                    for v in vals:
+                        cp.write_row(v)
+            else:
+                self.c.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})", vals)
+        except sa.exc.DBAPIError:
+            sp.rollback()
+        except Exception as exc:  # psycopg's own errors from COPY
+            sp.rollback()
+            if not self.pg or not type(exc).__module__.startswith("psycopg"):
+                raise
+        else:
+            sp.commit()
+            return
+        ph = ", ".join(["%s" if self.pg else "?"] * len(cols))
+        for v, w in zip(vals, wheres, strict=True):  # the row the database refuses
+            try:
+                with _repo.translate_errors(w[1]):
+                    self.c.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({ph})", v)
+            except LeiosurvError as exc:
+                raise _fail(w, exc) from None
+        raise RuntimeError(f"{table}: the database refused a batch but none of its rows")  # pragma: no cover
+
+    def _advance(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done)
+
+    # --- patients ---------------------------------------------------------------------------------------
+
+    def patients(self, rows: list[tuple[int, dict]]) -> dict[str, tuple[int, _dt.date | None]]:
+        """Insert the patients; returns ``{pseudonym: (id, birth_date)}``."""
+        out: dict[str, tuple[int, _dt.date | None]] = {}
+        for i in range(0, len(rows), BATCH):
+            chunk = rows[i:i + BATCH]
+            ids = self.ids("patient", len(chunk))
+            pat, ident, pw, iw = [], [], [], []
+            for pid, (n, r) in zip(ids, chunk, strict=True):
+                p = r["patient"]
+                w = (f"patients row {n}", f"patient {p!r}")
+                if len(p) > 64:
+                    raise _fail(w, InputError("patient: the pseudonym must have at most 64 characters"))
+                pat.append((pid, p, r.get("sex") or "unknown", (r.get("synthetic") or "false").lower() in ("true", "1"),
+                            r.get("note")))
+                pw.append(w)
+                if r.get("name") is not None or r.get("birth_date") is not None:
+                    ident.append((pid, r.get("name"), r.get("birth_date")))
+                    iw.append(w)
+                out.setdefault(p, (pid, r.get("birth_date")))
+            self.insert("patient", pat, pw)
+            self.insert("patient_identity", ident, iw)
+            self._advance(len(chunk))
+        return out
+
+    # --- tumours ------------------------------------------------------------------------------------------
+
+    def _assess(self, findings: dict, confirmed: str | None, *, metastatic: bool = False
+                ) -> tuple[StoredAssessment, str, str, str]:
+        key = json.dumps([findings, confirmed, metastatic], sort_keys=True, default=str)
+        hit = self.memo.get(key)
+        if hit is None:
+            try:
+                s = run_assessment(findings, as_of=self.as_of, confirmed_diagnosis=confirmed, metastatic=metastatic)
+                hit = (s, *_results.split_result(dict(s.result)))
+            except LeiosurvError as exc:
+                hit = exc
+            self.memo[key] = hit
+            self.assessed += 1
+        if isinstance(hit, LeiosurvError):
+            raise hit
+        return hit
+
+    def _known(self, pseudonyms: set[str]) -> dict[str, tuple[int, _dt.date | None, _dt.date | None]]:
+        """Patients already in the registry: ``{pseudonym: (id, birth_date, death_date)}``."""
+        out = {}
+        p, i, e = T.patient, T.patient_identity, T.event
+        names = sorted(pseudonyms)
+        for k in range(0, len(names), 500):
+            q = (sa.select(p.c.pseudonym, p.c.id, i.c.birth_date, e.c.date)
+                 .outerjoin(i, i.c.patient_id == p.c.id)
+                 .outerjoin(e, sa.and_(e.c.patient_id == p.c.id, e.c.kind == "death"))
+                 .where(p.c.pseudonym.in_(names[k:k + 500])))
+            out.update({r[0]: (r[1], r[2], r[3]) for r in self.c.execute(q)})
+        return out
+
+    def tumours(self, rows: list[tuple[int, dict]], findings_of: Callable[[dict], dict],
+                new: dict[str, tuple[int, _dt.date | None]], pending: dict[str, list], first: dict[str, str]) -> list:
+        """Insert the tumours, their assessments and plans, with each patient's *pending* records applied.
+
+        *pending* maps a patient new in this import to its records ``(key, kind, n, row)`` in date order
+        (encounters of planned items and events; *first* names each one's first-diagnosed tumour).  Returns the
+        records that could not be applied here, for the service path.
+        """
+        known = self._known({r["patient"] for _n, r in rows} - set(new))
+        tids = self.ids("tumour", len(rows))  # in row order, as the service path numbers them
+        by_patient: dict[str, list[int]] = {}
+        for i, (_n, r) in enumerate(rows):
+            by_patient.setdefault(r["patient"], []).append(i)
+        left: list = []
+        buf = _Batch()
+        for p, idxs in by_patient.items():
+            if p in new:
+                pid, bd = new[p]
+                death = None
+            elif p in known:
+                pid, bd, death = known[p]
+            else:
+                n = rows[idxs[0]][0]
+                raise _fail((f"tumours row {n}", ""), NotFoundError(f"patient {p!r}: no such patient in the registry"))
+            tumours = {}
+            for i in idxs:
+                n, r = rows[i]
+                tumours[r["tumour"]] = t = self._tumour(buf, tids[i], pid, bd, death, n, r, findings_of(r))
+                buf.tumours.append(t)
+            recs = pending.pop(p, [])
+            for j, rec in enumerate(recs):
+                if not self._record(buf, p, pid, tumours, first.get(p), rec):
+                    left += recs[j:]
+                    break
+            if len(buf.tumours) >= BATCH:
+                self._flush(buf)
+                buf = _Batch()
+        self._flush(buf)
+        for recs in pending.values():  # patients without a tumour in this import: the service path
+            left += recs
+        return left
+
+    def _tumour(self, buf: _Batch, tid: int, pid: int, bd, death, n: int, r: dict, findings: dict) -> _Tumour:
+        """What ``add_tumour`` stores for import row *n* (``r``), in memory."""
+        p, label = r["patient"], r["tumour"]
+        where = f"tumours row {n}"
+        try:
+            s, sha, body, dates = self._assess(findings, r.get("confirmed_diagnosis"))
+            dx = _dt.date.fromisoformat(s.findings["excision_date"])
+        except (LeiosurvError, ValueError) as exc:
+            raise _fail((where, ""), exc if isinstance(exc, LeiosurvError) else InputError(
+                f"findings.excision_date: not a date YYYY-MM-DD ({exc})")) from None
+        age = s.findings.get("patient", {}).get("age_years")
+        if age is None and bd is not None:
+            age = dx.year - bd.year - ((dx.month, dx.day) < (bd.month, bd.day))
+        f = s.factors
+        t = _Tumour(tid, pid, s.findings, death,
+                    (tid, pid, label, dx, s.findings.get("site"), s.findings.get("depth", "unknown"), age,
+                     s.findings, s.findings.get("confirmed_diagnosis"), f["necrosis"], f["mitotic_grade"],
+                     f["invasion"], f["margins"]), (where, f"tumour {label!r} of patient {p!r}"))
+        self._plan(buf, t, s, sha, body, dates, "registration", self.as_of, where, r.get("track_from"), first=True)
+        return t
+
+    def _plan(self, buf: _Batch, t: _Tumour, s: StoredAssessment, sha: str, body: str, dates: str, reason: str,
+              on: _dt.date, where: str, cutoff: _dt.date | None, *, first: bool = False) -> None:
+        """``_service._store`` in memory: *s* becomes the tumour's current assessment, its plan stored."""
+        if t.assessments:
+            t.assessments[-1][_ASS["current"]] = False
+            why = f"replaced: {reason.replace('_', ' ')} on {on.isoformat()}"
+            for it in t.items:
+                if it[_ENC["status"]] == "planned" and (cutoff is None or it[_ENC["due"]] >= cutoff):
+                    it[_ENC["status"]], it[_ENC["status_reason"]] = "cancelled", why
+        if sha not in self.stored:
+            buf.bodies[sha] = body
+        a = [None, t.tid, len(t.assessments) + 1, on, reason, s.ruleset_version, s.ruleset_hash, s.risk_group,
+             s.top_diagnosis, s.plan_basis, s.plan_start, s.imaging_interval_days, s.imaging_until, True, sha, dates]
+        t.assessments.append(a)
+        t.awheres.append((where, "assessment"))
+        for pi in s.plan:
+            if (cutoff is None or (pi.window_end >= cutoff if first else pi.due >= cutoff)) \
+                    and (t.death is None or pi.due <= t.death):
+                t.items.append([None, t.pid, t.tid, a, pi.id, "planned", "planned", pi.modality_class, pi.kind,
+                                pi.modality, pi.provider, pi.due, pi.window_start, pi.window_end, None, None, None])
+                t.iwheres.append((where, "plan"))
+
+    def _record(self, buf: _Batch, p: str, pid: int, tumours: dict[str, _Tumour], first: str | None,
+                rec: tuple) -> bool:
+        """Apply one planned-encounter or event record of a new patient in memory; False: not here."""
+        _key, kind, n, r = rec
+        label = r.get("tumour") or first
+        if kind == "encounters":
+            t = tumours.get(label) if label else None
+            if t is None or not _apply(t.items, t.iwheres, rec, self.as_of):
+                return False
+            buf.applied += 1
+            return True
+        ek, d = r["kind"], r["date"]
+        w = f"events row {n}"
+        try:
+            _not_future(d, self.as_of, "date")
+        except LeiosurvError as exc:
+            raise _fail((w, ""), exc) from None
+        t = None
+        if ek not in ("death", "new_primary") or r.get("tumour") is not None:
+            t = tumours.get(label) if label else None
+            if t is None:
+                return False
+        buf.events.append((None, pid, t.tid if t else None, ek, d, r.get("site"), r.get("cause"), r.get("note")))
+        buf.ewheres.append((w, f"{ek.replace('_', ' ')} of patient {p!r}"))
+        if ek == "metastasis" and t is not None and not is_metastatic_pathway(t.assessments[-1][_ASS["plan_basis"]]):
+            try:
+                s, sha, body, dates = self._assess(t.findings, None, metastatic=True)
+            except LeiosurvError as exc:
+                raise _fail((w, ""), exc) from None
+            self._plan(buf, t, s, sha, body, dates, "replan_metastasis", d, w, d)
+        if ek == "death":
+            for u in tumours.values():
+                u.death = d
+                for it in u.items:
+                    if it[_ENC["status"]] == "planned":
+                        closed = it[_ENC["window_end"]] < d
+                        it[_ENC["status"]] = "missed" if closed else "cancelled"
+                        it[_ENC["status_reason"]] = "window closed before death" if closed else "patient died"
+        buf.applied += 1
+        return True
+
+    def _flush(self, buf: _Batch) -> None:
+        ass = [a for t in buf.tumours for a in t.assessments]
+        for a, i in zip(ass, self.ids("assessment", len(ass)), strict=True):
+            a[0] = i
+        items = [it for t in buf.tumours for it in t.items]
+        for it, i in zip(items, self.ids("encounter", len(items)), strict=True):
+            it[0] = i
+            it[_ENC["assessment_id"]] = it[_ENC["assessment_id"]][0]
+        self.insert("tumour", [t.row for t in buf.tumours], [t.where for t in buf.tumours])
+        _repo.store_contents(self.c, buf.bodies)
+        self.stored.update(buf.bodies)
+        self.insert("assessment", ass, [w for t in buf.tumours for w in t.awheres])
+        iw = [w for t in buf.tumours for w in t.iwheres]
+        for k in range(0, len(items), 4 * BATCH):
+            self.insert("encounter", items[k:k + 4 * BATCH], iw[k:k + 4 * BATCH])
+        self.insert("event", [(i, *e[1:]) for i, e in zip(self.ids("event", len(buf.events)), buf.events,
+                                                           strict=True)], buf.ewheres)
+        self._advance(len(buf.tumours) + buf.applied)
+
+
+class _Tumour:
+    """One tumour of the import in memory: its row, assessments and plan rows (lists, changed in place)."""
+
+    def __init__(self, tid: int, pid: int, findings: dict, death: _dt.date | None, row: tuple, where: Where):
+        self.tid, self.pid, self.findings, self.death, self.row, self.where = tid, pid, findings, death, row, where
+        self.assessments: list[list] = []
+        self.awheres: list[Where] = []
+        self.items: list[list] = []
+        self.iwheres: list[Where] = []
+
+
+class _Batch:
+    """The rows of the tumours (and their patients' records) written together."""
+
+    def __init__(self) -> None:
+        self.tumours: list[_Tumour] = []
+        self.bodies: dict[str, str] = {}
+        self.events: list[tuple] = []
+        self.ewheres: list[Where] = []
+        self.applied = 0
+
+
+def _apply(items: list[list], wheres: list[Where], rec: tuple, as_of: _dt.date) -> bool:
+    """Apply one planned-encounter record to the tumour's plan rows as ``record_encounter`` would."""
+    _key, _kind, n, r = rec
+    status = r.get("status") or "done"
+    d = r["date"]
+    pos = [k for k, it in enumerate(items) if it[_ENC["plan_item"]] == r["plan_item"]
+           and it[_ENC["status"]] == "planned"]
+    if not pos:
+        return False
+    w = f"encounters row {n}"
+    if status == "done":
+        try:
+            _not_future(d, as_of, "date")
+        except LeiosurvError as exc:
+            raise _fail((w, ""), exc) from None
+    it = items[pos[-1]]
+    it[_ENC["status"]] = status
+    it[_ENC["done_on"]] = d if status == "done" else None
+    it[_ENC["findings"]] = r.get("findings")
+    it[_ENC["status_reason"]] = None if status == "done" else f"{status} on {d.isoformat()}"
+    if r.get("modality"):
+        it[_ENC["modality"]] = r["modality"]
+    wheres[pos[-1]] = (w, f"encounter of patient {r['patient']!r} on {d.isoformat()}")
+    return True
+
+
+def plan_pending(dated: list[tuple], new: set[str]) -> tuple[dict, list]:
+    """Split the sorted dated records into those of the bulk path and the rest (the service path).
+
+    The bulk path takes, for each patient new in this import, its planned-encounter records and events up to
+    its first other record (treatment, observation, ad hoc encounter, ...).  Returns
+    ``({patient: [record]}, [record])``; a record is ``(key, kind, n, row)``.
+    """
+    pending: dict[str, list] = defaultdict(list)
+    rest: list = []
+    slow: set[str] = set()
+    for rec in dated:
+        _key, kind, _n, r = rec
+        p = r["patient"]
+        bulk = p not in slow and p in new and (
+            (kind == "encounters" and r.get("plan_item") and not r.get("observation") and r.get("findings") is None)
+            or (kind == "events" and r["kind"] in ("local_recurrence", "new_primary", "metastasis", "death")))
+        if bulk:
+            pending[p].append(rec)
+        else:
+            slow.add(p)
+            rest.append(rec)
+    return pending, rest

@@ -1,0 +1,62 @@
+"""An assessment's result JSON as a date-independent body plus the row's own dates (migration 0004).
+
+Pure functions on JSON, no database: used by the registry's writers and readers
+(``_service``, ``_bulk``, ``_export``) and by migration 0004, which converts the
+rows stored before it.  The body format is part of the schema: changing it needs
+a migration that converts the stored bodies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+__all__ = ["split_result", "join_result"]
+
+# A string token of compact JSON: its opening quote follows one of  : , [ {  (inside a string every quote is
+# escaped, so such a quote always opens a token).  The patterns find candidates fast (a literal quote first);
+# _opens() checks the character before.
+_DATE_TOKEN = re.compile(r'"(\d{4}-\d{2}-\d{2})"(?=[,:\]}])')
+_AT_TOKEN = re.compile(r'"@')
+_PLACEHOLDER = re.compile(r'"@(\d+)"')
+_ESCAPED_AT = re.compile(r'"@@')
+
+
+def _opens(text: str, m: re.Match) -> bool:
+    return m.start() > 0 and text[m.start() - 1] in ":,[{"
+
+
+def split_result(result: dict) -> tuple[str, str, str]:
+    """Split an assessment's result JSON into ``(sha256, body, dates)``.
+
+    Every string that is exactly an ISO date ``YYYY-MM-DD`` is replaced in the
+    body by ``@k``, its index in *dates* (distinct dates in order of first
+    appearance, comma-separated); a string that starts with ``@`` is kept as
+    ``@@...``.  Two tumours assessed alike on different dates share the body
+    (stored once in ``assessment_content`` under its SHA-256), and
+    :func:`join_result` gives back exactly *result*.
+    """
+    text = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+    text = _AT_TOKEN.sub(lambda m: '"@@' if _opens(text, m) else '"@', text)
+    dates: list[str] = []
+    index: dict[str, int] = {}
+
+    def placeholder(m: re.Match) -> str:
+        if not _opens(text, m):
+            return m.group(0)
+        k = index.get(m.group(1))
+        if k is None:
+            k = index[m.group(1)] = len(dates)
+            dates.append(m.group(1))
+        return f'"@{k}"'
+
+    body = _DATE_TOKEN.sub(placeholder, text)
+    return hashlib.sha256(body.encode()).hexdigest(), body, ",".join(dates)
+
+
+def join_result(body: str, dates: str) -> dict:
+    """The result JSON from its stored *body* and *dates* (the inverse of :func:`split_result`)."""
+    ds = dates.split(",") if dates else []
+    text = _PLACEHOLDER.sub(lambda m: f'"{ds[int(m.group(1))]}"' if _opens(body, m) else m.group(0), body)
+    return json.loads(_ESCAPED_AT.sub(lambda m: '"@' if _opens(text, m) else '"@@', text))
