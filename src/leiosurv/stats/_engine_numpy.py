@@ -25,7 +25,7 @@ import numpy as np
 
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, GroupCounts, from_dense, sorted_runs
+from leiosurv.stats._counts import EventCounts, GroupCounts, from_codes, from_dense, sorted_runs
 
 __all__: list[str] = []
 
@@ -154,7 +154,7 @@ def _count_whole_times(
     if cells > max(_DENSE_CELLS_PER_ROW * n, _DENSE_MIN_CELLS):
         return None
     base = t0 + span * (elo + n_e * glo)
-    table = np.zeros(cells, dtype=np.int64)
+    table = np.zeros(cells if n > _BLOCK else 0, dtype=np.int64)
     floats = t.dtype.kind == "f"
     for s in range(0, n, _BLOCK):
         tb = t[s : s + _BLOCK]
@@ -166,20 +166,22 @@ def _count_whole_times(
             key += np.multiply(g[s : s + _BLOCK], span * n_e, dtype=np.int64)
         if base:
             key -= base
-        table += np.bincount(key, minlength=cells)
-    cube = table.reshape(n_g, n_e, span)
+        if n > _BLOCK:
+            table += np.bincount(key, minlength=cells)
+        else:  # one block: the count is the table
+            table = np.bincount(key, minlength=cells)
     tname, ename, gname = names
-    ev_counts = cube.sum(axis=(0, 2))
-    ev = chk.KeySummary(np.zeros(0, dtype=np.int64), list(range(elo, ehi + 1)), ev_counts, 0)
-    if e.dtype.kind == "b":
-        ev = chk.KeySummary(ev.codes, [bool(v) for v in ev.values], ev_counts, 0)
+    meta = dict(meta, engine="numpy", n_rows=int(n), counting="bincount")
+    if cells > _SPARSE_CELLS_PER_ROW * n:
+        return _from_sparse_table(table, span, n_e, n_g, (elo, glo, t0), e.dtype.kind == "b",
+                                  None if g is None else g.dtype.kind == "b", names, causes, event_map, meta)
+    cube = table.reshape(n_g, n_e, span)
+    ev = _key_summary(elo, cube.sum(axis=(0, 2)), e.dtype.kind == "b")
     lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
     labels: list[Any] | None = None
     if g is not None:
         g_counts = cube.sum(axis=(1, 2))
-        values: list[Any] = [bool(v) for v in range(glo, ghi + 1)] if g.dtype.kind == "b" else list(range(glo, ghi + 1))
-        gr = chk.KeySummary(np.zeros(0, dtype=np.int64), values, g_counts, 0)
-        glut, labels = chk.resolve_groups(str(gname), gr)
+        _, labels = chk.resolve_groups(str(gname), _key_summary(glo, g_counts, g.dtype.kind == "b"))
         cube = cube[g_counts > 0]
     chk.check_any_event(ename, ev, lut)
     k1 = len(causes_t) + 1
@@ -187,8 +189,58 @@ def _count_whole_times(
     for i, col in enumerate(lut):
         if col >= 0:
             dense[:, col] += cube[:, i]
-    meta = dict(meta, engine="numpy", n_rows=int(n), counting="bincount")
     return from_dense(labels, float(t0), dense, causes_t, gname, meta)
+
+
+#: a bincount table with more cells than this per row is read through its occupied cells
+_SPARSE_CELLS_PER_ROW = 16
+
+
+def _key_summary(lo: int, counts: np.ndarray, boolean: bool) -> chk.KeySummary:
+    """The summary of a key column whose values ``lo, lo + 1, ...`` occur ``counts`` times."""
+    values: list[Any] = list(range(lo, lo + counts.size))
+    if boolean:
+        values = [bool(v) for v in values]
+    return chk.KeySummary(np.zeros(0, dtype=np.int64), values, counts, 0)
+
+
+def _from_sparse_table(
+    table: np.ndarray,
+    span: int,
+    n_e: int,
+    n_g: int,
+    offsets: tuple[int, int, int],
+    e_bool: bool,
+    g_bool: bool | None,
+    names: tuple[str, str, str | None],
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    meta: dict[str, Any],
+) -> EventCounts:
+    """Validate and count from the occupied cells of a mostly empty (group, event, time) table.
+
+    Few rows over a long range of whole times (1,000 rows over 15 years of
+    days): the occupied cells, at most one per row, are decoded into group,
+    event and time and counted per group and distinct time, instead of
+    reading every cell of the table per group and column.
+    """
+    elo, glo, t0 = offsets
+    tname, ename, gname = names
+    nz = np.flatnonzero(table)
+    weight = table[nz]
+    rest, ti = np.divmod(nz, span)
+    gi, ei = np.divmod(rest, n_e)
+    ev = _key_summary(elo, np.bincount(ei, weights=weight, minlength=n_e).astype(np.int64), e_bool)
+    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    labels: list[Any] | None = None
+    codes: np.ndarray | None = None
+    if g_bool is not None:
+        gr = _key_summary(glo, np.bincount(gi, weights=weight, minlength=n_g).astype(np.int64), g_bool)
+        glut, labels = chk.resolve_groups(str(gname), gr)
+        codes = glut[gi]
+    chk.check_any_event(ename, ev, lut)
+    time = np.add(ti, t0, dtype=np.float64)
+    return from_codes(codes, labels, time, lut[ei], weight, causes_t, gname, meta)
 
 
 def _times(name: str, values: Any) -> np.ndarray:
