@@ -115,6 +115,10 @@ def cumulative_incidence(
     return CumulativeIncidence(counts, blocks, variance, ci, level, zz, prov)
 
 
+#: groups with at most this many event times in all are computed together (see ``_kernels``)
+_STACK_ROWS = 1 << 12
+
+
 def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:
     """Per group, the estimates on the event times (see :class:`CumulativeIncidence`).
 
@@ -122,20 +126,22 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
     at times with an event (a censoring-only time adds exact zeros to every
     sum), so the kernels run on the event times alone; with continuous times
     that is a fraction of the distinct times.  Each array gets a leading value
-    for "before the first event".
+    for "before the first event".  Small groups go through the kernels
+    together, stacked (the same numbers with fewer numpy calls); large ones
+    one at a time (no stacked copies).
     """
+    grids = [g.event_grid() for g in counts.groups]
+    sizes = [grid[0].size for grid in grids]
+    if len(grids) > 1 and sum(sizes) <= _STACK_ROWS:
+        bounds = np.concatenate(([0], np.cumsum(sizes))).tolist()
+        n_int = np.concatenate([grid[1] for grid in grids])
+        events = np.concatenate([grid[2] for grid in grids])
+        cif, var = _estimates(n_int, events, variance, bounds)
+        parts = [(cif[a:b], var[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    else:
+        parts = [_estimates(grid[1], grid[2], variance, None) for grid in grids]
     blocks = []
-    for g in counts.groups:
-        etime, n_int, events = g.event_grid()
-        n = n_int.astype(np.float64)  # once, for every kernel
-        d = events @ np.ones(events.shape[1], dtype=np.int64)
-        dk = events.astype(np.float64, order="F")  # each cause's column contiguous
-        surv, lag = km_parts(n, d)
-        cif = aj_cif(n, dk, lag)
-        if variance == "delta":
-            var = var_delta(n, dk, d, lag, cif)
-        else:
-            var = var_aalen(n, dk, d, surv, lag, cif)
+    for (etime, _, _), (cif, var) in zip(grids, parts):
         # all causes at once, with a leading row for "before the first event"
         m, k = cif.shape
         est = np.empty((m + 1, k), order="F")
@@ -150,3 +156,16 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
             block[f"se_{cause}"] = se[:, ki]
         blocks.append(block)
     return tuple(blocks)
+
+
+def _estimates(n_int: np.ndarray, events: np.ndarray, variance: str,
+               bounds: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """CIF and variance, (m, K) each, of one group's event grid or of stacked groups' (``bounds``)."""
+    n = n_int.astype(np.float64)  # once, for every kernel
+    d = events @ np.ones(events.shape[1], dtype=np.int64)
+    dk = events.astype(np.float64, order="F")  # each cause's column contiguous
+    surv, lag = km_parts(n, d, bounds)
+    cif = aj_cif(n, dk, lag, bounds)
+    if variance == "delta":
+        return cif, var_delta(n, dk, d, lag, cif, bounds)
+    return cif, var_aalen(n, dk, d, surv, lag, cif, bounds)

@@ -25,7 +25,7 @@ import numpy as np
 
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts, GroupCounts, from_codes, from_dense, sorted_runs
+from leiosurv.stats._counts import EventCounts, GroupCounts, from_dense, sorted_runs
 
 __all__: list[str] = []
 
@@ -91,6 +91,7 @@ def count_arrays(
     tf = np.asarray(t, dtype=np.float64)
     groups = _sort_counts(tf, cols, gcodes, labels_or_none, k1)
     return EventCounts(causes_t, groups, gname, meta)
+
 
 
 #: rows per block of the fused whole-time counting loop (temporaries stay in cache)
@@ -221,26 +222,32 @@ def _from_sparse_table(
 
     Few rows over a long range of whole times (1,000 rows over 15 years of
     days): the occupied cells, at most one per row, are decoded into group,
-    event and time and counted per group and distinct time, instead of
-    reading every cell of the table per group and column.
+    event and time; ordered by (group, column, time) and repeated by their
+    counts they are the sorted parts the sort kernel makes, and are counted
+    as it counts them (on the event grid, censorings as sorted times),
+    instead of reading every cell of the table per group and column.
     """
     elo, glo, t0 = offsets
-    tname, ename, gname = names
-    nz = np.flatnonzero(table)
+    _, ename, gname = names
+    nz = np.flatnonzero(table > 0)
     weight = table[nz]
     rest, ti = np.divmod(nz, span)
     gi, ei = np.divmod(rest, n_e)
     ev = _key_summary(elo, np.bincount(ei, weights=weight, minlength=n_e).astype(np.int64), e_bool)
     lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
     labels: list[Any] | None = None
-    codes: np.ndarray | None = None
+    k1 = len(causes_t) + 1
+    part = lut[ei]
     if g_bool is not None:
         gr = _key_summary(glo, np.bincount(gi, weights=weight, minlength=n_g).astype(np.int64), g_bool)
         glut, labels = chk.resolve_groups(str(gname), gr)
-        codes = glut[gi]
+        part += glut[gi] * k1
     chk.check_any_event(ename, ev, lut)
-    time = np.add(ti, t0, dtype=np.float64)
-    return from_codes(codes, labels, time, lut[ei], weight, causes_t, gname, meta)
+    order = np.lexsort((ti, part))  # by (group, column), then time
+    ts = np.repeat(np.add(ti[order], t0, dtype=np.float64), weight[order])
+    sizes = np.bincount(part, weights=weight, minlength=k1 * (1 if labels is None else len(labels)))
+    bounds = np.concatenate(([0], np.cumsum(sizes.astype(np.int64))))
+    return EventCounts(causes_t, _groups_from_parts(ts, bounds, labels, k1), gname, meta)
 
 
 def _times(name: str, values: Any) -> np.ndarray:
@@ -328,6 +335,7 @@ def _sort_counts(
     """
     n_groups = 1 if gcodes is None else len(labels or ())
     cells = n_groups * k1
+    key: np.ndarray
     if gcodes is None:
         key = cols
     else:
@@ -346,8 +354,19 @@ def _sort_counts(
             if sizes[c] > 1:
                 ts[bounds[c] : bounds[c + 1]].sort()
     del key
+    return _groups_from_parts(ts, bounds, None if gcodes is None else labels, k1)
+
+
+def _groups_from_parts(ts: np.ndarray, bounds: np.ndarray, labels: list[Any] | None,
+                       k1: int) -> tuple[GroupCounts, ...]:
+    """Each group's counts from the rows' times sorted within parts by (group, column).
+
+    Part ``gi * k1 + c`` is ``ts[bounds[gi * k1 + c] : bounds[gi * k1 + c + 1]]``: the
+    sorted times of group ``gi``'s censorings (``c = 0``) or events of the
+    column's cause.
+    """
     out = []
-    names = [None] if gcodes is None else list(labels or ())
+    names = [None] if labels is None else list(labels)
     for gi, label in enumerate(names):
         base = gi * k1
         # a copy, so that the sorted rows (ts) are freed once the events are merged
