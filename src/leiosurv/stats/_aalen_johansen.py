@@ -132,24 +132,27 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
     """
     grids = [g.event_grid() for g in counts.groups]
     sizes = [grid[0].size for grid in grids]
+    k = len(counts.causes)
+    # all causes at once, with a leading row for "before the first event"; large groups'
+    # kernels write straight into these, below the leading row
+    ests = [np.empty((m + 1, k), order="F") for m in sizes]
+    ses = [np.empty((m + 1, k), order="F") for m in sizes]
     if len(grids) > 1 and sum(sizes) <= _STACK_ROWS:
         bounds = np.concatenate(([0], np.cumsum(sizes))).tolist()
         n_int = np.concatenate([grid[1] for grid in grids])
         events = np.concatenate([grid[2] for grid in grids])
         cif, var = _estimates(n_int, events, variance, bounds)
-        parts = [(cif[a:b], var[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        for a, b, est, se in zip(bounds[:-1], bounds[1:], ests, ses):
+            est[1:] = cif[a:b]
+            se[1:] = var[a:b]
     else:
-        parts = [_estimates(grid[1], grid[2], variance, None) for grid in grids]
+        for (_, n_int, events), est, se in zip(grids, ests, ses):
+            _estimates(n_int, events, variance, None, (est[1:], se[1:]))
     blocks = []
-    for (etime, _, _), (cif, var) in zip(grids, parts):
-        # all causes at once, with a leading row for "before the first event"
-        m, k = cif.shape
-        est = np.empty((m + 1, k), order="F")
+    for (etime, _, _), est, se in zip(grids, ests, ses):
         est[0] = 0.0
-        est[1:] = cif
-        se = np.empty((m + 1, k), order="F")
         se[0] = 0.0
-        np.sqrt(var, out=se[1:])
+        np.sqrt(se, out=se)
         block = EstimateBlock({"time": etime}, ci, z)  # bounds computed when first read
         for ki, cause in enumerate(counts.causes):
             block[f"cif_{cause}"] = est[:, ki]
@@ -158,14 +161,17 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
     return tuple(blocks)
 
 
-def _estimates(n_int: np.ndarray, events: np.ndarray, variance: str,
-               bounds: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
-    """CIF and variance, (m, K) each, of one group's event grid or of stacked groups' (``bounds``)."""
+def _estimates(n_int: np.ndarray, events: np.ndarray, variance: str, bounds: list[int] | None,
+               out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """CIF and variance, (m, K) each, of one group's event grid or of stacked groups' (``bounds``),
+    into ``out`` if given."""
+    cif_out, var_out = (None, None) if out is None else out
     n = n_int.astype(np.float64)  # once, for every kernel
     d = events @ np.ones(events.shape[1], dtype=np.int64)
     dk = events.astype(np.float64, order="F")  # each cause's column contiguous
     surv, lag = km_parts(n, d, bounds)
-    cif = aj_cif(n, dk, lag, bounds)
+    cif = aj_cif(n, dk, lag, bounds, cif_out)
     if variance == "delta":
-        return cif, var_delta(n, dk, d, lag, cif, bounds)
-    return cif, var_aalen(n, dk, d, surv, lag, cif, bounds)
+        del surv
+        return cif, var_delta(n, dk, d, lag, cif, bounds, var_out)
+    return cif, var_aalen(n, dk, d, surv, lag, cif, bounds, var_out)

@@ -2,7 +2,9 @@
 
 Everything here is O(m) in the number ``m`` of distinct times of a group (and
 O(m·K) over K causes): cumulative sums and products, no Python loop over times.
-Inputs are the columns of a :class:`~leiosurv.stats._counts.GroupCounts`.
+Inputs are the columns of a :class:`~leiosurv.stats._counts.GroupCounts`; the
+(m, K) results can be written into a given ``out`` (e.g. a view that skips a
+leading row), so that no copy is needed.
 
 Several groups can go through a kernel at once, stacked one after the other,
 with ``bounds`` (``(0, m_1, m_1 + m_2, ...)``) marking where each group's rows
@@ -72,7 +74,8 @@ def greenwood(n_risk: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.cumsum(a)
 
 
-def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray, bounds: Bounds = None) -> np.ndarray:
+def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray, bounds: Bounds = None,
+           out: np.ndarray | None = None) -> np.ndarray:
     """Aalen–Johansen cumulative incidence ``F_k(t_j)`` for each cause column of ``dk``.
 
     Returns an (m, K) array in column-major order, so that each cause's curve
@@ -81,7 +84,8 @@ def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray, bounds: Bou
     cause-by-cause loop.
     """
     n = np.asarray(n_risk, dtype=np.float64)
-    out = np.empty(dk.shape, dtype=np.float64, order="F")
+    if out is None:
+        out = np.empty(dk.shape, dtype=np.float64, order="F")
     np.divide(dk, n[:, None], out=out)
     out *= surv_lag[:, None]
     _cumsum_columns(out, out, bounds)
@@ -89,7 +93,7 @@ def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray, bounds: Bou
 
 
 def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.ndarray, cif: np.ndarray,
-              bounds: Bounds = None) -> np.ndarray:
+              bounds: Bounds = None, out: np.ndarray | None = None) -> np.ndarray:
     """Delta-method variance of ``F_k`` as ``prodlim::prodlim`` computes it.
 
     Marubini & Valsecchi (1995, *Analysing Survival Data from Clinical Trials
@@ -128,7 +132,8 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     g_prev = _shifted_cumsum(a, np.empty(m), bounds)
     sl_n2 = np.multiply(n, n)
     np.divide(surv_lag, sl_n2, out=sl_n2)
-    out = np.empty((m, n_causes), order="F")
+    if out is None:
+        out = np.empty((m, n_causes), order="F")
     if m > _BATCH_ROWS:
         # large groups: one cause at a time, so the five buffers are (m,), not (m, K)
         bufs = tuple(np.empty((m, 1), order="F") for _ in range(5))
@@ -175,7 +180,7 @@ def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.
 
 
 def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarray, surv_lag: np.ndarray,
-              cif: np.ndarray, bounds: Bounds = None) -> np.ndarray:
+              cif: np.ndarray, bounds: Bounds = None, out: np.ndarray | None = None) -> np.ndarray:
     """Aalen-type variance of ``F_k`` as ``cmprsk::cuminc`` computes it (Gray 1988).
 
     Port of cmprsk's Fortran ``cinc`` (``cincsub.f``) with the ties factor
@@ -199,7 +204,8 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
         fk2_n2 = surv_lag * surv_lag / (n * n)
         n1 = n - 1.0
     alive = surv > 0
-    out = np.empty(cif.shape, order="F")
+    if out is None:
+        out = np.empty(cif.shape, order="F")
     for k in range(cif.shape[1]):  # one contiguous pass per cause (K is small)
         f = np.ascontiguousarray(cif[:, k])
         de = np.ascontiguousarray(dk[:, k])
