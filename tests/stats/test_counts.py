@@ -140,7 +140,8 @@ def test_integer_fast_path_equals_generic_paths(data, offset):
     # the sort kernel on the very same rows (float times force it past the integral check)
     labels = sorted(set(g.tolist()))
     gcodes = np.searchsorted(labels, g).astype(np.int16)
-    sorted_groups = _engine_numpy._sort_counts(t.astype(np.float64), e.astype(np.int8), gcodes, labels, 3)
+    key = gcodes * 3 + e.astype(np.int16)  # each row's (group, column) cell
+    sorted_groups = _engine_numpy._sort_counts(t.astype(np.float64), key, labels, 3)
     # the event-grid representation answers what the estimators ask without its full grid ...
     horizons = np.array([float(t.min()) - 1, float(t.min()), float(np.median(t)) + 0.5, float(t.max()),
                          float(t.max()) + 1])

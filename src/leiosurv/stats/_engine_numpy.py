@@ -89,8 +89,22 @@ def count_arrays(
         return from_dense(labels_or_none, float(tmin), table, causes_t, gname, meta)
     meta["counting"] = "sort"
     tf = np.asarray(t, dtype=np.float64)
-    groups = _sort_counts(tf, cols, gcodes, labels_or_none, k1)
+    cells = n_groups * k1
+    if gcodes is None:
+        key = cols
+    else:
+        key = np.multiply(gcodes, k1, dtype=_key_dtype(cells))
+        key += cols
+    del cols, gcodes
+    groups = _sort_counts(tf, key, labels_or_none, k1)
     return EventCounts(causes_t, groups, gname, meta)
+
+
+def _key_dtype(cells: int) -> type[np.signedinteger[Any]]:
+    """The narrowest integer type for the (group, column) cell numbers ``0..cells - 1``."""
+    if cells <= np.iinfo(np.int8).max:
+        return np.int8
+    return np.int16 if cells <= np.iinfo(np.int16).max else np.int64
 
 
 
@@ -139,8 +153,7 @@ def _count_whole_times(
     if t.dtype.kind not in "iuf" or e.dtype.kind not in "iub" or (g is not None and g.dtype.kind not in "iub"):
         return None
     n = t.size
-    if t.dtype.kind == "f" and not _whole_probe(t):
-        return None
+    whole = t.dtype.kind != "f" or _whole_probe(t)
     lo, hi = t.min(), t.max()
     if not (lo >= 0 and hi < 2.0**53):  # NaN fails too
         return None
@@ -149,6 +162,8 @@ def _count_whole_times(
     n_e, n_g = ehi - elo + 1, ghi - glo + 1
     if elo < 0 or n_e > _FAST_CODES or n_g > _FAST_CODES:
         return None
+    if not whole:
+        return _count_plain_sorted(t, e, g, (elo, glo, n_e, n_g), names, causes, event_map, meta)
     t0 = int(lo) if lo > hi / 2 else 0  # small offsets cost empty cells, not a pass
     span = int(hi) - t0 + 1
     cells = n_g * n_e * span
@@ -191,6 +206,57 @@ def _count_whole_times(
         if col >= 0:
             dense[:, col] += cube[:, i]
     return from_dense(labels, float(t0), dense, causes_t, gname, meta)
+
+
+def _count_plain_sorted(
+    t: np.ndarray,
+    e: np.ndarray,
+    g: np.ndarray | None,
+    codes: tuple[int, int, int, int],
+    names: tuple[str, str, str | None],
+    causes: Sequence[int] | None,
+    event_map: Mapping[Any, int] | None,
+    meta: dict[str, Any],
+) -> EventCounts:
+    """Float times that are not all whole (valid: ``>= 0``, finite), integer codes: the sort kernel.
+
+    The codes are validated on the (group value, event value) table of the
+    rows, counted block by block with one small bincount, and each row's
+    (group, column) cell number is looked up from that table's mapping; no
+    per-row code array wider than the cell number is made.
+    """
+    elo, glo, n_e, n_g = codes
+    _, ename, gname = names
+    n = t.size
+    pairs = n_g * n_e
+
+    def pair_index(s: int) -> np.ndarray:
+        idx: np.ndarray = np.subtract(e[s : s + _BLOCK], elo, dtype=np.int32)
+        if g is not None:
+            idx += np.multiply(np.subtract(g[s : s + _BLOCK], glo, dtype=np.int32), n_e, dtype=np.int32)
+        return idx
+
+    joint = np.zeros(pairs, dtype=np.int64)
+    for s in range(0, n, _BLOCK):
+        joint += np.bincount(pair_index(s), minlength=pairs)
+    table = joint.reshape(n_g, n_e)
+    ev = _key_summary(elo, table.sum(axis=0), e.dtype.kind == "b")
+    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    k1 = len(causes_t) + 1
+    labels: list[Any] | None = None
+    glut = np.zeros(1, dtype=np.int64)
+    if g is not None:
+        g_counts = table.sum(axis=1)
+        glut, labels = chk.resolve_groups(str(gname), _key_summary(glo, g_counts, g.dtype.kind == "b"))
+    chk.check_any_event(ename, ev, lut)
+    n_groups = 1 if labels is None else len(labels)
+    kdt = _key_dtype(n_groups * k1)
+    cell = (glut[:, None] * k1 + lut[None, :]).astype(kdt).reshape(-1)  # unused pairs: never looked up
+    key = np.empty(n, dtype=kdt)
+    for s in range(0, n, _BLOCK):
+        np.take(cell, pair_index(s), out=key[s : s + _BLOCK])
+    meta = dict(meta, engine="numpy", n_rows=int(n), counting="sort")
+    return EventCounts(causes_t, _sort_counts(np.asarray(t, dtype=np.float64), key, labels, k1), gname, meta)
 
 
 #: a bincount table with more cells than this per row is read through its occupied cells
@@ -319,8 +385,7 @@ def _bincount(
 
 def _sort_counts(
     t: np.ndarray,
-    cols: np.ndarray,
-    gcodes: np.ndarray | None,
+    key: np.ndarray,
     labels: list[Any] | None,
     k1: int,
 ) -> tuple[GroupCounts, ...]:
@@ -332,16 +397,12 @@ def _sort_counts(
     the parts together are the n rows once).  The censoring part of a group is
     kept as its sorted times; the K cause parts are merged into the distinct
     event times (a stable sort of K sorted runs is a linear merge).
+
+    ``key`` is each row's ``group * k1 + column`` (column 0 censored, k + 1
+    cause k; group 0 when ``labels`` is None).
     """
-    n_groups = 1 if gcodes is None else len(labels or ())
+    n_groups = 1 if labels is None else len(labels)
     cells = n_groups * k1
-    key: np.ndarray
-    if gcodes is None:
-        key = cols
-    else:
-        kdt = np.int8 if cells <= np.iinfo(np.int8).max else np.int16 if cells <= np.iinfo(np.int16).max else np.int64
-        key = np.multiply(gcodes, k1, dtype=kdt)
-        key += cols
     sizes = np.bincount(key, minlength=cells)
     bounds = np.concatenate(([0], np.cumsum(sizes)))
     if cells == 1:
@@ -353,8 +414,7 @@ def _sort_counts(
         for c in range(cells):
             if sizes[c] > 1:
                 ts[bounds[c] : bounds[c + 1]].sort()
-    del key
-    return _groups_from_parts(ts, bounds, None if gcodes is None else labels, k1)
+    return _groups_from_parts(ts, bounds, labels, k1)
 
 
 def _groups_from_parts(ts: np.ndarray, bounds: np.ndarray, labels: list[Any] | None,
