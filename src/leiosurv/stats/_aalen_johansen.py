@@ -115,8 +115,8 @@ def cumulative_incidence(
     return CumulativeIncidence(counts, blocks, variance, ci, level, zz, prov)
 
 
-#: groups with at most this many event times in all are computed together (see ``_kernels``)
-_STACK_ROWS = 1 << 12
+#: data of at most this many rows have their groups computed together (see ``_kernels``)
+_STACK_ROWS = 1 << 13
 
 
 def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:
@@ -126,32 +126,32 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
     at times with an event (a censoring-only time adds exact zeros to every
     sum), so the kernels run on the event times alone; with continuous times
     that is a fraction of the distinct times.  Each array gets a leading value
-    for "before the first event".  Small groups go through the kernels
-    together, stacked (the same numbers with fewer numpy calls); large ones
-    one at a time (no stacked copies).
+    for "before the first event".  Small data go through the kernels with
+    their groups stacked (the same numbers with fewer numpy calls); larger
+    ones group by group, each group's kernels writing straight into its
+    result arrays and its numbers at risk freed before the next group.
     """
-    grids = [g.event_grid() for g in counts.groups]
-    sizes = [grid[0].size for grid in grids]
     k = len(counts.causes)
-    # all causes at once, with a leading row for "before the first event"; large groups'
-    # kernels write straight into these, below the leading row
-    ests = [np.empty((m + 1, k), order="F") for m in sizes]
-    ses = [np.empty((m + 1, k), order="F") for m in sizes]
-    if len(grids) > 1 and sum(sizes) <= _STACK_ROWS:
-        bounds = np.concatenate(([0], np.cumsum(sizes))).tolist()
-        n_int = np.concatenate([grid[1] for grid in grids])
-        events = np.concatenate([grid[2] for grid in grids])
-        cif, var = _estimates(n_int, events, variance, bounds)
-        for a, b, est, se in zip(bounds[:-1], bounds[1:], ests, ses):
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (time, est, se) per group
+    if len(counts.groups) > 1 and counts.n <= _STACK_ROWS:
+        grids = [g.event_grid(keep=False) for g in counts.groups]
+        bounds = np.concatenate(([0], np.cumsum([grid[0].size for grid in grids]))).tolist()
+        cif, var = _estimates(np.concatenate([grid[1] for grid in grids]),
+                              np.concatenate([grid[2] for grid in grids]), variance, bounds)
+        for (etime, _, _), a, b in zip(grids, bounds[:-1], bounds[1:]):
+            est, se = _result_arrays(b - a, k)
             est[1:] = cif[a:b]
             se[1:] = var[a:b]
+            parts.append((etime, est, se))
     else:
-        for (_, n_int, events), est, se in zip(grids, ests, ses):
+        for g in counts.groups:
+            etime, n_int, events = g.event_grid(keep=False)  # n_int is freed after this group
+            est, se = _result_arrays(etime.size, k)
             _estimates(n_int, events, variance, None, (est[1:], se[1:]))
+            del n_int, events
+            parts.append((etime, est, se))
     blocks = []
-    for (etime, _, _), est, se in zip(grids, ests, ses):
-        est[0] = 0.0
-        se[0] = 0.0
+    for etime, est, se in parts:
         np.sqrt(se, out=se)
         block = EstimateBlock({"time": etime}, ci, z)  # bounds computed when first read
         for ki, cause in enumerate(counts.causes):
@@ -159,6 +159,16 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
             block[f"se_{cause}"] = se[:, ki]
         blocks.append(block)
     return tuple(blocks)
+
+
+def _result_arrays(m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """CIF and variance (later SE) of all causes, (m + 1, K) column-major, with a leading
+    row of zeros for "before the first event"."""
+    est = np.empty((m + 1, k), order="F")
+    se = np.empty((m + 1, k), order="F")
+    est[0] = 0.0
+    se[0] = 0.0
+    return est, se
 
 
 def _estimates(n_int: np.ndarray, events: np.ndarray, variance: str, bounds: list[int] | None,

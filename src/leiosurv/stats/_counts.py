@@ -177,18 +177,21 @@ class GroupCounts:
         return float(max(et[-1] if et.size else -np.inf, ct[-1] if ct.size else -np.inf))
 
     # -- the event grid ---------------------------------------------------------
-    def event_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def event_grid(self, *, keep: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(time, n_risk, events)`` on the distinct event times only.
 
         ``n_risk[j]`` is the number at risk just before ``time[j]`` (those
         censored at ``time[j]`` are at risk); ``events`` is (m_e, K).  What
         every Aalen–Johansen quantity needs: a CIF, the all-cause survival and
-        both variances change only at event times.
+        both variances change only at event times.  ``keep=False``: do not
+        keep a newly computed ``n_risk`` with the counts (a caller that reads
+        it once, e.g. to estimate, then frees it).
         """
         grid = self._grid
         if grid is None:
             grid = self._make_event_grid()
-            object.__setattr__(self, "_grid", grid)
+            if keep:
+                object.__setattr__(self, "_grid", grid)
         return grid
 
     def _make_event_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

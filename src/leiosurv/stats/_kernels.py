@@ -135,13 +135,13 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     if out is None:
         out = np.empty((m, n_causes), order="F")
     if m > _BATCH_ROWS:
-        # large groups: one cause at a time, so the five buffers are (m,), not (m, K)
-        bufs = tuple(np.empty((m, 1), order="F") for _ in range(5))
+        # large groups: one cause at a time, so the four buffers are (m,), not (m, K)
+        bufs = tuple(np.empty((m, 1), order="F") for _ in range(4))
         for k in range(n_causes):
             _var_delta_into(out[:, k : k + 1], n[:, None], a[:, None], g_prev[:, None], sl_n2[:, None],
                             surv_lag[:, None], dk[:, k : k + 1], cif[:, k : k + 1], bufs, bounds)
     else:
-        bufs = tuple(np.empty((m, n_causes), order="F") for _ in range(5))
+        bufs = tuple(np.empty((m, n_causes), order="F") for _ in range(4))
         _var_delta_into(out, n[:, None], a[:, None], g_prev[:, None], sl_n2[:, None], surv_lag[:, None],
                         dk, cif, bufs, bounds)
     return np.maximum(out, 0.0, out=out)
@@ -157,7 +157,8 @@ def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.
                     bounds: Bounds) -> None:
     """The delta variance of the cause columns ``cif`` into ``out`` (see :func:`var_delta`)."""
     f = np.asfortranarray(cif)
-    x, t, c, v1, v2 = bufs
+    x, t, c, v1 = bufs
+    v2 = out  # V2 accumulates in the output
     np.multiply(sl_n2, dk, out=x)  # S_{i-1} d_ki / n_i^2
     np.multiply(f, a, out=t)  # F_i a_i
     _shifted_cumsum(t, v1, bounds)
@@ -172,11 +173,11 @@ def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.
     c /= col  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
     t += c
     v2 += _cumsum_columns(t, c, bounds)  # V2 without the current a-term
-    np.multiply(f, g_prev, out=out)
+    np.multiply(f, g_prev, out=x)
     v1 *= 2.0
-    out -= v1
-    out *= f
-    out += v2
+    x -= v1
+    x *= f
+    out += x  # F^2 G - 2 F V1 + V2
 
 
 def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarray, surv_lag: np.ndarray,
