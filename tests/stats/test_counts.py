@@ -160,6 +160,7 @@ def test_integer_fast_path_equals_generic_paths(data, offset):
 
     # the aggregate path (what DuckDB, polars and Spark return): one row per key with its count
     keys = Counter(zip(g.tolist(), t.tolist(), e.tolist()))
+    from leiosurv.stats._engine_checks import Request
     from leiosurv.stats._engine_frames import count_aggregate
 
     def aggregate(items, presorted):
@@ -168,11 +169,7 @@ def test_integer_fast_path_equals_generic_paths(data, offset):
             np.array([k[2] for k, _ in items]),
             np.array([k[0] for k, _ in items], dtype=object),
             np.array([c for _, c in items]),
-            names=("t", "e", "g"),
-            causes=causes,
-            event_map=None,
-            declared_levels=None,
-            meta={},
+            Request(("t", "e", "g"), causes, None, {}),
             presorted=presorted,
         )
 

@@ -18,7 +18,6 @@ describe an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,18 +34,9 @@ _DENSE_CELLS_PER_ROW = 4
 _DENSE_MIN_CELLS = 1 << 22
 
 
-def count_arrays(
-    time: Any,
-    event: Any,
-    group: Any | None,
-    *,
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
-) -> EventCounts:
+def count_arrays(time: Any, event: Any, group: Any | None, request: chk.Request) -> EventCounts:
     """Validate and count per-row arrays (numpy arrays or pandas Series)."""
-    tname, ename, gname = names
+    tname, ename, gname = request.names
     n = len(time)
     chk.check_no_rows(n, tname)
     for name, col in ((ename, event), (gname, group)):
@@ -56,9 +46,10 @@ def count_arrays(
                 "columns must have equal length",
                 column=name,
             )
-    fast = _count_whole_times(time, event, group, names=names, causes=causes, event_map=event_map, meta=meta)
+    fast = _count_whole_times(time, event, group, request)
     if fast is not None:
         return fast
+    causes, event_map = request.causes, request.event_map
     t = _times(tname, time)
 
     ev = chk.factorize(event)
@@ -80,7 +71,7 @@ def count_arrays(
         del gr
         labels_or_none, n_groups = labels, len(labels)
 
-    meta = dict(meta, engine="numpy", n_rows=int(n))
+    meta = dict(request.meta, engine="numpy", n_rows=int(n))
     dense = _dense_plan(t, n_groups, k1)
     if dense is not None:
         tmin, span = dense
@@ -125,16 +116,7 @@ def _plain(values: Any) -> np.ndarray | None:
     return values if isinstance(values, np.ndarray) and values.ndim == 1 else None
 
 
-def _count_whole_times(
-    time: Any,
-    event: Any,
-    group: Any | None,
-    *,
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
-) -> EventCounts | None:
+def _count_whole_times(time: Any, event: Any, group: Any | None, request: chk.Request) -> EventCounts | None:
     """The common case in one fused pass: whole-number times, integer codes, no problems.
 
     One ``np.bincount`` over ``((group - g0) * E + event - e0) * R + time``
@@ -163,7 +145,7 @@ def _count_whole_times(
     if elo < 0 or n_e > _FAST_CODES or n_g > _FAST_CODES:
         return None
     if not whole:
-        return _count_plain_sorted(t, e, g, (elo, glo, n_e, n_g), names, causes, event_map, meta)
+        return _count_plain_sorted(t, e, g, (elo, glo, n_e, n_g), request)
     t0 = int(lo) if lo > hi / 2 else 0  # small offsets cost empty cells, not a pass
     span = int(hi) - t0 + 1
     cells = n_g * n_e * span
@@ -186,14 +168,14 @@ def _count_whole_times(
             table += np.bincount(key, minlength=cells)
         else:  # one block: the count is the table
             table = np.bincount(key, minlength=cells)
-    tname, ename, gname = names
-    meta = dict(meta, engine="numpy", n_rows=int(n), counting="bincount")
+    _, ename, gname = request.names
+    request = request.noting(engine="numpy", n_rows=int(n), counting="bincount")
     if cells > _SPARSE_CELLS_PER_ROW * n:
         return _from_sparse_table(table, span, n_e, n_g, (elo, glo, t0), e.dtype.kind == "b",
-                                  None if g is None else g.dtype.kind == "b", names, causes, event_map, meta)
+                                  None if g is None else g.dtype.kind == "b", request)
     cube = table.reshape(n_g, n_e, span)
     ev = _key_summary(elo, cube.sum(axis=(0, 2)), e.dtype.kind == "b")
-    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    lut, causes_t = chk.resolve_events(ename, ev, request.causes, request.event_map)
     labels: list[Any] | None = None
     if g is not None:
         g_counts = cube.sum(axis=(1, 2))
@@ -205,7 +187,7 @@ def _count_whole_times(
     for i, col in enumerate(lut):
         if col >= 0:
             dense[:, col] += cube[:, i]
-    return from_dense(labels, float(t0), dense, causes_t, gname, meta)
+    return from_dense(labels, float(t0), dense, causes_t, gname, request.meta)
 
 
 def _count_plain_sorted(
@@ -213,10 +195,7 @@ def _count_plain_sorted(
     e: np.ndarray,
     g: np.ndarray | None,
     codes: tuple[int, int, int, int],
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
+    request: chk.Request,
 ) -> EventCounts:
     """Float times that are not all whole (valid: ``>= 0``, finite), integer codes: the sort kernel.
 
@@ -226,7 +205,7 @@ def _count_plain_sorted(
     per-row code array wider than the cell number is made.
     """
     elo, glo, n_e, n_g = codes
-    _, ename, gname = names
+    _, ename, gname = request.names
     n = t.size
     pairs = n_g * n_e
 
@@ -241,7 +220,7 @@ def _count_plain_sorted(
         joint += np.bincount(pair_index(s), minlength=pairs)
     table = joint.reshape(n_g, n_e)
     ev = _key_summary(elo, table.sum(axis=0), e.dtype.kind == "b")
-    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    lut, causes_t = chk.resolve_events(ename, ev, request.causes, request.event_map)
     k1 = len(causes_t) + 1
     labels: list[Any] | None = None
     glut = np.zeros(1, dtype=np.int64)
@@ -255,7 +234,7 @@ def _count_plain_sorted(
     key = np.empty(n, dtype=kdt)
     for s in range(0, n, _BLOCK):
         np.take(cell, pair_index(s), out=key[s : s + _BLOCK])
-    meta = dict(meta, engine="numpy", n_rows=int(n), counting="sort")
+    meta = dict(request.meta, engine="numpy", n_rows=int(n), counting="sort")
     return EventCounts(causes_t, _sort_counts(np.asarray(t, dtype=np.float64), key, labels, k1), gname, meta)
 
 
@@ -279,10 +258,7 @@ def _from_sparse_table(
     offsets: tuple[int, int, int],
     e_bool: bool,
     g_bool: bool | None,
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
+    request: chk.Request,
 ) -> EventCounts:
     """Validate and count from the occupied cells of a mostly empty (group, event, time) table.
 
@@ -294,13 +270,13 @@ def _from_sparse_table(
     instead of reading every cell of the table per group and column.
     """
     elo, glo, t0 = offsets
-    _, ename, gname = names
+    _, ename, gname = request.names
     nz = np.flatnonzero(table > 0)
     weight = table[nz]
     rest, ti = np.divmod(nz, span)
     gi, ei = np.divmod(rest, n_e)
     ev = _key_summary(elo, np.bincount(ei, weights=weight, minlength=n_e).astype(np.int64), e_bool)
-    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    lut, causes_t = chk.resolve_events(ename, ev, request.causes, request.event_map)
     labels: list[Any] | None = None
     k1 = len(causes_t) + 1
     part = lut[ei]
@@ -313,7 +289,7 @@ def _from_sparse_table(
     ts = np.repeat(np.add(ti[order], t0, dtype=np.float64), weight[order])
     sizes = np.bincount(part, weights=weight, minlength=k1 * (1 if labels is None else len(labels)))
     bounds = np.concatenate(([0], np.cumsum(sizes.astype(np.int64))))
-    return EventCounts(causes_t, _groups_from_parts(ts, bounds, labels, k1), gname, meta)
+    return EventCounts(causes_t, _groups_from_parts(ts, bounds, labels, k1), gname, request.meta)
 
 
 def _times(name: str, values: Any) -> np.ndarray:

@@ -17,7 +17,7 @@ def quote_identifier(name: str) -> str:
     >>> quote_identifier('a"b')
     '"a""b"'
     """
-    return '"' + str(name).replace('"', '""') + '"'
+    return _quoted(str(name), '"')
 
 
 def quote_literal(text: str) -> str:
@@ -28,4 +28,9 @@ def quote_literal(text: str) -> str:
     >>> quote_literal("O'Brien.csv")
     "'O''Brien.csv'"
     """
-    return "'" + str(text).replace("'", "''") + "'"
+    return _quoted(str(text), "'")
+
+
+def _quoted(text: str, quote: str) -> str:
+    """``text`` between ``quote`` characters, each ``quote`` inside doubled (SQL's escape)."""
+    return quote + text.replace(quote, quote + quote) + quote
