@@ -224,3 +224,18 @@ def test_many_categorical_groups_do_not_overflow_small_codes():
     assert ec.labels == cats
     assert all(g.n == 2 for g in ec.groups)
     assert ec["c129"].time.tolist() == [129.0, 259.0]
+
+
+def test_reading_the_full_grid_first_changes_nothing():
+    """Once the full grid has been built (e.g. by ``.table``), the event-grid counts still answer
+    from the event grid: numbers at risk at horizons, and a new estimate from the same counts."""
+    from leiosurv.stats import cumulative_incidence
+
+    rng = np.random.default_rng(0)
+    data = {"time": rng.exponential(10, 200), "event": rng.integers(0, 3, 200)}
+    counts = count_events(data, "time", "event")
+    fresh = cumulative_incidence(counts).at([1.0, 5.0, 20.0])
+    _ = cumulative_incidence(counts).table  # builds the counts' full grid
+    again = cumulative_incidence(counts)
+    assert again.at([1.0, 5.0, 20.0]).equals(fresh)
+    assert fresh["n_risk_at_horizon"].tolist()[:2] == [int((data["time"] >= h).sum()) for h in (1.0, 5.0)]

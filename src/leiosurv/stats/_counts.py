@@ -204,7 +204,7 @@ class GroupCounts:
             if ev.size < d.size:
                 return time[ev], n_risk[ev], events[ev]
             return time, n_risk, events
-        et, ec, ct = self._parts()
+        et, ec, ct = self._split  # not _parts(): the full grid may have been built meanwhile
         d = ec @ np.ones(ec.shape[1], dtype=np.int64)
         events_before = np.empty(d.size, dtype=np.int64)
         if d.size:
@@ -221,7 +221,7 @@ class GroupCounts:
             leaving = self.n_events + self.censored
             before = np.concatenate(([0], np.cumsum(leaving)))
             return (self._n - before[np.searchsorted(self.time, h, side="left")]).astype(np.int64)
-        et, ec, ct = self._parts()
+        et, ec, ct = self._split  # the event grid and the censoring times, even once the full grid is built
         cum = np.concatenate(([0], np.cumsum(ec.sum(axis=1))))
         before = cum[np.searchsorted(et, h, side="left")] + np.searchsorted(ct, h, side="left")
         return (self._n - before).astype(np.int64)
