@@ -79,7 +79,8 @@ def goals(saved: dict[str, Any]) -> list[tuple[str, str, str]]:
         ok = "peak_extra" in lm
         out.append((f"{_n(b['n'])} continuous rows ({b['events']:.0%} events) from Parquet complete",
                     "**met**" if ok else "**NOT met**",
-                    (f"{_t(lm['wall'])}, peak RSS {lm['peak_rss'] / 2**30:.2f} GiB" if ok else lm.get("status", "?"))))
+                    (f"{_t(lm['wall'])}, peak RSS {lm['peak_rss'] / 2**30:.2f} GiB" if ok else lm.get("status", "?"))
+                    + _carried(b)))
     imp = saved["imports"]["median_s"]
     t_imp = imp["import leiosurv.stats (-X importtime, cumulative)"]
     out.append(("`import leiosurv.stats` < 0.5 s", "**met**" if t_imp < 0.5 else "**NOT met**",
@@ -91,6 +92,13 @@ def goals(saved: dict[str, Any]) -> list[tuple[str, str, str]]:
     out.append(("`leiosurv --help` < 0.3 s", "**met**" if t_help < 0.3 else "**NOT met**",
                 f"{t_help:.3f} s wall for the console script (interpreter start included)"))
     return out
+
+
+def _carried(b: dict[str, Any]) -> str:
+    c = b.get("carried_from")
+    if not c:
+        return ""
+    return f" (carried over from the run of {c['date']} at commit {c['commit']}: `{c['command']}`)"
 
 
 def render(saved: dict[str, Any], notes: Path | None = None) -> str:
@@ -168,7 +176,10 @@ def render(saved: dict[str, Any], notes: Path | None = None) -> str:
         L.append("")
     for b in saved.get("big", []):
         lm = b["leiosurv"]
-        L += [f"### {_n(b['n'])} continuous rows from Parquet ({b['events']:.0%} events)", "",
+        L += [f"### {_n(b['n'])} continuous rows from Parquet ({b['events']:.0%} events)", ""]
+        if b.get("carried_from"):
+            L += [f"Not re-measured in this run: carried over{_carried(b)}.", ""]
+        L += [
               f"File: {b['file_mib']:.0f} MiB on disk; in memory the three columns are "
               f"{b['n'] * 10 / 2**30:.2f} GiB (float64, int8, int8).", ""]
         if "peak_extra" in lm:

@@ -151,6 +151,14 @@ def run(ns: list[int], kinds: list[str], mixes: list[float], forms: list[str], *
     return {"cells": cells, "big": big}
 
 
+def _carried_big(path: Path) -> list[dict[str, Any]]:
+    """The 10^8 entries of an earlier run, each marked with where it comes from."""
+    prev = json.loads(Path(path).read_text())
+    origin = {"command": prev["command"], "date": prev["machine"].get("date", "?"),
+              "commit": prev["machine"].get("git commit", "?")}
+    return [dict(b, carried_from=b.get("carried_from", origin)) for b in prev.get("big", [])]
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--min-n", type=lambda s: int(float(s)), default=1000)
@@ -163,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument("--out", type=Path, default=RESULTS / "aj_goals.md")
     p.add_argument("--render-only", action="store_true", help="re-render the markdown from the JSON next to --out")
+    p.add_argument("--keep-big-from", type=Path,
+                   help="with --parquet-n 0: carry the 10^8 Parquet result over from this earlier run's JSON "
+                        "(marked as carried over, with that run's date and commit, in the report)")
     p.add_argument("--imports-only", action="store_true",
                    help="re-measure only the import times into the JSON next to --out (e.g. on a quieter "
                         "machine), recording the command, then re-render")
@@ -181,6 +192,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if a.render_only:
         saved = json.loads(a.out.with_suffix(".json").read_text())
+        if a.keep_big_from:
+            saved["big"] = _carried_big(a.keep_big_from)
+            a.out.with_suffix(".json").write_text(json.dumps(saved, indent=1))
         a.out.write_text(render(saved, NOTES))
         print(f"re-rendered {a.out}")
         return
@@ -195,6 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     mach = machine()
     mach["load average at the start (1/5/15 min)"] = load_start
     saved = {"command": command, "machine": mach, "wall_s": time.perf_counter() - t0, "imports": imports, **res}
+    if not a.parquet_n and a.keep_big_from:
+        saved["big"] = _carried_big(a.keep_big_from)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.with_suffix(".json").write_text(json.dumps(saved, indent=1))
     a.out.write_text(render(saved, NOTES))

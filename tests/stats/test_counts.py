@@ -140,7 +140,8 @@ def test_integer_fast_path_equals_generic_paths(data, offset):
     # the sort kernel on the very same rows (float times force it past the integral check)
     labels = sorted(set(g.tolist()))
     gcodes = np.searchsorted(labels, g).astype(np.int16)
-    sorted_groups = _engine_numpy._sort_counts(t.astype(np.float64), e.astype(np.int8), gcodes, labels, 3)
+    key = gcodes * 3 + e.astype(np.int16)  # each row's (group, column) cell
+    sorted_groups = _engine_numpy._sort_counts(t.astype(np.float64), key, labels, 3)
     # the event-grid representation answers what the estimators ask without its full grid ...
     horizons = np.array([float(t.min()) - 1, float(t.min()), float(np.median(t)) + 0.5, float(t.max()),
                          float(t.max()) + 1])
@@ -159,6 +160,7 @@ def test_integer_fast_path_equals_generic_paths(data, offset):
 
     # the aggregate path (what DuckDB, polars and Spark return): one row per key with its count
     keys = Counter(zip(g.tolist(), t.tolist(), e.tolist()))
+    from leiosurv.stats._engine_checks import Request
     from leiosurv.stats._engine_frames import count_aggregate
 
     def aggregate(items, presorted):
@@ -167,11 +169,7 @@ def test_integer_fast_path_equals_generic_paths(data, offset):
             np.array([k[2] for k, _ in items]),
             np.array([k[0] for k, _ in items], dtype=object),
             np.array([c for _, c in items]),
-            names=("t", "e", "g"),
-            causes=causes,
-            event_map=None,
-            declared_levels=None,
-            meta={},
+            Request(("t", "e", "g"), causes, None, {}),
             presorted=presorted,
         )
 
@@ -226,3 +224,18 @@ def test_many_categorical_groups_do_not_overflow_small_codes():
     assert ec.labels == cats
     assert all(g.n == 2 for g in ec.groups)
     assert ec["c129"].time.tolist() == [129.0, 259.0]
+
+
+def test_reading_the_full_grid_first_changes_nothing():
+    """Once the full grid has been built (e.g. by ``.table``), the event-grid counts still answer
+    from the event grid: numbers at risk at horizons, and a new estimate from the same counts."""
+    from leiosurv.stats import cumulative_incidence
+
+    rng = np.random.default_rng(0)
+    data = {"time": rng.exponential(10, 200), "event": rng.integers(0, 3, 200)}
+    counts = count_events(data, "time", "event")
+    fresh = cumulative_incidence(counts).at([1.0, 5.0, 20.0])
+    _ = cumulative_incidence(counts).table  # builds the counts' full grid
+    again = cumulative_incidence(counts)
+    assert again.at([1.0, 5.0, 20.0]).equals(fresh)
+    assert fresh["n_risk_at_horizon"].tolist()[:2] == [int((data["time"] >= h).sum()) for h in (1.0, 5.0)]

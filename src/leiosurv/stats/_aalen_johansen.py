@@ -115,6 +115,10 @@ def cumulative_incidence(
     return CumulativeIncidence(counts, blocks, ci, level, zz, prov, variance=variance)
 
 
+#: data of at most this many rows have their groups computed together (see ``_kernels``)
+_STACK_ROWS = 1 << 13
+
+
 def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[dict[str, np.ndarray], ...]:
     """Per group, the estimates on the event times (see :class:`CumulativeIncidence`).
 
@@ -122,31 +126,62 @@ def aj_blocks(counts: EventCounts, variance: str, ci: str, z: float) -> tuple[di
     at times with an event (a censoring-only time adds exact zeros to every
     sum), so the kernels run on the event times alone; with continuous times
     that is a fraction of the distinct times.  Each array gets a leading value
-    for "before the first event".
+    for "before the first event".  Small data go through the kernels with
+    their groups stacked (the same numbers with fewer numpy calls); larger
+    ones group by group, each group's kernels writing straight into its
+    result arrays and its numbers at risk freed before the next group.
     """
+    k = len(counts.causes)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (time, est, se) per group
+    if len(counts.groups) > 1 and counts.n <= _STACK_ROWS:
+        grids = [g.event_grid(keep=False) for g in counts.groups]
+        bounds = np.concatenate(([0], np.cumsum([grid[0].size for grid in grids]))).tolist()
+        cif, var = _estimates(np.concatenate([grid[1] for grid in grids]),
+                              np.concatenate([grid[2] for grid in grids]), variance, bounds)
+        for (etime, _, _), a, b in zip(grids, bounds[:-1], bounds[1:]):
+            est, se = _result_arrays(b - a, k)
+            est[1:] = cif[a:b]
+            se[1:] = var[a:b]
+            parts.append((etime, est, se))
+    else:
+        for g in counts.groups:
+            etime, n_int, events = g.event_grid(keep=False)  # n_int is freed after this group
+            est, se = _result_arrays(etime.size, k)
+            _estimates(n_int, events, variance, None, (est[1:], se[1:]))
+            del n_int, events
+            parts.append((etime, est, se))
     blocks = []
-    for g in counts.groups:
-        etime, n_int, events = g.event_grid()
-        n = n_int.astype(np.float64)  # once, for every kernel
-        d = events @ np.ones(events.shape[1], dtype=np.int64)
-        dk = events.astype(np.float64, order="F")  # each cause's column contiguous
-        surv, lag = km_parts(n, d)
-        cif = aj_cif(n, dk, lag)
-        if variance == "delta":
-            var = var_delta(n, dk, d, lag, cif)
-        else:
-            var = var_aalen(n, dk, d, surv, lag, cif)
-        # all causes at once, with a leading row for "before the first event"
-        m, k = cif.shape
-        est = np.empty((m + 1, k), order="F")
-        est[0] = 0.0
-        est[1:] = cif
-        se = np.empty((m + 1, k), order="F")
-        se[0] = 0.0
-        np.sqrt(var, out=se[1:])
+    for etime, est, se in parts:
+        np.sqrt(se, out=se)
         block = EstimateBlock({"time": etime}, ci, z)  # bounds computed when first read
         for ki, cause in enumerate(counts.causes):
             block[f"cif_{cause}"] = est[:, ki]
             block[f"se_{cause}"] = se[:, ki]
         blocks.append(block)
     return tuple(blocks)
+
+
+def _result_arrays(m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """CIF and variance (later SE) of all causes, (m + 1, K) column-major, with a leading
+    row of zeros for "before the first event"."""
+    est = np.empty((m + 1, k), order="F")
+    se = np.empty((m + 1, k), order="F")
+    est[0] = 0.0
+    se[0] = 0.0
+    return est, se
+
+
+def _estimates(n_int: np.ndarray, events: np.ndarray, variance: str, bounds: list[int] | None,
+               out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """CIF and variance, (m, K) each, of one group's event grid or of stacked groups' (``bounds``),
+    into ``out`` if given."""
+    cif_out, var_out = (None, None) if out is None else out
+    n = n_int.astype(np.float64)  # once, for every kernel
+    d = events @ np.ones(events.shape[1], dtype=np.int64)
+    dk = events.astype(np.float64, order="F")  # each cause's column contiguous
+    surv, lag = km_parts(n, d, bounds)
+    cif = aj_cif(n, dk, lag, bounds, cif_out)
+    if variance == "delta":
+        del surv
+        return cif, var_delta(n, dk, d, lag, cif, bounds, var_out)
+    return cif, var_aalen(n, dk, d, surv, lag, cif, bounds, var_out)

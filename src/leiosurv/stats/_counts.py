@@ -177,18 +177,21 @@ class GroupCounts:
         return float(max(et[-1] if et.size else -np.inf, ct[-1] if ct.size else -np.inf))
 
     # -- the event grid ---------------------------------------------------------
-    def event_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def event_grid(self, *, keep: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(time, n_risk, events)`` on the distinct event times only.
 
         ``n_risk[j]`` is the number at risk just before ``time[j]`` (those
         censored at ``time[j]`` are at risk); ``events`` is (m_e, K).  What
         every Aalen–Johansen quantity needs: a CIF, the all-cause survival and
-        both variances change only at event times.
+        both variances change only at event times.  ``keep=False``: do not
+        keep a newly computed ``n_risk`` with the counts (a caller that reads
+        it once, e.g. to estimate, then frees it).
         """
         grid = self._grid
         if grid is None:
             grid = self._make_event_grid()
-            object.__setattr__(self, "_grid", grid)
+            if keep:
+                object.__setattr__(self, "_grid", grid)
         return grid
 
     def _make_event_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -201,7 +204,7 @@ class GroupCounts:
             if ev.size < d.size:
                 return time[ev], n_risk[ev], events[ev]
             return time, n_risk, events
-        et, ec, ct = self._parts()
+        et, ec, ct = self._split  # not _parts(): the full grid may have been built meanwhile
         d = ec @ np.ones(ec.shape[1], dtype=np.int64)
         events_before = np.empty(d.size, dtype=np.int64)
         if d.size:
@@ -218,7 +221,7 @@ class GroupCounts:
             leaving = self.n_events + self.censored
             before = np.concatenate(([0], np.cumsum(leaving)))
             return (self._n - before[np.searchsorted(self.time, h, side="left")]).astype(np.int64)
-        et, ec, ct = self._parts()
+        et, ec, ct = self._split  # the event grid and the censoring times, even once the full grid is built
         cum = np.concatenate(([0], np.cumsum(ec.sum(axis=1))))
         before = cum[np.searchsorted(et, h, side="left")] + np.searchsorted(ct, h, side="left")
         return (self._n - before).astype(np.int64)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,26 @@ from leiosurv.exceptions import DataError
 __all__: list[str] = []
 
 _SHOW = 10  # how many offending values a message lists
+
+
+@dataclass(frozen=True)
+class Request:
+    """What every counting engine gets besides the data: the column names, the
+    causes and event_map asked for, and the ``meta`` record so far."""
+
+    names: tuple[str, str, str | None]
+    causes: Sequence[int] | None
+    event_map: Mapping[Any, int] | None
+    meta: dict[str, Any]
+
+    @property
+    def wanted(self) -> dict[str, str | None]:
+        """The column names by role, as :func:`check_columns` takes them."""
+        return {"time": self.names[0], "event": self.names[1], "group": self.names[2]}
+
+    def noting(self, **meta: Any) -> Request:
+        """The same request with ``meta`` entries added (e.g. ``source``)."""
+        return replace(self, meta=dict(self.meta, **meta))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ turned into :class:`EventCounts`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,9 @@ def count_aggregate(
     e_vals: Any,
     g_vals: Any | None,
     n: np.ndarray,
+    request: chk.Request,
     *,
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    declared_levels: Sequence[Any] | None,
-    meta: dict[str, Any],
+    declared_levels: Sequence[Any] | None = None,
     presorted: bool = False,
 ) -> EventCounts:
     """Validate an aggregated long table ``(group, time, event, n)`` and build the counts.
@@ -55,7 +52,8 @@ def count_aggregate(
     ``presorted``: the engine returned the rows ordered by group, then time; the
     order is verified and used to skip the sort (falls back if it does not hold).
     """
-    tname, ename, gname = names
+    tname, ename, gname = request.names
+    causes, event_map = request.causes, request.event_map
     n = np.asarray(n, dtype=np.int64)
     n_rows = int(n.sum())
     chk.check_no_rows(n_rows, tname)
@@ -71,7 +69,7 @@ def count_aggregate(
         codes = glut[gr.codes]
     chk.check_any_event(ename, ev, lut)
     cols = lut[ev.codes]
-    meta = dict(meta, n_rows=n_rows, n_keys=int(n.size))
+    meta = dict(request.meta, n_rows=n_rows, n_keys=int(n.size))
     if presorted:
         out = from_sorted(codes, labels, t, cols, n, causes_t, gname, meta)
         if out is not None:
@@ -80,21 +78,14 @@ def count_aggregate(
 
 
 # -- Narwhals -------------------------------------------------------------------------
-def count_narwhals(
-    native: Any,
-    *,
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
-) -> EventCounts:
+def count_narwhals(native: Any, request: chk.Request) -> EventCounts:
     """Group and count on the frame's own engine via Narwhals."""
     import narwhals.stable.v2 as nw
 
     frame = nw.from_native(native)
-    tname, ename, gname = names
+    tname, ename, gname = request.names
     schema = frame.collect_schema()
-    chk.check_columns(schema.names(), _wanted(names))
+    chk.check_columns(schema.names(), request.wanted)
     tdtype = schema[tname]
     if not tdtype.is_numeric():
         raise DataError(
@@ -111,29 +102,12 @@ def count_narwhals(
         agg = agg.collect()
     col = {k: agg.get_column(k).to_numpy() for k in keys}
     impl = str(frame.implementation).rsplit(".", 1)[-1].lower()
-    meta = dict(meta, engine=f"narwhals[{impl}]")
-    return count_aggregate(
-        col[tname],
-        col[ename],
-        col[gname] if gname else None,
-        agg.get_column(_N).to_numpy(),
-        names=names,
-        causes=causes,
-        event_map=event_map,
-        declared_levels=declared,
-        meta=meta,
-    )
+    return count_aggregate(col[tname], col[ename], col[gname] if gname else None, agg.get_column(_N).to_numpy(),
+                           request.noting(engine=f"narwhals[{impl}]"), declared_levels=declared)
 
 
 # -- DuckDB over files -------------------------------------------------------------------
-def count_file(
-    path: str | Path,
-    *,
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
-) -> EventCounts:
+def count_file(path: str | Path, request: chk.Request) -> EventCounts:
     """Aggregate a CSV or Parquet file (or glob) with DuckDB; the rows stay in DuckDB."""
     import duckdb
 
@@ -152,7 +126,7 @@ def count_file(
     if not any(ch in text for ch in "*?[") and not Path(text).is_file():
         raise DataError(f"file not found: {text!r}", column=None)
     if reader == "read_parquet" and not any(ch in text for ch in "*?["):
-        small = _read_small_parquet(text, names, causes=causes, event_map=event_map, meta=meta)
+        small = _read_small_parquet(text, request)
         if small is not None:
             return small
     source = f"{reader}({quote_literal(text)})"
@@ -164,8 +138,8 @@ def count_file(
         except duckdb.Error as exc:
             raise DataError(f"cannot read {text!r}: {exc}", column=None) from None
         types = {row[0]: str(row[1]) for row in described}
-        chk.check_columns(list(types), _wanted(names))
-        tname, ename, gname = names
+        chk.check_columns(list(types), request.wanted)
+        tname, ename, gname = request.names
         ttype = types[tname].split("(")[0].upper()
         if ttype not in _DUCKDB_NUMERIC:
             hint = (
@@ -190,11 +164,7 @@ def count_file(
                 raise DataError(f"cannot read {text!r}: {exc}", column=None) from None
             cols = {k: arrow_column(rows.column(k)) for k in _unique(keys)}
             del rows
-            from leiosurv.stats._engine_numpy import count_arrays
-
-            return count_arrays(cols[tname], cols[ename], cols[gname] if gname else None, names=names,
-                                causes=causes, event_map=event_map,
-                                meta=dict(meta, source=text, file_counting="rows"))
+            return _count_columns(cols, request.noting(source=text, file_counting="rows"))
         select = ", ".join(f"{quote_identifier(k)} AS k{i}" for i, k in enumerate(keys))
         order = ", ".join(f"k{i}" for i in ([2, 0] if gname else [0]))
         query = f"SELECT {select}, count(*) AS n FROM {source} GROUP BY ALL ORDER BY {order}"
@@ -206,19 +176,8 @@ def count_file(
         con.close()
     arrays = [table.column(i).to_numpy() for i in range(table.num_columns)]
     del table  # the Arrow buffers are no longer needed once in numpy
-    meta = dict(meta, engine="duckdb", source=text, file_counting="group by")
-    return count_aggregate(
-        arrays[0],
-        arrays[1],
-        arrays[2] if gname else None,
-        arrays[-1],
-        names=names,
-        causes=causes,
-        event_map=event_map,
-        declared_levels=None,
-        meta=meta,
-        presorted=True,
-    )
+    return count_aggregate(arrays[0], arrays[1], arrays[2] if gname else None, arrays[-1],
+                           request.noting(engine="duckdb", source=text, file_counting="group by"), presorted=True)
 
 
 #: Parquet files with at most this many rows are read with pyarrow and counted in numpy:
@@ -226,14 +185,7 @@ def count_file(
 SMALL_PARQUET_ROWS = 1 << 20
 
 
-def _read_small_parquet(
-    text: str,
-    names: tuple[str, str, str | None],
-    *,
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
-) -> EventCounts | None:
+def _read_small_parquet(text: str, request: chk.Request) -> EventCounts | None:
     """Count a small Parquet file in numpy (pyarrow reads the three columns); None when it is not small."""
     import pyarrow.parquet as pq
 
@@ -244,19 +196,23 @@ def _read_small_parquet(
         return None
     if n_rows > SMALL_PARQUET_ROWS:
         return None
-    chk.check_columns(list(pf.schema_arrow.names), _wanted(names))
-    keys = _unique([k for k in names if k is not None])
+    chk.check_columns(list(pf.schema_arrow.names), request.wanted)
+    keys = _unique([k for k in request.names if k is not None])
     try:
         table = pf.read(columns=keys)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
         raise DataError(f"cannot read {text!r}: {exc}", column=None) from None
     cols = {k: arrow_column(table.column(k)) for k in keys}
     del table
+    return _count_columns(cols, request.noting(source=text, file_counting="pyarrow"))
+
+
+def _count_columns(cols: dict[str, Any], request: chk.Request) -> EventCounts:
+    """Count the columns read from a file (by name) in numpy."""
     from leiosurv.stats._engine_numpy import count_arrays
 
-    tname, ename, gname = names
-    return count_arrays(cols[tname], cols[ename], cols[gname] if gname else None, names=names, causes=causes,
-                        event_map=event_map, meta=dict(meta, source=text, file_counting="pyarrow"))
+    tname, ename, gname = request.names
+    return count_arrays(cols[tname], cols[ename], cols[gname] if gname else None, request)
 
 
 #: rows of a file probed for ties; more than half distinct times there means continuous times
@@ -285,10 +241,6 @@ def arrow_column(col: Any) -> Any:
     if pa.types.is_dictionary(col.type):
         return col.to_pandas()  # a pandas Categorical keeps the declared levels
     return col.to_numpy()
-
-
-def _wanted(names: tuple[str, str, str | None]) -> dict[str, str | None]:
-    return {"time": names[0], "event": names[1], "group": names[2]}
 
 
 def _unique(keys: list[str]) -> list[str]:

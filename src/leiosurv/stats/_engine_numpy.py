@@ -18,7 +18,6 @@ describe an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,18 +34,9 @@ _DENSE_CELLS_PER_ROW = 4
 _DENSE_MIN_CELLS = 1 << 22
 
 
-def count_arrays(
-    time: Any,
-    event: Any,
-    group: Any | None,
-    *,
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
-) -> EventCounts:
+def count_arrays(time: Any, event: Any, group: Any | None, request: chk.Request) -> EventCounts:
     """Validate and count per-row arrays (numpy arrays or pandas Series)."""
-    tname, ename, gname = names
+    tname, ename, gname = request.names
     n = len(time)
     chk.check_no_rows(n, tname)
     for name, col in ((ename, event), (gname, group)):
@@ -56,9 +46,10 @@ def count_arrays(
                 "columns must have equal length",
                 column=name,
             )
-    fast = _count_whole_times(time, event, group, names=names, causes=causes, event_map=event_map, meta=meta)
+    fast = _count_whole_times(time, event, group, request)
     if fast is not None:
         return fast
+    causes, event_map = request.causes, request.event_map
     t = _times(tname, time)
 
     ev = chk.factorize(event)
@@ -80,7 +71,7 @@ def count_arrays(
         del gr
         labels_or_none, n_groups = labels, len(labels)
 
-    meta = dict(meta, engine="numpy", n_rows=int(n))
+    meta = dict(request.meta, engine="numpy", n_rows=int(n))
     dense = _dense_plan(t, n_groups, k1)
     if dense is not None:
         tmin, span = dense
@@ -89,8 +80,23 @@ def count_arrays(
         return from_dense(labels_or_none, float(tmin), table, causes_t, gname, meta)
     meta["counting"] = "sort"
     tf = np.asarray(t, dtype=np.float64)
-    groups = _sort_counts(tf, cols, gcodes, labels_or_none, k1)
+    cells = n_groups * k1
+    if gcodes is None:
+        key = cols
+    else:
+        key = np.multiply(gcodes, k1, dtype=_key_dtype(cells))
+        key += cols
+    del cols, gcodes
+    groups = _sort_counts(tf, key, labels_or_none, k1)
     return EventCounts(causes_t, groups, gname, meta)
+
+
+def _key_dtype(cells: int) -> type[np.signedinteger[Any]]:
+    """The narrowest integer type for the (group, column) cell numbers ``0..cells - 1``."""
+    if cells <= np.iinfo(np.int8).max:
+        return np.int8
+    return np.int16 if cells <= np.iinfo(np.int16).max else np.int64
+
 
 
 #: rows per block of the fused whole-time counting loop (temporaries stay in cache)
@@ -110,16 +116,7 @@ def _plain(values: Any) -> np.ndarray | None:
     return values if isinstance(values, np.ndarray) and values.ndim == 1 else None
 
 
-def _count_whole_times(
-    time: Any,
-    event: Any,
-    group: Any | None,
-    *,
-    names: tuple[str, str, str | None],
-    causes: Sequence[int] | None,
-    event_map: Mapping[Any, int] | None,
-    meta: dict[str, Any],
-) -> EventCounts | None:
+def _count_whole_times(time: Any, event: Any, group: Any | None, request: chk.Request) -> EventCounts | None:
     """The common case in one fused pass: whole-number times, integer codes, no problems.
 
     One ``np.bincount`` over ``((group - g0) * E + event - e0) * R + time``
@@ -138,8 +135,7 @@ def _count_whole_times(
     if t.dtype.kind not in "iuf" or e.dtype.kind not in "iub" or (g is not None and g.dtype.kind not in "iub"):
         return None
     n = t.size
-    if t.dtype.kind == "f" and not _whole_probe(t):
-        return None
+    whole = t.dtype.kind != "f" or _whole_probe(t)
     lo, hi = t.min(), t.max()
     if not (lo >= 0 and hi < 2.0**53):  # NaN fails too
         return None
@@ -148,13 +144,15 @@ def _count_whole_times(
     n_e, n_g = ehi - elo + 1, ghi - glo + 1
     if elo < 0 or n_e > _FAST_CODES or n_g > _FAST_CODES:
         return None
+    if not whole:
+        return _count_plain_sorted(t, e, g, (elo, glo, n_e, n_g), request)
     t0 = int(lo) if lo > hi / 2 else 0  # small offsets cost empty cells, not a pass
     span = int(hi) - t0 + 1
     cells = n_g * n_e * span
     if cells > max(_DENSE_CELLS_PER_ROW * n, _DENSE_MIN_CELLS):
         return None
     base = t0 + span * (elo + n_e * glo)
-    table = np.zeros(cells, dtype=np.int64)
+    table = np.zeros(cells if n > _BLOCK else 0, dtype=np.int64)
     floats = t.dtype.kind == "f"
     for s in range(0, n, _BLOCK):
         tb = t[s : s + _BLOCK]
@@ -166,20 +164,22 @@ def _count_whole_times(
             key += np.multiply(g[s : s + _BLOCK], span * n_e, dtype=np.int64)
         if base:
             key -= base
-        table += np.bincount(key, minlength=cells)
+        if n > _BLOCK:
+            table += np.bincount(key, minlength=cells)
+        else:  # one block: the count is the table
+            table = np.bincount(key, minlength=cells)
+    _, ename, gname = request.names
+    request = request.noting(engine="numpy", n_rows=int(n), counting="bincount")
+    if cells > _SPARSE_CELLS_PER_ROW * n:
+        return _from_sparse_table(table, span, n_e, n_g, (elo, glo, t0), e.dtype.kind == "b",
+                                  None if g is None else g.dtype.kind == "b", request)
     cube = table.reshape(n_g, n_e, span)
-    tname, ename, gname = names
-    ev_counts = cube.sum(axis=(0, 2))
-    ev = chk.KeySummary(np.zeros(0, dtype=np.int64), list(range(elo, ehi + 1)), ev_counts, 0)
-    if e.dtype.kind == "b":
-        ev = chk.KeySummary(ev.codes, [bool(v) for v in ev.values], ev_counts, 0)
-    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    ev = _key_summary(elo, cube.sum(axis=(0, 2)), e.dtype.kind == "b")
+    lut, causes_t = chk.resolve_events(ename, ev, request.causes, request.event_map)
     labels: list[Any] | None = None
     if g is not None:
         g_counts = cube.sum(axis=(1, 2))
-        values: list[Any] = [bool(v) for v in range(glo, ghi + 1)] if g.dtype.kind == "b" else list(range(glo, ghi + 1))
-        gr = chk.KeySummary(np.zeros(0, dtype=np.int64), values, g_counts, 0)
-        glut, labels = chk.resolve_groups(str(gname), gr)
+        _, labels = chk.resolve_groups(str(gname), _key_summary(glo, g_counts, g.dtype.kind == "b"))
         cube = cube[g_counts > 0]
     chk.check_any_event(ename, ev, lut)
     k1 = len(causes_t) + 1
@@ -187,8 +187,109 @@ def _count_whole_times(
     for i, col in enumerate(lut):
         if col >= 0:
             dense[:, col] += cube[:, i]
-    meta = dict(meta, engine="numpy", n_rows=int(n), counting="bincount")
-    return from_dense(labels, float(t0), dense, causes_t, gname, meta)
+    return from_dense(labels, float(t0), dense, causes_t, gname, request.meta)
+
+
+def _count_plain_sorted(
+    t: np.ndarray,
+    e: np.ndarray,
+    g: np.ndarray | None,
+    codes: tuple[int, int, int, int],
+    request: chk.Request,
+) -> EventCounts:
+    """Float times that are not all whole (valid: ``>= 0``, finite), integer codes: the sort kernel.
+
+    The codes are validated on the (group value, event value) table of the
+    rows, counted block by block with one small bincount, and each row's
+    (group, column) cell number is looked up from that table's mapping; no
+    per-row code array wider than the cell number is made.
+    """
+    elo, glo, n_e, n_g = codes
+    _, ename, gname = request.names
+    n = t.size
+    pairs = n_g * n_e
+
+    def pair_index(s: int) -> np.ndarray:
+        idx: np.ndarray = np.subtract(e[s : s + _BLOCK], elo, dtype=np.int32)
+        if g is not None:
+            idx += np.multiply(np.subtract(g[s : s + _BLOCK], glo, dtype=np.int32), n_e, dtype=np.int32)
+        return idx
+
+    joint = np.zeros(pairs, dtype=np.int64)
+    for s in range(0, n, _BLOCK):
+        joint += np.bincount(pair_index(s), minlength=pairs)
+    table = joint.reshape(n_g, n_e)
+    ev = _key_summary(elo, table.sum(axis=0), e.dtype.kind == "b")
+    lut, causes_t = chk.resolve_events(ename, ev, request.causes, request.event_map)
+    k1 = len(causes_t) + 1
+    labels: list[Any] | None = None
+    glut = np.zeros(1, dtype=np.int64)
+    if g is not None:
+        g_counts = table.sum(axis=1)
+        glut, labels = chk.resolve_groups(str(gname), _key_summary(glo, g_counts, g.dtype.kind == "b"))
+    chk.check_any_event(ename, ev, lut)
+    n_groups = 1 if labels is None else len(labels)
+    kdt = _key_dtype(n_groups * k1)
+    cell = (glut[:, None] * k1 + lut[None, :]).astype(kdt).reshape(-1)  # unused pairs: never looked up
+    key = np.empty(n, dtype=kdt)
+    for s in range(0, n, _BLOCK):
+        np.take(cell, pair_index(s), out=key[s : s + _BLOCK])
+    meta = dict(request.meta, engine="numpy", n_rows=int(n), counting="sort")
+    return EventCounts(causes_t, _sort_counts(np.asarray(t, dtype=np.float64), key, labels, k1), gname, meta)
+
+
+#: a bincount table with more cells than this per row is read through its occupied cells
+_SPARSE_CELLS_PER_ROW = 16
+
+
+def _key_summary(lo: int, counts: np.ndarray, boolean: bool) -> chk.KeySummary:
+    """The summary of a key column whose values ``lo, lo + 1, ...`` occur ``counts`` times."""
+    values: list[Any] = list(range(lo, lo + counts.size))
+    if boolean:
+        values = [bool(v) for v in values]
+    return chk.KeySummary(np.zeros(0, dtype=np.int64), values, counts, 0)
+
+
+def _from_sparse_table(
+    table: np.ndarray,
+    span: int,
+    n_e: int,
+    n_g: int,
+    offsets: tuple[int, int, int],
+    e_bool: bool,
+    g_bool: bool | None,
+    request: chk.Request,
+) -> EventCounts:
+    """Validate and count from the occupied cells of a mostly empty (group, event, time) table.
+
+    Few rows over a long range of whole times (1,000 rows over 15 years of
+    days): the occupied cells, at most one per row, are decoded into group,
+    event and time; ordered by (group, column, time) and repeated by their
+    counts they are the sorted parts the sort kernel makes, and are counted
+    as it counts them (on the event grid, censorings as sorted times),
+    instead of reading every cell of the table per group and column.
+    """
+    elo, glo, t0 = offsets
+    _, ename, gname = request.names
+    nz = np.flatnonzero(table > 0)
+    weight = table[nz]
+    rest, ti = np.divmod(nz, span)
+    gi, ei = np.divmod(rest, n_e)
+    ev = _key_summary(elo, np.bincount(ei, weights=weight, minlength=n_e).astype(np.int64), e_bool)
+    lut, causes_t = chk.resolve_events(ename, ev, request.causes, request.event_map)
+    labels: list[Any] | None = None
+    k1 = len(causes_t) + 1
+    part = lut[ei]
+    if g_bool is not None:
+        gr = _key_summary(glo, np.bincount(gi, weights=weight, minlength=n_g).astype(np.int64), g_bool)
+        glut, labels = chk.resolve_groups(str(gname), gr)
+        part += glut[gi] * k1
+    chk.check_any_event(ename, ev, lut)
+    order = np.lexsort((ti, part))  # by (group, column), then time
+    ts = np.repeat(np.add(ti[order], t0, dtype=np.float64), weight[order])
+    sizes = np.bincount(part, weights=weight, minlength=k1 * (1 if labels is None else len(labels)))
+    bounds = np.concatenate(([0], np.cumsum(sizes.astype(np.int64))))
+    return EventCounts(causes_t, _groups_from_parts(ts, bounds, labels, k1), gname, request.meta)
 
 
 def _times(name: str, values: Any) -> np.ndarray:
@@ -260,8 +361,7 @@ def _bincount(
 
 def _sort_counts(
     t: np.ndarray,
-    cols: np.ndarray,
-    gcodes: np.ndarray | None,
+    key: np.ndarray,
     labels: list[Any] | None,
     k1: int,
 ) -> tuple[GroupCounts, ...]:
@@ -273,15 +373,12 @@ def _sort_counts(
     the parts together are the n rows once).  The censoring part of a group is
     kept as its sorted times; the K cause parts are merged into the distinct
     event times (a stable sort of K sorted runs is a linear merge).
+
+    ``key`` is each row's ``group * k1 + column`` (column 0 censored, k + 1
+    cause k; group 0 when ``labels`` is None).
     """
-    n_groups = 1 if gcodes is None else len(labels or ())
+    n_groups = 1 if labels is None else len(labels)
     cells = n_groups * k1
-    if gcodes is None:
-        key = cols
-    else:
-        kdt = np.int8 if cells <= np.iinfo(np.int8).max else np.int16 if cells <= np.iinfo(np.int16).max else np.int64
-        key = np.multiply(gcodes, k1, dtype=kdt)
-        key += cols
     sizes = np.bincount(key, minlength=cells)
     bounds = np.concatenate(([0], np.cumsum(sizes)))
     if cells == 1:
@@ -293,9 +390,19 @@ def _sort_counts(
         for c in range(cells):
             if sizes[c] > 1:
                 ts[bounds[c] : bounds[c + 1]].sort()
-    del key
+    return _groups_from_parts(ts, bounds, labels, k1)
+
+
+def _groups_from_parts(ts: np.ndarray, bounds: np.ndarray, labels: list[Any] | None,
+                       k1: int) -> tuple[GroupCounts, ...]:
+    """Each group's counts from the rows' times sorted within parts by (group, column).
+
+    Part ``gi * k1 + c`` is ``ts[bounds[gi * k1 + c] : bounds[gi * k1 + c + 1]]``: the
+    sorted times of group ``gi``'s censorings (``c = 0``) or events of the
+    column's cause.
+    """
     out = []
-    names = [None] if gcodes is None else list(labels or ())
+    names = [None] if labels is None else list(labels)
     for gi, label in enumerate(names):
         base = gi * k1
         # a copy, so that the sorted rows (ts) are freed once the events are merged

@@ -34,6 +34,7 @@ import numpy as np
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._counts import EventCounts
+from leiosurv.stats._engine_checks import Request
 from leiosurv.stats._engine_frames import arrow_column, count_file, count_narwhals
 from leiosurv.stats._engine_numpy import count_arrays
 
@@ -106,8 +107,7 @@ def count_events(
     if isinstance(data, EventCounts):
         return data
     names = (time, event, group)
-    wanted = {"time": time, "event": event, "group": group}
-    meta: dict[str, Any] = {"columns": dict(wanted)}
+    meta: dict[str, Any] = {"columns": {"time": time, "event": event, "group": group}}
     if causes is not None:
         meta["causes_given"] = [int(c) for c in causes] if _is_seq(causes) else causes
     if event_map is not None:
@@ -119,7 +119,7 @@ def count_events(
         meta["event_map"] = {
             repr(k): int(v) if isinstance(v, (int, np.integer)) else repr(v) for k, v in event_map.items()
         }
-    request = Request(names, wanted, causes, event_map, meta)
+    request = Request(names, causes, event_map, meta)
     for reader in READERS:
         native = reader.accepts(data)
         if native is not None:
@@ -134,21 +134,6 @@ def count_events(
 
 
 # -- the registry: one reader per kind of input, chosen by the input's type ------------
-@dataclass(frozen=True)
-class Request:
-    """What every reader gets besides the data: column names, causes, event_map, meta so far."""
-
-    names: tuple[str, str, str | None]
-    wanted: dict[str, str | None]
-    causes: Sequence[int] | None
-    event_map: Mapping[Any, int] | None
-    meta: dict[str, Any]
-
-    def kw(self, source: str | None = None) -> dict[str, Any]:
-        meta = self.meta if source is None else dict(self.meta, source=source)
-        return {"names": self.names, "causes": self.causes, "event_map": self.event_map, "meta": meta}
-
-
 @dataclass(frozen=True)
 class Reader:
     """One kind of input.
@@ -198,35 +183,35 @@ def _accept_narwhals(data: Any) -> Any:
 
 
 def _read_path(data: Any, r: Request) -> EventCounts:
-    return count_file(data, **r.kw())
+    return count_file(data, r)
 
 
 def _read_pandas(data: Any, r: Request) -> EventCounts:
-    chk.check_columns([str(c) for c in data.columns], r.wanted)
-    cols = [None if c is None else data[c] for c in r.names]
-    return count_arrays(*_pandas_cols(cols), **r.kw("pandas.DataFrame"))
+    return _count_named([str(c) for c in data.columns], lambda c: _pandas_col(data[c]), r, "pandas.DataFrame")
 
 
 def _read_arrow(data: Any, r: Request) -> EventCounts:
-    chk.check_columns(data.column_names, r.wanted)
-    cols = [None if c is None else arrow_column(data.column(c)) for c in r.names]
-    return count_arrays(*cols, **r.kw("pyarrow.Table"))
+    return _count_named(data.column_names, lambda c: arrow_column(data.column(c)), r, "pyarrow.Table")
 
 
 def _read_structured(data: Any, r: Request) -> EventCounts:
-    chk.check_columns(list(data.dtype.names), r.wanted)
-    cols = [None if c is None else data[c] for c in r.names]
-    return count_arrays(*cols, **r.kw("numpy structured array"))
+    return _count_named(list(data.dtype.names), lambda c: data[c], r, "numpy structured array")
 
 
 def _read_mapping(data: Any, r: Request) -> EventCounts:
-    chk.check_columns([str(k) for k in data.keys()], r.wanted)
-    cols = [None if c is None else _array(data[c]) for c in r.names]
-    return count_arrays(*cols, **r.kw("mapping of arrays"))
+    return _count_named([str(k) for k in data.keys()], lambda c: _array(data[c]), r, "mapping of arrays")
+
+
+def _count_named(available: Sequence[str], column: Callable[[str], Any], r: Request, source: str) -> EventCounts:
+    """Check that the requested columns are among ``available``, take each with ``column(name)``
+    and count them in numpy."""
+    chk.check_columns(available, r.wanted)
+    t, e, g = (None if c is None else column(c) for c in r.names)
+    return count_arrays(t, e, g, r.noting(source=source))
 
 
 def _read_narwhals(data: Any, r: Request) -> EventCounts:
-    return count_narwhals(data, **r.kw(f"{type(data).__module__}.{type(data).__name__}"))
+    return count_narwhals(data, r.noting(source=f"{type(data).__module__}.{type(data).__name__}"))
 
 
 #: tried in order; the first reader that accepts the input counts it
@@ -240,17 +225,11 @@ READERS: tuple[Reader, ...] = (
 )
 
 
-def _pandas_cols(cols: list[Any]) -> list[Any]:
-    """Numpy views of plain numeric columns; Series kept for nullable/categorical."""
-    out: list[Any] = []
-    for s in cols:
-        if s is None:
-            out.append(None)
-        elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf":
-            out.append(s.to_numpy())
-        else:
-            out.append(s)
-    return out
+def _pandas_col(s: Any) -> Any:
+    """A numpy view of a plain numeric column; the Series kept for nullable/categorical."""
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf":
+        return s.to_numpy()
+    return s
 
 
 def _array(values: Any) -> Any:

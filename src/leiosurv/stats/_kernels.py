@@ -2,7 +2,16 @@
 
 Everything here is O(m) in the number ``m`` of distinct times of a group (and
 O(m·K) over K causes): cumulative sums and products, no Python loop over times.
-Inputs are the columns of a :class:`~leiosurv.stats._counts.GroupCounts`.
+Inputs are the columns of a :class:`~leiosurv.stats._counts.GroupCounts`; the
+(m, K) results can be written into a given ``out`` (e.g. a view that skips a
+leading row), so that no copy is needed.
+
+Several groups can go through a kernel at once, stacked one after the other,
+with ``bounds`` (``(0, m_1, m_1 + m_2, ...)``) marking where each group's rows
+start and end: the elementwise steps then run once for all groups and only the
+cumulative sums and products restart at each group, so every value is the one
+the group alone gives, bit for bit.  Small groups are computed this way (the
+cost of a kernel at a few hundred rows is the number of numpy calls).
 
 Notation (per group, distinct times ``t_1 < ... < t_m``): ``n_j`` at risk just
 before ``t_j``; ``d_kj`` events of cause k at ``t_j``; ``d_j = sum_k d_kj``;
@@ -13,11 +22,23 @@ Aalen–Johansen cumulative incidence of cause k.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from leiosurv.stats._counts import GroupCounts
 
 __all__ = ["risk_and_events", "km_parts", "aj_cif", "var_delta", "var_aalen", "greenwood"]
+
+#: where each stacked group's rows start and end, ``(0, m_1, m_1 + m_2, ..., m)``; None: one group
+Bounds = Sequence[int] | None
+
+
+def _segments(m: int, bounds: Bounds) -> list[tuple[int, int]]:
+    """The non-empty ``(start, stop)`` row ranges of the stacked groups."""
+    if bounds is None:
+        return [(0, m)] if m else []
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def risk_and_events(g: GroupCounts) -> tuple[np.ndarray, np.ndarray]:
@@ -32,16 +53,16 @@ def risk_and_events(g: GroupCounts) -> tuple[np.ndarray, np.ndarray]:
     return n_risk, d
 
 
-def km_parts(n_risk: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def km_parts(n_risk: np.ndarray, d: np.ndarray, bounds: Bounds = None) -> tuple[np.ndarray, np.ndarray]:
     """All-cause Kaplan–Meier ``S_j`` and its left limit ``S_{j-1}`` (``S_0 = 1``)."""
     n = np.asarray(n_risk, dtype=np.float64)
     surv = np.divide(d, n)
     np.subtract(1.0, surv, out=surv)
-    np.multiply.accumulate(surv, out=surv)
     lag = np.empty_like(surv)
-    if lag.size:
-        lag[0] = 1.0
-        lag[1:] = surv[:-1]
+    for a, b in _segments(surv.size, bounds):
+        np.multiply.accumulate(surv[a:b], out=surv[a:b])
+        lag[a] = 1.0
+        lag[a + 1 : b] = surv[a : b - 1]
     return surv, lag
 
 
@@ -53,7 +74,8 @@ def greenwood(n_risk: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.cumsum(a)
 
 
-def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray) -> np.ndarray:
+def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray, bounds: Bounds = None,
+           out: np.ndarray | None = None) -> np.ndarray:
     """Aalen–Johansen cumulative incidence ``F_k(t_j)`` for each cause column of ``dk``.
 
     Returns an (m, K) array in column-major order, so that each cause's curve
@@ -62,14 +84,16 @@ def aj_cif(n_risk: np.ndarray, dk: np.ndarray, surv_lag: np.ndarray) -> np.ndarr
     cause-by-cause loop.
     """
     n = np.asarray(n_risk, dtype=np.float64)
-    out = np.empty(dk.shape, dtype=np.float64, order="F")
+    if out is None:
+        out = np.empty(dk.shape, dtype=np.float64, order="F")
     np.divide(dk, n[:, None], out=out)
     out *= surv_lag[:, None]
-    _cumsum_columns(out, out)
+    _cumsum_columns(out, out, bounds)
     return out
 
 
-def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.ndarray, cif: np.ndarray) -> np.ndarray:
+def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.ndarray, cif: np.ndarray,
+              bounds: Bounds = None, out: np.ndarray | None = None) -> np.ndarray:
     """Delta-method variance of ``F_k`` as ``prodlim::prodlim`` computes it.
 
     Marubini & Valsecchi (1995, *Analysing Survival Data from Clinical Trials
@@ -105,20 +129,21 @@ def var_delta(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv_lag: np.nd
     np.divide(d, a, out=a, where=keep)
     a[~keep] = 0.0
     del keep
-    g_prev = _shifted_cumsum(a, np.empty(m))
+    g_prev = _shifted_cumsum(a, np.empty(m), bounds)
     sl_n2 = np.multiply(n, n)
     np.divide(surv_lag, sl_n2, out=sl_n2)
-    out = np.empty((m, n_causes), order="F")
+    if out is None:
+        out = np.empty((m, n_causes), order="F")
     if m > _BATCH_ROWS:
-        # large groups: one cause at a time, so the five buffers are (m,), not (m, K)
-        bufs = tuple(np.empty((m, 1), order="F") for _ in range(5))
+        # large groups: one cause at a time, so the four buffers are (m,), not (m, K)
+        bufs = tuple(np.empty((m, 1), order="F") for _ in range(4))
         for k in range(n_causes):
             _var_delta_into(out[:, k : k + 1], n[:, None], a[:, None], g_prev[:, None], sl_n2[:, None],
-                            surv_lag[:, None], dk[:, k : k + 1], cif[:, k : k + 1], bufs)
+                            surv_lag[:, None], dk[:, k : k + 1], cif[:, k : k + 1], bufs, bounds)
     else:
-        bufs = tuple(np.empty((m, n_causes), order="F") for _ in range(5))
+        bufs = tuple(np.empty((m, n_causes), order="F") for _ in range(4))
         _var_delta_into(out, n[:, None], a[:, None], g_prev[:, None], sl_n2[:, None], surv_lag[:, None],
-                        dk, cif, bufs)
+                        dk, cif, bufs, bounds)
     return np.maximum(out, 0.0, out=out)
 
 
@@ -128,16 +153,18 @@ _BATCH_ROWS = 1 << 16
 
 
 def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.ndarray, sl_n2: np.ndarray,
-                    lag: np.ndarray, dk: np.ndarray, cif: np.ndarray, bufs: tuple[np.ndarray, ...]) -> None:
+                    lag: np.ndarray, dk: np.ndarray, cif: np.ndarray, bufs: tuple[np.ndarray, ...],
+                    bounds: Bounds) -> None:
     """The delta variance of the cause columns ``cif`` into ``out`` (see :func:`var_delta`)."""
     f = np.asfortranarray(cif)
-    x, t, c, v1, v2 = bufs
+    x, t, c, v1 = bufs
+    v2 = out  # V2 accumulates in the output
     np.multiply(sl_n2, dk, out=x)  # S_{i-1} d_ki / n_i^2
     np.multiply(f, a, out=t)  # F_i a_i
-    _shifted_cumsum(t, v1)
-    v1 += _cumsum_columns(x, c)  # V1 without the current a-term
+    _shifted_cumsum(t, v1, bounds)
+    v1 += _cumsum_columns(x, c, bounds)  # V1 without the current a-term
     t *= f  # F_i^2 a_i
-    _shifted_cumsum(t, v2)
+    _shifted_cumsum(t, v2, bounds)
     np.multiply(f, x, out=t)
     t *= 2.0  # 2 F_i S_{i-1} d_ki / n_i^2
     np.multiply(x, lag, out=c)
@@ -145,16 +172,16 @@ def _var_delta_into(out: np.ndarray, col: np.ndarray, a: np.ndarray, g_prev: np.
     c *= x
     c /= col  # S_{i-1}^2 (n_i - d_ki) d_ki / n_i^3
     t += c
-    v2 += _cumsum_columns(t, c)  # V2 without the current a-term
-    np.multiply(f, g_prev, out=out)
+    v2 += _cumsum_columns(t, c, bounds)  # V2 without the current a-term
+    np.multiply(f, g_prev, out=x)
     v1 *= 2.0
-    out -= v1
-    out *= f
-    out += v2
+    x -= v1
+    x *= f
+    out += x  # F^2 G - 2 F V1 + V2
 
 
 def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarray, surv_lag: np.ndarray,
-              cif: np.ndarray) -> np.ndarray:
+              cif: np.ndarray, bounds: Bounds = None, out: np.ndarray | None = None) -> np.ndarray:
     """Aalen-type variance of ``F_k`` as ``cmprsk::cuminc`` computes it (Gray 1988).
 
     Port of cmprsk's Fortran ``cinc`` (``cincsub.f``) with the ties factor
@@ -178,7 +205,8 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
         fk2_n2 = surv_lag * surv_lag / (n * n)
         n1 = n - 1.0
     alive = surv > 0
-    out = np.empty(cif.shape, order="F")
+    if out is None:
+        out = np.empty(cif.shape, order="F")
     for k in range(cif.shape[1]):  # one contiguous pass per cause (K is small)
         f = np.ascontiguousarray(cif[:, k])
         de = np.ascontiguousarray(dk[:, k])
@@ -189,33 +217,42 @@ def var_aalen(n_risk: np.ndarray, dk: np.ndarray, d: np.ndarray, surv: np.ndarra
             t6e = np.where(me, fk2_n2 * np.where(de > 1, 1.0 - (de - 1.0) / n1, 1.0) * de, 0.0)
         r = f * inv  # t4 of the other causes; 1 + r is t4 of the cause itself
         w = t6o + t6e
-        v1 = np.cumsum(r * r * w + t6e * (1.0 + 2.0 * r))
-        v2 = np.cumsum(inv * (r * w + t6e))
-        v3 = np.cumsum(inv * inv * w)
+        v1 = _cumsum_columns(r * r * w + t6e * (1.0 + 2.0 * r), None, bounds)
+        v2 = _cumsum_columns(inv * (r * w + t6e), None, bounds)
+        v3 = _cumsum_columns(inv * inv * w, None, bounds)
         v = v1 + f * f * v3 - 2.0 * f * v2
         # cmprsk evaluates v only where F_k jumps: carry the last such value forward
-        idx = np.maximum.accumulate(np.where(me, np.arange(m), -1))
+        idx = np.where(me, np.arange(m), -1)
+        for a, b in _segments(m, bounds):
+            np.maximum.accumulate(idx[a:b], out=idx[a:b])
         out[:, k] = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0)
     return np.maximum(out, 0.0, out=out)
 
 
-def _cumsum_columns(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Cumulative sum down each column (axis 0), one contiguous column at a time.
+def _cumsum_columns(x: np.ndarray, out: np.ndarray | None, bounds: Bounds = None) -> np.ndarray:
+    """Cumulative sum down each column (axis 0) of each group, one contiguous column at a time.
 
     numpy's ``add.accumulate(axis=0)`` on an (m, K) array runs its inner loop
     across the K columns (about 10x slower for K = 2); a column of a
-    column-major array is contiguous.
+    column-major array is contiguous.  ``out=None``: in place.
     """
+    if out is None:
+        out = x
+    segments = _segments(x.shape[0], bounds)
     if x.ndim == 1:
-        return np.add.accumulate(x, out=out)
+        for a, b in segments:
+            np.add.accumulate(x[a:b], out=out[a:b])
+        return out
     for k in range(x.shape[1]):
-        np.add.accumulate(x[:, k], out=out[:, k])
+        for a, b in segments:
+            np.add.accumulate(x[a:b, k], out=out[a:b, k])
     return out
 
 
-def _shifted_cumsum(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out[0] = 0``, ``out[j] = x[0] + ... + x[j-1]`` (along axis 0): the cumulative sum up to the previous time."""
-    if out.shape[0]:
-        out[0] = 0.0
-        _cumsum_columns(x[:-1], out[1:])
+def _shifted_cumsum(x: np.ndarray, out: np.ndarray, bounds: Bounds = None) -> np.ndarray:
+    """``out[0] = 0``, ``out[j] = x[0] + ... + x[j-1]`` (along axis 0, within each group):
+    the cumulative sum up to the previous time."""
+    for a, b in _segments(out.shape[0], bounds):
+        out[a] = 0.0
+        _cumsum_columns(x[a : b - 1], out[a + 1 : b])
     return out
