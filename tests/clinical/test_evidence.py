@@ -68,6 +68,15 @@ def test_ruleset_version_and_hash_of_the_data_files():
     assert on_disk == sorted(evidence.DATA_FILES), "every data file is hashed, and only those"
 
 
+def test_fast_yaml_loader_reads_the_same_data_as_the_pure_python_one():
+    """The evidence files are read with libyaml's safe loader when there is one; the data must not change."""
+    folder = resources.files("leiosurv.clinical.evidence").joinpath("data")
+    assert issubclass(evidence.YAML_LOADER, yaml.constructor.SafeConstructor)  # a safe loader, never the full one
+    for name in evidence.DATA_FILES:
+        raw = folder.joinpath(name).read_bytes()
+        assert yaml.load(raw, Loader=evidence.YAML_LOADER) == yaml.load(raw, Loader=yaml.SafeLoader), name
+
+
 def test_every_citation_names_a_registered_source():
     cits = _all_citations()
     assert len(cits) > 100

@@ -16,9 +16,8 @@ group would be if dermal LMS were confirmed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
@@ -27,6 +26,9 @@ from leiosurv.clinical.findings import Findings
 from leiosurv.clinical.mitoses import get_mitotic_definition, mitotic_score, per_10_hpf
 from leiosurv.clinical.pathway import Applicability
 from leiosurv.serial import Serialisable
+
+if TYPE_CHECKING:  # numpy is imported by rule_groups, where it is used (the CLI starts without it)
+    import numpy as np
 
 __all__ = ["RiskGroup", "RuleGroup", "FactorStatus", "RiskResult", "classify_risk", "rule_group", "rule_groups",
            "rule_factors"]
@@ -66,9 +68,12 @@ def rule_groups(values: np.ndarray) -> np.ndarray:
 
     Returns an object array of ``"high"``, ``"low"`` or ``"incomplete"`` (one per row).
 
+    >>> import numpy as np
     >>> rule_groups(np.array([[1, np.nan], [0, 0], [0, np.nan]])).tolist()
     ['high', 'low', 'incomplete']
     """
+    import numpy as np
+
     v = np.asarray(values, dtype=float)
     high = (v == 1).any(axis=1)
     low = (v == 0).all(axis=1) & ~high
