@@ -239,7 +239,7 @@ def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], 
     return rows
 
 
-def _findings(row: dict) -> dict:
+def _findings(row: Any) -> dict:
     f = dict(row.get("findings") or {})
     f["excision_date"] = row["diagnosis_date"].isoformat()
     for col, key in _FINDING_COLS.items():
@@ -252,6 +252,14 @@ def _findings(row: dict) -> dict:
     if row.get("age") is not None:
         f["patient"] = {**f.get("patient", {}), "age_years": row["age"]}
     return f
+
+
+def _findings_key(row: _Row) -> Any:
+    """A hashable key that determines ``_findings(row)``: the row's values but its patient, tumour, track_from."""
+    if row.get("findings") is not None:  # a JSON object: its text
+        return json.dumps(_findings(row), sort_keys=True, default=str)
+    return type(row), tuple(v for c, v in zip(row.ix, row.v, strict=True)
+                            if c not in ("patient", "tumour", "track_from"))
 
 
 def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None = None,
@@ -335,7 +343,8 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
                 if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
                     first[p] = (r["diagnosis_date"], i, r["tumour"])
             pending, rest = plan_pending(dated, set(new))
-            rest += bulk.tumours(tables["tumours"], _findings, new, pending, {p: v[2] for p, v in first.items()})
+            rest += bulk.tumours(tables["tumours"], _findings, _findings_key, new, pending,
+                                 {p: v[2] for p, v in first.items()})
             rest.sort(key=lambda x: x[0])
             done = bulk.done
             report.assessed = bulk.assessed
