@@ -93,6 +93,15 @@ class BulkWriter:
         self.assessed = 0
         if not self.pg:  # take SQLite's write lock now: the ids below are max(id) + k
             conn.exec_driver_sql("UPDATE patient SET id = id WHERE 0")
+            # a page cache of up to 256 MiB for this import (the indexes of a large registry; SQLite's default is
+            # 2 MiB); the connection's own value comes back in close()
+            self._cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            conn.exec_driver_sql("PRAGMA cache_size = -262144")
+
+    def close(self) -> None:
+        """Give the connection back its own page cache size (SQLite)."""
+        if not self.pg:
+            self.c.exec_driver_sql(f"PRAGMA cache_size = {int(self._cache)}")
 
     # --- low level ------------------------------------------------------------------------------------
 

@@ -306,67 +306,76 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     report = ImportReport({k: len(v) for k, v in tables.items() if v})
     with reg.engine.begin() as c:
         bulk = BulkWriter(c, as_of, progress)
-        done = 0
-
-        def apply(kind_: str, n: int, fn) -> None:
-            nonlocal done
-            try:
-                fn()
-            except LeiosurvError as exc:
-                raise ImportValidationError([FieldIssue(f"{kind_} row {n}", str(exc))]) from None
-            done += 1
-            if progress is not None and done % 1000 == 0:
-                progress(done)
-
-        dated = []
-        for k in ("treatments", "observations", "encounters", "events"):
-            for n, r in tables[k]:
-                dated.append(((r.get("date") or r.get("first_seen"), _ORDER[k], n), k, n, r))
-        dated.sort(key=lambda x: x[0])
-        if per_row:
-            for n, r in tables["patients"]:
-                apply("patients", n, lambda r=r: _add_patient(
-                    c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"),
-                    birth_date=r.get("birth_date"), synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"),
-                    note=r.get("note")))
-            for n, r in tables["tumours"]:
-                apply("tumours", n, lambda r=r: reg.add_tumour(
-                    r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
-                    as_of=as_of, track_from=r.get("track_from"), conn=c))
-            report.assessed = len(tables["tumours"])
-            rest = dated
-        else:
-            new = bulk.patients(tables["patients"])
-            first: dict[str, tuple[Any, int, str]] = {}  # each new patient's first-diagnosed tumour
-            for i, (_n, r) in enumerate(tables["tumours"]):
-                p = r["patient"]
-                if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
-                    first[p] = (r["diagnosis_date"], i, r["tumour"])
-            pending, rest = plan_pending(dated, set(new))
-            rest += bulk.tumours(tables["tumours"], _findings, _findings_key, new, pending,
-                                 {p: v[2] for p, v in first.items()})
-            rest.sort(key=lambda x: x[0])
-            done = bulk.done
-            report.assessed = bulk.assessed
-
-        for _key, k, n, r in rest:
-            if k == "treatments":
-                fn = lambda r=r: reg.record_treatment(  # noqa: E731
-                    r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
-                    agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of, conn=c)
-            elif k == "events":
-                fn = lambda r=r: reg.record_event(  # noqa: E731
-                    r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), site=r.get("site"),
-                    cause=r.get("cause"), note=r.get("note"), as_of=as_of, conn=c)
-            elif k == "observations":
-                fn = lambda r=r: reg.add_observation(  # noqa: E731
-                    r["patient"], r["observation"], r["description"], r["first_seen"], r["max_interval_days"],
-                    site=r.get("site"), tumour=r.get("tumour"), as_of=as_of, conn=c)
-            else:
-                fn = lambda r=r: reg.record_encounter(  # noqa: E731
-                    r["patient"], date=r["date"], modality_class=r.get("modality_class") or "clinical",
-                    kind=r.get("kind"), status=r.get("status") or "done", tumour=r.get("tumour"),
-                    observation=r.get("observation"), plan_item=r.get("plan_item"), modality=r.get("modality"),
-                    provider=r.get("provider"), findings=r.get("findings"), as_of=as_of, conn=c)
-            apply(k, n, fn)
+        try:
+            _apply_all(reg, c, bulk, tables, as_of, progress, per_row, report)
+        finally:
+            bulk.close()
     return report
+
+
+def _apply_all(reg: Registry, c: Any, bulk: BulkWriter, tables: dict[str, list], as_of: _dt.date, progress: Any,
+               per_row: bool, report: ImportReport) -> None:
+    """Write the validated *tables* on *c*: the bulk path (or every row as its service call, *per_row*)."""
+    done = 0
+
+    def apply(kind_: str, n: int, fn) -> None:
+        nonlocal done
+        try:
+            fn()
+        except LeiosurvError as exc:
+            raise ImportValidationError([FieldIssue(f"{kind_} row {n}", str(exc))]) from None
+        done += 1
+        if progress is not None and done % 1000 == 0:
+            progress(done)
+
+    dated = []
+    for k in ("treatments", "observations", "encounters", "events"):
+        for n, r in tables[k]:
+            dated.append(((r.get("date") or r.get("first_seen"), _ORDER[k], n), k, n, r))
+    dated.sort(key=lambda x: x[0])
+    if per_row:
+        for n, r in tables["patients"]:
+            apply("patients", n, lambda r=r: _add_patient(
+                c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"),
+                birth_date=r.get("birth_date"), synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"),
+                note=r.get("note")))
+        for n, r in tables["tumours"]:
+            apply("tumours", n, lambda r=r: reg.add_tumour(
+                r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
+                as_of=as_of, track_from=r.get("track_from"), conn=c))
+        report.assessed = len(tables["tumours"])
+        rest = dated
+    else:
+        new = bulk.patients(tables["patients"])
+        first: dict[str, tuple[Any, int, str]] = {}  # each new patient's first-diagnosed tumour
+        for i, (_n, r) in enumerate(tables["tumours"]):
+            p = r["patient"]
+            if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
+                first[p] = (r["diagnosis_date"], i, r["tumour"])
+        pending, rest = plan_pending(dated, set(new))
+        rest += bulk.tumours(tables["tumours"], _findings, _findings_key, new, pending,
+                             {p: v[2] for p, v in first.items()})
+        rest.sort(key=lambda x: x[0])
+        done = bulk.done
+        report.assessed = bulk.assessed
+
+    for _key, k, n, r in rest:
+        if k == "treatments":
+            fn = lambda r=r: reg.record_treatment(  # noqa: E731
+                r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
+                agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of, conn=c)
+        elif k == "events":
+            fn = lambda r=r: reg.record_event(  # noqa: E731
+                r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), site=r.get("site"),
+                cause=r.get("cause"), note=r.get("note"), as_of=as_of, conn=c)
+        elif k == "observations":
+            fn = lambda r=r: reg.add_observation(  # noqa: E731
+                r["patient"], r["observation"], r["description"], r["first_seen"], r["max_interval_days"],
+                site=r.get("site"), tumour=r.get("tumour"), as_of=as_of, conn=c)
+        else:
+            fn = lambda r=r: reg.record_encounter(  # noqa: E731
+                r["patient"], date=r["date"], modality_class=r.get("modality_class") or "clinical",
+                kind=r.get("kind"), status=r.get("status") or "done", tumour=r.get("tumour"),
+                observation=r.get("observation"), plan_item=r.get("plan_item"), modality=r.get("modality"),
+                provider=r.get("provider"), findings=r.get("findings"), as_of=as_of, conn=c)
+        apply(k, n, fn)
