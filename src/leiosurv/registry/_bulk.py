@@ -95,13 +95,13 @@ class BulkWriter:
             conn.exec_driver_sql("UPDATE patient SET id = id WHERE 0")
             # a page cache of up to 256 MiB for this import (the indexes of a large registry; SQLite's default is
             # 2 MiB); the connection's own value comes back in close()
-            self._cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            self._cache = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or -2000)
             conn.exec_driver_sql("PRAGMA cache_size = -262144")
 
     def close(self) -> None:
         """Give the connection back its own page cache size (SQLite)."""
         if not self.pg:
-            self.c.exec_driver_sql(f"PRAGMA cache_size = {int(self._cache)}")
+            self.c.exec_driver_sql(f"PRAGMA cache_size = {self._cache}")
 
     # --- low level ------------------------------------------------------------------------------------
 
