@@ -25,6 +25,12 @@ the dated records in date order are written in **one transaction**: a refusal
 by the database (a trigger or constraint) names its row, and nothing is
 imported.  A process killed mid-way leaves the database as it was (the
 transaction never committed).
+
+Validation keeps memory small without giving up the complete report: CSV files
+are read in chunks (``CHUNK`` rows), each column converted once per distinct
+cell, and the validated rows kept as compact tuples (:class:`_Row`) whose equal
+values are one object; the bulk path builds and writes the database rows batch
+by batch.
 """
 
 from __future__ import annotations
