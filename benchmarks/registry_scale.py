@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -177,6 +179,32 @@ def _time_core() -> list[float]:
     return total
 
 
+class _RssPeak(threading.Thread):
+    """The process's resident set size at the start and its peak (sampled every 0.2 s) until :meth:`stop`."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.start = self.peak = self._rss()
+        self._done = threading.Event()
+        threading.Thread.start(self)
+
+    @staticmethod
+    def _rss() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def run(self) -> None:
+        while not self._done.wait(0.2):
+            self.peak = max(self.peak, self._rss())
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+        self.peak = max(self.peak, self._rss())
+
+
 def _size(reg) -> int:
     with reg.engine.connect() as c:
         if reg.dialect == "postgresql":
@@ -249,7 +277,13 @@ def main() -> None:
             print(f"  applied {k:,} rows, {time.perf_counter() - t:.0f} s", flush=True)
 
     core = _time_core()
-    rep = import_files(reg, files, as_of=today, progress=progress)
+    gc.collect()
+    rss = _RssPeak()
+    try:
+        rep = import_files(reg, files, as_of=today, progress=progress)
+    finally:
+        rss.stop()
+    res["rss_start"], res["rss_peak"] = rss.start, rss.peak
     res["import_s"] = time.perf_counter() - t
     res["core_s"] = core[0]
     res["first_batch_s"] = first[0] if first else None
@@ -344,7 +378,11 @@ def _write(r: dict) -> None:
         f"{r['assessed']:,} assessments (one per distinct input: findings, their dates, the day of import) "
         f"taking {r['core_s']:,.1f} s ({r['core_s'] / max(r['assessed'], 1) * 1000:.1f} ms each); without them "
         f"the import would run at {n / (r['import_s'] - r['core_s']):,.0f} patients/s. "
-        f"Then {'VACUUM ANALYZE' if b == 'postgresql' else 'ANALYZE and a WAL checkpoint'}: "
+        + (f"Memory: the process's resident set was {r['rss_start'] / 2**30:.2f} GiB when the import began and "
+           f"peaked at {r['rss_peak'] / 2**30:.2f} GiB during it "
+           f"({(r['rss_peak'] - r['rss_start']) / n:,.0f} bytes a patient above the start). "
+           if "rss_peak" in r else "")
+        + f"Then {'VACUUM ANALYZE' if b == 'postgresql' else 'ANALYZE and a WAL checkpoint'}: "
         f"{r['analyze_s']:,.1f} s (not part of the import).",
         *([f"- **Scale-up** to {r['n']:,} patients by SQL replication of the imported rows (`--replicate-from`; "
            f"triggers and constraints active; replicas keep their template's dates and share its results): "

@@ -60,6 +60,24 @@ def test_validation_names_every_row_and_column_and_writes_nothing(reg, tmp_path)
     assert reg.counts()["patient"] == 0
 
 
+def test_rows_read_in_chunks_keep_their_numbers_and_order(reg, tmp_path, monkeypatch):
+    """A CSV read in chunks (here of 3 rows) names the same rows, in row then column order, and imports all."""
+    from leiosurv.registry import _import
+
+    monkeypatch.setattr(_import, "CHUNK", 3)
+    rows = [f"P{i},{'woman' if i in (2, 5, 9) else 'female'},{'1950-13-01' if i == 5 else ''}" for i in range(1, 11)]
+    bad = "patient,sex,birth_date\n" + "\n".join(rows) + "\n,male,\n"
+    with pytest.raises(ImportValidationError) as e:
+        import_files(reg, _write(tmp_path, patients=bad))
+    assert [i.path for i in e.value.errors] == [
+        "patients row 2.sex", "patients row 5.sex", "patients row 5.birth_date", "patients row 9.sex",
+        "patients row 11.patient"]
+    assert reg.counts()["patient"] == 0
+    good = "patient,sex,birth_date\n" + "\n".join(f"P{i},female,1950-01-0{1 + i % 9}" for i in range(1, 11)) + "\n"
+    assert import_files(reg, _write(tmp_path, patients=good)).rows == {"patients": 10}
+    assert reg.counts()["patient_identity"] == 10
+
+
 def test_missing_and_unknown_columns(reg, tmp_path):
     with pytest.raises(ImportValidationError, match="events: missing column 'date'.*unknown column 'when'"):
         import_files(reg, _write(tmp_path, events="patient,kind,when\nA,death,2020-01-01\n"))

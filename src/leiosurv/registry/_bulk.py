@@ -29,6 +29,7 @@ by row to name the row; then the import stops and nothing is written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 from collections import defaultdict
@@ -61,6 +62,10 @@ _COLS = {
                   "modality_class", "kind", "modality", "provider", "due", "window_start", "window_end", "done_on",
                   "findings", "status_reason"),
 }
+_JSON_COLS = {"findings"}
+_DATE_COLS = {"birth_date", "diagnosis_date", "assessed_on", "plan_start", "imaging_until", "date", "due",
+              "window_start", "window_end", "done_on"}
+_BOOL_COLS = {"synthetic", "current"}
 _ENC = {c: i for i, c in enumerate(_COLS["encounter"])}
 _ASS = {c: i for i, c in enumerate(_COLS["assessment"])}
 
@@ -80,23 +85,41 @@ class BulkWriter:
         self.as_of = as_of
         self.progress = progress
         self.done = 0
-        self.memo: dict[str, tuple[StoredAssessment, str, str, str] | LeiosurvError] = {}
+        # distinct input -> (the assessment without its result JSON, result sha256, dates, findings JSON) or error
+        self.memo: dict[Any, tuple[StoredAssessment, str, str, str] | LeiosurvError] = {}
         self.stored: set[str] = set()
+        self.fresh: dict[str, str] = {}  # result bodies of this batch's new assessments, not stored yet
+        self.iso: dict[Any, Any] = {None: None}  # a date's ISO text (SQLite), once per distinct date
         self.assessed = 0
         if not self.pg:  # take SQLite's write lock now: the ids below are max(id) + k
             conn.exec_driver_sql("UPDATE patient SET id = id WHERE 0")
+            # a page cache of up to 256 MiB for this import (the indexes of a large registry; SQLite's default is
+            # 2 MiB); the connection's own value comes back in close()
+            self._cache = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or -2000)
+            conn.exec_driver_sql("PRAGMA cache_size = -262144")
+
+    def close(self) -> None:
+        """Give the connection back its own page cache size (SQLite)."""
+        if not self.pg:
+            self.c.exec_driver_sql(f"PRAGMA cache_size = {self._cache}")
 
     # --- low level ------------------------------------------------------------------------------------
 
-    def _val(self, v):
-        if isinstance(v, dict | list):
-            return json.dumps(v)
-        if not self.pg:
-            if isinstance(v, _dt.date):
-                return v.isoformat()
-            if isinstance(v, bool):
-                return int(v)
-        return v
+    def _values(self, table: str, rows: Sequence[Sequence]) -> list[tuple]:
+        """*rows* as the driver takes them, converted column by column (JSON text; SQLite: ISO dates, 0/1)."""
+        cols = list(zip(*rows, strict=True))
+        iso = self.iso
+        for j, name in enumerate(_COLS[table]):
+            col = cols[j]
+            if name in _JSON_COLS:
+                cols[j] = tuple(json.dumps(v) if isinstance(v, dict | list) else v for v in col)
+            elif self.pg:
+                continue
+            elif name in _DATE_COLS:
+                cols[j] = tuple(iso[v] if v in iso else iso.setdefault(v, v.isoformat()) for v in col)
+            elif name in _BOOL_COLS:
+                cols[j] = tuple(None if v is None else int(v) for v in col)
+        return list(zip(*cols, strict=True))
 
     def ids(self, table: str, n: int) -> list[int]:
         """*n* new ids of *table* (PostgreSQL: from its sequence; SQLite: after the largest, under the write lock)."""
@@ -114,7 +137,7 @@ class BulkWriter:
             return
         cols = _COLS[table]
         names = ", ".join(f'"{c}"' for c in cols)
-        vals = [tuple(self._val(v) for v in r) for r in rows]
+        vals = self._values(table, rows)
         sp = self.c.begin_nested()
         try:
             if self.pg:
@@ -175,14 +198,23 @@ class BulkWriter:
 
     # --- tumours ------------------------------------------------------------------------------------------
 
-    def _assess(self, findings: dict, confirmed: str | None, *, metastatic: bool = False
+    def _assess(self, key: Any, findings: Callable[[], dict], confirmed: str | None, *, metastatic: bool = False
                 ) -> tuple[StoredAssessment, str, str, str]:
-        key = json.dumps([findings, confirmed, metastatic], sort_keys=True, default=str)
+        """The assessment of ``findings()`` (memoised under *key*, which determines the findings, with
+        *confirmed* and *metastatic*): ``(assessment without result JSON, sha256, dates, findings JSON)``.
+
+        The result body goes to ``self.fresh`` until :meth:`_flush` stores it; the memo keeps no result JSON.
+        """
+        key = (key, confirmed, metastatic)
         hit = self.memo.get(key)
         if hit is None:
             try:
-                s = run_assessment(findings, as_of=self.as_of, confirmed_diagnosis=confirmed, metastatic=metastatic)
-                hit = (s, *_results.split_result(dict(s.result)))
+                s = run_assessment(findings(), as_of=self.as_of, confirmed_diagnosis=confirmed,
+                                   metastatic=metastatic)
+                sha, body, dates = _results.split_result(dict(s.result))
+                if sha not in self.stored:
+                    self.fresh[sha] = body
+                hit = (dataclasses.replace(s, result={}), sha, dates, json.dumps(s.findings))
             except LeiosurvError as exc:
                 hit = exc
             self.memo[key] = hit
@@ -204,7 +236,7 @@ class BulkWriter:
             out.update({r[0]: (r[1], r[2], r[3]) for r in self.c.execute(q)})
         return out
 
-    def tumours(self, rows: list[tuple[int, dict]], findings_of: Callable[[dict], dict],
+    def tumours(self, rows: list[tuple[int, Any]], findings_of: Callable[[Any], dict], key_of: Callable[[Any], Any],
                 new: dict[str, tuple[int, _dt.date | None]], pending: dict[str, list], first: dict[str, str]) -> list:
         """Insert the tumours, their assessments and plans, with each patient's *pending* records applied.
 
@@ -231,7 +263,8 @@ class BulkWriter:
             tumours = {}
             for i in idxs:
                 n, r = rows[i]
-                tumours[r["tumour"]] = t = self._tumour(buf, tids[i], pid, bd, death, n, r, findings_of(r))
+                tumours[r["tumour"]] = t = self._tumour(buf, tids[i], pid, bd, death, n, r, findings_of,
+                                                        key_of)
                 buf.tumours.append(t)
             recs = pending.pop(p, [])
             for j, rec in enumerate(recs):
@@ -246,12 +279,14 @@ class BulkWriter:
             left += recs
         return left
 
-    def _tumour(self, buf: _Batch, tid: int, pid: int, bd, death, n: int, r: dict, findings: dict) -> _Tumour:
+    def _tumour(self, buf: _Batch, tid: int, pid: int, bd, death, n: int, r: Any,
+                findings_of: Callable[[Any], dict], key_of: Callable[[Any], Any]) -> _Tumour:
         """What ``add_tumour`` stores for import row *n* (``r``), in memory."""
         p, label = r["patient"], r["tumour"]
         where = f"tumours row {n}"
         try:
-            s, sha, body, dates = self._assess(findings, r.get("confirmed_diagnosis"))
+            s, sha, dates, fjson = self._assess(key_of(r), lambda: findings_of(r),
+                                                r.get("confirmed_diagnosis"))
             dx = _dt.date.fromisoformat(s.findings["excision_date"])
         except (LeiosurvError, ValueError) as exc:
             raise _fail((where, ""), exc if isinstance(exc, LeiosurvError) else InputError(
@@ -260,14 +295,14 @@ class BulkWriter:
         if age is None and bd is not None:
             age = dx.year - bd.year - ((dx.month, dx.day) < (bd.month, bd.day))
         f = s.factors
-        t = _Tumour(tid, pid, s.findings, death,
+        t = _Tumour(tid, pid, s.findings, fjson, death,
                     (tid, pid, label, dx, s.findings.get("site"), s.findings.get("depth", "unknown"), age,
-                     s.findings, s.findings.get("confirmed_diagnosis"), f["necrosis"], f["mitotic_grade"],
+                     fjson, s.findings.get("confirmed_diagnosis"), f["necrosis"], f["mitotic_grade"],
                      f["invasion"], f["margins"]), (where, f"tumour {label!r} of patient {p!r}"))
-        self._plan(buf, t, s, sha, body, dates, "registration", self.as_of, where, r.get("track_from"), first=True)
+        self._plan(t, s, sha, dates, "registration", self.as_of, where, r.get("track_from"), first=True)
         return t
 
-    def _plan(self, buf: _Batch, t: _Tumour, s: StoredAssessment, sha: str, body: str, dates: str, reason: str,
+    def _plan(self, t: _Tumour, s: StoredAssessment, sha: str, dates: str, reason: str,
               on: _dt.date, where: str, cutoff: _dt.date | None, *, first: bool = False) -> None:
         """``_service._store`` in memory: *s* becomes the tumour's current assessment, its plan stored."""
         if t.assessments:
@@ -276,8 +311,6 @@ class BulkWriter:
             for it in t.items:
                 if it[_ENC["status"]] == "planned" and (cutoff is None or it[_ENC["due"]] >= cutoff):
                     it[_ENC["status"]], it[_ENC["status_reason"]] = "cancelled", why
-        if sha not in self.stored:
-            buf.bodies[sha] = body
         a = [None, t.tid, len(t.assessments) + 1, on, reason, s.ruleset_version, s.ruleset_hash, s.risk_group,
              s.top_diagnosis, s.plan_basis, s.plan_start, s.imaging_interval_days, s.imaging_until, True, sha, dates]
         t.assessments.append(a)
@@ -315,10 +348,11 @@ class BulkWriter:
         buf.ewheres.append((w, f"{ek.replace('_', ' ')} of patient {p!r}"))
         if ek == "metastasis" and t is not None and not is_metastatic_pathway(t.assessments[-1][_ASS["plan_basis"]]):
             try:
-                s, sha, body, dates = self._assess(t.findings, None, metastatic=True)
+                s, sha, dates, _f = self._assess(t.key, lambda: t.findings, None,
+                                                    metastatic=True)
             except LeiosurvError as exc:
                 raise _fail((w, ""), exc) from None
-            self._plan(buf, t, s, sha, body, dates, "replan_metastasis", d, w, d)
+            self._plan(t, s, sha, dates, "replan_metastasis", d, w, d)
         if ek == "death":
             for u in tumours.values():
                 u.death = d
@@ -339,8 +373,9 @@ class BulkWriter:
             it[0] = i
             it[_ENC["assessment_id"]] = it[_ENC["assessment_id"]][0]
         self.insert("tumour", [t.row for t in buf.tumours], [t.where for t in buf.tumours])
-        _repo.store_contents(self.c, buf.bodies)
-        self.stored.update(buf.bodies)
+        _repo.store_contents(self.c, self.fresh)
+        self.stored.update(self.fresh)
+        self.fresh.clear()
         self.insert("assessment", ass, [w for t in buf.tumours for w in t.awheres])
         iw = [w for t in buf.tumours for w in t.iwheres]
         for k in range(0, len(items), 4 * BATCH):
@@ -353,8 +388,10 @@ class BulkWriter:
 class _Tumour:
     """One tumour of the import in memory: its row, assessments and plan rows (lists, changed in place)."""
 
-    def __init__(self, tid: int, pid: int, findings: dict, death: _dt.date | None, row: tuple, where: Where):
+    def __init__(self, tid: int, pid: int, findings: dict, fjson: str, death: _dt.date | None, row: tuple,
+                 where: Where):
         self.tid, self.pid, self.findings, self.death, self.row, self.where = tid, pid, findings, death, row, where
+        self.key = ("findings", fjson)  # the memo key of its re-assessments (the findings determine them)
         self.assessments: list[list] = []
         self.awheres: list[Where] = []
         self.items: list[list] = []
@@ -366,7 +403,6 @@ class _Batch:
 
     def __init__(self) -> None:
         self.tumours: list[_Tumour] = []
-        self.bodies: dict[str, str] = {}
         self.events: list[tuple] = []
         self.ewheres: list[Where] = []
         self.applied = 0

@@ -25,13 +25,19 @@ the dated records in date order are written in **one transaction**: a refusal
 by the database (a trigger or constraint) names its row, and nothing is
 imported.  A process killed mid-way leaves the database as it was (the
 transaction never committed).
+
+Validation keeps memory small without giving up the complete report: CSV files
+are read in chunks (``CHUNK`` rows), each column converted once per distinct
+cell, and the validated rows kept as compact tuples (:class:`_Row`) whose equal
+values are one object; the bulk path builds and writes the database rows batch
+by batch.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +75,7 @@ _FINDING_COLS = {"site": "site", "depth": "depth", "margins": "margins", "necros
                  "perineural_invasion": "perineural_invasion", "intravascular_invasion": "intravascular_invasion",
                  "atypia": "atypia", "pleomorphism": "pleomorphism", "fnclcc_grade": "fnclcc_grade",
                  "distant_lesion": "distant_lesion"}
+CHUNK = 200_000  # CSV rows read and validated at a time
 _ORDER = {"treatments": 0, "observations": 1, "encounters": 2, "events": 3}
 
 
@@ -84,7 +91,21 @@ class ImportReport:
         return "imported " + ", ".join(f"{n} {k}" for k, n in self.rows.items()) if self.rows else "nothing to import"
 
 
-def _read(path: Path, kind: str | None) -> dict[str, pd.DataFrame]:
+def _chunks(path: Path, reader: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    it = iter(reader)
+    while True:
+        try:
+            df = next(it)
+        except StopIteration:
+            return
+        except (OSError, ValueError) as exc:
+            raise ImportValidationError([FieldIssue(f"{path.name}", f"cannot be read: "
+                                                    f"{str(exc).splitlines()[0][:120]}")]) from None
+        yield df
+
+
+def _read(path: Path, kind: str | None) -> dict[str, Iterable[pd.DataFrame]]:
+    """The kinds in *path*, each as its frames (a CSV file in chunks of ``CHUNK`` rows, read as they are used)."""
     name = path.name.lower()
     try:
         if name.endswith((".xlsx", ".xlsm")):
@@ -93,13 +114,14 @@ def _read(path: Path, kind: str | None) -> dict[str, pd.DataFrame]:
             if unknown:
                 raise ImportValidationError([FieldIssue(f"{path.name}", f"sheet {unknown[0]!r} is not one of "
                                                         f"{', '.join(KINDS)}")])
-            return sheets
+            return {k: [df] for k, df in sheets.items()}
         if name.endswith((".csv", ".csv.gz", ".tsv")):
             k = kind or name.split(".")[0]
             if k not in KINDS:
                 raise ImportValidationError([FieldIssue(path.name, "name the kind with --kind or the file name: "
                                                         f"one of {', '.join(KINDS)}")])
-            return {k: pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if name.endswith(".tsv") else ",")}
+            return {k: _chunks(path, pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK,
+                                                 sep="\t" if name.endswith(".tsv") else ","))}
     except (OSError, ValueError) as exc:
         if isinstance(exc, ImportValidationError):
             raise
@@ -108,59 +130,122 @@ def _read(path: Path, kind: str | None) -> dict[str, pd.DataFrame]:
     raise ImportValidationError([FieldIssue(path.name, "not a .csv, .tsv or .xlsx file")])
 
 
-def _check(kind: str, df: pd.DataFrame, issues: list[FieldIssue]) -> list[dict]:
+class _Row:
+    """One validated import row: its values in a tuple, read like a dict (``r["patient"]``, ``r.get("site")``).
+
+    Compact (a tuple and one slot, values shared between rows) so that a large import's validated rows fit in
+    memory; ``_row_class`` makes a subclass per kind and column order.
+    """
+
+    __slots__ = ("v",)
+    ix: dict[str, int] = {}
+
+    def __init__(self, v: tuple) -> None:
+        self.v = v
+
+    def get(self, c: str, default: Any = None) -> Any:
+        i = self.ix.get(c)
+        return default if i is None else self.v[i]
+
+    def __getitem__(self, c: str) -> Any:
+        return self.v[self.ix[c]]
+
+
+_ROW_CLASSES: dict[tuple[str, ...], type[_Row]] = {}
+
+
+def _row_class(cols: tuple[str, ...]) -> type[_Row]:
+    cls = _ROW_CLASSES.get(cols)
+    if cls is None:
+        cls = _ROW_CLASSES[cols] = type("_Row", (_Row,), {"__slots__": (), "ix": {c: i for i, c in enumerate(cols)}})
+    return cls
+
+
+def _value(kind: str, c: str, raw: Any) -> tuple[Any, tuple[str, str] | None]:
+    """One cell's value and its problem ``(message, shown value)`` or None."""
+    v = raw.strip() if isinstance(raw, str) else raw
+    if v == "" or v is None:
+        return None, None
+    try:
+        if c in _DATES:
+            return _dt.date.fromisoformat(v), None
+        if (kind, c) in _ENUMS:
+            if (v.lower() if c == "synthetic" else v) not in _ENUMS[(kind, c)]:
+                return v, (f"must be one of {', '.join(_ENUMS[(kind, c)])}", v[:40])
+            return v, None
+        if c in ("max_interval_days", "age"):
+            i = int(v)
+            if i < (1 if c == "max_interval_days" else 0):
+                raise ValueError
+            return i, None
+        if c in ("mitoses_count", "size_mm"):
+            return float(v), None
+        if c == "findings":
+            f = json.loads(v)
+            if not isinstance(f, dict):
+                raise ValueError
+            return f, None
+    except ValueError:
+        if c in _DATES:
+            return v, ("not a date YYYY-MM-DD", v[:40])
+        if c in ("max_interval_days", "age"):
+            return v, ("must be a positive whole number", v[:40])
+        if c in ("mitoses_count", "size_mm"):
+            return v, ("must be a number", v[:40])
+        return v, ("must be a JSON object", "")
+    return v, None
+
+
+def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], shared: dict) -> list[tuple]:
+    """The validated rows ``(n, row)`` of *kind* from its frames (chunks of one file); problems go to *issues*.
+
+    Each column is converted once per distinct cell (*shared* maps a cell to its value across the import's
+    files, so equal values are one object); the rows are :class:`_Row` tuples.
+    """
     req, opt = KINDS[kind]
-    df.columns = [str(c).strip() for c in df.columns]
-    for c in req:
-        if c not in df.columns:
-            issues.append(FieldIssue(f"{kind}", f"missing column {c!r} (columns found: {', '.join(df.columns)})"))
-    for c in df.columns:
-        if c not in req and c not in opt:
-            issues.append(FieldIssue(f"{kind}", f"unknown column {c!r}"))
-    if any(i.path == kind for i in issues):
-        return []
-    rows = []
-    for n, rec in enumerate(df.to_dict(orient="records"), start=1):
-        row = {k: (v.strip() if isinstance(v, str) else v) for k, v in rec.items()}
-        row = {k: (None if v == "" else v) for k, v in row.items()}
-        where = f"{kind} row {n}"
-        for c in req:
-            if row.get(c) is None:
-                issues.append(FieldIssue(f"{where}.{c}", "required"))
-        for c, v in row.items():
-            if v is None:
-                continue
-            if c in _DATES:
-                try:
-                    row[c] = _dt.date.fromisoformat(v)
-                except ValueError:
-                    issues.append(FieldIssue(f"{where}.{c}", "not a date YYYY-MM-DD", v[:40]))
-            elif (kind, c) in _ENUMS and (v.lower() if c == "synthetic" else v) not in _ENUMS[(kind, c)]:
-                issues.append(FieldIssue(f"{where}.{c}", f"must be one of {', '.join(_ENUMS[(kind, c)])}", v[:40]))
-            elif c in ("max_interval_days", "age"):
-                try:
-                    row[c] = int(v)
-                    if row[c] < (1 if c == "max_interval_days" else 0):
-                        raise ValueError
-                except ValueError:
-                    issues.append(FieldIssue(f"{where}.{c}", "must be a positive whole number", v[:40]))
-            elif c in ("mitoses_count", "size_mm"):
-                try:
-                    row[c] = float(v)
-                except ValueError:
-                    issues.append(FieldIssue(f"{where}.{c}", "must be a number", v[:40]))
-            elif c == "findings":
-                try:
-                    row[c] = json.loads(v)
-                    if not isinstance(row[c], dict):
-                        raise ValueError
-                except ValueError:
-                    issues.append(FieldIssue(f"{where}.{c}", "must be a JSON object"))
-        rows.append((n, row))
+    rows: list[tuple] = []
+    start = 1
+    for df in frames:
+        df.columns = [str(c).strip() for c in df.columns]
+        if start == 1:
+            for c in req:
+                if c not in df.columns:
+                    issues.append(FieldIssue(f"{kind}", f"missing column {c!r} (columns found: "
+                                                        f"{', '.join(df.columns)})"))
+            for c in df.columns:
+                if c not in req and c not in opt:
+                    issues.append(FieldIssue(f"{kind}", f"unknown column {c!r}"))
+            if any(i.path == kind for i in issues):
+                return []
+        cols = tuple(df.columns)
+        found: list[tuple[int, int, int, FieldIssue]] = []  # (row, 0 required / 1 value, column, issue)
+        values = []
+        for j, c in enumerate(cols):
+            memo = shared.setdefault((kind, c) if (kind, c) in _ENUMS else c, {})
+            out = []
+            for k, raw in enumerate(df[c].tolist()):
+                hit = memo.get(raw) if c != "findings" else None
+                if hit is None:
+                    hit = _value(kind, c, raw)
+                    if c != "findings" and isinstance(raw, str):
+                        memo[raw] = hit
+                v, problem = hit
+                if v is None:
+                    if c in req:
+                        found.append((k, 0, req.index(c), FieldIssue(f"{kind} row {start + k}.{c}", "required")))
+                elif problem is not None:
+                    found.append((k, 1, j, FieldIssue(f"{kind} row {start + k}.{c}", *problem)))
+                out.append(v)
+            values.append(out)
+        found.sort(key=lambda x: x[:3])
+        issues += [f[3] for f in found]
+        cls = _row_class(cols)
+        rows += [(start + k, cls(v)) for k, v in enumerate(zip(*values, strict=True))]
+        start += len(df)
     return rows
 
 
-def _findings(row: dict) -> dict:
+def _findings(row: Any) -> dict:
     f = dict(row.get("findings") or {})
     f["excision_date"] = row["diagnosis_date"].isoformat()
     for col, key in _FINDING_COLS.items():
@@ -173,6 +258,14 @@ def _findings(row: dict) -> dict:
     if row.get("age") is not None:
         f["patient"] = {**f.get("patient", {}), "age_years": row["age"]}
     return f
+
+
+def _findings_key(row: _Row) -> Any:
+    """A hashable key that determines ``_findings(row)``: the row's values but its patient, tumour, track_from."""
+    if row.get("findings") is not None:  # a JSON object: its text
+        return json.dumps(_findings(row), sort_keys=True, default=str)
+    return type(row), tuple(v for c, v in zip(row.ix, row.v, strict=True)
+                            if c not in ("patient", "tumour", "track_from"))
 
 
 def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None = None,
@@ -205,78 +298,90 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
         raise ImportValidationError([FieldIssue("--kind", f"must be one of {', '.join(KINDS)}", kind)])
     tables: dict[str, list] = {k: [] for k in KINDS}
     issues: list[FieldIssue] = []
+    shared: dict = {}
     for p in paths:
         p = Path(p)
         if not p.is_file():
             raise ImportValidationError([FieldIssue(str(p), "no such file")])
-        for k, df in _read(p, kind).items():
-            tables[k] += _check(k, df, issues)
+        for k, frames in _read(p, kind).items():
+            tables[k] += _check(k, frames, issues, shared)
+    del shared
     if issues:
         raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
                                                    if len(issues) > 50 else []))
     report = ImportReport({k: len(v) for k, v in tables.items() if v})
     with reg.engine.begin() as c:
         bulk = BulkWriter(c, as_of, progress)
-        done = 0
-
-        def apply(kind_: str, n: int, fn) -> None:
-            nonlocal done
-            try:
-                fn()
-            except LeiosurvError as exc:
-                raise ImportValidationError([FieldIssue(f"{kind_} row {n}", str(exc))]) from None
-            done += 1
-            if progress is not None and done % 1000 == 0:
-                progress(done)
-
-        dated = []
-        for k in ("treatments", "observations", "encounters", "events"):
-            for n, r in tables[k]:
-                dated.append(((r.get("date") or r.get("first_seen"), _ORDER[k], n), k, n, r))
-        dated.sort(key=lambda x: x[0])
-        if per_row:
-            for n, r in tables["patients"]:
-                apply("patients", n, lambda r=r: _add_patient(
-                    c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"),
-                    birth_date=r.get("birth_date"), synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"),
-                    note=r.get("note")))
-            for n, r in tables["tumours"]:
-                apply("tumours", n, lambda r=r: reg.add_tumour(
-                    r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
-                    as_of=as_of, track_from=r.get("track_from"), conn=c))
-            report.assessed = len(tables["tumours"])
-            rest = dated
-        else:
-            new = bulk.patients(tables["patients"])
-            first: dict[str, tuple[Any, int, str]] = {}  # each new patient's first-diagnosed tumour
-            for i, (_n, r) in enumerate(tables["tumours"]):
-                p = r["patient"]
-                if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
-                    first[p] = (r["diagnosis_date"], i, r["tumour"])
-            pending, rest = plan_pending(dated, set(new))
-            rest += bulk.tumours(tables["tumours"], _findings, new, pending, {p: v[2] for p, v in first.items()})
-            rest.sort(key=lambda x: x[0])
-            done = bulk.done
-            report.assessed = bulk.assessed
-
-        for _key, k, n, r in rest:
-            if k == "treatments":
-                fn = lambda r=r: reg.record_treatment(  # noqa: E731
-                    r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
-                    agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of, conn=c)
-            elif k == "events":
-                fn = lambda r=r: reg.record_event(  # noqa: E731
-                    r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), site=r.get("site"),
-                    cause=r.get("cause"), note=r.get("note"), as_of=as_of, conn=c)
-            elif k == "observations":
-                fn = lambda r=r: reg.add_observation(  # noqa: E731
-                    r["patient"], r["observation"], r["description"], r["first_seen"], r["max_interval_days"],
-                    site=r.get("site"), tumour=r.get("tumour"), as_of=as_of, conn=c)
-            else:
-                fn = lambda r=r: reg.record_encounter(  # noqa: E731
-                    r["patient"], date=r["date"], modality_class=r.get("modality_class") or "clinical",
-                    kind=r.get("kind"), status=r.get("status") or "done", tumour=r.get("tumour"),
-                    observation=r.get("observation"), plan_item=r.get("plan_item"), modality=r.get("modality"),
-                    provider=r.get("provider"), findings=r.get("findings"), as_of=as_of, conn=c)
-            apply(k, n, fn)
+        try:
+            _apply_all(reg, c, bulk, tables, as_of, progress, per_row, report)
+        finally:
+            bulk.close()
     return report
+
+
+def _apply_all(reg: Registry, c: Any, bulk: BulkWriter, tables: dict[str, list], as_of: _dt.date, progress: Any,
+               per_row: bool, report: ImportReport) -> None:
+    """Write the validated *tables* on *c*: the bulk path (or every row as its service call, *per_row*)."""
+    done = 0
+
+    def apply(kind_: str, n: int, fn) -> None:
+        nonlocal done
+        try:
+            fn()
+        except LeiosurvError as exc:
+            raise ImportValidationError([FieldIssue(f"{kind_} row {n}", str(exc))]) from None
+        done += 1
+        if progress is not None and done % 1000 == 0:
+            progress(done)
+
+    dated = []
+    for k in ("treatments", "observations", "encounters", "events"):
+        for n, r in tables[k]:
+            dated.append(((r.get("date") or r.get("first_seen"), _ORDER[k], n), k, n, r))
+    dated.sort(key=lambda x: x[0])
+    if per_row:
+        for n, r in tables["patients"]:
+            apply("patients", n, lambda r=r: _add_patient(
+                c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"),
+                birth_date=r.get("birth_date"), synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"),
+                note=r.get("note")))
+        for n, r in tables["tumours"]:
+            apply("tumours", n, lambda r=r: reg.add_tumour(
+                r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
+                as_of=as_of, track_from=r.get("track_from"), conn=c))
+        report.assessed = len(tables["tumours"])
+        rest = dated
+    else:
+        new = bulk.patients(tables["patients"])
+        first: dict[str, tuple[Any, int, str]] = {}  # each new patient's first-diagnosed tumour
+        for i, (_n, r) in enumerate(tables["tumours"]):
+            p = r["patient"]
+            if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
+                first[p] = (r["diagnosis_date"], i, r["tumour"])
+        pending, rest = plan_pending(dated, set(new))
+        rest += bulk.tumours(tables["tumours"], _findings, _findings_key, new, pending,
+                             {p: v[2] for p, v in first.items()})
+        rest.sort(key=lambda x: x[0])
+        done = bulk.done
+        report.assessed = bulk.assessed
+
+    for _key, k, n, r in rest:
+        if k == "treatments":
+            fn = lambda r=r: reg.record_treatment(  # noqa: E731
+                r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
+                agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of, conn=c)
+        elif k == "events":
+            fn = lambda r=r: reg.record_event(  # noqa: E731
+                r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), site=r.get("site"),
+                cause=r.get("cause"), note=r.get("note"), as_of=as_of, conn=c)
+        elif k == "observations":
+            fn = lambda r=r: reg.add_observation(  # noqa: E731
+                r["patient"], r["observation"], r["description"], r["first_seen"], r["max_interval_days"],
+                site=r.get("site"), tumour=r.get("tumour"), as_of=as_of, conn=c)
+        else:
+            fn = lambda r=r: reg.record_encounter(  # noqa: E731
+                r["patient"], date=r["date"], modality_class=r.get("modality_class") or "clinical",
+                kind=r.get("kind"), status=r.get("status") or "done", tumour=r.get("tumour"),
+                observation=r.get("observation"), plan_item=r.get("plan_item"), modality=r.get("modality"),
+                provider=r.get("provider"), findings=r.get("findings"), as_of=as_of, conn=c)
+        apply(k, n, fn)
