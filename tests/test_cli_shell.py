@@ -2,26 +2,16 @@
 
 import errno
 import os
-import stat
 import subprocess
 import sys
 
 import click
 import pytest
 
+from devices import is_full_device
 from leiosurv import __version__
 from leiosurv.exceptions import ExportError, FieldIssue, FindingsError
 from leiosurv.interfaces import cli as cli_mod
-
-
-def _is_full_device() -> bool:
-    """/dev/full is the character device (1, 7) that fails every write with ENOSPC."""
-    try:
-        st = os.stat("/dev/full")
-    except OSError:
-        return False
-    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 7
-
 
 
 @pytest.fixture
@@ -100,7 +90,7 @@ def test_usage_errors_are_one_line_and_cut(capsys):
     assert "x" * 201 not in err and "(see 'leiosurv synth --help')" in err
 
 
-@pytest.mark.skipif(not _is_full_device(), reason="no /dev/full device on this system")
+@pytest.mark.skipif(not is_full_device(), reason="no /dev/full device on this system")
 def test_stdout_on_a_full_disk_through_the_shell(failing_command):
     code = ("import sys, click\n"
             "from leiosurv.interfaces import cli as m\n"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -22,21 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from study_cohorts import cohort_frame
 
+from devices import is_full_device
 from leiosurv.interfaces.cli import main
 
 _SCRIPT = Path(sys.executable).parent / "leiosurv"
 LEIOSURV = [str(_SCRIPT)] if _SCRIPT.exists() else \
     [sys.executable, "-c", "import sys; from leiosurv.interfaces.cli import main; sys.exit(main())"]
 """The installed ``leiosurv`` script (the real entry point), else the same call through ``python -c``."""
-
-
-def _is_full_device() -> bool:
-    """/dev/full is the character device (1, 7) that fails every write with ENOSPC."""
-    try:
-        st = os.stat("/dev/full")
-    except OSError:
-        return False
-    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 7
 
 
 def one_line_error(code: int, err: str, *, status: int = 2) -> str:
@@ -274,7 +265,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
 
 
-@pytest.mark.skipif(not _is_full_device(), reason="no /dev/full device on this system")
+@pytest.mark.skipif(not is_full_device(), reason="no /dev/full device on this system")
 @pytest.mark.parametrize("command", ["study", "synth"])
 def test_stdout_on_a_full_disk(tmp_path, cohort_csv, command):
     args = (["study", str(cohort_csv), "--out", str(tmp_path / "out"), "--no-progress"] if command == "study"
