@@ -74,15 +74,18 @@ def test_clinical_core_does_no_io():
     assert not bad, "\n".join(bad)
 
 
+def _run_without(modules: tuple[str, ...], code: str) -> subprocess.CompletedProcess:
+    """Run *code* in a fresh interpreter in which importing any of *modules* fails."""
+    block = f"import sys\nfor m in {modules!r}:\n    sys.modules[m] = None\n"
+    return subprocess.run([sys.executable, "-c", block + code], capture_output=True, text=True)
+
+
+WEB_LIBRARIES = ("fastapi", "uvicorn", "starlette", "argon2", "fpdf", "itsdangerous")
+
+
 def test_core_imports_without_interface_libraries():
-    code = (
-        "import sys\n"
-        "for m in ('click', 'icalendar', 'fhir', 'fhir.resources', 'sqlalchemy', 'fastapi', 'uvicorn', 'starlette',"
-        " 'argon2', 'fpdf', 'itsdangerous'):\n"
-        "    sys.modules[m] = None\n"
-        "import leiosurv.clinical, leiosurv.stats\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = _run_without(("click", "icalendar", "fhir", "fhir.resources", "sqlalchemy", *WEB_LIBRARIES),
+                        "import leiosurv.clinical, leiosurv.stats\n")
     assert proc.returncode == 0, proc.stderr
 
 
@@ -162,12 +165,5 @@ def test_web_routers_use_no_sql_and_the_cli_runs_without_the_web_libraries():
         text = path.read_text()
         for word in ("SELECT ", "INSERT ", "UPDATE ", "DELETE FROM", "exec_driver_sql", ".engine"):
             assert word not in text, f"{path.relative_to(SRC)} holds SQL or uses the engine ({word.strip()})"
-    code = (
-        "import sys\n"
-        "for m in ('fastapi', 'uvicorn', 'starlette', 'argon2', 'fpdf', 'itsdangerous'):\n"
-        "    sys.modules[m] = None\n"
-        "from leiosurv.interfaces.cli import main\n"
-        "sys.exit(main(['--version']))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = _run_without(WEB_LIBRARIES, "from leiosurv.interfaces.cli import main\nsys.exit(main(['--version']))\n")
     assert proc.returncode == 0, proc.stderr

@@ -18,21 +18,16 @@ def _registry_conftest():
     return mod
 
 
-pg_url = _registry_conftest().pg_url  # the PostgreSQL fixture of the registry tests (skip / fail in CI alike)
+# the registry tests' database fixtures: an empty database per kind (SQLite, and PostgreSQL: skip / fail in CI alike)
+_registry = _registry_conftest()
+pg_url, db_url = _registry.pg_url, _registry.db_url
 
 from webutil import make_app  # noqa: E402
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def web_db(request, tmp_path):
-    if request.param == "sqlite":
-        return str(tmp_path / "web.sqlite")
-    return request.getfixturevalue("pg_url")
-
-
 @pytest.fixture
-def app(web_db):
-    a = make_app(web_db)
+def app(db_url):
+    a = make_app(db_url)
     yield a
     a.state.registry.close()
 
