@@ -135,6 +135,21 @@ def test_bad_arguments_name_themselves(kwargs, message):
         conditional_incidence({"time": [1, 2, 3], "event": [1, 0, 2]}, **kwargs)
 
 
+def test_interval_options_are_passed_on_and_recorded():
+    """variance/ci/level/z reach cumulative_incidence with its defaults; the provenance records what was used."""
+    d, _ = melanoma()
+    res = conditional_incidence(d, "time", "status", landmark=365.25, ci="log-log", z=1.96)
+    fit = cumulative_incidence(res.incidence.counts, ci="log-log", z=1.96)
+    assert_array_equal(res.at(1826.25)["lower"].to_numpy(), fit.at(1826.25 - 365.25)["lower"].to_numpy())
+    args = res.provenance["arguments"]
+    assert (args["variance"], args["ci"], args["level"], args["z"], args["landmark"]) == (
+        "delta", "log-log", 0.95, 1.96, 365.25)
+    assert res.provenance["function"] == "leiosurv.stats.conditional_incidence"
+    assert res.provenance["n"] == len(d) and res.provenance["r_equivalent"].startswith("prodlim::prodlim")
+    with pytest.raises(TypeError, match="conditional_incidence.. got an unexpected keyword argument 'varience'"):
+        conditional_incidence(d, "time", "status", landmark=1, varience="aalen")
+
+
 def test_horizon_before_the_landmark_is_refused():
     res = conditional_incidence({"time": [1, 2, 3, 4], "event": [1, 0, 2, 1]}, landmark=2)
     with pytest.raises(InputError, match="horizons must be >= the landmark 2 .*but was 1"):

@@ -35,7 +35,7 @@ Examples
 [1, 1]
 """
 
-from leiosurv.stats._aalen_johansen import cumulative_incidence
+from leiosurv.stats._aalen_johansen import IntervalOptions, cumulative_incidence
 from leiosurv.stats._conditional import ConditionalIncidence, conditional_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
@@ -58,6 +58,7 @@ __all__ = [
     "KaplanMeier",
     "RiskDifference",
     "GrayTest",
+    "IntervalOptions",
     "EventCounts",
     "GroupCounts",
     "count_events",

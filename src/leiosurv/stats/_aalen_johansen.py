@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -15,9 +15,21 @@ from leiosurv.stats._kernels import aj_cif, km_parts, var_aalen, var_delta
 from leiosurv.stats._provenance import data_kind, provenance
 from leiosurv.stats._results import CumulativeIncidence
 
-__all__ = ["cumulative_incidence", "VARIANCES"]
+__all__ = ["cumulative_incidence", "IntervalOptions", "VARIANCES"]
 
 VARIANCES = ("delta", "aalen")
+
+
+class IntervalOptions(TypedDict, total=False):
+    """The variance and interval options of :func:`cumulative_incidence`, for functions that pass them on.
+
+    Their defaults and meaning are those of :func:`cumulative_incidence`'s parameters of the same names.
+    """
+
+    variance: str
+    ci: str
+    level: float
+    z: float | None
 
 
 def cumulative_incidence(

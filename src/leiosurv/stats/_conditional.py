@@ -26,16 +26,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import numpy as np
 
-import leiosurv
 from leiosurv.exceptions import DataError, InputError
 from leiosurv.serial import Serialisable
-from leiosurv.stats._aalen_johansen import cumulative_incidence
+from leiosurv.stats._aalen_johansen import IntervalOptions, cumulative_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
+from leiosurv.stats._provenance import data_kind, provenance
 from leiosurv.stats._results import CumulativeIncidence
 from leiosurv.stats._serialize import ConditionalIncidenceForm, jsonable
 
@@ -227,10 +227,7 @@ def conditional_incidence(
     landmark: float,
     causes: Sequence[int] | None = None,
     event_map: Mapping[Any, int] | None = None,
-    variance: str = "delta",
-    ci: str = "plain",
-    level: float = 0.95,
-    z: float | None = None,
+    **options: Unpack[IntervalOptions],
 ) -> ConditionalIncidence:
     """Cumulative incidence among those event-free and under observation just after ``landmark``.
 
@@ -249,11 +246,9 @@ def conditional_incidence(
     landmark : float
         The landmark ``s >= 0`` in the data's time unit.  ``landmark=0`` gives
         the unconditional estimate (every time is > 0 unless events happen at 0).
-    variance : {"delta", "aalen"}, default "delta"
-    ci : {"plain", "log-log", "log"}, default "plain"
-    level : float, default 0.95
-    z : float, optional
-        As in :func:`cumulative_incidence`.
+    **options : variance, ci, level, z
+        Passed to :func:`cumulative_incidence` as they are, with its defaults
+        (:class:`IntervalOptions`).
 
     Returns
     -------
@@ -285,21 +280,19 @@ def conditional_incidence(
     if isinstance(data, EventCounts) and causes is not None and tuple(causes) != data.causes:
         raise InputError(f"causes must match the counts' causes {list(data.causes)!r} when data is EventCounts, "
                          f"but was {list(causes)!r}")
+    unknown = sorted(set(options) - set(IntervalOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"conditional_incidence() got an unexpected keyword argument {unknown[0]!r}")
     counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
     shifted, n_left = after_landmark(counts, s)
-    inc = None
-    if shifted is not None:
-        inc = cumulative_incidence(shifted, variance=variance, ci=ci, level=level, z=z)
-    else:  # still validate the options, so a bad option never passes silently
-        cumulative_incidence(EventCounts.from_long([1.0], [0], causes=counts.causes), variance=variance, ci=ci,
-                             level=level, z=z)
-    provenance = {
-        "function": "leiosurv.stats.conditional_incidence",
-        "landmark": s,
-        "r_equivalent": "prodlim::prodlim(Hist(time - s, status) ~ 1, data = subset(d, time > s))",
-        "arguments": {"time": time, "event": event, "group": group, "variance": variance, "ci": ci,
-                      "level": level, "z": z},
-        "n": counts.n,
-        "leiosurv_version": leiosurv.__version__,
-    }
-    return ConditionalIncidence(s, inc, n_left, counts.causes, provenance)
+    # with nobody left the options are still validated (on one censored row), so a bad one never passes silently
+    fit = cumulative_incidence(shifted if shifted is not None else
+                               EventCounts.from_long([1.0], [0], causes=counts.causes), **options)
+    inc = fit if shifted is not None else None
+    arguments = fit.provenance["arguments"]
+    prov = provenance("conditional_incidence", {
+        "time": time, "event": event, "group": group, "landmark": s,
+        **{k: arguments[k] for k in IntervalOptions.__annotations__}, "data": data_kind(data),
+    }, counts)
+    prov["r_equivalent"] = "prodlim::prodlim(Hist(time - s, status) ~ 1, data = subset(d, time > s))"
+    return ConditionalIncidence(s, inc, n_left, counts.causes, prov)

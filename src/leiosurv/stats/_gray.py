@@ -32,9 +32,9 @@ def gray_test(
     event: str = "event",
     group: str | None = None,
     *,
+    rho: float = 0.0,
     causes: Sequence[int] | None = None,
     event_map: Mapping[Any, int] | None = None,
-    rho: float = 0.0,
 ) -> GrayTest:
     """Gray's test that a cause's cumulative incidence is equal across groups.
 
@@ -51,10 +51,12 @@ def gray_test(
     data : data, EventCounts or CumulativeIncidence
         A grouped data set (``group`` is required then), its counts, or a
         grouped cumulative-incidence result (its counts are reused).
-    time, event, group, causes, event_map
+    time, event, group
         As in :func:`cumulative_incidence`.
     rho : float, default 0
         Power of the weight ``(1 - F(t-))^rho``.
+    causes, event_map
+        As in :func:`cumulative_incidence`.
 
     Raises
     ------
