@@ -12,7 +12,10 @@ Measured, never asserted.  Steps:
    plan stored), events, and the encounters of the plans (past items done, one
    in ten missed) -- imported in one transaction.  Rows and patients per second;
    the time to the first applied batch is reading and validating the CSVs.
-2. **Queries at that size**: the day's alerts (as of today, due within 30 days),
+2. **Write floor**: the same rows written again, timed, into bare copies of the
+   tables (no key, index, constraint or trigger), then rolled back: what writing
+   alone costs through the driver, whatever the import does around it.
+3. **Queries at that size**: the day's alerts (as of today, due within 30 days),
    one patient's timeline (median of 21), the cohort export (one row per
    tumour), and the study on that export (``run_study``).
 
@@ -304,7 +307,49 @@ def main() -> None:
             c.exec_driver_sql("ANALYZE")
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     res["analyze_s"] = time.perf_counter() - t
+    if not copies:
+        print(f"[{backend}] write floor ...", flush=True)
+        res["floor"] = _floor(reg.engine)
     _queries(reg, res, today, backend)
+
+
+_FLOOR_CHUNK = 100_000
+
+
+def _floor(engine) -> dict[str, float]:
+    """Seconds to write the import's rows again into bare copies of its tables (measured, then rolled back).
+
+    The bare tables have the columns only: no key, index, constraint or trigger.  The rows are read back from
+    the registry a chunk at a time (not timed) and written as the bulk writer writes them (``executemany`` on
+    SQLite, ``COPY`` row by row on PostgreSQL): the least any import of these rows through this driver costs.
+    """
+    pg = engine.dialect.name == "postgresql"
+    out: dict[str, float] = {}
+    with engine.connect() as c:
+        raw = c.connection.driver_connection
+        read, write = raw.cursor(), raw.cursor()
+        for table in ("patient", "tumour", "assessment_content", "assessment", "event", "encounter"):
+            bare = f"floor_{table}"
+            c.exec_driver_sql(f"CREATE TABLE {bare} (LIKE {table})" if pg
+                              else f"CREATE TABLE {bare} AS SELECT * FROM {table} WHERE 0")
+            cols = [d[0] for d in c.exec_driver_sql(f"SELECT * FROM {table} WHERE 1 = 0").cursor.description]
+            names = ", ".join(f'"{x}"' for x in cols)
+            # PostgreSQL: every value as its text (COPY's text format; JSON columns would come back as dicts)
+            read.execute(f"SELECT {', '.join(f'{chr(34)}{x}{chr(34)}::text' for x in cols) if pg else names} "
+                         f"FROM {table}")
+            spent = 0.0
+            while chunk := read.fetchmany(_FLOOR_CHUNK):
+                t = time.perf_counter()
+                if pg:
+                    with write.copy(f"COPY {bare} ({names}) FROM STDIN") as cp:
+                        for row in chunk:
+                            cp.write_row(row)
+                else:
+                    write.executemany(f"INSERT INTO {bare} ({names}) VALUES ({', '.join('?' * len(cols))})", chunk)
+                spent += time.perf_counter() - t
+            out[table] = spent
+        c.rollback()
+    return out
 
 
 def _queries(reg, res: dict, today: dt.date, backend: str) -> None:
@@ -384,6 +429,13 @@ def _write(r: dict) -> None:
            if "rss_peak" in r else "")
         + f"Then {'VACUUM ANALYZE' if b == 'postgresql' else 'ANALYZE and a WAL checkpoint'}: "
         f"{r['analyze_s']:,.1f} s (not part of the import).",
+        *([f"- **Write floor**: the same rows written again through the same driver "
+           f"({'COPY' if b == 'postgresql' else 'executemany'}, batches of {_FLOOR_CHUNK:,}) into bare copies of "
+           f"the tables (columns only: no key, index, constraint or trigger) took "
+           f"**{sum(r['floor'].values()):,.1f} s = {n / sum(r['floor'].values()):,.0f} patients/s** ("
+           + ", ".join(f"{k} {v:,.1f} s" for k, v in r["floor"].items())
+           + "): no import of these rows through this driver can be faster; the import took "
+           f"{r['import_s'] / sum(r['floor'].values()):.1f}× that."] if r.get("floor") else []),
         *([f"- **Scale-up** to {r['n']:,} patients by SQL replication of the imported rows (`--replicate-from`; "
            f"triggers and constraints active; replicas keep their template's dates and share its results): "
            f"{sum(r['counts'].values()) - sum(ic.values()):,} rows in {r['replicate_s']:,.0f} s."]
