@@ -155,6 +155,24 @@ def test_migration_0001_to_0002_keeps_the_data(db_url):
     eng.dispose()
 
 
+@pytest.mark.parametrize("findings", [
+    {"excision_date": "2020-01-15", "depth": "dermal", "margins": "positive"},
+    {"excision_date": "2019-08-31", "depth": "dermal", "margins": "negative", "necrosis": "present",
+     "mitoses": {"count": 25}, "perineural_invasion": "absent", "intravascular_invasion": "unknown",
+     "patient": {"age_years": 71}, "site": "Unterschenkel, rechts (Ödem)"},
+    {"excision_date": "2021-02-28", "depth": "subcutaneous", "necrosis": "absent", "mitoses": {"count": 2}},
+])
+@pytest.mark.parametrize("metastatic", [False, True])
+def test_result_text_from_pydantic_splits_as_the_dict_does(findings, metastatic):
+    """The stored body is the same whether split from pydantic's JSON text (the writers) or from the dict."""
+    from leiosurv.registry._clinical_adapter import run_assessment
+    from leiosurv.registry._results import join_result, split_result
+
+    s = run_assessment(findings, as_of=dt.date(2024, 2, 1), metastatic=metastatic)
+    assert split_result(s.result_json) == split_result(s.result)
+    assert join_result(*split_result(s.result_json)[1:]) == s.result
+
+
 def test_migration_0004_moves_results_to_the_content_store_and_back(db_url):
     """0003 rows keep exactly their result JSON through 0004 (content + dates) and back down to 0003."""
     import json

@@ -211,10 +211,10 @@ class BulkWriter:
             try:
                 s = run_assessment(findings(), as_of=self.as_of, confirmed_diagnosis=confirmed,
                                    metastatic=metastatic)
-                sha, body, dates = _results.split_result(dict(s.result))
+                sha, body, dates = _results.split_result(s.result_json)
                 if sha not in self.stored:
                     self.fresh[sha] = body
-                hit = (dataclasses.replace(s, result={}), sha, dates, json.dumps(s.findings))
+                hit = (dataclasses.replace(s, result_json=""), sha, dates, json.dumps(s.findings))
             except LeiosurvError as exc:
                 hit = exc
             self.memo[key] = hit

@@ -27,8 +27,9 @@ def _opens(text: str, m: re.Match) -> bool:
     return m.start() > 0 and text[m.start() - 1] in ":,[{"
 
 
-def split_result(result: dict) -> tuple[str, str, str]:
-    """Split an assessment's result JSON into ``(sha256, body, dates)``.
+def split_result(result: dict | str) -> tuple[str, str, str]:
+    """Split an assessment's result JSON (a dict, or its compact JSON text as pydantic writes it: no spaces,
+    non-ASCII as is) into ``(sha256, body, dates)``.
 
     Every string that is exactly an ISO date ``YYYY-MM-DD`` is replaced in the
     body by ``@k``, its index in *dates* (distinct dates in order of first
@@ -37,8 +38,9 @@ def split_result(result: dict) -> tuple[str, str, str]:
     (stored once in ``assessment_content`` under its SHA-256), and
     :func:`join_result` gives back exactly *result*.
     """
-    text = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
-    text = _AT_TOKEN.sub(lambda m: '"@@' if _opens(text, m) else '"@', text)
+    text = result if isinstance(result, str) else json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+    if '"@' in text:
+        text = _AT_TOKEN.sub(lambda m: '"@@' if _opens(text, m) else '"@', text)
     dates: list[str] = []
     index: dict[str, int] = {}
 

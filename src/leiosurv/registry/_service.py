@@ -561,9 +561,9 @@ def _store(c: Connection, pid: int, tid: int, s: StoredAssessment, reason: str, 
     seq = _repo.next_seq(c, tid)
     c.execute(sa.update(T.assessment).where(T.assessment.c.tumour_id == tid, T.assessment.c.current)
               .values(current=False))
-    result = dict(s.result)
+    result: dict | str = s.result_json
     if confirmed is not None:
-        result["registry"] = {"confirmed_diagnosis": confirmed}
+        result = {**s.result, "registry": {"confirmed_diagnosis": confirmed}}
     sha, body, dates = _results.split_result(result)
     _repo.store_contents(c, {sha: body})
     aid = _repo.insert(c, T.assessment, "assessment", tumour_id=tid, seq=seq, assessed_on=as_of, reason=reason,
