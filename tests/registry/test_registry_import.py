@@ -255,6 +255,38 @@ def test_bulk_path_stores_exactly_what_the_service_path_stores(db_url, tmp_path)
         bulk.close()
 
 
+def test_import_leaves_no_cyclic_garbage(tmp_path):
+    """import_files pauses the cyclic garbage collector; so it must make no reference cycles (memory would grow)."""
+    import datetime as dt
+    import gc
+
+    from leiosurv.registry import Registry
+
+    as_of = dt.date(2024, 6, 1)
+    files = _mixed_cohort(tmp_path, as_of)
+    regs = [Registry(str(tmp_path / f"r{k}.sqlite"), create=True) for k in range(2)]
+    for r in regs:
+        r.add_patient("OLD", sex="male")  # the cohort's patient already registered
+    import_files(regs[0], files, as_of=as_of)  # first use: module-level caches fill
+    gc.collect()
+    flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        import_files(regs[1], files, as_of=as_of)
+        assert gc.isenabled()  # resumed
+        gc.disable()
+        gc.collect()
+        garbage = [type(o).__name__ for o in gc.garbage]
+    finally:
+        gc.set_debug(flags)
+        gc.garbage.clear()
+        gc.enable()
+        for r in regs:
+            r.close()
+    assert regs[1].counts()["encounter"] > 300
+    assert garbage == []
+
+
 @pytest.mark.parametrize("edit, where", [
     (("patients.csv", "\nF,female", "\nA,female"), "patients row 6: patient 'A': a "),
     (("tumours.csv", "D,T2,", "D,T1,"), "tumours row 5: tumour 'T1' of patient 'D': "),

@@ -144,6 +144,17 @@ def _any(values: list[str]) -> str:
     return "unknown"
 
 
+def _flatten(prefix: str, obj: BaseModel, flat: dict[str, str]) -> None:
+    """Every leaf of *obj* into *flat* under its dotted path (a module function: a recursive closure would be a
+    reference cycle, left for the garbage collector, on every assessment)."""
+    for k, v in obj:
+        key = f"{prefix}{k}"
+        if isinstance(v, BaseModel):
+            _flatten(key + ".", v, flat)
+        else:
+            flat[key] = "unknown" if v is None else str(v)
+
+
 def derived_features(findings: Findings, definition: str | MitoticDefinition | None = None) -> dict[str, str]:
     """All findings as a flat ``{dotted path: value}`` mapping plus the derived features.
 
@@ -169,16 +180,7 @@ def derived_features(findings: Findings, definition: str | MitoticDefinition | N
     'positive'
     """
     flat: dict[str, str] = {}
-
-    def walk(prefix: str, obj: BaseModel) -> None:
-        for k, v in obj:
-            key = f"{prefix}{k}"
-            if isinstance(v, BaseModel):
-                walk(key + ".", v)
-            else:
-                flat[key] = "unknown" if v is None else str(v)
-
-    walk("", findings)
+    _flatten("", findings, flat)
     ihc = findings.immunohistochemistry
     groups = {k: [getattr(ihc, s) for s in v] for k, v in evidence.MARKER_GROUPS.items()}
     skeletal = _any(groups["skeletal_muscle"])

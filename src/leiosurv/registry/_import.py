@@ -36,6 +36,7 @@ by batch.
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -296,6 +297,20 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     as_of = as_of or _dt.date.today()
     if kind is not None and kind not in KINDS:
         raise ImportValidationError([FieldIssue("--kind", f"must be one of {', '.join(KINDS)}", kind)])
+    # The import makes millions of small objects that live until it ends (rows, tuples) and no reference
+    # cycles (tested); Python's cyclic collector would walk them again and again (~15 % of an import's time at
+    # 50,000 patients), so it is paused for the import and resumed after.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _import(reg, paths, kind, as_of, progress, per_row)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _import(reg: Registry, paths: Sequence[str | Path], kind: str | None, as_of: _dt.date, progress: Any,
+            per_row: bool) -> ImportReport:
     tables: dict[str, list] = {k: [] for k in KINDS}
     issues: list[FieldIssue] = []
     shared: dict = {}
