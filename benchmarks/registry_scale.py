@@ -19,7 +19,7 @@ Measured, never asserted.  Steps:
    one patient's timeline (median of 21), the cohort export (one row per
    tumour), and the study on that export (``run_study``).
 
-The synthetic diagnosis dates are 1 July of each year, so many tumours share
+The synthetic diagnosis dates are 1 July of each year (``--spread-dates``: any day of it), so many tumours share
 their whole input (findings and dates) and are assessed once; the number of
 clinical-core assessments run is reported.
 
@@ -48,15 +48,22 @@ import sqlalchemy as sa
 HERE = Path(__file__).resolve().parent
 
 
-def _csvs(n: int, seed: int, out: Path, today: dt.date) -> dict[str, int]:
-    """Write patients/tumours/events/encounters CSVs for a synthetic cohort of *n* (plans done/missed)."""
+def _csvs(n: int, seed: int, out: Path, today: dt.date, spread: bool = False) -> dict[str, int]:
+    """Write patients/tumours/events/encounters CSVs for a synthetic cohort of *n* (plans done/missed).
+
+    Diagnosis dates are 1 July of the diagnosis year, or with *spread* a day drawn uniformly from that year.
+    """
     from leiosurv.clinical import Findings, assess
     from leiosurv.study import synthesize_cohort
 
     df = synthesize_cohort(n, seed=seed)
     rng = np.random.default_rng(seed)
     pid = [f"S{seed}-{i}" for i in df["id"]]
-    dx = pd.to_datetime(df["diagnosis_year"].astype(str) + "-07-01").dt.date
+    if spread:
+        dx = (pd.to_datetime(df["diagnosis_year"].astype(str) + "-01-01")
+              + pd.to_timedelta(np.random.default_rng(seed + 1).integers(0, 365, len(df)), unit="D")).dt.date
+    else:
+        dx = pd.to_datetime(df["diagnosis_year"].astype(str) + "-07-01").dt.date
     grade_count = {1: 5, 2: 15, 3: 25}
     pat = pd.DataFrame({"patient": pid, "sex": df["sex"], "synthetic": "true"})
     inv = df["invasion"].map({1: "present", 0: "absent"}).fillna("unknown")
@@ -222,6 +229,9 @@ def main() -> None:
     ap.add_argument("--pg", default=None, help="PostgreSQL URL of an empty database (default: SQLite in --dir)")
     ap.add_argument("--dir", default=None, help="directory for the SQLite file and the CSVs")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--spread-dates", action="store_true",
+                    help="diagnosis dates spread over the year (as in real data: almost every tumour its own input "
+                         "to the clinical core) instead of 1 July")
     ap.add_argument("--replicate-from", type=int, default=None, metavar="K",
                     help="import K patients only and replicate their rows in SQL up to --n (a multiple of K): a "
                          "quick way to build a large registry (web_speed.py); the import figures are then for K")
@@ -233,8 +243,10 @@ def main() -> None:
     a = ap.parse_args()
     from leiosurv.registry import Registry, import_files
 
+    last = HERE / "results" / (f"registry_scale_{'postgresql' if a.pg else 'sqlite'}"
+                               f"{'_spread' if a.spread_dates else ''}.json")
     if a.write_only:
-        _write(json.loads((HERE / "results" / f"registry_scale_{'postgresql' if a.pg else 'sqlite'}.json").read_text()))
+        _write(json.loads(last.read_text()))
         return
 
     n = int(a.n)
@@ -247,10 +259,10 @@ def main() -> None:
     res: dict = {"backend": backend, "n": k * (copies + 1), "import_n": k, "copies": copies,
                  "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                  "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-                 "load": os.getloadavg(), "command": " ".join(["python"] + sys.argv)}
+                 "load": os.getloadavg(), "command": " ".join(["python"] + sys.argv), "spread": a.spread_dates}
     db = a.pg or str(work / "registry.sqlite")
     if a.queries_only:
-        old = json.loads((HERE / "results" / f"registry_scale_{backend}.json").read_text())
+        old = json.loads(last.read_text())
         keep = ("csv_s", "csv_bytes", "rows", "import_s", "first_batch_s", "assessed", "analyze_s", "import_counts",
                 "replicate_s", "core_s")
         res.update({k: old[k] for k in keep})
@@ -260,7 +272,7 @@ def main() -> None:
         return
     print(f"[{backend}] writing CSVs for {k} patients ...", flush=True)
     t = time.perf_counter()
-    rows = _csvs(k, a.seed, work, today)
+    rows = _csvs(k, a.seed, work, today, spread=a.spread_dates)
     res["csv_s"] = time.perf_counter() - t
     res["rows"] = rows
     files = [work / f"{k}.csv" for k in ("patients", "tumours", "events", "encounters")]
@@ -398,7 +410,8 @@ def _write(r: dict) -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     b = r["backend"]
-    (out / f"registry_scale_{b}.json").write_text(json.dumps(r, indent=2, default=str))
+    name = f"registry_scale_{b}{'_spread' if r.get('spread') else ''}"
+    (out / f"{name}.json").write_text(json.dumps(r, indent=2, default=str))
     ic = r.get("import_counts", r["counts"])
     rows_db = sum(v for k, v in ic.items() if k not in ("app_user", "audit_event"))
     n = r.get("import_n", r["n"])
@@ -409,7 +422,8 @@ def _write(r: dict) -> None:
         ("study on the export < 30 s", r["study_s"] < 30),
     ]
     lines = [
-        f"## Registry at scale: {b} (`registry_scale.py`)",
+        f"## Registry at scale: {b}{', diagnosis dates spread over the year' if r.get('spread') else ''} "
+        "(`registry_scale.py`)",
         "",
         f"Measured {r['date']} on {r['machine']} (shared machine, load average "
         f"{' / '.join(f'{x:.2f}' for x in r['load'])} at the start). Command: `{r['command']}`.",
@@ -458,10 +472,10 @@ def _write(r: dict) -> None:
         "| goal | verdict |",
         "|---|---|",
     ] + [f"| {g} | {'met' if ok else '**NOT met**'} |" for g, ok in goals]
-    note = HERE / "results" / f"registry_scale_{b}_notes.txt"
+    note = HERE / "results" / f"{name}_notes.txt"
     if note.exists():  # the analysis written by hand after the run (kept beside the results)
         lines += ["", note.read_text().strip()]
-    (out / f"registry_scale_{b}.md").write_text("\n".join(lines) + "\n")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
