@@ -4,8 +4,8 @@ What :meth:`Registry.add_patient`, :meth:`Registry.add_tumour`,
 :meth:`Registry.record_encounter` and :meth:`Registry.record_event` would store
 row by row is computed here in memory and written with one multi-row statement
 per batch (``executemany`` on SQLite, ``COPY`` on PostgreSQL), ids assigned in
-bulk, inside the import's single transaction, every trigger and constraint
-active:
+bulk, inside the import's single transaction, every constraint active, and
+every trigger and index too unless the import runs in fast load mode (below):
 
 * **patients** (and their identity rows);
 * **tumours**: each assessed by the clinical core, once per distinct input (the
@@ -48,7 +48,14 @@ run with every index and trigger in place; foreign keys stay active throughout.
 
 On PostgreSQL, ``DROP INDEX`` and ``DROP TRIGGER`` take an ACCESS EXCLUSIVE lock
 on the table until the import commits or rolls back: while a fast-mode import
-runs, even readers of patients, tumours, assessments, encounters and events wait.
+runs, even readers of patients, tumours, assessments, encounters and events wait
+(without fast mode they read the registry as it was before the import).
+
+Measured on an import of 100,000 synthetic patients (``benchmarks/registry_scale.py``
+cohort, 949,005 rows) into an empty registry, time spent writing rows: SQLite
+29.8 s row by row with triggers and indexes, 9.7 s in fast mode plus 3.3 s to
+rebuild, check and restore; PostgreSQL (``COPY``) 26.6 s, 15-17 s plus 3.7-4.0 s.
+Fast mode is used on both.
 """
 
 from __future__ import annotations
@@ -158,7 +165,7 @@ class BulkWriter:
         """
         if self.FAST is not None:
             return self.FAST
-        if self.pg or tumours == 0:
+        if tumours == 0:
             return False
         have = int(self.c.exec_driver_sql("SELECT count(*) FROM tumour").scalar() or 0)
         return tumours >= FAST_SHARE * have
