@@ -128,3 +128,42 @@ def test_fast_mode_only_for_a_load_large_next_to_the_registry(reg, monkeypatch):
             assert w.fast_wanted(1)
         finally:
             w.close()
+
+
+@pytest.mark.parametrize("table, change, message", [
+    ("encounter", {"status": "done", "done_on": dt.date(2022, 1, 1)}, "encounter done after the patient's death"),
+    ("assessment", {"content": None, "seq": 9}, "an assessment needs its result (content and dates)"),
+])
+def test_rules_the_import_does_not_reach_are_checked_too(reg, monkeypatch, table, change, message):
+    """A done encounter after death and an assessment without its result, written by the bulk writer (the
+    import's bulk part never builds them): fast mode refuses them as the triggers do."""
+    import sqlalchemy as sa
+
+    from leiosurv.registry import _tables as T
+    from leiosurv.registry._bulk import _COLS
+
+    reg.add_patient("A", sex="female")
+    reg.add_tumour("A", "T1", {"excision_date": "2020-01-01", "depth": "dermal"}, as_of=dt.date(2020, 6, 1))
+    reg.record_event("A", "death", dt.date(2021, 6, 1), as_of=dt.date(2021, 6, 1))
+    t = T.metadata.tables[table]
+    with reg.engine.connect() as c:
+        row = dict(c.execute(sa.select(*(t.c[k] for k in _COLS[table])).limit(1)).one()._mapping)
+    counts, before = reg.counts(), catalog(reg)
+    errors = []
+    for fast in (True, False):
+        monkeypatch.setattr(BulkWriter, "FAST", fast)
+        with pytest.raises(ImportValidationError) as e, reg.engine.begin() as c:
+            w = BulkWriter(c, dt.date(2024, 6, 1), None)
+            try:
+                w.start(1)
+                assert (w.fast is not None) == fast
+                new = {**row, **change, "id": w.ids(table, 1)[0]}
+                w.insert(table, [tuple(new[k] for k in _COLS[table])], [("encounters row 7", "the row")])
+                w.finish()
+            finally:
+                w.close()
+        assert reg.counts() == counts
+        assert catalog(reg) == before
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
+    assert f"encounters row 7: the row: {message}" in errors[0]
