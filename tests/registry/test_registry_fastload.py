@@ -167,3 +167,24 @@ def test_rules_the_import_does_not_reach_are_checked_too(reg, monkeypatch, table
         errors.append(str(e.value))
     assert errors[0] == errors[1]
     assert f"encounters row 7: the row: {message}" in errors[0]
+
+
+def test_a_trigger_fast_mode_cannot_read_keeps_the_import_on_the_triggers(reg, tmp_path, monkeypatch, spy):
+    """An insert trigger ``trg_*`` not in the rule triggers' form: the import runs without fast mode (forced:
+    it refuses to start)."""
+    with reg.engine.begin() as c:
+        if reg.dialect == "sqlite":
+            c.exec_driver_sql("CREATE TRIGGER trg_extra_insert BEFORE INSERT ON event FOR EACH ROW "
+                              "BEGIN SELECT 1; END")
+        else:
+            c.exec_driver_sql("CREATE FUNCTION trg_extra() RETURNS trigger LANGUAGE plpgsql AS "
+                              "$$ BEGIN RETURN NEW; END $$")
+            c.exec_driver_sql("CREATE TRIGGER trg_extra BEFORE INSERT ON event FOR EACH ROW "
+                              "EXECUTE FUNCTION trg_extra()")
+    paths = _write(tmp_path, patients=PATIENTS, tumours=TUMOURS)
+    monkeypatch.setattr(BulkWriter, "FAST", True)
+    with pytest.raises(RuntimeError, match="trg_extra"):
+        import_files(reg, paths)
+    monkeypatch.setattr(BulkWriter, "FAST", None)
+    assert import_files(reg, paths).rows == {"patients": 2, "tumours": 2}
+    assert spy == []

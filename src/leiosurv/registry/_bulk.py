@@ -48,8 +48,8 @@ run with every index and trigger in place; foreign keys stay active throughout.
 
 On PostgreSQL, ``DROP INDEX`` and ``DROP TRIGGER`` take an ACCESS EXCLUSIVE lock
 on the table until the import commits or rolls back: while a fast-mode import
-runs, even readers of patients, tumours, assessments, encounters and events wait
-(without fast mode they read the registry as it was before the import).
+runs, even readers of tumours, assessments, encounters and events wait (without
+fast mode they read the registry as it was before the import).
 
 Measured on an import of 100,000 synthetic patients (``benchmarks/registry_scale.py``
 cohort, 949,005 rows) into an empty registry, time spent writing rows: SQLite
@@ -174,9 +174,13 @@ class BulkWriter:
         """Before the bulk rows: enter fast load mode if :meth:`fast_wanted` (drop indexes and rule triggers)."""
         if self.fast_wanted(tumours):
             fast = FastLoad(self.c)
-            if fast.supported or self.FAST:
-                fast.drop()
-                self.fast = fast
+            if not fast.supported:  # a trigger it cannot read: the triggers stay
+                if self.FAST:
+                    odd = [r.name for r in fast.rules if r.cond is None or r.table not in _ID_TABLES]
+                    raise RuntimeError(f"fast load mode: rule triggers not in a form it can check: {', '.join(odd)}")
+                return
+            fast.drop()
+            self.fast = fast
 
     def finish(self) -> None:
         """After the bulk rows: in fast load mode, check the new rows and restore the indexes and triggers."""
