@@ -519,7 +519,8 @@ class FastLoad:
         self.supported = all(r.cond is not None and r.table in _ID_TABLES for r in self.rules)
 
     def _catalog(self) -> None:
-        """The secondary indexes and insert rule triggers of the loaded tables, as the catalog stores them."""
+        """The secondary indexes and rule triggers of the loaded tables, as the catalog stores them: ``trg_*``
+        triggers for each row on insert (PostgreSQL ``tgtype``: 1 row, 4 insert)."""
         if self.pg:
             idx = self.c.exec_driver_sql(
                 "SELECT i.relname, pg_get_indexdef(i.oid), x.indisunique FROM pg_index x "
@@ -533,7 +534,7 @@ class FastLoad:
                 "SELECT t.relname, g.tgname, pg_get_triggerdef(g.oid), p.prosrc FROM pg_trigger g "
                 "JOIN pg_class t ON t.oid = g.tgrelid JOIN pg_proc p ON p.oid = g.tgfoid "
                 "WHERE NOT g.tgisinternal AND t.relnamespace = current_schema()::regnamespace "
-                "AND t.relname = ANY(%(t)s) AND g.tgname LIKE 'trg\\_%%' AND (g.tgtype & 4) <> 0 "
+                "AND t.relname = ANY(%(t)s) AND g.tgname LIKE 'trg\\_%%' AND (g.tgtype & 5) = 5 "
                 "ORDER BY t.relname, g.tgname", {"t": list(LOADED)})
             for table, name, ddl, body in trg:
                 self.rules.append(_rule(table, name, ddl, _PG_RULE.fullmatch(body)))
