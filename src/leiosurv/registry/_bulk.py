@@ -499,6 +499,11 @@ class _Rule:
     message: str | None
 
 
+def _table_of(index_ddl: str) -> str | None:
+    """The loaded table an index's DDL is on (None: another table)."""
+    return next((t for t in LOADED if re.search(rf"\sON\s+(\w+\.)?\"?{t}\"?\s", index_ddl)), None)
+
+
 def _rule(table: str, name: str, ddl: str, m: re.Match[str] | None) -> _Rule:
     return _Rule(table, name, ddl, m["cond"] if m else None, m["msg"].replace("''", "'") if m else None)
 
@@ -518,6 +523,9 @@ class FastLoad:
         self.inserts = 0
         self._catalog()
         self.supported = all(r.cond is not None and r.table in _ID_TABLES for r in self.rules)
+        # the tables whose rows the check may refuse (a rule trigger or a unique index on them)
+        self.checked: set[str | None] = {r.table for r in self.rules}
+        self.checked |= {_table_of(ddl) for _n, ddl, u in self.indexes if u}
 
     def _catalog(self) -> None:
         """The secondary indexes and rule triggers of the loaded tables, as the catalog stores them: ``trg_*``
@@ -564,7 +572,8 @@ class FastLoad:
 
     def written(self, table: str, ids: list[int], wheres: Sequence[Where]) -> None:
         """Note the import rows of rows *ids* written to *table* (to name a row the check refuses)."""
-        self.placed[table].append((self.inserts, array("q", ids), wheres))
+        if table in self.checked:
+            self.placed[table].append((self.inserts, array("q", ids), wheres))
         self.inserts += 1
 
     def _where(self, table: str, rid: int) -> tuple[tuple[int, int], Where]:
@@ -609,7 +618,7 @@ class FastLoad:
 
     def _duplicate(self, name: str, ddl: str, exc: sa.exc.IntegrityError) -> ImportValidationError:
         """The import row of a new row that the unique index *name* refuses (the second of its key)."""
-        table = next((t for t in LOADED if re.search(rf"\sON\s+(\w+\.)?\"?{t}\"?\s", ddl)), None)
+        table = _table_of(ddl)
         m = _UNIQUE_KEY.search(ddl)
         if table is None or m is None:  # pragma: no cover - the registry's unique indexes have this form
             raise exc
