@@ -53,10 +53,11 @@ fast mode they read the registry as it was before the import).
 
 Measured on an import of 100,000 synthetic patients (``benchmarks/registry_scale.py``
 cohort, 949,005 rows) into an empty registry, time spent writing rows: SQLite
-29.8 s row by row with triggers and indexes, 9.7 s in fast mode plus 3.3 s to
+29.8 s with the triggers and indexes in place, 9.7 s in fast mode plus 3.3 s to
 rebuild, check and restore; PostgreSQL (``COPY``) 26.6 s, 15-17 s plus 3.7-4.0 s.
-Fast mode is used on both.  To name a refused row it keeps each written row's
-``where`` until the check (about 190 bytes a row written, measured at that size).
+Fast mode is used on both.  To name a refused row it keeps the ``where`` of
+each row written to a checked table until the check (about 200 bytes a row,
+measured at that size).
 """
 
 from __future__ import annotations
