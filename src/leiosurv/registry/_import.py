@@ -367,6 +367,7 @@ def _apply_all(reg: Registry, c: Any, bulk: BulkWriter, tables: dict[str, list],
         report.assessed = len(tables["tumours"])
         rest = dated
     else:
+        bulk.start(len(tables["tumours"]))
         new = bulk.patients(tables["patients"])
         first: dict[str, tuple[Any, int, str]] = {}  # each new patient's first-diagnosed tumour
         for i, (_n, r) in enumerate(tables["tumours"]):
@@ -376,6 +377,7 @@ def _apply_all(reg: Registry, c: Any, bulk: BulkWriter, tables: dict[str, list],
         pending, rest = plan_pending(dated, set(new))
         rest += bulk.tumours(tables["tumours"], _findings, _findings_key, new, pending,
                              {p: v[2] for p, v in first.items()})
+        bulk.finish()  # the service calls below run with every index and trigger in place
         rest.sort(key=lambda x: x[0])
         done = bulk.done
         report.assessed = bulk.assessed
