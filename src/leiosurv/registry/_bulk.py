@@ -663,29 +663,34 @@ class _Batch:
         self.applied = 0
 
 
+_PLAN_ITEM, _STATUS = _ENC["plan_item"], _ENC["status"]
+
+
 def _apply(items: list[list], wheres: list[Where], rec: tuple, as_of: _dt.date) -> bool:
     """Apply one planned-encounter record to the tumour's plan rows as ``record_encounter`` would."""
     _key, _kind, n, r = rec
+    item = r["plan_item"]
+    for k in range(len(items) - 1, -1, -1):  # the last still-planned row of the item
+        it = items[k]
+        if it[_PLAN_ITEM] == item and it[_STATUS] == "planned":
+            break
+    else:
+        return False
     status = r.get("status") or "done"
     d = r["date"]
-    pos = [k for k, it in enumerate(items) if it[_ENC["plan_item"]] == r["plan_item"]
-           and it[_ENC["status"]] == "planned"]
-    if not pos:
-        return False
     w = f"encounters row {n}"
     if status == "done":
         try:
             _not_future(d, as_of, "date")
         except LeiosurvError as exc:
             raise _fail((w, ""), exc) from None
-    it = items[pos[-1]]
     it[_ENC["status"]] = status
     it[_ENC["done_on"]] = d if status == "done" else None
     it[_ENC["findings"]] = r.get("findings")
     it[_ENC["status_reason"]] = None if status == "done" else f"{status} on {d.isoformat()}"
     if r.get("modality"):
         it[_ENC["modality"]] = r["modality"]
-    wheres[pos[-1]] = (w, f"encounter of patient {r['patient']!r} on {d.isoformat()}")
+    wheres[k] = (w, f"encounter of patient {r['patient']!r} on {d.isoformat()}")
     return True
 
 
