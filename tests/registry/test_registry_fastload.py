@@ -133,6 +133,11 @@ def test_fast_mode_only_for_a_load_large_next_to_the_registry(reg, monkeypatch):
 @pytest.mark.parametrize("table, change, message", [
     ("encounter", {"status": "done", "done_on": dt.date(2022, 1, 1)}, "encounter done after the patient's death"),
     ("assessment", {"content": None, "seq": 9}, "an assessment needs its result (content and dates)"),
+    # PostgreSQL's fast mode drops the foreign keys too and validates them when it adds them back
+    ("encounter", {"assessment_id": 987654}, "the record names a patient, tumour or observation that does not "
+                                             "exist or belongs to another patient"),
+    ("event", {"tumour_id": 987654, "kind": "local_recurrence", "site": None, "cause": None,
+               "date": dt.date(2021, 1, 1)}, "the record names a patient, tumour or observation"),
 ])
 def test_rules_the_import_does_not_reach_are_checked_too(reg, monkeypatch, table, change, message):
     """A done encounter after death and an assessment without its result, written by the bulk writer (the
