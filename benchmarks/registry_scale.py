@@ -264,10 +264,13 @@ def main() -> None:
     if a.queries_only:
         old = json.loads(last.read_text())
         keep = ("csv_s", "csv_bytes", "rows", "import_s", "first_batch_s", "assessed", "analyze_s", "import_counts",
-                "replicate_s", "core_s")
-        res.update({k: old[k] for k in keep})
+                "replicate_s", "core_s", "floor", "rss_start", "rss_peak")
+        res.update({k: old[k] for k in keep if k in old})
         res["command"] = old["command"] + f"; queries re-timed {res['date']} with --queries-only"
         reg = Registry(db)
+        if not a.pg:
+            with reg.engine.connect() as c:
+                c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         _queries(reg, res, today, backend)
         return
     print(f"[{backend}] writing CSVs for {k} patients ...", flush=True)
@@ -309,6 +312,9 @@ def main() -> None:
     _replicate(reg.engine, copies, lambda c: print(f"  copy {c}/{copies} {time.perf_counter() - t:.0f} s",
                                                    flush=True) if c % 10 == 0 else None)
     res["replicate_s"] = time.perf_counter() - t
+    if not copies:  # before the WAL checkpoint: the rolled-back copies must not count in the database's size
+        print(f"[{backend}] write floor ...", flush=True)
+        res["floor"] = _floor(reg.engine)
     print(f"[{backend}] ANALYZE ...", flush=True)
     t = time.perf_counter()
     if a.pg:
@@ -319,9 +325,6 @@ def main() -> None:
             c.exec_driver_sql("ANALYZE")
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     res["analyze_s"] = time.perf_counter() - t
-    if not copies:
-        print(f"[{backend}] write floor ...", flush=True)
-        res["floor"] = _floor(reg.engine)
     _queries(reg, res, today, backend)
 
 
