@@ -171,22 +171,45 @@ def _replicate(engine, copies: int, progress) -> None:
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _time_core() -> list[float]:
-    """Measure (only) the time the bulk import spends in the clinical core: wrap the adapter call it makes."""
-    from leiosurv.registry import _bulk
+#: the import's steps timed (wrapped for the run; each is called per batch or per distinct input, so the
+#: timers cost nothing measurable): key -> (module or class, attribute)
+_STEPS = {
+    "read and validate the CSVs": ("leiosurv.registry._import", None, "_check"),
+    "clinical core (run_assessment)": ("leiosurv.registry._bulk", None, "run_assessment"),
+    "result JSON split into body and dates": ("leiosurv.registry._results", None, "split_result"),
+    "new ids (PostgreSQL: from the sequences)": ("leiosurv.registry._bulk", "BulkWriter", "ids"),
+    "writing rows (executemany / COPY)": ("leiosurv.registry._bulk", "BulkWriter", "insert"),
+    "storing result bodies": ("leiosurv.registry._repo", None, "store_contents"),
+    "fast load mode: drop": ("leiosurv.registry._bulk", "BulkWriter", "start"),
+    "fast load mode: rebuild, check, restore": ("leiosurv.registry._bulk", "BulkWriter", "finish"),
+}
 
-    total = [0.0]
-    run = _bulk.run_assessment
 
-    def timed(*args, **kw):
-        t = time.perf_counter()
-        try:
-            return run(*args, **kw)
-        finally:
-            total[0] += time.perf_counter() - t
+def _time_steps(engine) -> dict[str, float]:
+    """Seconds the import spends in each of ``_STEPS`` and in its commit (the rest is the writer's own Python:
+    building rows, applying records, converting values)."""
+    import importlib
 
-    _bulk.run_assessment = timed
-    return total
+    from sqlalchemy import event
+
+    spent = dict.fromkeys([*_STEPS, "commit"], 0.0)
+    for key, (module, cls, attr) in _STEPS.items():
+        owner = importlib.import_module(module)
+        owner = getattr(owner, cls) if cls else owner
+        fn = getattr(owner, attr)
+
+        def timed(*args, _fn=fn, _key=key, **kw):
+            t = time.perf_counter()
+            try:
+                return _fn(*args, **kw)
+            finally:
+                spent[_key] += time.perf_counter() - t
+
+        setattr(owner, attr, timed)
+    began: list[float] = []
+    event.listen(engine, "commit", lambda conn: began.append(time.perf_counter()))
+    spent["_began"] = began  # type: ignore[assignment]
+    return spent
 
 
 class _RssPeak(threading.Thread):
@@ -264,7 +287,7 @@ def main() -> None:
     if a.queries_only:
         old = json.loads(last.read_text())
         keep = ("csv_s", "csv_bytes", "rows", "import_s", "first_batch_s", "assessed", "analyze_s", "import_counts",
-                "replicate_s", "core_s", "floor", "rss_start", "rss_peak")
+                "replicate_s", "core_s", "floor", "rss_start", "rss_peak", "steps")
         res.update({k: old[k] for k in keep if k in old})
         res["command"] = old["command"] + f"; queries re-timed {res['date']} with --queries-only"
         reg = Registry(db)
@@ -294,16 +317,20 @@ def main() -> None:
         if k // 200_000 != (k - 1) // 200_000 or k % 200_000 < 2000:
             print(f"  applied {k:,} rows, {time.perf_counter() - t:.0f} s", flush=True)
 
-    core = _time_core()
+    steps = _time_steps(reg.engine)
     gc.collect()
     rss = _RssPeak()
     try:
         rep = import_files(reg, files, as_of=today, progress=progress)
     finally:
         rss.stop()
+    end = time.perf_counter()
     res["rss_start"], res["rss_peak"] = rss.start, rss.peak
-    res["import_s"] = time.perf_counter() - t
-    res["core_s"] = core[0]
+    res["import_s"] = end - t
+    began = steps.pop("_began")
+    steps["commit"] = end - began[-1] if began else 0.0
+    res["steps"] = steps
+    res["core_s"] = steps["clinical core (run_assessment)"]
     res["first_batch_s"] = first[0] if first else None
     res["assessed"] = rep.assessed
     res["import_counts"] = reg.counts()
@@ -446,6 +473,10 @@ def _write(r: dict) -> None:
            if "rss_peak" in r else "")
         + f"Then {'VACUUM ANALYZE' if b == 'postgresql' else 'ANALYZE and a WAL checkpoint'}: "
         f"{r['analyze_s']:,.1f} s (not part of the import).",
+        *([f"- **Where the import's {r['import_s']:,.1f} s went** (timers around its steps): "
+           + ", ".join(f"{k} {v:,.1f} s" for k, v in r["steps"].items())
+           + f"; the writer's own Python (building rows, applying records, converting values) the remaining "
+           f"{r['import_s'] - sum(r['steps'].values()):,.1f} s."] if r.get("steps") else []),
         *([f"- **Write floor**: the same rows written again through the same driver "
            f"({'COPY' if b == 'postgresql' else 'executemany'}, batches of {_FLOOR_CHUNK:,}) into bare copies of "
            f"the tables (columns only: no key, index, constraint or trigger) took "
