@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from schema_catalog import catalog
 
-from leiosurv.exceptions import ImportValidationError
+from leiosurv.exceptions import ImportValidationError, IntegrityError
 from leiosurv.registry import import_files
 from leiosurv.registry._bulk import BulkWriter, FastLoad
 
@@ -58,10 +58,20 @@ def test_fast_import_restores_the_catalog_and_the_rules(reg, tmp_path, monkeypat
     assert spy == ["dropped", "restored"]
     assert catalog(reg) == before
     # the restored triggers refuse again, on the service path
-    with pytest.raises(Exception, match="before the diagnosis"):
+    with pytest.raises(IntegrityError, match="before the diagnosis"):
         reg.record_event("B", "local_recurrence", dt.date(2018, 1, 1))
-    with pytest.raises(Exception, match="already has a death"):
+    with pytest.raises(IntegrityError, match="already has a death"):
         reg.record_event("A", "death", dt.date(2023, 1, 1))
+    # the ids the import took (PostgreSQL: a block at a time from the locked sequences) are not handed out again
+    reg.add_patient("C", sex="female")
+    reg.add_tumour("C", "T1", {"excision_date": "2021-01-01", "depth": "dermal"}, as_of=dt.date(2022, 1, 1))
+    reg.record_event("C", "local_recurrence", dt.date(2021, 6, 1), tumour="T1", as_of=dt.date(2022, 1, 1))
+    if reg.dialect == "postgresql":
+        with reg.engine.connect() as c:
+            for t in ("patient", "tumour", "assessment", "encounter", "event"):
+                top = c.exec_driver_sql(f"SELECT max(id) FROM {t}").scalar()
+                nxt = c.exec_driver_sql(f"SELECT nextval(pg_get_serial_sequence('{t}', 'id'))").scalar()
+                assert nxt > top, t
 
 
 # (files, as_of, the error, what must be in the registry before)
