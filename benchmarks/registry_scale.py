@@ -459,7 +459,9 @@ def _write(r: dict) -> None:
         f"{' / '.join(f'{x:.2f}' for x in r['load'])} at the start). Command: `{r['command']}`.",
         "",
         f"- **Import** of {n:,} patients through `import_files` (its bulk path; CSV, validated, one transaction, "
-        f"triggers and constraints active, every tumour's assessment, plan and encounters stored): "
+        f"into an empty registry, so in fast load mode: indexes, rule triggers and on PostgreSQL foreign keys "
+        f"dropped for the bulk rows, the rules checked on the new rows and everything restored before the "
+        f"commit; every tumour's assessment, plan and encounters stored): "
         f"{', '.join(f'{v:,} {k}' for k, v in r['rows'].items())} CSV rows ({r['csv_bytes'] / 2**20:,.0f} MiB), "
         f"{rows_db:,} rows written, in **{r['import_s']:,.1f} s = {n / r['import_s']:,.0f} patients/s**, "
         f"{rows_db / r['import_s']:,.0f} database rows/s. Reading and validating the CSVs took "

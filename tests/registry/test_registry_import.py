@@ -227,11 +227,16 @@ def _no_ids(x):
     return [_no_ids(v) for v in x] if isinstance(x, list) else x
 
 
-def test_bulk_path_stores_exactly_what_the_service_path_stores(db_url, tmp_path):
-    """Row for row, and the re-read assessments, on a mixed cohort; then the same for a refusal."""
+@pytest.mark.parametrize("memo_max", [None, 1])
+def test_bulk_path_stores_exactly_what_the_service_path_stores(db_url, tmp_path, monkeypatch, memo_max):
+    """Row for row, and the re-read assessments, on a mixed cohort (also with the bulk path's memo of
+    assessments cut to one entry); then the same for a refusal."""
     import datetime as dt
 
-    from leiosurv.registry import Registry
+    from leiosurv.registry import Registry, _bulk
+
+    if memo_max is not None:
+        monkeypatch.setattr(_bulk, "MEMO_MAX", memo_max)
 
     as_of = dt.date(2024, 6, 1)
     files = _mixed_cohort(tmp_path, as_of)

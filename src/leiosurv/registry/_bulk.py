@@ -100,6 +100,9 @@ from leiosurv.registry._service import _not_future
 __all__ = ["BulkWriter", "FastLoad"]
 
 BATCH = 2000
+#: distinct inputs whose assessment is kept for reuse (the oldest goes first): with real diagnosis dates almost
+#: every tumour is its own input, and an unbounded memo held ~10 KB a tumour (measured at 10^5)
+MEMO_MAX = 100_000
 #: fast load mode when the import's tumours are at least this share of the tumours already stored
 FAST_SHARE = 0.25
 #: the tables the bulk writer loads, in the order it writes them
@@ -322,6 +325,8 @@ class BulkWriter:
             except LeiosurvError as exc:
                 hit = exc
             self.memo[key] = hit
+            if len(self.memo) > MEMO_MAX:
+                del self.memo[next(iter(self.memo))]
             self.assessed += 1
         if isinstance(hit, LeiosurvError):
             raise hit
