@@ -4,6 +4,7 @@ set-wise from the triggers' stored definitions, everything restored; a refusal n
 import datetime as dt
 
 import pytest
+from csv_files import write_csvs
 from schema_catalog import catalog
 
 from leiosurv.exceptions import ImportValidationError, IntegrityError
@@ -14,15 +15,6 @@ PATIENTS = "patient,sex\nA,female\nB,male\n"
 TUMOURS = ("patient,tumour,diagnosis_date,depth,margins\n"
            "A,T1,2020-01-15,dermal,positive\nB,T1,2019-05-01,subcutaneous,negative\n")
 EV = "patient,tumour,kind,date\n"
-
-
-def _write(tmp_path, **files):
-    out = []
-    for name, text in files.items():
-        p = tmp_path / f"{name}.csv"
-        p.write_text(text)
-        out.append(p)
-    return out
 
 
 @pytest.fixture
@@ -53,7 +45,7 @@ def test_fast_import_restores_the_catalog_and_the_rules(reg, tmp_path, monkeypat
     before = catalog(reg)
     events = "patient,tumour,kind,date,site\n" + "A,T1,metastasis,2021-02-01,lung\nA,,death,2022-03-01,\n"
     enc = "patient,date,plan_item,tumour,status\nA,2020-07-20,visit-m006,T1,done\nB,2019-11-01,,T1,done\n"
-    rep = import_files(reg, _write(tmp_path, patients=PATIENTS, tumours=TUMOURS, events=events, encounters=enc))
+    rep = import_files(reg, write_csvs(tmp_path, patients=PATIENTS, tumours=TUMOURS, events=events, encounters=enc))
     assert rep.rows == {"patients": 2, "tumours": 2, "events": 2, "encounters": 2}
     assert spy == ["dropped", "restored"]
     assert catalog(reg) == before
@@ -101,7 +93,7 @@ def test_fast_import_refuses_what_the_triggers_refuse(reg, tmp_path, monkeypatch
     reg.add_patient("OLD", sex="male")
     reg.add_tumour("OLD", "T0", {"excision_date": "2017-01-01", "depth": "dermal"}, as_of=dt.date(2024, 1, 1))
     reg.record_event("OLD", "death", dt.date(2019, 1, 1))
-    paths = _write(tmp_path, **({} if "tumours" in files else {"patients": PATIENTS, "tumours": TUMOURS}), **files)
+    paths = write_csvs(tmp_path, **({} if "tumours" in files else {"patients": PATIENTS, "tumours": TUMOURS}), **files)
     counts, before = reg.counts(), catalog(reg)
     monkeypatch.setattr(BulkWriter, "FAST", True)
     with pytest.raises(ImportValidationError) as fast:
@@ -196,7 +188,7 @@ def test_a_trigger_fast_mode_cannot_read_keeps_the_import_on_the_triggers(reg, t
                               "$$ BEGIN RETURN NEW; END $$")
             c.exec_driver_sql("CREATE TRIGGER trg_extra BEFORE INSERT ON event FOR EACH ROW "
                               "EXECUTE FUNCTION trg_extra()")
-    paths = _write(tmp_path, patients=PATIENTS, tumours=TUMOURS)
+    paths = write_csvs(tmp_path, patients=PATIENTS, tumours=TUMOURS)
     monkeypatch.setattr(BulkWriter, "FAST", True)
     with pytest.raises(RuntimeError, match="trg_extra"):
         import_files(reg, paths)

@@ -8,6 +8,7 @@ import time
 
 import pandas as pd
 import pytest
+from csv_files import write_csvs
 
 from leiosurv.exceptions import ImportValidationError
 from leiosurv.registry import import_files
@@ -27,17 +28,8 @@ def load_mode(request, monkeypatch):
     return request.param
 
 
-def _write(tmp_path, **files):
-    out = []
-    for name, text in files.items():
-        p = tmp_path / f"{name}.csv"
-        p.write_text(text)
-        out.append(p)
-    return out
-
-
 def test_csv_import(reg, tmp_path):
-    rep = import_files(reg, _write(tmp_path, patients=PATIENTS, tumours=TUMOURS, events=EVENTS,
+    rep = import_files(reg, write_csvs(tmp_path, patients=PATIENTS, tumours=TUMOURS, events=EVENTS,
                                    encounters=ENCOUNTERS))
     assert rep.rows == {"patients": 2, "tumours": 2, "events": 2, "encounters": 1}
     c = reg.counts()
@@ -59,7 +51,7 @@ def test_excel_import(reg, tmp_path):
 def test_validation_names_every_row_and_column_and_writes_nothing(reg, tmp_path):
     bad = TUMOURS.replace("2019-05-01", "2019-13-01").replace("dermal", "skin")
     with pytest.raises(ImportValidationError) as e:
-        import_files(reg, _write(tmp_path, patients=PATIENTS.replace("female", "woman"), tumours=bad))
+        import_files(reg, write_csvs(tmp_path, patients=PATIENTS.replace("female", "woman"), tumours=bad))
     msg = str(e.value)
     assert "patients row 1.sex: must be one of" in msg
     assert "tumours row 2.diagnosis_date: not a date" in msg
@@ -76,25 +68,25 @@ def test_rows_read_in_chunks_keep_their_numbers_and_order(reg, tmp_path, monkeyp
     rows = [f"P{i},{'woman' if i in (2, 5, 9) else 'female'},{'1950-13-01' if i == 5 else ''}" for i in range(1, 11)]
     bad = "patient,sex,birth_date\n" + "\n".join(rows) + "\n,male,\n"
     with pytest.raises(ImportValidationError) as e:
-        import_files(reg, _write(tmp_path, patients=bad))
+        import_files(reg, write_csvs(tmp_path, patients=bad))
     assert [i.path for i in e.value.errors] == [
         "patients row 2.sex", "patients row 5.sex", "patients row 5.birth_date", "patients row 9.sex",
         "patients row 11.patient"]
     assert reg.counts()["patient"] == 0
     good = "patient,sex,birth_date\n" + "\n".join(f"P{i},female,1950-01-0{1 + i % 9}" for i in range(1, 11)) + "\n"
-    assert import_files(reg, _write(tmp_path, patients=good)).rows == {"patients": 10}
+    assert import_files(reg, write_csvs(tmp_path, patients=good)).rows == {"patients": 10}
     assert reg.counts()["patient_identity"] == 10
 
 
 def test_missing_and_unknown_columns(reg, tmp_path):
     with pytest.raises(ImportValidationError, match="events: missing column 'date'.*unknown column 'when'"):
-        import_files(reg, _write(tmp_path, events="patient,kind,when\nA,death,2020-01-01\n"))
+        import_files(reg, write_csvs(tmp_path, events="patient,kind,when\nA,death,2020-01-01\n"))
 
 
 def test_database_refusal_mid_import_rolls_everything_back(reg, tmp_path):
     events = EVENTS + "B,T1,local_recurrence,2018-01-01,,\n"  # before B's diagnosis: the trigger refuses it
     with pytest.raises(ImportValidationError, match=r"events row 3: .*before the diagnosis"):
-        import_files(reg, _write(tmp_path, patients=PATIENTS, tumours=TUMOURS, events=events))
+        import_files(reg, write_csvs(tmp_path, patients=PATIENTS, tumours=TUMOURS, events=events))
     assert sum(reg.counts().values()) == 0
 
 
@@ -145,7 +137,7 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path,
         with reg.engine.connect() as c:
             assert c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     # and the registry takes writes again
-    import_files(Registry(db_url), _write(tmp_path, patients=PATIENTS))
+    import_files(Registry(db_url), write_csvs(tmp_path, patients=PATIENTS))
     assert Registry(db_url).counts()["patient"] == before["patient"] + 2
 
 

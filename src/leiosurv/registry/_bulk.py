@@ -672,6 +672,17 @@ class FastLoad:
         for r in self.rules:
             self.c.exec_driver_sql(r.ddl)
 
+    def _refused(self, table: str, rid: int, exc: sa.exc.IntegrityError) -> ImportValidationError:
+        """The database's refusal *exc* of row *rid* of *table*, named by its import row as the row-by-row
+        path names it."""
+        _at, w = self._where(table, rid)
+        try:
+            with _repo.translate_errors(w[1]):
+                raise exc
+        except LeiosurvError as e:
+            return _fail(w, e)
+        raise AssertionError("translate_errors lets an IntegrityError through")  # pragma: no cover
+
     def _dangling(self, table: str, definition: str, exc: sa.exc.IntegrityError) -> ImportValidationError:
         """The import row of the first new row of *table* whose foreign key (*definition*) finds no row."""
         m = _FOREIGN_KEY.fullmatch(definition)
@@ -685,12 +696,7 @@ class FastLoad:
             f"AND NOT EXISTS (SELECT 1 FROM {m['ref']} r WHERE {found}) ORDER BY n.id LIMIT 1").scalar()
         if rid is None:  # pragma: no cover - the key failed on a row of this import
             raise exc
-        _at, w = self._where(table, rid)
-        try:
-            with _repo.translate_errors(w[1]):
-                raise exc
-        except LeiosurvError as e:
-            return _fail(w, e)
+        return self._refused(table, rid, exc)
 
     def _duplicate(self, name: str, ddl: str, exc: sa.exc.IntegrityError) -> ImportValidationError:
         """The import row of a new row that the unique index *name* refuses (the second of its key)."""
@@ -707,12 +713,7 @@ class FastLoad:
         match = " AND ".join(f"{c.strip()} = {ph}" for c in cols.split(","))
         rid = self.c.exec_driver_sql(f"SELECT id FROM {table} WHERE ({where}) AND {match} ORDER BY id "
                                      "LIMIT 1 OFFSET 1", tuple(key)).scalar_one()
-        _at, w = self._where(table, rid)
-        try:
-            with _repo.translate_errors(w[1]):
-                raise exc
-        except LeiosurvError as e:
-            return _fail(w, e)
+        return self._refused(table, rid, exc)
 
 
 class _Tumour:
