@@ -71,7 +71,8 @@ def _base(c) -> tuple[int, int]:
     ("event", dict(kind="metastasis", site="lung", date=dt.date(2019, 12, 31)), "before the diagnosis"),
     ("treatment", dict(kind="excision", date=dt.date(2019, 12, 31)), "before the diagnosis"),
     ("encounter", dict(origin="ad_hoc", status="done", modality_class="clinical", kind="visit",
-                       done_on=dt.date.today() + dt.timedelta(days=1)), "done on a date in the future"),
+                       # a year ahead: the list is made when the tests are collected, which may be before midnight
+                       done_on=dt.date.today() + dt.timedelta(days=365)), "done on a date in the future"),
     ("event", dict(kind="metastasis", site="brain", date=dt.date(2021, 1, 1)), "ck_event_site"),
     ("event", dict(kind="metastasis", date=dt.date(2021, 1, 1)), "ck_event_metastasis_needs_site"),
     ("treatment", dict(kind="systemic", date=dt.date(2021, 1, 1)), "ck_treatment_systemic_needs_agent"),
