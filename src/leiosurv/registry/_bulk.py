@@ -597,7 +597,8 @@ class FastLoad:
         self.rules.sort(key=lambda r: (order[r.table], r.name))
 
     def drop(self) -> None:
-        """Drop the indexes and rule triggers; note each table's largest id."""
+        """Drop the indexes and rule triggers (PostgreSQL: also the foreign keys, and lock the id sequences);
+        note each table's largest id."""
         for r in self.rules:
             self.c.exec_driver_sql(f'DROP TRIGGER "{r.name}" ON "{r.table}"' if self.pg else f'DROP TRIGGER "{r.name}"')
         for name, _ddl, _u in self.indexes:
