@@ -182,6 +182,7 @@ _STEPS = {
     "storing result bodies": ("leiosurv.registry._repo", None, "store_contents"),
     "fast load mode: drop": ("leiosurv.registry._bulk", "BulkWriter", "start"),
     "fast load mode: rebuild, check, restore": ("leiosurv.registry._bulk", "BulkWriter", "finish"),
+    "foreign key check (SQLite fast mode)": ("leiosurv.registry._bulk", "BulkWriter", "check_foreign_keys"),
 }
 
 

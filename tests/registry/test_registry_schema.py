@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leiosurv.registry import Registry, head_revision
 from leiosurv.registry import _tables as T
@@ -230,3 +232,49 @@ def test_result_split_and_join_are_inverse():
     assert join_result(body, dates) == r
     assert split_result({**r, "a": "2022-05-05", "b": ["2022-05-05", "2023-01-01", "@x", "@@", "2020-01-01 text"]}
                         )[0] == sha  # the same body for other dates
+
+
+def _split_reference(text: str) -> tuple[str, str]:
+    """The body and dates as migration 0004 first defined them (two passes, a check per match): the reference
+    the one-pass split is held to."""
+    import re
+
+    def opens(t, m):
+        return m.start() > 0 and t[m.start() - 1] in ":,[{"
+
+    if '"@' in text:
+        text = re.sub(r'"@', lambda m: '"@@' if opens(text, m) else '"@', text)
+    dates: list[str] = []
+
+    def placeholder(m):
+        if not opens(text, m):
+            return m.group(0)
+        if m.group(1) not in dates:
+            dates.append(m.group(1))
+        return f'"@{dates.index(m.group(1))}"'
+
+    return re.sub(r'"(\d{4}-\d{2}-\d{2})"(?=[,:\]}])', placeholder, text), ",".join(dates)
+
+
+_DATE_LIKE = st.sampled_from(["2020-01-01", "2021-02-03", "1999-12-31", "@", "@@", "@0", "@1x", "x:\"2020-01-01\"",
+                              "2020-01-01 text", "[\"2020-01-01\"]", "{\"a\":\"@b\"}", ":", ",", "", "Ödem \\ \""])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _DATE_LIKE | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(_DATE_LIKE | st.text(max_size=4), inner, max_size=5),
+    max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON)
+def test_result_split_matches_the_reference_and_joins_back(value):
+    """The one-pass split gives the reference's body and dates for any JSON (dates and @-strings as values, as
+    keys, inside other strings), and join gives the value back."""
+    import json
+
+    from leiosurv.registry._results import join_result, split_result
+
+    r = {"v": value}
+    text = json.dumps(r, separators=(",", ":"), ensure_ascii=False)
+    sha, body, dates = split_result(text)
+    assert (body, dates) == _split_reference(text)
+    assert join_result(body, dates) == r

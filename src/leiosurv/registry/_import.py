@@ -325,12 +325,19 @@ def _import(reg: Registry, paths: Sequence[str | Path], kind: str | None, as_of:
         raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
                                                    if len(issues) > 50 else []))
     report = ImportReport({k: len(v) for k, v in tables.items() if v})
-    with reg.engine.begin() as c:
-        bulk = BulkWriter(c, as_of, progress)
+    with reg.engine.connect() as c:
+        bulk = None
         try:
-            _apply_all(reg, c, bulk, tables, as_of, progress, per_row, report)
+            with c.begin():
+                bulk = BulkWriter(c, as_of, progress, None if per_row else len(tables["tumours"]))
+                try:
+                    _apply_all(reg, c, bulk, tables, as_of, progress, per_row, report)
+                    bulk.check_foreign_keys()
+                finally:
+                    bulk.close()
         finally:
-            bulk.close()
+            if bulk is not None:
+                bulk.release()
     return report
 
 

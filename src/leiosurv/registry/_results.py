@@ -15,10 +15,9 @@ import re
 __all__ = ["split_result", "join_result"]
 
 # A string token of compact JSON: its opening quote follows one of  : , [ {  (inside a string every quote is
-# escaped, so such a quote always opens a token).  The patterns find candidates fast (a literal quote first);
-# _opens() checks the character before.
-_DATE_TOKEN = re.compile(r'"(\d{4}-\d{2}-\d{2})"(?=[,:\]}])')
-_AT_TOKEN = re.compile(r'"@')
+# escaped, so such a quote always opens a token).  _TOKEN finds, in one pass, each token that is an ISO date
+# (group 1) and each token that starts with @ (group 1 None); the literal quote first keeps the scan fast.
+_TOKEN = re.compile(r'"(?<=[:,\[{]")(?:(\d{4}-\d{2}-\d{2})"(?=[,:\]}])|@)')
 _PLACEHOLDER = re.compile(r'"@(\d+)"')
 _ESCAPED_AT = re.compile(r'"@@')
 
@@ -39,21 +38,20 @@ def split_result(result: dict | str) -> tuple[str, str, str]:
     :func:`join_result` gives back exactly *result*.
     """
     text = result if isinstance(result, str) else json.dumps(result, separators=(",", ":"), ensure_ascii=False)
-    if '"@' in text:
-        text = _AT_TOKEN.sub(lambda m: '"@@' if _opens(text, m) else '"@', text)
+    pieces = _TOKEN.split(text)  # text, token, text, token, ..., text
     dates: list[str] = []
     index: dict[str, int] = {}
-
-    def placeholder(m: re.Match) -> str:
-        if not _opens(text, m):
-            return m.group(0)
-        k = index.get(m.group(1))
+    for i in range(1, len(pieces), 2):
+        d = pieces[i]
+        if d is None:
+            pieces[i] = '"@@'
+            continue
+        k = index.get(d)
         if k is None:
-            k = index[m.group(1)] = len(dates)
-            dates.append(m.group(1))
-        return f'"@{k}"'
-
-    body = _DATE_TOKEN.sub(placeholder, text)
+            k = index[d] = len(dates)
+            dates.append(d)
+        pieces[i] = f'"@{k}"'
+    body = "".join(pieces)
     return hashlib.sha256(body.encode()).hexdigest(), body, ",".join(dates)
 
 
