@@ -208,12 +208,11 @@ def test_a_trigger_fast_mode_cannot_read_keeps_the_import_on_the_triggers(reg, t
     assert spy == []
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL's fast mode drops and validates the keys
 def test_sqlite_fast_import_defers_foreign_keys_and_gives_them_back(reg, tmp_path, monkeypatch):
     """SQLite checks a foreign key row by row as it inserts (~20 % of writing the encounters); fast mode turns
     them off for the import's transaction, checks them all before the commit, and turns them on again after it,
     whether the import was committed or refused."""
-    if reg.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's foreign key pragma (PostgreSQL's fast mode drops and validates the keys)")
     seen = []
     check = BulkWriter.check_foreign_keys
 
