@@ -59,7 +59,7 @@ def test_uninitialised_and_missing_registries_are_refused(tmp_path):
     sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
     with pytest.raises(RegistryError, match="not initialised"):
         Registry(tmp_path / "empty.sqlite")
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def _base(c) -> tuple[int, int]:
@@ -142,16 +142,46 @@ def test_unreachable_postgresql_is_one_line():
         Registry("postgresql://u:pw@127.0.0.1:1/x", create=True)
 
 
-def test_migration_0001_to_0002_keeps_the_data(db_url):
+def test_migrations_of_the_alert_indexes_keep_the_data(db_url):
+    """0002 makes the due index cover window_end; 0005 makes the alert indexes partial (and back down)."""
+    from alembic import command
+
     from leiosurv.registry import make_engine, upgrade
+    from leiosurv.registry._db import _alembic_config
+
+    def encounter_indexes():
+        with eng.connect() as c:
+            if eng.dialect.name == "sqlite":
+                rows = c.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'encounter' "
+                                         "AND type = 'index' AND sql IS NOT NULL").all()
+            else:
+                rows = c.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes "
+                                         "WHERE tablename = 'encounter'").all()
+        return {n: " ".join(d.replace('"', "").split()) for n, d in rows}
 
     eng = make_engine(db_url)
     upgrade(eng, "0001")
     with eng.begin() as c:
         _base(c)
-    upgrade(eng)
+    upgrade(eng, "0002")
     cols = [ix["column_names"] for ix in sa.inspect(eng).get_indexes("encounter") if ix["name"] == "ix_encounter_due"]
     assert cols == [["status", "due", "window_end"]]
+    before = encounter_indexes()
+    upgrade(eng)
+    after = encounter_indexes()
+    def bare(ddl):  # without the parentheses and casts the two databases write differently
+        return ddl.replace("::text", "").replace("(", "").replace(")", "")
+
+    assert bare(after["ix_encounter_open"]).endswith("window_end WHERE status = 'planned'")
+    assert bare(after["ix_encounter_due"]).endswith("due, window_end WHERE status = 'planned'")
+    assert bare(after["ix_encounter_observation"]).endswith("observation_id, done_on WHERE observation_id IS NOT NULL")
+    assert {k: v for k, v in after.items() if "WHERE" not in v} == {
+        k: v for k, v in before.items() if k not in ("ix_encounter_open", "ix_encounter_due",
+                                                     "ix_encounter_observation")}
+    with eng.begin() as c:
+        command.downgrade(_alembic_config(c), "0004")
+    assert encounter_indexes() == before
+    upgrade(eng)
     r = Registry(db_url)
     assert r.counts()["tumour"] == 1 and r.patients() == ["P"]
     r.close()

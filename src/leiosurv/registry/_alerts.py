@@ -20,7 +20,10 @@
 
 Dead patients have no alerts after their death.  Every query is indexed
 (``ix_encounter_open``, ``ix_encounter_due``, ``ix_assessment_current_imaging``,
-``ix_encounter_tumour_imaging``, ``ix_encounter_observation``).
+``ix_encounter_tumour_imaging``, ``ix_encounter_observation``).  The first two
+are partial indexes of the planned encounters (migration 0005): a query uses
+them only when its text says ``status = 'planned'`` (a bound parameter could be
+any status), hence ``_PLANNED``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from sqlalchemy.engine import Connection
 from leiosurv.registry import _tables as T
 
 __all__ = ["Alert", "alerts", "observation_gaps"]
+
+_PLANNED = T.encounter.c.status == sa.literal_column("'planned'")  # as the partial indexes say it
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,10 @@ def alerts(conn: Connection, as_of: _dt.date, *, due_within: int = 30, lookback_
     q = (sa.select(p.c.pseudonym, t.c.label, e.c.plan_item, e.c.kind, e.c.modality, e.c.due, e.c.window_end,
                    p.c.synthetic)
          .select_from(e.join(p, p.c.id == e.c.patient_id).outerjoin(t, t.c.id == e.c.tumour_id))
-         .where(e.c.status == "planned", e.c.window_end < as_of).order_by(e.c.window_end, p.c.pseudonym))
+         .where(_PLANNED, e.c.window_end < as_of).order_by(e.c.window_end, p.c.pseudonym))
     if since is not None:
         q = q.where(e.c.window_end >= since)
-        old = sa.select(sa.func.count()).where(e.c.status == "planned", e.c.window_end < since)
+        old = sa.select(sa.func.count()).where(_PLANNED, e.c.window_end < since)
         n_old = conn.execute(scope(old, e.c.patient_id)).scalar_one()
         if n_old:
             out.append(Alert("lost", "(several)", None, since, "overdue > lookback",
@@ -94,7 +99,7 @@ def alerts(conn: Connection, as_of: _dt.date, *, due_within: int = 30, lookback_
     q = (sa.select(p.c.pseudonym, t.c.label, e.c.plan_item, e.c.kind, e.c.modality, e.c.due, e.c.window_start,
                    e.c.window_end, p.c.synthetic)
          .select_from(e.join(p, p.c.id == e.c.patient_id).outerjoin(t, t.c.id == e.c.tumour_id))
-         .where(e.c.status == "planned", e.c.due <= horizon, e.c.window_end >= as_of)
+         .where(_PLANNED, e.c.due <= horizon, e.c.window_end >= as_of)
          .order_by(e.c.due, p.c.pseudonym))
     for r in conn.execute(scope(q, e.c.patient_id)):
         out.append(Alert("due", r.pseudonym, r.label, r.due, r.plan_item,
