@@ -59,7 +59,7 @@ def test_uninitialised_and_missing_registries_are_refused(tmp_path):
     sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
     with pytest.raises(RegistryError, match="not initialised"):
         Registry(tmp_path / "empty.sqlite")
-    assert head_revision() == "0005"
+    assert head_revision() == "0006"
 
 
 def _base(c) -> tuple[int, int]:
@@ -308,3 +308,50 @@ def test_result_split_matches_the_reference_and_joins_back(value):
     sha, body, dates = split_result(text)
     assert (body, dates) == _split_reference(text)
     assert join_result(body, dates) == r
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL keeps its lists (0006 is SQLite's)
+def test_migration_0006_rewrites_sqlite_value_lists_as_comparisons_and_back(db_url):
+    """0006 says each CHECK's list of allowed values as comparisons (SQLite builds a temporary index for a
+    list on every row); the data stays, the database refuses what it refused, and the downgrade gives back
+    exactly the definitions it had."""
+    from alembic import command
+
+    from leiosurv.registry import make_engine, upgrade
+    from leiosurv.registry._db import _alembic_config
+
+    def tables():
+        with eng.connect() as c:
+            return dict(c.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all())
+
+    eng = make_engine(db_url)
+    upgrade(eng, "0005")
+    with eng.begin() as c:
+        pid, _tid = _base(c)
+    before = tables()
+    assert "status IN ('planned', 'done', 'missed', 'cancelled')" in before["encounter"]
+    upgrade(eng)
+    after = tables()
+    assert "(status = 'planned' OR status = 'done' OR status = 'missed' OR status = 'cancelled')" in after["encounter"]
+    assert not [t for t, sql in after.items() if " IN (" in sql.replace("NOT IN (", "")]
+    assert set(after) == set(before) and after["alembic_version"] == before["alembic_version"]
+    with eng.connect() as c:
+        assert c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    r = Registry(db_url)
+    assert r.counts()["tumour"] == 1
+    for mc, ok in (("xray", False), ("biopsy", True)):  # refused and accepted as before
+        with eng.begin() as c:
+            ins = sa.insert(T.encounter).values(patient_id=pid, origin="ad_hoc", status="cancelled", kind="visit",
+                                                modality_class=mc)
+            if ok:
+                c.execute(ins)
+            else:
+                with pytest.raises(sa.exc.IntegrityError, match="ck_encounter_modality_class"):
+                    c.execute(ins)
+    r.close()
+    with eng.begin() as c:
+        command.downgrade(_alembic_config(c), "0005")
+    assert tables() == before
+    with eng.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM encounter").scalar() == 1
+    eng.dispose()
