@@ -11,7 +11,8 @@ import datetime as _dt
 from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
-from leiosurv.clinical.diagnosis import Diagnosis, DxWarning, diagnose
+from leiosurv.clinical._memo import diagnose_memoised
+from leiosurv.clinical.diagnosis import Diagnosis, DxWarning
 from leiosurv.clinical.evidence import Citation
 from leiosurv.clinical.findings import Findings, consistency_warnings
 from leiosurv.clinical.mitoses import get_mitotic_definition
@@ -118,7 +119,7 @@ def assess(
     from leiosurv import __version__
 
     d = get_mitotic_definition(mitotic_definition)
-    dx = diagnose(findings, mitotic_definition=d)
+    dx = diagnose_memoised(findings, d)
     app = decide_pathway(findings, dx, metastatic_disease=metastatic_disease)
     risk = classify_risk(findings, app, mitotic_definition=d)
     plan = plan_surveillance(findings, app, risk, as_of=as_of, imaging_interval_months=imaging_interval_months,
