@@ -18,6 +18,12 @@ Three input sets of ``--n`` tumours each:
 
 Each set is timed ``--repeat`` times (the best is reported) in a fresh order; the process's
 first pass over a set is reported too (``cold``), since a memo in the core is filled then.
+
+Measured on 2026-11-30 (2 shared CPUs, Python 3.11, pydantic 2.14; n=3000, best of 5, warm; the
+machine's noise is about +-0.02 ms): before the core's memo (commit 77c58ea) shared 0.39-0.41,
+distinct 0.39-0.40, varied 0.50-0.54 ms a call; with it 0.11, 0.11 and 0.48-0.49.  The memo serves
+the findings that share everything but the date, the patient, the case id, the site and the size;
+varied findings (few repeats) are neither faster nor slower.
 """
 
 from __future__ import annotations
