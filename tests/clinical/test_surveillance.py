@@ -126,3 +126,20 @@ def test_status_follows_as_of(as_of):
         want = "past" if e.window_end < as_of else ("due" if e.window_start <= as_of else "upcoming")
         assert e.status == want
     assert p.all_past == all(e.status == "past" for e in p.encounters)
+
+
+def test_add_months_equals_the_calendar_formula_on_every_day():
+    """add_months skips the calendar look-up for days 1-28; every day of 1999-2001 and 2023-2025 (leap years
+    among them), by every shift a plan uses, against the calendar formula."""
+    import calendar
+
+    def reference(day: dt.date, months: int) -> dt.date:
+        y, m = divmod(day.month - 1 + months, 12)
+        year, month = day.year + y, m + 1
+        return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+    for start in (dt.date(1999, 1, 1), dt.date(2023, 1, 1)):
+        for k in range(3 * 366):
+            day = start + dt.timedelta(days=k)
+            for months in (0, 1, 3, 6, 11, 12, 13, 18, 24, 36, 48, 60, 120):
+                assert add_months(day, months) == reference(day, months), (day, months)

@@ -15,6 +15,7 @@ group would be if dermal LMS were confirmed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from leiosurv.clinical import evidence
 from leiosurv.clinical.evidence import Citation, FactorRisk, MitoticDefinition, PublishedRisk
 from leiosurv.clinical.findings import Findings
-from leiosurv.clinical.mitoses import get_mitotic_definition, mitotic_score, per_10_hpf
+from leiosurv.clinical.mitoses import get_mitotic_definition, per_10_hpf
 from leiosurv.clinical.pathway import Applicability
 from leiosurv.serial import Serialisable
 
@@ -163,9 +164,18 @@ def _either(a: str, b: str) -> Status:
     return "unknown"
 
 
-def _factor_statuses(f: Findings, d: MitoticDefinition) -> list[FactorStatus]:
-    score = mitotic_score(f, d)
-    n10 = per_10_hpf(f, d)
+@functools.cache
+def _published(factor: str) -> tuple[PublishedFactorRisk, ...]:
+    """The published risks of *factor*, made once (frozen, shared by every result)."""
+    return tuple(PublishedFactorRisk.of(r) for (fa, _), r in evidence.DLMS_FACTOR_RISKS.items() if fa == factor)
+
+
+@functools.cache
+def _rule_factor_set() -> frozenset[str]:
+    return frozenset(rule_factors())
+
+
+def _factor_statuses(f: Findings, d: MitoticDefinition, n10: float | None, score: int | None) -> list[FactorStatus]:
     mit: Status = "unknown" if score is None else ("present" if score >= d.grade_3_score else "absent")
     margins: Status = {"positive": "present", "negative": "absent"}.get(f.margins, "unknown")  # type: ignore[assignment]
     rows: list[tuple[str, Status, dict[str, str | float | int | None]]] = [
@@ -176,11 +186,10 @@ def _factor_statuses(f: Findings, d: MitoticDefinition) -> list[FactorStatus]:
          {"perineural_invasion": f.perineural_invasion, "intravascular_invasion": f.intravascular_invasion}),
         ("positive_margins", margins, {"margins": f.margins, "margin_distance_mm": f.margin_distance_mm}),
     ]
-    rule = set(rule_factors())
+    rule = _rule_factor_set()
     return [
         FactorStatus(factor=factor, label=evidence.DLMS_FACTORS[factor], status=status, inputs=inputs,
-                     published=tuple(PublishedFactorRisk.of(r) for (fa, _), r in evidence.DLMS_FACTOR_RISKS.items()
-                                     if fa == factor))
+                     published=_published(factor))
         for factor, status, inputs in rows if factor in rule
     ]
 
@@ -214,7 +223,9 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
     'incomplete'
     """
     d = get_mitotic_definition(mitotic_definition)
-    factors = _factor_statuses(findings, d)
+    n10 = per_10_hpf(findings, d)
+    score = None if n10 is None else d.score(n10)
+    factors = _factor_statuses(findings, d, n10, score)
     base = rule_group(fs.status for fs in factors)
     present = [fs.label for fs in factors if fs.status == "present"]
     missing = tuple(fs.label for fs in factors if fs.status == "unknown")
@@ -235,8 +246,8 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
             group="not_applicable", applies=False, conditional_group=conditional, certainty=evidence.DLMS_RULE_STATUS,
             rule_id=evidence.DLMS_RULE_ID, reason=why, factors=tuple(fs.model_copy(update={"published": ()})
                                                                      for fs in factors),
-            missing=missing, mitotic_definition=d, mitoses_per_10_hpf=per_10_hpf(findings, d),
-            mitotic_score=mitotic_score(findings, d), notes=tuple(notes), citations=cits, overall_5y={},
+            missing=missing, mitotic_definition=d, mitoses_per_10_hpf=n10,
+            mitotic_score=score, notes=tuple(notes), citations=cits, overall_5y={},
         )
     if base == "high":
         reason = "present: " + ", ".join(present)
@@ -248,6 +259,6 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
     return RiskResult(
         group=base, applies=True, conditional_group=None, certainty=evidence.DLMS_RULE_STATUS,
         rule_id=evidence.DLMS_RULE_ID, reason=reason, factors=tuple(factors), missing=missing, mitotic_definition=d,
-        mitoses_per_10_hpf=per_10_hpf(findings, d), mitotic_score=mitotic_score(findings, d), notes=tuple(notes),
+        mitoses_per_10_hpf=n10, mitotic_score=score, notes=tuple(notes),
         citations=cits, overall_5y=dict(evidence.DLMS_OVERALL_5Y),
     )

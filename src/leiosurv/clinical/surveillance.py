@@ -45,6 +45,8 @@ def add_months(day: _dt.date, months: int) -> _dt.date:
     """
     y, m = divmod(day.month - 1 + months, 12)
     year, month = day.year + y, m + 1
+    if day.day <= 28:  # every month has the day
+        return _dt.date(year, month, day.day)
     return _dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
@@ -188,11 +190,12 @@ def plan_surveillance(
                      for m in evidence.DLMS_LOW_RISK_VISIT_MONTHS]
         else:
             gt = _group_text(risk)
-            encs += [_enc("visit", m, start, window_days, S["visit_high"], S["visit_high"].reason.format(group_text=gt),
-                          as_of) for m in evidence.DLMS_VISIT_MONTHS]
+            why = S["visit_high"].reason.format(group_text=gt)
+            encs += [_enc("visit", m, start, window_days, S["visit_high"], why, as_of)
+                     for m in evidence.DLMS_VISIT_MONTHS]
             last = 12 * evidence.DLMS_IMAGING_YEARS
-            encs += [_enc("imaging", m, start, window_days, S["imaging_high"],
-                          S["imaging_high"].reason.format(group_text=gt), as_of)
+            why = S["imaging_high"].reason.format(group_text=gt)
+            encs += [_enc("imaging", m, start, window_days, S["imaging_high"], why, as_of)
                      for m in range(imaging_interval_months, last + 1, imaging_interval_months)]
         if risk.group == "incomplete":
             notes.append(evidence.text("incomplete", missing=", ".join(risk.missing)))
