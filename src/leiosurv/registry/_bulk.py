@@ -801,7 +801,8 @@ class _Batch:
         self.applied = 0
 
 
-_PLAN_ITEM, _STATUS = _ENC["plan_item"], _ENC["status"]
+_PLAN_ITEM, _STATUS, _DONE_ON, _FINDINGS, _REASON, _MODALITY = (
+    _ENC[c] for c in ("plan_item", "status", "done_on", "findings", "status_reason", "modality"))
 
 
 def _apply(items: list[list], wheres: list[Where], rec: tuple, as_of: _dt.date) -> bool:
@@ -816,19 +817,24 @@ def _apply(items: list[list], wheres: list[Where], rec: tuple, as_of: _dt.date) 
         return False
     status = r.get("status") or "done"
     d = r["date"]
-    w = f"encounters row {n}"
-    if status == "done":
+    if status == "done" and d > as_of:
         try:
             _not_future(d, as_of, "date")
         except LeiosurvError as exc:
-            raise _fail((w, ""), exc) from None
-    it[_ENC["status"]] = status
-    it[_ENC["done_on"]] = d if status == "done" else None
-    it[_ENC["findings"]] = r.get("findings")
-    it[_ENC["status_reason"]] = None if status == "done" else f"{status} on {d.isoformat()}"
-    if r.get("modality"):
-        it[_ENC["modality"]] = r["modality"]
-    wheres[k] = (w, f"encounter of patient {r['patient']!r} on {d.isoformat()}")
+            raise _fail((f"encounters row {n}", ""), exc) from None
+    iso = d.isoformat()
+    it[_STATUS] = status
+    if status == "done":
+        it[_DONE_ON] = d
+        it[_REASON] = None
+    else:
+        it[_DONE_ON] = None
+        it[_REASON] = f"{status} on {iso}"
+    it[_FINDINGS] = r.get("findings")
+    modality = r.get("modality")
+    if modality:
+        it[_MODALITY] = modality
+    wheres[k] = (f"encounters row {n}", f"encounter of patient {r['patient']!r} on {iso}")
     return True
 
 
