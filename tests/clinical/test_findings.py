@@ -3,9 +3,9 @@
 import datetime as dt
 
 import pytest
+from findings_strategies import literal, valid_or_none
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from leiosurv.clinical import Findings, Immunohistochemistry, evidence, parse_findings
 from leiosurv.clinical.findings import Degree, Depth, Presence, StainResult
@@ -66,46 +66,36 @@ def test_mitoses_conversion():
     assert g.mitoses.per_10_hpf(0.1734) == pytest.approx(5.0)
 
 
-def _lit(t):
-    return st.sampled_from(t.__args__)
-
-
-def _valid_or_none(kw):
-    """Keep the generated findings that are consistent (impossible combinations are errors by design)."""
-    try:
-        return Findings(**kw)
-    except ValidationError:
-        return None
 
 
 findings_strategy = st.fixed_dictionaries(dict(
     case_id=st.none() | st.text(max_size=20),
     excision_date=st.dates(dt.date(1980, 1, 1), dt.date(2025, 12, 31)),
     site=st.none() | st.text(max_size=30),
-    depth=_lit(Depth),
+    depth=literal(Depth),
     size_mm=st.none() | st.floats(0.1, 500, allow_nan=False),
-    atypia=_lit(Degree),
-    pleomorphism=_lit(Degree),
+    atypia=literal(Degree),
+    pleomorphism=literal(Degree),
     mitoses=st.fixed_dictionaries(
         {"count": st.none() | st.floats(0, 200, allow_nan=False), "unit": st.sampled_from(["per_10_hpf", "per_mm2"])}
     ),
-    necrosis=_lit(Presence),
-    perineural_invasion=_lit(Presence),
-    intravascular_invasion=_lit(Presence),
+    necrosis=literal(Presence),
+    perineural_invasion=literal(Presence),
+    intravascular_invasion=literal(Presence),
     margins=st.sampled_from(["negative", "positive", "unknown"]),
-    immunohistochemistry=st.fixed_dictionaries({k: _lit(StainResult) for k in list(evidence.STAIN_NAMES)[:8]}),
-    distant_lesion=_lit(Presence),
+    immunohistochemistry=st.fixed_dictionaries({k: literal(StainResult) for k in list(evidence.STAIN_NAMES)[:8]}),
+    distant_lesion=literal(Presence),
     patient=st.fixed_dictionaries({"age_years": st.none() | st.integers(0, 130),
                                    "sex": st.sampled_from(["female", "male", "other", "unknown"])}),
     history=st.fixed_dictionaries({
         "prior_leiomyosarcoma": st.sampled_from(["present", "unknown"]),
         "prior_leiomyosarcoma_date": st.none() | st.dates(dt.date(1950, 1, 1), dt.date(1979, 12, 31)),
-        "prior_leiomyosarcoma_depth": _lit(Depth),
-        "prior_aismn": _lit(Presence),
+        "prior_leiomyosarcoma_depth": literal(Depth),
+        "prior_aismn": literal(Presence),
     }),
     fnclcc_grade=st.sampled_from(["G1", "G2", "G3", "unknown"]),
     margin_distance_mm=st.none() | st.just(0.0),
-)).map(_valid_or_none).filter(lambda f: f is not None)
+)).map(valid_or_none).filter(lambda f: f is not None)
 
 
 @settings(max_examples=200, deadline=None)

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from findings_strategies import literal, valid_or_none
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -79,15 +80,6 @@ def _texts(f, **kw) -> tuple[str, str]:
     return a.model_dump_json(warnings=False), a.model_dump_json()
 
 
-def _lit(t):
-    return st.sampled_from(t.__args__)
-
-
-def _valid_or_none(kw):
-    try:
-        return Findings(**kw)
-    except ValidationError:
-        return None
 
 
 _DATES = st.dates(dt.date(1980, 1, 1), dt.date(2025, 12, 31))
@@ -103,38 +95,38 @@ _UNREAD = dict(
 )
 _READ = dict(
     subcutis_involvement_mm=st.none() | st.sampled_from([-0.0, 0.0, 1.0, 3.0, 6.0]),
-    perineural_invasion=_lit(Presence),
-    intravascular_invasion=_lit(Presence),
+    perineural_invasion=literal(Presence),
+    intravascular_invasion=literal(Presence),
     margins=st.sampled_from(["negative", "positive", "unknown"]),
     margin_distance_mm=st.none() | st.sampled_from([-0.0, 0.0, 2.0]),
     fnclcc_grade=st.sampled_from(["G1", "G2", "G3", "unknown"]),
     confirmed_diagnosis=st.none() | st.sampled_from(sorted(evidence.CATEGORIES)),
     site_region=st.sampled_from(["head_neck", "trunk", "lower_extremity", "retroperitoneum", "other", "unknown"]),
-    depth=_lit(Depth),
+    depth=literal(Depth),
     subcutis_involvement=st.sampled_from(["none", "focal", "extensive", "unknown"]),
     growth_pattern=st.sampled_from(["infiltrative", "circumscribed", "unknown"]),
-    smooth_muscle_morphology=_lit(Presence),
-    atypia=_lit(Degree),
-    pleomorphism=_lit(Degree),
+    smooth_muscle_morphology=literal(Presence),
+    atypia=literal(Degree),
+    pleomorphism=literal(Degree),
     mitoses=st.one_of(
         st.fixed_dictionaries({"count": st.none() | st.sampled_from([-0.0, 0.0, 5.0, 27.9, 28.0, 28.5, 40.0]),
                                "unit": st.sampled_from(["per_10_hpf", "per_mm2"]),
                                "description": st.sampled_from(["unknown", "scant", "increased", "brisk"])}),
         st.fixed_dictionaries({"count": st.floats(0, 200, allow_nan=False), "hpf_area_mm2": st.just(0.3468)}),
     ),
-    necrosis=_lit(Presence),
-    prominent_inflammatory_infiltrate=_lit(Presence),
-    solar_elastosis=_lit(Presence),
-    near_haploidization=_lit(Presence),
-    immunohistochemistry=st.fixed_dictionaries({k: _lit(StainResult) for k in evidence.STAIN_NAMES}),
+    necrosis=literal(Presence),
+    prominent_inflammatory_infiltrate=literal(Presence),
+    solar_elastosis=literal(Presence),
+    near_haploidization=literal(Presence),
+    immunohistochemistry=st.fixed_dictionaries({k: literal(StainResult) for k in evidence.STAIN_NAMES}),
     history=st.fixed_dictionaries({
         "prior_leiomyosarcoma": st.sampled_from(["present", "unknown", "absent"]),
-        "prior_aismn": _lit(Presence),
+        "prior_aismn": literal(Presence),
     }, optional={
         "prior_leiomyosarcoma_date": st.dates(dt.date(1950, 1, 1), dt.date(1979, 12, 31)),
         "prior_aismn_date": st.dates(dt.date(1950, 1, 1), dt.date(1979, 12, 31)),
     }),
-    distant_lesion=_lit(Presence),
+    distant_lesion=literal(Presence),
     metastasis_workup=st.sampled_from(["unknown", "excluded", "confirmed"]),
 )
 
@@ -145,7 +137,7 @@ def _pairs(draw):
     read = draw(st.fixed_dictionaries(_READ))
     out = []
     for _ in range(2):
-        f = _valid_or_none({**read, **draw(st.fixed_dictionaries(_UNREAD)), "excision_date": draw(_DATES)})
+        f = valid_or_none({**read, **draw(st.fixed_dictionaries(_UNREAD)), "excision_date": draw(_DATES)})
         if f is None:
             reject()
         out.append(f)
@@ -218,7 +210,7 @@ def _varied(n: int, seed: int) -> list[Findings]:
         hist: dict = {"prior_leiomyosarcoma": prior, "prior_aismn": rng.choice(pres)}
         if prior != "absent" and rng.random() < 0.4:
             hist["prior_leiomyosarcoma_date"] = day - dt.timedelta(days=rng.randrange(100, 9000))
-        f = _valid_or_none(dict(
+        f = valid_or_none(dict(
             excision_date=day, depth=rng.choice(Depth.__args__), site_region=rng.choice(["trunk", "unknown"]),
             margins=rng.choice(["positive", "negative", "unknown"]), necrosis=rng.choice(pres),
             atypia=rng.choice(deg), pleomorphism=rng.choice(deg), smooth_muscle_morphology=rng.choice(pres),
