@@ -165,7 +165,7 @@ class BulkWriter:
         if tumours is not None:  # decide fast load mode now: SQLite's foreign keys go off only before a transaction
             self.want = self.fast_wanted(tumours)
         self.foreign_keys_off = False
-        if not self.pg and self.want and self.FAST is not False:
+        if not self.pg and self.want:
             self.foreign_keys_off = _sqlite_foreign_keys(conn, on=False)
         self.as_of = as_of
         self.progress = progress
@@ -198,12 +198,9 @@ class BulkWriter:
         if bad is None:
             return
         table, rid = bad[0], bad[1]
-        w: Where = (f"{table} row id {rid}", "")
-        if self.named is not None and table in self.named.checked:
-            try:
-                w = self.named._where(table, rid)[1]
-            except RuntimeError:  # written by the service calls after the bulk part
-                pass
+        w = self.named.import_row(table, rid) if self.named is not None else None
+        if w is None:  # written by the service calls after the bulk part
+            w = (f"{table} row id {rid}", "")
         raise _fail(w, IntegrityError(f"{w[1]}: {_DANGLING}" if w[1] else _DANGLING))
 
     def release(self) -> None:
@@ -685,6 +682,15 @@ class FastLoad:
         if table in self.checked:
             self.placed[table].append((self.inserts, array("q", ids), wheres))
         self.inserts += 1
+
+    def import_row(self, table: str, rid: int) -> Where | None:
+        """The import row that wrote row *rid* of *table* in the bulk part (None: another path wrote it)."""
+        if table not in self.checked:
+            return None
+        try:
+            return self._where(table, rid)[1]
+        except RuntimeError:
+            return None
 
     def _where(self, table: str, rid: int) -> tuple[tuple[int, int], Where]:
         """Where row *rid* of *table* was written: (its place in the import's order of inserts, its where)."""
