@@ -7,7 +7,10 @@
   (``prodlim`` on ``subset(time > s)`` with time ``time - s``);
 * :func:`kaplan_meier` — all-cause survival, Greenwood SE (``survfit``);
 * :func:`risk_difference` — group minus reference at horizons, Wald CI;
-* :func:`gray_test` — Gray's K-sample test (``cmprsk::cuminc``).
+* :func:`gray_test` — Gray's K-sample test (``cmprsk::cuminc``);
+* :func:`fine_gray` — Fine–Gray subdistribution hazard regression (``cmprsk::crr``);
+* :func:`cause_specific_cox` — Cox model per cause (``survival::coxph``), absolute
+  risks as ``riskRegression::CSC``.
 
 Every estimator reads its data through :func:`count_events`, whose result
 (:class:`EventCounts`) is the sufficient statistic; results are frozen objects
@@ -38,10 +41,13 @@ Examples
 from leiosurv.stats._aalen_johansen import IntervalOptions, cumulative_incidence
 from leiosurv.stats._conditional import ConditionalIncidence, conditional_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
+from leiosurv.stats._cox import cause_specific_cox
 from leiosurv.stats._engines import count_events
 from leiosurv.stats._estimators import AalenJohansenEstimator, KaplanMeierEstimator
+from leiosurv.stats._fine_gray import fine_gray
 from leiosurv.stats._gray import gray_test
 from leiosurv.stats._kaplan_meier import kaplan_meier
+from leiosurv.stats._regression_results import CauseSpecificCox, CoxModel, FineGray
 from leiosurv.stats._results import CumulativeIncidence, GrayTest, KaplanMeier, RiskDifference
 from leiosurv.stats._risk_difference import risk_difference
 from leiosurv.stats._sql import quote_identifier, quote_literal
@@ -53,6 +59,11 @@ __all__ = [
     "kaplan_meier",
     "risk_difference",
     "gray_test",
+    "fine_gray",
+    "cause_specific_cox",
+    "FineGray",
+    "CauseSpecificCox",
+    "CoxModel",
     "CumulativeIncidence",
     "ConditionalIncidence",
     "KaplanMeier",
