@@ -190,10 +190,11 @@ class FineGrayData:
         ss2 = -np.cumsum(self.n_cens[m, None] * q / (y * y)[:, None], axis=0)
         # ss2 applies from each censoring time on (inclusive) to the rows at later times
         pos = np.searchsorted(m, self.inverse, side="right") - 1  # last censoring time <= T_i
-        psi = np.where(pos[:, None] >= 0, ss2[np.maximum(pos, 0)], 0.0)
-        cr = np.flatnonzero(self.cens)
-        psi[cr] += q[pos[cr]] / y[pos[cr], None]
-        u = eta + psi
+        u = eta
+        if m.size:  # with no censoring, psi is 0
+            u = u + np.where(pos[:, None] >= 0, ss2[np.maximum(pos, 0)], 0.0)
+            cr = np.flatnonzero(self.cens)
+            u[cr] += q[pos[cr]] / y[pos[cr], None]
         return u.T @ u  # type: ignore[no-any-return]
 
 

@@ -133,22 +133,20 @@ def _numeric(name: str, values: Any) -> np.ndarray:
             )
         arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        arr = np.asarray(values)
-        if arr.dtype.kind not in "iufb":
-            if arr.dtype.kind == "O":
-                try:
-                    arr = np.array([np.nan if v is None else v for v in arr.tolist()], dtype=np.float64)
-                except (TypeError, ValueError):
-                    arr = None  # type: ignore[assignment]
-            else:
-                arr = None  # type: ignore[assignment]
-            if arr is None:
-                raise DataError(
-                    f"covariate {name!r} is not numeric; covariates must be numbers "
-                    "(code a category as 0/1 indicator columns)",
-                    column=name,
-                )
-        arr = arr.astype(np.float64)
+        raw = np.asarray(values)
+        converted: np.ndarray | None = raw if raw.dtype.kind in "iufb" else None
+        if raw.dtype.kind == "O":
+            try:
+                converted = np.array([np.nan if v is None else v for v in raw.tolist()], dtype=np.float64)
+            except (TypeError, ValueError):
+                converted = None
+        if converted is None:
+            raise DataError(
+                f"covariate {name!r} is not numeric; covariates must be numbers "
+                "(code a category as 0/1 indicator columns)",
+                column=name,
+            )
+        arr = converted.astype(np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():
         k = int(bad.sum())
@@ -219,7 +217,7 @@ def _read_path(path: Any, wanted: list[str], roles: dict[str, str]) -> Any:
         available = [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {reader}({quote_literal(text)})").fetchall()]
         _check(available, wanted, roles)
         select = ", ".join(quote_identifier(c) for c in wanted)
-        return con.sql(f"SELECT {select} FROM {reader}({quote_literal(text)})").arrow()
+        return con.sql(f"SELECT {select} FROM {reader}({quote_literal(text)})").to_arrow_table()
     except duckdb.Error as exc:
         raise DataError(f"cannot read {text!r}: {str(exc).splitlines()[0]}", column=None) from None
     finally:
