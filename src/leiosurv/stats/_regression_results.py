@@ -383,6 +383,16 @@ class CauseSpecificCox(Serialisable):
             if k == cause:
                 own = dlx
         assert own is not None
+        if np.any(total > 1.0):
+            import warnings
+
+            from leiosurv.exceptions import StatisticalWarning
+
+            warnings.warn(
+                "at some event time the summed hazard jumps exceed 1 for these covariate values (few at risk, "
+                "large effects), so the product-limit survival turns negative and the absolute risks are not "
+                "probabilities there; riskRegression gives the same numbers",
+                StatisticalWarning, stacklevel=2)
         survival = np.cumprod(1.0 - total, axis=0)
         before = np.vstack((np.ones((1, x.shape[0])), survival[:-1]))
         cif = np.cumsum(before * own, axis=0)
