@@ -55,12 +55,14 @@ __all__ = ["fine_gray", "FineGrayData", "crr_fit"]
 class FineGrayData:
     """What crr's Fortran receives, prepared once: sorted rows and the censoring KM.
 
-    ``gm`` is G(T_j−) per row; ``start`` the first row of each distinct
-    cause-1 failure time, ``d`` the failures there, ``g`` G(t_k−).
+    ``xt`` holds the centred covariates as rows (shape ``(p, n)``, each
+    covariate contiguous); ``gm`` is G(T_j−) per row; ``start`` the first row
+    of each distinct cause-1 failure time, ``d`` the failures there, ``g``
+    G(t_k−); ``idx`` per row the number of failure times ≤ its time.
     """
 
     t: np.ndarray
-    x: np.ndarray  # centred
+    xt: np.ndarray
     center: np.ndarray
     fail: np.ndarray
     comp: np.ndarray
@@ -70,7 +72,7 @@ class FineGrayData:
     start: np.ndarray
     d: np.ndarray
     g: np.ndarray
-    idx: np.ndarray  # per row: number of failure times <= T_j
+    idx: np.ndarray
     inverse: np.ndarray  # per row: its distinct time
     first: np.ndarray  # first row of each distinct time
     n_cens: np.ndarray  # censorings at each distinct time
@@ -95,46 +97,63 @@ class FineGrayData:
         fk = np.flatnonzero(d_all)
         tk = ut[fk]
         center = x.mean(axis=0) if x.shape[0] else np.zeros(x.shape[1])
-        return cls(t, x - center, center, fail, comp, cens, gm, tk, first[fk], d_all[fk], g_minus[fk],
+        xt = np.ascontiguousarray((x - center).T)
+        return cls(t, xt, center, fail, comp, cens, gm, tk, first[fk], d_all[fk], g_minus[fk],
                    np.searchsorted(tk, t, side="right"), inverse, first, n_cens)
 
+    @property
+    def p(self) -> int:
+        return int(self.xt.shape[0])
+
     # -- sums over the weighted risk sets ------------------------------------------
-    def _exp(self, b: np.ndarray) -> tuple[np.ndarray, float]:
-        eta = self.x @ b
+    def _exp(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """exp(x'β − shift) per row, the same over G(T−) for competing rows (else 0), and the shift."""
+        eta = b @ self.xt
         shift = float(eta.max()) if eta.size else 0.0
-        return np.exp(eta - shift), shift
+        e = np.exp(eta - shift)
+        return e, np.where(self.comp, e / self.gm, 0.0), shift
 
-    def s0(self, e: np.ndarray) -> np.ndarray:
-        """S0 at each failure time (for exp(x'β) scaled by ``e``)."""
-        back = np.cumsum(e[::-1])[::-1]
-        fwd = np.concatenate(([0.0], np.cumsum(np.where(self.comp, e / self.gm, 0.0))))
-        return back[self.start] + self.g * fwd[self.start]  # type: ignore[no-any-return]
+    def _risk_sums(self, e: np.ndarray, ew: np.ndarray, moments: bool) -> tuple[np.ndarray, np.ndarray]:
+        """S0 (K,) and, with ``moments``, S1 (p, K) at the failure times; else S1 is empty.
 
-    def s1(self, e: np.ndarray) -> np.ndarray:
-        ex = e[:, None] * self.x
-        back = np.cumsum(ex[::-1], axis=0)[::-1]
-        w = np.where(self.comp, 1.0 / self.gm, 0.0)[:, None] * ex
-        fwd = np.vstack((np.zeros((1, self.x.shape[1])), np.cumsum(w, axis=0)))
-        return back[self.start] + self.g[:, None] * fwd[self.start]  # type: ignore[no-any-return]
+        One pass over the rows: ``np.add.reduceat`` sums each block of rows
+        between consecutive failure times (the block before the first too);
+        a backward cumulative sum over the blocks gives the rows still at risk
+        (time ≥ t_k), a forward one the competing failures before t_k.
+        """
+        p = self.p if moments else 0
+        m = np.empty((2 * p + 2, e.size + 1))
+        m[:, 0] = 0.0  # a leading zero column: the block before the first failure time is never empty
+        m[0, 1:] = e
+        m[1 + p, 1:] = ew
+        if moments:
+            np.multiply(self.xt, e, out=m[1:1 + p, 1:])
+            np.multiply(self.xt, ew, out=m[2 + p:, 1:])
+        bounds = np.concatenate(([0], self.start + 1))
+        blocks = np.add.reduceat(m, bounds, axis=1)  # column 0: rows before start[0]; k + 1: block k
+        back = np.cumsum(blocks[:1 + p, :0:-1], axis=1)[:, ::-1]  # sum of blocks k..K-1
+        fwd = np.cumsum(blocks[1 + p:, :-1], axis=1)  # rows before start[k]
+        sums = back + self.g * fwd
+        return sums[0], sums[1:]
 
     def neg_loglik(self, b: np.ndarray) -> float:
         """crr's objective (``crrf``): minus the log pseudo-likelihood."""
-        e, shift = self._exp(b)
-        s0 = self.s0(e)
+        e, ew, shift = self._exp(b)
+        s0, _ = self._risk_sums(e, ew, moments=False)
         if not np.all(s0 > 0):
             return float("nan")
-        return float(-(self.x[self.fail] @ b).sum() + np.dot(self.d, np.log(s0) + shift))
+        return float(-(b @ self.xt[:, self.fail]).sum() + np.dot(self.d, np.log(s0) + shift))
 
     def derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """crr's ``crrfsv``: minus the log pseudo-likelihood, its gradient and Hessian."""
-        e, shift = self._exp(b)
-        s0 = self.s0(e)
-        s1 = self.s1(e)
-        xbar = s1 / s0[:, None]
-        lik = float(-(self.x[self.fail] @ b).sum() + np.dot(self.d, np.log(s0) + shift))
-        score = -self.x[self.fail].sum(axis=0) + self.d @ xbar
-        c = e * self._a0(s0)[self.idx] + np.where(self.comp, e / self.gm, 0.0) * self._b0(s0)[self.idx]
-        info = self.x.T @ (c[:, None] * self.x) - (self.d[:, None] * xbar).T @ xbar
+        e, ew, shift = self._exp(b)
+        s0, s1 = self._risk_sums(e, ew, moments=True)
+        xbar = s1 / s0  # (p, K)
+        xf = self.xt[:, self.fail]
+        lik = float(-(b @ xf).sum() + np.dot(self.d, np.log(s0) + shift))
+        score = -xf.sum(axis=1) + xbar @ self.d
+        c = e * self._a0(s0)[self.idx] + ew * self._b0(s0)[self.idx]
+        info = (self.xt * c) @ self.xt.T - (xbar * self.d) @ xbar.T
         return lik, score, (info + info.T) / 2
 
     def _a0(self, s0: np.ndarray) -> np.ndarray:
@@ -147,8 +166,9 @@ class FineGrayData:
 
     def baseline(self, b: np.ndarray) -> np.ndarray:
         """crr's ``bfitj``: jumps d_k / S0(t_k) of the baseline (uncentred covariates)."""
-        e, shift = self._exp(b)
-        return self.d / self.s0(e) * np.exp(-(shift + float(self.center @ b)))  # type: ignore[no-any-return]
+        e, ew, shift = self._exp(b)
+        s0, _ = self._risk_sums(e, ew, moments=False)
+        return self.d / s0 * np.exp(-(shift + float(self.center @ b)))  # type: ignore[no-any-return]
 
     def sandwich(self, b: np.ndarray) -> np.ndarray:
         """crr's ``crrvv`` middle term: Σ_i (η_i + ψ_i)(η_i + ψ_i)'.
@@ -164,38 +184,40 @@ class FineGrayData:
         and Y(u) the number at risk; ψ_i = −Σ_{u ≤ T_i} c(u) q(u) / Y(u)² + I(i censored) q(T_i) / Y(T_i).
         Each sum is a cumulative sum over failure times or rows.
         """
-        e, _ = self._exp(b)
-        s0 = self.s0(e)
-        xbar = self.s1(e) / s0[:, None]
-        p = self.x.shape[1]
-        zero = np.zeros((1, p))
+        e, ew, _ = self._exp(b)
+        s0, s1 = self._risk_sums(e, ew, moments=True)
+        xbar = s1 / s0  # (p, K)
+        p = self.p
+        zero = np.zeros((p, 1))
         a0 = self._a0(s0)
-        a1 = np.vstack((zero, np.cumsum((self.d / s0)[:, None] * xbar, axis=0)))
+        a1 = np.hstack((zero, np.cumsum(xbar * (self.d / s0), axis=1)))
         dgs = self.d * self.g / s0
         b0 = self._b0(s0)
-        b1 = np.vstack((np.cumsum((dgs[:, None] * xbar)[::-1], axis=0)[::-1], zero))
-        ew = np.where(self.comp, e / self.gm, 0.0)
-        eta = -(e[:, None] * (self.x * a0[self.idx, None] - a1[self.idx]))
-        eta -= ew[:, None] * (self.x * b0[self.idx, None] - b1[self.idx])
+        b1 = np.hstack((np.cumsum((xbar * dgs)[:, ::-1], axis=1)[:, ::-1], zero))
+        idx = self.idx
+        u = -(e * (self.xt * a0[idx] - a1[:, idx]))
+        u -= ew * (self.xt * b0[idx] - b1[:, idx])
         rows = np.flatnonzero(self.fail)
-        eta[rows] += self.x[rows] - xbar[self.idx[rows] - 1]
-        # psi: at the distinct times with censorings
-        m = np.flatnonzero(self.n_cens)
-        u_first = self.first[m]
-        c0 = np.concatenate(([0.0], np.cumsum(ew)))[u_first]
-        c1 = np.vstack((zero, np.cumsum(ew[:, None] * self.x, axis=0)))[u_first]
-        j = np.searchsorted(self.tk, self.t[u_first], side="left")  # failure times >= u
-        q = c1 * b0[j, None] - c0[:, None] * b1[j]
-        y = (self.t.size - u_first).astype(np.float64)
-        ss2 = -np.cumsum(self.n_cens[m, None] * q / (y * y)[:, None], axis=0)
-        # ss2 applies from each censoring time on (inclusive) to the rows at later times
-        pos = np.searchsorted(m, self.inverse, side="right") - 1  # last censoring time <= T_i
-        u = eta
+        u[:, rows] += self.xt[:, rows] - xbar[:, idx[rows] - 1]
+        m = np.flatnonzero(self.n_cens)  # the distinct times with censorings
         if m.size:  # with no censoring, psi is 0
-            u = u + np.where(pos[:, None] >= 0, ss2[np.maximum(pos, 0)], 0.0)
+            u_first = self.first[m]
+            w = np.empty((p + 1, e.size + 1))
+            w[:, 0] = 0.0
+            w[0, 1:] = ew
+            np.multiply(self.xt, ew, out=w[1:, 1:])
+            before = np.cumsum(np.add.reduceat(w, np.concatenate(([0], u_first + 1)), axis=1)[:, :-1], axis=1)
+            c0, c1 = before[0], before[1:]  # competing rows before each censoring time
+            j = np.searchsorted(self.tk, self.t[u_first], side="left")  # failure times >= u
+            q = c1 * b0[j] - c0 * b1[:, j]
+            y = (self.t.size - u_first).astype(np.float64)
+            ss2 = -np.cumsum(q * (self.n_cens[m] / (y * y)), axis=1)
+            pos = np.searchsorted(m, self.inverse, side="right") - 1  # last censoring time <= T_i
+            has = pos >= 0
+            u[:, has] += ss2[:, pos[has]]
             cr = np.flatnonzero(self.cens)
-            u[cr] += q[pos[cr]] / y[pos[cr], None]
-        return u.T @ u  # type: ignore[no-any-return]
+            u[:, cr] += q[:, pos[cr]] / y[pos[cr]]
+        return u @ u.T  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -216,7 +238,7 @@ class CrrFit:
 def crr_fit(fg: FineGrayData, *, gtol: float = 1e-6, maxiter: int = 10, init: np.ndarray | None = None,
             variance: bool = True) -> CrrFit:
     """crr's Newton–Raphson loop and variance on prepared data (see the module docstring)."""
-    p = fg.x.shape[1]
+    p = fg.p
     b = np.zeros(p) if init is None else np.asarray(init, dtype=np.float64).copy()
     converged = False
     iterations = 0
@@ -267,6 +289,7 @@ def fine_gray(
     level: float = 0.95,
     gtol: float = 1e-6,
     maxiter: int = 10,
+    variance: bool = True,
 ) -> Any:
     """Fine–Gray subdistribution hazard regression, as ``cmprsk::crr``.
 
@@ -289,6 +312,9 @@ def fine_gray(
         Level of the Wald intervals.
     gtol, maxiter : float, int
         crr's convergence tolerance and iteration limit (same defaults).
+    variance : bool, default True
+        Compute the sandwich variance (crr's ``variance``); without it the
+        SEs, z, p-values and intervals are NaN.
 
     Returns
     -------
@@ -330,7 +356,7 @@ def fine_gray(
         raise DataError(f"maxiter must be >= 0, but was {maxiter!r}", column=None)
     rd = read_regression_data(data, time, event, covariates, causes=causes, event_map=event_map)
     fg = _prepare(rd, int(cause))
-    fit = crr_fit(fg, gtol=gtol, maxiter=int(maxiter))
+    fit = crr_fit(fg, gtol=gtol, maxiter=int(maxiter), variance=bool(variance))
     if not fit.converged and rd.covariates:
         big = ", ".join(f"{c}={v:.3g}" for c, v in zip(rd.covariates, fit.coef))
         raise DataError(
@@ -340,7 +366,7 @@ def fine_gray(
             column=None,
         )
     args = {"data": data_kind(data), "time": time, "event": event, "covariates": list(rd.covariates),
-            "cause": int(cause), "level": level, "gtol": gtol, "maxiter": int(maxiter)}
+            "cause": int(cause), "level": level, "gtol": gtol, "maxiter": int(maxiter), "variance": bool(variance)}
     prov = provenance("fine_gray", args)
     prov["n"] = int(rd.time.size)
     prov["r_equivalent"] = "cmprsk::crr(ftime, fstatus, cov1, failcode = cause, cencode = 0)"

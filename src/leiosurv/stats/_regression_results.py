@@ -18,7 +18,7 @@ from leiosurv.exceptions import DataError, InputError
 from leiosurv.serial import Serialisable
 from leiosurv.stats._printing import fit_table
 from leiosurv.stats._regression_data import as_covariate_matrix
-from leiosurv.stats._serialize import TableForm, table_form, table_from_form
+from leiosurv.stats._serialize import TableForm, jsonable, table_form, table_from_form
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,7 +103,7 @@ class FineGrayForm:
 
     kind: Literal["FineGray"]
     table: TableForm
-    var: list[list[float]]
+    var: list[list[float | None]]
     information: list[list[float]]
     times: list[float]
     jumps: list[float]
@@ -124,7 +124,7 @@ class CoxModelForm:
 
     cause: int
     table: TableForm
-    var: list[list[float]]
+    var: list[list[float | None]]
     times: list[float]
     jumps: list[float]
     loglik: float
@@ -160,7 +160,7 @@ class FineGray(Serialisable):
         hr_lower, hr_upper`` (crr's sandwich SE; Wald z, two-sided p; hazard
         ratio with the Wald interval exp(β ± z·se)).
     var : ndarray, shape (p, p)
-        crr's ``var`` (sandwich).
+        crr's ``var`` (sandwich); NaN when fitted with ``variance=False``.
     information : ndarray, shape (p, p)
         crr's ``inf`` (observed information of the pseudo-likelihood).
     times, jumps : ndarray
@@ -192,7 +192,7 @@ class FineGray(Serialisable):
     def from_fit(cls, fit: CrrFit, rd: RegressionData, fg: FineGrayData, cause: int, level: float,
                  prov: dict[str, Any]) -> FineGray:
         p = len(rd.covariates)
-        var = fit.var if fit.var is not None else np.zeros((p, p))
+        var = fit.var if fit.var is not None else np.full((p, p), np.nan)
         table = coefficient_table(rd.covariates, fit.coef, np.sqrt(np.diag(var)), level)
         return cls(table, var, fit.information, fg.tk, fit.jumps, fit.loglik, fit.loglik_null, rd.covariates,
                    cause, level, fit.converged, fit.iterations, int(rd.time.size), prov)
@@ -262,7 +262,7 @@ class FineGray(Serialisable):
 
     def to_json_form(self) -> FineGrayForm:
         return FineGrayForm(
-            kind="FineGray", table=table_form(self.table), var=self.var.tolist(),
+            kind="FineGray", table=table_form(self.table), var=jsonable(self.var),
             information=self.information.tolist(), times=self.times.tolist(), jumps=self.jumps.tolist(),
             loglik=self.loglik, loglik_null=self.loglik_null, covariates=list(self.covariates), cause=self.cause,
             level=self.level, converged=self.converged, iterations=self.iterations, n=self.n,
@@ -422,7 +422,7 @@ class CauseSpecificCox(Serialisable):
         return CauseSpecificCoxForm(
             kind="CauseSpecificCox", covariates=list(self.covariates), ties=self.ties, level=self.level,
             provenance=self.provenance,
-            models=[CoxModelForm(cause=m.cause, table=table_form(m.table), var=m.var.tolist(),
+            models=[CoxModelForm(cause=m.cause, table=table_form(m.table), var=jsonable(m.var),
                                  times=m.times.tolist(), jumps=m.jumps.tolist(), loglik=m.loglik,
                                  loglik_null=m.loglik_null, score_test=m.score_test, iterations=m.iterations,
                                  n=m.n, n_events=m.n_events) for m in self.models.values()])
