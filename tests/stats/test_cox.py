@@ -209,12 +209,33 @@ def test_bad_input_is_one_clear_line():
         (dict(covariates=["ulcer"], ties="exact"), r"ties must be 'efron' or 'breslow', but was 'exact'"),
         (dict(covariates=[]), r"give at least one covariate"),
         (dict(covariates=["ulcer", "ulcer2"]), r"covariate 'ulcer2' is a linear combination of \['ulcer'\]"),
+        (dict(covariates=["ulcer"], causes=["1"]), r"causes must be positive event codes \(ints\), got \['1'\]"),
+        (dict(covariates=["ulcer"], level=0), r"level must be in \(0, 1\), but was 0"),
+        (dict(covariates=["ulcer"], maxiter=0), r"maxiter must be >= 1, but was 0"),
+        (dict(covariates=["ulcer", "thick"], maxiter=2), r"the Cox model for cause 1 did not converge in 2 iterations"),
+        (dict(covariates=["sex"], ties="breslow", causes=[2], event_map={0: 0, 1: 2, 2: 0}), None),
     ]
     data = d.assign(ulcer2=d["ulcer"] * 3 + 1)
     for kwargs, match in cases:
+        if match is None:  # event_map recodes: melanoma deaths as cause 2, other deaths censored
+            fit = cause_specific_cox(data, "time", "status", **kwargs)
+            assert fit.models[2].n_events == 57
+            continue
         with pytest.raises(DataError, match=match) as info:
             cause_specific_cox(data, "time", "status", **kwargs)
         assert "\n" not in str(info.value)
+
+
+def test_covariate_constant_in_every_risk_set():
+    """A covariate that varies only among rows censored before the first event of the cause: no information."""
+    d, _ = reference()
+    d = d.copy()
+    assert d.loc[d["status"] > 0, "time"].min() > 2
+    d.loc[[0, 1], ["time", "status"]] = [[1, 0], [2, 0]]
+    d["early"] = 0.0
+    d.loc[[0, 1], "early"] = 1.0
+    with pytest.raises(DataError, match=r"covariate 'early' does not vary within the risk sets at the cause-1"):
+        cause_specific_cox(d, "time", "status", ["ulcer", "early"])
 
 
 def test_separating_covariate_is_an_infinite_coefficient():

@@ -66,7 +66,11 @@ class CoxData:
                    np.searchsorted(tk, t, side="right"))
 
     def derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """Log partial likelihood, score and information at ``b``."""
+        """Log partial likelihood, score and information at ``b`` (NaN/inf far out: the caller halves)."""
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            return self._derivatives(b)
+
+    def _derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         eta = self.x @ b
         shift = float(eta.max())
         e = np.exp(eta - shift)
@@ -146,9 +150,14 @@ def cox_fit(cd: CoxData, *, eps: float = 1e-9, maxiter: int = 20) -> CoxFit:
             loglik = newlk
             beta = newbeta
             newbeta = newbeta + np.linalg.solve(imat, u)
-    var = np.linalg.inv(imat)
+    finite = np.isfinite(loglik) and np.all(np.isfinite(imat)) and np.all(np.isfinite(newbeta))
+    try:
+        var = np.linalg.inv(imat) if finite else np.full((p, p), np.nan)
+    except np.linalg.LinAlgError:
+        var, finite = np.full((p, p), np.nan), False
+    converged = converged and bool(finite)
     return CoxFit(newbeta if converged else beta, var, loglik, loglik_null, score_test, it, converged,
-                  cd.baseline(beta), u)
+                  cd.baseline(beta) if converged else np.full(cd.tk.size, np.nan), u)
 
 
 def cause_specific_cox(
@@ -216,11 +225,20 @@ def cause_specific_cox(
         raise DataError(f"ties must be 'efron' or 'breslow', but was {ties!r}", column=None)
     if not 0 < level < 1:
         raise DataError(f"level must be in (0, 1), but was {level!r}", column=None)
+    if int(maxiter) < 1:
+        raise DataError(f"maxiter must be >= 1, but was {maxiter!r}", column=None)
     rd = read_regression_data(data, time, event, covariates, event_map=event_map)
     if not rd.covariates:
         raise DataError("covariates: give at least one covariate column", column=None)
     check_design(rd.x, rd.covariates)
-    wanted = rd.causes if causes is None else tuple(int(c) for c in causes)
+    if causes is None:
+        wanted = rd.causes
+    else:
+        wanted = tuple(c for c in ([causes] if isinstance(causes, int) else causes))
+        if not wanted or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and c > 0
+                                 for c in wanted):
+            raise DataError(f"causes must be positive event codes (ints), got {causes!r}", column=event)
+        wanted = tuple(int(c) for c in wanted)
     models: dict[int, Any] = {}
     for k in wanted:
         ev = rd.status == k

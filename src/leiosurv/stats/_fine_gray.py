@@ -137,15 +137,20 @@ class FineGrayData:
         return sums[0], sums[1:]
 
     def neg_loglik(self, b: np.ndarray) -> float:
-        """crr's objective (``crrf``): minus the log pseudo-likelihood."""
-        e, ew, shift = self._exp(b)
-        s0, _ = self._risk_sums(e, ew, moments=False)
-        if not np.all(s0 > 0):
-            return float("nan")
-        return float(-(b @ self.xt[:, self.fail]).sum() + np.dot(self.d, np.log(s0) + shift))
+        """crr's objective (``crrf``): minus the log pseudo-likelihood (NaN far out)."""
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            e, ew, shift = self._exp(b)
+            s0, _ = self._risk_sums(e, ew, moments=False)
+            if not np.all(s0 > 0):
+                return float("nan")
+            return float(-(b @ self.xt[:, self.fail]).sum() + np.dot(self.d, np.log(s0) + shift))
 
     def derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """crr's ``crrfsv``: minus the log pseudo-likelihood, its gradient and Hessian."""
+        """crr's ``crrfsv``: minus the log pseudo-likelihood, its gradient and Hessian (NaN far out)."""
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            return self._derivatives(b)
+
+    def _derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         e, ew, shift = self._exp(b)
         s0, s1 = self._risk_sums(e, ew, moments=True)
         xbar = s1 / s0  # (p, K)
@@ -271,10 +276,18 @@ def crr_fit(fg: FineGrayData, *, gtol: float = 1e-6, maxiter: int = 10, init: np
         b = bn
         iterations = ll + 1
     var = None
-    if variance and p:
-        h_inv = np.linalg.inv(info)
-        var = h_inv @ fg.sandwich(b) @ h_inv.T
-    return CrrFit(b, -lik, -fg.neg_loglik(np.zeros(p)), -score, info, var, fg.baseline(b), converged, iterations)
+    finite = bool(np.isfinite(lik) and np.all(np.isfinite(info)) and np.all(np.isfinite(score)))
+    converged = converged and finite
+    if variance and p and converged:
+        try:
+            h_inv = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            converged = False
+        else:
+            var = h_inv @ fg.sandwich(b) @ h_inv.T
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):  # NaN if not converged
+        jumps = fg.baseline(b)
+    return CrrFit(b, -lik, -fg.neg_loglik(np.zeros(p)), -score, info, var, jumps, converged, iterations)
 
 
 def fine_gray(
