@@ -9,6 +9,12 @@ the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 from leiosurv.study import _results
 from leiosurv.study._figures import cif_plot, forest_plot, remaining_risk_plot
 from leiosurv.study._io import Cohort, read_cohort
+from leiosurv.study._multivariable import (
+    MIN_EVENTS_PER_VARIABLE,
+    MultivariableFineGray,
+    MultivariableRow,
+    multivariable_fine_gray,
+)
 from leiosurv.study._pipeline import StudyOptions, printed_decimals, rounding_interval, run_study, validate_rule
 from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
 from leiosurv.study._results import *  # noqa: F403 (its public names, listed once in its __all__)
@@ -33,6 +39,10 @@ from leiosurv.study._synth import (
 )
 
 __all__ = [
+    "multivariable_fine_gray",
+    "MultivariableFineGray",
+    "MultivariableRow",
+    "MIN_EVENTS_PER_VARIABLE",
     # COHORT
     "Cohort",
     "read_cohort",
