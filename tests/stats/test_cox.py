@@ -249,3 +249,13 @@ def test_separating_covariate_is_an_infinite_coefficient():
     for k in (1, 2):
         with pytest.raises(DataError, match=rf"cause {k}: the coefficient of 'marker' may be infinite"):
             cause_specific_cox(d, "time", "status", ["ulcer", "marker"], causes=[k])
+
+
+def test_docstring_example_runs():
+    """The cause_specific_cox docstring's example (its coefficient is coxph's on the same ten rows)."""
+    import doctest
+
+    from leiosurv.stats import _cox
+
+    result = doctest.testmod(_cox, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -402,3 +402,13 @@ def test_separation_does_not_converge():
     d = melanoma().assign(marker=lambda d: (d["status"] == 1).astype(float))
     with pytest.raises(DataError, match=r"did not converge in 10 Newton iterations .*marker="):
         fine_gray(d, "time", "status", ["ulcer", "marker"])
+
+
+def test_docstring_example_runs():
+    """The fine_gray docstring's example (its numbers are crr's on the same ten rows)."""
+    import doctest
+
+    from leiosurv.stats import _fine_gray
+
+    result = doctest.testmod(_fine_gray, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
