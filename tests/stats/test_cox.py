@@ -191,7 +191,11 @@ def test_absolute_risks_and_survival_add_to_one(df):
 
 
 def test_serialises_and_prints():
+    import jsonschema_rs
+
     fit = fitted("main_months_ties", "efron")
+    jsonschema_rs.validator_for(CauseSpecificCox.json_schema()).validate(json.loads(fit.to_json()))
+    assert CauseSpecificCox.from_json(fit.to_json()).to_dict() == fit.to_dict()
     back = CauseSpecificCox.from_json(fit.to_json())
     pd.testing.assert_frame_equal(back.table, fit.table)
     prof = {"ulcer": 1, "thick": 0, "sex": 1, "age": 70}

@@ -339,6 +339,20 @@ def test_input_kinds_give_the_same_fit(tmp_path):
         assert_allclose(fit.se, base.se, rtol=1e-12)
 
 
+@pytest.mark.parametrize("variance", [True, False])
+def test_json_matches_its_schema_and_round_trips(variance):
+    """As tests/test_serial.py does for the other results: schema-valid JSON, NaN as null, lossless."""
+    import jsonschema_rs
+
+    d, m = model_data("main")
+    fit = fine_gray(d, "time", "status", m["covariates"], variance=variance)
+    text = fit.to_json()
+    jsonschema_rs.validator_for(FineGray.json_schema()).validate(json.loads(text))
+    again = FineGray.from_json(text)
+    assert again.to_dict() == fit.to_dict()
+    assert np.isnan(again.var).all() != variance
+
+
 def test_serialises_and_prints():
     fit = fitted("main_months_ties")
     back = FineGray.from_json(fit.to_json())
