@@ -247,7 +247,7 @@ class FineGray(Serialisable):
 
     def __str__(self) -> str:
         head = (f"Fine-Gray subdistribution hazards for cause {self.cause} (cmprsk::crr): n={self.n}, "
-                f"{int(round(self.jumps.size))} event times, log pseudo-likelihood {self.loglik:.4f} "
+                f"{self.jumps.size} distinct event times, log pseudo-likelihood {self.loglik:.4f} "
                 f"(null {self.loglik_null:.4f}); sandwich SE, {self.level:.0%} Wald intervals")
         return f"{head}\n{fit_table(self.table, _KEYS)}"
 
