@@ -114,6 +114,7 @@ def main() -> None:
                   (100_000, True, False, 3), (1_000_000, True, False, 1), (1_000_000, False, False, 1)]
     started = time.time()
     load0 = os.getloadavg()
+    where = machine()  # at the start: the commit whose code this process imports
     rows = []
     for n, variance, with_crr, repeats in cells:
         df = make_data(n)
@@ -132,7 +133,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     elapsed = time.time() - started
-    write(rows, args, elapsed, load0)
+    write(rows, args, elapsed, load0, where)
 
 
 def machine() -> str:
@@ -149,7 +150,7 @@ def machine() -> str:
             f"{leiosurv.__version__}, numpy {np.__version__}, pandas {pd.__version__}, {rv}, git commit {commit}")
 
 
-def write(rows: list[dict], args: argparse.Namespace, elapsed: float, load0: tuple) -> None:
+def write(rows: list[dict], args: argparse.Namespace, elapsed: float, load0: tuple, where: str) -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     cmd = "python benchmarks/fine_gray.py" + (" --quick" if args.quick else "")
     load1 = os.getloadavg()
@@ -177,7 +178,7 @@ def write(rows: list[dict], args: argparse.Namespace, elapsed: float, load0: tup
         "",
         f"    {cmd}",
         "",
-        f"Machine: {machine()}; load average (1/5/15 min) at the start {load0[0]:.2f} / {load0[1]:.2f} / "
+        f"Machine: {where}; load average (1/5/15 min) at the start {load0[0]:.2f} / {load0[1]:.2f} / "
         f"{load0[2]:.2f}, at the end {load1[0]:.2f} / {load1[1]:.2f} / {load1[2]:.2f}.",
         "",
         "### Goals",
@@ -206,6 +207,9 @@ def write(rows: list[dict], args: argparse.Namespace, elapsed: float, load0: tup
         "(see docs/regression.md).",
         "",
     ]
+    notes = HERE / "fine_gray_notes.md"
+    if notes.exists():
+        lines += [notes.read_text().strip(), ""]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
