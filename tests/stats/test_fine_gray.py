@@ -411,6 +411,17 @@ def test_covariate_constant_in_every_risk_set():
         fine_gray(d, "time", "status", ["ulcer", "early"])
 
 
+def test_units_of_a_covariate_do_not_matter():
+    """Age in seconds (x 3e7) beside 0/1 covariates: the same fit, coefficient scaled, no false 'no information'."""
+    d, m = model_data("main")
+    big = fine_gray(d.assign(age=d["age"] * 3.15576e7), "time", "status", m["covariates"])
+    base = fitted("main")
+    # crr's stopping rule (max |score| * max(|b|, 1) < gtol * |loglik|) depends on the units, so the last
+    # Newton iterate differs slightly (2e-7 here); both are within crr's own tolerance of the optimum
+    assert_allclose(big.coef.to_numpy()[:3], base.coef.to_numpy()[:3], rtol=1e-6)
+    assert_allclose(big.coef["age"] * 3.15576e7, base.coef["age"], rtol=1e-6)
+
+
 def test_separation_does_not_converge():
     """A covariate that marks exactly the cause-1 deaths: coefficients grow without end."""
     d = melanoma().assign(marker=lambda d: (d["status"] == 1).astype(float))

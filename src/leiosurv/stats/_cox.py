@@ -248,7 +248,7 @@ def cause_specific_cox(
                             f"{list(rd.causes)}); there is nothing to model", column=event)
         cd = CoxData.build(rd.time, ev, rd.x, ties)
         _, _, info0 = cd.derivatives(np.zeros(len(rd.covariates)))
-        _check_information(info0, rd.covariates, f"the cause-{k} event times")
+        _check_information(info0, rd.covariates, f"the cause-{k} event times", n_ev * rd.x.var(axis=0))
         fit = cox_fit(cd, maxiter=maxiter)
         if not fit.converged:
             raise DataError(f"the Cox model for cause {k} did not converge in {maxiter} iterations (coxph's "

@@ -400,15 +400,19 @@ def _prepare(rd: RegressionData, cause: int) -> FineGrayData:
     fg = FineGrayData.build(rd.time, rd.status, rd.x, cause)
     if rd.covariates:
         _, _, info = fg.derivatives(np.zeros(len(rd.covariates)))
-        _check_information(info, rd.covariates, f"the cause-{cause} event times")
+        _check_information(info, rd.covariates, f"the cause-{cause} event times", n_fail * rd.x.var(axis=0))
     return fg
 
 
-def _check_information(info: np.ndarray, covariates: tuple[str, ...], where: str) -> None:
-    """A covariate with no information at β = 0 (constant within every risk set) is an error."""
+def _check_information(info: np.ndarray, covariates: tuple[str, ...], where: str, scale: np.ndarray) -> None:
+    """A covariate with no information at β = 0 (constant within every risk set) is an error.
+
+    ``scale``: per covariate, the number of events times its variance over all
+    rows; the information at 0 is of that order when the covariate varies
+    within the risk sets (so the check does not depend on its unit).
+    """
     diag = np.diag(info)
-    scale = max(float(np.max(np.abs(diag))), 1e-300)
-    flat = [c for c, v in zip(covariates, diag) if not v > 1e-12 * scale]
+    flat = [c for c, v, s in zip(covariates, diag, scale) if not v > 1e-10 * s]
     if flat:
         raise DataError(
             f"covariate {flat[0]!r} does not vary within the risk sets at {where} (its information is 0), "
