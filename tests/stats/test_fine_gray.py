@@ -437,3 +437,18 @@ def test_docstring_example_runs():
 
     result = doctest.testmod(_fine_gray, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_pyspark_dataframe_gives_the_same_fit():
+    """A PySpark DataFrame: Narwhals selects the columns on Spark and collects them as Arrow."""
+    from pyspark.sql import SparkSession
+
+    d, m = model_data("main")
+    cols = ["time", "status", *m["covariates"]]
+    spark = (SparkSession.builder.master("local[1]").appName("leiosurv-tests").config("spark.ui.enabled", "false")
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true").config("spark.driver.memory", "1g")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    fit = fine_gray(spark.createDataFrame(d[cols]), "time", "status", m["covariates"])
+    assert_allclose(fit.coef, fitted("main").coef, rtol=1e-12)
+    assert_allclose(fit.se, fitted("main").se, rtol=1e-12)
