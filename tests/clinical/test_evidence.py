@@ -109,8 +109,8 @@ def test_icd_codes_appear_in_their_seed(seeds):
             continue
         text = (seeds / cat.codes_citation.source.file).read_text(encoding="utf-8")
         for code in (cat.icd_o, cat.icd_10, cat.icd_11):
-            if code:
-                assert code in text, (cat.id, code)
+            if code:  # the seeds print the ICD-11 cluster with spaces around '&'; the code has none
+                assert code.replace("&", " & ") in text, (cat.id, code)
 
 
 def test_published_figures_match_the_seed_text(seeds):

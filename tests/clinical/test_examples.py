@@ -47,7 +47,9 @@ def test_seed000_reading():
     """Seed 000: eruptive nodules 26 years after a subcutaneous LMS: metastasis first, never a dermal group."""
     a = _run("seed000_cutaneous_metastases")
     assert a.diagnosis.top.category.id == "metastatic_lms"
-    assert a.risk.group == "not_applicable" and a.plan.encounters == ()
+    # issue 21: the pending work-up is dated as the plan's first (and only) item
+    assert a.risk.group == "not_applicable" and [e.kind for e in a.plan.encounters] == ["metastasis work-up"]
+    assert a.plan.encounters[0].due == a.findings.excision_date
     assert a.applicability.pathway == "exclude_metastasis"
     w = {x.rule_id: x for x in a.warnings}
     assert "26.0 years" in w["warn.prior-lms.new-lesion"].message

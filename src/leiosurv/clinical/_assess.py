@@ -110,7 +110,7 @@ def assess(
     --------
     >>> import datetime
     >>> f = Findings(excision_date=datetime.date(2024, 1, 1), depth="dermal", margins="positive",
-    ...              confirmed_diagnosis="aismn")
+    ...              confirmed_diagnosis="aismn", history={"prior_leiomyosarcoma": "absent"})
     >>> a = assess(f, as_of=datetime.date(2024, 2, 1))
     >>> a.risk.group, a.plan.encounters[0].due.isoformat(), a.plan.recommendations[0].id
     ('high', '2024-07-01', 're_excision')
@@ -120,7 +120,7 @@ def assess(
     d = get_mitotic_definition(mitotic_definition)
     dx = diagnose(findings, mitotic_definition=d)
     app = decide_pathway(findings, dx, metastatic_disease=metastatic_disease)
-    risk = classify_risk(findings, app, mitotic_definition=d)
+    risk = classify_risk(findings, app, mitotic_definition=d, diagnosis=dx)
     cons = tuple(
         DxWarning(rule_id=cid, message=msg, inputs={}, citation=evidence.CONSISTENCY_CHECKS[cid].citation)
         for cid, msg in consistency_warnings(findings)
