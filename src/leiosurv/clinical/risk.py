@@ -275,6 +275,10 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
             mitotic_score=score, notes=tuple(notes), citations=cits, overall_5y={},
         )
     blocked = _low_blocked(findings) if base == "low" and applicability is not None else ()
+    if base == "low" and diagnosis is not None and diagnosis.confirmed is not None:
+        c = diagnosis.candidate(diagnosis.confirmed)
+        if c.contradicted or c.gated_by:
+            blocked += (evidence.text("low_blocked_contradicted"),)
     if blocked:
         base, missing = "incomplete", blocked
         reason = "not recorded: " + ", ".join(blocked)
