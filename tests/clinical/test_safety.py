@@ -210,7 +210,8 @@ def test_fhir_condition_and_ics_case_id():
     a = _a(case_id="c-17", depth="dermal", confirmed_diagnosis="aismn", necrosis="absent")
     b = assessment_to_fhir(a)
     res = {e["resource"]["resourceType"]: e["resource"] for e in b["entry"]}
-    assert res["CarePlan"]["addresses"][0]["reference"] == "Condition/c-17-condition"
+    cond_url = next(e["fullUrl"] for e in b["entry"] if e["resource"]["resourceType"] == "Condition")
+    assert res["CarePlan"]["addresses"][0]["reference"] == cond_url  # the entry's fullUrl (issue 21)
     assert res["RiskAssessment"]["status"] == "preliminary"
     codes = {c["system"]: c["code"] for c in res["Condition"]["code"]["coding"]}
     assert codes["http://terminology.hl7.org/CodeSystem/icd-o-3"] == "8897/1"
@@ -221,7 +222,13 @@ def test_fhir_condition_and_ics_case_id():
 def test_confirmed_diagnosis_is_followed():
     a = _a(depth="dermal", atypia="none", immunohistochemistry=SM_POS, confirmed_diagnosis="aismn", **ABSENT4,
            **NO_PRIOR)
-    assert a.applicability.confirmed and a.applicability.pathway == "dermal_lms" and a.risk.group == "low"
+    assert a.applicability.confirmed and a.applicability.pathway == "dermal_lms"
+    # issue 21: atypia 'none' contradicts AISMN's essential criterion: warned, and never low while it stands
+    assert any(w.rule_id == "warn.confirmed.contradicted" and "atypia = none" in w.message for w in a.warnings)
+    assert a.risk.group == "incomplete"
+    ok = _a(depth="dermal", atypia="mild", immunohistochemistry=SM_POS, confirmed_diagnosis="aismn", **ABSENT4,
+            **NO_PRIOR)
+    assert ok.applicability.confirmed and ok.applicability.pathway == "dermal_lms" and ok.risk.group == "low"
 
 
 def test_ties_are_broken_by_severity_and_reported():
