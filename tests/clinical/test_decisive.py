@@ -73,8 +73,8 @@ def test_seed002_desmoplastic_melanoma_s100_gates_aismn_with_sox10_advised():
     a = _a(**DERMAL_AISMN, **ABSENT4, **NO_PRIOR,
            immunohistochemistry={"sma": "positive", "s100": "positive", "sox10": "not_done"})
     assert a.applicability.pathway == "undetermined" and a.risk.group == "not_applicable"
-    assert a.applicability.reason.startswith("undetermined: S100 or SOX10 positive (Desmoplastic melanoma)")
-    assert "SOX10" in a.applicability.reason and "advised" in a.applicability.reason
+    assert a.applicability.reason.startswith("undetermined: S100 positive (Desmoplastic melanoma) - SOX10, Melan-A "
+                                             "and HMB45 advised")
     assert a.applicability.interim_sarcoma_schedule and a.plan.encounters  # never GP-only
     assert not any("general practitioner" in e.provider for e in a.plan.encounters)
     assert _warn(a, "warn.gate.mimic-stain")
@@ -298,3 +298,9 @@ def test_property_workup_excluded_never_metastatic_by_itself(data):
     a = assess(parse_findings(data), as_of=AS_OF)
     assert a.applicability.pathway not in ("metastatic", "exclude_metastasis")
     assert not _warn(a, "warn.prior-lms.new-lesion")
+
+
+def test_bone_site_outside_bone_is_a_consistency_warning():
+    a = _a(depth="deep_soft_tissue", bone_site="lower_limb_long")
+    assert [w.rule_id for w in a.consistency_warnings] == ["cons.bone-site-not-bone"]
+    assert not _a(depth="bone", bone_site="lower_limb_long").consistency_warnings

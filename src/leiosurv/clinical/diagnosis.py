@@ -454,18 +454,35 @@ def diagnose(findings: Findings, *, mitotic_definition: str | MitoticDefinition 
                      confirmed=findings.confirmed_diagnosis)
 
 
+def _names(stains: list[str]) -> str:
+    """``SOX10, Melan-A and HMB45``: the stains' labels as a list in words."""
+    labels = [evidence.STAIN_NAMES[s] for s in stains]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _gate_stains(feature: str) -> tuple[str, ...]:
+    """The stains behind a gate's finding: one stain, or a marker group (``melanocytic_ihc``: S100, SOX10)."""
+    if feature.startswith("immunohistochemistry."):
+        return (feature.split(".", 1)[1],)
+    return evidence.MARKER_GROUPS[feature.removesuffix("_ihc")]
+
+
 def _gate_hits(feats: dict[str, str]) -> dict[str, list[GateHit]]:
-    """The gates that fire on these findings, per category they block (see ``evidence.GATES``)."""
+    """The gates that fire on these findings, per category they block (see ``evidence.GATES``).
+
+    Each hit names the stains that are positive ("S100 positive") and, to settle it, those of the gate's
+    stains not reported with the gate's advice ("SOX10, Melan-A and HMB45 advised; ...").
+    """
     out: dict[str, list[GateHit]] = {}
     for g in evidence.GATES:
         v = feats[g.feature]
         if v not in g.values:
             continue
-        missing = [evidence.STAIN_NAMES[s] for s in g.stains if feats[f"immunohistochemistry.{s}"] in _UNKNOWN]
-        settle = evidence.text("settle_stains", stains=" and ".join(missing), advice=g.advice) if missing \
-            else g.advice
-        hit = GateHit(rule_id=g.id, finding=g.feature, value=v, text=g.finding, mimic=g.mimic, settle=settle,
-                      citation=g.citation)
+        positive = [s for s in _gate_stains(g.feature) if feats[f"immunohistochemistry.{s}"] in ("positive", "focal")]
+        missing = [s for s in g.stains if feats[f"immunohistochemistry.{s}"] in _UNKNOWN]
+        settle = evidence.text("settle_stains", stains=_names(missing), advice=g.advice) if missing else g.advice
+        hit = GateHit(rule_id=g.id, finding=g.feature, value=v, text=f"{_names(positive)} positive", mimic=g.mimic,
+                      settle=settle, citation=g.citation)
         for cid in g.blocks:
             out.setdefault(cid, []).append(hit)
     return out

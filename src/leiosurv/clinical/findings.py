@@ -276,7 +276,7 @@ class Findings(BaseModel):
 
 def _values(f: Findings) -> dict[str, Any]:
     return {"pleomorphism": f.pleomorphism, "subcutis_involvement_mm": f.subcutis_involvement_mm,
-            "margin_distance_mm": f.margin_distance_mm, "depth": f.depth}
+            "margin_distance_mm": f.margin_distance_mm, "depth": f.depth, "bone_site": f.bone_site}
 
 
 def _check_text(check_id: str, **values: Any) -> str:
@@ -325,6 +325,8 @@ def consistency_warnings(f: Findings) -> list[tuple[str, str]]:
         hits.append("cons.dermal-extensive-subcutis")
     if f.confirmed_diagnosis == "aismn" and f.depth not in ("dermal", "unknown"):
         hits.append("cons.confirmed-deep-aismn")
+    if f.bone_site != "unknown" and f.depth != "bone":
+        hits.append("cons.bone-site-not-bone")
     return [(i, _check_text(i, **_values(f))) for i in hits]
 
 
