@@ -123,7 +123,9 @@ def test_seed000_workup_pending_is_the_first_dated_item():
     a = _a(depth="dermal", history={"prior_leiomyosarcoma": "present"}, margins="positive")
     assert a.applicability.pathway == "exclude_metastasis"
     first = a.plan.encounters[0]
-    assert first.kind == "metastasis work-up" and first.due == D and first.month == 0
+    assert first.kind == "metastasis work-up" and first.due == D and first.month == 0 and first.status == "due"
+    years_later = assess(a.findings, as_of=dt.date(2030, 1, 1))  # not recorded: still due, the plan not history
+    assert years_later.plan.encounters[0].status == "due" and not years_later.plan.all_past
     assert [r.id for r in a.plan.recommendations] == ["exclude_metastasis", "re_excision"]
 
 

@@ -8,7 +8,8 @@
 * soft-tissue sarcoma (confirmed or leading LMS NOS, or interim while depth or
   diagnosis is open): the ESMO-EURACAN-GENTURIS 2021 schedule for ``plan_years``;
 * metastasis to exclude: the metastasis work-up, dated at the excision (month 0), is the
-  first item of the plan; then no schedule until its result is recorded;
+  first item of the plan, due until its result is recorded (never ``past``: a work-up not
+  recorded is overdue, not history); no schedule until then;
 * metastatic, or not a leiomyosarcoma: no schedule from these sources; the plan says
   which pathway applies instead.
 
@@ -188,7 +189,9 @@ def plan_surveillance(
     recs += [r for rid, r in evidence.RECOMMENDATIONS.items() if applies[rid]]
     if p == "exclude_metastasis":
         spec = evidence.METASTASIS_WORKUP
-        encs.append(_enc("workup", 0, start, window_days, spec, spec.reason, as_of))
+        workup = _enc("workup", 0, start, window_days, spec, spec.reason, as_of)
+        # its result is not recorded (that is this pathway): due from its window on, never 'past'
+        encs.append(workup.model_copy(update={"status": "upcoming" if as_of < workup.window_start else "due"}))
     if p == "dermal_lms":
         S = evidence.DLMS_SCHEDULE
         if risk.group == "low":
