@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from leiosurv.clinical import Assessment
+from leiosurv.clinical import Assessment, evidence
 from leiosurv.exceptions import ExportError
 from leiosurv.interfaces.ics import case_key
 
@@ -133,8 +133,8 @@ def _predictions(a: Assessment) -> list[dict]:
                             "text": f"{outcome.capitalize()} within 5 years"},
                 "probabilityDecimal": fig.estimate,
                 "whenRange": five_years,
-                "rationale": f"{f.label} {f.status}: published 5-year {outcome} risk {fig.format()} "
-                             f"({fig.citation.short()}; cohort figure, not an individual prediction)",
+                "rationale": evidence.text("published_risk", label=f.label, status=f.status, outcome=outcome,
+                                           figure=fig.format(), citation=fig.citation.short()),
             })
     return out
 
