@@ -275,14 +275,18 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
             mitotic_score=score, notes=tuple(notes), citations=cits, overall_5y={},
         )
     blocked = _low_blocked(findings) if base == "low" and applicability is not None else ()
-    if base == "low" and diagnosis is not None and diagnosis.confirmed is not None:
-        c = diagnosis.candidate(diagnosis.confirmed)
-        if c.contradicted or c.gated_by:
-            blocked += (evidence.text("low_blocked_contradicted"),)
-    if blocked:
-        base, missing = "incomplete", blocked
-        reason = "not recorded: " + ", ".join(blocked)
-        notes.insert(0, evidence.text("low_blocked", missing=", ".join(blocked)))
+    conf = diagnosis.candidate(diagnosis.confirmed) if diagnosis is not None and diagnosis.confirmed else None
+    contradicted = base == "low" and conf is not None and bool(conf.contradicted or conf.gated_by)
+    if blocked or contradicted:
+        causes = [f"not recorded: {', '.join(blocked)}"] if blocked else []
+        if contradicted:
+            causes.append("the findings contradict the confirmed diagnosis (warn.confirmed.contradicted)")
+        base, missing = "incomplete", blocked + ((evidence.text("low_contradicted_label"),) if contradicted else ())
+        reason = "; ".join(causes)
+        if contradicted:
+            notes.insert(0, evidence.text("low_contradicted"))
+        if blocked:
+            notes.insert(0, evidence.text("low_blocked", missing=", ".join(blocked)))
     elif base == "high":
         reason = "present: " + ", ".join(present)
     elif base == "incomplete":
