@@ -306,3 +306,13 @@ def test_bone_site_outside_bone_is_a_consistency_warning():
     a = _a(depth="deep_soft_tissue", bone_site="lower_limb_long")
     assert [w.rule_id for w in a.consistency_warnings] == ["cons.bone-site-not-bone"]
     assert not _a(depth="bone", bone_site="lower_limb_long").consistency_warnings
+
+
+def test_conditional_group_is_what_a_confirmation_would_give():
+    """The "if dermal LMS were confirmed" line never says low where a confirmation would not give low:
+    a mimic's stain positive (the confirmed diagnosis would be contradicted) or the history not recorded."""
+    gated = _a(**DERMAL_AISMN, **ABSENT4, **NO_PRIOR, immunohistochemistry={"sma": "positive", "s100": "positive"})
+    assert gated.risk.conditional_group == "incomplete"
+    confirmed = _a(**DERMAL_AISMN, **ABSENT4, **NO_PRIOR, confirmed_diagnosis="aismn",
+                   immunohistochemistry={"sma": "positive", "s100": "positive"})
+    assert confirmed.risk.group == "incomplete"

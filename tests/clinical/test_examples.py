@@ -81,3 +81,20 @@ def test_seed000_primary_uses_guideline():
     months = [e.month for e in a.plan.encounters]
     assert months[:2] == [3, 6] and months[-1] == 120
     assert a.plan.encounters[0].due.isoformat() == "1997-10-01" and a.plan.all_past
+
+
+def test_teaching_mimic_s100_partial_panel():
+    """Seed 002: S100 positive with SOX10 not done: undetermined, SOX10 advised, interim schedule (issue 21)."""
+    a = _run("teaching_mimic_s100_partial_panel")
+    assert a.applicability.pathway == "undetermined" and a.risk.group == "not_applicable"
+    assert "S100 positive" in a.applicability.reason and "SOX10, Melan-A and HMB45 advised" in a.applicability.reason
+    assert a.applicability.interim_sarcoma_schedule and a.plan.encounters
+    assert a.risk.conditional_group == "incomplete"
+
+
+def test_teaching_prior_lms_workup_excluded():
+    """Seed 000: metastasis excluded by the work-up: a new primary on its own findings (issue 21)."""
+    a = _run("teaching_prior_lms_workup_excluded")
+    assert a.applicability.pathway == "dermal_lms" and a.risk.group == "high"
+    assert a.plan.recommendations[0].id == "re_excision"
+    assert not any(w.rule_id == "warn.prior-lms.new-lesion" for w in a.warnings)

@@ -264,9 +264,11 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
         notes.append(evidence.DLMS_RE_EXCISION_NOTE)
     if not applies:
         # what the group would be if dermal LMS were confirmed: shown only for a lesion that may be dermal LMS
-        possible = diagnosis is None or any(not c.excluded for c in diagnosis.candidates
-                                            if c.category.pathway == "dermal_lms")
-        conditional = base if findings.depth in ("dermal", "unknown") and possible else None
+        dermal = [] if diagnosis is None else [c for c in diagnosis.candidates if c.category.pathway == "dermal_lms"]
+        possible = diagnosis is None or any(not c.excluded for c in dermal)
+        conditional: RuleGroup | None = base if findings.depth in ("dermal", "unknown") and possible else None
+        if conditional == "low" and (_low_blocked(findings) or any(c.gated_by for c in dermal)):
+            conditional = "incomplete"  # what a confirmation would give: never low while 'low' is held back
         return RiskResult(
             group="not_applicable", applies=False, conditional_group=conditional, certainty=evidence.DLMS_RULE_STATUS,
             rule_id=evidence.DLMS_RULE_ID, reason=why, factors=tuple(fs.model_copy(update={"published": ()})
