@@ -142,8 +142,13 @@ def test_seed000_history_unknown_asked_first_never_gp_only():
 # ---- D. codes (WHO ICD-10 C40-C41; ICD-11 cluster syntax) -------------------------------------------------
 @pytest.mark.parametrize("bone_site, region, code", [
     ("lower_limb_long", "lower_extremity", "C40.2"),  # femur
-    ("upper_limb_long", "upper_extremity", "C40.0"),
+    ("upper_limb_long", "upper_extremity", "C40.0"),  # humerus, radius, ulna, scapula
+    ("upper_limb_short", "upper_extremity", "C40.1"),
+    ("lower_limb_short", "lower_extremity", "C40.3"),
+    ("skull_face", "head_neck", "C41.0"),
+    ("mandible", "head_neck", "C41.1"),
     ("vertebral_column", "trunk", "C41.2"),
+    ("rib_sternum_clavicle", "trunk", "C41.3"),
     ("pelvis_sacrum_coccyx", "trunk", "C41.4"),
     ("unknown", "lower_extremity", "C40.9"),
     ("unknown", "trunk", "C41.9"),
@@ -316,3 +321,20 @@ def test_conditional_group_is_what_a_confirmation_would_give():
     confirmed = _a(**DERMAL_AISMN, **ABSENT4, **NO_PRIOR, confirmed_diagnosis="aismn",
                    immunohistochemistry={"sma": "positive", "s100": "positive"})
     assert confirmed.risk.group == "incomplete"
+
+
+def test_seed000_workup_due_from_its_window_start():
+    """The work-up is upcoming the day before its window opens and due from that day on, however late."""
+    f = parse_findings({"excision_date": D.isoformat(), "depth": "dermal", "history": {"prior_leiomyosarcoma": "present"}})
+    start = D - dt.timedelta(days=evidence.DEFAULT_WINDOW_DAYS)
+    assert assess(f, as_of=start - dt.timedelta(days=1)).plan.encounters[0].status == "upcoming"
+    assert assess(f, as_of=start).plan.encounters[0].status == "due"
+    assert assess(f, as_of=D + dt.timedelta(days=evidence.DEFAULT_WINDOW_DAYS + 1)).plan.encounters[0].status == "due"
+
+
+@pytest.mark.parametrize("alk, gated", [("positive", True), ("focal", True), ("negative", False),
+                                        ("not_done", False), ("unknown", False)])
+def test_seed003_alk_gate_fires_on_positive_or_focal_only(alk, gated):
+    a = _a(**DERMAL_AISMN, **ABSENT4, **NO_PRIOR, immunohistochemistry={**SM_POS, "alk": alk})
+    assert bool(a.diagnosis.candidate("aismn").gated_by) is gated
+    assert (a.applicability.pathway == "dermal_lms") is not gated
