@@ -325,7 +325,8 @@ def test_conditional_group_is_what_a_confirmation_would_give():
 
 def test_seed000_workup_due_from_its_window_start():
     """The work-up is upcoming the day before its window opens and due from that day on, however late."""
-    f = parse_findings({"excision_date": D.isoformat(), "depth": "dermal", "history": {"prior_leiomyosarcoma": "present"}})
+    f = parse_findings({"excision_date": D.isoformat(), "depth": "dermal",
+                        "history": {"prior_leiomyosarcoma": "present"}})
     start = D - dt.timedelta(days=evidence.DEFAULT_WINDOW_DAYS)
     assert assess(f, as_of=start - dt.timedelta(days=1)).plan.encounters[0].status == "upcoming"
     assert assess(f, as_of=start).plan.encounters[0].status == "due"
