@@ -104,7 +104,8 @@ def _primary(findings: Findings, diagnosis: Diagnosis) -> Applicability:
         return _make(cat.pathway, conf, True, f"the pathologist's confirmed diagnosis: {cat.name}")
     top = diagnosis.top
     if top.gated_by and not top.excluded:
-        g, lms = top.gated_by[0], top.category.pathway != "other"
+        g = top.gated_by[0]
+        lms = top.category.pathway != "other" or evidence.CATEGORIES[g.mimic].pathway != "other"
         return _make("undetermined", None, False,
                      evidence.text("gated", finding=g.text, mimic=evidence.CATEGORIES[g.mimic].name, settle=g.settle)
                      + f" (leading candidate: {top.category.name})"
