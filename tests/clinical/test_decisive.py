@@ -353,3 +353,8 @@ def test_seed002_smooth_muscle_ihc_gates_afx_from_deciding():
     negative = _a(depth="dermal", pleomorphism="marked", solar_elastosis="present", mitoses={"count": 40},
                   immunohistochemistry={**SM_NEG, "cd10": "positive", "cd68": "positive"}, **NO_PRIOR)
     assert negative.applicability.pathway == "other" and negative.diagnosis.top.category.id == "afx_pds"
+
+
+def test_gate_sources_are_in_the_provenance():
+    a = _a(**DERMAL_AISMN, immunohistochemistry={"sma": "positive", "alk": "positive"})
+    assert "gate.alk" in a.provenance.fired_rules and "seed-003" in a.provenance.evidence_sources

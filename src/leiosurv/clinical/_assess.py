@@ -129,6 +129,7 @@ def assess(
                              window_days=window_days, plan_years=plan_years)
     cits = [r.citation for c in dx.candidates for r in c.supporting + c.against]
     cits += [x.citation for c in dx.candidates for x in c.contradicted]
+    cits += [g.citation for c in dx.candidates for g in c.gated_by]
     cits += [w.citation for w in dx.warnings + cons] + list(risk.citations)
     used = {c.source.id for c in cits} | {e.citation.source.id for e in plan.encounters}
     used |= {c.source.id for r in plan.recommendations for c in r.citations}
