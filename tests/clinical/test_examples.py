@@ -47,7 +47,9 @@ def test_seed000_reading():
     """Seed 000: eruptive nodules 26 years after a subcutaneous LMS: metastasis first, never a dermal group."""
     a = _run("seed000_cutaneous_metastases")
     assert a.diagnosis.top.category.id == "metastatic_lms"
-    assert a.risk.group == "not_applicable" and a.plan.encounters == ()
+    # issue 21: the pending work-up is dated as the plan's first (and only) item
+    assert a.risk.group == "not_applicable" and [e.kind for e in a.plan.encounters] == ["metastasis work-up"]
+    assert a.plan.encounters[0].due == a.findings.excision_date
     assert a.applicability.pathway == "exclude_metastasis"
     w = {x.rule_id: x for x in a.warnings}
     assert "26.0 years" in w["warn.prior-lms.new-lesion"].message
@@ -79,3 +81,20 @@ def test_seed000_primary_uses_guideline():
     months = [e.month for e in a.plan.encounters]
     assert months[:2] == [3, 6] and months[-1] == 120
     assert a.plan.encounters[0].due.isoformat() == "1997-10-01" and a.plan.all_past
+
+
+def test_teaching_mimic_s100_partial_panel():
+    """Seed 002: S100 positive with SOX10 not done: undetermined, SOX10 advised, interim schedule (issue 21)."""
+    a = _run("teaching_mimic_s100_partial_panel")
+    assert a.applicability.pathway == "undetermined" and a.risk.group == "not_applicable"
+    assert "S100 positive" in a.applicability.reason and "SOX10, Melan-A and HMB45 advised" in a.applicability.reason
+    assert a.applicability.interim_sarcoma_schedule and a.plan.encounters
+    assert a.risk.conditional_group == "incomplete"
+
+
+def test_teaching_prior_lms_workup_excluded():
+    """Seed 000: metastasis excluded by the work-up: a new primary on its own findings (issue 21)."""
+    a = _run("teaching_prior_lms_workup_excluded")
+    assert a.applicability.pathway == "dermal_lms" and a.risk.group == "high"
+    assert a.plan.recommendations[0].id == "re_excision"
+    assert not any(w.rule_id == "warn.prior-lms.new-lesion" for w in a.warnings)

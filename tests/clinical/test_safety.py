@@ -21,6 +21,8 @@ SM_POS = {"sma": "positive", "desmin": "positive", "h_caldesmon": "positive"}
 SM_NEG = {"sma": "negative", "desmin": "negative", "h_caldesmon": "negative"}
 ABSENT4 = {"necrosis": "absent", "perineural_invasion": "absent", "intravascular_invasion": "absent",
            "margins": "negative", "mitoses": {"count": 3}}
+# 'low' also needs the prior-LMS history recorded (issue 21: never GP-only until it is)
+NO_PRIOR = {"history": {"prior_leiomyosarcoma": "absent"}}
 
 
 def _a(**kw):
@@ -41,7 +43,8 @@ def test_seed002_smooth_muscle_markers_essential_melanoma():
     a = _a(depth="dermal", atypia="moderate", immunohistochemistry={**SM_NEG, "s100": "positive", "sox10": "positive"},
            necrosis="present")
     assert a.diagnosis.top.category.id == "desmoplastic_melanoma"
-    assert a.risk.group == "not_applicable" and a.risk.conditional_group == "high"
+    # issue 21: no "if dermal LMS were confirmed" line when the smooth-muscle stains contradict dermal LMS
+    assert a.risk.group == "not_applicable" and a.risk.conditional_group is None
     assert not any(e.kind == "imaging" for e in a.plan.encounters)
     assert "conditional" not in a.risk.reason and "melanoma" in a.applicability.reason.lower()
 
@@ -124,7 +127,8 @@ def test_plan_as_of_marks_past_encounters():
     """9. Excised in 1997: every encounter past, said so, FHIR completed plan with unknown activities."""
     from leiosurv.interfaces.fhir import care_plan
 
-    f = parse_findings({"excision_date": "1997-03-01", "depth": "dermal", "confirmed_diagnosis": "aismn", **ABSENT4})
+    f = parse_findings({"excision_date": "1997-03-01", "depth": "dermal", "confirmed_diagnosis": "aismn", **ABSENT4,
+                        **NO_PRIOR})
     a = assess(f, as_of=dt.date(2026, 11, 29))
     assert a.plan.all_past and all(e.status == "past" for e in a.plan.encounters)
     assert "history" in a.plan.notes[0]
@@ -136,7 +140,7 @@ def test_plan_as_of_marks_past_encounters():
 
 def test_seed002_positive_margins_re_excision_first():
     """10. Positive margins -> re-excision recommended first (seed 002), group kept high and said so."""
-    a = _a(depth="dermal", confirmed_diagnosis="aismn", margins="positive", necrosis="absent")
+    a = _a(depth="dermal", confirmed_diagnosis="aismn", margins="positive", necrosis="absent", **NO_PRIOR)
     assert a.plan.recommendations[0].id == "re_excision"
     assert a.risk.group == "high" and any("re-excision" in n for n in a.risk.notes)
 
@@ -154,7 +158,7 @@ def test_seed001_certainty_wording_and_rd_cis_in_text():
     """12. 'proposed, exploratory (seed 001)' with every dermal-LMS group; RD CIs in the text."""
     a = _a(depth="dermal", confirmed_diagnosis="aismn", necrosis="present")
     text = str(a)
-    assert "proposed, exploratory (seed 001)" in text and "RD 7.8% (95% CI -1.0 to 17.0)" in text
+    assert "proposed, exploratory (seed 001)" in text and "RD 7.8% (95% CI -1 to 17)" in text  # as printed (issue 21)
 
 
 def test_seed001_after_month_48_statement():
@@ -169,7 +173,7 @@ def test_incomplete_wording_and_low_risk_consistency():
            perineural_invasion="absent", intravascular_invasion="absent")
     assert a.risk.group == "incomplete"
     assert all("planned as high risk until Mitotic grade 3" in e.reason for e in a.plan.encounters)
-    low = _a(depth="dermal", confirmed_diagnosis="aismn", **ABSENT4)
+    low = _a(depth="dermal", confirmed_diagnosis="aismn", **ABSENT4, **NO_PRIOR)
     assert [e.month for e in low.plan.encounters] == list(evidence.DLMS_LOW_RISK_VISIT_MONTHS)
     assert all(e.month % 12 == 0 for e in low.plan.encounters)
 
@@ -206,7 +210,8 @@ def test_fhir_condition_and_ics_case_id():
     a = _a(case_id="c-17", depth="dermal", confirmed_diagnosis="aismn", necrosis="absent")
     b = assessment_to_fhir(a)
     res = {e["resource"]["resourceType"]: e["resource"] for e in b["entry"]}
-    assert res["CarePlan"]["addresses"][0]["reference"] == "Condition/c-17-condition"
+    cond_url = next(e["fullUrl"] for e in b["entry"] if e["resource"]["resourceType"] == "Condition")
+    assert res["CarePlan"]["addresses"][0]["reference"] == cond_url  # the entry's fullUrl (issue 21)
     assert res["RiskAssessment"]["status"] == "preliminary"
     codes = {c["system"]: c["code"] for c in res["Condition"]["code"]["coding"]}
     assert codes["http://terminology.hl7.org/CodeSystem/icd-o-3"] == "8897/1"
@@ -215,8 +220,15 @@ def test_fhir_condition_and_ics_case_id():
 
 
 def test_confirmed_diagnosis_is_followed():
-    a = _a(depth="dermal", atypia="none", immunohistochemistry=SM_POS, confirmed_diagnosis="aismn", **ABSENT4)
-    assert a.applicability.confirmed and a.applicability.pathway == "dermal_lms" and a.risk.group == "low"
+    a = _a(depth="dermal", atypia="none", immunohistochemistry=SM_POS, confirmed_diagnosis="aismn", **ABSENT4,
+           **NO_PRIOR)
+    assert a.applicability.confirmed and a.applicability.pathway == "dermal_lms"
+    # issue 21: atypia 'none' contradicts AISMN's essential criterion: warned, and never low while it stands
+    assert any(w.rule_id == "warn.confirmed.contradicted" and "atypia = none" in w.message for w in a.warnings)
+    assert a.risk.group == "incomplete"
+    ok = _a(depth="dermal", atypia="mild", immunohistochemistry=SM_POS, confirmed_diagnosis="aismn", **ABSENT4,
+            **NO_PRIOR)
+    assert ok.applicability.confirmed and ok.applicability.pathway == "dermal_lms" and ok.risk.group == "low"
 
 
 def test_ties_are_broken_by_severity_and_reported():

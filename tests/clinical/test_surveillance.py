@@ -20,7 +20,7 @@ from leiosurv.exceptions import InputError
 D = dt.date(2024, 1, 31)
 LOW = dict(depth="dermal", confirmed_diagnosis="aismn", necrosis="absent", mitoses={"count": 3},
            perineural_invasion="absent",
-           intravascular_invasion="absent", margins="negative")
+           intravascular_invasion="absent", margins="negative", history={"prior_leiomyosarcoma": "absent"})
 
 
 def plan(**kw):

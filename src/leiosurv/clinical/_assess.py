@@ -7,15 +7,11 @@ one way, nothing patched afterwards.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
-from leiosurv.clinical._memo import MEMO, Entry, key_of, normalised
 from leiosurv.clinical.diagnosis import Diagnosis, DxWarning, diagnose
-from leiosurv.clinical.evidence import MitoticDefinition
 from leiosurv.clinical.findings import Findings, consistency_warnings
 from leiosurv.clinical.mitoses import get_mitotic_definition
 from leiosurv.clinical.pathway import Applicability, decide_pathway
@@ -60,19 +56,6 @@ class Assessment(Serialisable, BaseModel):
     provenance: Provenance
     disclaimer: str = evidence.DISCLAIMER
 
-    def model_dump_json(self, **kwargs: Any) -> str:
-        """pydantic's JSON text of the assessment.
-
-        Called with ``warnings=False`` alone (as the registry does) on an assessment whose diagnosis and
-        risk come from the memo (``_memo.MEMO``), the memo's texts of those two are put in their places
-        between pydantic's texts of the other fields: the same text (tests/clinical/test_memo.py), faster.
-        """
-        if kwargs == {"warnings": False} and type(self) is Assessment:
-            texts = MEMO.texts(self.diagnosis, self.risk)
-            if texts is not None:
-                return _spliced(self, *texts)
-        return super().model_dump_json(**kwargs)
-
     @property
     def warnings(self) -> tuple[DxWarning, ...]:
         return self.diagnosis.warnings + self.consistency_warnings
@@ -89,25 +72,6 @@ class Assessment(Serialisable, BaseModel):
                   f"Rule set {self.provenance.ruleset_version} ({self.provenance.ruleset_sha256[:12]}). "
                   + evidence.DISCLAIMER]
         return "\n\n".join(parts)
-
-
-@functools.cache
-def _field_adapters() -> tuple[tuple[str, TypeAdapter[Any]], ...]:
-    out = []
-    for name, field in Assessment.model_fields.items():
-        assert field.annotation is not None
-        out.append((name, TypeAdapter(field.annotation)))
-    return tuple(out)
-
-
-def _spliced(a: Assessment, diagnosis: str, risk: str) -> str:
-    """``a.model_dump_json(warnings=False)`` with the given texts of its diagnosis and risk."""
-    parts = []
-    for name, adapter in _field_adapters():
-        text = diagnosis if name == "diagnosis" else risk if name == "risk" else \
-            adapter.dump_json(getattr(a, name), warnings=False).decode()
-        parts.append(f'"{name}":{text}')
-    return "{" + ",".join(parts) + "}"
 
 
 def _sources(ids: frozenset[str] | set[str]) -> dict[str, dict[str, str | None]]:
@@ -146,7 +110,7 @@ def assess(
     --------
     >>> import datetime
     >>> f = Findings(excision_date=datetime.date(2024, 1, 1), depth="dermal", margins="positive",
-    ...              confirmed_diagnosis="aismn")
+    ...              confirmed_diagnosis="aismn", history={"prior_leiomyosarcoma": "absent"})
     >>> a = assess(f, as_of=datetime.date(2024, 2, 1))
     >>> a.risk.group, a.plan.encounters[0].due.isoformat(), a.plan.recommendations[0].id
     ('high', '2024-07-01', 're_excision')
@@ -154,17 +118,24 @@ def assess(
     from leiosurv import __version__
 
     d = get_mitotic_definition(mitotic_definition)
-    registered = evidence.MITOTIC_DEFINITIONS.get(d.id) is d
-    key = (key_of(findings), d.id if registered else d, metastatic_disease)
-    part = MEMO.get(key, lambda: _date_free(normalised(findings), d, metastatic_disease))
-    dx, app, risk, cons = part.diagnosis, part.applicability, part.risk, part.consistency
+    dx = diagnose(findings, mitotic_definition=d)
+    app = decide_pathway(findings, dx, metastatic_disease=metastatic_disease)
+    risk = classify_risk(findings, app, mitotic_definition=d, diagnosis=dx)
+    cons = tuple(
+        DxWarning(rule_id=cid, message=msg, inputs={}, citation=evidence.CONSISTENCY_CHECKS[cid].citation)
+        for cid, msg in consistency_warnings(findings)
+    )
     plan = plan_surveillance(findings, app, risk, as_of=as_of, imaging_interval_months=imaging_interval_months,
                              window_days=window_days, plan_years=plan_years)
-    used = part.source_ids | {e.citation.source.id for e in plan.encounters}
+    cits = [r.citation for c in dx.candidates for r in c.supporting + c.against]
+    cits += [x.citation for c in dx.candidates for x in c.contradicted]
+    cits += [g.citation for c in dx.candidates for g in c.gated_by]
+    cits += [w.citation for w in dx.warnings + cons] + list(risk.citations)
+    used = {c.source.id for c in cits} | {e.citation.source.id for e in plan.encounters}
     used |= {c.source.id for r in plan.recommendations for c in r.citations}
     prov = Provenance(
         leiosurv_version=__version__, ruleset_version=evidence.RULESET.version, ruleset_sha256=evidence.RULESET.sha256,
-        risk_rule_id=risk.rule_id, fired_rules=part.fired_rules,
+        risk_rule_id=risk.rule_id, fired_rules=dx.fired_rules + tuple(c.rule_id for c in cons),
         mitotic_definition=d.id, mitotic_definition_text=d.text,
         parameters={"mitotic_definition": d.id, "as_of": plan.as_of.isoformat(),
                     "metastatic_disease": str(metastatic_disease).lower(), **plan.parameters},
@@ -173,19 +144,3 @@ def assess(
     return Assessment(findings=findings, diagnosis=dx, applicability=app, risk=risk, plan=plan,
                       consistency_warnings=cons, provenance=prov)
 
-
-def _date_free(findings: Findings, d: MitoticDefinition, metastatic_disease: bool) -> Entry:
-    """Diagnosis, pathway, risk group and consistency warnings: what does not depend on the excision date
-    (for findings without a prior leiomyosarcoma's date) nor on the fields of ``_memo.NOT_READ``."""
-    dx = diagnose(findings, mitotic_definition=d)
-    app = decide_pathway(findings, dx, metastatic_disease=metastatic_disease)
-    risk = classify_risk(findings, app, mitotic_definition=d)
-    cons = tuple(
-        DxWarning(rule_id=cid, message=msg, inputs={}, citation=evidence.CONSISTENCY_CHECKS[cid].citation)
-        for cid, msg in consistency_warnings(findings)
-    )
-    cits = [r.citation for c in dx.candidates for r in c.supporting + c.against]
-    cits += [x.citation for c in dx.candidates for x in c.contradicted]
-    cits += [w.citation for w in dx.warnings + cons] + list(risk.citations)
-    return Entry(dx, app, risk, cons, dx.fired_rules + tuple(c.rule_id for c in cons),
-                 frozenset(c.source.id for c in cits))

@@ -53,6 +53,10 @@ StainResult = Literal["positive", "focal", "negative", "not_done", "unknown"]
 Depth = Literal[
     "dermal", "subcutaneous", "deep_soft_tissue", "retroperitoneal_visceral", "uterine", "bone", "unknown"
 ]
+BoneSite = Literal[
+    "upper_limb_long", "upper_limb_short", "lower_limb_long", "lower_limb_short", "skull_face", "mandible",
+    "vertebral_column", "rib_sternum_clavicle", "pelvis_sacrum_coccyx", "unknown",
+]
 Region = Literal["head_neck", "trunk", "upper_extremity", "lower_extremity", "retroperitoneum", "other", "unknown"]
 
 _CFG = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
@@ -202,6 +206,8 @@ class Findings(BaseModel):
     site: str | None = Field(None, max_length=200, description="Anatomical site in words.")
     site_region: Region = "unknown"
     depth: Depth = Field("unknown", description="Depth of origin of the presenting lesion.")
+    bone_site: BoneSite = Field(
+        "unknown", description="For a primary of bone: the bone (ICD-10 C40-C41 by site; limb long/short bones).")
     size_mm: Number | None = Field(None, gt=0, le=2000)
     subcutis_involvement: Literal["none", "focal", "extensive", "unknown"] = "unknown"
     subcutis_involvement_mm: Number | None = Field(None, ge=0, le=2000)
@@ -270,7 +276,7 @@ class Findings(BaseModel):
 
 def _values(f: Findings) -> dict[str, Any]:
     return {"pleomorphism": f.pleomorphism, "subcutis_involvement_mm": f.subcutis_involvement_mm,
-            "margin_distance_mm": f.margin_distance_mm, "depth": f.depth}
+            "margin_distance_mm": f.margin_distance_mm, "depth": f.depth, "bone_site": f.bone_site}
 
 
 def _check_text(check_id: str, **values: Any) -> str:
@@ -319,6 +325,8 @@ def consistency_warnings(f: Findings) -> list[tuple[str, str]]:
         hits.append("cons.dermal-extensive-subcutis")
     if f.confirmed_diagnosis == "aismn" and f.depth not in ("dermal", "unknown"):
         hits.append("cons.confirmed-deep-aismn")
+    if f.bone_site != "unknown" and f.depth != "bone":
+        hits.append("cons.bone-site-not-bone")
     return [(i, _check_text(i, **_values(f))) for i in hits]
 
 

@@ -6,14 +6,18 @@ One path, in this order (each step's reason is shown with the result):
    after this tumour, e.g. by the registry) -> ``metastatic``;
 2. a prior leiomyosarcoma and metastasis not recorded as excluded -> ``exclude_metastasis``
    (seed 000: any new lesion may be a metastasis; never a low-intensity plan first);
-3. the pathologist's confirmed diagnosis -> its category's pathway;
-4. depth of origin unknown -> ``undetermined`` (interim soft-tissue-sarcoma schedule);
-5. the leading candidate, if it leads alone (uncontradicted, not tied) -> its pathway;
-6. otherwise ``undetermined``.
+   (metastasis recorded as excluded: the lesion is a new primary, assessed on its own findings);
+3. the pathologist's confirmed diagnosis -> its category's pathway (every essential criterion or
+   mimic's stain it contradicts is warned about: ``warn.confirmed.contradicted``);
+4. a positive discriminating stain of a mimic against the leading candidate (``evidence.GATES``)
+   -> ``undetermined`` (interim soft-tissue-sarcoma schedule), naming the stains that would settle it;
+5. depth of origin unknown -> ``undetermined`` (interim soft-tissue-sarcoma schedule);
+6. the leading candidate, if it leads alone (uncontradicted, not tied) -> its pathway;
+7. otherwise ``undetermined``.
 
 The dermal-LMS rule (seed 001) applies only on the ``dermal_lms`` pathway: a confirmed
 AISMN/dermal LMS, or an unconfirmed AISMN that leads with none of its essential criteria
-contradicted (unknown is not a contradiction).
+contradicted (unknown is not a contradiction) and no mimic's discriminating stain positive.
 """
 
 from __future__ import annotations
@@ -82,6 +86,15 @@ def decide_pathway(findings: Findings, diagnosis: Diagnosis, *, metastatic_disea
         return _make("exclude_metastasis", conf, conf is not None,
                      "prior leiomyosarcoma: metastasis is to be excluded first (metastasis_workup not recorded as "
                      "'excluded'); no dermal-LMS group or low-intensity plan until then")
+    app = _primary(findings, diagnosis)
+    if h.prior_leiomyosarcoma == "present":
+        return app.model_copy(update={"reason": f"{evidence.text('workup_excluded')} {app.reason}"})
+    return app
+
+
+def _primary(findings: Findings, diagnosis: Diagnosis) -> Applicability:
+    """Steps 3-7 of the gate: the pathway of a lesion that is not (or no longer) a possible metastasis."""
+    conf = findings.confirmed_diagnosis
     if conf is not None:
         cat = evidence.CATEGORIES[conf]
         if cat.pathway == "dermal_lms" and findings.depth not in ("dermal", "unknown"):
@@ -90,6 +103,13 @@ def decide_pathway(findings: Findings, diagnosis: Diagnosis, *, metastatic_disea
                          "soft-tissue sarcoma; the dermal-LMS rule needs a dermal tumour")
         return _make(cat.pathway, conf, True, f"the pathologist's confirmed diagnosis: {cat.name}")
     top = diagnosis.top
+    if top.gated_by and not top.excluded:
+        g = top.gated_by[0]
+        lms = top.category.pathway != "other" or evidence.CATEGORIES[g.mimic].pathway != "other"
+        return _make("undetermined", None, False,
+                     evidence.text("gated", finding=g.text, mimic=evidence.CATEGORIES[g.mimic].name, settle=g.settle)
+                     + f" (leading candidate: {top.category.name})"
+                     + ("; interim soft-tissue-sarcoma schedule meanwhile" if lms else ""), interim=lms)
     if findings.depth == "unknown":
         return _make("undetermined", None, False,
                      f"depth of origin unknown (leading candidate: {top.category.name}); interim soft-tissue-sarcoma "

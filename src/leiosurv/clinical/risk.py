@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
+from leiosurv.clinical.diagnosis import Diagnosis
 from leiosurv.clinical.evidence import Citation, FactorRisk, MitoticDefinition, PublishedRisk
 from leiosurv.clinical.findings import Findings
 from leiosurv.clinical.mitoses import get_mitotic_definition, per_10_hpf
@@ -147,10 +148,12 @@ class RiskResult(Serialisable, BaseModel):
             o = self.overall_5y
             lines.append(f"  Overall 5-year risks ({evidence.DLMS_COHORT['n']} patients): metastasis "
                          f"{o['metastasis'].format()}, local recurrence {o['local_recurrence'].format()}")
+        d = self.mitotic_definition
+        grade3 = next((f.status for f in self.factors if f.factor == "mitotic_grade_3"), "unknown")
+        score = f", {d.score_name} {self.mitotic_score}" if d.score_name and self.mitotic_score is not None else ""
         count = "not counted" if self.mitoses_per_10_hpf is None else (
-            f"{self.mitoses_per_10_hpf:.4g} per 10 HPF of {self.mitotic_definition.hpf_area_mm2} mm2, "
-            f"score {self.mitotic_score}")
-        lines.append(f"  Mitoses: {count}; mitotic grade 3 read as {self.mitotic_definition.name}")
+            f"{self.mitoses_per_10_hpf:.4g} per 10 HPF of {d.hpf_area_mm2} mm2{score}")
+        lines.append(f"  Mitoses: {count}; mitotic grade 3 ({d.name}): {grade3}")
         lines += [f"  Note: {n}" for n in self.notes]
         lines += [f"  Source: {c}" for c in self.citations]
         return "\n".join(lines)
@@ -177,10 +180,14 @@ def _rule_factor_set() -> frozenset[str]:
 
 def _factor_statuses(f: Findings, d: MitoticDefinition, n10: float | None, score: int | None) -> list[FactorStatus]:
     mit: Status = "unknown" if score is None else ("present" if score >= d.grade_3_score else "absent")
+    described = f.mitoses.description
+    if score is None and described == "brisk" and evidence.BRISK_DESCRIBED_IS_GRADE_3:
+        mit = "present"  # brisk: above the brisk count, itself above every grade-3 threshold (mitoses.yaml)
     margins: Status = {"positive": "present", "negative": "absent"}.get(f.margins, "unknown")  # type: ignore[assignment]
     rows: list[tuple[str, Status, dict[str, str | float | int | None]]] = [
         ("necrosis", f.necrosis, {"necrosis": f.necrosis}),
         ("mitotic_grade_3", mit, {"mitoses.count": f.mitoses.count, "mitoses.unit": f.mitoses.unit,
+                                  "mitoses.description": described,
                                   "per_10_hpf_of_definition": n10, "score": score, "definition": d.id}),
         ("invasion", _either(f.perineural_invasion, f.intravascular_invasion),
          {"perineural_invasion": f.perineural_invasion, "intravascular_invasion": f.intravascular_invasion}),
@@ -194,8 +201,21 @@ def _factor_statuses(f: Findings, d: MitoticDefinition, n10: float | None, score
     ]
 
 
+def _low_blocked(findings: Findings) -> tuple[str, ...]:
+    """Labels of what must still be recorded before the rule may give 'low' (``evidence.DLMS_LOW_REQUIRES``)."""
+    out = []
+    for req in evidence.DLMS_LOW_REQUIRES:
+        obj: object = findings
+        for part in req.field.split("."):
+            obj = getattr(obj, part)
+        if obj != req.value:
+            out.append(req.label)
+    return tuple(out)
+
+
 def classify_risk(findings: Findings, applicability: Applicability | None = None, *,
-                  mitotic_definition: str | MitoticDefinition | None = None) -> RiskResult:
+                  mitotic_definition: str | MitoticDefinition | None = None,
+                  diagnosis: Diagnosis | None = None) -> RiskResult:
     """Classify a tumour by the dermal-LMS rule of seed 001, where it applies.
 
     Parameters
@@ -207,6 +227,9 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
         applied to a dermal tumour as if dermal LMS were confirmed (for the rule alone).
     mitotic_definition : str or MitoticDefinition, optional
         How 'mitotic grade 3' is read (``"fnclcc"``, default, or ``"danish-3b"``).
+    diagnosis : Diagnosis, optional
+        The ranked diagnosis; with it, the conditional group ("if dermal LMS were confirmed") is given
+        only while no dermal-LMS category has an essential criterion contradicted.
 
     Returns
     -------
@@ -240,8 +263,12 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
     if findings.margins == "positive":
         notes.append(evidence.DLMS_RE_EXCISION_NOTE)
     if not applies:
-        # what the group would be if dermal LMS were confirmed: shown only for a lesion that may be dermal
-        conditional = base if findings.depth in ("dermal", "unknown") else None
+        # what the group would be if dermal LMS were confirmed: shown only for a lesion that may be dermal LMS
+        dermal = [] if diagnosis is None else [c for c in diagnosis.candidates if c.category.pathway == "dermal_lms"]
+        possible = diagnosis is None or any(not c.excluded for c in dermal)
+        conditional: RuleGroup | None = base if findings.depth in ("dermal", "unknown") and possible else None
+        if conditional == "low" and (_low_blocked(findings) or any(c.gated_by for c in dermal)):
+            conditional = "incomplete"  # what a confirmation would give: never low while 'low' is held back
         return RiskResult(
             group="not_applicable", applies=False, conditional_group=conditional, certainty=evidence.DLMS_RULE_STATUS,
             rule_id=evidence.DLMS_RULE_ID, reason=why, factors=tuple(fs.model_copy(update={"published": ()})
@@ -249,7 +276,20 @@ def classify_risk(findings: Findings, applicability: Applicability | None = None
             missing=missing, mitotic_definition=d, mitoses_per_10_hpf=n10,
             mitotic_score=score, notes=tuple(notes), citations=cits, overall_5y={},
         )
-    if base == "high":
+    blocked = _low_blocked(findings) if base == "low" and applicability is not None else ()
+    conf = diagnosis.candidate(diagnosis.confirmed) if diagnosis is not None and diagnosis.confirmed else None
+    contradicted = base == "low" and conf is not None and bool(conf.contradicted or conf.gated_by)
+    if blocked or contradicted:
+        causes = [f"not recorded: {', '.join(blocked)}"] if blocked else []
+        if contradicted:
+            causes.append("the findings contradict the confirmed diagnosis (warn.confirmed.contradicted)")
+        base, missing = "incomplete", blocked + ((evidence.text("low_contradicted_label"),) if contradicted else ())
+        reason = "; ".join(causes)
+        if contradicted:
+            notes.insert(0, evidence.text("low_contradicted"))
+        if blocked:
+            notes.insert(0, evidence.text("low_blocked", missing=", ".join(blocked)))
+    elif base == "high":
         reason = "present: " + ", ".join(present)
     elif base == "incomplete":
         reason = "not known: " + ", ".join(missing)

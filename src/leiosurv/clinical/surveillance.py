@@ -7,11 +7,17 @@
   month 48; after month 48 seed 001's statement and seed 000's advice;
 * soft-tissue sarcoma (confirmed or leading LMS NOS, or interim while depth or
   diagnosis is open): the ESMO-EURACAN-GENTURIS 2021 schedule for ``plan_years``;
-* metastatic, metastasis to exclude, or not a leiomyosarcoma: no schedule from these
-  sources; the plan says which pathway applies instead.
+* metastasis to exclude: the metastasis work-up, dated at the excision (month 0), is the
+  first item of the plan, due until its result is recorded (never ``past``: a work-up not
+  recorded is overdue, not history); no schedule until then;
+* metastatic, or not a leiomyosarcoma: no schedule from these sources; the plan says
+  which pathway applies instead.
 
-Every encounter has a status as of a date (``past``, ``due``, ``upcoming``); positive
-margins put a re-excision recommendation before the schedule (seed 002).
+Every encounter has a status as of a date (``past``, ``due``, ``upcoming``).  Recommendations
+come before the schedule, wherever they apply, in this order: record the prior-LMS history
+(unknown on a skin lesion; seed 000), exclude metastasis (prior LMS, work-up not recorded;
+seed 000), revise a prior AISMN diagnosis (a possible metastasis of it; seed 002), re-excision
+after positive margins (every pathway but metastatic and non-leiomyosarcoma; seed 002).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from leiosurv.clinical import evidence
+from leiosurv.clinical.diagnosis import history_unknown_on_skin, prior_aismn_revision_due
 from leiosurv.clinical.evidence import Citation, EncounterSpec, GuidelinePhase, Recommendation
 from leiosurv.clinical.findings import Findings
 from leiosurv.clinical.pathway import Applicability
@@ -172,16 +179,19 @@ def plan_surveillance(
     notes: list[str] = []
     recs: list[Recommendation] = []
     encs: list[Encounter] = []
-    R = evidence.RECOMMENDATIONS
-    if findings.history.prior_leiomyosarcoma == "present" and findings.metastasis_workup == "unknown":
-        recs.append(R["exclude_metastasis"])
-    if findings.history.prior_aismn == "present" and applicability.pathway in ("metastatic", "exclude_metastasis",
-                                                                              "soft_tissue_sarcoma"):
-        recs.append(R["revise_prior_aismn"])
-    treated_here = applicability.pathway in ("dermal_lms", "soft_tissue_sarcoma", "undetermined")
-    if findings.margins == "positive" and treated_here:
-        recs.append(R["re_excision"])
     p = applicability.pathway
+    applies = {
+        "record_history": history_unknown_on_skin(findings),
+        "exclude_metastasis": p == "exclude_metastasis",
+        "revise_prior_aismn": prior_aismn_revision_due(findings),
+        "re_excision": findings.margins == "positive" and p not in ("metastatic", "other"),
+    }
+    recs += [r for rid, r in evidence.RECOMMENDATIONS.items() if applies[rid]]
+    if p == "exclude_metastasis":
+        spec = evidence.METASTASIS_WORKUP
+        workup = _enc("workup", 0, start, window_days, spec, spec.reason, as_of)
+        # its result is not recorded (that is this pathway): due from its window on, never 'past'
+        encs.append(workup.model_copy(update={"status": "upcoming" if as_of < workup.window_start else "due"}))
     if p == "dermal_lms":
         S = evidence.DLMS_SCHEDULE
         if risk.group == "low":
@@ -198,7 +208,9 @@ def plan_surveillance(
             encs += [_enc("imaging", m, start, window_days, S["imaging_high"], why, as_of)
                      for m in range(imaging_interval_months, last + 1, imaging_interval_months)]
         if risk.group == "incomplete":
-            notes.append(evidence.text("incomplete", missing=", ".join(risk.missing)))
+            notes.append(risk.notes[0])  # the risk's own account: factors unknown, or what 'low' still needs
+        if risk.group == "low":
+            notes.append(evidence.DLMS_LOW_RISK_READING)
         basis = f"dermal leiomyosarcoma, {risk.group} risk, {risk.certainty}"
         if risk.group == "incomplete":
             basis = f"dermal leiomyosarcoma, risk incomplete: planned as high risk, {risk.certainty}"

@@ -17,7 +17,9 @@ __all__ = ["render_clinical_md"]
 _LEFT_OUT = """\
 * No probability of a diagnosis: the seeds give criteria, not likelihoods; the score only ranks.
 * ICD codes where the seeds give none (leiomyoma, AFX/PDS, SCC, melanoma, neurofibroma, dermatofibroma,
-  IMT, rhabdomyosarcoma, metastatic LMS): not given here either; each candidate says so.
+  IMT, rhabdomyosarcoma, metastatic LMS): not given here either; each candidate says "no code known".
+* No gate for positive smooth-muscle stains against the mimics: the seeds do not say that a mimic lacks them
+  (the negative smooth-muscle panel is an essential criterion of the smooth-muscle categories instead).
 * No follow-up schedule for metastatic disease or for the mimics: none of the sources gives one; the plan
   names the pathway that applies instead.
 * Seed 001's forest plot (Figure 1) is not in the seed text; only the five factor-outcome pairs quoted in
@@ -71,6 +73,10 @@ def render_clinical_md() -> str:
     L += ["", "## The pathway gate", "", _doc(pathway), "", "## The dermal-LMS risk rule", "",
           f"Rule `{E.DLMS_RULE_ID}` ({E.DLMS_RULE_STATUS}): {E.DLMS_RULE_TEXT}", ""]
     L += [f"* {_c(c)}" for c in E.DLMS_RULE_CITATIONS]
+    L += ["", "Besides the four factors known and absent, 'low' needs these recorded (otherwise INCOMPLETE, planned "
+              "as high), and a confirmed diagnosis that the findings contradict (`warn.confirmed.contradicted`) never "
+              "gets 'low':", ""]
+    L += [f"* `{r.field}` = `{r.value}` ({r.label}; {_c(r.citation)})" for r in E.DLMS_LOW_REQUIRES]
     L += ["", f"{E.DLMS_RE_EXCISION_NOTE}", "",
           f"Published 5-year risks ({E.DLMS_COHORT['n']} patients; {_c(E.DLMS_COHORT['citation'])}):", "",
           "| factor | outcome | present | absent | risk difference |", "|---|---|---|---|---|"]
@@ -86,7 +92,10 @@ def render_clinical_md() -> str:
     for d in E.MITOTIC_DEFINITIONS.values():
         L.append(f"| `{d.id}` | {_esc(d.text)} | {'; '.join(_c(c) for c in d.citations)} |")
     L += ["", f"Default: `{E.DEFAULT_MITOTIC_DEFINITION}`. A counted rate is *brisk* above "
-              f"{E.BRISK_ABOVE_PER_10_HPF:g} per 10 HPF ({_c(E.BRISK_CITATION)}).", "",
+              f"{E.BRISK_ABOVE_PER_10_HPF:g} per 10 HPF ({_c(E.BRISK_CITATION)})"
+          + ("; a report of brisk mitoses without a count is read as mitotic grade 3 under every definition."
+             if E.BRISK_DESCRIBED_IS_GRADE_3 else ".") + " Figures are printed as the source prints them "
+          "(`PublishedRisk.printed`).", "",
           "## Surveillance plan", "", _doc(surveillance), "",
           "| encounter | provider | modality | reason | source |", "|---|---|---|---|---|"]
     for k, s in E.DLMS_SCHEDULE.items():
@@ -95,6 +104,11 @@ def render_clinical_md() -> str:
               f"months {', '.join(map(str, E.DLMS_LOW_RISK_VISIT_MONTHS))}; chest imaging during the first "
               f"{E.DLMS_IMAGING_YEARS} years. After month {E.DLMS_LAST_MONTH}: {E.DLMS_AFTER_LAST}", ""]
     L += [f"* {_c(c)}" for c in E.DLMS_AFTER_LAST_CITATIONS]
+    L += ["", f"With every low-risk plan: {E.DLMS_LOW_RISK_READING}", ""]
+    L += [f"* {_c(c)}" for c in E.DLMS_LOW_RISK_READING_CITATIONS]
+    w = E.METASTASIS_WORKUP
+    L += ["", f"Metastasis to be excluded: `{w.kind}` at month 0 ({w.provider}; {w.modality}): {_esc(w.reason)} "
+              f"({_c(w.citation)})."]
     L += ["", f"Soft-tissue sarcoma guideline ({E.ESMO_PROVIDER}; {E.ESMO_MODALITY}):", ""]
     for k, g in E.ESMO_FOLLOW_UP.items():
         phases = ", ".join(f"every {p.interval_months} months to month {p.until_month or 'end'}" for p in g.phases)
@@ -113,6 +127,23 @@ def render_clinical_md() -> str:
                  f"{cat.icd_10 or '-'} | {cat.icd_11 or '-'} | {_c(cat.codes_citation)} {_esc(cat.codes_note or '')} |")
     L += ["", f"ICD-10 by region: {', '.join(f'{k} {v}' for k, v in E.ICD10_BY_SITE.items())}; retroperitoneum "
               f"{E.ICD10_RETROPERITONEUM}; {E.ICD10_UTERUS_NOTE} ({_c(E.ICD10_CITATION)})", "",
+          "A primary of bone (depth `bone`) is coded to the bone by `bone_site`: "
+          + ", ".join(f"{k} {v}" for k, v in E.ICD10_BONE_BY_SITE.items())
+          + "; without it " + ", ".join(f"{k} {v}" for k, v in E.ICD10_BONE_BY_REGION.items())
+          + f", otherwise {E.ICD10_BONE_UNSPECIFIED} ({_c(E.ICD10_BONE_CITATION)}). ICD-11 codes are written in "
+          "the cluster syntax (`2F9C&XH1EN1`; the seeds print spaces around `&`). Where a system has no code, "
+          "the result says \"no code known\".", "",
+          "### Discriminating stains of the mimics (gates)", "",
+          "A positive one keeps the blocked categories from deciding the pathway unconfirmed (undetermined, interim "
+          "soft-tissue-sarcoma schedule); the result names the stains not reported and the advice that would settle "
+          "it. A confirmed diagnosis among the blocked categories is followed, with `warn.confirmed.contradicted`. "
+          "Unknown or not-done stains never fire a gate.", "",
+          "| id | finding | positive values | mimic | blocks | settle with | source |", "|---|---|---|---|---|---|---|"]
+    for g in E.GATES:
+        stains = ", ".join(E.STAIN_NAMES[s] for s in g.stains)
+        L.append(f"| `{g.id}` | {g.feature} | {', '.join(sorted(g.values))} | {g.mimic} | {', '.join(g.blocks)} | "
+                 f"{stains}: {_esc(g.advice)} | {_c(g.citation)} |")
+    L += ["",
           "### Essential criteria (a contradicted one means the category cannot lead)", "",
           "| id | category | finding | contradicted by | criterion | source |", "|---|---|---|---|---|---|"]
     for e in E.ESSENTIALS:
@@ -138,5 +169,10 @@ def render_clinical_md() -> str:
               "dates before the patient's birth, non-finite numbers and true/false given as numbers "
               "(`leiosurv.casefile`).", "", "## Display texts", ""]
     L += [f"* `{k}`: {v}" for k, v in E.TEXTS.items()]
+    L += ["", "## Debatable cases, decided", "",
+          "The sources leave these open; the project's decision and its reasoning (`texts.yaml`, `decisions`):", ""]
+    for d in E.DECISIONS:
+        L += [f"* **{_esc(d.case)}** (`{d.id}`) Decision: {_esc(d.decision)} Why: {_esc(d.reasoning)} "
+              f"({'; '.join(_c(c) for c in d.citations)})"]
     L += ["", "## Left out, and why", "", _LEFT_OUT]
     return "\n".join(L)

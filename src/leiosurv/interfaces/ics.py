@@ -1,8 +1,14 @@
-"""iCalendar export of a surveillance plan (one all-day VEVENT per encounter).
+"""iCalendar export of a surveillance plan: one all-day VEVENT per encounter, one VTODO per recommendation.
 
-UIDs are stable: ``<case key>-<encounter id>@leiosurv`` where the case key is the
-findings' ``case_id`` or, without one, a hash of the findings JSON; re-exporting
-the same case gives the same UIDs, so calendars update instead of duplicating.
+The recommendations (record the history, exclude metastasis, revise a prior AISMN,
+re-excision) come before the schedule: each is a to-do (``STATUS:NEEDS-ACTION``,
+``PRIORITY:1``, due on the plan's as-of date), and every event repeats them with the
+warnings about the confirmed diagnosis and the mimics' stains.
+
+UIDs are stable: ``<case key>-<encounter id>@leiosurv`` (``<case key>-rec-<id>@leiosurv``
+for a recommendation) where the case key is the findings' ``case_id`` or, without one,
+a hash of the findings JSON; re-exporting the same case gives the same UIDs, so
+calendars update instead of duplicating.
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ from leiosurv import __version__
 from leiosurv.clinical import Assessment
 from leiosurv.exceptions import ExportError
 
-__all__ = ["case_key", "plan_to_ics"]
+__all__ = ["case_key", "plan_to_ics", "CARRIED_WARNINGS"]
+
+CARRIED_WARNINGS = ("warn.confirmed.", "warn.gate.", "warn.prior-aismn.")
+"""Prefixes of the warnings every calendar entry carries (the confirmed diagnosis checked, the mimics' stains,
+the revision of a prior AISMN)."""
 
 
 def case_key(assessment: Assessment) -> str:
@@ -51,9 +61,9 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
     >>> b"UID:demo-visit-m006@leiosurv" in plan_to_ics(a)
     True
     """
-    if not assessment.plan.encounters:
-        raise ExportError(f"nothing to export: the plan has no scheduled encounters ({assessment.plan.basis}); "
-                          "an iCalendar file needs at least one event")
+    if not assessment.plan.encounters and not assessment.plan.recommendations:
+        raise ExportError(f"nothing to export: the plan has no scheduled encounters and no recommendations "
+                          f"({assessment.plan.basis}); an iCalendar file needs at least one entry")
     stamp = stamp or _dt.datetime.now(_dt.UTC).replace(microsecond=0)
     key = case_key(assessment)
     cal = icalendar.Calendar()
@@ -62,7 +72,23 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
     cal.add("x-wr-calname", f"leiosurv follow-up {key}")
     plan = assessment.plan
     notes = " ".join([r.text for r in plan.recommendations] + list(plan.notes))
+    warns = " ".join(f"[{w.rule_id}] {w.message}" for w in assessment.warnings
+                     if w.rule_id.startswith(CARRIED_WARNINGS))
     uids = []
+    for r in plan.recommendations:
+        todo = icalendar.Todo()
+        uid = f"{key}-rec-{r.id}@leiosurv"
+        uids.append(uid)
+        todo.add("uid", uid)
+        todo.add("dtstamp", stamp)
+        todo.add("due", plan.as_of)
+        todo.add("summary", f"[{key}] Recommended first: {r.id.replace('_', ' ')}")
+        todo.add("description", f"Case {key}. {r.text}\nSource: " + "; ".join(str(c) for c in r.citations)
+                 + f"\n{assessment.applicability}." + (f"\nWarnings: {warns}" if warns else "")
+                 + f"\n{assessment.disclaimer}")
+        todo.add("status", "NEEDS-ACTION")
+        todo.add("priority", 1)
+        cal.add_component(todo)
     for e in assessment.plan.encounters:
         ev = icalendar.Event()
         uid = f"{key}-{e.id}@leiosurv"
@@ -78,6 +104,7 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
             f"{e.window_end.isoformat()} (status as of {plan.as_of.isoformat()}: {e.status}).\nSource: {e.citation}."
             f"\nBasis: {plan.basis}.\n{assessment.applicability}."
             + (f"\nNote: {notes}" if notes else "")
+            + (f"\nWarnings: {warns}" if warns else "")
             + f"\nRisk group: {assessment.risk.group}. {assessment.disclaimer}",
         )
         ev.add("categories", [e.kind])
@@ -88,7 +115,7 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
         back = icalendar.Calendar.from_ical(data)
     except ValueError as exc:  # pragma: no cover - defensive: our own output must parse
         raise ExportError(f"iCalendar export does not parse back: {exc}") from exc
-    got = [str(ev["uid"]) for ev in back.walk("VEVENT")]
+    got = [str(ev["uid"]) for ev in back.walk() if ev.name in ("VTODO", "VEVENT")]
     if got != uids:
         raise ExportError(f"iCalendar export lost events: wrote {len(uids)}, read back {len(got)}")
     return data

@@ -28,12 +28,15 @@ from leiosurv.clinical.evidence._models import (
     Citation,
     ConsistencyCheck,
     Criterion,
+    Decision,
     EncounterSpec,
     Essential,
     FactorRisk,
+    Gate,
     GuidelineGrade,
     GuidelinePhase,
     KeyStains,
+    LowRequirement,
     MitoticDefinition,
     Pathway,
     PublishedRisk,
@@ -45,7 +48,8 @@ from leiosurv.clinical.evidence._models import (
 __all__ = [
     "Source", "Citation", "PublishedRisk", "FactorRisk", "MitoticDefinition", "Category", "Criterion",
     "Essential", "WarningRule", "EncounterSpec", "GuidelinePhase", "GuidelineGrade", "Recommendation",
-    "ConsistencyCheck", "KeyStains", "Pathway", "RuleSet", "RULESET", "SOURCES", "cite", "TEXTS", "text",
+    "ConsistencyCheck", "KeyStains", "Gate", "LowRequirement", "Decision", "Pathway",
+    "RuleSet", "RULESET", "SOURCES", "cite", "TEXTS", "text",
     "SEED_000", "SEED_001", "SEED_002", "SEED_003", "SEED_004", "ESMO_2021", "PROJECT_DEFAULT",
     "DISCLAIMER", "DLMS_COHORT", "DLMS_METHOD", "DLMS_OUTCOMES", "DLMS_FACTORS", "DLMS_OVERALL_5Y",
     "DLMS_FACTOR_RISKS", "DLMS_DERIVATION_THRESHOLDS", "DLMS_DERIVATION_CITATION", "DLMS_RULE_ID",
@@ -57,7 +61,10 @@ __all__ = [
     "DLMS_VISIT_MONTHS", "DLMS_LOW_RISK_VISIT_MONTHS", "DLMS_IMAGING_YEARS", "DLMS_LAST_MONTH", "DLMS_SCHEDULE",
     "DLMS_AFTER_LAST", "DLMS_AFTER_LAST_CITATIONS", "DEFAULT_IMAGING_INTERVAL_MONTHS", "DEFAULT_WINDOW_DAYS",
     "DEFAULT_GUIDELINE_PLAN_YEARS", "PLAN_DEFAULTS_CITATION", "ESMO_FOLLOW_UP", "ESMO_PROVIDER", "ESMO_MODALITY",
-    "RECOMMENDATIONS", "CONSISTENCY_CHECKS", "LIFELONG_NOTE", "DATA_FILES",
+    "RECOMMENDATIONS", "CONSISTENCY_CHECKS", "LIFELONG_NOTE", "DATA_FILES", "GATES", "ICD10_BONE_BY_SITE",
+    "ICD10_BONE_BY_REGION", "ICD10_BONE_UNSPECIFIED", "ICD10_BONE_CITATION", "DLMS_LOW_REQUIRES",
+    "BRISK_DESCRIBED_IS_GRADE_3", "DLMS_LOW_RISK_READING", "DLMS_LOW_RISK_READING_CITATIONS", "METASTASIS_WORKUP",
+    "DECISIONS",
 ]
 
 DATA_FILES: tuple[str, ...] = (
@@ -171,6 +178,9 @@ DLMS_RULE_TEXT: str = " ".join(_D["rule"]["text"].split())
 DLMS_RULE_CITATIONS: tuple[Citation, ...] = tuple(_cit(c) for c in _D["rule"]["citations"])
 DLMS_HIGH_RISK_FACTORS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _D["rule"]["high_risk_factors"].items()}
 DLMS_RE_EXCISION_NOTE: str = " ".join(_D["rule"]["re_excision_note"].split())
+DLMS_LOW_REQUIRES: tuple[LowRequirement, ...] = tuple(
+    LowRequirement.model_validate({**r, "citation": _cit(r["citation"])}) for r in _D["rule"]["low_requires"])
+"""What must be recorded, besides the four factors known and absent, before the rule gives 'low'."""
 
 # ---- mitoses -------------------------------------------------------------------
 _M = _DATA["mitoses"]
@@ -182,6 +192,8 @@ MITOTIC_DEFINITIONS: dict[str, MitoticDefinition] = {
 DEFAULT_MITOTIC_DEFINITION: str = _M["default_definition"]
 BRISK_ABOVE_PER_10_HPF: float = float(_M["brisk"]["above_per_10_hpf"])
 BRISK_CITATION = _cit(_M["brisk"]["citation"])
+BRISK_DESCRIBED_IS_GRADE_3: bool = bool(_M["brisk"]["described_brisk_is_grade_3"])
+"""A report of brisk mitoses without a count is read as mitotic grade 3 (above every grade-3 threshold)."""
 
 # ---- diagnosis -----------------------------------------------------------------
 _X = _DATA["diagnosis"]
@@ -215,6 +227,15 @@ ICD10_BY_SITE: dict[str, str] = dict(_X["icd10"]["by_region"])
 ICD10_RETROPERITONEUM: str = _X["icd10"]["retroperitoneum"]
 ICD10_UTERUS: str = _X["icd10"]["uterus"]
 ICD10_UTERUS_NOTE: str = _X["icd10"]["uterus_note"]
+ICD10_BONE_CITATION = _cit(_X["icd10"]["bone_citation"])
+ICD10_BONE_BY_SITE: dict[str, str] = dict(_X["icd10"]["bone_by_site"])
+ICD10_BONE_BY_REGION: dict[str, str] = dict(_X["icd10"]["bone_by_region"])
+ICD10_BONE_UNSPECIFIED: str = _X["icd10"]["bone_unspecified"]
+GATES: tuple[Gate, ...] = tuple(
+    Gate.model_validate({**g, "values": frozenset(g["values"]), "citation": _cit(g["citation"])})
+    for g in _X["gates"]
+)
+"""The discriminating stains of the mimics (positive: an unconfirmed smooth muscle category does not decide)."""
 
 # ---- schedules -----------------------------------------------------------------
 _S = _DATA["schedules"]
@@ -232,6 +253,11 @@ DLMS_SCHEDULE: dict[str, EncounterSpec] = {
 }
 DLMS_AFTER_LAST: str = " ".join(_S["dermal_lms"]["after_last"].split())
 DLMS_AFTER_LAST_CITATIONS: tuple[Citation, ...] = tuple(_cit(c) for c in _S["dermal_lms"]["after_last_citations"])
+DLMS_LOW_RISK_READING: str = " ".join(_S["dermal_lms"]["low_risk_reading"].split())
+DLMS_LOW_RISK_READING_CITATIONS: tuple[Citation, ...] = tuple(
+    _cit(c) for c in _S["dermal_lms"]["low_risk_reading_citations"])
+METASTASIS_WORKUP = EncounterSpec.model_validate(
+    {**_S["metastasis_workup"], "citation": _cit(_S["metastasis_workup"]["citation"])})
 ESMO_PROVIDER: str = _S["esmo"]["provider"]
 ESMO_MODALITY: str = _S["esmo"]["modality"]
 ESMO_FOLLOW_UP: dict[str, GuidelineGrade] = {
@@ -243,6 +269,13 @@ RECOMMENDATIONS: dict[str, Recommendation] = {
     k: Recommendation(id=k, text=" ".join(v["text"].split()), citations=tuple(_cit(c) for c in v["citations"]))
     for k, v in _S["recommendations"].items()
 }
+
+DECISIONS: tuple[Decision, ...] = tuple(
+    Decision.model_validate({**{k: " ".join(str(v).split()) for k, v in d.items() if k != "citations"},
+                             "citations": tuple(_cit(c) for c in d["citations"])})
+    for d in _DATA["texts"]["decisions"]
+)
+"""The debatable cases the sources leave open, with the project's decision and its reasoning."""
 
 # ---- consistency checks ----------------------------------------------------------
 CONSISTENCY_CHECKS: dict[str, ConsistencyCheck] = {
@@ -270,6 +303,11 @@ def _check_references() -> None:
     for factors in DLMS_HIGH_RISK_FACTORS.values():
         if set(factors) - set(DLMS_FACTORS):
             raise ValueError("rule names a factor that is not in dermal_lms.factors")
+    for g in GATES:
+        if g.mimic not in CATEGORIES or set(g.blocks) - set(CATEGORIES):
+            raise ValueError(f"gate {g.id}: unknown category")
+        if set(g.stains) - set(STAIN_NAMES):
+            raise ValueError(f"gate {g.id}: unknown stains")
     if DEFAULT_MITOTIC_DEFINITION not in MITOTIC_DEFINITIONS:
         raise ValueError("default mitotic definition is not defined")
 

@@ -27,6 +27,9 @@ __all__ = [
     "Recommendation",
     "ConsistencyCheck",
     "KeyStains",
+    "Gate",
+    "LowRequirement",
+    "Decision",
     "Pathway",
 ]
 
@@ -126,11 +129,22 @@ class PublishedRisk(BaseModel):
         v = Decimal(text)
         return float((v - half) / 100), float((v + half) / 100)
 
-    def format(self, digits: int = 1) -> str:
-        pct = f"{100 * self.estimate:.{digits}f}%"
+    def format(self, digits: int | None = None) -> str:
+        """The figure as the source prints it (``printed``), e.g. ``23% (95% CI -20 to 65)``.
+
+        With *digits*, or for a figure without printed text, the fractions are formatted with that many
+        decimals (default 1) instead.
+        """
+        def pct(which: str, value: float) -> str:
+            text = self.printed.get(which)
+            if digits is None and text is not None:
+                return text
+            return f"{100 * value:.{1 if digits is None else digits}f}"
+
+        out = f"{pct('estimate', self.estimate)}%"
         if self.lower is None or self.upper is None:
-            return pct
-        return f"{pct} (95% CI {100 * self.lower:.{digits}f} to {100 * self.upper:.{digits}f})"
+            return out
+        return f"{out} (95% CI {pct('lower', self.lower)} to {pct('upper', self.upper)})"
 
 
 class FactorRisk(BaseModel):
@@ -158,6 +172,8 @@ class MitoticDefinition(BaseModel):
     bands: tuple[tuple[int, float], ...]
     grade_3_score: int
     inclusive: bool
+    score_name: str | None = Field(None, description="Name of the score (printed with it); None: the definition "
+                                                     "has no score of its own, only 'grade 3' or not.")
     text: str
     citations: tuple[Citation, ...]
 
@@ -292,3 +308,42 @@ class KeyStains(BaseModel):
     label: str
     stains: tuple[str, ...]
     citation: Citation
+
+
+class Gate(BaseModel):
+    """A discriminating stain of a mimic: positive, it keeps the ``blocks`` categories from deciding unconfirmed.
+
+    ``stains`` are the stains of the gate's finding; those not reported are advised (with ``advice``) to settle it.
+    """
+
+    model_config = _CFG
+    id: str
+    feature: str
+    values: frozenset[str]
+    mimic: str
+    blocks: tuple[str, ...]
+    finding: str
+    stains: tuple[str, ...]
+    advice: str
+    citation: Citation
+
+
+class LowRequirement(BaseModel):
+    """What must be recorded (``field`` equal to ``value``) before the dermal-LMS rule may give 'low'."""
+
+    model_config = _CFG
+    field: str
+    value: str
+    label: str
+    citation: Citation
+
+
+class Decision(BaseModel):
+    """A debatable case the sources leave open, decided by the project, with its reasoning and sources."""
+
+    model_config = _CFG
+    id: str
+    case: str
+    decision: str
+    reasoning: str
+    citations: tuple[Citation, ...]

@@ -76,8 +76,9 @@ def plan_cmd(case, ics_path, fhir_path, json_path, mitotic_definition, imaging_i
     if ics_path:
         from leiosurv.interfaces.ics import plan_to_ics
 
-        if not a.plan.encounters:
-            raise InputError(f"--ics: nothing to export: the plan has no scheduled encounters ({a.plan.basis})")
+        if not a.plan.encounters and not a.plan.recommendations:
+            raise InputError(f"--ics: nothing to export: the plan has no scheduled encounters and no "
+                             f"recommendations ({a.plan.basis})")
         outputs[Path(ics_path)] = plan_to_ics(a)
     if fhir_path:
         from leiosurv.interfaces.fhir import assessment_to_fhir
