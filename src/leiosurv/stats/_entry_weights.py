@@ -1,0 +1,266 @@
+"""Delayed entry (left truncation) and case weights, as ``survival::survfit`` treats them.
+
+A row ``i`` has an entry time ``e_i`` (default: at risk from the start), an
+exit time ``x_i > e_i``, a status (0 censored, 1..K cause) and a case weight
+``w_i > 0`` (default 1); it is at risk at ``t`` when ``e_i < t <= x_i``, as in
+``Surv(entry, time, status)``.  On the distinct event times ``t_l``:
+
+* ``Y_l = sum_i w_i [e_i < t_l <= x_i]`` (weighted number at risk),
+  ``dN_kl`` the weighted events of cause k, ``dA_kl = dN_kl / Y_l``,
+  ``dA_l = sum_k dA_kl``;
+* ``S_l = prod_{j<=l} (1 - dA_j)`` (Kaplan–Meier), ``F_k(t) = sum_{t_l<=t} S_{l-1} dA_kl``
+  (Aalen–Johansen).
+
+The infinitesimal-jackknife (IJ) variance of survfit is ``sum_i (w_i U_i(t))^2``
+with ``U_i(t) = dF_k(t)/dw_i``; differentiating the product-limit form gives
+
+    U_i(t) = A_i(t) - F_k(t) B_i(t),
+    dA_il = p_l dN_ikl + q_l dN_il - Y_il (p_l dA_kl + q_l dA_l),
+    dB_il = h_l dN_il - Y_il h_l dA_l,
+
+with ``p_l = S_{l-1}/Y_l``, ``h_l = S_{l-1}/(Y_l S_l)`` (0 where ``S_l = 0``: then
+nothing is left to change), ``q_l = h_l F_k(t_l)``.  For Kaplan–Meier,
+``dS(t)/dw_i = -S(t) B_i(t)``.  A row's ``A_i`` and ``B_i`` are 0 before its
+entry, drift by ``-r_l`` at each event time it is at risk (cumulated as
+``R(t) = sum_{t_l<=t} r_l``) and jump at its own event; so at an event time
+``t`` the rows split into those already gone (``x_i <= t``: fixed values
+``A_i^inf, B_i^inf``) and those at risk after ``t`` (``e_i < t < x_i``:
+``A_i = -(R^A(t) - u_i)``, ``B_i = -(R^B(t) - v_i)`` with ``u_i = R^A(e_i)``,
+``v_i = R^B(e_i)``).  Each part of ``sum_i w_i^2 U_i(t)^2`` is then a
+cumulative sum over the rows sorted by exit or by entry, read at the event
+times: O(n log n) for the sorts, O(n + m) after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from leiosurv.exceptions import DataError, InputError
+from leiosurv.stats import _engine_checks as chk
+from leiosurv.stats._counts import EventCounts
+from leiosurv.stats._engines import count_events, row_columns
+
+__all__ = ["GroupRows", "read_rows", "weighted_aj", "weighted_km", "ij_variance"]
+
+
+@dataclass(frozen=True)
+class GroupRows:
+    """One group's rows: entry (``-inf`` when none given), exit time, column
+    (0 censored, ``k`` the k-th cause), weight (ones when none given)."""
+
+    entry: np.ndarray
+    exit: np.ndarray
+    col: np.ndarray
+    weight: np.ndarray
+
+
+def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | None, weights: str | None,
+              *, causes: Sequence[int] | None, event_map: Mapping[Any, int] | None
+              ) -> tuple[EventCounts, tuple[GroupRows, ...]]:
+    """Validate the rows with their entry times and weights; return the (unweighted) counts, with
+    the entries, and each group's rows.
+
+    Raises
+    ------
+    DataError
+        The input is not in memory (files and other engines are not read for ``entry``/``weights``),
+        a column is absent, an entry is missing, negative, infinite or not before its row's time,
+        a weight is missing, infinite or not positive (and every problem
+        :func:`~leiosurv.stats.count_events` names).
+    """
+    if isinstance(data, EventCounts):
+        raise InputError("entry= and weights= need the rows, but data is EventCounts (counts only); "
+                         "pass the data frame or mapping of columns")
+    found = row_columns(data)
+    if found is None:
+        kind = f"{type(data).__module__}.{type(data).__name__}"
+        raise DataError(
+            f"entry= and weights= are read from in-memory rows (a pandas DataFrame, pyarrow Table, numpy "
+            f"structured array or mapping of arrays); a {kind} is not: convert it first (e.g. .to_pandas())",
+            column=None,
+        )
+    available, column = found
+    chk.check_columns(available, {"time": time, "event": event, "group": group, "entry": entry,
+                                  "weights": weights})
+    counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
+    t = chk.as_float_times(time, column(time))
+    ev = chk.factorize(column(event))
+    lut, _ = chk.resolve_events(event, ev, causes if causes is not None else counts.causes, event_map)
+    cols = lut[ev.codes]
+    n = t.size
+    e = np.full(n, -np.inf) if entry is None else _entries(entry, column(entry), t, time)
+    w = np.ones(n) if weights is None else _weights(weights, column(weights))
+    if group is None:
+        members = [np.arange(n)]
+    else:
+        gr = chk.factorize(column(group))
+        glut, labels = chk.resolve_groups(group, gr)
+        if list(labels) != counts.labels:  # pragma: no cover - both come from the same factorize
+            raise AssertionError("group labels differ between counting and reading the rows")
+        codes = glut[gr.codes]
+        order = np.argsort(codes, kind="stable")
+        members = np.split(order, np.cumsum(np.bincount(codes, minlength=len(labels)))[:-1])
+    rows = tuple(GroupRows(e[i], t[i], cols[i], w[i]) for i in members)
+    if entry is not None:
+        groups = tuple(g.with_entry(np.sort(r.entry)) for g, r in zip(counts.groups, rows))
+        meta = dict(counts.meta, entry=entry)
+        counts = EventCounts(counts.causes, groups, counts.group_name, meta)
+    if weights is not None:
+        counts = EventCounts(counts.causes, counts.groups, counts.group_name, dict(counts.meta, weights=weights))
+    return counts, rows
+
+
+def _entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarray:
+    e = chk.as_float_times(name, values)
+    lo, hi = e.min(), e.max()
+    if not (lo >= 0 and hi < np.inf):
+        chk.check_time_values(name, e)
+    bad = e >= t
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column {name!r} (entry): {int(bad.sum())} row(s) enter at or after their {time!r} "
+            f"(first: row {i}, entry {e[i]:g} >= time {t[i]:g}); a row must enter before it leaves",
+            column=name, n_rows=int(bad.sum()),
+        )
+    return e
+
+
+def _weights(name: str, values: Any) -> np.ndarray:
+    if chk.is_series(values) and not isinstance(values.dtype, np.dtype):
+        values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iuf":
+        raise DataError(f"column {name!r} (weights) must be numeric, but has type {arr.dtype}", column=name)
+    w = arr.astype(np.float64)
+    bad = ~np.isfinite(w)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column {name!r} (weights): {int(bad.sum())} row(s) have a missing or infinite weight "
+            f"(first: row {i}, {w[i]!r}); give every row a finite weight > 0", column=name, n_rows=int(bad.sum()))
+    bad = w <= 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column {name!r} (weights): {int(bad.sum())} row(s) have a weight <= 0 "
+            f"(first: row {i}, {w[i]:g}); weights must be > 0 (remove rows explicitly instead)",
+            column=name, n_rows=int(bad.sum()))
+    return w
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A group's event times with the weighted counts and the Kaplan–Meier pieces."""
+
+    time: np.ndarray  # (m,) distinct event times
+    at: np.ndarray  # (n,) index of each row's exit among the event times at or before it, -1 if none
+    y: np.ndarray  # (m,) weighted number at risk
+    dn: np.ndarray  # (m, K) weighted events per cause
+    surv: np.ndarray  # (m,) S_l
+    lag: np.ndarray  # (m,) S_{l-1}
+    h: np.ndarray  # (m,) S_{l-1} / (Y_l S_l), 0 where S_l = 0
+    order_x: np.ndarray  # rows sorted by exit
+    order_e: np.ndarray  # rows sorted by entry
+
+
+def _grid(r: GroupRows, k: int) -> _Grid:
+    ev = r.col > 0
+    time = np.unique(r.exit[ev])
+    m = time.size
+    idx = np.searchsorted(time, r.exit[ev])
+    dn = np.bincount(idx * k + (r.col[ev] - 1), weights=r.weight[ev], minlength=m * k).reshape(m, k)
+    order_x = np.argsort(r.exit, kind="stable")
+    order_e = np.argsort(r.entry, kind="stable")
+    left = np.concatenate(([0.0], np.cumsum(r.weight[order_x])))  # weight of rows gone before t
+    entered = np.concatenate(([0.0], np.cumsum(r.weight[order_e])))  # weight of rows entered before t
+    y = entered[np.searchsorted(r.entry[order_e], time, side="left")] - left[
+        np.searchsorted(r.exit[order_x], time, side="left")]
+    d = dn.sum(axis=1)
+    surv = np.cumprod(1.0 - d / y)
+    lag = np.concatenate(([1.0], surv[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(surv > 0, lag / (y * surv), 0.0)
+    at = np.searchsorted(time, r.exit, side="right") - 1
+    return _Grid(time, at, y, dn, surv, lag, h, order_x, order_e)
+
+
+def ij_variance(r: GroupRows, g: _Grid, jump_a: np.ndarray, jump_b: np.ndarray, ra: np.ndarray, rb: np.ndarray,
+                f: np.ndarray) -> np.ndarray:
+    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time ``t_l`` (see the module docstring).
+
+    ``jump_a``/``jump_b`` (n,): each row's jump at its own exit (0 if censored); ``ra``/``rb`` (m,):
+    the drifts ``r_l``; ``f`` (m,): the factor of ``B`` at each event time.
+    """
+    cra = np.concatenate(([0.0], np.cumsum(ra)))  # R^A after 0, 1, ..., m event times
+    crb = np.concatenate(([0.0], np.cumsum(rb)))
+    w2 = r.weight * r.weight
+    u = cra[np.searchsorted(g.time, r.entry, side="right")]  # R^A(e_i)
+    v = crb[np.searchsorted(g.time, r.entry, side="right")]
+    a_inf = jump_a - (cra[g.at + 1] - u)
+    b_inf = jump_b - (crb[g.at + 1] - v)
+    xs = r.exit[g.order_x]
+    es = r.entry[g.order_e]
+    gone = np.searchsorted(xs, g.time, side="right")  # rows with x_i <= t_l
+    entered = np.searchsorted(es, g.time, side="left")  # rows with e_i < t_l
+
+    def by_exit(q: np.ndarray) -> np.ndarray:
+        return np.concatenate(([0.0], np.cumsum(q[g.order_x])))[gone]
+
+    def at_risk(q: np.ndarray) -> np.ndarray:  # sum over e_i < t_l < x_i
+        return np.concatenate(([0.0], np.cumsum(q[g.order_e])))[entered] - by_exit(q)
+
+    out = by_exit(w2 * a_inf * a_inf) - 2.0 * f * by_exit(w2 * a_inf * b_inf) + f * f * by_exit(w2 * b_inf * b_inf)
+    kk = cra[1:] - f * crb[1:]
+    if np.any(u != 0.0) or np.any(v != 0.0):
+        w2u, w2v = w2 * u, w2 * v
+        lin = at_risk(w2u) - f * at_risk(w2v)
+        quad = at_risk(w2u * u) - 2.0 * f * at_risk(w2u * v) + f * f * at_risk(w2v * v)
+        out += kk * kk * at_risk(w2) - 2.0 * kk * lin + quad
+    else:
+        out += kk * kk * at_risk(w2)
+    return np.maximum(out, 0.0)
+
+
+def weighted_aj(r: GroupRows, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group's rows."""
+    g = _grid(r, k)
+    dak = g.dn / g.y[:, None]
+    da = dak.sum(axis=1)
+    cif = np.cumsum(g.lag[:, None] * dak, axis=0)
+    var = np.empty_like(cif)
+    p = g.lag / g.y
+    rb = g.h * da
+    ev = g.at >= 0
+    jl = np.where(ev & (r.col > 0), g.at, 0)
+    is_event = r.col > 0
+    jump_b = np.where(is_event, g.h[jl], 0.0)
+    for c in range(k):
+        fk = cif[:, c]
+        q = g.h * fk
+        ra = p * dak[:, c] + q * da
+        jump_a = np.where(is_event, q[jl], 0.0) + np.where(r.col == c + 1, p[jl], 0.0)
+        var[:, c] = ij_variance(r, g, jump_a, jump_b, ra, rb, fk)
+    return g.time, cif, var
+
+
+def weighted_km(r: GroupRows, integer_weights: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Event times, weighted numbers at risk and events, Kaplan–Meier ``S`` and its variance (m,) of one
+    group's rows: the weighted Greenwood sum when every weight is a whole number, else the IJ variance
+    (``survival::survfitKM``'s default: ``robust`` when some weight is not a whole number)."""
+    rr = GroupRows(r.entry, r.exit, (r.col > 0).astype(np.int64), r.weight)  # any cause is the event
+    g = _grid(rr, 1)
+    d = g.dn[:, 0]
+    if integer_weights:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(d > 0, d / (g.y * (g.y - d)), 0.0)
+        var = g.surv * g.surv * np.cumsum(a)
+    else:
+        jump_b = np.where(rr.col > 0, g.h[np.maximum(g.at, 0)], 0.0)
+        zero_n, zero_m = np.zeros(r.exit.size), np.zeros(g.time.size)
+        var = g.surv * g.surv * ij_variance(rr, g, zero_n, jump_b, zero_m, g.h * d / g.y, np.ones(g.time.size))
+    return g.time, g.y, g.surv, var
