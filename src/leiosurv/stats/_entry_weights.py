@@ -116,17 +116,21 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
 
 def _entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarray:
     e = chk.as_float_times(name, values)
-    lo, hi = e.min(), e.max()
-    if not (lo >= 0 and hi < np.inf):
-        chk.check_time_values(name, e)
-    bad = e >= t
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"column {name!r} (entry): {int(bad.sum())} row(s) enter at or after their {time!r} "
-            f"(first: row {i}, entry {e[i]:g} >= time {t[i]:g}); a row must enter before it leaves",
-            column=name, n_rows=int(bad.sum()),
-        )
+    problems = (
+        (~np.isfinite(e), "a missing or infinite entry time", "give every row one (0 = at risk from the start)"),
+        (e < 0, "a negative entry time", "entry times are >= 0, on the time column's scale"),
+        (e >= t, f"an entry at or after their {time!r}", "a row must enter before it leaves"),
+    )
+    for bad, what, fix in problems:
+        with np.errstate(invalid="ignore"):
+            bad = np.asarray(bad)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"column {name!r} (entry): {int(bad.sum())} row(s) have {what} "
+                f"(first at position {i}: entry {e[i]:g}, {time} {t[i]:g}); {fix}",
+                column=name, n_rows=int(bad.sum()),
+            )
     return e
 
 
@@ -142,13 +146,14 @@ def _weights(name: str, values: Any) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"column {name!r} (weights): {int(bad.sum())} row(s) have a missing or infinite weight "
-            f"(first: row {i}, {w[i]!r}); give every row a finite weight > 0", column=name, n_rows=int(bad.sum()))
+            f"(first at position {i}: {w[i]!r}); give every row a finite weight > 0",
+            column=name, n_rows=int(bad.sum()))
     bad = w <= 0
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"column {name!r} (weights): {int(bad.sum())} row(s) have a weight <= 0 "
-            f"(first: row {i}, {w[i]:g}); weights must be > 0 (remove rows explicitly instead)",
+            f"(first at position {i}: {w[i]:g}); weights must be > 0 (remove rows explicitly instead)",
             column=name, n_rows=int(bad.sum()))
     return w
 
@@ -209,10 +214,12 @@ def ij_variance(r: GroupRows, g: _Grid, jump_a: np.ndarray, jump_b: np.ndarray, 
     entered = np.searchsorted(es, g.time, side="left")  # rows with e_i < t_l
 
     def by_exit(q: np.ndarray) -> np.ndarray:
-        return np.concatenate(([0.0], np.cumsum(q[g.order_x])))[gone]
+        out: np.ndarray = np.concatenate(([0.0], np.cumsum(q[g.order_x])))[gone]
+        return out
 
     def at_risk(q: np.ndarray) -> np.ndarray:  # sum over e_i < t_l < x_i
-        return np.concatenate(([0.0], np.cumsum(q[g.order_e])))[entered] - by_exit(q)
+        out: np.ndarray = np.concatenate(([0.0], np.cumsum(q[g.order_e])))[entered] - by_exit(q)
+        return out
 
     out = by_exit(w2 * a_inf * a_inf) - 2.0 * f * by_exit(w2 * a_inf * b_inf) + f * f * by_exit(w2 * b_inf * b_inf)
     kk = cra[1:] - f * crb[1:]
@@ -223,7 +230,8 @@ def ij_variance(r: GroupRows, g: _Grid, jump_a: np.ndarray, jump_b: np.ndarray, 
         out += kk * kk * at_risk(w2) - 2.0 * kk * lin + quad
     else:
         out += kk * kk * at_risk(w2)
-    return np.maximum(out, 0.0)
+    result: np.ndarray = np.maximum(out, 0.0)
+    return result
 
 
 def weighted_aj(r: GroupRows, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -258,7 +266,7 @@ def weighted_km(r: GroupRows, integer_weights: bool) -> tuple[np.ndarray, np.nda
     if integer_weights:
         with np.errstate(divide="ignore", invalid="ignore"):
             a = np.where(d > 0, d / (g.y * (g.y - d)), 0.0)
-        var = g.surv * g.surv * np.cumsum(a)
+            var = g.surv * g.surv * np.cumsum(a)  # NaN where S = 0, as the unweighted estimator
     else:
         jump_b = np.where(rr.col > 0, g.h[np.maximum(g.at, 0)], 0.0)
         zero_n, zero_m = np.zeros(r.exit.size), np.zeros(g.time.size)

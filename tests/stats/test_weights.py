@@ -1,0 +1,162 @@
+"""Case weights against R's ``survival::survfit(..., weights = w)``, rtol 1e-9.
+
+Reference: shared/reference/melanoma_weights.json, made by
+``survfit(Surv(time, factor(status, levels = 0:2)) ~ ulcer, data, weights = w, influence = TRUE)``
+(R 4.2.2, survival 3.5-3), w = 0.5 + 0.25 * ((i - 1) %% 4): weighted Aalen–Johansen with the
+infinitesimal-jackknife SE sqrt(sum_i (w_i dCIF/dw_i)^2).  prodlim's ``caseweights`` give another CIF
+and are not matched (the file lists them only as a warning).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from leiosurv.exceptions import DataError, InputError
+from leiosurv.stats import cumulative_incidence, kaplan_meier
+
+from ._entry_weights_data import ATOL, HORIZONS, RTOL, arr, melanoma, reference, strata
+
+FILE = "melanoma_weights.json"
+
+
+def _label(stratum: str):
+    return None if stratum == "overall" else int(stratum.split("=")[1])
+
+
+@pytest.mark.parametrize(("group", "stratum"), strata())
+def test_curves_match_weighted_survfit(group, stratum):
+    """survfit(Surv(time, factor(status)) ~ ulcer, weights = w): cif1, cif2, IJ se1, se2 and the
+    unweighted n.risk on every event time."""
+    ref = reference(FILE)["strata"][stratum]["curve"]
+    res = cumulative_incidence(melanoma(), "time", "status", group, weights="w", variance="ij")
+    tab = res.table[res.table["group"].apply(lambda g: g == _label(stratum))]
+    tab = tab[tab["time"].isin(ref["time"])]
+    assert_array_equal(tab["time"], ref["time"])
+    assert_array_equal(tab["n_risk"], ref["n_risk"])
+    for k in (1, 2):
+        assert_allclose(tab[f"cif_{k}"], ref[f"cif{k}"], rtol=RTOL, atol=ATOL)
+        assert_allclose(tab[f"se_{k}"], ref[f"se{k}"], rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize(("group", "stratum"), strata())
+def test_horizons_match_weighted_survfit(group, stratum):
+    """est, se and survfit's native log CI at 1, 2, 5 years; the Wald bounds est -/+ 1.96 se (plain CI
+    with z = 1.96, untruncated where it stays inside [0, 1])."""
+    ref = reference(FILE)["strata"][stratum]["survfit"]
+    at = cumulative_incidence(melanoma(), "time", "status", group, weights="w", variance="ij",
+                              ci="log").at(HORIZONS)
+    for k in (1, 2):
+        rows = at[(at["cause"] == k) & at["group"].apply(lambda g: g == _label(stratum))]
+        c = ref[f"cause{k}"]
+        assert_allclose(rows["estimate"], c["est"], rtol=RTOL, atol=ATOL)
+        assert_allclose(rows["se"], c["se"], rtol=RTOL, atol=ATOL)
+        assert_allclose(rows["lower"], arr(c["lower_native"]), rtol=RTOL, atol=ATOL)
+        assert_allclose(rows["upper"], arr(c["upper_native"]), rtol=RTOL, atol=ATOL)
+    plain = cumulative_incidence(melanoma(), "time", "status", group, weights="w", variance="ij",
+                                 ci="plain", z=1.96).at(HORIZONS)
+    for k in (1, 2):
+        rows = plain[(plain["cause"] == k) & plain["group"].apply(lambda g: g == _label(stratum))]
+        c = ref[f"cause{k}"]
+        assert_allclose(rows["lower"], np.clip(c["lower_wald"], 0, 1), rtol=RTOL, atol=ATOL)
+        assert_allclose(rows["upper"], np.clip(c["upper_wald"], 0, 1), rtol=RTOL, atol=ATOL)
+
+
+def test_weighted_kaplan_meier_matches_survfit():
+    """summary(survfit(Surv(time, status > 0) ~ 1, weights = w), times = c(365.25, 730.5, 1826.25)) and
+    with Surv(entry, time, status > 0): fractional weights give survfitKM's robust (IJ) SE by default;
+    whole-number weights (two = 2, 1, 2, ...) give the weighted Greenwood SE.  R 4.2.2 / survival 3.5-3,
+    run by hand on melanoma.csv."""
+    df = melanoma()
+    km = kaplan_meier(df, "time", "status", weights="w").at(HORIZONS)
+    assert_allclose(km["estimate"], [0.94666661398781526, 0.90031646819909417, 0.72720126592123124], rtol=RTOL)
+    assert_allclose(km["se"], [0.01650541415236036, 0.021799810360453462, 0.033245069938918584], rtol=RTOL)
+    assert_allclose(km["lower"], [0.91486309530647192, 0.85858763147140482, 0.66487606989859038], rtol=RTOL)
+    assert_allclose(km["upper"], [0.97957572300907259, 0.94407339821722847, 0.79536879893737089], rtol=RTOL)
+    km = kaplan_meier(df, "time", "status", weights="w", entry="entry").at(HORIZONS)
+    assert_allclose(km["estimate"], [0.92375297820719893, 0.86707364729435243, 0.69365108840112055], rtol=RTOL)
+    assert_allclose(km["se"], [0.023324811784783607, 0.028494426349343838, 0.035925901890750449], rtol=RTOL)
+    km = kaplan_meier(df, "time", "status", weights="two").at(HORIZONS)
+    assert_allclose(km["estimate"], [0.94777334876344776, 0.8987505893446488, 0.73555229527153321], rtol=RTOL)
+    assert_allclose(km["se"], [0.012711513643009648, 0.017240296648994142, 0.025422700986449699], rtol=RTOL)
+    km = kaplan_meier(df, "time", "status", weights="two", entry="entry").at(HORIZONS)
+    assert_allclose(km["estimate"], [0.92535350608828992, 0.86516172042827144, 0.70139471844535761], rtol=RTOL)
+    assert_allclose(km["se"], [0.017947529969921005, 0.022538948397564457, 0.027886043913015985], rtol=RTOL)
+
+
+_rows = st.lists(st.tuples(st.integers(1, 25), st.integers(0, 2), st.integers(1, 3)), min_size=2, max_size=40)
+
+
+def _data(rows):
+    data = {"time": [float(t) for t, _, _ in rows], "event": [e for _, e, _ in rows],
+            "w": [float(w) for _, _, w in rows], "one": [1.0] * len(rows)}
+    if not any(data["event"]):
+        data["event"][0] = 1
+    return data
+
+
+@settings(max_examples=60, deadline=None)
+@given(_rows)
+def test_weights_of_one_change_nothing(rows):
+    """Weights of 1: the unweighted estimates and SEs (IJ for the CIF, Greenwood for Kaplan–Meier)."""
+    data = _data(rows)
+    plain = cumulative_incidence(data, variance="ij").table
+    weighted = cumulative_incidence(data, variance="ij", weights="one").table
+    pd.testing.assert_frame_equal(plain, weighted)
+    pd.testing.assert_frame_equal(kaplan_meier(data).table, kaplan_meier(data, weights="one").table)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_rows)
+def test_integer_weights_equal_replicated_rows(rows):
+    """A weight of m gives the estimates of m copies of the row; Kaplan–Meier's Greenwood SE too (survfit's
+    rule for whole-number weights).  The IJ SE of the CIF treats a weighted row as one subject (survfit:
+    sqrt(sum (w_i U_i)^2)), so it is not that of m independent copies."""
+    data = _data(rows)
+    rep = np.repeat(np.arange(len(rows)), np.asarray(data["w"], dtype=np.int64))
+    copies = {k: np.asarray(v)[rep] for k, v in data.items()}
+    w = cumulative_incidence(data, variance="ij", weights="w").table
+    c = cumulative_incidence(copies, variance="ij").table
+    cifs = [col for col in w.columns if col.startswith("cif_")]
+    assert_array_equal(w["time"], c["time"])
+    assert_allclose(w[cifs], c[cifs], rtol=1e-12, atol=1e-15)
+    kw, kc = kaplan_meier(data, weights="w").table, kaplan_meier(copies).table
+    assert_allclose(kw[["surv", "se"]], kc[["surv", "se"]], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("w", "match"),
+    [
+        ([1.0, -0.5, 1.0], r"column 'w' \(weights\): 1 row\(s\) have a weight <= 0 \(first at position 1: -0.5\)"),
+        ([1.0, 0.0, 1.0], r"column 'w' \(weights\): 1 row\(s\) have a weight <= 0"),
+        ([1.0, float("nan"), 1.0], r"column 'w' \(weights\): 1 row\(s\) have a missing or infinite weight"),
+        ([float("inf"), 1.0, 1.0], r"column 'w' \(weights\): 1 row\(s\) have a missing or infinite weight"),
+        (["a", "b", "c"], r"column 'w' \(weights\) must be numeric"),
+    ],
+)
+def test_bad_weights_are_one_clear_line(w, match):
+    data = {"time": [1.0, 2.0, 3.0], "event": [1, 0, 2], "w": w}
+    with pytest.raises(DataError, match=match):
+        cumulative_incidence(data, weights="w", variance="ij")
+    with pytest.raises(DataError, match=match):
+        kaplan_meier(data, weights="w")
+
+
+def test_weights_need_the_ij_variance():
+    data = {"time": [1.0, 2.0, 3.0], "event": [1, 0, 2], "w": [1.0, 2.0, 1.0]}
+    with pytest.raises(InputError, match=r"weights need variance='ij' \(survival::survfit"):
+        cumulative_incidence(data, weights="w")
+    with pytest.raises(InputError, match=r"variance='aalen' \(cmprsk::cuminc\) has no delayed entry or case weights"):
+        cumulative_incidence(data, weights="w", variance="aalen")
+
+
+def test_pandas_nullable_weights():
+    """A nullable Float64 column with a missing weight is refused, not dropped."""
+    df = pd.DataFrame({"time": [1.0, 2.0, 3.0], "event": [1, 0, 2],
+                       "w": pd.array([1.0, None, 2.0], dtype="Float64")})
+    with pytest.raises(DataError, match="missing or infinite weight"):
+        cumulative_incidence(df, weights="w", variance="ij")
