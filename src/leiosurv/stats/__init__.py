@@ -7,7 +7,12 @@
   (``prodlim`` on ``subset(time > s)`` with time ``time - s``);
 * :func:`kaplan_meier` — all-cause survival, Greenwood SE (``survfit``);
 * :func:`risk_difference` — group minus reference at horizons, Wald CI;
-* :func:`gray_test` — Gray's K-sample test (``cmprsk::cuminc``).
+* :func:`gray_test` — Gray's K-sample test (``cmprsk::cuminc``);
+* :func:`score` — time-dependent AUC and Brier score of predicted risks at a
+  horizon, IPCW with a Kaplan–Meier censoring model (``riskRegression::Score``).
+
+``cumulative_incidence`` and ``kaplan_meier`` take delayed entry (``entry=``,
+left truncation) and case weights (``weights=``) as ``survival::survfit``.
 
 Every estimator reads its data through :func:`count_events`, whose result
 (:class:`EventCounts`) is the sufficient statistic; results are frozen objects
@@ -44,6 +49,7 @@ from leiosurv.stats._gray import gray_test
 from leiosurv.stats._kaplan_meier import kaplan_meier
 from leiosurv.stats._results import CumulativeIncidence, GrayTest, KaplanMeier, RiskDifference
 from leiosurv.stats._risk_difference import risk_difference
+from leiosurv.stats._score import Score, score
 from leiosurv.stats._sql import quote_identifier, quote_literal
 from leiosurv.stats._units import DAYS_PER_MONTH, DAYS_PER_YEAR
 
@@ -53,6 +59,8 @@ __all__ = [
     "kaplan_meier",
     "risk_difference",
     "gray_test",
+    "score",
+    "Score",
     "CumulativeIncidence",
     "ConditionalIncidence",
     "KaplanMeier",

@@ -146,7 +146,7 @@ def _weights(name: str, values: Any) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"column {name!r} (weights): {int(bad.sum())} row(s) have a missing or infinite weight "
-            f"(first at position {i}: {w[i]!r}); give every row a finite weight > 0",
+            f"(first at position {i}: {float(w[i])!r}); give every row a finite weight > 0",
             column=name, n_rows=int(bad.sum()))
     bad = w <= 0
     if bad.any():
