@@ -7,8 +7,9 @@ null.model = TRUE, contrasts = TRUE, split.method = "none")`` (riskRegression 20
 Notation: ``N`` rows, follow-up ``T_i``, status 0 (censored), 1 (the cause of interest) or 2
 (any other cause), predicted risk ``r_i`` of the cause by the horizon ``tau``.  The censoring
 distribution is the Kaplan–Meier of the censoring times (``prodlim(Surv(time, status) ~ 1,
-reverse = TRUE)``), ``G(t) = prod_{s <= t} (1 - C(s)/Y(s))`` with ``Y(s)`` the rows with
-``T >= s`` and ``C(s)`` the censorings at ``s``; each row's IPCW weight is
+reverse = TRUE)``), ``G(t) = prod_{s <= t} (1 - C(s)/(Y(s) - D(s)))`` with ``Y(s)`` the rows with
+``T >= s``, ``D(s)`` the events and ``C(s)`` the censorings at ``s`` (events leave first); each
+row's IPCW weight is
 
 * ``W_i = 1/G(T_i-)`` for an event (either cause) by ``tau``;
 * ``W_i = 1/G(tau)`` for ``T_i > tau``;
@@ -27,7 +28,8 @@ has two parts (riskRegression's ``getIC0AUC``/``getInfluenceFunctionAUCKMCensori
 weights held fixed (for Brier ``R_i - mean R``), and the one of the weights through the
 Kaplan–Meier censoring model, ``d(1/G(s)) = (1/G(s)) IF_Lambda(s)`` with the censoring
 cumulative hazard's influence ``IF_Lambda(s)_i = N dC_i/Y(T_i) 1{T_i <= s} -
-sum_{u <= min(s, T_i)} N C(u)/Y(u)^2``, summed over the rows it weights.  Contrasts
+sum_{u <= min(s, T_i)} N C(u)/Y(u)^2``, summed over the rows it weights.  As in riskRegression,
+this influence uses ``Y(u)`` (events at ``u`` included) while the weights use prodlim's ``G``.  Contrasts
 (model minus reference) use ``sd(IF_model - IF_reference)/sqrt(N)``, Wald intervals and
 two-sided normal p-values.  Bounds of AUC and Brier are truncated to [0, 1].
 """
@@ -276,7 +278,10 @@ class _Ipcw:
         block = np.repeat(np.arange(utime.size), size)  # each row's distinct time
         at_risk = (n - start).astype(np.float64)  # rows with T >= s
         cens = np.bincount(block, weights=(ss == 0).astype(np.float64), minlength=utime.size)
-        g = np.cumprod(1.0 - cens / at_risk)
+        # prodlim's reverse Kaplan-Meier: the events at s leave before the censorings at s
+        left = at_risk - (size - cens)
+        hazard = np.divide(cens, left, out=np.zeros_like(cens), where=left > 0)
+        g = np.cumprod(1.0 - hazard)
         g_lag = np.concatenate(([1.0], g[:-1]))
         last = np.searchsorted(utime, tau, side="right") - 1  # last distinct time <= tau
         g_tau = g[last] if last >= 0 else 1.0
