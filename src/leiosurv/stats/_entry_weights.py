@@ -160,70 +160,89 @@ def _weights(name: str, values: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Grid:
-    """A group's event times with the weighted counts and the Kaplan–Meier pieces."""
+    """A group's event times with the weighted counts and the Kaplan–Meier pieces, and its rows
+    sorted by exit time, each located among the event times by index (so that every sum over
+    rows "gone by t_l", "entered before t_l" is a ``bincount`` and a cumulative sum)."""
 
-    time: np.ndarray  # (m,) distinct event times
-    at: np.ndarray  # (n,) index of each row's exit among the event times at or before it, -1 if none
+    time: np.ndarray  # (m,) distinct event times t_0 < ... < t_{m-1}
     y: np.ndarray  # (m,) weighted number at risk
     dn: np.ndarray  # (m, K) weighted events per cause
     surv: np.ndarray  # (m,) S_l
     lag: np.ndarray  # (m,) S_{l-1}
     h: np.ndarray  # (m,) S_{l-1} / (Y_l S_l), 0 where S_l = 0
-    order_x: np.ndarray  # rows sorted by exit
-    order_e: np.ndarray  # rows sorted by entry
+    col: np.ndarray  # (n,) rows by exit: 0 censored, k cause
+    w: np.ndarray  # (n,) their weights
+    gone: np.ndarray  # (n,) event times before the exit: x_i <= t_l iff gone_i <= l (an event row's own index)
+    upto: np.ndarray  # (n,) event times at or before the exit (the row is at risk at t_l for l < upto_i)
+    entered: np.ndarray | None  # (n,) event times at or before the entry: e_i < t_l iff entered_i <= l
 
 
 def _grid(r: GroupRows, k: int) -> _Grid:
-    ev = r.col > 0
-    time = np.unique(r.exit[ev])
+    order = np.argsort(r.exit, kind="stable")
+    xs, col, w = r.exit[order], r.col[order], r.weight[order]
+    ev = col > 0
+    ex = xs[ev]  # sorted
+    first = np.empty(ex.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ex[1:], ex[:-1], out=first[1:])
+    time = ex[first]
     m = time.size
-    idx = np.searchsorted(time, r.exit[ev])
-    dn = np.bincount(idx * k + (r.col[ev] - 1), weights=r.weight[ev], minlength=m * k).reshape(m, k)
-    order_x = np.argsort(r.exit, kind="stable")
-    order_e = np.argsort(r.entry, kind="stable")
-    left = np.concatenate(([0.0], np.cumsum(r.weight[order_x])))  # weight of rows gone before t
-    entered = np.concatenate(([0.0], np.cumsum(r.weight[order_e])))  # weight of rows entered before t
-    y = entered[np.searchsorted(r.entry[order_e], time, side="left")] - left[
-        np.searchsorted(r.exit[order_x], time, side="left")]
+    gone = np.searchsorted(time, xs, side="left")  # sorted needles: a merge, not n binary searches
+    upto = np.searchsorted(time, xs, side="right")
+    dn = np.bincount(gone[ev] * k + (col[ev] - 1), weights=w[ev], minlength=m * k).reshape(m, k)
+    left = np.cumsum(np.bincount(upto, weights=w, minlength=m + 1))[:m]  # weight gone before t_l
+    if np.isneginf(r.entry).all():
+        entered = None
+        y = w.sum() - left
+    else:
+        es = r.entry[order]
+        eorder = np.argsort(es, kind="stable")
+        entered = np.empty(xs.size, dtype=np.int64)
+        entered[eorder] = np.searchsorted(time, es[eorder], side="right")
+        y = np.cumsum(np.bincount(entered, weights=w, minlength=m + 1))[:m] - left
     d = dn.sum(axis=1)
     surv = np.cumprod(1.0 - d / y)
     lag = np.concatenate(([1.0], surv[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(surv > 0, lag / (y * surv), 0.0)
-    at = np.searchsorted(time, r.exit, side="right") - 1
-    return _Grid(time, at, y, dn, surv, lag, h, order_x, order_e)
+    return _Grid(time, y, dn, surv, lag, h, col, w, gone, upto, entered)
 
 
-def ij_variance(r: GroupRows, g: _Grid, jump_a: np.ndarray, jump_b: np.ndarray, ra: np.ndarray, rb: np.ndarray,
+def ij_variance(g: _Grid, jump_a: np.ndarray, jump_b: np.ndarray, ra: np.ndarray, rb: np.ndarray,
                 f: np.ndarray) -> np.ndarray:
     """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time ``t_l`` (see the module docstring).
 
-    ``jump_a``/``jump_b`` (n,): each row's jump at its own exit (0 if censored); ``ra``/``rb`` (m,):
-    the drifts ``r_l``; ``f`` (m,): the factor of ``B`` at each event time.
+    ``jump_a``/``jump_b`` (n, rows by exit): each row's jump at its own exit (0 if censored);
+    ``ra``/``rb`` (m,): the drifts ``r_l``; ``f`` (m,): the factor of ``B`` at each event time.
     """
+    m = g.time.size
     cra = np.concatenate(([0.0], np.cumsum(ra)))  # R^A after 0, 1, ..., m event times
     crb = np.concatenate(([0.0], np.cumsum(rb)))
-    w2 = r.weight * r.weight
-    u = cra[np.searchsorted(g.time, r.entry, side="right")]  # R^A(e_i)
-    v = crb[np.searchsorted(g.time, r.entry, side="right")]
-    a_inf = jump_a - (cra[g.at + 1] - u)
-    b_inf = jump_b - (crb[g.at + 1] - v)
-    xs = r.exit[g.order_x]
-    es = r.entry[g.order_e]
-    gone = np.searchsorted(xs, g.time, side="right")  # rows with x_i <= t_l
-    entered = np.searchsorted(es, g.time, side="left")  # rows with e_i < t_l
+    w2 = g.w * g.w
+    a_inf = jump_a - cra[g.upto]
+    b_inf = jump_b - crb[g.upto]
+    if g.entered is not None:
+        u = cra[g.entered]  # R^A(e_i)
+        v = crb[g.entered]
+        a_inf += u
+        b_inf += v
 
-    def by_exit(q: np.ndarray) -> np.ndarray:
-        out: np.ndarray = np.concatenate(([0.0], np.cumsum(q[g.order_x])))[gone]
+    def gone(q: np.ndarray) -> np.ndarray:  # sum over x_i <= t_l
+        out: np.ndarray = np.cumsum(np.bincount(g.gone, weights=q, minlength=m))[:m]
         return out
 
     def at_risk(q: np.ndarray) -> np.ndarray:  # sum over e_i < t_l < x_i
-        out: np.ndarray = np.concatenate(([0.0], np.cumsum(q[g.order_e])))[entered] - by_exit(q)
+        if g.entered is None:
+            out: np.ndarray = q.sum() - gone(q)
+        else:
+            out = np.cumsum(np.bincount(g.entered, weights=q, minlength=m + 1))[:m] - gone(q)
         return out
 
-    out = by_exit(w2 * a_inf * a_inf) - 2.0 * f * by_exit(w2 * a_inf * b_inf) + f * f * by_exit(w2 * b_inf * b_inf)
+    wa = w2 * a_inf
+    wb = w2 * b_inf
+    out = gone(wa * a_inf) - 2.0 * f * gone(wa * b_inf) + f * f * gone(wb * b_inf)
     kk = cra[1:] - f * crb[1:]
-    if np.any(u != 0.0) or np.any(v != 0.0):
+    if g.entered is not None:
         w2u, w2v = w2 * u, w2 * v
         lin = at_risk(w2u) - f * at_risk(w2v)
         quad = at_risk(w2u * u) - 2.0 * f * at_risk(w2u * v) + f * f * at_risk(w2v * v)
@@ -243,16 +262,15 @@ def weighted_aj(r: GroupRows, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     var = np.empty_like(cif)
     p = g.lag / g.y
     rb = g.h * da
-    ev = g.at >= 0
-    jl = np.where(ev & (r.col > 0), g.at, 0)
-    is_event = r.col > 0
-    jump_b = np.where(is_event, g.h[jl], 0.0)
+    is_event = g.col > 0
+    own = np.where(is_event, g.gone, 0)  # an event row's own event time
+    jump_b = np.where(is_event, g.h[own], 0.0)
     for c in range(k):
         fk = cif[:, c]
         q = g.h * fk
         ra = p * dak[:, c] + q * da
-        jump_a = np.where(is_event, q[jl], 0.0) + np.where(r.col == c + 1, p[jl], 0.0)
-        var[:, c] = ij_variance(r, g, jump_a, jump_b, ra, rb, fk)
+        jump_a = np.where(is_event, q[own], 0.0) + np.where(g.col == c + 1, p[own], 0.0)
+        var[:, c] = ij_variance(g, jump_a, jump_b, ra, rb, fk)
     return g.time, cif, var
 
 
@@ -268,7 +286,7 @@ def weighted_km(r: GroupRows, integer_weights: bool) -> tuple[np.ndarray, np.nda
             a = np.where(d > 0, d / (g.y * (g.y - d)), 0.0)
             var = g.surv * g.surv * np.cumsum(a)  # NaN where S = 0, as the unweighted estimator
     else:
-        jump_b = np.where(rr.col > 0, g.h[np.maximum(g.at, 0)], 0.0)
-        zero_n, zero_m = np.zeros(r.exit.size), np.zeros(g.time.size)
-        var = g.surv * g.surv * ij_variance(rr, g, zero_n, jump_b, zero_m, g.h * d / g.y, np.ones(g.time.size))
+        jump_b = np.where(g.col > 0, g.h[np.minimum(g.gone, g.time.size - 1)], 0.0)
+        zero_n, zero_m = np.zeros(g.col.size), np.zeros(g.time.size)
+        var = g.surv * g.surv * ij_variance(g, zero_n, jump_b, zero_m, g.h * d / g.y, np.ones(g.time.size))
     return g.time, g.y, g.surv, var

@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from leiosurv.exceptions import DataError, InputError
-from leiosurv.stats._entry_weights import read_rows, weighted_aj
+from leiosurv.stats._aalen_johansen import cumulative_incidence
+from leiosurv.stats._entry_weights import read_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -182,9 +183,8 @@ def score(
     status = np.where(r.col == 0, 0, np.where(r.col == ci, 1, 2))
     risks = {name: _risks(name, p, n) for name, p in predictions.items()}
     if null_model:
-        etime, cif, _ = weighted_aj(r, len(counts.causes))
-        at = np.searchsorted(etime, tau, side="right") - 1
-        null_risk = float(cif[at, ci - 1]) if at >= 0 else 0.0
+        at = cumulative_incidence(counts).at(tau)
+        null_risk = float(at.loc[at["cause"] == cause, "estimate"].iat[0])
         risks = {NULL_MODEL: np.full(n, null_risk), **risks}
     else:
         null_risk = float("nan")
@@ -286,7 +286,9 @@ class _Ipcw:
         last = np.searchsorted(utime, tau, side="right") - 1  # last distinct time <= tau
         g_tau = g[last] if last >= 0 else 1.0
         self.last_row = int(np.searchsorted(ts, tau, side="right")) - 1  # riskRegression's firsthit
-        w = np.where(ts > tau, 1.0 / g_tau, np.where(ss > 0, 1.0 / g_lag[block], 0.0))
+        # G is 0 only after the last row still at risk is censored: no row needs that weight
+        with np.errstate(divide="ignore"):
+            w = np.where(ts > tau, 1.0 / g_tau, np.where(ss > 0, 1.0 / g_lag[block], 0.0))
         self.w = w
         # the censoring cumulative hazard's influence: MC(s) = sum_{u <= s} N C(u)/Y(u)^2, and
         # f_i = IF_Lambda(min(T_i, T_last)) of row i (riskRegression's "fihattau")
