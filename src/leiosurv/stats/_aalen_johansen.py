@@ -134,7 +134,8 @@ def cumulative_incidence(
         )
     if entry is not None or weights is not None or variance == "ij":
         _check_entry_variance(variance, entry, weights)
-        counts, rows = read_rows(data, time, event, group, entry, weights, causes=causes, event_map=event_map)
+        counts, rows = read_rows(data, time, event, group, entry, weights, causes=causes, event_map=event_map,
+                                 rows=variance == "ij")
         blocks = ij_blocks(counts, rows, ci, zz) if variance == "ij" else aj_blocks(counts, variance, ci, zz)
     else:
         counts = count_events(data, time, event, group, causes=causes, event_map=event_map)

@@ -59,10 +59,10 @@ class GroupRows:
 
 
 def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | None, weights: str | None,
-              *, causes: Sequence[int] | None, event_map: Mapping[Any, int] | None
+              *, causes: Sequence[int] | None, event_map: Mapping[Any, int] | None, rows: bool = True
               ) -> tuple[EventCounts, tuple[GroupRows, ...]]:
     """Validate the rows with their entry times and weights; return the (unweighted) counts, with
-    the entries, and each group's rows.
+    the entries, and each group's rows (none with ``rows=False``: the counts are all the caller needs).
 
     Raises
     ------
@@ -88,30 +88,41 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
                                   "weights": weights})
     counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
     t = chk.as_float_times(time, column(time))
-    ev = chk.factorize(column(event))
-    lut, _ = chk.resolve_events(event, ev, causes if causes is not None else counts.causes, event_map)
-    cols = lut[ev.codes]
     n = t.size
     e = np.full(n, -np.inf) if entry is None else _entries(entry, column(entry), t, time)
     w = np.ones(n) if weights is None else _weights(weights, column(weights))
     if group is None:
-        members = [np.arange(n)]
+        members: list[Any] = [slice(None)]
     else:
         gr = chk.factorize(column(group))
         glut, labels = chk.resolve_groups(group, gr)
         if list(labels) != counts.labels:  # pragma: no cover - both come from the same factorize
             raise AssertionError("group labels differ between counting and reading the rows")
         codes = glut[gr.codes]
-        order = np.argsort(codes, kind="stable")
-        members = np.split(order, np.cumsum(np.bincount(codes, minlength=len(labels)))[:-1])
-    rows = tuple(GroupRows(e[i], t[i], cols[i], w[i]) for i in members)
+        if len(labels) <= 8:  # a mask per group: O(n) each, cheaper than a sort for a few groups
+            members = [codes == gi for gi in range(len(labels))]
+        else:
+            order = np.argsort(codes, kind="stable")
+            members = np.split(order, np.cumsum(np.bincount(codes, minlength=len(labels)))[:-1])
+    out: tuple[GroupRows, ...] = ()
+    if rows:
+        ev = chk.factorize(column(event))
+        lut, _ = chk.resolve_events(event, ev, causes if causes is not None else counts.causes, event_map)
+        cols = lut[ev.codes]
+        out = tuple(GroupRows(e[i], t[i], cols[i], w[i]) for i in members)
     if entry is not None:
-        groups = tuple(g.with_entry(np.sort(r.entry)) for g, r in zip(counts.groups, rows))
-        meta = dict(counts.meta, entry=entry)
-        counts = EventCounts(counts.causes, groups, counts.group_name, meta)
+        groups = tuple(g.with_entry(_sorted(e[i])) for g, i in zip(counts.groups, members))
+        counts = EventCounts(counts.causes, groups, counts.group_name, dict(counts.meta, entry=entry))
     if weights is not None:
         counts = EventCounts(counts.causes, counts.groups, counts.group_name, dict(counts.meta, weights=weights))
-    return counts, rows
+    return counts, out
+
+
+def _sorted(e: np.ndarray) -> np.ndarray:
+    """Entry times in increasing order; only the positive ones need a sort (most rows enter at 0)."""
+    late = e[e > 0]
+    late.sort()
+    return np.concatenate((np.zeros(e.size - late.size), late))
 
 
 def _entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarray:

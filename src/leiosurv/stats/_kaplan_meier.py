@@ -79,7 +79,7 @@ def kaplan_meier(
         counts, rows = read_rows(data, time, event, group, entry, weights, causes=None, event_map=event_map)
         whole = all(bool(np.all(r.weight == np.floor(r.weight))) for r in rows)
     elif entry is not None:
-        counts, _ = read_rows(data, time, event, group, entry, None, causes=None, event_map=event_map)
+        counts, _ = read_rows(data, time, event, group, entry, None, causes=None, event_map=event_map, rows=False)
     else:
         counts = count_events(data, time, event, group, event_map=event_map)
     blocks = []
