@@ -170,7 +170,7 @@ def test_entry_refusals_name_the_problem(tmp_path):
         cumulative_incidence(count_events(data, "time", "event"), entry="e")
     path = tmp_path / "rows.csv"
     pd.DataFrame(data).to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"entry= and weights= are read from in-memory rows.*pathlib"):
+    with pytest.raises(DataError, match=r"entry=, weights=, variance=.ij. and score read in-memory rows.*pathlib"):
         cumulative_incidence(path, entry="e")
     pl = pytest.importorskip("polars")
     with pytest.raises(DataError, match=r"in-memory rows.*polars.*to_pandas"):

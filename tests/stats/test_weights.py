@@ -160,3 +160,25 @@ def test_pandas_nullable_weights():
                        "w": pd.array([1.0, None, 2.0], dtype="Float64")})
     with pytest.raises(DataError, match="missing or infinite weight"):
         cumulative_incidence(df, weights="w", variance="ij")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"time": [1.0, float("nan"), 3.0], "event": [1, 0, 2], "g": [0, 1, 1]},
+        {"time": [1.0, -2.0, 3.0], "event": [1, 0, 2], "g": [0, 1, 1]},
+        {"time": [1.0, 2.0, 3.0], "event": [1, "dead", 2], "g": [0, 1, 1]},
+        {"time": [1.0, 2.0, 3.0], "event": [0, 0, 0], "g": [0, 1, 1]},
+        {"time": [1.0, 2.0, 3.0], "event": [1, 0, 2], "g": [0, None, 1]},
+        {"time": [1.0, 2.0, 3.0], "event": [1, 0], "g": [0, 1, 1]},
+    ],
+)
+def test_rows_path_names_problems_as_count_events(data):
+    """The row-reading path (weights, variance='ij') validates time, event and group with the checks and
+    messages of count_events: the same one line, whichever path."""
+    data = {**data, "w": [1.0, 1.0, 1.0]}
+    with pytest.raises(DataError) as plain:
+        cumulative_incidence(data, group="g")
+    with pytest.raises(DataError) as rows:
+        cumulative_incidence(data, group="g", weights="w", variance="ij")
+    assert str(rows.value) == str(plain.value)

@@ -41,16 +41,16 @@ import numpy as np
 
 from leiosurv.exceptions import DataError, InputError
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._counts import EventCounts
+from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events, row_columns
 
-__all__ = ["GroupRows", "read_rows", "weighted_aj", "weighted_km", "ij_variance"]
+__all__ = ["GroupRows", "read_rows", "rows_in_order", "weighted_aj", "weighted_km", "ij_variance"]
 
 
 @dataclass(frozen=True)
 class GroupRows:
-    """One group's rows: entry (``-inf`` when none given), exit time, column
-    (0 censored, ``k`` the k-th cause), weight (ones when none given)."""
+    """One group's rows sorted by exit time (stable): entry (``-inf`` when none given), exit time,
+    column (0 censored, ``k`` the k-th cause), weight (ones when none given)."""
 
     entry: np.ndarray
     exit: np.ndarray
@@ -72,50 +72,121 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
         a weight is missing, infinite or not positive (and every problem
         :func:`~leiosurv.stats.count_events` names).
     """
-    if isinstance(data, EventCounts):
-        raise InputError("entry= and weights= need the rows, but data is EventCounts (counts only); "
-                         "pass the data frame or mapping of columns")
-    found = row_columns(data)
-    if found is None:
-        kind = f"{type(data).__module__}.{type(data).__name__}"
-        raise DataError(
-            f"entry= and weights= are read from in-memory rows (a pandas DataFrame, pyarrow Table, numpy "
-            f"structured array or mapping of arrays); a {kind} is not: convert it first (e.g. .to_pandas())",
-            column=None,
-        )
-    available, column = found
-    chk.check_columns(available, {"time": time, "event": event, "group": group, "entry": entry,
-                                  "weights": weights})
-    counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
-    t = chk.as_float_times(time, column(time))
-    n = t.size
-    e = np.full(n, -np.inf) if entry is None else _entries(entry, column(entry), t, time)
-    w = np.ones(n) if weights is None else _weights(weights, column(weights))
-    if group is None:
-        members: list[Any] = [slice(None)]
-    else:
-        gr = chk.factorize(column(group))
-        glut, labels = chk.resolve_groups(group, gr)
-        if list(labels) != counts.labels:  # pragma: no cover - both come from the same factorize
-            raise AssertionError("group labels differ between counting and reading the rows")
-        codes = glut[gr.codes]
-        if len(labels) <= 8:  # a mask per group: O(n) each, cheaper than a sort for a few groups
-            members = [codes == gi for gi in range(len(labels))]
-        else:
-            order = np.argsort(codes, kind="stable")
-            members = np.split(order, np.cumsum(np.bincount(codes, minlength=len(labels)))[:-1])
-    out: tuple[GroupRows, ...] = ()
-    if rows:
-        ev = chk.factorize(column(event))
-        lut, _ = chk.resolve_events(event, ev, causes if causes is not None else counts.causes, event_map)
-        cols = lut[ev.codes]
-        out = tuple(GroupRows(e[i], t[i], cols[i], w[i]) for i in members)
+    column = _in_memory(data, {"time": time, "event": event, "group": group, "entry": entry, "weights": weights})
+    if not rows:  # the counts are all the caller needs: count on the usual path
+        counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
+        t = chk.as_float_times(time, column(time))
+        n = t.size
+        members = _members(column, group, n, counts.labels)
+        e = _entries(entry, column(entry), t, time) if entry is not None else np.full(n, -np.inf)
+        if weights is not None:
+            _weights(weights, column(weights))
+        labels = counts.labels
+        out: tuple[GroupRows, ...] = ()
+    else:  # the rows, each group sorted by exit once; the counts are read off them
+        t, cols, causes_t, group_labels = _validated(column, (time, event, group), causes, event_map)
+        n = t.size
+        e = np.full(n, -np.inf) if entry is None else _entries(entry, column(entry), t, time)
+        w = np.ones(n) if weights is None else _weights(weights, column(weights))
+        members = _members(column, group, n, None)
+        labels = [None] if group is None else group_labels
+        out = tuple(_sorted_rows(e[i], t[i], cols[i], w[i]) for i in members)
+        counts = EventCounts(causes_t, tuple(_group_counts(lab, r, len(causes_t)) for lab, r in zip(labels, out)),
+                             group, {"columns": {"time": time, "event": event, "group": group}, "engine": "numpy",
+                                     "n_rows": int(n), "counting": "rows"})
     if entry is not None:
         groups = tuple(g.with_entry(_sorted(e[i])) for g, i in zip(counts.groups, members))
         counts = EventCounts(counts.causes, groups, counts.group_name, dict(counts.meta, entry=entry))
     if weights is not None:
         counts = EventCounts(counts.causes, counts.groups, counts.group_name, dict(counts.meta, weights=weights))
     return counts, out
+
+
+def rows_in_order(data: Any, time: str, event: str, *, causes: Sequence[int] | None,
+                  event_map: Mapping[Any, int] | None) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Validated times and event columns (0 censored, k the k-th cause) in the data's row order, and
+    the causes; in-memory rows only (as :func:`read_rows`)."""
+    column = _in_memory(data, {"time": time, "event": event})
+    t, cols, causes_t, _ = _validated(column, (time, event, None), causes, event_map)
+    return t, cols, causes_t
+
+
+def _in_memory(data: Any, wanted: dict[str, str | None]) -> Any:
+    """The column getter of in-memory rows, after checking the wanted columns are there."""
+    if isinstance(data, EventCounts):
+        raise InputError("this needs the rows, but data is EventCounts (counts only); "
+                         "pass the data frame or mapping of columns")
+    found = row_columns(data)
+    if found is None:
+        kind = f"{type(data).__module__}.{type(data).__name__}"
+        raise DataError(
+            f"entry=, weights=, variance='ij' and score read in-memory rows (a pandas DataFrame, pyarrow "
+            f"Table, numpy structured array or mapping of arrays); a {kind} is not: convert it first "
+            "(e.g. .to_pandas())",
+            column=None,
+        )
+    available, column = found
+    chk.check_columns(available, wanted)
+    return column
+
+
+def _validated(column: Any, names: tuple[str, str, str | None], causes: Sequence[int] | None,
+               event_map: Mapping[Any, int] | None) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], list[Any]]:
+    """Times, event columns (0 censored, k the k-th cause), causes and group labels, validated with
+    the checks (and messages) of :func:`~leiosurv.stats.count_events`."""
+    tname, ename, gname = names
+    t = chk.as_float_times(tname, column(tname))
+    n = t.size
+    chk.check_no_rows(n, tname)
+    ecol = column(ename)
+    gcol = None if gname is None else column(gname)
+    for name, col in ((ename, ecol), (gname, gcol)):
+        if col is not None and len(col) != n:
+            raise DataError(f"column {name!r} has {len(col)} rows but column {tname!r} has {n}; "
+                            "columns must have equal length", column=name)
+    if not (t.min() >= 0 and t.max() < np.inf):  # NaN fails too
+        chk.check_time_values(tname, t)
+    ev = chk.factorize(ecol)
+    lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
+    chk.check_any_event(ename, ev, lut)
+    labels: list[Any] = []
+    if gname is not None:
+        _, labels = chk.resolve_groups(gname, chk.factorize(gcol))
+    return t, lut[ev.codes], causes_t, labels
+
+
+def _members(column: Any, group: str | None, n: int, labels: list[Any] | None) -> list[Any]:
+    """Each group's rows: a mask per group (a few groups) or index arrays."""
+    if group is None:
+        return [slice(None)]
+    gr = chk.factorize(column(group))
+    glut, found = chk.resolve_groups(group, gr)
+    if labels is not None and list(found) != list(labels):  # pragma: no cover - the same factorize
+        raise AssertionError("group labels differ between counting and reading the rows")
+    codes = glut[gr.codes]
+    if len(found) <= 8:  # a mask per group: O(n) each, cheaper than a sort for a few groups
+        return [codes == gi for gi in range(len(found))]
+    order = np.argsort(codes, kind="stable")
+    return list(np.split(order, np.cumsum(np.bincount(codes, minlength=len(found)))[:-1]))
+
+
+def _sorted_rows(e: np.ndarray, t: np.ndarray, col: np.ndarray, w: np.ndarray) -> GroupRows:
+    order = np.argsort(t, kind="stable")
+    return GroupRows(e[order], t[order], col[order], w[order])
+
+
+def _group_counts(label: Any, r: GroupRows, k: int) -> GroupCounts:
+    """The (unweighted) counts of rows sorted by exit: the distinct event times with their events per
+    cause, and the censoring times (the event-grid form of :class:`GroupCounts`)."""
+    ev = r.col > 0
+    ex = r.exit[ev]
+    first = np.empty(ex.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ex[1:], ex[:-1], out=first[1:])
+    idx = np.cumsum(first) - 1
+    m = int(first.sum())
+    counts = np.bincount(idx * k + (r.col[ev] - 1), minlength=m * k).reshape(m, k).astype(np.int64)
+    return GroupCounts.from_event_grid(label, ex[first], counts, r.exit[~ev])
 
 
 def _sorted(e: np.ndarray) -> np.ndarray:
@@ -189,8 +260,7 @@ class _Grid:
 
 
 def _grid(r: GroupRows, k: int) -> _Grid:
-    order = np.argsort(r.exit, kind="stable")
-    xs, col, w = r.exit[order], r.col[order], r.weight[order]
+    xs, col, w = r.exit, r.col, r.weight  # sorted by exit
     ev = col > 0
     ex = xs[ev]  # sorted
     first = np.empty(ex.size, dtype=bool)
@@ -206,7 +276,7 @@ def _grid(r: GroupRows, k: int) -> _Grid:
         entered = None
         y = w.sum() - left
     else:
-        es = r.entry[order]
+        es = r.entry
         eorder = np.argsort(es, kind="stable")
         entered = np.empty(xs.size, dtype=np.int64)
         entered[eorder] = np.searchsorted(time, es[eorder], side="right")

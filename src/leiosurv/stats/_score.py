@@ -45,7 +45,8 @@ import numpy as np
 
 from leiosurv.exceptions import DataError, InputError
 from leiosurv.stats._aalen_johansen import cumulative_incidence
-from leiosurv.stats._entry_weights import read_rows
+from leiosurv.stats._counts import EventCounts
+from leiosurv.stats._entry_weights import rows_in_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -165,11 +166,9 @@ def score(
         raise InputError(f"a model may not be called {NULL_MODEL!r} (the null model's name)")
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise InputError(f"level must be a number in (0, 1), but was {level!r}")
-    counts, rows = read_rows(data, time, event, None, None, None, causes=None, event_map=event_map)
-    if cause not in counts.causes:
-        raise InputError(f"cause must be one of {list(counts.causes)!r}, but was {cause!r}")
-    r = rows[0]
-    t = r.exit
+    t, col, causes = rows_in_order(data, time, event, causes=None, event_map=event_map)
+    if cause not in causes:
+        raise InputError(f"cause must be one of {list(causes)!r}, but was {cause!r}")
     n = t.size
     try:
         tau = float(horizon)
@@ -179,10 +178,11 @@ def score(
         raise DataError(f"horizon must be a finite number >= 0, but was {horizon!r}", column="horizon")
     if tau > t.max():
         raise DataError(f"horizon {tau:g} is beyond the last follow-up time {t.max():g}", column="horizon")
-    ci = counts.causes.index(cause) + 1
-    status = np.where(r.col == 0, 0, np.where(r.col == ci, 1, 2))
+    ci = causes.index(cause) + 1
+    status = np.where(col == 0, 0, np.where(col == ci, 1, 2))
     risks = {name: _risks(name, p, n) for name, p in predictions.items()}
     if null_model:
+        counts = EventCounts.from_long(t, np.asarray((0, *causes))[col], causes=causes)
         at = cumulative_incidence(counts).at(tau)
         null_risk = float(at.loc[at["cause"] == cause, "estimate"].iat[0])
         risks = {NULL_MODEL: np.full(n, null_risk), **risks}
