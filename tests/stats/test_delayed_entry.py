@@ -184,3 +184,16 @@ def test_entries_survive_pooling():
     pooled = res.counts.pooled().groups[0]
     whole = cumulative_incidence(df, "time", "status", entry="entry").counts.groups[0]
     assert_array_equal(pooled.n_risk, whole.n_risk)
+
+
+def test_results_with_entry_round_trip_through_json():
+    """to_dict/from_dict keep the entry times: the numbers at risk stay left-truncated after a round trip."""
+    from leiosurv.stats import CumulativeIncidence, KaplanMeier
+
+    df = melanoma()
+    for res, cls in ((cumulative_incidence(df, "time", "status", "ulcer", entry="entry", variance="ij"),
+                      CumulativeIncidence),
+                     (kaplan_meier(df, "time", "status", "ulcer", entry="entry"), KaplanMeier)):
+        back = cls.from_dict(res.to_dict())
+        pd.testing.assert_frame_equal(back.table, res.table)
+        pd.testing.assert_frame_equal(back.at(HORIZONS), res.at(HORIZONS))
