@@ -182,3 +182,15 @@ def test_rows_path_names_problems_as_count_events(data):
     with pytest.raises(DataError) as rows:
         cumulative_incidence(data, group="g", weights="w", variance="ij")
     assert str(rows.value) == str(plain.value)
+
+
+def test_estimators_pass_entry_and_weights_on():
+    """AalenJohansenEstimator.fit / KaplanMeierEstimator.fit take entry= and weights= as the functions do."""
+    from leiosurv.stats import AalenJohansenEstimator, KaplanMeierEstimator
+
+    df = melanoma()
+    est = AalenJohansenEstimator(variance="ij").fit(df, "time", "status", entry="entry", weights="w")
+    res = cumulative_incidence(df, "time", "status", entry="entry", weights="w", variance="ij")
+    pd.testing.assert_frame_equal(est.result_.table, res.table)
+    km = KaplanMeierEstimator().fit(df, "time", "status", weights="w")
+    pd.testing.assert_frame_equal(km.result_.table, kaplan_meier(df, "time", "status", weights="w").table)
