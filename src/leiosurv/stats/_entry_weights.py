@@ -269,7 +269,7 @@ def _grid(r: GroupRows, k: int) -> _Grid:
     time = ex[first]
     m = time.size
     gone = np.searchsorted(time, xs, side="left")  # sorted needles: a merge, not n binary searches
-    upto = np.searchsorted(time, xs, side="right")
+    upto = gone + (time[np.minimum(gone, m - 1)] == xs) if m else gone  # one more if x_i is an event time
     dn = np.bincount(gone[ev] * k + (col[ev] - 1), weights=w[ev], minlength=m * k).reshape(m, k)
     left = np.cumsum(np.bincount(upto, weights=w, minlength=m + 1))[:m]  # weight gone before t_l
     if np.isneginf(r.entry).all():
@@ -289,47 +289,75 @@ def _grid(r: GroupRows, k: int) -> _Grid:
     return _Grid(time, y, dn, surv, lag, h, col, w, gone, upto, entered)
 
 
-def ij_variance(g: _Grid, jump_a: np.ndarray, jump_b: np.ndarray, ra: np.ndarray, rb: np.ndarray,
-                f: np.ndarray) -> np.ndarray:
-    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time ``t_l`` (see the module docstring).
+@dataclass(frozen=True)
+class _BSide:
+    """What the variance needs of the ``B`` process, which every cause shares (``rb = h dA``)."""
 
-    ``jump_a``/``jump_b`` (n, rows by exit): each row's jump at its own exit (0 if censored);
-    ``ra``/``rb`` (m,): the drifts ``r_l``; ``f`` (m,): the factor of ``B`` at each event time.
-    """
+    crb: np.ndarray  # (m + 1,) R^B after 0, 1, ..., m event times
+    w2: np.ndarray  # (n,) squared weights
+    b_inf: np.ndarray  # (n,) B once gone (with the entry)
+    v: np.ndarray | None  # (n,) R^B(e_i) (None without entry)
+    gone_bb: np.ndarray  # (m,) sum over gone rows of w^2 B^2
+    risk_w2: np.ndarray  # (m,) sum over rows at risk after t_l of w^2
+    risk_w2v: np.ndarray | None  # ... of w^2 v
+    risk_w2vv: np.ndarray | None  # ... of w^2 v^2
+
+
+def _gone(g: _Grid, q: np.ndarray) -> np.ndarray:
+    """Sum of ``q`` over the rows gone by each event time (``x_i <= t_l``)."""
     m = g.time.size
-    cra = np.concatenate(([0.0], np.cumsum(ra)))  # R^A after 0, 1, ..., m event times
+    out: np.ndarray = np.cumsum(np.bincount(g.gone, weights=q, minlength=m))[:m]
+    return out
+
+
+def _at_risk(g: _Grid, q: np.ndarray) -> np.ndarray:
+    """Sum of ``q`` over the rows at risk after each event time (``e_i < t_l < x_i``)."""
+    m = g.time.size
+    if g.entered is None:
+        out: np.ndarray = q.sum() - _gone(g, q)
+    else:
+        out = np.cumsum(np.bincount(g.entered, weights=q, minlength=m + 1))[:m] - _gone(g, q)
+    return out
+
+
+def _b_side(g: _Grid, jump_b: np.ndarray, rb: np.ndarray) -> _BSide:
     crb = np.concatenate(([0.0], np.cumsum(rb)))
     w2 = g.w * g.w
-    a_inf = jump_a - cra[g.upto]
     b_inf = jump_b - crb[g.upto]
+    v = None
     if g.entered is not None:
-        u = cra[g.entered]  # R^A(e_i)
         v = crb[g.entered]
-        a_inf += u
         b_inf += v
+    gone_bb = _gone(g, w2 * b_inf * b_inf)
+    if v is None:
+        return _BSide(crb, w2, b_inf, None, gone_bb, _at_risk(g, w2), None, None)
+    w2v = w2 * v
+    return _BSide(crb, w2, b_inf, v, gone_bb, _at_risk(g, w2), _at_risk(g, w2v), _at_risk(g, w2v * v))
 
-    def gone(q: np.ndarray) -> np.ndarray:  # sum over x_i <= t_l
-        out: np.ndarray = np.cumsum(np.bincount(g.gone, weights=q, minlength=m))[:m]
-        return out
 
-    def at_risk(q: np.ndarray) -> np.ndarray:  # sum over e_i < t_l < x_i
-        if g.entered is None:
-            out: np.ndarray = q.sum() - gone(q)
-        else:
-            out = np.cumsum(np.bincount(g.entered, weights=q, minlength=m + 1))[:m] - gone(q)
-        return out
+def ij_variance(g: _Grid, bs: _BSide, jump_a: np.ndarray, ra: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time ``t_l`` (see the module docstring).
 
-    wa = w2 * a_inf
-    wb = w2 * b_inf
-    out = gone(wa * a_inf) - 2.0 * f * gone(wa * b_inf) + f * f * gone(wb * b_inf)
-    kk = cra[1:] - f * crb[1:]
-    if g.entered is not None:
-        w2u, w2v = w2 * u, w2 * v
-        lin = at_risk(w2u) - f * at_risk(w2v)
-        quad = at_risk(w2u * u) - 2.0 * f * at_risk(w2u * v) + f * f * at_risk(w2v * v)
-        out += kk * kk * at_risk(w2) - 2.0 * kk * lin + quad
-    else:
-        out += kk * kk * at_risk(w2)
+    ``jump_a`` (n, rows by exit): each row's jump at its own exit (0 if censored), or None when ``A``
+    is 0 (Kaplan–Meier); ``ra`` (m,): the drifts ``r_l`` of ``A``; ``f`` (m,): the factor of ``B``;
+    ``bs``: the ``B`` side, shared by the causes.
+    """
+    cra = np.concatenate(([0.0], np.cumsum(ra)))  # R^A after 0, 1, ..., m event times
+    a_inf = jump_a - cra[g.upto]
+    u = None
+    if bs.v is not None:
+        u = cra[g.entered]  # R^A(e_i)
+        a_inf += u
+    wa = bs.w2 * a_inf
+    out = _gone(g, wa * a_inf) - 2.0 * f * _gone(g, wa * bs.b_inf) + f * f * bs.gone_bb
+    kk = cra[1:] - f * bs.crb[1:]
+    out += kk * kk * bs.risk_w2
+    if u is not None:
+        assert bs.v is not None and bs.risk_w2v is not None and bs.risk_w2vv is not None
+        w2u = bs.w2 * u
+        lin = _at_risk(g, w2u) - f * bs.risk_w2v
+        quad = _at_risk(g, w2u * u) - 2.0 * f * _at_risk(g, w2u * bs.v) + f * f * bs.risk_w2vv
+        out += quad - 2.0 * kk * lin
     result: np.ndarray = np.maximum(out, 0.0)
     return result
 
@@ -342,16 +370,15 @@ def weighted_aj(r: GroupRows, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     cif = np.cumsum(g.lag[:, None] * dak, axis=0)
     var = np.empty_like(cif)
     p = g.lag / g.y
-    rb = g.h * da
     is_event = g.col > 0
     own = np.where(is_event, g.gone, 0)  # an event row's own event time
-    jump_b = np.where(is_event, g.h[own], 0.0)
+    bs = _b_side(g, np.where(is_event, g.h[own], 0.0), g.h * da)
     for c in range(k):
         fk = cif[:, c]
         q = g.h * fk
         ra = p * dak[:, c] + q * da
         jump_a = np.where(is_event, q[own], 0.0) + np.where(g.col == c + 1, p[own], 0.0)
-        var[:, c] = ij_variance(g, jump_a, jump_b, ra, rb, fk)
+        var[:, c] = ij_variance(g, bs, jump_a, ra, fk)
     return g.time, cif, var
 
 
@@ -367,7 +394,7 @@ def weighted_km(r: GroupRows, integer_weights: bool) -> tuple[np.ndarray, np.nda
             a = np.where(d > 0, d / (g.y * (g.y - d)), 0.0)
             var = g.surv * g.surv * np.cumsum(a)  # NaN where S = 0, as the unweighted estimator
     else:
-        jump_b = np.where(g.col > 0, g.h[np.minimum(g.gone, g.time.size - 1)], 0.0)
-        zero_n, zero_m = np.zeros(g.col.size), np.zeros(g.time.size)
-        var = g.surv * g.surv * ij_variance(g, zero_n, jump_b, zero_m, g.h * d / g.y, np.ones(g.time.size))
+        m = g.time.size
+        bs = _b_side(g, np.where(g.col > 0, g.h[np.minimum(g.gone, m - 1)], 0.0), g.h * d / g.y)
+        var = g.surv * g.surv * ij_variance(g, bs, np.zeros(g.col.size), np.zeros(m), np.ones(m))
     return g.time, g.y, g.surv, var
