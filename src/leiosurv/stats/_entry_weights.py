@@ -257,6 +257,7 @@ class _Grid:
     gone: np.ndarray  # (n,) event times before the exit: x_i <= t_l iff gone_i <= l (an event row's own index)
     upto: np.ndarray  # (n,) event times at or before the exit (the row is at risk at t_l for l < upto_i)
     entered: np.ndarray | None  # (n,) event times at or before the entry: e_i < t_l iff entered_i <= l
+    late: np.ndarray | None  # rows entering at or after the first event time (entered_i > 0), by index
 
 
 def _grid(r: GroupRows, k: int) -> _Grid:
@@ -274,19 +275,23 @@ def _grid(r: GroupRows, k: int) -> _Grid:
     left = np.cumsum(np.bincount(upto, weights=w, minlength=m + 1))[:m]  # weight gone before t_l
     if np.isneginf(r.entry).all():
         entered = None
+        late = None
         y = w.sum() - left
     else:
-        es = r.entry
-        eorder = np.argsort(es, kind="stable")
-        entered = np.empty(xs.size, dtype=np.int64)
-        entered[eorder] = np.searchsorted(time, es[eorder], side="right")
+        entered = np.zeros(xs.size, dtype=np.int64)
+        late = np.zeros(0, dtype=np.int64)
+        if m:  # only rows entering at or after the first event time miss a risk set: locate those
+            late = np.flatnonzero(r.entry >= time[0])
+            el = r.entry[late]
+            eorder = np.argsort(el, kind="stable")
+            entered[late[eorder]] = np.searchsorted(time, el[eorder], side="right")
         y = np.cumsum(np.bincount(entered, weights=w, minlength=m + 1))[:m] - left
     d = dn.sum(axis=1)
     surv = np.cumprod(1.0 - d / y)
     lag = np.concatenate(([1.0], surv[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(surv > 0, lag / (y * surv), 0.0)
-    return _Grid(time, y, dn, surv, lag, h, col, w, gone, upto, entered)
+    return _Grid(time, y, dn, surv, lag, h, col, w, gone, upto, entered, late)
 
 
 @dataclass(frozen=True)
@@ -296,27 +301,30 @@ class _BSide:
     crb: np.ndarray  # (m + 1,) R^B after 0, 1, ..., m event times
     w2: np.ndarray  # (n,) squared weights
     b_inf: np.ndarray  # (n,) B once gone (with the entry)
-    v: np.ndarray | None  # (n,) R^B(e_i) (None without entry)
+    v: np.ndarray | None  # (late rows,) R^B(e_i) (None without entry)
     gone_bb: np.ndarray  # (m,) sum over gone rows of w^2 B^2
     risk_w2: np.ndarray  # (m,) sum over rows at risk after t_l of w^2
-    risk_w2v: np.ndarray | None  # ... of w^2 v
+    risk_w2v: np.ndarray | None  # ... of w^2 v (late rows: v is 0 for the others)
     risk_w2vv: np.ndarray | None  # ... of w^2 v^2
 
 
-def _gone(g: _Grid, q: np.ndarray) -> np.ndarray:
-    """Sum of ``q`` over the rows gone by each event time (``x_i <= t_l``)."""
+def _gone(g: _Grid, q: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Sum of ``q`` over the rows gone by each event time (``x_i <= t_l``); ``q`` of ``rows`` only if given."""
     m = g.time.size
-    out: np.ndarray = np.cumsum(np.bincount(g.gone, weights=q, minlength=m))[:m]
+    idx = g.gone if rows is None else g.gone[rows]
+    out: np.ndarray = np.cumsum(np.bincount(idx, weights=q, minlength=m))[:m]
     return out
 
 
-def _at_risk(g: _Grid, q: np.ndarray) -> np.ndarray:
-    """Sum of ``q`` over the rows at risk after each event time (``e_i < t_l < x_i``)."""
+def _at_risk(g: _Grid, q: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Sum of ``q`` over the rows at risk after each event time (``e_i < t_l < x_i``); ``q`` of ``rows``
+    only if given."""
     m = g.time.size
     if g.entered is None:
-        out: np.ndarray = q.sum() - _gone(g, q)
+        out: np.ndarray = q.sum() - _gone(g, q, rows)
     else:
-        out = np.cumsum(np.bincount(g.entered, weights=q, minlength=m + 1))[:m] - _gone(g, q)
+        idx = g.entered if rows is None else g.entered[rows]
+        out = np.cumsum(np.bincount(idx, weights=q, minlength=m + 1))[:m] - _gone(g, q, rows)
     return out
 
 
@@ -324,39 +332,36 @@ def _b_side(g: _Grid, jump_b: np.ndarray, rb: np.ndarray) -> _BSide:
     crb = np.concatenate(([0.0], np.cumsum(rb)))
     w2 = g.w * g.w
     b_inf = jump_b - crb[g.upto]
-    v = None
-    if g.entered is not None:
-        v = crb[g.entered]
-        b_inf += v
-    gone_bb = _gone(g, w2 * b_inf * b_inf)
-    if v is None:
-        return _BSide(crb, w2, b_inf, None, gone_bb, _at_risk(g, w2), None, None)
-    w2v = w2 * v
-    return _BSide(crb, w2, b_inf, v, gone_bb, _at_risk(g, w2), _at_risk(g, w2v), _at_risk(g, w2v * v))
+    if g.late is None or g.entered is None:
+        return _BSide(crb, w2, b_inf, None, _gone(g, w2 * b_inf * b_inf), _at_risk(g, w2), None, None)
+    v = crb[g.entered[g.late]]  # R^B(e_i) of the late rows (0 for the others)
+    b_inf[g.late] += v
+    w2v = w2[g.late] * v
+    return _BSide(crb, w2, b_inf, v, _gone(g, w2 * b_inf * b_inf), _at_risk(g, w2), _at_risk(g, w2v, g.late),
+                  _at_risk(g, w2v * v, g.late))
 
 
 def ij_variance(g: _Grid, bs: _BSide, jump_a: np.ndarray, ra: np.ndarray, f: np.ndarray) -> np.ndarray:
     """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time ``t_l`` (see the module docstring).
 
-    ``jump_a`` (n, rows by exit): each row's jump at its own exit (0 if censored), or None when ``A``
-    is 0 (Kaplan–Meier); ``ra`` (m,): the drifts ``r_l`` of ``A``; ``f`` (m,): the factor of ``B``;
-    ``bs``: the ``B`` side, shared by the causes.
+    ``jump_a`` (n, rows by exit): each row's jump at its own exit (0 if censored); ``ra`` (m,): the
+    drifts ``r_l`` of ``A``; ``f`` (m,): the factor of ``B``; ``bs``: the ``B`` side, shared by the causes.
     """
     cra = np.concatenate(([0.0], np.cumsum(ra)))  # R^A after 0, 1, ..., m event times
     a_inf = jump_a - cra[g.upto]
     u = None
-    if bs.v is not None:
-        u = cra[g.entered]  # R^A(e_i)
-        a_inf += u
+    if bs.v is not None and g.late is not None and g.entered is not None:
+        u = cra[g.entered[g.late]]  # R^A(e_i) of the late rows
+        a_inf[g.late] += u
     wa = bs.w2 * a_inf
     out = _gone(g, wa * a_inf) - 2.0 * f * _gone(g, wa * bs.b_inf) + f * f * bs.gone_bb
     kk = cra[1:] - f * bs.crb[1:]
     out += kk * kk * bs.risk_w2
     if u is not None:
-        assert bs.v is not None and bs.risk_w2v is not None and bs.risk_w2vv is not None
-        w2u = bs.w2 * u
-        lin = _at_risk(g, w2u) - f * bs.risk_w2v
-        quad = _at_risk(g, w2u * u) - 2.0 * f * _at_risk(g, w2u * bs.v) + f * f * bs.risk_w2vv
+        assert bs.v is not None and bs.risk_w2v is not None and bs.risk_w2vv is not None and g.late is not None
+        w2u = bs.w2[g.late] * u
+        lin = _at_risk(g, w2u, g.late) - f * bs.risk_w2v
+        quad = _at_risk(g, w2u * u, g.late) - 2.0 * f * _at_risk(g, w2u * bs.v, g.late) + f * f * bs.risk_w2vv
         out += quad - 2.0 * kk * lin
     result: np.ndarray = np.maximum(out, 0.0)
     return result
