@@ -26,9 +26,13 @@ entry, drift by ``-r_l`` at each event time it is at risk (cumulated as
 ``t`` the rows split into those already gone (``x_i <= t``: fixed values
 ``A_i^inf, B_i^inf``) and those at risk after ``t`` (``e_i < t < x_i``:
 ``A_i = -(R^A(t) - u_i)``, ``B_i = -(R^B(t) - v_i)`` with ``u_i = R^A(e_i)``,
-``v_i = R^B(e_i)``).  Each part of ``sum_i w_i^2 U_i(t)^2`` is then a
-cumulative sum over the rows sorted by exit or by entry, read at the event
-times: O(n log n) for the sorts, O(n + m) after.
+``v_i = R^B(e_i)``).  Each part of ``sum_i w_i^2 U_i(t)^2`` is then a sum over
+the rows gone by ``t`` or entered before it: a ``bincount`` of the rows'
+indices among the event times and a cumulative sum.  The rows are sorted by
+exit once per group (:func:`read_rows`); ``u_i``, ``v_i`` are 0 for rows
+entering before the first event time, so only the others are located among
+the event times and carry the entry terms.  The ``B`` side is shared by every
+cause and computed once.  O(n log n) for the sort, O(n + m) after.
 """
 
 from __future__ import annotations
