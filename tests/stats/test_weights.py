@@ -194,3 +194,27 @@ def test_estimators_pass_entry_and_weights_on():
     pd.testing.assert_frame_equal(est.result_.table, res.table)
     km = KaplanMeierEstimator().fit(df, "time", "status", weights="w")
     pd.testing.assert_frame_equal(km.result_.table, kaplan_meier(df, "time", "status", weights="w").table)
+
+
+def test_heavy_ties_with_entry_and_weights_match_survfit():
+    """synth_ties.csv (1000 rows, integer months: events and censorings share times, entries fall on event
+    times) with the reference files' entry and weight rules; R 4.2.2 / survival 3.5-3 run by hand:
+    summary(survfit(Surv(entry, time, factor(status, levels = 0:2)) ~ 1, id = id, weights = w),
+    times = c(12, 24, 60)): pstate and std.err of states 1 and 2; and
+    summary(survfit(Surv(entry, time, status > 0) ~ group, weights = w), times = ...): surv, std.err (IJ)."""
+    from ._entry_weights_data import REF
+
+    d = pd.read_csv(REF / "synth_ties.csv")
+    i = np.arange(1, len(d) + 1)
+    d["entry"] = np.where(i % 3 == 0, (3 * d["time"].to_numpy().astype(np.int64)) // 10, 0)
+    d["w"] = 0.5 + 0.25 * (np.arange(len(d)) % 4)
+    at = cumulative_incidence(d, "time", "status", entry="entry", weights="w", variance="ij").at([12, 24, 60])
+    assert_allclose(at["estimate"], [0.16419025135497037, 0.2599804683470977, 0.46850444514271938,
+                                     0.12278175208532632, 0.18539304568887818, 0.26897226580347389], rtol=RTOL)
+    assert_allclose(at["se"], [0.013561244990936566, 0.015497422568750675, 0.021643816425827231,
+                               0.012302039390485063, 0.01397870173084236, 0.017100589274698583], rtol=RTOL)
+    km = kaplan_meier(d, "time", "status", "group", entry="entry", weights="w").at([12, 24, 60])
+    assert_allclose(km["estimate"], [0.75349718675746602, 0.59476089529512655, 0.30900523165802668,
+                                     0.67283491661322103, 0.51479988447582481, 0.21270767072618543], rtol=RTOL)
+    assert_allclose(km["se"], [0.022783974640808696, 0.024353614027075626, 0.027064246460679044,
+                               0.024081965474379428, 0.024467443970301948, 0.030118454651513745], rtol=RTOL)
