@@ -81,7 +81,7 @@ def test_docstring_examples_run(module):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"variance": "greenwood"}, r"variance must be one of 'delta', 'aalen', but was 'greenwood'"),
+        ({"variance": "greenwood"}, r"variance must be one of 'delta', 'aalen', 'ij', but was 'greenwood'"),
         ({"ci": "logit"}, r"ci must be one of 'plain', 'log-log', 'log', but was 'logit'"),
         ({"level": 1.5}, r"level must be in \(0, 1\), but was 1.5"),
         ({"level": 0}, r"level must be in \(0, 1\), but was 0"),

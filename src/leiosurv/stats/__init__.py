@@ -11,6 +11,11 @@
 * :func:`fine_gray` — Fine–Gray subdistribution hazard regression (``cmprsk::crr``);
 * :func:`cause_specific_cox` — Cox model per cause (``survival::coxph``), absolute
   risks as ``riskRegression::CSC``.
+* :func:`score` — time-dependent AUC and Brier score of predicted risks at a
+  horizon, IPCW with a Kaplan–Meier censoring model (``riskRegression::Score``).
+
+``cumulative_incidence`` and ``kaplan_meier`` take delayed entry (``entry=``,
+left truncation) and case weights (``weights=``) as ``survival::survfit``.
 
 Every estimator reads its data through :func:`count_events`, whose result
 (:class:`EventCounts`) is the sufficient statistic; results are frozen objects
@@ -50,6 +55,7 @@ from leiosurv.stats._kaplan_meier import kaplan_meier
 from leiosurv.stats._regression_results import CauseSpecificCox, CoxModel, FineGray
 from leiosurv.stats._results import CumulativeIncidence, GrayTest, KaplanMeier, RiskDifference
 from leiosurv.stats._risk_difference import risk_difference
+from leiosurv.stats._score import Score, score
 from leiosurv.stats._sql import quote_identifier, quote_literal
 from leiosurv.stats._units import DAYS_PER_MONTH, DAYS_PER_YEAR
 
@@ -64,6 +70,8 @@ __all__ = [
     "FineGray",
     "CauseSpecificCox",
     "CoxModel",
+    "score",
+    "Score",
     "CumulativeIncidence",
     "ConditionalIncidence",
     "KaplanMeier",

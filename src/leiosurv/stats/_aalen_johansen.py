@@ -11,13 +11,14 @@ from leiosurv.exceptions import InputError
 from leiosurv.stats._ci import EstimateBlock, check_choice, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
+from leiosurv.stats._entry_weights import GroupRows, read_rows, weighted_aj
 from leiosurv.stats._kernels import aj_cif, km_parts, var_aalen, var_delta
 from leiosurv.stats._provenance import data_kind, provenance
 from leiosurv.stats._results import CumulativeIncidence
 
 __all__ = ["cumulative_incidence", "IntervalOptions", "VARIANCES"]
 
-VARIANCES = ("delta", "aalen")
+VARIANCES = ("delta", "aalen", "ij")
 
 
 class IntervalOptions(TypedDict, total=False):
@@ -44,6 +45,8 @@ def cumulative_incidence(
     ci: str = "plain",
     level: float = 0.95,
     z: float | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
 ) -> CumulativeIncidence:
     """Aalen–Johansen cumulative incidence of each cause, per group.
 
@@ -65,7 +68,7 @@ def cumulative_incidence(
     event_map : mapping, optional
         Recoding of the event column to 0 (censored) and 1..K,
         e.g. ``{"alive": 0, "met": 1, "dead": 2}``.
-    variance : {"delta", "aalen"}, default "delta"
+    variance : {"delta", "aalen", "ij"}, default "delta"
         ``"delta"``: the delta-method variance of ``prodlim::prodlim(Hist(time,
         status) ~ group)`` (``se.cuminc``; Marubini & Valsecchi 1995, p. 341),
         which here equals the infinitesimal-jackknife ``std.err`` of
@@ -74,7 +77,15 @@ def cumulative_incidence(
         this gives survfit's finite value.  ``"aalen"``: the Aalen-type variance
         of ``cmprsk::cuminc(time, status, group)`` (Gray 1988) with the ties
         factor ``1 - (d - 1)/(n - 1)``; like cmprsk it changes only at times
-        where the cause's CIF jumps.
+        where the cause's CIF jumps.  ``"ij"``: the infinitesimal-jackknife
+        ``std.err`` of ``survival::survfit(Surv(entry, time, factor(status)) ~
+        group, weights = w)`` (multi-state), ``sqrt(sum_i (w_i dF/dw_i)^2)``:
+        the variance for ``entry`` and ``weights`` (on plain data it equals
+        ``"delta"``); it reads the rows, so it needs in-memory data.  With
+        ``entry`` and no weights, ``"delta"`` is prodlim's
+        ``prodlim(Hist(time, status, entry = entry) ~ group)`` ``se.cuminc``;
+        ``weights`` need ``"ij"`` (prodlim's ``caseweights`` give another CIF)
+        and ``"aalen"`` takes neither (cmprsk has no entry or weights).
     ci : {"plain", "log-log", "log"}, default "plain"
         ``"plain"``: ``est -/+ z*se`` truncated to [0, 1] (prodlim's native
         interval).  ``"log-log"``: ``est ** exp(+/- z*se/(est*|log est|))``, NaN
@@ -85,6 +96,15 @@ def cumulative_incidence(
     z : float, optional
         Normal quantile; defaults to the normal quantile at ``(1 + level)/2`` (as R's ``qnorm``).  An explicit
         value (e.g. 1.96) overrides it.
+    entry : str, optional
+        Column of entry times (left truncation, delayed entry): a row is at
+        risk at ``t`` when ``entry < t <= time``, as ``Surv(entry, time,
+        status)``; each entry finite, ``>= 0`` and ``< time``.  ``n_risk`` in the
+        table counts the rows entered and not yet gone.
+    weights : str, optional
+        Column of case weights (finite, ``> 0``), as survfit's ``weights=``:
+        weighted numbers at risk and of events; the table's counts stay
+        unweighted (as survfit's ``n.risk``).  Needs ``variance="ij"``.
 
     Returns
     -------
@@ -112,19 +132,59 @@ def cumulative_incidence(
             f"causes must match the counts' causes {list(data.causes)!r} when data is EventCounts, "
             f"but was {list(causes)!r}; select causes in the result instead"
         )
-    counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
-    blocks = aj_blocks(counts, variance, ci, zz)
+    if entry is not None or weights is not None or variance == "ij":
+        _check_entry_variance(variance, entry, weights)
+        counts, rows = read_rows(data, time, event, group, entry, weights, causes=causes, event_map=event_map,
+                                 rows=variance == "ij")
+        blocks = ij_blocks(counts, rows, ci, zz) if variance == "ij" else aj_blocks(counts, variance, ci, zz)
+    else:
+        counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
+        blocks = aj_blocks(counts, variance, ci, zz)
+    extra = {k: v for k, v in (("entry", entry), ("weights", weights)) if v is not None}
     prov = provenance(
         "cumulative_incidence",
         {
             "time": time, "event": event, "group": group,
             "causes": None if causes is None else list(causes),
             "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
-            "variance": variance, "ci": ci, "level": level, "z": z, "data": data_kind(data),
+            "variance": variance, "ci": ci, "level": level, "z": z, "data": data_kind(data), **extra,
         },
         counts,
     )
     return CumulativeIncidence(counts, blocks, ci, level, zz, prov, variance=variance)
+
+
+def _check_entry_variance(variance: str, entry: str | None, weights: str | None) -> None:
+    """Which variance goes with delayed entry and case weights (see :func:`cumulative_incidence`)."""
+    if variance == "aalen" and (entry is not None or weights is not None):
+        raise InputError(
+            "variance='aalen' (cmprsk::cuminc) has no delayed entry or case weights; "
+            "use variance='ij' (survival::survfit) or 'delta' (prodlim, entry only)"
+        )
+    if variance == "delta" and weights is not None:
+        raise InputError(
+            "weights need variance='ij' (survival::survfit's infinitesimal jackknife); "
+            "prodlim's delta method has no case-weighted form"
+        )
+
+
+def ij_blocks(counts: EventCounts, rows: tuple[GroupRows, ...], ci: str, z: float
+              ) -> tuple[dict[str, np.ndarray], ...]:
+    """Per group, the weighted Aalen–Johansen estimates with survfit's IJ standard errors on the
+    event times (each array with a leading value for "before the first event")."""
+    k = len(counts.causes)
+    blocks = []
+    for r in rows:
+        etime, cif, var = weighted_aj(r, k)
+        est, se = _result_arrays(etime.size, k)
+        est[1:] = cif
+        se[1:] = np.sqrt(var)
+        block = EstimateBlock({"time": etime}, ci, z)
+        for ki, cause in enumerate(counts.causes):
+            block[f"cif_{cause}"] = est[:, ki]
+            block[f"se_{cause}"] = se[:, ki]
+        blocks.append(block)
+    return tuple(blocks)
 
 
 #: data of at most this many rows have their groups computed together (see ``_kernels``)

@@ -42,6 +42,11 @@ class GroupCounts:
       that ended before it.  The full grid is built from it on first access of
       ``time``, ``events`` or ``censored``.
 
+    Either may carry delayed entries (:meth:`with_entry`): the sorted entry
+    times of the group's rows, a row being at risk at ``t`` when
+    ``entry < t <= time`` (left truncation, as ``survival::Surv(entry, time,
+    status)``); every number at risk then leaves out the rows not yet entered.
+
     Instances are immutable.
 
     Attributes
@@ -57,13 +62,14 @@ class GroupCounts:
         Number of censorings at ``time[j]``.
     """
 
-    __slots__ = ("label", "_full", "_split", "_n", "_grid")
+    __slots__ = ("label", "_full", "_split", "_n", "_grid", "_entry")
 
     label: Any
     _full: tuple[np.ndarray, np.ndarray, np.ndarray] | None
     _split: tuple[np.ndarray, np.ndarray, np.ndarray] | None
     _n: int
     _grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    _entry: np.ndarray | None
 
     def __init__(self, label: Any, time: np.ndarray, events: np.ndarray, censored: np.ndarray) -> None:
         self._init(label, (time, events, censored), None)
@@ -75,6 +81,7 @@ class GroupCounts:
         put(self, "_full", full)
         put(self, "_split", split)
         put(self, "_grid", None)
+        put(self, "_entry", None)
         if full is not None:
             n = int(full[1].sum() + full[2].sum())
         else:
@@ -101,6 +108,30 @@ class GroupCounts:
         self = cls.__new__(cls)
         self._init(label, None, (event_time, event_counts, censored_time))
         return self
+
+    def with_entry(self, entry: np.ndarray) -> GroupCounts:
+        """The same counts with delayed entries: ``entry`` holds the entry time of each of the
+        group's rows, in increasing order (a row is at risk at ``t`` when ``entry < t <= time``).
+
+        The caller has checked every entry against its row's time (``entry < time``).
+        """
+        if entry.shape != (self._n,):
+            raise ValueError(f"entry must hold one time per row ({self._n}), got shape {entry.shape}")
+        new = type(self).__new__(type(self))
+        new._init(self.label, self._full, self._split)
+        object.__setattr__(new, "_entry", np.asarray(entry, dtype=np.float64))
+        return new
+
+    @property
+    def entry(self) -> np.ndarray | None:
+        """The rows' entry times in increasing order, or None when every row is at risk from time 0."""
+        return self._entry
+
+    def not_entered(self, t: np.ndarray) -> np.ndarray | int:
+        """Rows not yet at risk at each ``t`` (entry ``>= t``); 0 without delayed entry."""
+        if self._entry is None:
+            return 0
+        return self._entry.size - np.searchsorted(self._entry, t, side="left")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"GroupCounts is immutable; cannot set {name!r}")
@@ -153,10 +184,10 @@ class GroupCounts:
 
     @property
     def n_risk(self) -> np.ndarray:
-        """Number at risk just before each time, shape (m,)."""
+        """Number at risk just before each time, shape (m,) (entered before it, not yet left)."""
         leaving = self.n_events + self.censored
         before: np.ndarray = np.concatenate(([0], np.cumsum(leaving)[:-1])).astype(np.int64)
-        return self.n - before
+        return self.n - before - self.not_entered(self.time)
 
     def event_totals(self) -> np.ndarray:
         """Events of each cause over all times, shape (K,)."""
@@ -200,6 +231,7 @@ class GroupCounts:
             d = events @ np.ones(events.shape[1], dtype=np.int64)
             left = np.cumsum(d + censored)
             n_risk = self._n - np.concatenate(([0], left[:-1]))
+            n_risk = n_risk - self.not_entered(time)
             ev = np.flatnonzero(d)
             if ev.size < d.size:
                 return time[ev], n_risk[ev], events[ev]
@@ -212,19 +244,20 @@ class GroupCounts:
             np.cumsum(d[:-1], out=events_before[1:])
         n_risk = self._n - events_before
         n_risk -= np.searchsorted(ct, et, side="left")
+        n_risk -= self.not_entered(et)
         return et, n_risk, ec
 
     def n_risk_at(self, h: np.ndarray) -> np.ndarray:
-        """Number at risk at each ``h``: rows whose time is ``>= h``."""
+        """Number at risk at each ``h``: rows whose time is ``>= h`` (and entry ``< h``)."""
         h = np.asarray(h, dtype=np.float64)
         if self._split is None:
             leaving = self.n_events + self.censored
             before = np.concatenate(([0], np.cumsum(leaving)))
-            return (self._n - before[np.searchsorted(self.time, h, side="left")]).astype(np.int64)
+            return (self._n - before[np.searchsorted(self.time, h, side="left")] - self.not_entered(h)).astype(np.int64)
         et, ec, ct = self._split  # the event grid and the censoring times, even once the full grid is built
         cum = np.concatenate(([0], np.cumsum(ec.sum(axis=1))))
         before = cum[np.searchsorted(et, h, side="left")] + np.searchsorted(ct, h, side="left")
-        return (self._n - before).astype(np.int64)
+        return (self._n - before - self.not_entered(h)).astype(np.int64)
 
 
 def _expand(et: np.ndarray, ec: np.ndarray, ct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -310,7 +343,12 @@ class EventCounts:
         mat = np.concatenate(
             [np.column_stack([g.censored, g.events]) for g in self.groups], axis=0
         ).reshape(-1, k + 1)
-        return EventCounts(self.causes, (_merge(None, time, mat),), None, dict(self.meta))
+        merged = _merge(None, time, mat)
+        if any(g.entry is not None for g in self.groups):
+            entry = np.sort(np.concatenate([
+                g.entry if g.entry is not None else np.full(g.n, -np.inf) for g in self.groups]))
+            merged = merged.with_entry(entry)
+        return EventCounts(self.causes, (merged,), None, dict(self.meta))
 
     # -- construction ---------------------------------------------------------
     @classmethod

@@ -38,7 +38,7 @@ from leiosurv.stats._engine_checks import Request
 from leiosurv.stats._engine_frames import arrow_column, count_file, count_narwhals
 from leiosurv.stats._engine_numpy import count_arrays
 
-__all__ = ["count_events", "READERS", "Reader", "Request"]
+__all__ = ["count_events", "READERS", "Reader", "Request", "row_columns"]
 
 
 def count_events(
@@ -212,6 +212,21 @@ def _count_named(available: Sequence[str], column: Callable[[str], Any], r: Requ
 
 def _read_narwhals(data: Any, r: Request) -> EventCounts:
     return count_narwhals(data, r.noting(source=f"{type(data).__module__}.{type(data).__name__}"))
+
+
+def row_columns(data: Any) -> tuple[list[str], Callable[[str], Any]] | None:
+    """The column names and a column getter of in-memory rows (the inputs the numpy engine
+    counts: pandas DataFrame, pyarrow Table, numpy structured array, mapping of arrays);
+    None for any other input (files, polars, DuckDB, Spark, EventCounts)."""
+    if _accept_pandas(data) is not None:
+        return [str(c) for c in data.columns], lambda c: _pandas_col(data[c])
+    if _accept_arrow(data) is not None:
+        return list(data.column_names), lambda c: arrow_column(data.column(c))
+    if _accept_structured(data) is not None:
+        return list(data.dtype.names), lambda c: data[c]
+    if _accept_mapping(data) is not None:
+        return [str(k) for k in data.keys()], lambda c: _array(data[c])
+    return None
 
 
 #: tried in order; the first reader that accepts the input counts it

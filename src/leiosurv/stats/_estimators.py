@@ -85,11 +85,13 @@ class AalenJohansenEstimator(_Estimator):
         self.z = z
 
     def fit(self, data: Any, time: str = "time", event: str = "event", group: str | None = None, *,
-            causes: Sequence[int] | None = None, event_map: Mapping[Any, int] | None = None
-            ) -> AalenJohansenEstimator:
-        """Estimate on ``data`` (any input of :func:`~leiosurv.stats.cumulative_incidence`); returns self."""
+            causes: Sequence[int] | None = None, event_map: Mapping[Any, int] | None = None,
+            entry: str | None = None, weights: str | None = None) -> AalenJohansenEstimator:
+        """Estimate on ``data`` (any input of :func:`~leiosurv.stats.cumulative_incidence`, with its
+        ``entry`` and ``weights``); returns self."""
         res = cumulative_incidence(data, time, event, group, causes=causes, event_map=event_map,
-                                   variance=self.variance, ci=self.ci, level=self.level, z=self.z)
+                                   variance=self.variance, ci=self.ci, level=self.level, z=self.z,
+                                   entry=entry, weights=weights)
         self.result_: CumulativeIncidence = res
         self.causes_ = res.causes
         self.groups_ = res.groups
@@ -116,9 +118,12 @@ class KaplanMeierEstimator(_Estimator):
         self.z = z
 
     def fit(self, data: Any, time: str = "time", event: str = "event", group: str | None = None, *,
-            event_map: Mapping[Any, int] | None = None) -> KaplanMeierEstimator:
-        """Estimate on ``data``; returns self."""
-        res = kaplan_meier(data, time, event, group, event_map=event_map, ci=self.ci, level=self.level, z=self.z)
+            event_map: Mapping[Any, int] | None = None, entry: str | None = None,
+            weights: str | None = None) -> KaplanMeierEstimator:
+        """Estimate on ``data`` (with :func:`~leiosurv.stats.kaplan_meier`'s ``entry`` and ``weights``);
+        returns self."""
+        res = kaplan_meier(data, time, event, group, event_map=event_map, ci=self.ci, level=self.level, z=self.z,
+                           entry=entry, weights=weights)
         self.result_: KaplanMeier = res
         self.groups_ = res.groups
         return self

@@ -9,6 +9,7 @@ import numpy as np
 
 from leiosurv.stats._ci import check_choice, ci_bounds, resolve_z
 from leiosurv.stats._engines import count_events
+from leiosurv.stats._entry_weights import read_rows, weighted_km
 from leiosurv.stats._kernels import greenwood, km_parts, risk_and_events
 from leiosurv.stats._provenance import data_kind, provenance
 from leiosurv.stats._results import KaplanMeier
@@ -28,6 +29,8 @@ def kaplan_meier(
     ci: str = "log",
     level: float = 0.95,
     z: float | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
 ) -> KaplanMeier:
     """Kaplan–Meier estimate of all-cause survival (any event code > 0 is an event).
 
@@ -47,6 +50,16 @@ def kaplan_meier(
     level : float, default 0.95
     z : float, optional
         Overrides the quantile derived from ``level``.
+    entry : str, optional
+        Column of entry times (delayed entry): at risk when ``entry < t <=
+        time``; ``survfit(Surv(entry, time, status > 0) ~ group)``, Greenwood
+        SE on those risk sets.
+    weights : str, optional
+        Column of case weights (finite, ``> 0``): ``survfit(..., weights = w)``,
+        weighted numbers at risk and of events.  The SE follows survfit's rule
+        (``survfitKM``): the weighted Greenwood SE when every weight is a whole
+        number, else the infinitesimal-jackknife SE ``S(t) sqrt(sum_i (w_i
+        B_i(t))^2)`` (``robust = TRUE``).  The table's counts stay unweighted.
 
     Returns
     -------
@@ -62,21 +75,35 @@ def kaplan_meier(
     """
     check_choice("ci", ci, ("log", "log-log", "plain"))
     level, zz = resolve_z(level, z)
-    counts = count_events(data, time, event, group, event_map=event_map)
+    if weights is not None:
+        counts, rows = read_rows(data, time, event, group, entry, weights, causes=None, event_map=event_map)
+        whole = all(bool(np.all(r.weight == np.floor(r.weight))) for r in rows)
+    elif entry is not None:
+        counts, _ = read_rows(data, time, event, group, entry, None, causes=None, event_map=event_map, rows=False)
+    else:
+        counts = count_events(data, time, event, group, event_map=event_map)
     blocks = []
-    for g in counts.groups:
+    for gi, g in enumerate(counts.groups):
         n, d = risk_and_events(g)
-        surv, _ = km_parts(n, d)
-        with np.errstate(invalid="ignore"):
-            se = surv * np.sqrt(greenwood(n, d))
+        if weights is None:
+            surv, _ = km_parts(n, d)
+            with np.errstate(invalid="ignore"):
+                se = surv * np.sqrt(greenwood(n, d))
+        else:
+            _, _, s_ev, var = weighted_km(rows[gi], whole)
+            pos = np.cumsum(d > 0)  # the last event at or before each time (0: none yet)
+            surv = np.concatenate(([1.0], s_ev))[pos]
+            with np.errstate(invalid="ignore"):
+                se = np.concatenate(([0.0], np.sqrt(var)))[pos]
         lower, upper = ci_bounds(surv, se, ci, zz)
         blocks.append(dict(zip(_COLUMNS, (g.time, n, d, g.censored, surv, se, lower, upper))))
+    extra = {k: v for k, v in (("entry", entry), ("weights", weights)) if v is not None}
     prov = provenance(
         "kaplan_meier",
         {
             "time": time, "event": event, "group": group,
             "event_map": None if event_map is None else [[k, v] for k, v in event_map.items()],
-            "ci": ci, "level": level, "z": z, "data": data_kind(data),
+            "ci": ci, "level": level, "z": z, "data": data_kind(data), **extra,
         },
         counts,
     )

@@ -49,7 +49,7 @@ def risk_and_events(g: GroupCounts) -> tuple[np.ndarray, np.ndarray]:
     """
     d = g.events @ np.ones(g.events.shape[1], dtype=np.int64)
     left = np.cumsum(d + g.censored)
-    n_risk = g.n - np.concatenate(([0], left[:-1]))
+    n_risk = g.n - np.concatenate(([0], left[:-1])) - g.not_entered(g.time)
     return n_risk, d
 
 

@@ -71,12 +71,14 @@ def _column(a: np.ndarray) -> list[Any]:
 
 @dataclass(frozen=True)
 class GroupCountsForm:
-    """One group's counts on its distinct times (``events``: one row per time, one column per cause)."""
+    """One group's counts on its distinct times (``events``: one row per time, one column per cause);
+    ``entry``: the rows' sorted entry times under delayed entry, else None."""
 
     label: Label
     time: list[float]
     events: list[list[int]]
     censored: list[int]
+    entry: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,8 @@ def counts_form(counts: EventCounts) -> CountsForm:
     """The counts on their full grid, as their JSON form."""
     return CountsForm(
         list(counts.causes), counts.group_name, jsonable(dict(counts.meta)),
-        [GroupCountsForm(jsonable(g.label), g.time.tolist(), g.events.tolist(), g.censored.tolist())
+        [GroupCountsForm(jsonable(g.label), g.time.tolist(), g.events.tolist(), g.censored.tolist(),
+                         None if g.entry is None else g.entry.tolist())
          for g in counts.groups],
     )
 
@@ -158,15 +161,19 @@ def counts_from_form(f: CountsForm) -> EventCounts:
     """Inverse of :func:`counts_form`."""
     k = len(f.causes)
     groups = tuple(
-        GroupCounts(
+        _with_entry(GroupCounts(
             g.label,
             np.asarray(g.time, dtype=np.float64),
             np.asarray(g.events, dtype=np.int64).reshape(-1, k),
             np.asarray(g.censored, dtype=np.int64),
-        )
+        ), g.entry)
         for g in f.groups
     )
     return EventCounts(tuple(f.causes), groups, f.group_name, dict(f.meta))
+
+
+def _with_entry(g: GroupCounts, entry: list[float] | None) -> GroupCounts:
+    return g if entry is None else g.with_entry(np.asarray(entry, dtype=np.float64))
 
 
 def table_form(table: pd.DataFrame) -> TableForm:
