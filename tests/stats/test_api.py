@@ -154,18 +154,41 @@ def test_at_is_right_continuous(res):
 
 def test_beyond_follow_up_raises_naming_group_horizon_and_last_time():
     grouped = cumulative_incidence(DATA, group="arm")
-    grouped.at(3)  # group a's last time is 3: a horizon equal to it is within follow-up
-    with pytest.raises(DataError, match=r"horizon 4 is beyond the last follow-up time 3 of group 'a'"):
-        grouped.at([1, 4])
+    grouped.at(8)  # group b's last time is 8 (a censoring): a horizon equal to it is within follow-up
+    with pytest.raises(DataError, match=r"horizon 8.5 is beyond the last follow-up time 8 of group 'b'"):
+        grouped.at([1, 8.5])
 
 
 def test_beyond_nan_flags_the_rows():
-    out = cumulative_incidence(DATA, group="arm").at([2, 4], beyond="nan")
-    a = out[out["group"] == "a"]
-    assert a["beyond_follow_up"].tolist() == [False, True, False, True]
-    assert np.isnan(a.loc[a["beyond_follow_up"], ["estimate", "se", "lower", "upper"]].to_numpy()).all()
+    out = cumulative_incidence(DATA, group="arm").at([2, 9], beyond="nan")
     b = out[out["group"] == "b"]
-    assert not b["beyond_follow_up"].any() and b["estimate"].notna().all()
+    assert b["beyond_follow_up"].tolist() == [False, True, False, True]
+    assert np.isnan(b.loc[b["beyond_follow_up"], ["estimate", "se", "lower", "upper"]].to_numpy()).all()
+    a = out[out["group"] == "a"]
+    assert not a["beyond_follow_up"].any() and a["estimate"].notna().all()
+
+
+def test_follow_up_ending_in_events_carries_the_last_value_forward():
+    """Group a's last patient has an event at day 3 (nobody censored then): the risk set is emptied by
+    events, so the curves are known for ever after (survfit's summary(extend = TRUE); prodlim: NA)."""
+    res = cumulative_incidence(DATA, group="arm")
+    last = res.at(3, beyond="nan")
+    later = res.at([3.0 + 1e-9, 1826.25], beyond="nan")
+    a_last, a_later = last[last["group"] == "a"], later[later["group"] == "a"]
+    for k in (1, 2):
+        ref = a_last[a_last["cause"] == k].iloc[0]
+        rows = a_later[a_later["cause"] == k]
+        assert rows["estimate"].tolist() == [ref["estimate"]] * 2
+        assert rows["se"].tolist() == [ref["se"]] * 2
+        assert rows["n_risk_at_horizon"].tolist() == [0, 0]
+        assert not rows["beyond_follow_up"].any()
+    # the same for Kaplan-Meier: survival 0 after the last event
+    km = kaplan_meier(DATA, group="arm").at(100, beyond="nan")
+    assert km.loc[km["group"] == "a", "estimate"].tolist() == [0.0]
+    # a censoring at the last time (with or without an event there) ends what is known
+    tied = pd.DataFrame({"time": [1.0, 2.0, 2.0], "event": [1, 1, 0]})
+    with pytest.raises(DataError, match="beyond the last follow-up time 2"):
+        cumulative_incidence(tied).at(3)
 
 
 def test_kaplan_meier_step_and_ci():
@@ -328,7 +351,7 @@ def test_risk_difference_table_and_validation():
     with pytest.raises(InputError, match=r"at least two groups"):
         risk_difference(cumulative_incidence(DATA), 2)
     with pytest.raises(DataError, match=r"beyond the last follow-up time 4 of group 'a'"):
-        risk_difference(res, 5)
+        risk_difference(res, 9)
 
 
 def test_risk_ratio_with_a_zero_risk_warns_and_is_nan():

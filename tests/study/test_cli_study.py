@@ -91,7 +91,8 @@ def test_validate_rule_log_log_and_its_rule(cohort_csv, tmp_path, capsys):
     out = tmp_path / "val"
     assert main(["validate-rule", str(cohort_csv), "--out", str(out), "--ci", "log-log", "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "Comparison rule: A published figure is compared as the interval its rounding allows" in printed
+    assert "Comparison rule: A published figure and the cohort's estimate are compared through their difference" \
+        in printed
     payload = json.loads((out / "result.json").read_text())
     assert payload["study"]["provenance"]["ci"] == "log-log"
     html = (out / "report.html").read_text()

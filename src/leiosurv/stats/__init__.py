@@ -36,6 +36,7 @@ Examples
 """
 
 from leiosurv.stats._aalen_johansen import IntervalOptions, cumulative_incidence
+from leiosurv.stats._ci import EXACT_BOUND_METHOD, exact_bound, n_known
 from leiosurv.stats._conditional import ConditionalIncidence, conditional_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events
@@ -53,6 +54,9 @@ __all__ = [
     "kaplan_meier",
     "risk_difference",
     "gray_test",
+    "exact_bound",
+    "n_known",
+    "EXACT_BOUND_METHOD",
     "CumulativeIncidence",
     "ConditionalIncidence",
     "KaplanMeier",

@@ -106,7 +106,10 @@ class _StepResult(Serialisable):
         out: list[pd.DataFrame] = []
         for g, block in zip(self.counts.groups, self.blocks):
             last = g.last_time
-            past = h > last
+            # a group whose risk set was emptied by events (nobody censored at its last time) keeps
+            # its last value for ever after; prodlim gives NA there, survfit's summary(extend=TRUE)
+            # the last value, as here
+            past = h > last if not g.ended_by_event else np.zeros(h.size, dtype=bool)
             if beyond == "raise" and past.any():
                 raise beyond_error(g.label, float(h[past][0]), last)
             nrisk = n_risk_at(g, h)
@@ -255,7 +258,11 @@ class CumulativeIncidence(_StepResult):
             (its largest event or censoring time): raise :class:`DataError`
             naming group, horizon and last time, or return a row of NaN flagged
             ``beyond_follow_up=True``.  A horizon equal to the last time is
-            within follow-up.
+            within follow-up.  When follow-up *ended with events* (nobody
+            censored at the last time, so the risk set was emptied by events)
+            every later horizon is within follow-up too: the curves keep their
+            last value (as ``summary(survfit(...), extend = TRUE)``; prodlim
+            reports ``NA`` there) and ``n_risk_at_horizon`` is 0.
 
         Returns
         -------

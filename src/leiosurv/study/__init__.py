@@ -9,7 +9,14 @@ the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 from leiosurv.study import _results
 from leiosurv.study._figures import cif_plot, forest_plot, remaining_risk_plot
 from leiosurv.study._io import Cohort, read_cohort
-from leiosurv.study._pipeline import StudyOptions, printed_decimals, rounding_interval, run_study, validate_rule
+from leiosurv.study._pipeline import (
+    StudyOptions,
+    printed_decimals,
+    published_se,
+    rounding_interval,
+    run_study,
+    validate_rule,
+)
 from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
 from leiosurv.study._results import *  # noqa: F403 (its public names, listed once in its __all__)
 from leiosurv.study._schema import (
@@ -24,6 +31,7 @@ from leiosurv.study._schema import (
     schema_markdown,
 )
 from leiosurv.study._sources import is_synthetic_file, source_path
+from leiosurv.study._stability import DEFAULT_BOOTSTRAP, DEFAULT_SEED, RuleStability
 from leiosurv.study._synth import (
     SYNTH_CALIBRATION,
     check_synth_size,
@@ -33,6 +41,10 @@ from leiosurv.study._synth import (
 )
 
 __all__ = [
+    "published_se",
+    "RuleStability",
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_SEED",
     # COHORT
     "Cohort",
     "read_cohort",

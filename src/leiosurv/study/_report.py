@@ -71,7 +71,8 @@ def _ci(r: Any, level: int) -> str:
     if r is None or math.isnan(r.estimate):
         return "not estimable"
     mark = FLAG_MARK if r.flagged else ""
-    return f"{_pct(r.estimate)}%{mark} ({level}% CI {_pct(r.lower)} to {_pct(r.upper)})"
+    exact = ", exact bound" if getattr(r, "interval", "") == "exact" else ""
+    return f"{_pct(r.estimate)}%{mark} ({level}% CI {_pct(r.lower)} to {_pct(r.upper)}{exact})"
 
 
 def _rd(r: Any, level: int) -> str:
@@ -376,7 +377,9 @@ def result_tables(result: StudyResult | RuleValidation) -> dict[str, pd.DataFram
     out = {"table1": t1, "overall_risks": overall, "univariable": uni, "rule": rule, "risk_groups": groups,
            "remaining_risk": remaining}
     if validation:
-        out["published_comparison"] = pd.DataFrame([c.to_dict() for c in validation.comparisons])
+        out["published_comparison"] = pd.DataFrame([
+            {**c.to_dict(), "flags": "; ".join(c.flags), "flagged": bool(c.flags), "status": c.status}
+            for c in validation.comparisons])
     for df in out.values():
         df.insert(0, "synthetic", syn)
     return out
