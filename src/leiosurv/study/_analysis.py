@@ -273,7 +273,8 @@ def _table1(df: pd.DataFrame, factors: Sequence[str], labels: Mapping[str, str])
 def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thresholds: Mapping[str, float] | None,
             rule: Rule | None, level: float, variance: str, ci: str,
             progress: Callable[[str, int, int], None] | None, min_patients: int, min_events: int,
-            landmarks: Sequence[float], provenance: dict, bootstrap: int = 0, seed: int = 1) -> StudyResult:
+            landmarks: Sequence[float], provenance: dict, bootstrap: int = 0, seed: int = 1,
+            labels: Mapping[str, str] | None = None) -> StudyResult:
     """Run every step; ``rule=None`` derives the rule from ``thresholds``.
 
     ``progress(step, done, total)`` is called after each step (and each
@@ -281,7 +282,14 @@ def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thre
     (seeded with ``seed``) repeat the derivation (:mod:`._stability`).
     """
     factors = tuple(evidence.DLMS_FACTORS) + tuple(f for f in extra_factors if f not in evidence.DLMS_FACTORS)
-    labels = {**{f: f for f in factors}, **evidence.DLMS_FACTORS}
+    for key, text in (labels or {}).items():
+        if key not in factors or key in evidence.DLMS_FACTORS:
+            raise InputError(f"labels: {key!r} is not an extra factor of this study (extra factors: "
+                             f"{', '.join(f for f in factors if f not in evidence.DLMS_FACTORS) or 'none'}); "
+                             "the four published factors keep their evidence labels")
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"labels: the label of {key!r} must be non-empty text, but was {text!r}")
+    labels = {**{f: f for f in factors}, **(labels or {}), **evidence.DLMS_FACTORS}
     df = cohort.factor_frame(list(factors))
     missing = [c for c in (*factors, "age", "sex", "diagnosis_year", *sum(OUTCOME_COLUMNS.values(), ()))
                if c not in df.columns]
@@ -354,7 +362,8 @@ def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thre
             "factors": list(factors), "thresholds": None if thresholds is None else dict(thresholds),
             "level": level, "variance": variance, "ci": ci, "rule_id": rule.id,
             "min_patients": min_patients, "min_events": min_events, "landmarks_years": list(landmarks),
-            "bootstrap": bootstrap, "seed": seed}
+            "bootstrap": bootstrap, "seed": seed,
+            "labels": {f: labels[f] for f in factors if f not in evidence.DLMS_FACTORS}}
     return StudyResult(prov, table1, overall, tuple(univariable), rule, groups, tuple(curves), tuple(conditional),
                        stability)
 

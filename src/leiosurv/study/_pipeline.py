@@ -81,6 +81,7 @@ def run_study(
     *,
     factors: Sequence[str] | None = None,
     thresholds: Mapping[str, float] | str | None = None,
+    labels: Mapping[str, str] | None = None,
     **options: Unpack[StudyOptions],
 ) -> StudyResult:
     """Run the cohort study of seed 001 on *cohort* and derive a high/low-risk rule.
@@ -92,6 +93,10 @@ def run_study(
     factors : sequence of str, optional
         Extra 0/1 factor columns analysed after the four of
         ``evidence.DLMS_FACTORS``.
+    labels : mapping of str to str, optional
+        Display labels of the extra factors, e.g. ``{"deep_invasion": "Deep
+        invasion"}``, used in every table, sentence and figure instead of the
+        column name (the four published factors keep their evidence labels).
     thresholds : mapping or str, optional
         Derivation thresholds per outcome (fractions, or ``"met=5,lr=10"`` in
         points); default ``evidence.DLMS_DERIVATION_THRESHOLDS``.  A factor
@@ -149,7 +154,7 @@ def run_study(
     horizon, opts = _options("run_study", options)
     thr = parse_thresholds(thresholds)
     return _analyse(cohort, horizon=horizon, extra_factors=tuple(factors or ()), thresholds=thr, rule=None,
-                    provenance=_provenance(cohort), **opts)
+                    provenance=_provenance(cohort), labels=labels, **opts)
 
 
 def validate_rule(cohort: Any, **options: Unpack[StudyOptions]) -> RuleValidation:
