@@ -158,6 +158,15 @@ class _StepResult(Serialisable):
         """Print the options and :meth:`summary`, fitted to the terminal's width."""
         print(str(self))
 
+    def _repr_html_(self) -> str:
+        """The options and :meth:`summary` as HTML, for notebooks (Jupyter calls it to show the result)."""
+        from html import escape
+
+        head = escape(f"{type(self).__name__}: " + ", ".join(f"{k}={v!r}" for k, v in self._options().items()))
+        grp = f", groups by {escape(repr(self.counts.group_name))}" if self.counts.group_name else ""
+        return (f"<p><strong>{head}</strong><br>{self.counts.n} rows{grp}</p>"
+                + self.summary().to_html(index=False, float_format=lambda x: f"{x:.6g}"))
+
     # -- serialisation (leiosurv.serial)
     JSON_FORM = StepResultForm
 
@@ -324,9 +333,10 @@ class CumulativeIncidence(_StepResult):
         risk_table : bool, default True
             Draw the number at risk per group under the axes.
         labels : dict[str, Any], optional
-            Display names: ``{"groups": {label: name}, "causes": {code: name}}``,
-            e.g. ``{"causes": {1: "metastasis", 2: "death"}}``; by default
-            ``<group column>=<label>`` and ``cause <k>``.
+            Display names: ``{"groups": {label: name}, "causes": {code: name},
+            "time": "axis name (unit)"}``, e.g. ``{"causes": {1: "metastasis",
+            2: "death"}, "time": "Days since diagnosis"}``; by default
+            ``<group column>=<label>``, ``cause <k>`` and the time column's name.
         ci_band : bool, default False
             Shade the pointwise interval.
 
@@ -483,11 +493,19 @@ class TableResult(Serialisable):
         return f"{self._title()}\n{fit_table(self.table, self._keys)}"
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} rows={len(self.table)}>"
+        # the table itself, as print() shows it (a REPL shows the repr): never "<GrayTest rows=2>"
+        return str(self)
 
     def print_summary(self) -> None:
         """Print the table, fitted to the terminal's width (key columns always shown)."""
         print(str(self))
+
+    def _repr_html_(self) -> str:
+        """The title and the table as HTML, for notebooks."""
+        from html import escape
+
+        return (f"<p><strong>{escape(self._title())}</strong></p>"
+                + self.table.to_html(index=False, float_format=lambda x: f"{x:.6g}"))
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -516,6 +534,10 @@ class RiskDifference(TableResult):
     provenance: dict[str, Any]
 
     _keys = ("cause", "horizon", "group", "rd", "lower", "upper")
+
+    def __post_init__(self) -> None:
+        # printed in full: every column, wrapped to the terminal's width, never cut with "..."
+        object.__setattr__(self, "table", keyed_frame(self.table, tuple(self.table.columns)))
 
     JSON_FORM = RiskDifferenceForm
 
