@@ -57,8 +57,7 @@ def calibrated_result(calibrated):
 
 
 def _every_interval(result):
-    for r in result.overall.values():
-        yield r
+    yield from result.overall.values()
     for f in result.univariable:
         yield from (x for x in (f.present, f.absent) if x is not None)
     for g in result.groups.values():

@@ -172,7 +172,7 @@ class ConditionalIncidence(Serialisable):
     def _repr_html_(self) -> str:
         """The summary as HTML, for notebooks."""
         return (f"<p><strong>ConditionalIncidence: given event-free beyond landmark {self.landmark:g}</strong></p>"
-                + self.summary().to_html(index=False, float_format=lambda x: f"{x:.6g}"))
+                + str(self.summary().to_html(index=False, float_format=lambda x: f"{x:.6g}")))
 
     def plot(self, ax: Any = None, *, causes: Any = None, risk_table: bool = True,
              labels: dict[str, Any] | None = None, ci_band: bool = False) -> Any:

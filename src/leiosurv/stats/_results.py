@@ -165,7 +165,7 @@ class _StepResult(Serialisable):
         head = escape(f"{type(self).__name__}: " + ", ".join(f"{k}={v!r}" for k, v in self._options().items()))
         grp = f", groups by {escape(repr(self.counts.group_name))}" if self.counts.group_name else ""
         return (f"<p><strong>{head}</strong><br>{self.counts.n} rows{grp}</p>"
-                + self.summary().to_html(index=False, float_format=lambda x: f"{x:.6g}"))
+                + str(self.summary().to_html(index=False, float_format=lambda x: f"{x:.6g}")))
 
     # -- serialisation (leiosurv.serial)
     JSON_FORM = StepResultForm
@@ -505,7 +505,7 @@ class TableResult(Serialisable):
         from html import escape
 
         return (f"<p><strong>{escape(self._title())}</strong></p>"
-                + self.table.to_html(index=False, float_format=lambda x: f"{x:.6g}"))
+                + str(self.table.to_html(index=False, float_format=lambda x: f"{x:.6g}")))
 
 
 @dataclass(frozen=True, eq=False, repr=False)

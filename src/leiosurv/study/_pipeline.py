@@ -20,8 +20,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import sys
-from statistics import NormalDist
 from collections.abc import Callable, Mapping, Sequence
+from statistics import NormalDist
 from typing import Any, Literal, TypedDict, Unpack
 
 from leiosurv import __version__
@@ -29,7 +29,6 @@ from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
 from leiosurv.study._analysis import CI_METHODS, VARIANCES
 from leiosurv.study._analysis import analyse as _analyse
-from leiosurv.study._stability import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 from leiosurv.study._results import (
     DAYS_PER_YEAR,
     FLAG_MARK,
@@ -45,6 +44,7 @@ from leiosurv.study._results import (
     parse_horizon,
     parse_thresholds,
 )
+from leiosurv.study._stability import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 
 __all__ = ["run_study", "validate_rule", "StudyOptions", "printed_decimals", "rounding_interval", "published_se"]
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 import math
 import platform
-from statistics import NormalDist
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import pandas as pd
@@ -284,8 +284,9 @@ def results_text(result: StudyResult) -> list[str]:
             oname = OUTCOME_LABELS.get(o, o).lower()
             flagged = [f for f in fs if result.factor_result(f, o).flagged]
             if fs:
+                marked = [names[f] + (FLAG_MARK if f in flagged else "") for f in fs]
                 parts.append(f"for {oname}, the {years:g}-year risk difference exceeded {100 * thr[o]:g} "
-                             f"percentage points with {_join([names[f] + (FLAG_MARK if f in flagged else '') for f in fs])}")
+                             f"percentage points with {_join(marked)}")
             else:
                 parts.append(f"for {oname}, no factor's {years:g}-year risk difference exceeded "
                              f"{100 * thr[o]:g} percentage points")
@@ -523,7 +524,8 @@ def render_report(result: StudyResult | RuleValidation, *, ci_bands: bool = True
         s=study, v=validation, p=study.provenance, figures=figures, methods=methods_text(study),
         results=results_text(study), provenance=provenance_rows(study.provenance),
         labels=OUTCOME_LABELS, fmt_risk=_fmt_risk, fmt_p=format_p, gray_p=gray_p, pct=_pct, mark=FLAG_MARK,
-        stability=study.stability, z_level=NormalDist().inv_cdf((1 + study.provenance["level"]) / 2), stability_text=stability_text(study) if study.stability else "",
+        stability=study.stability, z_level=NormalDist().inv_cdf((1 + study.provenance["level"]) / 2),
+        stability_text=stability_text(study) if study.stability else "",
         years=study.horizon_days / DAYS_PER_YEAR, level=level, ci_bands=ci_bands,
         published=evidence.DLMS_FACTOR_RISKS, published_overall=evidence.DLMS_OVERALL_5Y, seed=evidence.SEED_001,
         factor_label=study.factor_label, notes=_footnotes(study),
