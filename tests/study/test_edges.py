@@ -246,6 +246,6 @@ def test_labels_for_extra_factors():
 
 def test_risk_classes_keep_the_interval_field_in_json():
     r = Risk(0.0, 0.0, 0.0, 0.5, 4, 4, False, 0, ("x",), interval="exact")
-    assert Risk.from_dict(json.loads(json.dumps(r.to_dict()))) == r and "exact bound" in r.format()
+    assert Risk.from_dict(json.loads(json.dumps(r.to_dict()))) == r and r.format() == "0.0% (0.0 to 50.0, exact)"
     c = ConditionalRisk("metastasis", "all", 1461.0, H5, 10, 0, 0.0, 0.0, 0.0, 0.3, (), interval="exact")
     assert ConditionalRisk.from_dict(c.to_dict()) == c

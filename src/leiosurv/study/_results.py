@@ -180,7 +180,7 @@ class _Interval:
         """``"9.3% (0.6 to 18.0)"``-style text: estimate and CI bounds in percent."""
         if math.isnan(self.estimate):
             return "not estimable"
-        exact = ", exact bound" if getattr(self, "interval", "") == "exact" else ""
+        exact = ", exact" if getattr(self, "interval", "") == "exact" else ""  # tables: "exact" = exact bound
         return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)}{exact})"
 
 
