@@ -178,7 +178,8 @@ def mover_bounds(one: Risk, zero: Risk) -> tuple[float, float]:
 
     ``lower = rd - sqrt((p1 - l1)^2 + (u0 - p0)^2)``, ``upper = rd + sqrt((u1 - p1)^2 + (p0 - l0)^2)``.
     With untruncated Wald intervals this is exactly ``rd -/+ z*sqrt(se1^2 + se0^2)``; with log-log
-    intervals it keeps their asymmetry.  NaN where a group's interval is undefined (risk 0 or 1).
+    intervals it keeps their asymmetry; with an arm at 0 or 1 it uses that arm's exact bound (the study gives
+    such an arm :func:`leiosurv.stats.exact_bound` first), as Newcombe (1998) does with exact intervals.
 
     Examples
     --------

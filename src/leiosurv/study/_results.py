@@ -470,14 +470,20 @@ class StudyResult(Serialisable):
         for r in self.univariable:
             lines.append(f"  {r.label} -> {OUTCOME_LABELS.get(r.outcome, r.outcome)}: RD {r.format_rd()}"
                          f"{mark_ if r.flagged else ''} (n = {r.n_used}, missing {r.n_missing}; Gray "
-                         f"{format_p(r.gray_p_value)})")
+                         f"{format_p(r.gray_p_value)}{mark_ if r.flagged else ''})")
         names = "; ".join(self.factor_label(f) for f in self.rule.factors) or "(none)"
         kind = "derived rule" if self.rule.derived else f"published rule {self.rule.id}"
         lines.append(f"  {kind}: high risk if any of {names}")
+        st = self.stability
+        if st is not None:
+            which = ("derived rule re-derived in " f"{100 * st.derived_frequency:.1f}%, " if self.rule.derived else "")
+            lines.append(f"  bootstrap ({st.resamples} resamples, seed {st.seed}): {which}published rule in "
+                         f"{100 * st.published_frequency:.1f}% (exploratory: univariable, no multiple-testing "
+                         "adjustment)")
         for o, g in self.groups.items():
             lines.append(f"  {OUTCOME_LABELS.get(o, o)}: high {g.high.format() if g.high else 'NA'} vs low "
                          f"{g.low.format() if g.low else 'NA'}; RD {g.format_rd()}{mark_ if g.flagged else ''}; "
-                         f"Gray {format_p(g.gray_p_value)}")
+                         f"Gray {format_p(g.gray_p_value)}{mark_ if g.flagged else ''}")
         flagged = self.flagged_estimates()
         if flagged:
             lines.append(f"  {mark_} interval not reliable (not interpreted as significant):")
