@@ -249,3 +249,21 @@ def test_risk_classes_keep_the_interval_field_in_json():
     assert Risk.from_dict(json.loads(json.dumps(r.to_dict()))) == r and r.format() == "0.0% (0.0 to 50.0, exact)"
     c = ConditionalRisk("metastasis", "all", 1461.0, H5, 10, 0, 0.0, 0.0, 0.0, 0.3, (), interval="exact")
     assert ConditionalRisk.from_dict(c.to_dict()) == c
+
+
+def test_flags_follow_the_estimates_into_the_curve_figures(small_result):
+    """The n = 40 cohort: each curve's legend gives its 5-year risk, marked † when flagged, and the
+    by-group figure gives Gray's p, marked † when it rests on a flagged estimate."""
+    from leiosurv.study import cif_plot
+
+    g = small_result.groups["metastasis"]
+    fig = cif_plot(small_result, "metastasis", by="group")
+    legend = fig.axes[0].get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts[0] == f"High risk: {g.high.format()}{FLAG_MARK if g.high.flagged else ''} at 5 y"
+    assert any(FLAG_MARK in t for t in texts) and any("exact" in t for t in texts)
+    assert legend.get_title().get_text().startswith("Gray's test p") and g.flagged
+    assert legend.get_title().get_text().endswith(FLAG_MARK)
+    overall = small_result.overall["metastasis"]
+    text = cif_plot(small_result, "metastasis").axes[0].get_legend().get_texts()[0].get_text()
+    assert text == f"All patients: {overall.format()}{FLAG_MARK} at 5 y" and overall.flagged
