@@ -27,6 +27,7 @@ from leiosurv.stats import (
     GrayTest,
     KaplanMeier,
     RiskDifference,
+    conditional_incidence,
     count_events,
     cumulative_incidence,
     gray_test,
@@ -154,18 +155,41 @@ def test_at_is_right_continuous(res):
 
 def test_beyond_follow_up_raises_naming_group_horizon_and_last_time():
     grouped = cumulative_incidence(DATA, group="arm")
-    grouped.at(3)  # group a's last time is 3: a horizon equal to it is within follow-up
-    with pytest.raises(DataError, match=r"horizon 4 is beyond the last follow-up time 3 of group 'a'"):
-        grouped.at([1, 4])
+    grouped.at(8)  # group b's last time is 8 (a censoring): a horizon equal to it is within follow-up
+    with pytest.raises(DataError, match=r"horizon 8.5 is beyond the last follow-up time 8 of group 'b'"):
+        grouped.at([1, 8.5])
 
 
 def test_beyond_nan_flags_the_rows():
-    out = cumulative_incidence(DATA, group="arm").at([2, 4], beyond="nan")
-    a = out[out["group"] == "a"]
-    assert a["beyond_follow_up"].tolist() == [False, True, False, True]
-    assert np.isnan(a.loc[a["beyond_follow_up"], ["estimate", "se", "lower", "upper"]].to_numpy()).all()
+    out = cumulative_incidence(DATA, group="arm").at([2, 9], beyond="nan")
     b = out[out["group"] == "b"]
-    assert not b["beyond_follow_up"].any() and b["estimate"].notna().all()
+    assert b["beyond_follow_up"].tolist() == [False, True, False, True]
+    assert np.isnan(b.loc[b["beyond_follow_up"], ["estimate", "se", "lower", "upper"]].to_numpy()).all()
+    a = out[out["group"] == "a"]
+    assert not a["beyond_follow_up"].any() and a["estimate"].notna().all()
+
+
+def test_follow_up_ending_in_events_carries_the_last_value_forward():
+    """Group a's last patient has an event at day 3 (nobody censored then): the risk set is emptied by
+    events, so the curves are known for ever after (survfit's summary(extend = TRUE); prodlim: NA)."""
+    res = cumulative_incidence(DATA, group="arm")
+    last = res.at(3, beyond="nan")
+    later = res.at([3.0 + 1e-9, 1826.25], beyond="nan")
+    a_last, a_later = last[last["group"] == "a"], later[later["group"] == "a"]
+    for k in (1, 2):
+        ref = a_last[a_last["cause"] == k].iloc[0]
+        rows = a_later[a_later["cause"] == k]
+        assert rows["estimate"].tolist() == [ref["estimate"]] * 2
+        assert rows["se"].tolist() == [ref["se"]] * 2
+        assert rows["n_risk_at_horizon"].tolist() == [0, 0]
+        assert not rows["beyond_follow_up"].any()
+    # the same for Kaplan-Meier: survival 0 after the last event
+    km = kaplan_meier(DATA, group="arm").at(100, beyond="nan")
+    assert km.loc[km["group"] == "a", "estimate"].tolist() == [0.0]
+    # a censoring at the last time (with or without an event there) ends what is known
+    tied = pd.DataFrame({"time": [1.0, 2.0, 2.0], "event": [1, 1, 0]})
+    with pytest.raises(DataError, match="beyond the last follow-up time 2"):
+        cumulative_incidence(tied).at(3)
 
 
 def test_kaplan_meier_step_and_ci():
@@ -328,7 +352,7 @@ def test_risk_difference_table_and_validation():
     with pytest.raises(InputError, match=r"at least two groups"):
         risk_difference(cumulative_incidence(DATA), 2)
     with pytest.raises(DataError, match=r"beyond the last follow-up time 4 of group 'a'"):
-        risk_difference(res, 5)
+        risk_difference(res, 9)
 
 
 def test_risk_ratio_with_a_zero_risk_warns_and_is_nan():
@@ -511,3 +535,62 @@ def test_import_loads_numpy_only():
             "print(','.join(m for m in ('pandas', 'scipy', 'duckdb') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""  # estimating on arrays needs numpy alone; pandas comes with the first table
+
+
+# -- issue 23, point 7: the statistics API at its edges ------------------------------------------------------
+def test_a_stray_event_code_is_refused_unless_declared():
+    data = {"time": [1.0, 2.0, 3.0, 4.0], "event": [1, 3, 2, 0]}
+    with pytest.raises(DataError, match=r"column 'event': 1 row has event code \[3\], beyond the default coding"):
+        cumulative_incidence(data)
+    res = cumulative_incidence(data, causes=(1, 2, 3))  # declared: a third cause
+    assert res.causes == (1, 2, 3)
+    assert cumulative_incidence(data, event_map={0: 0, 1: 1, 2: 2, 3: 2}).causes == (1, 2)
+    with pytest.raises(DataError, match="event code"):
+        kaplan_meier(data)
+
+
+def test_results_show_themselves_in_notebooks_and_the_repl():
+    res = cumulative_incidence(DATA, group="arm")
+    html = res._repr_html_()
+    assert html.startswith("<p><strong>CumulativeIncidence") and "<table" in html and "cif_at_last" in html
+    gray = gray_test(res)
+    assert repr(gray) == str(gray) and "<GrayTest" not in repr(gray)
+    assert "stat" in repr(gray) and "pv" in repr(gray) and "<table" in gray._repr_html_()
+    assert "<table" in kaplan_meier(DATA)._repr_html_()
+
+
+def test_risk_difference_table_prints_every_column():
+    rd = risk_difference(cumulative_incidence(DATA, group="arm"), [3, 4], cause=2)
+    with pd.option_context("display.max_columns", 0, "display.width", 80):  # as in an 80-column terminal
+        text = repr(rd.table)
+    assert "..." not in text
+    for col in rd.table.columns:
+        assert col in text
+    assert rd.table["rd"].tolist() == rd.table["rd"].tolist()  # still a DataFrame to compute on
+
+
+def test_plot_names_the_time_axis():
+    res = cumulative_incidence(DATA, group="arm")
+    fig = res.plot(labels={"time": "Days since diagnosis", "causes": {1: "metastasis"}})
+    assert fig.axes[0].get_xlabel() == "Days since diagnosis"
+    assert kaplan_meier(DATA).plot(labels={"time": "Years"}).axes[0].get_xlabel() == "Years"
+    assert res.plot().axes[0].get_xlabel() == "time"
+    with pytest.raises(InputError, match=r"labels\['time'\] must be text"):
+        res.plot(labels={"time": 5})
+
+
+def test_conditional_incidence_plots():
+    cond = conditional_incidence(DATA, group="arm", landmark=1.5)
+    fig = cond.plot()
+    assert fig.axes[0].get_xlabel() == "time since the landmark 1.5"
+    assert cond.plot(labels={"time": "days after s"}).axes[0].get_xlabel() == "days after s"
+    assert "<table" in cond._repr_html_()
+
+
+def test_the_ci_defaults_are_explained():
+    import inspect
+
+    assert inspect.signature(cumulative_incidence).parameters["ci"].default == "plain"
+    assert inspect.signature(kaplan_meier).parameters["ci"].default == "log"
+    assert "Why ``\"plain\"`` by default" in cumulative_incidence.__doc__
+    assert "Why ``\"log\"`` by default" in kaplan_meier.__doc__

@@ -48,7 +48,7 @@ def _blocks(res):
 def test_cifs_plus_survival_is_one_and_each_cif_is_bounded(data):
     df, causes, group = data
     res = _fit(df, causes, group)
-    km = kaplan_meier(df, "time", "event", group)
+    km = kaplan_meier(df, "time", "event", group, event_map={c: c for c in (0, *causes)})
     for (g, block), (_, kb) in zip(_blocks(res), _blocks_km(km)):
         total = sum(block[f"cif_{k}"].to_numpy() for k in causes)
         surv = kb["surv"].to_numpy()
@@ -71,7 +71,7 @@ def _blocks_km(km):
 def test_single_cause_aj_is_one_minus_km(data):
     df, causes, group = data
     res = _fit(df, causes, group)
-    km = kaplan_meier(df, "time", "event", group)
+    km = kaplan_meier(df, "time", "event", group, event_map={c: c for c in (0, *causes)})
     assert_allclose(res.table["cif_1"].to_numpy(), 1 - km.table["surv"].to_numpy(), rtol=0, atol=TOL)
 
 
@@ -96,7 +96,7 @@ def test_variances_are_finite_and_non_negative(data):
         for k in causes:
             se = t[f"se_{k}"].to_numpy()
             assert np.isfinite(se).all() and (se >= 0).all()
-    km = kaplan_meier(df, "time", "event", group).table
+    km = kaplan_meier(df, "time", "event", group, event_map={c: c for c in (0, *causes)}).table
     se = km["se"].to_numpy()
     undefined = km["surv"].to_numpy() == 0  # Greenwood's 0 * inf, NaN as in survfit
     assert (se[~undefined] >= 0).all() and np.isnan(se[undefined]).all()

@@ -91,7 +91,8 @@ def test_validate_rule_log_log_and_its_rule(cohort_csv, tmp_path, capsys):
     out = tmp_path / "val"
     assert main(["validate-rule", str(cohort_csv), "--out", str(out), "--ci", "log-log", "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "Comparison rule: A published figure is compared as the interval its rounding allows" in printed
+    assert "Comparison rule: A published figure and the cohort's estimate are compared through their difference" \
+        in printed
     payload = json.loads((out / "result.json").read_text())
     assert payload["study"]["provenance"]["ci"] == "log-log"
     html = (out / "report.html").read_text()
@@ -113,3 +114,51 @@ def test_demo_prints_the_report_files(tmp_path, capsys):
         path = line.split(":", 1)[1].strip()
         assert path.endswith((".parquet", "report.html")) and (tmp_path / "demo").joinpath(
             *__import__("pathlib").Path(path).relative_to(tmp_path / "demo").parts).is_file(), line
+
+
+def test_flagging_landmark_bootstrap_options_and_json(cohort_csv, tmp_path, capsys):
+    """--min-patients, --min-events, --landmarks, --bootstrap, --seed reach the analysis; --json prints it."""
+    out = tmp_path / "opts"
+    code = main(["study", str(cohort_csv), "--out", str(out), "--min-patients", "3", "--min-events", "0",
+                 "--landmarks", "0,2.5", "--bootstrap", "7", "--seed", "5", "--json", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    payload = json.loads(captured.out)  # stdout is the JSON alone
+    p = payload["provenance"]
+    assert (p["min_patients"], p["min_events"], p["landmarks_years"]) == (3, 0, [0.0, 2.5])
+    assert (p["bootstrap"], p["seed"]) == (7, 5) and payload["kind"] == "study"
+    assert payload["stability"]["resamples"] == 7 and payload["stability"]["seed"] == 5
+    assert payload == {**json.loads((out / "result.json").read_text())}
+    val = tmp_path / "val"
+    assert main(["validate-rule", str(cohort_csv), "--out", str(val), "--min-events", "2", "--landmarks", "1",
+                 "--bootstrap", "3", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "Bootstrap (3 resamples, seed 1): published rule re-derived in" in printed
+    p = json.loads((val / "result.json").read_text())["study"]["provenance"]
+    assert (p["min_events"], p["landmarks_years"], p["bootstrap"]) == (2, [1.0], 3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--landmarks", "1,x"], "--landmarks"),
+    (["--landmarks", "7"], "landmarks_years must lie in [0, horizon)"),
+    (["--min-events", "-1"], "--min-events"),
+    (["--bootstrap", "-2"], "--bootstrap"),
+    (["--label", "novalue"], "--label"),
+])
+def test_bad_new_options_exit_2(cohort_csv, tmp_path, capsys, args, message):
+    assert main(["study", str(cohort_csv), "--out", str(tmp_path / "x"), "--no-progress", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_cohort_problems_are_listed_in_row_order(tmp_path, capsys):
+    df = cohort_frame(50, seed=1)
+    df.loc[30, "age"] = -4           # row 31, a column checked early
+    df.loc[4, "met_status"] = 7      # row 5, a column checked later
+    df.loc[12, "lr_status"] = 9      # row 13
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    assert main(["study", str(path), "--out", str(tmp_path / "never"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    rows = [int(m) for m in __import__("re").findall(r"row (\d+)\.", err)]
+    assert rows == sorted(rows) and rows[:3] == [5, 13, 31], err

@@ -60,10 +60,13 @@ def test_the_zero_of_four_group_is_flagged(result):
     r = result.factor_result("invasion", "local_recurrence")
     assert r.n_present == 4 and r.present.n_events == 0 and r.present.se == 0
     assert r.present.flags == ("4 patients (fewer than 10)", "0 events (fewer than 5)",
-                               "standard error 0: zero-width interval")
+                               "standard error 0: exact bound shown")
     assert r.flagged and r.flags[0].startswith("factor present: ")
-    # the Wald interval of the difference excludes 0 - it would look "significant" - but it is flagged
-    assert r.rd_upper < 0 and not r.significant
+    # the Wald interval of the difference would exclude 0 (it ignores the zero-variance arm); built by MOVER
+    # from the arms' intervals, with the exact bound of the 0-of-4 arm, it does not - and it is flagged
+    wald_upper = r.rd + 1.959963984540054 * r.rd_se
+    assert wald_upper < 0 < r.rd_upper and not r.significant
+    assert (r.rd_lower, r.rd_upper) == pytest.approx(mover_bounds(r.present, r.absent), rel=1e-15)
     # an unflagged difference whose interval excludes 0 is significant
     sig = [x for x in result.univariable if not x.flagged and (x.rd_lower > 0 or x.rd_upper < 0)]
     assert sig and all(x.significant for x in sig)
@@ -94,7 +97,14 @@ def test_flagged_in_the_html(result, files):
 def test_flagged_in_the_prose(result):
     text = " ".join(results_text(result))
     r = result.factor_result("invasion", "local_recurrence")
-    assert f"{r.present.estimate * 100:.1f}%{FLAG_MARK} (95% CI 0.0 to 0.0) in 4 patients" in text
+    # 0 events among the 4: the exact bound 0 to 1 - 0.025^(1/k), k the invaded not censored before 5 years
+    df = _four_invaded_without_recurrence()
+    four = df[df["invasion"] == 1]
+    k = int(((four["lr_status"] != 0) | (four["lr_time"] >= 1826.25)).sum())
+    assert k == 3 and r.present.interval == "exact"
+    assert r.present.upper == pytest.approx(1 - 0.025 ** (1 / k), rel=1e-12)
+    assert f"{r.present.estimate * 100:.1f}%{FLAG_MARK} (95% CI 0.0 to 70.8, exact bound) in 4 patients" in text
+    assert "0.0 to 0.0" not in text
     sentence = next(s for s in text.split("With ") if s.startswith("perineural or intravascular invasion present, "
                                                                   "the 5-year risk of local recurrence"))
     assert "not interpreted: it rests on an unreliable estimate" in sentence and "significant" not in sentence
@@ -119,13 +129,13 @@ def test_flagged_in_print_and_validation(cohort, result):
     val = validate_rule(cohort)
     c = next(c for c in val.comparisons if (c.factor, c.outcome, c.quantity) == ("invasion", "local_recurrence",
                                                                                     "present"))
-    assert c.status == "not assessable" and "zero width" in c.message
+    assert c.status == "not assessable" and "standard error 0" in c.message and c.flags
 
 
 def test_thresholds_are_named_parameters(cohort):
     loose = run_study(cohort, min_patients=3, min_events=0)
     r = loose.factor_result("invasion", "local_recurrence")
-    assert r.present.flags == ("standard error 0: zero-width interval",)  # SE 0 is always flagged
+    assert r.present.flags == ("standard error 0: exact bound shown",)  # SE 0 is always flagged
     m = loose.factor_result("invasion", "metastasis")
     assert m.present.n == 4 and not m.present.flagged and not m.flagged
     assert loose.provenance["min_patients"] == 3 and loose.provenance["min_events"] == 0

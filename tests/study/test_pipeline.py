@@ -249,12 +249,13 @@ def test_validate_rule(cohort):
         assert c.published_ci_min < fig.lower and c.published_ci_max > fig.upper
         assert c.cohort_in_published_ci == (c.published_ci_min <= c.cohort <= c.published_ci_max)
         assert c.published_min <= fig.estimate + 1e-12 or c.quantity == "difference"
-        if c.cohort_upper > c.cohort_lower and not (c.quantity == "difference" and c.status == "not assessable"):
+        if c.status != "not assessable":
             # the values the printed estimate can stand for overlap the cohort's interval
             assert c.published_in_cohort_ci == (c.cohort_lower <= c.published_max
                                                 and c.published_min <= c.cohort_upper)
-        elif c.cohort_upper == c.cohort_lower:
-            assert c.published_in_cohort_ci is None  # zero-width interval tests nothing
+            assert (c.status == "disagrees") == (c.z_statistic > 1.959963984540054)
+        else:
+            assert c.published_in_cohort_ci is None and (c.flags or not c.cohort_se > 0)
         assert ("consistent" in c.message) == (c.status == "consistent") == c.agrees
         assert ("DISAGREES" in c.message) == (c.status == "disagrees")
         assert ("NOT ASSESSABLE" in c.message) == (c.status == "not assessable")
@@ -323,21 +324,12 @@ def test_zero_width_interval_is_not_assessable():
     exposed = df.index[df["invasion"] == 1]
     df.loc[exposed, "lr_status"] = df.loc[exposed, "lr_status"].replace(1, 0)  # no LR among the invaded
     val = validate_rule(read_cohort(df), progress=False)
+    for quantity in ("present", "difference"):
+        c = next(c for c in val.comparisons
+                 if (c.factor, c.outcome, c.quantity) == ("invasion", "local_recurrence", quantity))
+        assert c.published_in_cohort_ci is None and c.status == "not assessable" and c in val.not_assessable
+        assert "standard error 0" in c.message and c not in val.disagreements
     c = next(c for c in val.comparisons
              if (c.factor, c.outcome, c.quantity) == ("invasion", "local_recurrence", "present"))
-    assert c.cohort == 0.0 and c.cohort_lower == c.cohort_upper == 0.0
-    assert c.published_in_cohort_ci is None and c.status == "not assessable" and c in val.not_assessable
-    assert "zero width" in c.message and c not in val.disagreements
-
-
-def test_difference_with_a_zero_se_arm_is_not_assessable():
-    """The RD's Wald interval would reflect one arm only: it cannot test the published RD."""
-    df = cohort_frame(400, seed=8, missing=0.0)
-    exposed = df.index[df["invasion"] == 1]
-    df.loc[exposed, "lr_status"] = df.loc[exposed, "lr_status"].replace(1, 0)  # no LR among the invaded
-    val = validate_rule(read_cohort(df), progress=False)
-    c = next(c for c in val.comparisons
-             if (c.factor, c.outcome, c.quantity) == ("invasion", "local_recurrence", "difference"))
-    assert c.cohort_upper > c.cohort_lower  # the interval itself is not degenerate ...
-    assert c.published_in_cohort_ci is None and c in val.not_assessable and c not in val.disagreements
-    assert "ignores that group's uncertainty" in c.message
+    # the cohort's interval is the exact bound, never 0 to 0
+    assert c.cohort == 0.0 and c.cohort_lower == 0.0 and c.cohort_upper > 0.0

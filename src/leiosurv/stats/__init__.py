@@ -44,6 +44,7 @@ Examples
 """
 
 from leiosurv.stats._aalen_johansen import IntervalOptions, cumulative_incidence
+from leiosurv.stats._ci import EXACT_BOUND_METHOD, exact_bound, n_known
 from leiosurv.stats._conditional import ConditionalIncidence, conditional_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._cox import cause_specific_cox
@@ -72,6 +73,9 @@ __all__ = [
     "CoxModel",
     "score",
     "Score",
+    "exact_bound",
+    "n_known",
+    "EXACT_BOUND_METHOD",
     "CumulativeIncidence",
     "ConditionalIncidence",
     "KaplanMeier",

@@ -87,6 +87,13 @@ def cumulative_incidence(
         ``weights`` need ``"ij"`` (prodlim's ``caseweights`` give another CIF)
         and ``"aalen"`` takes neither (cmprsk has no entry or weights).
     ci : {"plain", "log-log", "log"}, default "plain"
+        Why ``"plain"`` by default: it is the native interval of
+        ``prodlim::prodlim``, whose delta-method SE is the default ``variance``,
+        and the interval seed 001 printed ("25.0 (0-67)"), so the defaults
+        reproduce both.  (:func:`kaplan_meier` defaults to ``"log"`` because
+        that is ``survival::survfit``'s default, the R function it reproduces.)
+        Near 0 or 1 a plain interval is poor (zero width at 0); prefer
+        ``"log-log"`` there.
         ``"plain"``: ``est -/+ z*se`` truncated to [0, 1] (prodlim's native
         interval).  ``"log-log"``: ``est ** exp(+/- z*se/(est*|log est|))``, NaN
         where ``est`` is 0 or 1.  ``"log"``: survfit's native

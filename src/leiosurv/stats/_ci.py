@@ -24,7 +24,7 @@ import numpy as np
 
 from leiosurv.exceptions import InputError
 
-__all__ = ["resolve_z", "check_choice", "ci_bounds", "CI_TYPES", "EstimateBlock"]
+__all__ = ["resolve_z", "check_choice", "ci_bounds", "CI_TYPES", "EstimateBlock", "exact_bound", "n_known"]
 
 CI_TYPES = ("plain", "log", "log-log")
 
@@ -152,3 +152,78 @@ class EstimateBlock(dict[str, Any]):
         for key in [k for k in self if k.startswith("cif_")]:
             self[f"lower_{key[4:]}"]
         return self
+
+
+EXACT_BOUND_METHOD = (
+    "exact (Clopper–Pearson) bound on the patients whose status at the horizon is known (those not censored "
+    "before it): with 0 events among n of them the interval is 0 to 1 - (α/2)^(1/n), with all n having the "
+    "event (α/2)^(1/n) to 1 (Clopper & Pearson 1934; the 'rule of three' of Hanley & Lippman-Hand 1983 is its "
+    "approximation 3/n at 95%; effective sample size for censored data after Dorey & Korn 1987)"
+)
+"""How :func:`exact_bound` is described in a report's Methods."""
+
+
+def exact_bound(estimate: float, n_known: int, level: float) -> tuple[float, float]:
+    """Exact interval of a risk estimated at 0 or 1, where the variance (and any Wald interval) is zero.
+
+    The Aalen–Johansen variance is 0 when no event (or only events) occurred, so
+    every interval built from it is degenerate — ``0 (0 to 0)`` — or undefined
+    (log-log: NaN).  This bound treats the ``n_known`` patients whose status at
+    the horizon is known (not censored before it) as binomial trials and gives
+    the two-sided Clopper–Pearson interval at ``level``: with 0 events the
+    lower bound is 0 and the upper bound ``1 - (alpha/2)**(1/n)`` (about 3/n at
+    95 %, the "rule of three"); with all events the lower bound is
+    ``(alpha/2)**(1/n)`` and the upper 1.  Patients censored before the horizon
+    add no information to it, so it is conservative (Dorey & Korn 1987
+    recommend the smaller, Peto-type effective sample size for this side).
+    With ``n_known == 0`` the interval is 0 to 1.  It is an *added* bound: the
+    R-exact estimators and their intervals are not changed.
+
+    Parameters
+    ----------
+    estimate : float
+        The risk, 0 or 1.
+    n_known : int
+        Patients not censored before the horizon (:func:`n_known`).
+    level : float
+        Two-sided confidence level in (0, 1).
+
+    Returns
+    -------
+    lower, upper : float
+
+    References
+    ----------
+    Clopper & Pearson (1934), Biometrika 26:404-413.  Hanley & Lippman-Hand
+    (1983), JAMA 249:1743-1745.  Dorey & Korn (1987), Stat Med 6:679-687.
+
+    Examples
+    --------
+    >>> [round(x, 5) for x in exact_bound(0.0, 320, 0.95)]
+    [0.0, 0.01146]
+    >>> [round(x, 4) for x in exact_bound(1.0, 2, 0.95)]
+    [0.1581, 1.0]
+    """
+    if estimate not in (0.0, 1.0):
+        raise InputError(f"estimate must be 0 or 1 for an exact bound, but was {estimate!r}")
+    if isinstance(n_known, bool) or int(n_known) != n_known or n_known < 0:
+        raise InputError(f"n_known must be a whole number >= 0, but was {n_known!r}")
+    if n_known == 0:
+        return 0.0, 1.0
+    tail = ((1.0 - level) / 2.0) ** (1.0 / int(n_known))
+    return (0.0, 1.0 - tail) if estimate == 0.0 else (tail, 1.0)
+
+
+def n_known(time: np.ndarray, censored: np.ndarray, n: int, horizon: float) -> int:
+    """Patients whose status at ``horizon`` is known: ``n`` minus those censored strictly before it.
+
+    ``time``/``censored`` are a group's distinct times and censorings there
+    (:class:`~leiosurv.stats.GroupCounts`); a patient censored exactly at the
+    horizon was followed to it, so is known.
+
+    Examples
+    --------
+    >>> n_known(np.array([1.0, 2.0, 3.0]), np.array([1, 0, 2]), 10, 3.0)
+    9
+    """
+    return int(n - int(np.asarray(censored)[np.asarray(time) < horizon].sum()))

@@ -169,6 +169,29 @@ class ConditionalIncidence(Serialisable):
         """Print :meth:`summary`."""
         print(str(self))
 
+    def _repr_html_(self) -> str:
+        """The summary as HTML, for notebooks."""
+        return (f"<p><strong>ConditionalIncidence: given event-free beyond landmark {self.landmark:g}</strong></p>"
+                + str(self.summary().to_html(index=False, float_format=lambda x: f"{x:.6g}")))
+
+    def plot(self, ax: Any = None, *, causes: Any = None, risk_table: bool = True,
+             labels: dict[str, Any] | None = None, ci_band: bool = False) -> Any:
+        """The landmark curves (time since the landmark) with numbers at risk; as :meth:`CumulativeIncidence.plot`.
+
+        The time axis is named "time since the landmark <s>" unless ``labels={"time": ...}`` names it.
+
+        Raises
+        ------
+        DataError
+            When nobody is followed beyond the landmark (there is no curve).
+        """
+        if self.incidence is None:
+            raise DataError(f"nobody is followed beyond the landmark {self.landmark:g}: there is no curve to plot",
+                            column="landmark")
+        names = dict(labels or {})
+        names.setdefault("time", f"time since the landmark {self.landmark:g}")
+        return self.incidence.plot(ax, causes=causes, risk_table=risk_table, labels=names, ci_band=ci_band)
+
     # -- serialisation (leiosurv.serial)
     JSON_FORM = ConditionalIncidenceForm
 

@@ -207,6 +207,18 @@ class GroupCounts:
         et, _, ct = self._parts()
         return float(max(et[-1] if et.size else -np.inf, ct[-1] if ct.size else -np.inf))
 
+    @property
+    def ended_by_event(self) -> bool:
+        """Whether follow-up ended with events only: nobody is censored at the last time.
+
+        The risk set is then emptied by events, so every curve is known after
+        the last time (it stays at its last value; see ``CumulativeIncidence.at``).
+        """
+        if self._full is not None:
+            return bool(self._full[2][-1] == 0)
+        et, _, ct = self._parts()
+        return bool(et.size and (ct.size == 0 or et[-1] > ct[-1]))
+
     # -- the event grid ---------------------------------------------------------
     def event_grid(self, *, keep: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(time, n_risk, events)`` on the distinct event times only.

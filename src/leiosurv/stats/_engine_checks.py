@@ -294,6 +294,17 @@ def resolve_events(
         declared = sorted({c for c in codes.values() if c > 0})
     if causes is None:
         causes_t = tuple(declared)
+        stray = [(v, c) for v, c in present if event_map is None and (codes.get(_key(v)) or 0) > 2]
+        if stray:
+            # undeclared, a code above 2 is more likely a data error than a third cause: refuse it
+            n_bad = sum(c for _, c in stray)
+            raise DataError(
+                f"column {name!r}: {_rows_have(n_bad)} event code {_listing([v for v, _ in stray])}, "
+                "beyond the default coding 0 = censored, 1 = the event, 2 = the competing event; "
+                f"declare further causes with causes={tuple(declared)!r} or recode with event_map",
+                column=name,
+                n_rows=n_bad,
+            )
     else:
         causes_t = _check_causes(causes)
     allowed = {0, *causes_t}

@@ -71,7 +71,10 @@ def count_events(
     causes : sequence of int, optional
         The cause codes, in the order of ``GroupCounts.events`` columns.  By
         default the positive codes present in the data (or all positive values
-        of ``event_map``).  Codes outside ``{0} | causes`` are an error.
+        of ``event_map``), which must then be 1 and/or 2 (the event and the
+        competing event): an undeclared code such as 3 is refused, not taken
+        as a third cause; declare it with ``causes=(1, 2, 3)``.  Codes outside
+        ``{0} | causes`` are an error.
     event_map : mapping, optional
         Maps the values found in ``event`` (any hashable: codes, labels such
         as ``"alive"``, booleans) to 0..K.  Every value present must be mapped.

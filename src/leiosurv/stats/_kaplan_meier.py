@@ -44,7 +44,11 @@ def kaplan_meier(
     data, time, event, group, event_map
         As in :func:`cumulative_incidence`.
     ci : {"log", "log-log", "plain"}, default "log"
-        ``"log"``: survfit's default ``exp(log S -/+ z*se/S)``, upper bound at
+        Why ``"log"`` by default: it is ``survival::survfit``'s default
+        (``conf.type = "log"``), the R function this reproduces, so
+        ``summary(survfit(...))`` is matched without options.
+        (:func:`cumulative_incidence` defaults to ``"plain"``, prodlim's native
+        interval and seed 001's.)  ``"log"``: survfit's default ``exp(log S -/+ z*se/S)``, upper bound at
         most 1.  ``"log-log"``: ``S ** exp(+/- z*se/(S*|log S|))``.  ``"plain"``:
         ``S -/+ z*se`` truncated to [0, 1].
     level : float, default 0.95

@@ -43,7 +43,7 @@ def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]]
                 lo = np.concatenate(([start], table[lo_col].to_numpy()[rows]))
                 hi = np.concatenate(([start], table[hi_col].to_numpy()[rows]))
                 ax.fill_between(t, lo, hi, step="post", alpha=0.2, color=line.get_color(), linewidth=0)
-    time_name = result.provenance.get("arguments", {}).get("time") or "time"
+    time_name = labels["time"] or result.provenance.get("arguments", {}).get("time") or "time"
     ax.set_xlabel(str(time_name))
     ax.set_ylabel(ylabel)
     ax.set_ylim(0.0, 1.0)
@@ -56,17 +56,21 @@ def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]]
 
 
 def _check_labels(labels: Any) -> dict[str, Any]:
-    """``labels`` is ``{"groups": {label: name}, "causes": {code: name}}`` (both optional)."""
+    """``labels`` is ``{"groups": {label: name}, "causes": {code: name}, "time": "axis name"}`` (all optional)."""
     from leiosurv.exceptions import InputError
 
     if labels is None:
-        return {"groups": {}, "causes": {}}
-    if not isinstance(labels, dict) or not set(labels) <= {"groups", "causes"}:
+        return {"groups": {}, "causes": {}, "time": None}
+    if not isinstance(labels, dict) or not set(labels) <= {"groups", "causes", "time"}:
         raise InputError(
             "labels must be a dict with keys 'groups' and/or 'causes', each mapping a group label or "
-            f"cause code to a display name, but was {labels!r}"
+            "cause code to a display name, and/or 'time', the time axis' name with its unit, "
+            f"but was {labels!r}"
         )
-    return {"groups": dict(labels.get("groups") or {}), "causes": dict(labels.get("causes") or {})}
+    time = labels.get("time")
+    if time is not None and not isinstance(time, str):
+        raise InputError(f"labels['time'] must be text (the axis name with its unit), but was {time!r}")
+    return {"groups": dict(labels.get("groups") or {}), "causes": dict(labels.get("causes") or {}), "time": time}
 
 
 def _group_name(group_name: Any, label: Any, labels: dict[str, Any]) -> str:

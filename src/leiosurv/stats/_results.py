@@ -106,7 +106,10 @@ class _StepResult(Serialisable):
         out: list[pd.DataFrame] = []
         for g, block in zip(self.counts.groups, self.blocks):
             last = g.last_time
-            past = h > last
+            # a group whose risk set was emptied by events (nobody censored at its last time) keeps
+            # its last value for ever after; prodlim gives NA there, survfit's summary(extend=TRUE)
+            # the last value, as here
+            past = h > last if not g.ended_by_event else np.zeros(h.size, dtype=bool)
             if beyond == "raise" and past.any():
                 raise beyond_error(g.label, float(h[past][0]), last)
             nrisk = n_risk_at(g, h)
@@ -154,6 +157,15 @@ class _StepResult(Serialisable):
     def print_summary(self) -> None:
         """Print the options and :meth:`summary`, fitted to the terminal's width."""
         print(str(self))
+
+    def _repr_html_(self) -> str:
+        """The options and :meth:`summary` as HTML, for notebooks (Jupyter calls it to show the result)."""
+        from html import escape
+
+        head = escape(f"{type(self).__name__}: " + ", ".join(f"{k}={v!r}" for k, v in self._options().items()))
+        grp = f", groups by {escape(repr(self.counts.group_name))}" if self.counts.group_name else ""
+        return (f"<p><strong>{head}</strong><br>{self.counts.n} rows{grp}</p>"
+                + str(self.summary().to_html(index=False, float_format=lambda x: f"{x:.6g}")))
 
     # -- serialisation (leiosurv.serial)
     JSON_FORM = StepResultForm
@@ -255,7 +267,11 @@ class CumulativeIncidence(_StepResult):
             (its largest event or censoring time): raise :class:`DataError`
             naming group, horizon and last time, or return a row of NaN flagged
             ``beyond_follow_up=True``.  A horizon equal to the last time is
-            within follow-up.
+            within follow-up.  When follow-up *ended with events* (nobody
+            censored at the last time, so the risk set was emptied by events)
+            every later horizon is within follow-up too: the curves keep their
+            last value (as ``summary(survfit(...), extend = TRUE)``; prodlim
+            reports ``NA`` there) and ``n_risk_at_horizon`` is 0.
 
         Returns
         -------
@@ -317,9 +333,10 @@ class CumulativeIncidence(_StepResult):
         risk_table : bool, default True
             Draw the number at risk per group under the axes.
         labels : dict[str, Any], optional
-            Display names: ``{"groups": {label: name}, "causes": {code: name}}``,
-            e.g. ``{"causes": {1: "metastasis", 2: "death"}}``; by default
-            ``<group column>=<label>`` and ``cause <k>``.
+            Display names: ``{"groups": {label: name}, "causes": {code: name},
+            "time": "axis name (unit)"}``, e.g. ``{"causes": {1: "metastasis",
+            2: "death"}, "time": "Days since diagnosis"}``; by default
+            ``<group column>=<label>``, ``cause <k>`` and the time column's name.
         ci_band : bool, default False
             Shade the pointwise interval.
 
@@ -476,11 +493,19 @@ class TableResult(Serialisable):
         return f"{self._title()}\n{fit_table(self.table, self._keys)}"
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} rows={len(self.table)}>"
+        # the table itself, as print() shows it (a REPL shows the repr): never "<GrayTest rows=2>"
+        return str(self)
 
     def print_summary(self) -> None:
         """Print the table, fitted to the terminal's width (key columns always shown)."""
         print(str(self))
+
+    def _repr_html_(self) -> str:
+        """The title and the table as HTML, for notebooks."""
+        from html import escape
+
+        return (f"<p><strong>{escape(self._title())}</strong></p>"
+                + str(self.table.to_html(index=False, float_format=lambda x: f"{x:.6g}")))
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -509,6 +534,10 @@ class RiskDifference(TableResult):
     provenance: dict[str, Any]
 
     _keys = ("cause", "horizon", "group", "rd", "lower", "upper")
+
+    def __post_init__(self) -> None:
+        # printed in full: every column, wrapped to the terminal's width, never cut with "..."
+        object.__setattr__(self, "table", keyed_frame(self.table, tuple(self.table.columns)))
 
     JSON_FORM = RiskDifferenceForm
 

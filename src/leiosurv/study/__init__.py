@@ -15,7 +15,14 @@ from leiosurv.study._multivariable import (
     MultivariableRow,
     multivariable_fine_gray,
 )
-from leiosurv.study._pipeline import StudyOptions, printed_decimals, rounding_interval, run_study, validate_rule
+from leiosurv.study._pipeline import (
+    StudyOptions,
+    printed_decimals,
+    published_se,
+    rounding_interval,
+    run_study,
+    validate_rule,
+)
 from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
 from leiosurv.study._results import *  # noqa: F403 (its public names, listed once in its __all__)
 from leiosurv.study._schema import (
@@ -30,6 +37,7 @@ from leiosurv.study._schema import (
     schema_markdown,
 )
 from leiosurv.study._sources import is_synthetic_file, source_path
+from leiosurv.study._stability import DEFAULT_BOOTSTRAP, DEFAULT_SEED, RuleStability
 from leiosurv.study._synth import (
     SYNTH_CALIBRATION,
     check_synth_size,
@@ -43,6 +51,10 @@ __all__ = [
     "MultivariableFineGray",
     "MultivariableRow",
     "MIN_EVENTS_PER_VARIABLE",
+    "published_se",
+    "RuleStability",
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_SEED",
     # COHORT
     "Cohort",
     "read_cohort",

@@ -21,11 +21,14 @@ from leiosurv.exceptions import InputError
 from leiosurv.stats import (
     CumulativeIncidence,
     EventCounts,
+    GroupCounts,
     conditional_incidence,
     count_events,
     cumulative_incidence,
+    exact_bound,
     gray_test,
     kaplan_meier,
+    n_known,
     risk_difference,
 )
 from leiosurv.study._results import (
@@ -41,6 +44,7 @@ from leiosurv.study._results import (
     interval_flags,
 )
 from leiosurv.study._schema import DAYS_PER_YEAR, OUTCOME_COLUMNS
+from leiosurv.study._stability import bootstrap_rule
 
 __all__ = ["analyse", "reverse_km_median", "mover_bounds", "VARIANCES", "CI_METHODS"]
 
@@ -73,6 +77,21 @@ class _Fitter:
     def flags(self, n: int, n_events: int, se: float) -> tuple[str, ...]:
         return interval_flags(n, n_events, se, min_patients=self.min_patients, min_events=self.min_events)
 
+    def bounds(self, est: float, lower: float, upper: float, g: GroupCounts, horizon: float
+               ) -> tuple[float, float, str]:
+        """The interval shown: the CI method's, or the exact bound where the estimate is 0 or 1.
+
+        At 0 (no event) or 1 (only events) the variance is 0, so a Wald interval
+        has zero width and a log-log one is undefined; the exact Clopper–Pearson
+        bound on the patients whose status at the horizon is known
+        (:func:`leiosurv.stats.exact_bound`) is shown instead, marked
+        ``interval = "exact"``.  The estimate and its SE are R's.
+        """
+        if est == 0.0 or est == 1.0:
+            lo, hi = exact_bound(est, n_known(g.time, g.censored, g.n, horizon), self.level)
+            return lo, hi, "exact"
+        return lower, upper, ""
+
     def risk(self, res: CumulativeIncidence, label: Any, n: int) -> Risk:
         tab = _cause1(res.at([self.horizon], beyond="nan"))
         row = _row_for(tab, label)
@@ -80,8 +99,9 @@ class _Fitter:
         events = int(g.events[g.time <= self.horizon, 0].sum())
         est, se = float(row["estimate"]), float(row["se"])
         flags = () if math.isnan(est) else self.flags(int(n), events, se)
-        return Risk(est, se, float(row["lower"]), float(row["upper"]), int(n),
-                    int(row["n_risk_at_horizon"]), bool(row["beyond_follow_up"]), events, flags)
+        lo, hi, how = self.bounds(est, float(row["lower"]), float(row["upper"]), g, self.horizon)
+        return Risk(est, se, lo, hi, int(n), int(row["n_risk_at_horizon"]), bool(row["beyond_follow_up"]), events,
+                    flags, interval=how)
 
     def rd(self, res: CumulativeIncidence, one: Risk, zero: Risk) -> tuple[float, float, float, float]:
         """Group 1 minus group 0 at the horizon: Wald (plain CI) or MOVER from the two log-log CIs."""
@@ -90,7 +110,9 @@ class _Fitter:
         tab = risk_difference(res, self.horizon, reference=0, cause=1).table
         row = _row_for(tab, 1)
         rd, se, lo, hi = float(row["rd"]), float(row["se"]), float(row["lower"]), float(row["upper"])
-        if self.ci == "log-log":
+        if self.ci == "log-log" or one.interval == "exact" or zero.interval == "exact":
+            # from the arms' own intervals (MOVER; Newcombe 1998): an arm at 0 or 1 contributes its
+            # exact bound instead of a zero variance
             lo, hi = mover_bounds(one, zero)
         return rd, se, lo, hi
 
@@ -145,8 +167,9 @@ class _Fitter:
                 est, se = float(row["estimate"]), float(row["se"])
                 flags = (("follow-up ends before the horizon",) if math.isnan(est) else
                          self.flags(n_at, events, se))
+                lo, hi, how = self.bounds(est, float(row["lower"]), float(row["upper"]), g, self.horizon - s)
                 out.append(ConditionalRisk(outcome, name, float(s), self.horizon, n_at, events, est, se,
-                                           float(row["lower"]), float(row["upper"]), flags))
+                                           lo, hi, flags, interval=how))
         return out
 
 
@@ -155,7 +178,8 @@ def mover_bounds(one: Risk, zero: Risk) -> tuple[float, float]:
 
     ``lower = rd - sqrt((p1 - l1)^2 + (u0 - p0)^2)``, ``upper = rd + sqrt((u1 - p1)^2 + (p0 - l0)^2)``.
     With untruncated Wald intervals this is exactly ``rd -/+ z*sqrt(se1^2 + se0^2)``; with log-log
-    intervals it keeps their asymmetry.  NaN where a group's interval is undefined (risk 0 or 1).
+    intervals it keeps their asymmetry; with an arm at 0 or 1 it uses that arm's exact bound (the study gives
+    such an arm :func:`leiosurv.stats.exact_bound` first), as Newcombe (1998) does with exact intervals.
 
     Examples
     --------
@@ -250,14 +274,23 @@ def _table1(df: pd.DataFrame, factors: Sequence[str], labels: Mapping[str, str])
 def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thresholds: Mapping[str, float] | None,
             rule: Rule | None, level: float, variance: str, ci: str,
             progress: Callable[[str, int, int], None] | None, min_patients: int, min_events: int,
-            landmarks: Sequence[float], provenance: dict) -> StudyResult:
+            landmarks: Sequence[float], provenance: dict, bootstrap: int = 0, seed: int = 1,
+            labels: Mapping[str, str] | None = None) -> StudyResult:
     """Run every step; ``rule=None`` derives the rule from ``thresholds``.
 
-    ``progress(step, done, total)`` is called after each step; ``landmarks``
-    are in years.
+    ``progress(step, done, total)`` is called after each step (and each
+    bootstrap resample); ``landmarks`` are in years; ``bootstrap`` resamples
+    (seeded with ``seed``) repeat the derivation (:mod:`._stability`).
     """
     factors = tuple(evidence.DLMS_FACTORS) + tuple(f for f in extra_factors if f not in evidence.DLMS_FACTORS)
-    labels = {**{f: f for f in factors}, **evidence.DLMS_FACTORS}
+    for key, text in (labels or {}).items():
+        if key not in factors or key in evidence.DLMS_FACTORS:
+            raise InputError(f"labels: {key!r} is not an extra factor of this study (extra factors: "
+                             f"{', '.join(f for f in factors if f not in evidence.DLMS_FACTORS) or 'none'}); "
+                             "the four published factors keep their evidence labels")
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"labels: the label of {key!r} must be non-empty text, but was {text!r}")
+    labels = {**{f: f for f in factors}, **(labels or {}), **evidence.DLMS_FACTORS}
     df = cohort.factor_frame(list(factors))
     missing = [c for c in (*factors, "age", "sex", "diagnosis_year", *sum(OUTCOME_COLUMNS.values(), ()))
                if c not in df.columns]
@@ -270,7 +303,7 @@ def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thre
             raise InputError(f"factor {f!r}: values must be 0, 1 or missing; row {bad.index[0]} has {bad.iloc[0]!r}")
     outcomes = tuple(evidence.DLMS_OUTCOMES)
     fit = _Fitter(horizon, level, variance, ci, min_patients, min_events)
-    total = 1 + len(outcomes) * (1 + len(factors) + 2)
+    total = 1 + len(outcomes) * (1 + len(factors) + 2) + bootstrap
     done = 0
 
     def step(name: str) -> None:
@@ -318,11 +351,22 @@ def analyse(cohort: Any, *, horizon: float, extra_factors: tuple[str, ...], thre
         if counts is not None:
             conditional.extend(fit.remaining(counts, o, {1: "high", 0: "low"}, landmarks_days))
         step(f"remaining risk / {OUTCOME_LABELS[o].lower()}")
+    stability = None
+    if bootstrap:
+        used = dict(thresholds) if rule.derived and thresholds is not None else dict(
+            evidence.DLMS_DERIVATION_THRESHOLDS)
+        published = {k: tuple(v) for k, v in evidence.DLMS_HIGH_RISK_FACTORS.items()}
+        stability = bootstrap_rule(df, factors, used, horizon, bootstrap, seed,
+                                   rule.by_outcome if rule.derived else {}, published,
+                                   lambda b: step(f"bootstrap resample {b} of {bootstrap}"))
     prov = {**provenance, "horizon_days": horizon, "horizon_years": horizon / DAYS_PER_YEAR,
             "factors": list(factors), "thresholds": None if thresholds is None else dict(thresholds),
             "level": level, "variance": variance, "ci": ci, "rule_id": rule.id,
-            "min_patients": min_patients, "min_events": min_events, "landmarks_years": list(landmarks)}
-    return StudyResult(prov, table1, overall, tuple(univariable), rule, groups, tuple(curves), tuple(conditional))
+            "min_patients": min_patients, "min_events": min_events, "landmarks_years": list(landmarks),
+            "bootstrap": bootstrap, "seed": seed,
+            "labels": {f: labels[f] for f in factors if f not in evidence.DLMS_FACTORS}}
+    return StudyResult(prov, table1, overall, tuple(univariable), rule, groups, tuple(curves), tuple(conditional),
+                       stability)
 
 
 def _arm_flags(pairs: Sequence[tuple[str, Risk | None]]) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from leiosurv.study._results import DAYS_PER_YEAR, FLAG_MARK, OUTCOME_LABELS, StudyResult
+from leiosurv.study._results import DAYS_PER_YEAR, FLAG_MARK, OUTCOME_LABELS, StudyResult, format_p
 
 __all__ = ["forest_plot", "cif_plot", "remaining_risk_plot", "figure_svg", "figure_bytes", "save_figure"]
 
@@ -137,6 +137,20 @@ def forest_plot(result: StudyResult) -> Figure:
     return fig
 
 
+def _legend(result: StudyResult, outcome: str, group: str) -> str:
+    """A curve's legend: its name and its risk at the horizon with CI, marked † when flagged."""
+    name = _NAMES.get(group, group)
+    if group == "all":
+        risk = result.overall.get(outcome)
+    else:
+        g = result.groups.get(outcome)
+        risk = None if g is None else (g.high if group == "high" else g.low)
+    if risk is None or math.isnan(risk.estimate):
+        return name
+    years = result.horizon_days / DAYS_PER_YEAR
+    return f"{name}: {risk.format()}{FLAG_MARK if risk.flagged else ''} at {years:g} y"
+
+
 def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: bool = True) -> Figure:
     """Cumulative incidence of *outcome* with its pointwise CI band and numbers at risk.
 
@@ -163,7 +177,7 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: boo
         colour = _COLOURS.get(c.group, "black")
         if ci_band:
             ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, linewidth=0)
-        ax.step(t, est, where="post", color=colour, linewidth=1.8, label=_NAMES.get(c.group, c.group))
+        ax.step(t, est, where="post", color=colour, linewidth=1.8, label=_legend(result, outcome, c.group))
         top = hi if ci_band else est
         if np.isfinite(top).any():
             ymax = max(ymax, float(np.nanmax(top)))
@@ -174,7 +188,10 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: boo
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(color="#e8e8e8", linewidth=0.6)
     if curves:
-        ax.legend(loc="upper left", frameon=False, fontsize=9)
+        g = result.groups.get(outcome)
+        gray = (f"Gray's test {format_p(g.gray_p_value)}{FLAG_MARK if g.flagged else ''}"
+                if by != "all" and g is not None and not math.isnan(g.gray_p_value) else None)
+        ax.legend(loc="upper left", frameon=False, fontsize=9, title=gray, title_fontsize=9)
         if ci_band:
             ax.text(0.99, 0.02, f"shaded: {int(round(100 * result.provenance['level']))}% pointwise CI",
                     transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color="#555555")

@@ -21,6 +21,7 @@ import datetime as _dt
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from statistics import NormalDist
 from typing import Any, Literal, TypedDict, Unpack
 
 from leiosurv import __version__
@@ -30,6 +31,7 @@ from leiosurv.study._analysis import CI_METHODS, VARIANCES
 from leiosurv.study._analysis import analyse as _analyse
 from leiosurv.study._results import (
     DAYS_PER_YEAR,
+    FLAG_MARK,
     MIN_EVENTS,
     MIN_PATIENTS,
     OUTCOME_LABELS,
@@ -42,8 +44,9 @@ from leiosurv.study._results import (
     parse_horizon,
     parse_thresholds,
 )
+from leiosurv.study._stability import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 
-__all__ = ["run_study", "validate_rule", "StudyOptions", "printed_decimals", "rounding_interval"]
+__all__ = ["run_study", "validate_rule", "StudyOptions", "printed_decimals", "rounding_interval", "published_se"]
 
 # ---------------------------------------------------------------------------
 # Public entry points
@@ -64,11 +67,13 @@ class StudyOptions(TypedDict, total=False):
     min_patients: int
     min_events: int
     landmarks_years: Sequence[float] | None
+    bootstrap: int
+    seed: int
 
 
 _DEFAULTS: dict[str, Any] = {"horizon_days": 5 * DAYS_PER_YEAR, "level": 0.95, "variance": "delta", "ci": "plain",
                              "progress": None, "min_patients": MIN_PATIENTS, "min_events": MIN_EVENTS,
-                             "landmarks_years": None}
+                             "landmarks_years": None, "bootstrap": DEFAULT_BOOTSTRAP, "seed": DEFAULT_SEED}
 
 
 def run_study(
@@ -76,6 +81,7 @@ def run_study(
     *,
     factors: Sequence[str] | None = None,
     thresholds: Mapping[str, float] | str | None = None,
+    labels: Mapping[str, str] | None = None,
     **options: Unpack[StudyOptions],
 ) -> StudyResult:
     """Run the cohort study of seed 001 on *cohort* and derive a high/low-risk rule.
@@ -87,6 +93,10 @@ def run_study(
     factors : sequence of str, optional
         Extra 0/1 factor columns analysed after the four of
         ``evidence.DLMS_FACTORS``.
+    labels : mapping of str to str, optional
+        Display labels of the extra factors, e.g. ``{"deep_invasion": "Deep
+        invasion"}``, used in every table, sentence and figure instead of the
+        column name (the four published factors keep their evidence labels).
     thresholds : mapping or str, optional
         Derivation thresholds per outcome (fractions, or ``"met=5,lr=10"`` in
         points); default ``evidence.DLMS_DERIVATION_THRESHOLDS``.  A factor
@@ -119,6 +129,12 @@ def run_study(
         Landmarks (years) of the remaining-risk table: the risk by the horizon
         given event-free at each landmark.  Default 0, 1, 2, ... up to the last
         whole year before the horizon (0-4 for 5 years).
+    bootstrap : int, default :data:`DEFAULT_BOOTSTRAP` (200)
+        Bootstrap resamples on which the derivation is repeated
+        (:class:`RuleStability`: how often each factor is selected, how often
+        the derived and the published rule are re-derived); 0 skips it.
+    seed : int, default 1
+        Seed of the resampling (the same seed gives the same frequencies).
 
     Returns
     -------
@@ -138,7 +154,7 @@ def run_study(
     horizon, opts = _options("run_study", options)
     thr = parse_thresholds(thresholds)
     return _analyse(cohort, horizon=horizon, extra_factors=tuple(factors or ()), thresholds=thr, rule=None,
-                    provenance=_provenance(cohort), **opts)
+                    provenance=_provenance(cohort), labels=labels, **opts)
 
 
 def validate_rule(cohort: Any, **options: Unpack[StudyOptions]) -> RuleValidation:
@@ -191,7 +207,8 @@ def _options(function: str, given: Mapping[str, Any]) -> tuple[float, dict]:
                          "the command line draws the progress bar")
     if progress is not None and progress is not False and not callable(progress):
         raise InputError(f"progress must be a callable progress(step, done, total) or None, but was {progress!r}")
-    for name, v in (("min_patients", min_patients), ("min_events", min_events)):
+    for name, v in (("min_patients", min_patients), ("min_events", min_events), ("bootstrap", o["bootstrap"]),
+                    ("seed", o["seed"])):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise InputError(f"{name} must be a whole number >= 0, but was {v!r}")
     if landmarks_years is None:
@@ -206,7 +223,8 @@ def _options(function: str, given: Mapping[str, Any]) -> tuple[float, dict]:
             raise InputError(f"landmarks_years must lie in [0, horizon) = [0, {horizon / DAYS_PER_YEAR:g}) years, "
                              f"but contained {bad[0]:g}")
     return horizon, {"level": float(level), "variance": variance, "ci": ci, "progress": progress or None,
-                     "min_patients": min_patients, "min_events": min_events, "landmarks": marks}
+                     "min_patients": min_patients, "min_events": min_events, "landmarks": marks,
+                     "bootstrap": o["bootstrap"], "seed": o["seed"]}
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +274,34 @@ def _printed(p: Any, dec: tuple[int, int, int]) -> str:
     return f"{_pct(p.estimate, dec[0])} ({_pct(p.lower, dec[1])} to {_pct(p.upper, dec[2])})"
 
 
+_Z95 = NormalDist().inv_cdf(0.975)
+"""The normal quantile of the published 95 % intervals (their SE is half-width / z)."""
+
+
+def published_se(estimate: float, ci_min: float, ci_max: float) -> float:
+    """The standard error a published 95 % CI implies: its larger half-width over z(0.975).
+
+    The larger half-width, because a Wald interval truncated at 0 (seed 001's
+    "25.0 (0-67)") keeps its full width on the other side only; the bounds are
+    those widened by their rounding, so the SE is never understated.
+
+    Examples
+    --------
+    >>> round(100 * published_se(0.084, 0.0545, 0.1105), 3)
+    1.505
+    """
+    return max(ci_max - estimate, estimate - ci_min) / _Z95
+
+
+def _distance(value: float, ranges: Sequence[tuple[float, float]]) -> float:
+    """How far ``value`` lies from the nearest of ``ranges`` (0 inside one)."""
+    return min(max(lo - value, value - hi, 0.0) for lo, hi in ranges)
+
+
 def _compare(study: StudyResult) -> list[Comparison]:
+    """Each published figure against the cohort's estimate, through their difference (both SEs)."""
+    z = NormalDist().inv_cdf((1 + float(study.provenance["level"])) / 2)
+    level = int(round(100 * float(study.provenance["level"])))
     out = []
     for (factor, outcome), pub in evidence.DLMS_FACTOR_RISKS.items():
         fr = study.factor_result(factor, outcome)
@@ -269,10 +314,10 @@ def _compare(study: StudyResult) -> list[Comparison]:
             allowed[quantity] = [rounding_interval(p.estimate, printed_decimals(p)[0])]
         (p_lo, p_hi), (a_lo, a_hi) = allowed["present"][0], allowed["absent"][0]
         allowed["difference"].append((p_lo - a_hi, p_hi - a_lo))
-        for quantity, (est, lo, hi) in (
-            ("present", _triple(fr.present)),
-            ("absent", _triple(fr.absent)),
-            ("difference", (fr.rd, fr.rd_lower, fr.rd_upper)),
+        for quantity, (est, se, lo, hi), flags in (
+            ("present", _quad(fr.present), () if fr.present is None else fr.present.flags),
+            ("absent", _quad(fr.absent), () if fr.absent is None else fr.absent.flags),
+            ("difference", (fr.rd, fr.rd_se, fr.rd_lower, fr.rd_upper), fr.flags),
         ):
             p = getattr(pub, quantity)
             dec = printed_decimals(p)
@@ -284,53 +329,68 @@ def _compare(study: StudyResult) -> list[Comparison]:
             what = {"present": "5-year risk with the factor", "absent": "5-year risk without the factor",
                     "difference": "risk difference"}[quantity]
             label = f"{fr.label}, {OUTCOME_LABELS[outcome].lower()}, {what}"
+            se_p = published_se(p.estimate, ci_min, ci_max)
             extra = dict(published_text=printed, published_min=a_min, published_max=a_max,
-                         published_ci_min=ci_min, published_ci_max=ci_max)
+                         published_ci_min=ci_min, published_ci_max=ci_max, cohort_se=se,
+                         published_se=se_p, flags=tuple(flags))
+            cohort_text = ("not estimable" if math.isnan(est) else
+                           f"{_pct(est)}%{FLAG_MARK if flags else ''} ({level}% CI {_pct(lo)} to {_pct(hi)})")
+            head = f"{label}: cohort {cohort_text} vs published {printed}"
+            # not assessable: nothing to compare, or an estimate whose uncertainty is not measured -
+            # decided on the estimate, its SE and its flags, never on its interval, so that the verdict
+            # is the same under every CI type
+            reason = ""
             if math.isnan(est):
-                msg = f"{label}: NOT ASSESSABLE — not estimable in this cohort (published {printed})"
+                reason = "not estimable in this cohort"
+            elif flags:
+                reason = "the cohort's estimate is flagged " + FLAG_MARK + " (" + "; ".join(flags) + ")"
+            elif not se > 0:
+                reason = "the cohort's standard error is 0"
+            if reason:
+                msg = f"{head}: NOT ASSESSABLE — {reason}"
                 out.append(Comparison(factor, outcome, quantity, p.estimate, p.lower, p.upper, est, lo, hi,
-                                      None, None, msg, **extra))
+                                      None, None, msg, **extra, verdict="not assessable", reason=reason))
                 continue
+            gap = _distance(est, ranges)
+            se_d = math.hypot(se, se_p)
+            zstat = gap / se_d
+            consistent = zstat <= z
+            # the same test with the figure as printed (no rounding range, unwidened CI)
+            strict_z = abs(est - p.estimate) / math.hypot(se, published_se(p.estimate, p.lower, p.upper))
+            rounding = consistent and strict_z > z
             c_in = bool(ci_min <= est <= ci_max)
-            # a zero-width Wald interval (SE 0: no events, or only events, in a small group) tests
-            # nothing; nor does a risk difference one of whose arms has SE 0, since its interval
-            # then carries the other arm's uncertainty only
-            degenerate = hi - lo == 0 or (
-                quantity == "difference" and any(r is not None and r.se == 0 for r in (fr.present, fr.absent))
-            )
-            p_in = None if degenerate else any(lo <= r_hi and r_lo <= hi for r_lo, r_hi in ranges)
-            strict = bool(p.lower <= est <= p.upper) and (degenerate or bool(lo <= p.estimate <= hi))
-            rounding = c_in and (p_in is not False) and not strict
-            allows = " or ".join(f"{_pct(r_lo, 2)} to {_pct(r_hi, 2)}" for r_lo, r_hi in ranges)
-            if len(ranges) > 1:
-                allows = (f"{_pct(ranges[0][0], 2)} to {_pct(ranges[0][1], 2)}, and the difference of the printed "
-                          f"risks {_pct(ranges[1][0], 2)} to {_pct(ranges[1][1], 2)}")
-            head = (f"{label}: cohort {_pct(est, 2)}% ({_pct(lo, 2)} to {_pct(hi, 2)}) vs published {printed} "
-                    f"as printed (rounding allows {allows})")
-            if p_in is None:
-                zero = ("the cohort's interval has zero width (standard error 0 — no events, or only events, "
-                        "among few patients)") if hi - lo == 0 else (
-                        "one of the two groups has standard error 0 (no events, or only events, among few "
-                        "patients), so the difference's interval ignores that group's uncertainty")
-                msg = (f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence "
-                       f"interval; {zero}" if not c_in else
-                       f"{head}: NOT ASSESSABLE — {zero}, so the published estimate cannot be tested against it")
-            elif c_in and p_in:
-                msg = f"{head}: consistent" + (" once the paper's rounding is allowed for" if rounding else "")
-            elif not c_in and not p_in:
-                msg = f"{head}: DISAGREES — each estimate lies outside the other's confidence interval"
-            elif not c_in:
-                msg = f"{head}: DISAGREES — the cohort's estimate lies outside the published confidence interval"
+            p_in = any(lo <= r_hi and r_lo <= hi for r_lo, r_hi in ranges)
+            allows = _join_ranges(ranges, dec[0] + 1)
+            detail = (f"within what the printed figure allows ({allows}), SE {_pct(se_d)} = sqrt(cohort "
+                      f"{_pct(se)}² + published {_pct(se_p)}²), z = 0.00")
+            if gap:
+                detail = (f"difference {_pct(gap)} points beyond what the printed figure allows ({allows}), "
+                          f"SE {_pct(se_d)} = sqrt(cohort {_pct(se)}² + published {_pct(se_p)}²), z = {zstat:.2f}")
+            if consistent:
+                reason = f"{detail} <= {z:.2f}" + (" (consistent once the paper's rounding is allowed for)"
+                                                   if rounding else "")
+                msg = f"{head}: consistent — {reason}"
+                verdict = "consistent"
             else:
-                msg = (f"{head}: DISAGREES — every value the published estimate can stand for lies outside the "
-                       "cohort's confidence interval")
+                reason = f"{detail} > {z:.2f}"
+                msg = f"{head}: DISAGREES — {reason}"
+                verdict = "disagrees"
             out.append(Comparison(factor, outcome, quantity, p.estimate, p.lower, p.upper, est, lo, hi, c_in, p_in,
-                                  msg, **extra, rounding_explains=rounding))
+                                  msg, **extra, rounding_explains=rounding, verdict=verdict, reason=reason,
+                                  z_statistic=zstat))
     return out
 
 
-def _triple(r: Risk | None) -> tuple[float, float, float]:
-    return (float("nan"),) * 3 if r is None else (r.estimate, r.lower, r.upper)
+def _join_ranges(ranges: Sequence[tuple[float, float]], digits: int) -> str:
+    text = f"{_pct(ranges[0][0], digits)} to {_pct(ranges[0][1], digits)}"
+    if len(ranges) > 1:
+        text += (f", or {_pct(ranges[1][0], digits)} to {_pct(ranges[1][1], digits)} as the difference of the "
+                 "printed risks")
+    return text
+
+
+def _quad(r: Risk | None) -> tuple[float, float, float, float]:
+    return (float("nan"),) * 4 if r is None else (r.estimate, r.se, r.lower, r.upper)
 
 
 def _now() -> str:

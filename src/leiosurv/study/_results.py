@@ -17,6 +17,7 @@ from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
 from leiosurv.serial import JSONFloat, Serialisable
 from leiosurv.study._schema import DAYS_PER_YEAR
+from leiosurv.study._stability import RuleStability
 
 __all__ = [
     "parse_horizon",
@@ -72,7 +73,7 @@ def interval_flags(n: int, n_events: int, se: float, *, min_patients: int = MIN_
     Examples
     --------
     >>> interval_flags(4, 0, 0.0)
-    ('4 patients (fewer than 10)', '0 events (fewer than 5)', 'standard error 0: zero-width interval')
+    ('4 patients (fewer than 10)', '0 events (fewer than 5)', 'standard error 0: exact bound shown')
     >>> interval_flags(300, 12, 0.01)
     ()
     """
@@ -82,7 +83,7 @@ def interval_flags(n: int, n_events: int, se: float, *, min_patients: int = MIN_
     if n_events < min_events:
         out.append(f"{n_events} event{'s' if n_events != 1 else ''} (fewer than {min_events})")
     if se == 0:
-        out.append("standard error 0: zero-width interval")
+        out.append("standard error 0: exact bound shown")
     return tuple(out)
 
 
@@ -179,7 +180,8 @@ class _Interval:
         """``"9.3% (0.6 to 18.0)"``-style text: estimate and CI bounds in percent."""
         if math.isnan(self.estimate):
             return "not estimable"
-        return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)})"
+        exact = ", exact" if getattr(self, "interval", "") == "exact" else ""  # tables: "exact" = exact bound
+        return f"{_pct(self.estimate, digits)}% ({_pct(self.lower, digits)} to {_pct(self.upper, digits)}{exact})"
 
 
 FLAG_MARK = "†"
@@ -247,6 +249,9 @@ class Risk(_Interval, Serialisable):
     """Events of the outcome in the group by the horizon (-1: not recorded)."""
     flags: tuple[str, ...] = ()
     """Why the interval is not to be trusted (see :func:`interval_flags`); empty when it is."""
+    interval: str = ""
+    """``"exact"`` when the estimate is 0 or 1 and ``lower``/``upper`` are the exact bound
+    (:func:`leiosurv.stats.exact_bound`) instead of the degenerate interval of the CI method; else ``""``."""
 
 
 
@@ -349,6 +354,8 @@ class ConditionalRisk(_Interval, Serialisable):
     lower: JSONFloat
     upper: JSONFloat
     flags: tuple[str, ...] = ()
+    interval: str = ""
+    """``"exact"`` when ``lower``/``upper`` are the exact bound of an estimate at 0 or 1 (see :class:`Risk`)."""
 
     @property
     def landmark_years(self) -> float:
@@ -409,6 +416,8 @@ class StudyResult(Serialisable):
     groups: dict[str, GroupResult]
     curves: tuple[Curve, ...]
     conditional: tuple[ConditionalRisk, ...] = ()
+    stability: RuleStability | None = None
+    """The derivation repeated on bootstrap resamples (``bootstrap=`` resamples; None when 0)."""
 
     @property
     def synthetic(self) -> bool:
@@ -461,14 +470,20 @@ class StudyResult(Serialisable):
         for r in self.univariable:
             lines.append(f"  {r.label} -> {OUTCOME_LABELS.get(r.outcome, r.outcome)}: RD {r.format_rd()}"
                          f"{mark_ if r.flagged else ''} (n = {r.n_used}, missing {r.n_missing}; Gray "
-                         f"{format_p(r.gray_p_value)})")
+                         f"{format_p(r.gray_p_value)}{mark_ if r.flagged else ''})")
         names = "; ".join(self.factor_label(f) for f in self.rule.factors) or "(none)"
         kind = "derived rule" if self.rule.derived else f"published rule {self.rule.id}"
         lines.append(f"  {kind}: high risk if any of {names}")
+        st = self.stability
+        if st is not None:
+            which = ("derived rule re-derived in " f"{100 * st.derived_frequency:.1f}%, " if self.rule.derived else "")
+            lines.append(f"  bootstrap ({st.resamples} resamples, seed {st.seed}): {which}published rule in "
+                         f"{100 * st.published_frequency:.1f}% (exploratory: univariable, no multiple-testing "
+                         "adjustment)")
         for o, g in self.groups.items():
             lines.append(f"  {OUTCOME_LABELS.get(o, o)}: high {g.high.format() if g.high else 'NA'} vs low "
                          f"{g.low.format() if g.low else 'NA'}; RD {g.format_rd()}{mark_ if g.flagged else ''}; "
-                         f"Gray {format_p(g.gray_p_value)}")
+                         f"Gray {format_p(g.gray_p_value)}{mark_ if g.flagged else ''}")
         flagged = self.flagged_estimates()
         if flagged:
             lines.append(f"  {mark_} interval not reliable (not interpreted as significant):")
@@ -503,17 +518,29 @@ class Comparison(Serialisable):
     """The published CI widened by the rounding of its printed bounds."""
     rounding_explains: bool = False
     """True when the figure is consistent only once the rounding is allowed for."""
+    cohort_se: JSONFloat = float("nan")
+    """The cohort estimate's standard error (for a difference, ``rd_se``)."""
+    published_se: JSONFloat = float("nan")
+    """The SE the published 95 % CI implies (:func:`leiosurv.study.published_se`)."""
+    z_statistic: JSONFloat = float("nan")
+    """Distance between the cohort's estimate and the nearest value the printed figure allows, over
+    ``sqrt(cohort_se^2 + published_se^2)``; NaN when not assessable."""
+    flags: tuple[str, ...] = ()
+    """The cohort estimate's flags (:func:`interval_flags`); a flagged estimate is not assessable."""
+    verdict: str = "not assessable"
+    """``"consistent"``, ``"disagrees"`` or ``"not assessable"``."""
+    reason: str = ""
+    """Why: the difference, its SE and z, or what makes the figure not assessable."""
 
     @property
     def agrees(self) -> bool:
-        return bool(self.cohort_in_published_ci) and bool(self.published_in_cohort_ci)
+        return self.verdict == "consistent"
 
     @property
     def status(self) -> str:
-        """``"consistent"``, ``"disagrees"`` (a containment check failed) or ``"not assessable"``."""
-        if self.cohort_in_published_ci is False or self.published_in_cohort_ci is False:
-            return "disagrees"
-        return "consistent" if self.agrees else "not assessable"
+        """``"consistent"``, ``"disagrees"`` (``z_statistic`` above the normal quantile of the level) or
+        ``"not assessable"`` (not estimable, flagged, or SE 0)."""
+        return self.verdict
 
 
 
@@ -525,12 +552,16 @@ class RuleValidation(Serialisable):
     comparisons: tuple[Comparison, ...]
 
     COMPARISON_RULE = (
-        "A published figure is compared as the interval its rounding allows (\"18\" is 17.5 to 18.5, \"9.3\" is "
-        "9.25 to 9.35); a published risk difference may also stand for the difference of the two printed risks "
-        "(26.0 - 8.4 = 17.5 to 17.7), which counts too; the published 95% CI is widened by the rounding of its "
-        "bounds. A figure is consistent when the cohort's estimate lies inside the widened published CI and "
-        "one of the published estimate's intervals overlaps the cohort's CI; it is not assessable when the "
-        "cohort's interval has zero width or rests on a group with standard error 0."
+        "A published figure and the cohort's estimate are compared through their difference, weighing both "
+        "uncertainties: the published 95% CI gives the published standard error (its larger half-width, after "
+        "widening each printed bound by its rounding, over 1.96), the cohort gives its own; the difference "
+        "between the cohort's estimate and the nearest value the printed figure can stand for (\"18\" is 17.5 "
+        "to 18.5, \"9.3\" is 9.25 to 9.35; a risk difference may also stand for the difference of the two "
+        "printed risks, 26.0 - 8.4 = 17.5 to 17.7) is divided by sqrt(SE_cohort² + SE_published²). The figure "
+        "disagrees when this exceeds the normal quantile of the confidence level (1.96 at 95%), and is "
+        "consistent otherwise. It is not assessable when the cohort cannot estimate it, when the cohort's "
+        "estimate is flagged † (few patients or events, or standard error 0), or when its standard error is 0; "
+        "the verdict rests on estimates and standard errors only, so it is the same under every CI type."
     )
     """How :func:`validate_rule` compares a published figure with the cohort (printed with every validation)."""
 

@@ -185,6 +185,16 @@ def _consistency_checks(sql: Sql) -> list[_Check]:
     return out
 
 
+def _row_order(issue: FieldIssue) -> tuple[int, int]:
+    """Sort key: issues naming ``row N.column`` by N, then the summary lines (stable for equal keys)."""
+    path = issue.path
+    if path.startswith("row ") and "." in path:
+        head = path[4:].split(".", 1)[0]
+        if head.isdigit():
+            return 0, int(head)
+    return 1, 0
+
+
 def validate_table(con: duckdb.DuckDBPyConnection, extras: tuple[str, ...] = ()) -> list[FieldIssue]:
     """Run every check on the table ``src`` (with a 1-based ``__row`` column).
 
@@ -198,7 +208,7 @@ def validate_table(con: duckdb.DuckDBPyConnection, extras: tuple[str, ...] = ())
     Returns
     -------
     list of FieldIssue
-        Empty when the table is valid; otherwise paths ``row N.column``, at most
+        Empty when the table is valid; otherwise paths ``row N.column`` in row order, at most
         :data:`MAX_EXAMPLES_PER_CHECK` rows per check followed by a count of the
         rest, and at most :data:`MAX_ISSUES` issues in all.
     """
@@ -223,6 +233,8 @@ def validate_table(con: duckdb.DuckDBPyConnection, extras: tuple[str, ...] = ())
                           if value is not None else FieldIssue(f"row {row}.{ch.column}", ch.message))
         if count > len(rows):
             issues.append(FieldIssue(ch.column, f"... and {count - len(rows)} more rows: {ch.message}"))
+    # listed in row order (the checks ran column by column); the "... and N more" lines after the rows
+    issues.sort(key=_row_order)
     if len(issues) > MAX_ISSUES:
         rest = len(issues) - MAX_ISSUES
         issues = issues[:MAX_ISSUES] + [FieldIssue("(cohort)", f"... and {rest} more problems not listed")]

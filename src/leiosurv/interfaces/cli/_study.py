@@ -93,6 +93,18 @@ _common = [
                  help="delta: prodlim/survfit delta method (reproduces seed 001); aalen: cmprsk::cuminc."),
     click.option("--ci", type=click.Choice(["plain", "log-log"]), default="plain", show_default=True,
                  help="plain: Wald CI truncated to [0, 1] (seed 001); log-log: transformed."),
+    click.option("--min-patients", type=click.IntRange(min=0), default=None,
+                 help="Flag an estimate from fewer patients (default 10)."),
+    click.option("--min-events", type=click.IntRange(min=0), default=None,
+                 help="Flag an estimate resting on fewer events by the horizon (default 5)."),
+    click.option("--landmarks", default=None,
+                 help="Landmarks of the remaining-risk table in years, e.g. 0,1,2,3,4 (default 0 to the last "
+                      "whole year before the horizon)."),
+    click.option("--bootstrap", type=click.IntRange(min=0), default=None,
+                 help="Bootstrap resamples repeating the rule's derivation (default 200; 0 skips it)."),
+    click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the bootstrap (default 1)."),
+    click.option("--json", "as_json", is_flag=True,
+                 help="Print the result as JSON on stdout (result.json's content) instead of the summary."),
     click.option("--force", is_flag=True, help="Replace a non-empty --out directory."),
     click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal)."),
 ]
@@ -145,6 +157,32 @@ def _read(cohort: str, table: str | None, sheet: str | None, factors: tuple[str,
     return read_cohort(cohort, table=table, sheet=sheet, factors=factors)
 
 
+def _landmarks(text: str | None) -> list[float] | None:
+    """``--landmarks 0,1,2`` as years; one line naming the option on a bad value."""
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"must be comma-separated numbers of years, e.g. 0,1,2 (got {text!r})",
+                                 param_hint="--landmarks") from None
+
+
+def _options(min_patients: int | None, min_events: int | None, landmarks: str | None, bootstrap: int | None,
+             seed: int | None, progress: bool) -> dict:
+    """The shared options as keywords of run_study / validate_rule (unset ones keep the API's defaults)."""
+    given = {"min_patients": min_patients, "min_events": min_events, "landmarks_years": _landmarks(landmarks),
+             "bootstrap": bootstrap, "seed": seed}
+    return {"progress": _progress_bar(progress), **{k: v for k, v in given.items() if v is not None}}
+
+
+def _echo_json(result, kind: str) -> None:
+    import json
+
+    payload = {"synthetic": result.synthetic, "kind": kind, **result.to_dict()}
+    click.echo(json.dumps(payload, allow_nan=False))
+
+
 def _with_common(f):
     for deco in reversed(_common):
         f = deco(f)
@@ -155,8 +193,12 @@ def _with_common(f):
 @_with_common
 @click.option("--factors", multiple=True, help="Extra 0/1 factor columns (repeat or comma-separate).")
 @click.option("--thresholds", default=None, help="Derivation thresholds in points, e.g. met=5,lr=10 (the default).")
+@click.option("--label", "labels", multiple=True,
+              help="Display label of an extra factor, COLUMN=TEXT, e.g. --label 'deep_invasion=Deep invasion'.")
 def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon: str, level: float, variance: str,
-          ci: str, force: bool, progress: bool, factors: tuple[str, ...], thresholds: str | None) -> None:
+          ci: str, min_patients: int | None, min_events: int | None, landmarks: str | None, bootstrap: int | None,
+          seed: int | None, as_json: bool, force: bool, progress: bool, factors: tuple[str, ...],
+          thresholds: str | None, labels: tuple[str, ...]) -> None:
     """Run the cohort study of seed 001 on COHORT and write the report to --out.
 
     COHORT is a file, or a patient registry: a leiosurv registry SQLite file, a postgresql:// URL, or
@@ -166,35 +208,55 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
 
     extras = _factors(factors)
     days, thr = parse_horizon(horizon), parse_thresholds(thresholds)
+    opts = _options(min_patients, min_events, landmarks, bootstrap, seed, progress)
+    names = {}
+    for item in labels:
+        col, sep, text = item.partition("=")
+        if not sep or not col.strip() or not text.strip():
+            raise click.BadParameter(f"must be COLUMN=TEXT, e.g. 'deep_invasion=Deep invasion' (got {item!r})",
+                                     param_hint="--label")
+        names[col.strip()] = text.strip()
 
     def work():
         c = _read(cohort, table, sheet, extras)
-        return run_study(c, horizon_days=days, factors=extras, thresholds=thr, level=level, variance=variance,
-                         ci=ci, progress=_progress_bar(progress))
+        return run_study(c, horizon_days=days, factors=extras, thresholds=thr, labels=names, level=level,
+                         variance=variance, ci=ci, **opts)
 
     result = _run(cohort, out, force, work)
+    if as_json:
+        _echo_json(result, "study")
+        return
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
     rule = "; ".join(result.factor_label(f) for f in result.rule.factors) or "(no factor exceeded the thresholds)"
-    click.echo(f"Derived rule: high risk if any of {rule}")
+    click.echo(f"Derived rule (exploratory): high risk if any of {rule}")
+    st = result.stability
+    if st is not None:
+        click.echo(f"Re-derived in {100 * st.derived_frequency:.1f}% of {st.resamples} bootstrap resamples "
+                   f"(seed {st.seed}); the published rule in {100 * st.published_frequency:.1f}%")
     click.echo(f"Report: {out / 'report.html'}")
 
 
 @click.command("validate-rule")
 @_with_common
 def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | None, horizon: str, level: float,
-                      variance: str, ci: str, force: bool, progress: bool) -> None:
+                      variance: str, ci: str, min_patients: int | None, min_events: int | None,
+                      landmarks: str | None, bootstrap: int | None, seed: int | None, as_json: bool, force: bool,
+                      progress: bool) -> None:
     """Apply the published dermal-LMS rule to COHORT and compare it with the published figures."""
     from leiosurv.study import parse_horizon, validate_rule
 
     days = parse_horizon(horizon)
+    opts = _options(min_patients, min_events, landmarks, bootstrap, seed, progress)
 
     def work():
         c = _read(cohort, table, sheet)
-        return validate_rule(c, horizon_days=days, level=level, variance=variance, ci=ci,
-                             progress=_progress_bar(progress))
+        return validate_rule(c, horizon_days=days, level=level, variance=variance, ci=ci, **opts)
 
     result = _run(cohort, out, force, work)
+    if as_json:
+        _echo_json(result, "rule_validation")
+        return
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
     click.echo(f"Published figures compared: {len(result.comparisons)}; disagreements: {len(result.disagreements)}; "
@@ -206,6 +268,12 @@ def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | No
         click.echo(f"  ? {c.message}")
     for c in (c for c in result.comparisons if c.rounding_explains):
         click.echo(f"  ~ {c.message}")
+    st = result.study.stability
+    if st is not None:
+        sel = ", ".join(f"{result.study.factor_label(f)} {100 * st.frequency(f, o):.1f}%"
+                        for o, fs in st.published_rule.items() for f in fs)
+        click.echo(f"Bootstrap ({st.resamples} resamples, seed {st.seed}): published rule re-derived in "
+                   f"{100 * st.published_frequency:.1f}%; each published factor selected for its outcome: {sel}")
     click.echo(f"Report: {out / 'report.html'}")
 
 
