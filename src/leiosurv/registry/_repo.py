@@ -19,8 +19,7 @@ from sqlalchemy.engine import Connection
 from leiosurv.exceptions import IntegrityError, NotFoundError
 from leiosurv.registry import _tables as T
 
-__all__ = ["translate_errors", "patient_id", "tumour_row", "observation_id", "death_date", "insert", "next_seq",
-           "store_contents", "assessment_query"]
+__all__ = ["translate_errors", "patient_id", "tumour_row", "observation_id", "death_date", "insert", "next_seq"]
 
 _CONSTRAINT_TEXT = {
     "ck_event_metastasis_needs_site":
@@ -123,24 +122,3 @@ def next_seq(conn: Connection, tumour_id: int) -> int:
     """The next assessment number of a tumour (1 for the first)."""
     n = conn.execute(sa.select(sa.func.max(T.assessment.c.seq)).where(T.assessment.c.tumour_id == tumour_id)).scalar()
     return (n or 0) + 1
-
-
-# --- an assessment's result: content-addressed body (``_results``) ---------------------------------------
-
-
-def store_contents(conn: Connection, bodies: dict[str, str]) -> None:
-    """Store the result bodies ``{sha256: body}`` not stored yet (concurrent writers may store the same)."""
-    if not bodies:
-        return
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    ins = (postgresql.insert(T.assessment_content) if conn.dialect.name == "postgresql"
-           else sqlite.insert(T.assessment_content))
-    conn.execute(ins.on_conflict_do_nothing(),
-                 [{"sha256": k, "body": v} for k, v in bodies.items()])
-
-
-def assessment_query():
-    """SELECT of every assessment column with its result's ``body`` (join with :func:`join_result`)."""
-    a, ac = T.assessment, T.assessment_content
-    return sa.select(a, ac.c.body).join_from(a, ac, a.c.content == ac.c.sha256)
