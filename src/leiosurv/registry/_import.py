@@ -46,9 +46,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 
 from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError, RegistryError
 from leiosurv.registry import _save
+from leiosurv.registry._db import write_transaction
 from leiosurv.registry import _tables as T
 from leiosurv.registry._plan import Chart
 from leiosurv.registry._service import (
@@ -312,7 +314,7 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
         raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
                                                    if len(issues) > 50 else []))
     report = ImportReport({k: len(v) for k, v in tables.items() if v})
-    with reg.engine.begin() as c:
+    with write_transaction(reg.engine) as c:
         _write(c, tables, as_of, progress, report)
     return report
 
@@ -380,6 +382,16 @@ def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, repo
             dated.setdefault(r["patient"], []).append((key, k, n, r))
             order.setdefault(r["patient"])
     names = list(order)
+    others = [p for p in names if p not in patients]
+    registered: set[str] = set()
+    for k in range(0, len(others), 500):
+        registered.update(c.execute(sa.select(T.patient.c.pseudonym).where(
+            T.patient.c.pseudonym.in_(others[k:k + 500]))).scalars())
+    for p in others:  # a record of an unknown patient, named before anything is applied
+        if p not in registered:
+            kind_, n = _first_row(p, tumours, dated)
+            raise _fail(kind_, n, NotFoundError(f"patient {p!r}: no such patient in the registry",
+                                                field="patient", patient=p))
     done = 0
     for b in range(0, len(names), BATCH):
         batch = names[b:b + BATCH]
@@ -387,10 +399,6 @@ def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, repo
         pairs: list[tuple[Chart | None, Chart]] = []
         for p in batch:
             before = known.get(p)
-            if p not in patients and before is None:
-                kind_, n = _first_row(p, tumours, dated)
-                raise _fail(kind_, n, NotFoundError(f"patient {p!r}: no such patient in the registry",
-                                                    field="patient", patient=p))
             chart = before
             for kind_, n, fn in _steps(p, tables, tumours, dated, patients, as_of):
                 try:
@@ -413,6 +421,16 @@ def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, repo
             progress(done)
 
 
+def _where(kind: str, n: int, p: str, tables: dict) -> str:
+    """What a database refusal of row *n* of *kind* names, as the single-record commands name it."""
+    r = next(r for m, r in tables[kind] if m == n)
+    return {"patients": f"patient {p!r}", "tumours": f"tumour {r.get('tumour')!r} of patient {p!r}",
+            "treatments": f"{r.get('kind')} of patient {p!r}",
+            "events": f"{str(r.get('kind')).replace('_', ' ')} of patient {p!r}",
+            "observations": f"observation {r.get('observation')!r} of patient {p!r}",
+            "encounters": f"encounter of patient {p!r}"}[kind]
+
+
 def _first_row(p: str, tumours: dict, dated: dict) -> tuple[str, int]:
     if p in tumours:
         return "tumours", tumours[p][0][0]
@@ -430,7 +448,7 @@ def _locate(c: Any, batch: list[str], tables: dict, tumours: dict, dated: dict, 
             for kind_, n, fn in _steps(p, tables, tumours, dated, patients, as_of):
                 before = None if (kind_ == "patients") else _save.load_one(c, p)
                 try:
-                    _save.save(c, [(before, fn(before))], where=f"{kind_} row {n}")
+                    _save.save(c, [(before, fn(before))], where=_where(kind_, n, p, tables))
                 except LeiosurvError as exc:
                     raise _fail(kind_, n, exc) from None
         finally:

@@ -485,7 +485,7 @@ class Registry:
 
         if conn is not None:
             return contextlib.nullcontext(conn)
-        return self.engine.begin()
+        return _db.write_transaction(self.engine)
 
 
 # --- the records' transitions, shared by the commands above and the import ---------------------------------
