@@ -50,8 +50,8 @@ import sqlalchemy as sa
 
 from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError, RegistryError
 from leiosurv.registry import _save
-from leiosurv.registry._db import write_transaction
 from leiosurv.registry import _tables as T
+from leiosurv.registry._db import write_transaction
 from leiosurv.registry._plan import Chart
 from leiosurv.registry._service import (
     Registry,

@@ -306,8 +306,8 @@ def register(chart: Chart, label: str, s: StoredAssessment, *, as_of: _dt.date,
              track_from: _dt.date | None = None) -> Chart:
     """Register tumour *label* assessed as *s* (``s.findings`` validated) with its plan."""
     if any(t.label == label for t in chart.tumours):
-        raise RegistryError(f"tumour {label!r} of patient {chart.patient.pseudonym!r}: the patient already has a "
-                            "tumour with this label", field="tumour", patient=chart.patient.pseudonym)
+        raise RegistryError(f"tumour {label!r} of patient {chart.patient.pseudonym!r}: a tumour with this label "
+                            "already exists", field="tumour", patient=chart.patient.pseudonym)
     f = s.findings
     dx = _dt.date.fromisoformat(f["excision_date"])
     age = (f.get("patient") or {}).get("age_years")
@@ -375,8 +375,8 @@ def _effects(chart: Chart, row: Event, as_of: _dt.date) -> Chart:
 def observation(chart: Chart, row: Observation) -> Chart:
     """Put a lesion under watch."""
     if any(o.label == row.label for o in chart.observations):
-        raise RegistryError(f"observation {row.label!r} of patient {chart.patient.pseudonym!r}: the patient already "
-                            "has an observation with this label", field="observation", patient=chart.patient.pseudonym)
+        raise RegistryError(f"observation {row.label!r} of patient {chart.patient.pseudonym!r}: an observation with "
+                            "this label already exists", field="observation", patient=chart.patient.pseudonym)
     return replace(chart, observations=chart.observations + (row,))
 
 

@@ -58,19 +58,31 @@ def _message(orig: BaseException) -> str:
     return text[:200]
 
 
+#: the field a refused rule is about (``IntegrityError.field``), by a word of its message
+_FIELD_OF = (("pseudonym", "patient"), ("tumour with this label", "label"), ("observation with this label", "label"),
+             ("its site", "site"), ("a site", "site"), ("cause", "cause"), ("agent", "agent"),
+             ("margin", "margin_status"), ("done date", "done_on"), ("dated", "date"), ("diagnosed", "date"),
+             ("first seen", "first_seen"), ("done after", "date"), ("on a date", "date"), ("death", "date"),
+             ("needs its tumour", "tumour"))
+
+
+def _refused(where: str, orig: BaseException) -> IntegrityError:
+    msg = _message(orig)
+    field = next((f for word, f in _FIELD_OF if word in msg), None)
+    return IntegrityError(f"{where}: {msg}" if where else msg, field=field)
+
+
 @contextlib.contextmanager
 def translate_errors(where: str = "") -> Iterator[None]:
-    """Turn a database refusal into :class:`IntegrityError` (one line, the rule, no row values)."""
+    """Turn a database refusal into :class:`IntegrityError` (one line, the rule, no row values; ``field``
+    names the field the rule is about, where one is)."""
     try:
         yield
     except sa.exc.IntegrityError as exc:
-        prefix = f"{where}: " if where else ""
-        raise IntegrityError(f"{prefix}{_message(exc.orig)}") from None
+        raise _refused(where, exc.orig) from None
     except sa.exc.DBAPIError as exc:
-        text = str(exc.orig)
-        if "leiosurv:" in text:
-            prefix = f"{where}: " if where else ""
-            raise IntegrityError(f"{prefix}{_message(exc.orig)}") from None
+        if "leiosurv:" in str(exc.orig):
+            raise _refused(where, exc.orig) from None
         raise
 
 

@@ -26,7 +26,6 @@ from leiosurv.registry import _repo
 from leiosurv.registry import _tables as T
 from leiosurv.registry._plan import (
     Assessment,
-    Change,
     Chart,
     Encounter,
     Event,
@@ -182,8 +181,9 @@ def record_json(row: Any, ids: Any = None) -> dict:
 
 def save(conn: Connection, pairs: Sequence[tuple[Chart | None, Chart]], *, where: str = "") -> _Ids:
     """Write what changed from each *before* chart (None: a new patient) to its *after* chart; returns the
-    ids given to the new rows (call it with a row's key).  Tables in the order their keys need: patients, identities, voided rows (children first),
-    tumours, assessments, observations, treatments, events, encounters, history."""
+    ids given to the new rows (call it with a row's key).  Tables in the order their keys need: patients,
+    identities, voided rows (children first), tumours, assessments, observations, treatments, events,
+    encounters, history."""
     ids = _Ids()
     new_p = [after for before, after in pairs if isinstance(after.patient.id, New)]
     if new_p:
@@ -251,7 +251,7 @@ def save(conn: Connection, pairs: Sequence[tuple[Chart | None, Chart]], *, where
                              previous=record_json(h.previous, ids)))
     if ident_hist:
         conn.execute(sa.insert(T.identity_history), ident_hist)
-        for before, after in pairs:
+        for _before, after in pairs:
             if any(h.table == "patient_identity" for h in after.history):
                 _set_identity(conn, pid_of[id(after)], after.name, after.birth_date)
     if hist:

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from leiosurv.clinical import Findings
-from leiosurv.exceptions import InputError, NotFoundError, RegistryError
+from leiosurv.exceptions import NotFoundError, RegistryError
 from leiosurv.registry import _db, _plan, _repo, _save
 from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, run_assessment
@@ -63,7 +63,7 @@ def _date(value, name: str) -> _dt.date:
     try:
         return _dt.date.fromisoformat(str(value))
     except ValueError:
-        raise InputError(f"{name}: not a date YYYY-MM-DD (got {str(value)[:40]!r})") from None
+        raise RegistryError(f"{name}: not a date YYYY-MM-DD (got {str(value)[:40]!r})", field=name) from None
 
 
 def _opt_date(value, name: str) -> _dt.date | None:
@@ -72,7 +72,7 @@ def _opt_date(value, name: str) -> _dt.date | None:
 
 def _choice(value, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
-        raise InputError(f"{name}: must be one of {', '.join(allowed)} (got {str(value)[:40]!r})")
+        raise RegistryError(f"{name}: must be one of {', '.join(allowed)} (got {str(value)[:40]!r})", field=name)
     return value
 
 
@@ -368,7 +368,8 @@ class Registry:
         from leiosurv.registry._alerts import alerts
 
         if not isinstance(due_within, int) or due_within < 0:
-            raise InputError(f"due_within: must be a whole number of days >= 0 (got {due_within!r})")
+            raise RegistryError(f"due_within: must be a whole number of days >= 0 (got {due_within!r})",
+                                field="due_within")
         with self.engine.connect() as c:
             ids = [_repo.patient_id(c, patient)] if patient else None
             return alerts(c, as_of or _dt.date.today(), due_within=due_within, lookback_days=lookback_days,
@@ -578,7 +579,8 @@ def add_observation(chart: Chart, label: str, description: str, first_seen, max_
     d = _date(first_seen, "first_seen")
     _not_future(d, as_of, "first_seen")
     if not isinstance(max_interval_days, int) or isinstance(max_interval_days, bool) or max_interval_days <= 0:
-        raise InputError(f"max_interval_days: must be a positive integer (got {max_interval_days!r})")
+        raise RegistryError(f"max_interval_days: must be a positive integer (got {max_interval_days!r})",
+                            field="max_interval_days")
     tid = chart.tumour(tumour, "").id if tumour else None
     return _plan.observation(chart, _plan.Observation(_plan.New(), tid, label, description, d, max_interval_days,
                                                       site))
@@ -599,7 +601,8 @@ def add_encounter(chart: Chart, *, date, modality_class: str = "clinical", kind:
     oid = chart.observation(observation).id if observation else None
     where = f"encounter of patient {chart.patient.pseudonym!r} on {d.isoformat()}"
     if not plan_item and status != "done":
-        raise InputError("status: an ad hoc encounter is recorded when done (missed needs --plan-item)")
+        raise RegistryError("status: an ad hoc encounter is recorded when done (missed needs --plan-item)",
+                            field="status")
     row = _plan.Encounter(_plan.New(), tid, "ad_hoc", status, modality_class, kind or modality_class,
                           observation=oid, modality=modality, provider=provider,
                           done_on=d if status == "done" else None, findings=findings,
@@ -623,7 +626,7 @@ def _find(chart: Chart, table: str, record: int | None):
     slots = {"tumour": "tumours", "treatment": "treatments", "event": "events", "observation": "observations",
              "encounter": "encounters"}
     if table not in slots:
-        raise InputError(f"table: must be one of {', '.join(slots)} (got {str(table)[:40]!r})")
+        raise RegistryError(f"table: must be one of {', '.join(slots)} (got {str(table)[:40]!r})", field="table")
     for r in getattr(chart, slots[table]):
         if r.id == record:
             return r
@@ -637,18 +640,21 @@ def correct_record(chart: Chart, table: str, record: int | None, changes: dict, 
     if table == "identity":
         bad = set(changes) - {"name", "birth_date"}
         if bad:
-            raise InputError(f"{sorted(bad)[0]}: not a field of the identity (name, birth_date)")
+            raise RegistryError(f"{sorted(bad)[0]}: not a field of the identity (name, birth_date)",
+                                field=sorted(bad)[0])
         return _plan.correct_identity(chart, name=changes.get("name"),
                                       birth_date=_opt_date(changes.get("birth_date"), "birth_date"),
                                       reason=reason, by=by, on=as_of)
     allowed = _CORRECTABLE.get(table)
     if allowed is None:
-        raise InputError(f"table: must be one of identity, {', '.join(_CORRECTABLE)} (got {str(table)[:40]!r})")
+        raise RegistryError(f"table: must be one of identity, {', '.join(_CORRECTABLE)} (got {str(table)[:40]!r})",
+                            field="table")
     if not changes:
-        raise InputError("a correction changes at least one field")
+        raise RegistryError("a correction changes at least one field", field="record")
     bad = set(changes) - set(allowed)
     if bad:
-        raise InputError(f"{sorted(bad)[0]}: cannot be corrected on a {table} (correctable: {', '.join(allowed)})")
+        raise RegistryError(f"{sorted(bad)[0]}: cannot be corrected on a {table} (correctable: {', '.join(allowed)})",
+                            field=sorted(bad)[0])
     vals = {k: (_opt_date(v, k) if k in _DATE_FIELDS else v) for k, v in changes.items()}
     for k in ("date", "first_seen"):
         if vals.get(k) is not None:
@@ -669,8 +675,8 @@ def correct_record(chart: Chart, table: str, record: int | None, changes: dict, 
             elif status in ("missed", "cancelled") and old.origin == "planned":
                 vals.update(status=status, done_on=None, status_reason=f"{status} on {d.isoformat()}")
             else:
-                raise InputError("status: an encounter is corrected to done, or (of a plan item) missed or "
-                                 "cancelled")
+                raise RegistryError("status: an encounter is corrected to done, or (of a plan item) missed or "
+                                    "cancelled", field="status")
         if "modality_class" in vals:
             _choice(vals["modality_class"], T.MODALITY_CLASSES, "modality_class")
     if table == "treatment":
@@ -710,7 +716,7 @@ def _dated_kind(kind: str, kinds: tuple[str, ...], date, as_of: _dt.date | None,
 
 def _not_future(d: _dt.date, as_of: _dt.date, name: str) -> None:
     if d > as_of:
-        raise InputError(f"{name}: {d.isoformat()} is in the future (today is {as_of.isoformat()})")
+        raise RegistryError(f"{name}: {d.isoformat()} is in the future (today is {as_of.isoformat()})", field=name)
 
 
 def _merge(base: dict, upd: dict) -> dict:

@@ -22,7 +22,8 @@ __all__ = [
     "metadata", "patient", "patient_identity", "tumour", "assessment", "treatment", "event",
     "observation", "encounter", "SEXES", "DEPTHS", "TREATMENT_KINDS", "MARGIN_STATUSES", "EVENT_KINDS",
     "METASTASIS_SITES", "OBSERVATION_STATUSES", "ENCOUNTER_ORIGINS", "ENCOUNTER_STATUSES", "MODALITY_CLASSES",
-    "app_user", "audit_event", "record_history", "identity_history", "HISTORY_ACTIONS", "HISTORY_TABLES", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
+    "app_user", "audit_event", "record_history", "identity_history", "HISTORY_ACTIONS", "HISTORY_TABLES", "ROLES",
+    "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
 ]
 
 SEXES = ("female", "male", "other", "unknown")

@@ -59,9 +59,8 @@ def audited(request: Request, user, action: str, resource: str, patient: str | N
 
 
 def _field_of(exc: Exception) -> str:
-    text = str(exc)
-    head = text.split(":", 1)[0].strip()
-    return head if " " not in head else "_form"
+    """The form field an error is about: the registry names it (``RegistryError.field``); else the form."""
+    return getattr(exc, "field", None) or "_form"
 
 
 # --- the list -------------------------------------------------------------------------------------------
@@ -265,8 +264,8 @@ async def tumour_create(request: Request, user: ClinicianDep, reg: RegistryDep, 
                            as_of=request.app.state.settings.as_of())
     except LeiosurvError as exc:
         errs = _validation_errors(exc)
-        if "_form" in errs and "tumour" in str(exc):
-            errs = {"label": errs.pop("_form")}
+        if "tumour" in errs:  # the registry's field for the tumour is the form's label
+            errs = {"label": errs.pop("tumour"), **errs}
         return templates.TemplateResponse(request, "assess.html", form_context(
             request, values, errs, a, patient=pseudonym), status_code=422)
     return RedirectResponse(f"/patients/{pseudonym}?done=tumour", status_code=303)
