@@ -270,8 +270,22 @@ def _set_identity(conn: Connection, pid: int, name: str | None, birth_date: _dt.
 
 
 def _insert(conn: Connection, table: sa.Table, rows: list[dict], where: str) -> list[int]:
-    """Insert *rows* in one multi-row statement; their ids in order."""
-    with _repo.translate_errors(where):
-        res = conn.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        return list(res.scalars())
+    """Insert *rows* with new ids (one ``executemany``); their ids in order.
 
+    The ids are drawn before the insert: PostgreSQL from the table's id sequence, SQLite after the table's
+    largest id (the writer holds the write lock from the start of its transaction, ``_db.write_transaction``;
+    a writer that did not would fail on a concurrent insert, never write a row twice).  Measured: a multi-row
+    ``INSERT ... RETURNING`` in parameter order runs row by row on SQLite, 3-4 times slower for the import.
+    """
+    n = len(rows)
+    if conn.dialect.name == "postgresql":
+        ids = list(conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                                {"t": table.name, "n": n}).scalars())
+    else:
+        top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+        ids = list(range(top + 1, top + n + 1))
+    for r, i in zip(rows, ids, strict=True):
+        r["id"] = i
+    with _repo.translate_errors(where):
+        conn.execute(sa.insert(table), rows)
+    return ids
