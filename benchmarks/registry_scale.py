@@ -321,11 +321,14 @@ def main() -> None:
     steps = _time_steps(reg.engine)
     gc.collect()
     rss = _RssPeak()
+    cpu = time.process_time()
     try:
         rep = import_files(reg, files, as_of=today, progress=progress)
     finally:
         rss.stop()
     end = time.perf_counter()
+    res["import_cpu_s"] = time.process_time() - cpu  # this process's CPU time: what the import costs on a shared
+    # machine, whatever else runs (the database's work is in-process on SQLite, in the server on PostgreSQL)
     res["rss_start"], res["rss_peak"] = rss.start, rss.peak
     res["import_s"] = end - t
     began = steps.pop("_began")
@@ -449,6 +452,8 @@ def _write(r: dict) -> None:
         ("alerts for one day < 1 s", r["alerts_s"] < 1),
         ("one timeline < 50 ms", r["timeline_s"] < 0.05),
         ("import of 10^5 patients <= 2 min (833 patients/s)", n / r["import_s"] >= 100_000 / 120),
+        *([("the same in CPU time of the process (the machine shared)", n / r["import_cpu_s"] >= 100_000 / 120)]
+          if r.get("import_cpu_s") else []),
         *([("peak memory of the import <= 2 GiB", r["rss_peak"] <= 2 * 2**30)] if "rss_peak" in r else []),
         ("study on the export < 30 s", r["study_s"] < 30),
     ]
@@ -465,8 +470,12 @@ def _write(r: dict) -> None:
         f"tumour's assessment, plan and encounters stored): "
         f"{', '.join(f'{v:,} {k}' for k, v in r['rows'].items())} CSV rows ({r['csv_bytes'] / 2**20:,.0f} MiB), "
         f"{rows_db:,} rows written, in **{r['import_s']:,.1f} s = {n / r['import_s']:,.0f} patients/s**, "
-        f"{rows_db / r['import_s']:,.0f} database rows/s. Reading and validating the CSVs took "
-        f"{r['first_batch_s']:,.1f} s of it (time to the first batch); the clinical core ran "
+        f"{rows_db / r['import_s']:,.0f} database rows/s"
+        + (f" (the process's CPU time: {r['import_cpu_s']:,.1f} s = {n / r['import_cpu_s']:,.0f} patients per "
+           "CPU-second, what the import costs whatever else the shared machine runs)"
+           if r.get("import_cpu_s") else "")
+        + f". The first batch of 1000 patients was saved after "
+        f"{r['first_batch_s']:,.1f} s (reading and validating every CSV row first); the clinical core ran "
         f"{r['assessed']:,} registration assessments (one per tumour) and the re-plans' "
         f"taking {r['core_s']:,.1f} s ({r['core_s'] / max(r['assessed'], 1) * 1000:.1f} ms each); without them "
         f"the import would run at {n / (r['import_s'] - r['core_s']):,.0f} patients/s. "

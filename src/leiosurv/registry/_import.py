@@ -384,9 +384,9 @@ def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, repo
     names = list(order)
     others = [p for p in names if p not in patients]
     registered: set[str] = set()
-    for k in range(0, len(others), 500):
+    for i in range(0, len(others), 500):
         registered.update(c.execute(sa.select(T.patient.c.pseudonym).where(
-            T.patient.c.pseudonym.in_(others[k:k + 500]))).scalars())
+            T.patient.c.pseudonym.in_(others[i:i + 500]))).scalars())
     for p in others:  # a record of an unknown patient, named before anything is applied
         if p not in registered:
             kind_, n = _first_row(p, tumours, dated)
