@@ -182,3 +182,25 @@ def test_a_mistyped_encounter_date_is_corrected_and_the_cohort_works_again(patie
     reg.correct("Q", "encounter", eid, date="2021-01-05", reason="year mistyped", by="nurse c", as_of=TODAY)
     assert reg.cohort().frame.equals(good)
     assert reg.history_of("Q")[0].previous["done_on"] == "0001-01-01"
+
+
+def test_study_before_and_after_corrections(reg):
+    """The study on the registry sees the corrected state: the metastases voided as entered in error leave
+    its count of metastases; the corrections are in the history, the cohort keeps every tumour."""
+    from leiosurv.registry import load_synthetic
+    from leiosurv.study import read_cohort, run_study
+
+    load_synthetic(reg, 150, seed=3, today=TODAY)
+    before = run_study(read_cohort(reg.cohort().frame), progress=None)
+    mets = []
+    for p in reg.patients():
+        mets += [(p, e["id"]) for e in _record(reg, p)["events"] if e["kind"] == "metastasis"]
+    assert len(mets) >= 2
+    mets = mets[:1]  # one left out; the other stays (a study needs its outcome)
+    for p, eid in mets:
+        reg.void(p, "event", eid, reason="benign on review", by="dr. b", as_of=TODAY)
+    after = run_study(read_cohort(reg.cohort().frame), progress=None)
+    key = next(k for k in before.overall if k.startswith("met"))
+    assert before.overall[key].n == after.overall[key].n
+    assert after.overall[key].n_events == before.overall[key].n_events - len(mets)
+    assert [h.action for p, _e in mets for h in reg.history_of(p)] == ["voided"] * len(mets)
