@@ -204,3 +204,20 @@ def test_study_before_and_after_corrections(reg):
     assert before.overall[key].n == after.overall[key].n
     assert after.overall[key].n_events == before.overall[key].n_events - len(mets)
     assert [h.action for p, _e in mets for h in reg.history_of(p)] == ["voided"] * len(mets)
+
+
+def test_re_excision_voided_or_re_dated_re_plans(patient):
+    reg = patient
+    reg.record_event("P", "local_recurrence", D(2021, 3, 1), tumour="T", as_of=TODAY)
+    rid = reg.record_treatment("P", "re_excision", D(2021, 4, 1), tumour="T", margin_status="negative",
+                               as_of=TODAY)
+    h = reg.history("P", "T")
+    assert (h[-1].reason, h[-1].plan_start) == ("replan_re_excision", D(2021, 4, 1))
+    reg.correct("P", "treatment", rid, date="2021-05-01", reason="date typo", by="dr. b", as_of=TODAY)
+    h = reg.history("P", "T")
+    assert [(x.reason, x.plan_start) for x in h[-2:]] == [("reassessment", D(2020, 1, 15)),
+                                                          ("replan_re_excision", D(2021, 5, 1))]
+    reg.void("P", "treatment", rid, reason="not done", by="dr. b", as_of=TODAY)
+    h = reg.history("P", "T")
+    assert (h[-1].reason, h[-1].plan_start, h[-1].current) == ("reassessment", D(2020, 1, 15), True)
+    assert _record(reg)["treatments"] == []

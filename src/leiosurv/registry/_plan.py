@@ -24,8 +24,9 @@ the difference (in batches, for the import).  So each rule exists once:
   entered in error; either way its previous version goes to the append-only
   history.  A death voided or re-dated re-opens the items it closed (and closes
   them again at the new date); a metastasis voided re-plans the tumour off the
-  metastatic pathway from the metastasis's date; an encounter of a plan item
-  voided re-opens the item.
+  metastatic pathway from the metastasis's date; a re-excision voided or
+  re-dated undoes its re-plan (and re-plans from its new date); an encounter of
+  a plan item voided re-opens the item.
 
 Rows not stored yet have a :class:`New` key; :mod:`~leiosurv.registry._save`
 gives them their ids.
@@ -335,9 +336,14 @@ def reassess(chart: Chart, t: Tumour, s: StoredAssessment, reason: str, *, on: _
     return _assess(chart, t, s, reason, on, cutoff, first=False, confirmed=confirmed)
 
 
-def treatment(chart: Chart, t: Tumour, row: Treatment, *, as_of: _dt.date) -> Chart:
+def treatment(chart: Chart, row: Treatment, *, as_of: _dt.date) -> Chart:
     """Add a treatment; a re-excision after a local recurrence (no metastasis, alive) re-plans from it."""
     chart = replace(chart, treatments=chart.treatments + (row,))
+    return _treatment_effects(chart, row, as_of)
+
+
+def _treatment_effects(chart: Chart, row: Treatment, as_of: _dt.date) -> Chart:
+    t = next(x for x in chart.tumours if _same(x.id, row.tumour))
     if row.kind == "re_excision" and _replans_at(chart, t, row.date):
         f = dict(t.findings)
         if row.margin_status in ("positive", "negative"):
@@ -345,6 +351,18 @@ def treatment(chart: Chart, t: Tumour, row: Treatment, *, as_of: _dt.date) -> Ch
         s = run_assessment(f, as_of=as_of, plan_start=row.date)
         chart = _assess(chart, t, s, "replan_re_excision", row.date, row.date, first=False)
     return chart
+
+
+def _undo_treatment(chart: Chart, old: Treatment, as_of: _dt.date) -> Chart:
+    """Undo the re-plan of re-excision *old* (no longer in *chart*): the tumour is re-assessed from its
+    excision, its plan re-made from the re-excision's date."""
+    cur = chart.current(old.tumour)
+    t = next((x for x in chart.tumours if _same(x.id, old.tumour)), None)
+    if old.kind != "re_excision" or t is None or cur is None or cur.reason != "replan_re_excision" \
+            or cur.plan_start != old.date:
+        return chart
+    s = run_assessment(dict(t.findings), as_of=as_of, metastatic=chart.metastasis(t.id) is not None)
+    return _assess(chart, t, s, "reassessment", old.date, old.date, first=False)
 
 
 def _replans_at(chart: Chart, t: Tumour, d: _dt.date) -> bool:
@@ -431,6 +449,9 @@ def correct(chart: Chart, old: Row, new: Row, *, reason: str, by: str, on: _dt.d
     if isinstance(old, Event) and isinstance(new, Event):
         chart = _undo(chart, old, as_of)
         chart = _effects(chart, new, as_of)
+    if isinstance(old, Treatment) and isinstance(new, Treatment):
+        chart = _undo_treatment(chart, old, as_of)
+        chart = _treatment_effects(chart, new, as_of)
     return chart
 
 
@@ -474,6 +495,8 @@ def void(chart: Chart, old: Row, *, reason: str, by: str, on: _dt.date, as_of: _
     chart = replace(chart, **upd, history=chart.history + entries)
     if isinstance(old, Event):
         chart = _undo(chart, old, as_of)
+    if isinstance(old, Treatment):
+        chart = _undo_treatment(chart, old, as_of)
     return chart
 
 

@@ -556,7 +556,7 @@ def add_treatment(chart: Chart, kind: str, date, *, tumour: str | None = None, m
                                  ("margin_status", margin_status, T.MARGIN_STATUSES))
     t = chart.tumour(tumour, "")
     row = _plan.Treatment(_plan.New(), t.id, kind, d, _opt_date(end_date, "end_date"), margin_status, agent, note)
-    return _plan.treatment(chart, t, row, as_of=as_of)
+    return _plan.treatment(chart, row, as_of=as_of)
 
 
 def add_event(chart: Chart, kind: str, date, *, tumour: str | None = None, site: str | None = None,
