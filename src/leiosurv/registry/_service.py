@@ -1,8 +1,13 @@
-"""Registry services: register, re-assess, record, re-plan.
+"""Registry services: register, re-assess, record, re-plan, correct.
 
-Every public method runs in one transaction: it writes everything or nothing.
-Dates default to today; ``as_of`` is "the day this is entered", against which
-"in the future" is judged.
+Every public method runs in one transaction: it loads the patient's chart,
+applies one transition of the plan state machine (:mod:`leiosurv.registry._plan`,
+where every write rule lives: registration, re-plans, death, encounters,
+corrections) and saves the difference (:mod:`leiosurv.registry._save`); it
+writes everything or nothing.  The module-level functions ``add_tumour``,
+``add_event``, ... validate a record and apply its transition to a chart: the
+import (``_import``) applies the same ones.  Dates default to today; ``as_of``
+is "the day this is entered", against which "in the future" is judged.
 
 Re-planning after events (through the clinical core, see ``_clinical_adapter``):
 
@@ -14,7 +19,8 @@ Re-planning after events (through the clinical core, see ``_clinical_adapter``):
 
 A re-plan is dated by the event (or re-excision) that caused it.  Replaced plan
 items that were still planned are cancelled with the reason; done
-and missed encounters are never changed.
+and missed encounters are never changed (a correction may re-open what a voided
+death closed).
 """
 
 from __future__ import annotations
