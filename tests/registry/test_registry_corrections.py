@@ -16,7 +16,7 @@ TODAY = D(2024, 6, 1)
 
 
 def _record(reg, p="P"):
-    return reg.patient_record(p)
+    return reg.patient_record(p).to_dict()
 
 
 def _planned(reg, p="P"):

@@ -165,7 +165,7 @@ def _mixed_cohort(tmp_path, as_of):
     import_files(scratch, [tmp_path / "patients.csv", tmp_path / "tumours.csv"], as_of=as_of)
     enc = ["patient,date,plan_item,tumour,status,modality_class,kind"]
     for p in [p for p in scratch.patients() if p != "OLD"]:
-        rec = scratch.patient_record(p)
+        rec = scratch.patient_record(p).to_dict()
         for t in rec["tumours"]:
             planned = [e for e in rec["encounters"] if e["tumour"] == t["label"] and e["due"] < "2021-01-01"]
             for j, e in enumerate(planned[:4]):
@@ -288,8 +288,8 @@ def test_import_stores_exactly_what_the_single_record_commands_store(db_url, tmp
             assert b[table] == a[table], table
         counts = imp.counts()
         assert counts["encounter"] > 300 and counts["assessment"] > counts["tumour"]  # re-plans happened
-        reasons = {h.reason for p in imp.patients() for t in imp.patient_record(p)["tumours"]
-                   for h in imp.history(p, t["label"])}
+        reasons = {h.reason for p in imp.patients() for t in imp.patient_record(p).tumours
+                   for h in imp.history(p, t.label)}
         assert {"replan_re_excision", "replan_metastasis"} <= reasons
     finally:
         ref.close()

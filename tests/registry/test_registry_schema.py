@@ -253,7 +253,7 @@ def test_migrations_0004_and_0007_keep_results_exactly_up_and_down(db_url):
     r = Registry(db_url)
     assert r.assessment_result("P", "T", 1) == res[0]
     assert r.assessment_result("P", "T") == res[1]
-    assert [a["result"] for a in r.patient_record("P")["tumours"][0]["assessments"]] == res
+    assert [a.result for a in r.patient_record("P").tumours[0].assessments] == res
     assert r.counts()["encounter"] == 1 and "assessment_content" not in r.counts()
     r.close()
     with eng.begin() as c:

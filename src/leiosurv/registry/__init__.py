@@ -29,6 +29,7 @@ from leiosurv.registry._cohort import CohortExport
 from leiosurv.registry._db import default_url, head_revision, make_engine, redact, resolve_url, upgrade
 from leiosurv.registry._demo import APPROXIMATED, load_published_cases, load_synthetic
 from leiosurv.registry._import import KINDS, ImportReport, import_files
+from leiosurv.registry._records import PatientRecord
 from leiosurv.registry._service import AssessmentRecord, HistoryEntry, Registry
 from leiosurv.registry._timeline import Timeline
 
@@ -40,6 +41,7 @@ __all__ = [
     "MissedEncounter",
     "AssessmentRecord",
     "HistoryEntry",
+    "PatientRecord",
     "Alert",
     "alerts_frame",
     "Timeline",

@@ -40,6 +40,7 @@ from leiosurv.registry import _db, _plan, _repo, _save
 from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, run_assessment
 from leiosurv.registry._plan import Chart
+from leiosurv.registry._records import PatientRecord
 
 __all__ = ["Registry", "AssessmentRecord", "HistoryEntry"]
 
@@ -395,12 +396,13 @@ class Registry:
         with self.engine.connect() as c:
             return research_tables(c)
 
-    def patient_record(self, patient: str) -> dict:
-        """Everything the registry holds on one patient, as JSON-ready data (identity included)."""
+    def patient_record(self, patient: str) -> PatientRecord:
+        """Everything the registry holds on one patient (identity included), as frozen typed records;
+        ``.to_dict()`` gives the JSON form."""
         from leiosurv.registry._export import patient_record
 
         with self.engine.connect() as c:
-            return patient_record(c, patient)
+            return PatientRecord.model_validate(patient_record(c, patient))
 
     # --- helpers --------------------------------------------------------------------------------------
 

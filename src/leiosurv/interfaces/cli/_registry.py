@@ -379,7 +379,7 @@ def export(ctx, patient, fmt, identify, research, cohort_only, out) -> None:
     else:
         _guard(reg, out)
     if patient is not None:
-        rec = reg.patient_record(patient)
+        rec = reg.patient_record(patient).to_dict()
         if fmt == "fhir":
             from leiosurv.interfaces.registry_fhir import patient_bundle
 
