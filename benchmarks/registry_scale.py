@@ -6,12 +6,14 @@
 
 Measured, never asserted.  Steps:
 
-1. **Import** (the product's path, ``leiosurv.registry.import_files``, its bulk
-   path): a synthetic cohort of ``--n`` patients (``leiosurv.study`` synth)
-   written as CSV -- patients, tumours (each assessed by the clinical core, its
-   plan stored), events, and the encounters of the plans (past items done, one
-   in ten missed) -- imported in one transaction.  Rows and patients per second;
-   the time to the first applied batch is reading and validating the CSVs.
+1. **Import** (the product's path, ``leiosurv.registry.import_files``: the one
+   write path, each patient's records applied through the registry's transitions
+   and saved 1000 patients at a time): a synthetic cohort of ``--n`` patients
+   (``leiosurv.study`` synth) written as CSV -- patients, tumours (each assessed
+   by the clinical core, its plan stored), events, and the encounters of the plans
+   (past items done, one in ten missed) -- imported in one transaction.  Rows and
+   patients per second; the time to the first applied batch is reading and
+   validating the CSVs; the peak resident memory of the process.
 2. **Write floor**: the same rows written again, timed, into bare copies of the
    tables (no key, index, constraint or trigger), then rolled back: what writing
    alone costs through the driver, whatever the import does around it.
@@ -19,9 +21,8 @@ Measured, never asserted.  Steps:
    one patient's timeline (median of 21), the cohort export (one row per
    tumour), and the study on that export (``run_study``).
 
-The synthetic diagnosis dates are 1 July of each year (``--spread-dates``: any day of it), so many tumours share
-their whole input (findings and dates) and are assessed once; the number of
-clinical-core assessments run is reported.
+The synthetic diagnosis dates are 1 July of each year (``--spread-dates``: any day of it, as in real data).
+Every tumour is assessed once by the clinical core (no memo); the number of assessments is reported.
 
 Writes ``results/registry_scale_<backend>.md`` (and ``.json``).
 """
@@ -118,7 +119,7 @@ _COPY = {
                "confirmed_diagnosis", "necrosis", "mitotic_grade", "invasion", "margins"],
     "assessment": ["id", "tumour_id", "seq", "assessed_on", "reason", "ruleset_version", "ruleset_hash",
                    "risk_group", "top_diagnosis", "plan_basis", "plan_start", "imaging_interval_days",
-                   "imaging_until", "current", "content", "dates"],
+                   "imaging_until", "current", "result"],
     "treatment": ["id", "patient_id", "tumour_id", "kind", "date", "end_date", "margin_status", "agent", "note"],
     "event": ["id", "patient_id", "tumour_id", "kind", "date", "site", "cause", "note"],
     "encounter": ["id", "patient_id", "tumour_id", "observation_id", "assessment_id", "plan_item", "origin", "status",
@@ -130,7 +131,7 @@ _COPY = {
 def _replicate(engine, copies: int, progress) -> None:
     """Copy the template rows (ids <= the template maxima) *copies* times with shifted ids (``--replicate-from``).
 
-    Replicas keep their template's dates and share its assessment results (the same content and dates).
+    Replicas keep their template's dates and a copy of its assessment results.
     """
     with engine.connect() as c:
         maxes = {t: c.execute(sa.text(f"SELECT max(id) FROM {t}")).scalar() or 0 for t in _COPY}
@@ -171,19 +172,18 @@ def _replicate(engine, copies: int, progress) -> None:
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-#: the import's steps timed (wrapped for the run; each is called per batch or per distinct input, so the
+#: the import's steps timed (wrapped for the run; each is called per tumour or per batch, so the
 #: timers cost nothing measurable): key -> (module or class, attribute)
 _STEPS = {
     "read and validate the CSVs": ("leiosurv.registry._import", None, "_check"),
-    "clinical core (run_assessment)": ("leiosurv.registry._bulk", None, "run_assessment"),
-    "result JSON split into body and dates": ("leiosurv.registry._results", None, "split_result"),
-    "new ids (PostgreSQL: from the sequences)": ("leiosurv.registry._bulk", "BulkWriter", "ids"),
-    "writing rows (executemany / COPY)": ("leiosurv.registry._bulk", "BulkWriter", "insert"),
-    "storing result bodies": ("leiosurv.registry._repo", None, "store_contents"),
-    "fast load mode: drop": ("leiosurv.registry._bulk", "BulkWriter", "start"),
-    "fast load mode: rebuild, check, restore": ("leiosurv.registry._bulk", "BulkWriter", "finish"),
-    "foreign key check (SQLite fast mode)": ("leiosurv.registry._bulk", "BulkWriter", "check_foreign_keys"),
+    "clinical core at registration": ("leiosurv.registry._service", None, "run_assessment"),
+    "clinical core at re-plans": ("leiosurv.registry._plan", None, "run_assessment"),
+    "loading charts (patients already registered)": ("leiosurv.registry._save", None, "load"),
+    "inserting rows (executemany)": ("leiosurv.registry._save", None, "_insert"),
+    "saving the batches (all of _save.save, the inserts included)": ("leiosurv.registry._save", None, "save"),
 }
+_CORE = ("clinical core at registration", "clinical core at re-plans")
+_NESTED = ("inserting rows (executemany)",)  # inside another timed step
 
 
 def _time_steps(engine) -> dict[str, float]:
@@ -321,17 +321,20 @@ def main() -> None:
     steps = _time_steps(reg.engine)
     gc.collect()
     rss = _RssPeak()
+    cpu = time.process_time()
     try:
         rep = import_files(reg, files, as_of=today, progress=progress)
     finally:
         rss.stop()
     end = time.perf_counter()
+    res["import_cpu_s"] = time.process_time() - cpu  # this process's CPU time: what the import costs on a shared
+    # machine, whatever else runs (the database's work is in-process on SQLite, in the server on PostgreSQL)
     res["rss_start"], res["rss_peak"] = rss.start, rss.peak
     res["import_s"] = end - t
     began = steps.pop("_began")
     steps["commit"] = end - began[-1] if began else 0.0
     res["steps"] = steps
-    res["core_s"] = steps["clinical core (run_assessment)"]
+    res["core_s"] = sum(steps[k] for k in _CORE)
     res["first_batch_s"] = first[0] if first else None
     res["assessed"] = rep.assessed
     res["import_counts"] = reg.counts()
@@ -363,7 +366,7 @@ def _floor(engine) -> dict[str, float]:
     """Seconds to write the import's rows again into bare copies of its tables (measured, then rolled back).
 
     The bare tables have the columns only: no key, index, constraint or trigger.  The rows are read back from
-    the registry a chunk at a time (not timed) and written as the bulk writer writes them (``executemany`` on
+    the registry a chunk at a time (not timed) and written as fast as the driver writes them (``executemany`` on
     SQLite, ``COPY`` row by row on PostgreSQL): the least any import of these rows through this driver costs.
     """
     pg = engine.dialect.name == "postgresql"
@@ -371,7 +374,7 @@ def _floor(engine) -> dict[str, float]:
     with engine.connect() as c:
         raw = c.connection.driver_connection
         read, write = raw.cursor(), raw.cursor()
-        for table in ("patient", "tumour", "assessment_content", "assessment", "event", "encounter"):
+        for table in ("patient", "tumour", "assessment", "event", "encounter"):
             bare = f"floor_{table}"
             c.exec_driver_sql(f"CREATE TABLE {bare} (LIKE {table})" if pg
                               else f"CREATE TABLE {bare} AS SELECT * FROM {table} WHERE 0")
@@ -402,8 +405,7 @@ def _queries(reg, res: dict, today: dt.date, backend: str) -> None:
     res["counts"] = counts
     res["size"] = _size(reg)
     with reg.engine.connect() as c:
-        res["content_bytes"] = c.execute(sa.text("SELECT sum(length(body)) FROM assessment_content")).scalar()
-        res["dates_bytes"] = c.execute(sa.text("SELECT avg(length(dates)) FROM assessment")).scalar()
+        res["result_bytes"] = c.execute(sa.text("SELECT avg(length(result)) FROM assessment")).scalar()
     print(f"[{backend}] {counts['patient']} patients; queries ...", flush=True)
     times = []
     for _ in range(3):
@@ -449,7 +451,10 @@ def _write(r: dict) -> None:
     goals = [
         ("alerts for one day < 1 s", r["alerts_s"] < 1),
         ("one timeline < 50 ms", r["timeline_s"] < 0.05),
-        ("import > 20,000 patients/s", n / r["import_s"] > 20_000),
+        ("import of 10^5 patients <= 2 min (833 patients/s)", n / r["import_s"] >= 100_000 / 120),
+        *([("the same in CPU time of the process (the machine shared)", n / r["import_cpu_s"] >= 100_000 / 120)]
+          if r.get("import_cpu_s") else []),
+        *([("peak memory of the import <= 2 GiB", r["rss_peak"] <= 2 * 2**30)] if "rss_peak" in r else []),
         ("study on the export < 30 s", r["study_s"] < 30),
     ]
     lines = [
@@ -459,15 +464,19 @@ def _write(r: dict) -> None:
         f"Measured {r['date']} on {r['machine']} (shared machine, load average "
         f"{' / '.join(f'{x:.2f}' for x in r['load'])} at the start). Command: `{r['command']}`.",
         "",
-        f"- **Import** of {n:,} patients through `import_files` (its bulk path; CSV, validated, one transaction, "
-        f"into an empty registry, so in fast load mode: indexes, rule triggers and on PostgreSQL foreign keys "
-        f"dropped for the bulk rows, the rules checked on the new rows and everything restored before the "
-        f"commit; every tumour's assessment, plan and encounters stored): "
+        f"- **Import** of {n:,} patients through `import_files` (the one write path: each patient's records "
+        f"applied through the registry's transitions, saved 1000 patients at a time with every index, "
+        f"constraint and trigger in place; CSV, validated, one transaction, into an empty registry; every "
+        f"tumour's assessment, plan and encounters stored): "
         f"{', '.join(f'{v:,} {k}' for k, v in r['rows'].items())} CSV rows ({r['csv_bytes'] / 2**20:,.0f} MiB), "
         f"{rows_db:,} rows written, in **{r['import_s']:,.1f} s = {n / r['import_s']:,.0f} patients/s**, "
-        f"{rows_db / r['import_s']:,.0f} database rows/s. Reading and validating the CSVs took "
-        f"{r['first_batch_s']:,.1f} s of it (time to the first batch); the clinical core ran "
-        f"{r['assessed']:,} assessments (one per distinct input: findings, their dates, the day of import) "
+        f"{rows_db / r['import_s']:,.0f} database rows/s"
+        + (f" (the process's CPU time: {r['import_cpu_s']:,.1f} s = {n / r['import_cpu_s']:,.0f} patients per "
+           "CPU-second, what the import costs whatever else the shared machine runs)"
+           if r.get("import_cpu_s") else "")
+        + f". The first batch of 1000 patients was saved after "
+        f"{r['first_batch_s']:,.1f} s (reading and validating every CSV row first); the clinical core ran "
+        f"{r['assessed']:,} registration assessments (one per tumour) and the re-plans' "
         f"taking {r['core_s']:,.1f} s ({r['core_s'] / max(r['assessed'], 1) * 1000:.1f} ms each); without them "
         f"the import would run at {n / (r['import_s'] - r['core_s']):,.0f} patients/s. "
         + (f"Memory: the process's resident set was {r['rss_start'] / 2**30:.2f} GiB when the import began and "
@@ -478,8 +487,9 @@ def _write(r: dict) -> None:
         f"{r['analyze_s']:,.1f} s (not part of the import).",
         *([f"- **Where the import's {r['import_s']:,.1f} s went** (timers around its steps): "
            + ", ".join(f"{k} {v:,.1f} s" for k, v in r["steps"].items())
-           + f"; the writer's own Python (building rows, applying records, converting values) the remaining "
-           f"{r['import_s'] - sum(r['steps'].values()):,.1f} s."] if r.get("steps") else []),
+           + f"; the rest (the registry's transitions in Python, building rows) "
+           f"{r['import_s'] - sum(v for k, v in r['steps'].items() if k not in _NESTED):,.1f} s."]
+          if r.get("steps") else []),
         *([f"- **Write floor**: the same rows written again through the same driver "
            f"({'COPY' if b == 'postgresql' else 'executemany'}, batches of {_FLOOR_CHUNK:,}) into bare copies of "
            f"the tables (columns only: no key, index, constraint or trigger) took "
@@ -488,14 +498,12 @@ def _write(r: dict) -> None:
            + "): no import of these rows through this driver can be faster; the import took "
            f"{r['import_s'] / sum(r['floor'].values()):.1f}× that."] if r.get("floor") else []),
         *([f"- **Scale-up** to {r['n']:,} patients by SQL replication of the imported rows (`--replicate-from`; "
-           f"triggers and constraints active; replicas keep their template's dates and share its results): "
+           f"triggers and constraints active; replicas keep their template's dates and results): "
            f"{sum(r['counts'].values()) - sum(ic.values()):,} rows in {r['replicate_s']:,.0f} s."]
           if r.get("copies") else []),
         "- Rows: " + ", ".join(f"{k} {v:,}" for k, v in r["counts"].items()) + ".",
-        f"- **Database size**: {r['size'] / 2**30:.2f} GiB. Assessment results are stored once per distinct "
-        f"date-independent body ({r['counts']['assessment_content']:,} bodies, "
-        f"{(r['content_bytes'] or 0) / 2**20:.1f} MiB) plus {float(r['dates_bytes'] or 0):.0f} bytes of dates "
-        "per assessment (migration 0004).",
+        f"- **Database size**: {r['size'] / 2**30:.2f} GiB. Each assessment's result is stored whole, as the "
+        f"clinical core wrote it ({float(r.get('result_bytes') or 0):,.0f} bytes on average; migration 0007).",
         "",
         "| query at this size | time |",
         "|---|---|",

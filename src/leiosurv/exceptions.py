@@ -143,7 +143,19 @@ class OutputError(InputError):
 
 
 class RegistryError(InputError):
-    """The patient registry refused a record or a command; nothing was written."""
+    """The patient registry refused a record or a command; nothing was written.
+
+    ``field`` names the field or option at fault (e.g. ``"date"``, ``"tumour"``) and ``patient`` the
+    pseudonym concerned, where known (None otherwise): programs read these instead of the message.
+    """
+
+    field: str | None = None
+    patient: str | None = None
+
+    def __init__(self, message: str = "", *, field: str | None = None, patient: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.patient = patient
 
 
 class NotFoundError(RegistryError, LookupError):

@@ -25,6 +25,8 @@ def test_round_trip_every_row(demo, tmp_path):
     demo.add_patient("ID-1", sex="female", name="Named Person", birth_date="1961-02-03")
     demo.add_user("alice", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", "clinician")
     demo.audit(username="alice", role="clinician", action="read", resource="patient record", patient="ID-1")
+    demo.correct("ID-1", "identity", name="Named Other", birth_date="1961-02-03", reason="typo", by="alice")
+    demo.correct("ID-1", "patient", note="corrected", reason="typo", by="alice")
     before = _dump(demo)
     assert sum(len(v) for v in before.values()) > 150 and all(before.values())
     out = backup(demo.engine, tmp_path / "registry.backup")

@@ -19,7 +19,7 @@ def run(capsys, db, *args) -> tuple[int, str, str]:
 @pytest.fixture
 def cli_db(db_url, capsys):
     code, out, _ = run(capsys, db_url, "init")
-    assert code == 0 and "ready (schema 0006)" in out
+    assert code == 0 and "ready (schema 0007)" in out
     return db_url
 
 
@@ -140,3 +140,27 @@ def test_exports_never_overwrite_the_registry(tmp_path, capsys):
         assert code == 2 and "OutputError" in err, (args, err)
     assert (tmp_path / "reg.sqlite").stat().st_size == before
     assert main(["registry", "--db", db, "timeline", "SEED-000"]) == 0
+
+
+def test_correct_void_and_history_commands(cli_db, capsys, tmp_path):
+    assert run(capsys, cli_db, "add-patient", "P1", "--sex", "male")[0] == 0
+    assert run(capsys, cli_db, "add-tumour", "P1", "T1", str(EXAMPLES / "teaching_dermal_lms_high.yaml"),
+               "--as-of", "2024-04-01")[0] == 0
+    assert run(capsys, cli_db, "record", "event", "P1", "--kind", "death", "--date", "2024-06-01")[0] == 0
+    assert run(capsys, cli_db, "export", "--patient", "P1", "--out", str(tmp_path / "p.json"))[0] == 0
+    death = json.loads((tmp_path / "p.json").read_text())["events"][0]["id"]
+    code, out, err = run(capsys, cli_db, "correct", "P1", "event", str(death), "--set", "date=2024-07-01",
+                         "--reason", "misread", "--by", "dr b")
+    assert code == 0 and "Corrected event" in out
+    code, out, err = run(capsys, cli_db, "correct", "P1", "event", str(death), "--set", "date",
+                         "--reason", "misread", "--by", "dr b")
+    assert code == 2 and "--set: expected FIELD=VALUE" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run(capsys, cli_db, "void", "P1", "event", str(death), "--reason", "wrong patient")
+    assert code == 2 and "--by" in err
+    assert run(capsys, cli_db, "void", "P1", "event", str(death), "--reason", "wrong patient", "--by", "dr b")[0] == 0
+    code, out, _ = run(capsys, cli_db, "history", "P1", "--json")
+    h = json.loads(out)
+    assert [(x["action"], x["previous"]["date"]) for x in h] == [("corrected", "2024-06-01"),
+                                                                ("voided", "2024-07-01")]
+    code, out, _ = run(capsys, cli_db, "history", "P1")
+    assert "voided event" in out and "dr b" in out

@@ -12,20 +12,12 @@ from csv_files import write_csvs
 
 from leiosurv.exceptions import ImportValidationError
 from leiosurv.registry import import_files
-from leiosurv.registry._bulk import BulkWriter
 
 PATIENTS = "patient,sex,name,birth_date\nA,female,Ann Example,1950-01-02\nB,male,,\n"
 TUMOURS = ("patient,tumour,diagnosis_date,depth,margins,necrosis,mitoses_count,age\n"
            "A,T1,2020-01-15,dermal,positive,absent,25,70\nB,T1,2019-05-01,subcutaneous,negative,,,60\n")
 EVENTS = "patient,tumour,kind,date,site,cause\nA,T1,metastasis,2021-02-01,lung,\nA,,death,2022-03-01,,LMS\n"
 ENCOUNTERS = "patient,date,plan_item,tumour,status\nA,2020-07-20,visit-m006,T1,done\n"
-
-
-@pytest.fixture(autouse=True, params=["fast", "rows"])
-def load_mode(request, monkeypatch):
-    """Every test of this module runs with the bulk writer's fast load mode forced on, then forced off."""
-    monkeypatch.setattr(BulkWriter, "FAST", request.param == "fast")
-    return request.param
 
 
 def test_csv_import(reg, tmp_path):
@@ -90,7 +82,7 @@ def test_database_refusal_mid_import_rolls_everything_back(reg, tmp_path):
     assert sum(reg.counts().values()) == 0
 
 
-def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path, load_mode):
+def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path):
     """Killed while writing the bulk rows (in fast load mode: with the indexes and triggers dropped), the
     registry keeps its rows, indexes and triggers."""
     from schema_catalog import catalog
@@ -98,14 +90,13 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path,
     reg.add_patient("KEEP", sex="female")
     before = reg.counts()
     schema = catalog(reg)
-    n = 40_000  # the bulk path reports every 2000 rows: killed after 4000 of 80,000 rows, long before the end
+    n = 40_000  # progress after each 1000 patients (2000 rows): killed after 4000 of 80,000 rows, long before the end
     (tmp_path / "patients.csv").write_text("patient,sex\n" + "".join(f"K{i},female\n" for i in range(n)))
     (tmp_path / "tumours.csv").write_text("patient,tumour,diagnosis_date,depth,margins\n" + "".join(
         f"K{i},T,2020-01-15,dermal,positive\n" for i in range(n)))
     env = {**os.environ, "LEIOSURV_REGISTRY_URL": db_url}
     proc = subprocess.Popen([sys.executable, "-c",
-        f"import sys; from leiosurv.registry._bulk import BulkWriter; BulkWriter.FAST = {load_mode == 'fast'}; "
-        "from leiosurv.interfaces.cli import main; sys.exit(main())",
+        "import sys; from leiosurv.interfaces.cli import main; sys.exit(main())",
                              "registry", "import", "--progress",
                              str(tmp_path / "patients.csv"), str(tmp_path / "tumours.csv")],
                             env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
@@ -171,10 +162,10 @@ def _mixed_cohort(tmp_path, as_of):
     # the plans' item ids, from a throw-away registry
     scratch = Registry(tmp_path / "scratch.sqlite", create=True)
     scratch.add_patient("OLD", sex="male")
-    import_files(scratch, [tmp_path / "patients.csv", tmp_path / "tumours.csv"], as_of=as_of, per_row=True)
+    import_files(scratch, [tmp_path / "patients.csv", tmp_path / "tumours.csv"], as_of=as_of)
     enc = ["patient,date,plan_item,tumour,status,modality_class,kind"]
     for p in [p for p in scratch.patients() if p != "OLD"]:
-        rec = scratch.patient_record(p)
+        rec = scratch.patient_record(p).to_dict()
         for t in rec["tumours"]:
             planned = [e for e in rec["encounters"] if e["tumour"] == t["label"] and e["due"] < "2021-01-01"]
             for j, e in enumerate(planned[:4]):
@@ -189,9 +180,61 @@ def _mixed_cohort(tmp_path, as_of):
                                             "events")]
 
 
+def _by_commands(reg, files, as_of) -> None:
+    """What the import of *files* does, as the single-record commands, patient by patient in the import's
+    order (its patient row, its tumours, its dated records by date, kind, row)."""
+    import datetime as dt
+    import json
+
+    frames = {f.stem: pd.read_csv(f, dtype=str, keep_default_na=False) for f in files}
+
+    def rows(kind):
+        return [(n, {k: (v or None) for k, v in r.items()}) for n, r in enumerate(frames[kind].to_dict("records"), 1)]
+
+    order = {}
+    for kind in ("patients", "tumours", "treatments", "observations", "encounters", "events"):
+        for _n, r in rows(kind):
+            order.setdefault(r["patient"], None)
+    kinds = {"treatments": 0, "observations": 1, "encounters": 2, "events": 3}
+    pats = {r["patient"]: r for _n, r in rows("patients")}
+    for p in order:
+        if p in pats:
+            r = pats[p]
+            reg.add_patient(p, sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
+                            synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note"))
+        for _n, r in rows("tumours"):
+            if r["patient"] == p:
+                f = {"excision_date": r["diagnosis_date"], **{k: r[k] for k in ("depth", "margins", "necrosis")
+                                                              if r.get(k)}}
+                if r.get("mitoses_count"):
+                    f["mitoses"] = {"count": float(r["mitoses_count"])}
+                if r.get("age"):
+                    f["patient"] = {"age_years": int(r["age"])}
+                if r.get("findings"):
+                    f = {**json.loads(r["findings"]), **f}
+                reg.add_tumour(p, r["tumour"], f, as_of=as_of, confirmed_diagnosis=r.get("confirmed_diagnosis"),
+                               track_from=r.get("track_from") and dt.date.fromisoformat(r["track_from"]))
+        dated = sorted(((r.get("date") or r.get("first_seen"), kinds[k], n, k, r) for k in kinds if k in frames
+                        for n, r in rows(k) if r["patient"] == p), key=lambda x: x[:3])
+        for _d, _k, _n, k, r in dated:
+            if k == "treatments":
+                reg.record_treatment(p, r["kind"], r["date"], tumour=r.get("tumour"),
+                                     margin_status=r.get("margin_status"), as_of=as_of)
+            elif k == "observations":
+                reg.add_observation(p, r["observation"], r["description"], r["first_seen"],
+                                    int(r["max_interval_days"]), as_of=as_of)
+            elif k == "encounters":
+                reg.record_encounter(p, date=r["date"], plan_item=r.get("plan_item"), tumour=r.get("tumour"),
+                                     status=r.get("status") or "done", modality_class=r.get("modality_class") or
+                                     "clinical", kind=r.get("kind"), as_of=as_of)
+            else:
+                reg.record_event(p, r["kind"], r["date"], tumour=r.get("tumour"), site=r.get("site"),
+                                 cause=r.get("cause"), as_of=as_of)
+
+
 def _dump(reg) -> dict:
-    """Every table's rows; the surrogate ids the bulk path numbers patient by patient (assessments,
-    encounters, events) replaced by natural keys, the rows sorted."""
+    """Every table's rows; the surrogate ids of assessments, encounters and events replaced by natural keys,
+    the rows sorted."""
     import sqlalchemy as sa
 
     from leiosurv.registry import _tables as T
@@ -213,28 +256,18 @@ def _dump(reg) -> dict:
         return out
 
 
-def _no_ids(x):
-    if isinstance(x, dict):
-        return {k: _no_ids(v) for k, v in x.items() if k not in ("id", "assessment_id")}
-    return [_no_ids(v) for v in x] if isinstance(x, list) else x
-
-
-@pytest.mark.parametrize("memo_max", [None, 1])
-def test_bulk_path_stores_exactly_what_the_service_path_stores(db_url, tmp_path, monkeypatch, memo_max):
-    """Row for row, and the re-read assessments, on a mixed cohort (also with the bulk path's memo of
-    assessments cut to one entry); then the same for a refusal."""
+def test_import_stores_exactly_what_the_single_record_commands_store(db_url, tmp_path):
+    """The one write path: the import's batches and the commands' one-record saves give the same rows (and
+    re-plans happened: re-excision, metastasis, death)."""
     import datetime as dt
 
-    from leiosurv.registry import Registry, _bulk
-
-    if memo_max is not None:
-        monkeypatch.setattr(_bulk, "MEMO_MAX", memo_max)
+    from leiosurv.registry import Registry
 
     as_of = dt.date(2024, 6, 1)
     files = _mixed_cohort(tmp_path, as_of)
     ref_url = str(tmp_path / "reference.sqlite") if not db_url.startswith("postgresql") else None
     ref = Registry(ref_url, create=True) if ref_url else None
-    bulk = Registry(db_url, create=True)
+    imp = Registry(db_url, create=True)
     if ref is None:  # PostgreSQL: the reference on a second database of the same server
         import sqlalchemy as sa
 
@@ -244,59 +277,23 @@ def test_bulk_path_stores_exactly_what_the_service_path_stores(db_url, tmp_path,
             c.exec_driver_sql(f"CREATE DATABASE {u.database}_ref")
         ref = Registry(u.set(database=f"{u.database}_ref").render_as_string(hide_password=False), create=True)
     try:
-        for r in (ref, bulk):
+        for r in (ref, imp):
             r.add_patient("OLD", sex="male")
-        rep_ref = import_files(ref, files, as_of=as_of, per_row=True)
-        rep = import_files(bulk, files, as_of=as_of)
-        assert rep.rows == rep_ref.rows
-        a, b = _dump(ref), _dump(bulk)
+        _by_commands(ref, files, as_of)
+        rep = import_files(imp, files, as_of=as_of)
+        assert rep.assessed == imp.counts()["tumour"]  # once per registration
+        a, b = _dump(ref), _dump(imp)
         assert set(a) == set(b)
         for table in a:
             assert b[table] == a[table], table
-        counts = bulk.counts()
+        counts = imp.counts()
         assert counts["encounter"] > 300 and counts["assessment"] > counts["tumour"]  # re-plans happened
-        assert counts["assessment_content"] < counts["assessment"]  # alike assessments share their body
-        for p in ref.patients():
-            assert _no_ids(bulk.patient_record(p)) == _no_ids(ref.patient_record(p))
-            for t in ref.patient_record(p)["tumours"]:
-                for h in ref.history(p, t["label"]):
-                    assert bulk.assessment_result(p, t["label"], h.seq) == ref.assessment_result(p, t["label"], h.seq)
-                assert bulk.history(p, t["label"]) == ref.history(p, t["label"])
+        reasons = {h.reason for p in imp.patients() for t in imp.patient_record(p).tumours
+                   for h in imp.history(p, t.label)}
+        assert {"replan_re_excision", "replan_metastasis"} <= reasons
     finally:
         ref.close()
-        bulk.close()
-
-
-def test_import_leaves_no_cyclic_garbage(tmp_path):
-    """import_files pauses the cyclic garbage collector; so it must make no reference cycles (memory would grow)."""
-    import datetime as dt
-    import gc
-
-    from leiosurv.registry import Registry
-
-    as_of = dt.date(2024, 6, 1)
-    files = _mixed_cohort(tmp_path, as_of)
-    regs = [Registry(str(tmp_path / f"r{k}.sqlite"), create=True) for k in range(2)]
-    for r in regs:
-        r.add_patient("OLD", sex="male")  # the cohort's patient already registered
-    import_files(regs[0], files, as_of=as_of)  # first use: module-level caches fill
-    gc.collect()
-    flags = gc.get_debug()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        import_files(regs[1], files, as_of=as_of)
-        assert gc.isenabled()  # resumed
-        gc.disable()
-        gc.collect()
-        garbage = [type(o).__name__ for o in gc.garbage]
-    finally:
-        gc.set_debug(flags)
-        gc.garbage.clear()
-        gc.enable()
-        for r in regs:
-            r.close()
-    assert regs[1].counts()["encounter"] > 300
-    assert garbage == []
+        imp.close()
 
 
 @pytest.mark.parametrize("edit, where", [
@@ -304,8 +301,10 @@ def test_import_leaves_no_cyclic_garbage(tmp_path):
     (("tumours.csv", "D,T2,", "D,T1,"), "tumours row 5: tumour 'T1' of patient 'D': "),
     (("tumours.csv", "\nG5,", "\nNOBODY,"), "tumours row 13: patient 'NOBODY': no such patient"),
     (("encounters.csv", "F,2020-05-05", "F,2099-05-05"), "encounters row"),
+    (("events.csv", "B,T1,local_recurrence,2020-06-01", "B,T1,local_recurrence,2010-06-01"),
+     "events row 3: local recurrence of patient .B.: event dated before the diagnosis of its tumour"),
 ])
-def test_bulk_path_names_the_row_the_database_or_service_refuses(reg, tmp_path, edit, where):
+def test_import_names_the_row_the_database_or_a_rule_refuses(reg, tmp_path, edit, where):
     import datetime as dt
 
     files = _mixed_cohort(tmp_path, dt.date(2024, 6, 1))
@@ -315,15 +314,6 @@ def test_bulk_path_names_the_row_the_database_or_service_refuses(reg, tmp_path, 
     text = (tmp_path / name).read_text()
     assert old in text
     (tmp_path / name).write_text(text.replace(old, new, 1))
-    with pytest.raises(ImportValidationError, match=where) as e:
+    with pytest.raises(ImportValidationError, match=where):
         import_files(reg, files, as_of=dt.date(2024, 6, 1))
     assert reg.counts() == before
-    if reg.dialect == "sqlite":  # the service path says the same
-        from leiosurv.registry import Registry
-
-        ref = Registry(tmp_path / "ref.sqlite", create=True)
-        ref.add_patient("OLD", sex="male")
-        with pytest.raises(ImportValidationError) as e_ref:
-            import_files(ref, files, as_of=dt.date(2024, 6, 1), per_row=True)
-        assert str(e.value) == str(e_ref.value)
-        ref.close()

@@ -19,3 +19,21 @@ def test_error_tree():
 
 def test_redact_hides_passwords():
     assert "secret" not in registry.redact("postgresql://me:secret@db.example/reg")
+
+
+def test_patient_record_is_frozen_and_typed_and_its_json_form_is_the_export(demo):
+    import datetime as dt
+
+    import pydantic
+    import pytest
+
+    from leiosurv.registry._export import patient_record
+
+    rec = demo.patient_record("SEED-000")
+    assert isinstance(rec, registry.PatientRecord)
+    assert isinstance(rec.tumours[0].diagnosis_date, dt.date) and rec.tumours[0].assessments[0].result["plan"]
+    assert {e.status for e in rec.encounters} and rec.observations[0].label
+    with pytest.raises(pydantic.ValidationError):
+        rec.patient.sex = "male"
+    with demo.engine.connect() as c:
+        assert rec.to_dict() == patient_record(c, "SEED-000")

@@ -59,7 +59,7 @@ def test_uninitialised_and_missing_registries_are_refused(tmp_path):
     sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
     with pytest.raises(RegistryError, match="not initialised"):
         Registry(tmp_path / "empty.sqlite")
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
 
 
 def _base(c) -> tuple[int, int]:
@@ -199,15 +199,16 @@ def test_migrations_of_the_alert_indexes_keep_the_data(db_url):
 def test_result_text_from_pydantic_splits_as_the_dict_does(findings, metastatic):
     """The stored body is the same whether split from pydantic's JSON text (the writers) or from the dict."""
     from leiosurv.registry._clinical_adapter import run_assessment
-    from leiosurv.registry._results import join_result, split_result
+    from leiosurv.registry.migrations._result_bodies import join_result, split_result
 
     s = run_assessment(findings, as_of=dt.date(2024, 2, 1), metastatic=metastatic)
     assert split_result(s.result_json) == split_result(s.result)
     assert join_result(*split_result(s.result_json)[1:]) == s.result
 
 
-def test_migration_0004_moves_results_to_the_content_store_and_back(db_url):
-    """0003 rows keep exactly their result JSON through 0004 (content + dates) and back down to 0003."""
+def test_migrations_0004_and_0007_keep_results_exactly_up_and_down(db_url):
+    """0003 rows keep exactly their result JSON through 0004 (content + dates), 0007 (whole again, the
+    content store gone) and back down to 0006 and 0003."""
     import json
 
     from alembic import command
@@ -215,6 +216,7 @@ def test_migration_0004_moves_results_to_the_content_store_and_back(db_url):
     from leiosurv.registry import make_engine, upgrade
     from leiosurv.registry._clinical_adapter import run_assessment
     from leiosurv.registry._db import _alembic_config
+    from leiosurv.registry.migrations._result_bodies import join_result
 
     res = [run_assessment({"excision_date": d, "depth": "dermal", "margins": "positive"},
                           as_of=dt.date(2024, 2, 1)).result for d in ("2020-01-15", "2021-03-04")]
@@ -233,15 +235,32 @@ def test_migration_0004_moves_results_to_the_content_store_and_back(db_url):
                           "modality_class, kind, due, window_start, window_end) VALUES (:p, :t, :a, 'x', "
                           "'planned', 'planned', 'clinical', 'visit', :d, :d, :d)"),
                      {"p": pid, "t": tid, "a": aid, "d": dt.date(2030, 1, 1)})
+    upgrade(eng, "0006")
+
+    def stored(c):
+        return [join_result(b, d) for b, d in c.execute(sa.text(
+            "SELECT c.body, a.dates FROM assessment a JOIN assessment_content c ON c.sha256 = a.content "
+            "ORDER BY a.seq")).all()]
+
+    with eng.connect() as c:
+        assert stored(c) == res
+        assert c.execute(sa.text("SELECT count(*) FROM assessment_content")).scalar() == 2
+        assert c.execute(sa.text("SELECT count(*) FROM encounter")).scalar() == 1
+    with eng.begin() as c, pytest.raises(sa.exc.DBAPIError, match="needs its result"):
+        c.execute(sa.text("UPDATE assessment SET dates = NULL"))
+    # 0007: the results whole again, exactly; the encounters kept (SQLite recreates the table)
     upgrade(eng)
     r = Registry(db_url)
     assert r.assessment_result("P", "T", 1) == res[0]
     assert r.assessment_result("P", "T") == res[1]
-    assert [a["result"] for a in r.patient_record("P")["tumours"][0]["assessments"]] == res
-    assert r.counts()["assessment_content"] == 2 and r.counts()["encounter"] == 1
-    with eng.begin() as c, pytest.raises(sa.exc.DBAPIError, match="needs its result"):
-        c.execute(sa.text("UPDATE assessment SET dates = NULL"))
+    assert [a.result for a in r.patient_record("P").tumours[0].assessments] == res
+    assert r.counts()["encounter"] == 1 and "assessment_content" not in r.counts()
     r.close()
+    with eng.begin() as c:
+        command.downgrade(_alembic_config(c), "0006")
+    with eng.connect() as c:
+        assert stored(c) == res
+        assert c.execute(sa.text("SELECT count(*) FROM encounter")).scalar() == 1
     with eng.begin() as c:
         command.downgrade(_alembic_config(c), "0003")
     with eng.connect() as c:
@@ -253,7 +272,7 @@ def test_migration_0004_moves_results_to_the_content_store_and_back(db_url):
 
 
 def test_result_split_and_join_are_inverse():
-    from leiosurv.registry._results import join_result, split_result
+    from leiosurv.registry.migrations._result_bodies import join_result, split_result
 
     r = {"a": "2020-01-01", "b": ["2020-01-01", "2021-02-03", "@x", "@@", "2020-01-01 text"], "c": {"d": 1.5},
          "e": None, "f": True}
@@ -301,7 +320,7 @@ def test_result_split_matches_the_reference_and_joins_back(value):
     keys, inside other strings), and join gives the value back."""
     import json
 
-    from leiosurv.registry._results import join_result, split_result
+    from leiosurv.registry.migrations._result_bodies import join_result, split_result
 
     r = {"v": value}
     text = json.dumps(r, separators=(",", ":"), ensure_ascii=False)
@@ -330,15 +349,15 @@ def test_migration_0006_rewrites_sqlite_value_lists_as_comparisons_and_back(db_u
         pid, _tid = _base(c)
     before = tables()
     assert "status IN ('planned', 'done', 'missed', 'cancelled')" in before["encounter"]
-    upgrade(eng)
+    upgrade(eng, "0006")
     after = tables()
     assert "(status = 'planned' OR status = 'done' OR status = 'missed' OR status = 'cancelled')" in after["encounter"]
     assert not [t for t, sql in after.items() if " IN (" in sql.replace("NOT IN (", "")]
     assert set(after) == set(before) and after["alembic_version"] == before["alembic_version"]
     with eng.connect() as c:
         assert c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-    r = Registry(db_url)
-    assert r.counts()["tumour"] == 1
+    with eng.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM tumour").scalar() == 1
     for mc, ok in (("xray", False), ("biopsy", True)):  # refused and accepted as before
         with eng.begin() as c:
             ins = sa.insert(T.encounter).values(patient_id=pid, origin="ad_hoc", status="cancelled", kind="visit",
@@ -348,7 +367,6 @@ def test_migration_0006_rewrites_sqlite_value_lists_as_comparisons_and_back(db_u
             else:
                 with pytest.raises(sa.exc.IntegrityError, match="ck_encounter_modality_class"):
                     c.execute(ins)
-    r.close()
     with eng.begin() as c:
         command.downgrade(_alembic_config(c), "0005")
     assert tables() == before

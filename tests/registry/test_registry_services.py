@@ -135,3 +135,50 @@ def test_planned_encounter_done_and_missed(reg):
         rows = dict(c.execute(sa.select(T.encounter.c.plan_item, T.encounter.c.status)
                               .where(T.encounter.c.status != "planned")).all())
     assert rows == {"visit-m006": "done", "imaging-m006": "missed"}
+
+
+def test_findings_enter_as_the_cores_findings_or_a_dict_and_are_assessed_once(reg, monkeypatch):
+    """A registration parses its findings once (none when given the core's ``Findings``) and assesses once."""
+    from leiosurv.clinical import parse_findings
+    from leiosurv.registry import _clinical_adapter
+
+    calls = {"parse": 0, "assess": 0}
+    parse, assess = _clinical_adapter.parse_findings, _clinical_adapter.assess
+
+    def counted_parse(*a, **k):
+        calls["parse"] += 1
+        return parse(*a, **k)
+
+    def counted_assess(*a, **k):
+        calls["assess"] += 1
+        return assess(*a, **k)
+
+    monkeypatch.setattr(_clinical_adapter, "parse_findings", counted_parse)
+    monkeypatch.setattr(_clinical_adapter, "assess", counted_assess)
+    reg.add_patient("P1", sex="female")
+    reg.add_tumour("P1", "T1", HIGH, as_of=D(2020, 2, 1))
+    assert calls == {"parse": 1, "assess": 1}
+    f = parse_findings(HIGH, today=D(2020, 2, 1))
+    reg.add_tumour("P1", "T2", f, as_of=D(2020, 2, 1))
+    assert calls == {"parse": 1, "assess": 2}
+    a, b = (reg.assessment_result("P1", t) for t in ("T1", "T2"))
+    assert a["plan"] == b["plan"] and a["risk"] == b["risk"]
+
+
+def test_registry_error_names_field_and_patient(reg):
+    from leiosurv.exceptions import RegistryError
+
+    reg.add_patient("P1", sex="female")
+    reg.add_tumour("P1", "T1", HIGH, as_of=D(2020, 2, 1))
+    with pytest.raises(RegistryError) as e:
+        reg.add_tumour("P1", "T1", HIGH, as_of=D(2020, 2, 1))
+    assert (e.value.field, e.value.patient) == ("tumour", "P1") and "already exists" in str(e.value)
+    with pytest.raises(RegistryError) as e:
+        reg.record_event("P1", "metastasis", "2020-03-01", tumour="T9", site="lung", as_of=D(2020, 4, 1))
+    assert (e.value.field, e.value.patient) == ("tumour", "P1")
+    with pytest.raises(RegistryError) as e:
+        reg.record_event("P1", "local_recurrence", "2019-03-01", tumour="T1", as_of=D(2020, 4, 1))
+    assert e.value.field == "date" and "before the diagnosis" in str(e.value)
+    with pytest.raises(RegistryError) as e:
+        reg.record_event("P1", "death", "2030-03-01", as_of=D(2020, 4, 1))
+    assert e.value.field == "date" and "in the future" in str(e.value)

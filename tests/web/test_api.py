@@ -291,10 +291,10 @@ def test_new_tumour_form_previews_then_registers(sqlite_app):
             "mitoses.count": "20", "immunohistochemistry.sma": "positive", "confirmed_diagnosis": "aismn"}
     r = c.post("/patients/DEMO-003/tumours/new", data={**form, "action": "assess"})
     assert r.status_code == 200 and 'class="group">HIGH<' in r.text and "confirmed" in r.text
-    assert len(reg.patient_record("DEMO-003")["tumours"]) == 1  # looking stores nothing
+    assert len(reg.patient_record("DEMO-003").tumours) == 1  # looking stores nothing
     r = c.post("/patients/DEMO-003/tumours/new", data={**form, "action": "save"})
     assert r.status_code == 303 and r.headers["location"] == "/patients/DEMO-003?done=tumour"
-    t2 = reg.patient_record("DEMO-003")["tumours"][1]
+    t2 = reg.patient_record("DEMO-003").to_dict()["tumours"][1]
     assert t2["label"] == "T2" and t2["confirmed_diagnosis"] == "aismn"
     r = c.post("/patients/DEMO-003/tumours/new", data={**form, "action": "save"})
     assert r.status_code == 422 and "already exists</span>" in r.text.split('id="f-label"', 1)[1].split("</div>", 1)[0]

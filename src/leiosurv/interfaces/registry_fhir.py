@@ -43,7 +43,7 @@ def _validate(resource: dict) -> None:
 
 
 def patient_bundle(record: dict, *, identify: bool = False) -> dict:
-    """A FHIR ``Bundle`` (collection) for one patient record from :meth:`Registry.patient_record`.
+    """A FHIR ``Bundle`` (collection) for one patient record (:meth:`Registry.patient_record`, its ``to_dict()``).
 
     Parameters
     ----------

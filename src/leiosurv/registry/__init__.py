@@ -8,11 +8,14 @@ CLI (``leiosurv registry ...``) and the FHIR export live in
 
 * :class:`Registry` — register patients and tumours (assessed, plan stored),
   re-assess with history, record treatments, events, observations and
-  encounters, re-plan after events;
+  encounters, re-plan after events (one write path: the plan state machine of
+  ``_plan``); correct or void any record with a reason, the previous versions
+  kept (:meth:`Registry.history_of`);
 * :meth:`Registry.timeline`, :meth:`Registry.alerts` — the course of a patient,
   and who is overdue, due, or in a surveillance gap as of a date;
 * :meth:`Registry.cohort`, :meth:`Registry.research_export` — the learn loop;
-* :func:`import_files`, :func:`backup`, :func:`restore` — bulk import and durability;
+* :func:`import_files`, :func:`backup`, :func:`restore` — import (the same transitions, saved in
+  batches) and durability;
 * :func:`load_published_cases`, :func:`load_synthetic` — demo data.
 
 Needs the ``registry`` extra (``pip install leiosurv[registry]``).
@@ -26,7 +29,8 @@ from leiosurv.registry._cohort import CohortExport
 from leiosurv.registry._db import default_url, head_revision, make_engine, redact, resolve_url, upgrade
 from leiosurv.registry._demo import APPROXIMATED, load_published_cases, load_synthetic
 from leiosurv.registry._import import KINDS, ImportReport, import_files
-from leiosurv.registry._service import AssessmentRecord, Registry
+from leiosurv.registry._records import PatientRecord
+from leiosurv.registry._service import AssessmentRecord, HistoryEntry, Registry
 from leiosurv.registry._timeline import Timeline
 
 __all__ = [
@@ -36,6 +40,8 @@ __all__ = [
     "PatientSummary",
     "MissedEncounter",
     "AssessmentRecord",
+    "HistoryEntry",
+    "PatientRecord",
     "Alert",
     "alerts_frame",
     "Timeline",

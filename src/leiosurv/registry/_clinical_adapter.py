@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from leiosurv.clinical import assess, mitotic_score, parse_findings
+from leiosurv.clinical import Findings, assess, mitotic_score, parse_findings
 
 __all__ = ["PlanItem", "StoredAssessment", "run_assessment", "validate_findings", "is_metastatic_pathway",
            "live_assessment"]
@@ -152,15 +152,16 @@ def validate_findings(findings: dict, *, as_of: _dt.date, source: str | None = N
     return parse_findings(findings, source=source, today=as_of).model_dump(mode="json")
 
 
-def run_assessment(findings: dict, *, as_of: _dt.date, plan_start: _dt.date | None = None,
+def run_assessment(findings: dict | Findings, *, as_of: _dt.date, plan_start: _dt.date | None = None,
                    metastatic: bool = False, mitotic_definition: str | None = None,
                    confirmed_diagnosis: str | None = None) -> StoredAssessment:
     """Assess *findings* and date its plan.
 
     Parameters
     ----------
-    findings : dict
-        Findings as in a case file (``excision_date`` is the diagnosis date).
+    findings : dict or Findings
+        Findings as in a case file (``excision_date`` is the diagnosis date), or the core's parsed
+        ``Findings`` (used as they are unless *plan_start* or *confirmed_diagnosis* changes them).
     as_of : datetime.date
         The day of the assessment (nothing may lie after it).
     plan_start : datetime.date, optional
@@ -178,13 +179,17 @@ def run_assessment(findings: dict, *, as_of: _dt.date, plan_start: _dt.date | No
     FindingsError
         The findings are invalid (every field named).
     """
-    base = dict(findings)
-    if confirmed_diagnosis is not None:
-        base["confirmed_diagnosis"] = confirmed_diagnosis
-    data = dict(base)
-    if plan_start is not None:
-        data["excision_date"] = plan_start.isoformat()
-    f = parse_findings(data, today=as_of)
+    if isinstance(findings, Findings) and confirmed_diagnosis is None and plan_start is None:
+        f = findings  # parsed once, by the caller
+        base: dict = {}
+    else:
+        base = findings.model_dump(mode="json") if isinstance(findings, Findings) else dict(findings)
+        if confirmed_diagnosis is not None:
+            base["confirmed_diagnosis"] = confirmed_diagnosis
+        data = dict(base)
+        if plan_start is not None:
+            data["excision_date"] = plan_start.isoformat()
+        f = parse_findings(data, today=as_of)
     a = assess(f, mitotic_definition=mitotic_definition, as_of=as_of, metastatic_disease=metastatic)
     # pydantic writes the JSON text itself: ~3x faster than to_dict() + json.dumps, and the same text
     result_json = a.model_dump_json(warnings=False)

@@ -13,11 +13,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from leiosurv.exceptions import RegistryError
 
@@ -98,6 +100,22 @@ def make_engine(target: str | os.PathLike | None = None, *, create_dir: bool = T
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that writes: all or nothing.
+
+    SQLite: the transaction takes the write lock when it begins (``BEGIN IMMEDIATE``; a concurrent writer waits
+    up to ``busy_timeout``), so the rows it reads before writing cannot be changed under it, and the savepoints
+    inside it (the import's batches) stay inside it: the sqlite3 module would otherwise open its transaction
+    only at the first write, and a savepoint opened before that would commit when released.
+    PostgreSQL: an ordinary transaction (the writers lock the patient rows they change, ``_save.load``).
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 def _alembic_config(connection):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leiosurv.registry import _repo, _results
+from leiosurv.registry import _repo
 from leiosurv.registry import _tables as T
 
 __all__ = ["patient_record"]
@@ -31,9 +32,8 @@ def patient_record(conn: Connection, pseudonym: str) -> dict:
     tumours = []
     for t in conn.execute(sa.select(T.tumour).where(T.tumour.c.patient_id == pid).order_by(T.tumour.c.id)):
         d = _row(t, ("patient_id",))
-        d["assessments"] = [{**_row(a, ("tumour_id", "content", "dates", "body")),
-                             "result": _results.join_result(a.body, a.dates)} for a in conn.execute(
-            _repo.assessment_query().where(T.assessment.c.tumour_id == t.id).order_by(T.assessment.c.seq))]
+        d["assessments"] = [{**_row(a, ("tumour_id", "result")), "result": json.loads(a.result)} for a in conn.execute(
+            sa.select(T.assessment).where(T.assessment.c.tumour_id == t.id).order_by(T.assessment.c.seq))]
         tumours.append(d)
     labels = {t["id"]: t["label"] for t in tumours}
     obs = {r.id: r.label for r in conn.execute(sa.select(T.observation.c.id, T.observation.c.label)

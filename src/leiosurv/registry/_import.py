@@ -19,36 +19,49 @@ encounters      patient*, date*, modality_class, kind, status, tumour, observati
 ==============  ===================================================================================
 
 Every row is checked first and every problem is reported at once, naming the
-kind, the row (1-based data row; the header is not a row) and the column.  Then
-patients, tumours (each assessed by the clinical core, its plan stored), and
-the dated records in date order are written in **one transaction**: a refusal
-by the database (a trigger or constraint) names its row, and nothing is
-imported.  A process killed mid-way leaves the database as it was (the
-transaction never committed).
+kind, the row (1-based data row; the header is not a row) and the column.  Then,
+patient by patient, its patient row, its tumours (each assessed once by the
+clinical core) and its dated records in date order are applied to the patient's
+chart through the same transitions as the single-record commands
+(``_service.add_tumour``, ``add_event``, ... on ``_plan``); the charts of
+``BATCH`` patients are saved together (``_save.save``: one multi-row statement
+per table), all in **one transaction**.  A refusal by the database (a trigger or
+constraint) rolls the batch back to its savepoint and replays it record by
+record to name the row; nothing is imported.  A process killed mid-way leaves
+the database as it was (the transaction never committed).
 
 Validation keeps memory small without giving up the complete report: CSV files
 are read in chunks (``CHUNK`` rows), each column converted once per distinct
 cell, and the validated rows kept as compact tuples (:class:`_Row`) whose equal
-values are one object; the bulk path builds and writes the database rows batch
-by batch.
+values are one object.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import gc
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 
-from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError
+from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError, RegistryError
+from leiosurv.registry import _save
 from leiosurv.registry import _tables as T
-from leiosurv.registry._bulk import BulkWriter, plan_pending
-from leiosurv.registry._service import Registry, _add_patient
+from leiosurv.registry._db import write_transaction
+from leiosurv.registry._plan import Chart
+from leiosurv.registry._service import (
+    Registry,
+    add_encounter,
+    add_event,
+    add_observation,
+    add_treatment,
+    add_tumour,
+    new_patient,
+)
 
 __all__ = ["KINDS", "ImportReport", "import_files"]
 
@@ -77,6 +90,7 @@ _FINDING_COLS = {"site": "site", "depth": "depth", "margins": "margins", "necros
                  "atypia": "atypia", "pleomorphism": "pleomorphism", "fnclcc_grade": "fnclcc_grade",
                  "distant_lesion": "distant_lesion"}
 CHUNK = 200_000  # CSV rows read and validated at a time
+BATCH = 1000  # patients saved together
 _ORDER = {"treatments": 0, "observations": 1, "encounters": 2, "events": 3}
 
 
@@ -261,16 +275,8 @@ def _findings(row: Any) -> dict:
     return f
 
 
-def _findings_key(row: _Row) -> Any:
-    """A hashable key that determines ``_findings(row)``: the row's values but its patient, tumour, track_from."""
-    if row.get("findings") is not None:  # a JSON object: its text
-        return json.dumps(_findings(row), sort_keys=True, default=str)
-    return type(row), tuple(v for c, v in zip(row.ix, row.v, strict=True)
-                            if c not in ("patient", "tumour", "track_from"))
-
-
 def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None = None,
-                 as_of: _dt.date | None = None, progress=None, per_row: bool = False) -> ImportReport:
+                 as_of: _dt.date | None = None, progress=None) -> ImportReport:
     """Import CSV/Excel files into *reg*: all rows or none (see the module docstring).
 
     Parameters
@@ -284,10 +290,7 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     as_of : datetime.date, optional
         The day of the import (default today): nothing may be dated after it.
     progress : callable, optional
-        Called with the number of rows applied so far (after each batch).
-    per_row : bool, default False
-        Apply every row as its own service call (``add_patient``, ``add_tumour``, ...), as the
-        import did before the bulk path: the reference the bulk path is tested against; slow.
+        Called with the number of rows applied so far (after each batch of patients).
 
     Raises
     ------
@@ -297,20 +300,6 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     as_of = as_of or _dt.date.today()
     if kind is not None and kind not in KINDS:
         raise ImportValidationError([FieldIssue("--kind", f"must be one of {', '.join(KINDS)}", kind)])
-    # The import makes millions of small objects that live until it ends (rows, tuples) and no reference
-    # cycles (tested); Python's cyclic collector would walk them again and again (~15 % of an import's time at
-    # 50,000 patients), so it is paused for the import and resumed after.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _import(reg, paths, kind, as_of, progress, per_row)
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _import(reg: Registry, paths: Sequence[str | Path], kind: str | None, as_of: _dt.date, progress: Any,
-            per_row: bool) -> ImportReport:
     tables: dict[str, list] = {k: [] for k in KINDS}
     issues: list[FieldIssue] = []
     shared: dict = {}
@@ -325,90 +314,142 @@ def _import(reg: Registry, paths: Sequence[str | Path], kind: str | None, as_of:
         raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
                                                    if len(issues) > 50 else []))
     report = ImportReport({k: len(v) for k, v in tables.items() if v})
-    with reg.engine.connect() as c:
-        bulk = None
-        try:
-            with c.begin():
-                bulk = BulkWriter(c, as_of, progress, None if per_row else len(tables["tumours"]))
-                try:
-                    _apply_all(reg, c, bulk, tables, as_of, progress, per_row, report)
-                    bulk.check_foreign_keys()
-                finally:
-                    bulk.close()
-        finally:
-            if bulk is not None:
-                bulk.release()
+    with write_transaction(reg.engine) as c:
+        _write(c, tables, as_of, progress, report)
     return report
 
 
-def _apply_all(reg: Registry, c: Any, bulk: BulkWriter, tables: dict[str, list], as_of: _dt.date, progress: Any,
-               per_row: bool, report: ImportReport) -> None:
-    """Write the validated *tables* on *c*: the bulk path (or every row as its service call, *per_row*)."""
-    done = 0
+def _fail(kind: str, n: int, exc: LeiosurvError) -> ImportValidationError:
+    return ImportValidationError([FieldIssue(f"{kind} row {n}", str(exc))])
 
-    def apply(kind_: str, n: int, fn) -> None:
-        nonlocal done
+
+def _steps(p: str, tables: dict[str, list], tumours: dict[str, list], dated: dict[str, list],
+           patients: dict[str, tuple], as_of: _dt.date) -> list[tuple[str, int, Callable[[Chart | None], Chart]]]:
+    """Patient *p*'s records as transitions, in the order they apply: its patient row, its tumours (file
+    order), then its dated records (date, then kind: treatments, observations, encounters, events; then row)."""
+    out: list[tuple[str, int, Callable[[Chart | None], Chart]]] = []
+    if p in patients:
+        n, r = patients[p]
+        out.append(("patients", n, lambda _c, r=r: new_patient(
+            r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
+            synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note"))))
+    for n, r in tumours.get(p, ()):
+        out.append(("tumours", n, lambda c, r=r: add_tumour(
+            c, r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"), as_of=as_of,
+            track_from=r.get("track_from"))))
+    for _key, k, n, r in sorted(dated.get(p, ()), key=lambda x: x[0]):
+        if k == "treatments":
+            fn = lambda c, r=r: add_treatment(  # noqa: E731
+                c, r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
+                agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of)
+        elif k == "events":
+            fn = lambda c, r=r: add_event(  # noqa: E731
+                c, r["kind"], r["date"], tumour=r.get("tumour"), site=r.get("site"), cause=r.get("cause"),
+                note=r.get("note"), as_of=as_of)
+        elif k == "observations":
+            fn = lambda c, r=r: add_observation(  # noqa: E731
+                c, r["observation"], r["description"], r["first_seen"], r["max_interval_days"], site=r.get("site"),
+                tumour=r.get("tumour"), as_of=as_of)
+        else:
+            fn = lambda c, r=r: add_encounter(  # noqa: E731
+                c, date=r["date"], modality_class=r.get("modality_class") or "clinical", kind=r.get("kind"),
+                status=r.get("status") or "done", tumour=r.get("tumour"), observation=r.get("observation"),
+                plan_item=r.get("plan_item"), modality=r.get("modality"), provider=r.get("provider"),
+                findings=r.get("findings"), as_of=as_of)
+        out.append((k, n, fn))
+    return out
+
+
+def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, report: ImportReport) -> None:
+    """Apply the validated rows patient by patient (the registry's transitions) and save them in batches."""
+    patients: dict[str, tuple] = {}
+    for n, r in tables["patients"]:
+        if r["patient"] in patients:
+            raise _fail("patients", n, RegistryError(f"patient {r['patient']!r}: a patient with this pseudonym "
+                                                     "already exists", field="patient", patient=r["patient"]))
+        patients[r["patient"]] = (n, r)
+    order: dict[str, None] = dict.fromkeys(patients)
+    tumours: dict[str, list] = {}
+    for n, r in tables["tumours"]:
+        tumours.setdefault(r["patient"], []).append((n, r))
+        order.setdefault(r["patient"])
+    dated: dict[str, list] = {}
+    for k in ("treatments", "observations", "encounters", "events"):
+        kind_order = _ORDER[k] << 36
+        for n, r in tables[k]:
+            # date, then kind (_ORDER), then row, as one int a record
+            key = ((r.get("date") or r.get("first_seen")).toordinal() << 40) | kind_order | n
+            dated.setdefault(r["patient"], []).append((key, k, n, r))
+            order.setdefault(r["patient"])
+    names = list(order)
+    others = [p for p in names if p not in patients]
+    registered: set[str] = set()
+    for i in range(0, len(others), 500):
+        registered.update(c.execute(sa.select(T.patient.c.pseudonym).where(
+            T.patient.c.pseudonym.in_(others[i:i + 500]))).scalars())
+    for p in others:  # a record of an unknown patient, named before anything is applied
+        if p not in registered:
+            kind_, n = _first_row(p, tumours, dated)
+            raise _fail(kind_, n, NotFoundError(f"patient {p!r}: no such patient in the registry",
+                                                field="patient", patient=p))
+    done = 0
+    for b in range(0, len(names), BATCH):
+        batch = names[b:b + BATCH]
+        known = _save.load(c, [p for p in batch if p not in patients])
+        pairs: list[tuple[Chart | None, Chart]] = []
+        for p in batch:
+            before = known.get(p)
+            chart = before
+            for kind_, n, fn in _steps(p, tables, tumours, dated, patients, as_of):
+                try:
+                    chart = fn(chart)
+                except LeiosurvError as exc:
+                    raise _fail(kind_, n, exc) from None
+                done += 1
+            assert chart is not None
+            pairs.append((before, chart))
+        sp = c.begin_nested()
         try:
-            fn()
-        except LeiosurvError as exc:
-            raise ImportValidationError([FieldIssue(f"{kind_} row {n}", str(exc))]) from None
-        done += 1
-        if progress is not None and done % 1000 == 0:
+            _save.save(c, pairs)
+        except LeiosurvError:
+            sp.rollback()
+            _locate(c, batch, tables, tumours, dated, patients, as_of)
+            raise  # pragma: no cover - _locate names the row the database refuses
+        sp.commit()
+        report.assessed += sum(len(tumours.get(p, ())) for p in batch)
+        if progress is not None:
             progress(done)
 
-    # the records in date order, then kind (_ORDER), then row: one int a record, ordered as the tuple
-    # (date, kind, row) would be (the row number below 2**36), sorted ~3x faster than tuples at 10^6 records
-    dated = []
-    for k in ("treatments", "observations", "encounters", "events"):
-        order = _ORDER[k] << 36
-        for n, r in tables[k]:
-            dated.append((((r.get("date") or r.get("first_seen")).toordinal() << 40) | order | n, k, n, r))
-    dated.sort(key=lambda x: x[0])
-    if per_row:
-        for n, r in tables["patients"]:
-            apply("patients", n, lambda r=r: _add_patient(
-                c, r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"),
-                birth_date=r.get("birth_date"), synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"),
-                note=r.get("note")))
-        for n, r in tables["tumours"]:
-            apply("tumours", n, lambda r=r: reg.add_tumour(
-                r["patient"], r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"),
-                as_of=as_of, track_from=r.get("track_from"), conn=c))
-        report.assessed = len(tables["tumours"])
-        rest = dated
-    else:
-        bulk.start(len(tables["tumours"]))
-        new = bulk.patients(tables["patients"])
-        first: dict[str, tuple[Any, int, str]] = {}  # each new patient's first-diagnosed tumour
-        for i, (_n, r) in enumerate(tables["tumours"]):
-            p = r["patient"]
-            if p in new and (p not in first or (r["diagnosis_date"], i) < first[p][:2]):
-                first[p] = (r["diagnosis_date"], i, r["tumour"])
-        pending, rest = plan_pending(dated, set(new))
-        rest += bulk.tumours(tables["tumours"], _findings, _findings_key, new, pending,
-                             {p: v[2] for p, v in first.items()})
-        bulk.finish()  # the service calls below run with every index and trigger in place
-        rest.sort(key=lambda x: x[0])
-        done = bulk.done
-        report.assessed = bulk.assessed
 
-    for _key, k, n, r in rest:
-        if k == "treatments":
-            fn = lambda r=r: reg.record_treatment(  # noqa: E731
-                r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
-                agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of, conn=c)
-        elif k == "events":
-            fn = lambda r=r: reg.record_event(  # noqa: E731
-                r["patient"], r["kind"], r["date"], tumour=r.get("tumour"), site=r.get("site"),
-                cause=r.get("cause"), note=r.get("note"), as_of=as_of, conn=c)
-        elif k == "observations":
-            fn = lambda r=r: reg.add_observation(  # noqa: E731
-                r["patient"], r["observation"], r["description"], r["first_seen"], r["max_interval_days"],
-                site=r.get("site"), tumour=r.get("tumour"), as_of=as_of, conn=c)
-        else:
-            fn = lambda r=r: reg.record_encounter(  # noqa: E731
-                r["patient"], date=r["date"], modality_class=r.get("modality_class") or "clinical",
-                kind=r.get("kind"), status=r.get("status") or "done", tumour=r.get("tumour"),
-                observation=r.get("observation"), plan_item=r.get("plan_item"), modality=r.get("modality"),
-                provider=r.get("provider"), findings=r.get("findings"), as_of=as_of, conn=c)
-        apply(k, n, fn)
+def _where(kind: str, n: int, p: str, tables: dict) -> str:
+    """What a database refusal of row *n* of *kind* names, as the single-record commands name it."""
+    r = next(r for m, r in tables[kind] if m == n)
+    return {"patients": f"patient {p!r}", "tumours": f"tumour {r.get('tumour')!r} of patient {p!r}",
+            "treatments": f"{r.get('kind')} of patient {p!r}",
+            "events": f"{str(r.get('kind')).replace('_', ' ')} of patient {p!r}",
+            "observations": f"observation {r.get('observation')!r} of patient {p!r}",
+            "encounters": f"encounter of patient {p!r}"}[kind]
+
+
+def _first_row(p: str, tumours: dict, dated: dict) -> tuple[str, int]:
+    if p in tumours:
+        return "tumours", tumours[p][0][0]
+    _key, k, n, _r = min(dated[p], key=lambda x: x[0])
+    return k, n
+
+
+def _locate(c: Any, batch: list[str], tables: dict, tumours: dict, dated: dict, patients: dict,
+            as_of: _dt.date) -> None:
+    """A batch the database refused: apply it again record by record, each saved on its own (as the
+    single-record commands do), to name the row refused."""
+    for p in batch:
+        sp = c.begin_nested()
+        try:
+            for kind_, n, fn in _steps(p, tables, tumours, dated, patients, as_of):
+                before = None if (kind_ == "patients") else _save.load_one(c, p)
+                try:
+                    _save.save(c, [(before, fn(before))], where=_where(kind_, n, p, tables))
+                except LeiosurvError as exc:
+                    raise _fail(kind_, n, exc) from None
+        finally:
+            sp.rollback()

@@ -9,7 +9,6 @@ name the rule (never the row's values, which may hold identifying data).
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import re
 from collections.abc import Iterator
 
@@ -19,8 +18,7 @@ from sqlalchemy.engine import Connection
 from leiosurv.exceptions import IntegrityError, NotFoundError
 from leiosurv.registry import _tables as T
 
-__all__ = ["translate_errors", "patient_id", "tumour_row", "observation_id", "death_date", "insert", "next_seq",
-           "store_contents", "assessment_query"]
+__all__ = ["translate_errors", "patient_id", "tumour_row", "insert"]
 
 _CONSTRAINT_TEXT = {
     "ck_event_metastasis_needs_site":
@@ -59,19 +57,31 @@ def _message(orig: BaseException) -> str:
     return text[:200]
 
 
+#: the field a refused rule is about (``IntegrityError.field``), by a word of its message
+_FIELD_OF = (("pseudonym", "patient"), ("tumour with this label", "label"), ("observation with this label", "label"),
+             ("its site", "site"), ("a site", "site"), ("cause", "cause"), ("agent", "agent"),
+             ("margin", "margin_status"), ("done date", "done_on"), ("dated", "date"), ("diagnosed", "date"),
+             ("first seen", "first_seen"), ("done after", "date"), ("on a date", "date"), ("death", "date"),
+             ("needs its tumour", "tumour"))
+
+
+def _refused(where: str, orig: BaseException) -> IntegrityError:
+    msg = _message(orig)
+    field = next((f for word, f in _FIELD_OF if word in msg), None)
+    return IntegrityError(f"{where}: {msg}" if where else msg, field=field)
+
+
 @contextlib.contextmanager
 def translate_errors(where: str = "") -> Iterator[None]:
-    """Turn a database refusal into :class:`IntegrityError` (one line, the rule, no row values)."""
+    """Turn a database refusal into :class:`IntegrityError` (one line, the rule, no row values; ``field``
+    names the field the rule is about, where one is)."""
     try:
         yield
     except sa.exc.IntegrityError as exc:
-        prefix = f"{where}: " if where else ""
-        raise IntegrityError(f"{prefix}{_message(exc.orig)}") from None
+        raise _refused(where, exc.orig) from None
     except sa.exc.DBAPIError as exc:
-        text = str(exc.orig)
-        if "leiosurv:" in text:
-            prefix = f"{where}: " if where else ""
-            raise IntegrityError(f"{prefix}{_message(exc.orig)}") from None
+        if "leiosurv:" in str(exc.orig):
+            raise _refused(where, exc.orig) from None
         raise
 
 
@@ -79,7 +89,8 @@ def patient_id(conn: Connection, pseudonym: str) -> int:
     """The database id of the patient *pseudonym*."""
     pid = conn.execute(sa.select(T.patient.c.id).where(T.patient.c.pseudonym == pseudonym)).scalar()
     if pid is None:
-        raise NotFoundError(f"patient {pseudonym!r}: no such patient in the registry")
+        raise NotFoundError(f"patient {pseudonym!r}: no such patient in the registry", field="patient",
+                            patient=pseudonym)
     return pid
 
 
@@ -89,27 +100,13 @@ def tumour_row(conn: Connection, pid: int, label: str | None, pseudonym: str = "
     if label is not None:
         row = conn.execute(q.where(T.tumour.c.label == label)).first()
         if row is None:
-            raise NotFoundError(f"tumour {label!r} of patient {pseudonym!r}: no such tumour")
+            raise NotFoundError(f"tumour {label!r} of patient {pseudonym!r}: no such tumour", field="tumour",
+                                patient=pseudonym)
         return row
     row = conn.execute(q.order_by(T.tumour.c.diagnosis_date, T.tumour.c.id)).first()
     if row is None:
-        raise NotFoundError(f"patient {pseudonym!r} has no tumour registered")
+        raise NotFoundError(f"patient {pseudonym!r} has no tumour registered", field="tumour", patient=pseudonym)
     return row
-
-
-def observation_id(conn: Connection, pid: int, label: str, pseudonym: str = "") -> int:
-    """The id of observation *label* of patient *pid*."""
-    oid = conn.execute(sa.select(T.observation.c.id).where(
-        T.observation.c.patient_id == pid, T.observation.c.label == label)).scalar()
-    if oid is None:
-        raise NotFoundError(f"observation {label!r} of patient {pseudonym!r}: no such observation")
-    return oid
-
-
-def death_date(conn: Connection, pid: int) -> _dt.date | None:
-    """The patient's date of death, or ``None``."""
-    return conn.execute(sa.select(T.event.c.date).where(
-        T.event.c.patient_id == pid, T.event.c.kind == "death")).scalar()
 
 
 def insert(conn: Connection, table: sa.Table, where: str = "", **values) -> int:
@@ -118,29 +115,3 @@ def insert(conn: Connection, table: sa.Table, where: str = "", **values) -> int:
         res = conn.execute(sa.insert(table).values(**values).returning(table.c[table.primary_key.columns.keys()[0]]))
         return res.scalar_one()
 
-
-def next_seq(conn: Connection, tumour_id: int) -> int:
-    """The next assessment number of a tumour (1 for the first)."""
-    n = conn.execute(sa.select(sa.func.max(T.assessment.c.seq)).where(T.assessment.c.tumour_id == tumour_id)).scalar()
-    return (n or 0) + 1
-
-
-# --- an assessment's result: content-addressed body (``_results``) ---------------------------------------
-
-
-def store_contents(conn: Connection, bodies: dict[str, str]) -> None:
-    """Store the result bodies ``{sha256: body}`` not stored yet (concurrent writers may store the same)."""
-    if not bodies:
-        return
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    ins = (postgresql.insert(T.assessment_content) if conn.dialect.name == "postgresql"
-           else sqlite.insert(T.assessment_content))
-    conn.execute(ins.on_conflict_do_nothing(),
-                 [{"sha256": k, "body": v} for k, v in bodies.items()])
-
-
-def assessment_query():
-    """SELECT of every assessment column with its result's ``body`` (join with :func:`join_result`)."""
-    a, ac = T.assessment, T.assessment_content
-    return sa.select(a, ac.c.body).join_from(a, ac, a.c.content == ac.c.sha256)

@@ -1,8 +1,13 @@
-"""Registry services: register, re-assess, record, re-plan.
+"""Registry services: register, re-assess, record, re-plan, correct.
 
-Every public method runs in one transaction: it writes everything or nothing.
-Dates default to today; ``as_of`` is "the day this is entered", against which
-"in the future" is judged.
+Every public method runs in one transaction: it loads the patient's chart,
+applies one transition of the plan state machine (:mod:`leiosurv.registry._plan`,
+where every write rule lives: registration, re-plans, death, encounters,
+corrections) and saves the difference (:mod:`leiosurv.registry._save`); it
+writes everything or nothing.  The module-level functions ``add_tumour``,
+``add_event``, ... validate a record and apply its transition to a chart: the
+import (``_import``) applies the same ones.  Dates default to today; ``as_of``
+is "the day this is entered", against which "in the future" is judged.
 
 Re-planning after events (through the clinical core, see ``_clinical_adapter``):
 
@@ -14,24 +19,30 @@ Re-planning after events (through the clinical core, see ``_clinical_adapter``):
 
 A re-plan is dated by the event (or re-excision) that caused it.  Replaced plan
 items that were still planned are cancelled with the reason; done
-and missed encounters are never changed.
+and missed encounters are never changed (a correction may re-open what a voided
+death closed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
+import json
 import os
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from leiosurv.exceptions import InputError, RegistryError
-from leiosurv.registry import _db, _repo, _results
+from leiosurv.clinical import Findings
+from leiosurv.exceptions import NotFoundError, RegistryError
+from leiosurv.registry import _db, _plan, _repo, _save
 from leiosurv.registry import _tables as T
-from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, run_assessment
+from leiosurv.registry._clinical_adapter import StoredAssessment, run_assessment
+from leiosurv.registry._plan import Chart
+from leiosurv.registry._records import PatientRecord
 
-__all__ = ["Registry", "AssessmentRecord"]
+__all__ = ["Registry", "AssessmentRecord", "HistoryEntry"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ def _date(value, name: str) -> _dt.date:
     try:
         return _dt.date.fromisoformat(str(value))
     except ValueError:
-        raise InputError(f"{name}: not a date YYYY-MM-DD (got {str(value)[:40]!r})") from None
+        raise RegistryError(f"{name}: not a date YYYY-MM-DD (got {str(value)[:40]!r})", field=name) from None
 
 
 def _opt_date(value, name: str) -> _dt.date | None:
@@ -68,7 +79,7 @@ def _opt_date(value, name: str) -> _dt.date | None:
 
 def _choice(value, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
-        raise InputError(f"{name}: must be one of {', '.join(allowed)} (got {str(value)[:40]!r})")
+        raise RegistryError(f"{name}: must be one of {', '.join(allowed)} (got {str(value)[:40]!r})", field=name)
     return value
 
 
@@ -139,24 +150,26 @@ class Registry:
         str
             The pseudonym.
         """
+        chart = new_patient(pseudonym, sex=sex, name=name, birth_date=_opt_date(birth_date, "birth_date"),
+                            synthetic=synthetic, note=note)
         with self._tx(conn) as c:
-            _add_patient(c, pseudonym, sex=sex, name=name, birth_date=_opt_date(birth_date, "birth_date"),
-                         synthetic=synthetic, note=note)
+            _save.save(c, [(None, chart)], where=f"patient {pseudonym!r}")
         return pseudonym
 
     # --- tumours and assessments ----------------------------------------------------------------------
 
-    def add_tumour(self, patient: str, label: str, findings: dict, *, confirmed_diagnosis: str | None = None,
-                   as_of: _dt.date | None = None, track_from: _dt.date | None = None,
-                   conn: Connection | None = None) -> AssessmentRecord:
-        """Register a tumour: validate the findings, assess them, store the assessment and its plan.
+    def add_tumour(self, patient: str, label: str, findings: dict | Findings, *,
+                   confirmed_diagnosis: str | None = None, as_of: _dt.date | None = None,
+                   track_from: _dt.date | None = None, conn: Connection | None = None) -> AssessmentRecord:
+        """Register a tumour: validate the findings, assess them (once), store the assessment and its plan.
 
         Parameters
         ----------
         patient, label : str
             The patient's pseudonym and a label for the tumour, unique per patient.
-        findings : dict
-            Findings as in a case file; ``excision_date`` is the diagnosis date.
+        findings : dict or leiosurv.clinical.Findings
+            Findings as in a case file, or the clinical core's parsed ``Findings``; ``excision_date`` is
+            the diagnosis date.
         confirmed_diagnosis : str, optional
             The pathologist's confirmed diagnosis as a category id (e.g. ``aismn``; ``leiosurv schema``
             lists them); the clinical core's pathway follows it.
@@ -167,23 +180,9 @@ class Registry:
             before this date are not stored (nothing is known about them).
         """
         as_of = as_of or _dt.date.today()
-        with self._tx(conn) as c:
-            pid = _repo.patient_id(c, patient)
-            sa_ = run_assessment(findings, as_of=as_of, confirmed_diagnosis=confirmed_diagnosis)
-            dx = _date(sa_.findings["excision_date"], "findings.excision_date")
-            age = sa_.findings.get("patient", {}).get("age_years")
-            if age is None:
-                bd = c.execute(sa.select(T.patient_identity.c.birth_date).where(
-                    T.patient_identity.c.patient_id == pid)).scalar()
-                if bd is not None:
-                    age = dx.year - bd.year - ((dx.month, dx.day) < (bd.month, bd.day))
-            tid = _repo.insert(
-                c, T.tumour, f"tumour {label!r} of patient {patient!r}", patient_id=pid, label=label,
-                diagnosis_date=dx, site=sa_.findings.get("site"), depth=sa_.findings.get("depth", "unknown"),
-                age_at_diagnosis=age, findings=sa_.findings,
-                confirmed_diagnosis=sa_.findings.get("confirmed_diagnosis"),
-                **sa_.factors)
-            return _store(c, pid, tid, sa_, "registration", as_of, cutoff=track_from)
+        return self._change(patient, conn, lambda ch: add_tumour(
+            ch, label, findings, confirmed_diagnosis=confirmed_diagnosis, as_of=as_of, track_from=track_from),
+            where=f"tumour {label!r} of patient {patient!r}", tumour=label)
 
     def reassess(self, patient: str, tumour: str | None = None, *, findings: dict | None = None,
                  confirmed_diagnosis: str | None = None, as_of: _dt.date | None = None,
@@ -195,25 +194,11 @@ class Registry:
         """
         as_of = as_of or _dt.date.today()
         with self._tx(conn) as c:
-            pid = _repo.patient_id(c, patient)
-            t = _repo.tumour_row(c, pid, tumour, patient)
-            new = dict(t.findings)
-            if findings:
-                new = _merge(new, findings)
-            reason = "findings_changed" if findings else "diagnosis_changed" if confirmed_diagnosis else "reassessment"
-            cur = _current(c, t.id)
-            sa_ = run_assessment(new, as_of=as_of, plan_start=cur.plan_start if cur and cur.plan_start !=
-                                 t.diagnosis_date else None, metastatic=_has_metastasis(c, t.id),
-                                 confirmed_diagnosis=confirmed_diagnosis)
-            upd = {"findings": sa_.findings, **sa_.factors,
-                   "diagnosis_date": _date(sa_.findings["excision_date"], "findings.excision_date"),
-                   "site": sa_.findings.get("site"), "depth": sa_.findings.get("depth", "unknown")}
-            if sa_.findings.get("confirmed_diagnosis") is not None:
-                upd["confirmed_diagnosis"] = sa_.findings["confirmed_diagnosis"]
-            with _repo.translate_errors(f"tumour {t.label!r} of patient {patient!r}"):
-                c.execute(sa.update(T.tumour).where(T.tumour.c.id == t.id).values(**upd))
-            return _store(c, pid, t.id, sa_, reason, as_of, cutoff=as_of, confirmed=upd.get(
-                "confirmed_diagnosis", t.confirmed_diagnosis))
+            before = _save.load_one(c, patient)
+            t = before.tumour(tumour, "")
+            after = reassess_tumour(before, t, findings=findings, confirmed_diagnosis=confirmed_diagnosis, as_of=as_of)
+            _save.save(c, [(before, after)], where=f"tumour {t.label!r} of patient {patient!r}")
+            return _assessment_record(after, t.label)
 
     def history(self, patient: str, tumour: str | None = None) -> list[AssessmentRecord]:
         """Every assessment of a tumour, oldest first: which rule-set version said what, when."""
@@ -229,12 +214,14 @@ class Registry:
         with self.engine.connect() as c:
             pid = _repo.patient_id(c, patient)
             t = _repo.tumour_row(c, pid, tumour, patient)
-            q = _repo.assessment_query().where(T.assessment.c.tumour_id == t.id)
+            q = sa.select(T.assessment.c.result).where(T.assessment.c.tumour_id == t.id)
             q = q.where(T.assessment.c.current) if seq is None else q.where(T.assessment.c.seq == seq)
-            r = c.execute(q).first()
+            r = c.execute(q).scalar()
             if r is None:
-                raise RegistryError(f"tumour {t.label!r} of patient {patient!r}: no assessment {seq}")
-            return _results.join_result(r.body, r.dates)
+                raise RegistryError(f"tumour {t.label!r} of patient {patient!r}: no assessment {seq}", field="seq",
+                                    patient=patient)
+            out: dict = json.loads(r)
+            return out
 
     # --- treatments, events, observations, encounters --------------------------------------------------
 
@@ -243,78 +230,33 @@ class Registry:
                          note: str | None = None, as_of: _dt.date | None = None,
                          conn: Connection | None = None) -> int:
         """Record a treatment; a re-excision after a local recurrence restarts the plan from it."""
-        kind, d, as_of = _dated_kind(kind, T.TREATMENT_KINDS, date, as_of,
-                                     ("margin_status", margin_status, T.MARGIN_STATUSES))
-        with self._tx(conn) as c:
-            pid = _repo.patient_id(c, patient)
-            t = _repo.tumour_row(c, pid, tumour, patient)
-            rid = _repo.insert(c, T.treatment, f"{kind} of patient {patient!r}", patient_id=pid, tumour_id=t.id,
-                               kind=kind, date=d, end_date=_opt_date(end_date, "end_date"),
-                               margin_status=margin_status, agent=agent, note=note)
-            if kind == "re_excision" and _first_event(c, t.id, "local_recurrence", d) is not None \
-                    and not _has_metastasis(c, t.id) and _repo.death_date(c, pid) is None:
-                findings = dict(t.findings)
-                if margin_status in ("positive", "negative"):
-                    findings["margins"] = margin_status
-                sa_ = run_assessment(findings, as_of=as_of, plan_start=d)
-                _store(c, pid, t.id, sa_, "replan_re_excision", d, cutoff=d)
-            return rid
+        return self._record(patient, conn, "treatments", lambda ch: add_treatment(
+            ch, kind, date, tumour=tumour, margin_status=margin_status, agent=agent, end_date=end_date, note=note,
+            as_of=as_of), where=f"{kind} of patient {patient!r}")
 
     def record_event(self, patient: str, kind: str, date, *, tumour: str | None = None, site: str | None = None,
                      cause: str | None = None, note: str | None = None, as_of: _dt.date | None = None,
                      conn: Connection | None = None) -> int:
         """Record a local recurrence, metastasis (with site), new primary or death (with cause), and re-plan."""
-        kind, d, as_of = _dated_kind(kind, T.EVENT_KINDS, date, as_of, ("site", site, T.METASTASIS_SITES))
-        with self._tx(conn) as c:
-            pid = _repo.patient_id(c, patient)
-            tid = None
-            if kind not in ("death", "new_primary") or tumour is not None:
-                t = _repo.tumour_row(c, pid, tumour, patient)
-                tid = t.id
-            eid = _repo.insert(c, T.event, f"{kind.replace('_', ' ')} of patient {patient!r}", patient_id=pid,
-                               tumour_id=tid, kind=kind, date=d, site=site, cause=cause, note=note)
-            cur = _current(c, tid)
-            if kind == "metastasis" and cur is not None and not is_metastatic_pathway(cur.plan_basis):
-                sa_ = run_assessment(dict(t.findings), as_of=as_of, metastatic=True)
-                _store(c, pid, tid, sa_, "replan_metastasis", d, cutoff=d)
-            if kind == "death":
-                c.execute(sa.update(T.encounter).where(
-                    T.encounter.c.patient_id == pid, T.encounter.c.status == "planned",
-                    T.encounter.c.window_end < d).values(status="missed", status_reason="window closed before death"))
-                c.execute(sa.update(T.encounter).where(
-                    T.encounter.c.patient_id == pid, T.encounter.c.status == "planned").values(
-                    status="cancelled", status_reason="patient died"))
-                c.execute(sa.update(T.observation).where(
-                    T.observation.c.patient_id == pid, T.observation.c.status == "active").values(
-                    status="resolved", closed_on=d))
-            return eid
+        return self._record(patient, conn, "events", lambda ch: add_event(
+            ch, kind, date, tumour=tumour, site=site, cause=cause, note=note, as_of=as_of),
+            where=f"{str(kind).replace('_', ' ')} of patient {patient!r}")
 
     def add_observation(self, patient: str, label: str, description: str, first_seen, max_interval_days: int, *,
                         site: str | None = None, tumour: str | None = None, as_of: _dt.date | None = None,
                         conn: Connection | None = None) -> int:
         """Put a known lesion under watch: imaging is due at least every *max_interval_days*."""
-        as_of = as_of or _dt.date.today()
-        d = _date(first_seen, "first_seen")
-        _not_future(d, as_of, "first_seen")
-        if not isinstance(max_interval_days, int) or max_interval_days <= 0:
-            raise InputError(f"max_interval_days: must be a positive integer (got {max_interval_days!r})")
-        with self._tx(conn) as c:
-            pid = _repo.patient_id(c, patient)
-            tid = _repo.tumour_row(c, pid, tumour, patient).id if tumour else None
-            return _repo.insert(c, T.observation, f"observation {label!r} of patient {patient!r}", patient_id=pid,
-                                tumour_id=tid, label=label, description=description, site=site, first_seen=d,
-                                max_interval_days=max_interval_days)
+        return self._record(patient, conn, "observations", lambda ch: add_observation(
+            ch, label, description, first_seen, max_interval_days, site=site, tumour=tumour, as_of=as_of),
+            where=f"observation {label!r} of patient {patient!r}")
 
     def close_observation(self, patient: str, label: str, status: str, closed_on, *,
                           conn: Connection | None = None) -> None:
         """End the watch on a lesion: ``resolved`` or ``diagnosed`` (e.g. as a metastasis)."""
         _choice(status, ("resolved", "diagnosed"), "status")
         d = _date(closed_on, "closed_on")
-        with self._tx(conn) as c:
-            pid = _repo.patient_id(c, patient)
-            oid = _repo.observation_id(c, pid, label, patient)
-            with _repo.translate_errors(f"observation {label!r}"):
-                c.execute(sa.update(T.observation).where(T.observation.c.id == oid).values(status=status, closed_on=d))
+        self._change(patient, conn, lambda ch: _plan.close_observation(ch, ch.observation(label), status, d),
+                     where=f"observation {label!r}")
 
     def record_encounter(self, patient: str, *, date, modality_class: str = "clinical", kind: str | None = None,
                          status: str = "done", tumour: str | None = None, observation: str | None = None,
@@ -328,35 +270,92 @@ class Registry:
         int
             The encounter's id.
         """
-        as_of = as_of or _dt.date.today()
-        status = _choice(status, ("done", "missed", "cancelled"), "status")
-        modality_class = _choice(modality_class, T.MODALITY_CLASSES, "modality_class")
-        d = _date(date, "date")
-        if status == "done":
-            _not_future(d, as_of, "date")
+        fn = lambda ch: add_encounter(  # noqa: E731
+            ch, date=date, modality_class=modality_class, kind=kind, status=status, tumour=tumour,
+            observation=observation, plan_item=plan_item, modality=modality, findings=findings, provider=provider,
+            as_of=as_of)
+        if not plan_item:
+            return self._record(patient, conn, "encounters", fn, where=f"encounter of patient {patient!r}")
         with self._tx(conn) as c:
+            before = _save.load_one(c, patient)
+            after = fn(before)
+            _save.save(c, [(before, after)], where=f"encounter of patient {patient!r}")
+            old = {e.id: e for e in before.encounters}
+            return next(int(e.id) for e in after.encounters if isinstance(e.id, int) and old.get(e.id) is not e)
+
+    # --- corrections ----------------------------------------------------------------------------------
+
+    def correct(self, patient: str, table: str, record: int | None = None, *, reason: str, by: str,
+                as_of: _dt.date | None = None, conn: Connection | None = None, **changes) -> None:
+        """Correct one record; its previous version goes to the append-only history (:meth:`history_of`).
+
+        Parameters
+        ----------
+        patient : str
+            The patient's pseudonym.
+        table : str
+            ``patient`` (sex, note), ``identity`` (name, birth_date), ``tumour`` (a tumour's label, by
+            *record* id), ``treatment``, ``event``, ``observation`` or ``encounter``.
+        record : int, optional
+            The record's id (as :meth:`timeline` and :meth:`patient_record` show it); not for
+            ``patient`` and ``identity``.
+        reason, by : str
+            Why, and who corrects it (both required).
+        **changes
+            The corrected fields, e.g. ``date="2024-03-01"`` (dates as ISO text or dates).
+
+        A corrected death re-opens the plan items it closed and closes them at the new date; a corrected
+        metastasis re-plans from its new date.  A tumour's findings are corrected with :meth:`reassess`.
+        """
+        as_of = as_of or _dt.date.today()
+        self._change(patient, conn, lambda ch: correct_record(ch, table, record, changes, reason=reason, by=by,
+                                                                as_of=as_of), where=f"{table} of patient {patient!r}")
+
+    def void(self, patient: str, table: str, record: int, *, reason: str, by: str, as_of: _dt.date | None = None,
+             conn: Connection | None = None) -> None:
+        """Mark a record entered in error: it leaves the patient's record, its last version stays in the history.
+
+        A voided encounter of a plan item re-opens the item; a voided death re-opens the items it closed;
+        a voided metastasis re-plans its tumour off the metastatic pathway; a voided tumour takes its
+        treatments, events, observations and encounters with it.
+        """
+        as_of = as_of or _dt.date.today()
+        self._change(patient, conn, lambda ch: _plan.void(ch, _find(ch, table, record), reason=reason, by=by,
+                                                            on=as_of, as_of=as_of),
+                     where=f"{table} {record} of patient {patient!r}")
+
+    def history_of(self, patient: str) -> list[HistoryEntry]:
+        """Every correction and void of the patient's records, oldest first (the previous versions)."""
+        with self.engine.connect() as c:
             pid = _repo.patient_id(c, patient)
-            tid = _repo.tumour_row(c, pid, tumour, patient).id if (tumour or plan_item) else None
-            oid = _repo.observation_id(c, pid, observation, patient) if observation else None
-            where = f"encounter of patient {patient!r} on {d.isoformat()}"
-            if plan_item:
-                row = c.execute(sa.select(T.encounter.c.id).where(
-                    T.encounter.c.tumour_id == tid, T.encounter.c.plan_item == plan_item,
-                    T.encounter.c.status == "planned").order_by(T.encounter.c.id.desc())).first()
-                if row is None:
-                    raise RegistryError(f"{where}: no planned encounter {plan_item!r} is open for this tumour")
-                with _repo.translate_errors(where):
-                    c.execute(sa.update(T.encounter).where(T.encounter.c.id == row.id).values(
-                        status=status, done_on=d if status == "done" else None, findings=findings,
-                        status_reason=None if status == "done" else f"{status} on {d.isoformat()}",
-                        observation_id=oid, **({"modality": modality} if modality else {})))
-                return row.id
-            if status != "done":
-                raise InputError("status: an ad hoc encounter is recorded when done (missed needs --plan-item)")
-            return _repo.insert(c, T.encounter, where, patient_id=pid, tumour_id=tid, observation_id=oid,
-                                origin="ad_hoc", status="done", modality_class=modality_class,
-                                kind=kind or modality_class, modality=modality, provider=provider, done_on=d,
-                                findings=findings)
+            h = T.record_history
+            out = [HistoryEntry(r.table_name, r.record_id, r.action, r.reason, r.by_user, r.at, r.entered_on,
+                                r.previous if isinstance(r.previous, dict) else json.loads(r.previous))
+                   for r in c.execute(sa.select(h).where(h.c.patient_id == pid).order_by(h.c.id))]
+            ih = T.identity_history
+            out += [HistoryEntry("identity", pid, "corrected", r.reason, r.by_user, r.at, r.at.date(), {})
+                    for r in c.execute(sa.select(ih.c.reason, ih.c.by_user, ih.c.at).where(ih.c.patient_id == pid)
+                                       .order_by(ih.c.id))]
+            return sorted(out, key=lambda e: e.at)
+
+    def _change(self, patient: str, conn: Connection | None, fn, *, where: str, tumour: str | None = None):
+        """Load the patient's chart, apply *fn*, save the difference (one transaction)."""
+        with self._tx(conn) as c:
+            before = _save.load_one(c, patient)
+            after = fn(before)
+            _save.save(c, [(before, after)], where=where)
+            if tumour is not None:
+                return _assessment_record(after, tumour)
+            return None
+
+    def _record(self, patient: str, conn: Connection | None, slot: str, fn, *, where: str) -> int:
+        """As :meth:`_change`, for a transition that adds one row to *slot*; returns its id."""
+        with self._tx(conn) as c:
+            before = _save.load_one(c, patient)
+            after = fn(before)
+            ids = _save.save(c, [(before, after)], where=where)
+            added = getattr(after, slot)[len(getattr(before, slot))]
+            return int(ids(added.id))
 
     # --- reading: timeline, alerts, cohort, exports ----------------------------------------------------
 
@@ -376,7 +375,8 @@ class Registry:
         from leiosurv.registry._alerts import alerts
 
         if not isinstance(due_within, int) or due_within < 0:
-            raise InputError(f"due_within: must be a whole number of days >= 0 (got {due_within!r})")
+            raise RegistryError(f"due_within: must be a whole number of days >= 0 (got {due_within!r})",
+                                field="due_within")
         with self.engine.connect() as c:
             ids = [_repo.patient_id(c, patient)] if patient else None
             return alerts(c, as_of or _dt.date.today(), due_within=due_within, lookback_days=lookback_days,
@@ -396,12 +396,13 @@ class Registry:
         with self.engine.connect() as c:
             return research_tables(c)
 
-    def patient_record(self, patient: str) -> dict:
-        """Everything the registry holds on one patient, as JSON-ready data (identity included)."""
+    def patient_record(self, patient: str) -> PatientRecord:
+        """Everything the registry holds on one patient (identity included), as frozen typed records;
+        ``.to_dict()`` gives the JSON form."""
         from leiosurv.registry._export import patient_record
 
         with self.engine.connect() as c:
-            return patient_record(c, patient)
+            return PatientRecord.model_validate(patient_record(c, patient))
 
     # --- helpers --------------------------------------------------------------------------------------
 
@@ -493,24 +494,219 @@ class Registry:
 
         if conn is not None:
             return contextlib.nullcontext(conn)
-        return self.engine.begin()
+        return _db.write_transaction(self.engine)
 
 
-# --- module-level helpers (shared with the bulk import) --------------------------------------------------
+# --- the records' transitions, shared by the commands above and the import ---------------------------------
+# Each validates its arguments, builds the record and applies the plan state machine (``_plan``) to a chart.
 
 
-def _add_patient(c: Connection, pseudonym: str, *, sex: str, name, birth_date, synthetic: bool, note) -> int:
-    if not isinstance(pseudonym, str) or not pseudonym.strip():
-        raise InputError("patient: the pseudonym must be a non-empty text")
-    if len(pseudonym) > 64:
-        raise InputError("patient: the pseudonym must have at most 64 characters")
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One correction or void: which record, what was done, why, by whom, when, and its previous version."""
+
+    table: str
+    record: int
+    action: str
+    reason: str
+    by: str
+    at: _dt.datetime
+    entered_on: _dt.date
+    previous: dict
+
+
+def new_patient(pseudonym: str, *, sex: str = "unknown", name: str | None = None,
+                birth_date: _dt.date | None = None, synthetic: bool = False, note: str | None = None) -> Chart:
+    """The chart of a new patient (validated)."""
     _choice(sex, T.SEXES, "sex")
-    pid = _repo.insert(c, T.patient, f"patient {pseudonym!r}", pseudonym=pseudonym, sex=sex,
-                       synthetic=bool(synthetic), note=note)
-    if name is not None or birth_date is not None:
-        _repo.insert(c, T.patient_identity, f"patient {pseudonym!r}", patient_id=pid, name=name,
-                     birth_date=birth_date)
-    return pid
+    return _plan.new_chart(pseudonym, sex=sex, synthetic=bool(synthetic), note=note, name=name,
+                           birth_date=birth_date)
+
+
+def assess_findings(findings: dict | Findings, *, as_of: _dt.date, confirmed_diagnosis: str | None = None,
+                    ) -> StoredAssessment:
+    """Parse and assess *findings* once (a dict from a file or the core's ``Findings``)."""
+    return run_assessment(findings, as_of=as_of, confirmed_diagnosis=confirmed_diagnosis)
+
+
+def add_tumour(chart: Chart, label: str, findings: dict | Findings | StoredAssessment, *,
+               confirmed_diagnosis: str | None = None, as_of: _dt.date,
+               track_from: _dt.date | None = None) -> Chart:
+    """Register tumour *label* (findings, or an assessment already made of them)."""
+    if not isinstance(label, str) or not label.strip():
+        raise RegistryError("tumour: the label must be a non-empty text", field="tumour",
+                            patient=chart.patient.pseudonym)
+    s = findings if isinstance(findings, StoredAssessment) else assess_findings(
+        findings, as_of=as_of, confirmed_diagnosis=confirmed_diagnosis)
+    return _plan.register(chart, label, s, as_of=as_of, track_from=track_from)
+
+
+def reassess_tumour(chart: Chart, t: _plan.Tumour, *, findings: dict | None, confirmed_diagnosis: str | None,
+                    as_of: _dt.date) -> Chart:
+    """Re-assess tumour *t* after its findings or confirmed diagnosis changed."""
+    new = dict(t.findings)
+    if findings:
+        new = _merge(new, findings)
+    reason = "findings_changed" if findings else "diagnosis_changed" if confirmed_diagnosis else "reassessment"
+    cur = chart.current(t.id)
+    s = run_assessment(new, as_of=as_of, plan_start=cur.plan_start if cur and cur.plan_start != t.diagnosis_date
+                       else None, metastatic=chart.metastasis(t.id) is not None,
+                       confirmed_diagnosis=confirmed_diagnosis)
+    confirmed = s.findings.get("confirmed_diagnosis") or t.confirmed_diagnosis
+    return _plan.reassess(chart, t, s, reason, on=as_of, cutoff=as_of, confirmed=confirmed, findings_changed=True)
+
+
+def add_treatment(chart: Chart, kind: str, date, *, tumour: str | None = None, margin_status: str | None = None,
+                  agent: str | None = None, end_date=None, note: str | None = None,
+                  as_of: _dt.date | None = None) -> Chart:
+    """Add a treatment (a re-excision after a local recurrence re-plans)."""
+    kind, d, as_of = _dated_kind(kind, T.TREATMENT_KINDS, date, as_of,
+                                 ("margin_status", margin_status, T.MARGIN_STATUSES))
+    t = chart.tumour(tumour, "")
+    row = _plan.Treatment(_plan.New(), t.id, kind, d, _opt_date(end_date, "end_date"), margin_status, agent, note)
+    return _plan.treatment(chart, row, as_of=as_of)
+
+
+def add_event(chart: Chart, kind: str, date, *, tumour: str | None = None, site: str | None = None,
+              cause: str | None = None, note: str | None = None, as_of: _dt.date | None = None) -> Chart:
+    """Add an event (a metastasis re-plans, a death closes the plan)."""
+    kind, d, as_of = _dated_kind(kind, T.EVENT_KINDS, date, as_of, ("site", site, T.METASTASIS_SITES))
+    tid = None
+    if kind not in ("death", "new_primary") or tumour is not None:
+        tid = chart.tumour(tumour, "").id
+    if kind == "death" and chart.death is not None:
+        raise RegistryError(f"death of patient {chart.patient.pseudonym!r}: the patient already has a death "
+                            "recorded", field="kind", patient=chart.patient.pseudonym)
+    return _plan.event(chart, _plan.Event(_plan.New(), tid, kind, d, site, cause, note), as_of=as_of)
+
+
+def add_observation(chart: Chart, label: str, description: str, first_seen, max_interval_days: int, *,
+                    site: str | None = None, tumour: str | None = None, as_of: _dt.date | None = None) -> Chart:
+    """Put a lesion under watch."""
+    as_of = as_of or _dt.date.today()
+    d = _date(first_seen, "first_seen")
+    _not_future(d, as_of, "first_seen")
+    if not isinstance(max_interval_days, int) or isinstance(max_interval_days, bool) or max_interval_days <= 0:
+        raise RegistryError(f"max_interval_days: must be a positive integer (got {max_interval_days!r})",
+                            field="max_interval_days")
+    tid = chart.tumour(tumour, "").id if tumour else None
+    return _plan.observation(chart, _plan.Observation(_plan.New(), tid, label, description, d, max_interval_days,
+                                                      site))
+
+
+def add_encounter(chart: Chart, *, date, modality_class: str = "clinical", kind: str | None = None,
+                  status: str = "done", tumour: str | None = None, observation: str | None = None,
+                  plan_item: str | None = None, modality: str | None = None, findings: str | None = None,
+                  provider: str | None = None, as_of: _dt.date | None = None) -> Chart:
+    """Record an encounter of a plan item, or an ad hoc one."""
+    as_of = as_of or _dt.date.today()
+    status = _choice(status, ("done", "missed", "cancelled"), "status")
+    modality_class = _choice(modality_class, T.MODALITY_CLASSES, "modality_class")
+    d = _date(date, "date")
+    if status == "done":
+        _not_future(d, as_of, "date")
+    tid = chart.tumour(tumour, "").id if (tumour or plan_item) else None
+    oid = chart.observation(observation).id if observation else None
+    where = f"encounter of patient {chart.patient.pseudonym!r} on {d.isoformat()}"
+    if not plan_item and status != "done":
+        raise RegistryError("status: an ad hoc encounter is recorded when done (missed needs --plan-item)",
+                            field="status")
+    row = _plan.Encounter(_plan.New(), tid, "ad_hoc", status, modality_class, kind or modality_class,
+                          observation=oid, modality=modality, provider=provider,
+                          done_on=d if status == "done" else None, findings=findings,
+                          status_reason=None if status == "done" else f"{status} on {d.isoformat()}")
+    return _plan.encounter(chart, row, plan_item=plan_item or None, where=where)
+
+
+_CORRECTABLE = {
+    "patient": ("sex", "note"),
+    "tumour": ("label",),
+    "treatment": ("kind", "date", "end_date", "margin_status", "agent", "note"),
+    "event": ("kind", "date", "site", "cause", "note"),
+    "observation": ("label", "description", "site", "first_seen", "max_interval_days", "status", "closed_on"),
+    "encounter": ("date", "modality_class", "kind", "modality", "provider", "findings", "status"),
+}
+_DATE_FIELDS = {"date", "end_date", "first_seen", "closed_on", "birth_date"}
+
+
+def _find(chart: Chart, table: str, record: int | None):
+    """The record *record* of *table* in *chart*."""
+    slots = {"tumour": "tumours", "treatment": "treatments", "event": "events", "observation": "observations",
+             "encounter": "encounters"}
+    if table not in slots:
+        raise RegistryError(f"table: must be one of {', '.join(slots)} (got {str(table)[:40]!r})", field="table")
+    for r in getattr(chart, slots[table]):
+        if r.id == record:
+            return r
+    raise NotFoundError(f"{table} {record} of patient {chart.patient.pseudonym!r}: no such record",
+                        field="record", patient=chart.patient.pseudonym)
+
+
+def correct_record(chart: Chart, table: str, record: int | None, changes: dict, *, reason: str, by: str,
+                   as_of: _dt.date) -> Chart:
+    """Apply a correction of *changes* to one record of *chart* (see :meth:`Registry.correct`)."""
+    if table == "identity":
+        bad = set(changes) - {"name", "birth_date"}
+        if bad:
+            raise RegistryError(f"{sorted(bad)[0]}: not a field of the identity (name, birth_date)",
+                                field=sorted(bad)[0])
+        return _plan.correct_identity(chart, name=changes.get("name"),
+                                      birth_date=_opt_date(changes.get("birth_date"), "birth_date"),
+                                      reason=reason, by=by, on=as_of)
+    allowed = _CORRECTABLE.get(table)
+    if allowed is None:
+        raise RegistryError(f"table: must be one of identity, {', '.join(_CORRECTABLE)} (got {str(table)[:40]!r})",
+                            field="table")
+    if not changes:
+        raise RegistryError("a correction changes at least one field", field="record")
+    bad = set(changes) - set(allowed)
+    if bad:
+        raise RegistryError(f"{sorted(bad)[0]}: cannot be corrected on a {table} (correctable: {', '.join(allowed)})",
+                            field=sorted(bad)[0])
+    vals = {k: (_opt_date(v, k) if k in _DATE_FIELDS else v) for k, v in changes.items()}
+    for k in ("date", "first_seen"):
+        if vals.get(k) is not None:
+            _not_future(vals[k], as_of, k)
+    if table == "patient":
+        if "sex" in vals:
+            _choice(vals["sex"], T.SEXES, "sex")
+        old = chart.patient
+        return _plan.correct(chart, old, dataclasses.replace(old, **vals), reason=reason, by=by, on=as_of,
+                             as_of=as_of)
+    old = _find(chart, table, record)
+    if table == "encounter":
+        status = vals.pop("status", old.status)
+        if "date" in vals or "status" in changes:
+            d = vals.pop("date", old.done_on) or as_of
+            if status == "done":
+                vals.update(status="done", done_on=d, status_reason=None)
+            elif status in ("missed", "cancelled") and old.origin == "planned":
+                vals.update(status=status, done_on=None, status_reason=f"{status} on {d.isoformat()}")
+            else:
+                raise RegistryError("status: an encounter is corrected to done, or (of a plan item) missed or "
+                                    "cancelled", field="status")
+        if "modality_class" in vals:
+            _choice(vals["modality_class"], T.MODALITY_CLASSES, "modality_class")
+    if table == "treatment":
+        _choice(vals.get("kind", old.kind), T.TREATMENT_KINDS, "kind")
+    if table == "event":
+        _choice(vals.get("kind", old.kind), T.EVENT_KINDS, "kind")
+        if vals.get("kind", old.kind) == "death" and old.kind != "death" and chart.death is not None:
+            raise RegistryError("kind: the patient already has a death recorded", field="kind",
+                                patient=chart.patient.pseudonym)
+    new = dataclasses.replace(old, **vals)
+    return _plan.correct(chart, old, new, reason=reason, by=by, on=as_of, as_of=as_of)
+
+
+def _assessment_record(chart: Chart, label: str) -> AssessmentRecord:
+    """The new current assessment of tumour *label* in *chart*."""
+    t = next(x for x in chart.tumours if x.label == label)
+    a = chart.current(t.id)
+    assert a is not None and a.stored is not None  # just assessed
+    s = a.stored
+    n = sum(1 for e in chart.encounters if e.assessment is a.id and e.status == "planned")
+    return AssessmentRecord(a.seq, a.assessed_on, a.reason, s.ruleset_version, s.ruleset_hash, s.risk_group,
+                            s.top_diagnosis, s.plan_basis, s.plan_start, True, n)
 
 
 def _dated_kind(kind: str, kinds: tuple[str, ...], date, as_of: _dt.date | None,
@@ -528,7 +724,7 @@ def _dated_kind(kind: str, kinds: tuple[str, ...], date, as_of: _dt.date | None,
 
 def _not_future(d: _dt.date, as_of: _dt.date, name: str) -> None:
     if d > as_of:
-        raise InputError(f"{name}: {d.isoformat()} is in the future (today is {as_of.isoformat()})")
+        raise RegistryError(f"{name}: {d.isoformat()} is in the future (today is {as_of.isoformat()})", field=name)
 
 
 def _merge(base: dict, upd: dict) -> dict:
@@ -536,59 +732,6 @@ def _merge(base: dict, upd: dict) -> dict:
     for k, v in upd.items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
-
-
-def _current(c: Connection, tid: int | None):
-    if tid is None:
-        return None
-    return c.execute(sa.select(T.assessment).where(T.assessment.c.tumour_id == tid, T.assessment.c.current)).first()
-
-
-def _first_event(c: Connection, tid: int, kind: str, until: _dt.date | None = None) -> _dt.date | None:
-    q = sa.select(sa.func.min(T.event.c.date)).where(T.event.c.tumour_id == tid, T.event.c.kind == kind)
-    if until is not None:
-        q = q.where(T.event.c.date <= until)
-    return c.execute(q).scalar()
-
-
-def _has_metastasis(c: Connection, tid: int) -> bool:
-    return _first_event(c, tid, "metastasis") is not None
-
-
-def _store(c: Connection, pid: int, tid: int, s: StoredAssessment, reason: str, as_of: _dt.date, *,
-           cutoff: _dt.date | None, confirmed: str | None = None) -> AssessmentRecord:
-    """Make *s* the tumour's current assessment; replace still-planned items from *cutoff* on."""
-    seq = _repo.next_seq(c, tid)
-    c.execute(sa.update(T.assessment).where(T.assessment.c.tumour_id == tid, T.assessment.c.current)
-              .values(current=False))
-    result: dict | str = s.result_json
-    if confirmed is not None:
-        result = {**s.result, "registry": {"confirmed_diagnosis": confirmed}}
-    sha, body, dates = _results.split_result(result)
-    _repo.store_contents(c, {sha: body})
-    aid = _repo.insert(c, T.assessment, "assessment", tumour_id=tid, seq=seq, assessed_on=as_of, reason=reason,
-                       ruleset_version=s.ruleset_version, ruleset_hash=s.ruleset_hash, risk_group=s.risk_group,
-                       top_diagnosis=s.top_diagnosis, plan_basis=s.plan_basis, plan_start=s.plan_start,
-                       imaging_interval_days=s.imaging_interval_days, imaging_until=s.imaging_until, current=True,
-                       content=sha, dates=dates)
-    if seq > 1:
-        q = sa.update(T.encounter).where(T.encounter.c.tumour_id == tid, T.encounter.c.status == "planned")
-        if cutoff is not None:
-            q = q.where(T.encounter.c.due >= cutoff)
-        c.execute(q.values(status="cancelled", status_reason=f"replaced: {reason.replace('_', ' ')} on "
-                                                             f"{as_of.isoformat()}"))
-    death = _repo.death_date(c, pid)
-    rows = [dict(patient_id=pid, tumour_id=tid, assessment_id=aid, plan_item=i.id, origin="planned",
-                 status="planned", modality_class=i.modality_class, kind=i.kind, modality=i.modality,
-                 provider=i.provider, due=i.due, window_start=i.window_start, window_end=i.window_end)
-            for i in s.plan
-            if (cutoff is None or (i.window_end >= cutoff if seq == 1 else i.due >= cutoff))
-            and (death is None or i.due <= death)]
-    if rows:
-        with _repo.translate_errors("plan"):
-            c.execute(sa.insert(T.encounter), rows)
-    return AssessmentRecord(seq, as_of, reason, s.ruleset_version, s.ruleset_hash, s.risk_group, s.top_diagnosis,
-                            s.plan_basis, s.plan_start, True, len(rows))
 
 
 def _record(c: Connection, r) -> AssessmentRecord:

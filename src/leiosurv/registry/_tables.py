@@ -19,10 +19,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
-    "metadata", "patient", "patient_identity", "tumour", "assessment", "assessment_content", "treatment", "event",
+    "metadata", "patient", "patient_identity", "tumour", "assessment", "treatment", "event",
     "observation", "encounter", "SEXES", "DEPTHS", "TREATMENT_KINDS", "MARGIN_STATUSES", "EVENT_KINDS",
     "METASTASIS_SITES", "OBSERVATION_STATUSES", "ENCOUNTER_ORIGINS", "ENCOUNTER_STATUSES", "MODALITY_CLASSES",
-    "app_user", "audit_event", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
+    "app_user", "audit_event", "record_history", "identity_history", "HISTORY_ACTIONS", "HISTORY_TABLES", "ROLES",
+    "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
 ]
 
 SEXES = ("female", "male", "other", "unknown")
@@ -38,6 +39,8 @@ MODALITY_CLASSES = ("clinical", "imaging", "biopsy", "other")
 ROLES = ("clinician", "researcher", "admin")
 AUDIT_ACTIONS = ("read", "write", "login", "logout", "export", "admin")
 AUDIT_OUTCOMES = ("ok", "denied", "failed", "not_found", "invalid")
+HISTORY_ACTIONS = ("corrected", "voided")
+HISTORY_TABLES = ("patient", "tumour", "treatment", "event", "observation", "encounter")
 ASSESSMENT_REASONS = ("registration", "findings_changed", "diagnosis_changed", "replan_re_excision",
                       "replan_metastasis", "replan_death", "reassessment")
 
@@ -111,15 +114,6 @@ tumour = sa.Table(
     sa.CheckConstraint(_in("margins", ("positive", "negative"), nullable=True), name="margins"),
 )
 
-# An assessment's result JSON is stored as a date-independent body, once per distinct body (keyed by its
-# SHA-256), plus the row's own dates (``_results.split_result`` / ``join_result``; migration 0004).
-assessment_content = sa.Table(
-    "assessment_content", metadata,
-    sa.Column("sha256", sa.String(64), primary_key=True),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.CheckConstraint("length(sha256) = 64", name="sha256"),
-)
-
 assessment = sa.Table(
     "assessment", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -136,9 +130,8 @@ assessment = sa.Table(
     sa.Column("imaging_interval_days", sa.Integer),
     sa.Column("imaging_until", sa.Date),
     sa.Column("current", sa.Boolean, nullable=False),
-    # the result: never NULL (a trigger refuses it; SQLite cannot add a NOT NULL column with a foreign key)
-    sa.Column("content", sa.String(64), sa.ForeignKey("assessment_content.sha256")),
-    sa.Column("dates", sa.Text),
+    # the clinical core's result, its JSON text as the core wrote it (migration 0007)
+    sa.Column("result", sa.Text, nullable=False),
     sa.UniqueConstraint("tumour_id", "seq"),
     sa.CheckConstraint(_in("reason", ASSESSMENT_REASONS), name="reason"),
     sa.CheckConstraint("imaging_interval_days IS NULL OR imaging_interval_days > 0", name="imaging_interval"),
@@ -279,4 +272,39 @@ audit_event = sa.Table(
     sa.CheckConstraint(_in("outcome", AUDIT_OUTCOMES), name="outcome"),
     sa.Index("ix_audit_event_at", "at"),
     sa.Index("ix_audit_event_patient", "patient", "at"),
+)
+
+
+# --- corrections: the append-only history of every record's previous versions (migration 0007) -------------
+
+record_history = sa.Table(
+    "record_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("table_name", sa.String(16), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("by_user", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("entered_on", sa.Date, nullable=False),
+    sa.Column("previous", sa.JSON, nullable=False),
+    sa.CheckConstraint(_in("table_name", HISTORY_TABLES), name="table_name"),
+    sa.CheckConstraint(_in("action", HISTORY_ACTIONS), name="action"),
+    sa.CheckConstraint("length(reason) > 0 AND length(by_user) > 0", name="reason_by"),
+    sa.Index("ix_record_history_patient", "patient_id", "id"),
+)
+
+# a patient's previous names and birth dates, kept apart from the clinical history as the identity is
+identity_history = sa.Table(
+    "identity_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("birth_date", sa.Date),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("by_user", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("length(reason) > 0 AND length(by_user) > 0", name="reason_by"),
+    sa.Index("ix_identity_history_patient", "patient_id", "id"),
 )

@@ -221,6 +221,71 @@ def record_encounter(ctx, patient, date, plan_item, status, modality_class, kind
         click.echo(f"  ! surveillance gap: {g.item}: {g.detail}")
 
 
+_TABLES = ("identity", "patient", "tumour", "treatment", "event", "observation", "encounter")
+_reason_opt = click.option("--reason", required=True, help="Why (kept in the record's history).")
+_by_opt = click.option("--by", "by", required=True, help="Who makes the change (a named user).")
+
+
+@registry.command()
+@click.argument("patient")
+@click.argument("table", type=click.Choice(_TABLES))
+@click.argument("record", type=int, required=False)
+@click.option("--set", "sets", multiple=True, required=True, metavar="FIELD=VALUE",
+              help="A corrected field, e.g. --set date=2024-03-01 (repeat for several; VALUE '' clears it).")
+@_reason_opt
+@_by_opt
+@_asof_opt
+@click.pass_context
+def correct(ctx, patient, table, record, sets, reason, by, as_of) -> None:
+    """Correct RECORD (its id, as 'export --patient' shows it) of TABLE of PATIENT; the previous version is
+    kept in the history ('identity' and 'patient' take no RECORD)."""
+    changes: dict = {}
+    for item in sets:
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip():
+            raise InputError(f"--set: expected FIELD=VALUE (got {item[:40]!r})")
+        v: object = value if value != "" else None
+        if field.strip() == "max_interval_days" and v is not None:
+            try:
+                v = int(value)
+            except ValueError:
+                raise InputError(f"--set max_interval_days: must be a whole number (got {value[:20]!r})") from None
+        changes[field.strip()] = v
+    if table not in ("identity", "patient") and record is None:
+        raise InputError(f"record: correcting a {table} needs its id")
+    _reg(ctx).correct(patient, table, record, reason=reason, by=by, as_of=_d(as_of), **changes)
+    click.echo(f"Corrected {table}{'' if record is None else f' {record}'} of {patient}: "
+               f"{', '.join(sorted(changes))}.")
+
+
+@registry.command()
+@click.argument("patient")
+@click.argument("table", type=click.Choice(_TABLES[2:]))
+@click.argument("record", type=int)
+@_reason_opt
+@_by_opt
+@_asof_opt
+@click.pass_context
+def void(ctx, patient, table, record, reason, by, as_of) -> None:
+    """Mark RECORD of TABLE of PATIENT entered in error (kept in the history; the plan is re-made)."""
+    _reg(ctx).void(patient, table, record, reason=reason, by=by, as_of=_d(as_of))
+    click.echo(f"Voided {table} {record} of {patient}.")
+
+
+@registry.command("history")
+@click.argument("patient")
+@_json_opt
+@click.pass_context
+def history_cmd(ctx, patient, as_json) -> None:
+    """The corrections and voids of PATIENT's records, oldest first (identity changes without the identity)."""
+    entries = _reg(ctx).history_of(patient)
+    data = [{"table": h.table, "record": h.record, "action": h.action, "reason": h.reason, "by": h.by,
+             "at": h.at.isoformat(), "previous": h.previous} for h in entries]
+    text = "\n".join(f"{h.at:%Y-%m-%d %H:%M} {h.action} {h.table} {h.record} by {h.by}: {h.reason}"
+                     for h in entries) or "No corrections."
+    _emit(data, as_json, text)
+
+
 @registry.command()
 @click.argument("patients", nargs=-1, required=True)
 @click.option("--planned", is_flag=True, help="Also list the planned (not yet done) encounters.")
@@ -314,7 +379,7 @@ def export(ctx, patient, fmt, identify, research, cohort_only, out) -> None:
     else:
         _guard(reg, out)
     if patient is not None:
-        rec = reg.patient_record(patient)
+        rec = reg.patient_record(patient).to_dict()
         if fmt == "fhir":
             from leiosurv.interfaces.registry_fhir import patient_bundle
 

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leiosurv import __version__
-from leiosurv.exceptions import FindingsError, LeiosurvError, NotFoundError
+from leiosurv.exceptions import FindingsError, LeiosurvError, NotFoundError, RegistryError
 from leiosurv.interfaces.web._deps import CsrfFailed, Forbidden, LoginRequired, session_of
 from leiosurv.interfaces.web._security import COOKIE, SECURITY_HEADERS, RateLimiter, SessionCodec
 from leiosurv.interfaces.web._settings import Settings
@@ -138,6 +138,8 @@ def _install_handlers(app: FastAPI) -> None:
         if isinstance(exc, FindingsError):
             errors = [{"field": e.path, "message": e.message} for e in exc.errors]
             field = errors[0]["field"] if errors else None
+        elif isinstance(exc, RegistryError):
+            field = exc.field
         elif ":" in str(exc):
             field = str(exc).split(":", 1)[0]
         if _is_api(request):

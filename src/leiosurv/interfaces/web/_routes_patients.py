@@ -59,9 +59,8 @@ def audited(request: Request, user, action: str, resource: str, patient: str | N
 
 
 def _field_of(exc: Exception) -> str:
-    text = str(exc)
-    head = text.split(":", 1)[0].strip()
-    return head if " " not in head else "_form"
+    """The form field an error is about: the registry names it (``RegistryError.field``); else the form."""
+    return getattr(exc, "field", None) or "_form"
 
 
 # --- the list -------------------------------------------------------------------------------------------
@@ -149,7 +148,7 @@ def _encounter_state(e: dict, today: _dt.date) -> str:
 
 def patient_context(request: Request, reg, p: str, *, errors: dict | None = None, values: dict | None = None,
                     form: str | None = None) -> dict:
-    rec = reg.patient_record(p)
+    rec = reg.patient_record(p).to_dict()
     today = request.app.state.settings.as_of()
     for e in rec["encounters"]:
         e["state"] = _encounter_state(e, today)
@@ -199,7 +198,7 @@ def patient_timeline_png(request: Request, user: ClinicianDep, reg: RegistryDep,
 def api_patient(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath) -> dict:
     """Everything the registry holds on one patient (identified), every assessment with its rule-set version."""
     with audited(request, user, "read", "patient record", pseudonym):
-        return reg.patient_record(pseudonym)
+        return reg.patient_record(pseudonym).to_dict()
 
 
 @router.get("/api/v1/patients/{pseudonym}/timeline", tags=["patients"], response_model=dict)
@@ -217,7 +216,7 @@ def api_patient_fhir(request: Request, user: ClinicianDep, reg: RegistryDep, pse
     from leiosurv.interfaces.registry_fhir import patient_bundle
 
     with audited(request, user, "export", "patient FHIR" + (" (identified)" if identify else ""), pseudonym):
-        return patient_bundle(reg.patient_record(pseudonym), identify=identify)
+        return patient_bundle(reg.patient_record(pseudonym).to_dict(), identify=identify)
 
 
 @router.get("/patients/{pseudonym}/fhir.json", include_in_schema=False)
@@ -265,8 +264,8 @@ async def tumour_create(request: Request, user: ClinicianDep, reg: RegistryDep, 
                            as_of=request.app.state.settings.as_of())
     except LeiosurvError as exc:
         errs = _validation_errors(exc)
-        if "_form" in errs and "tumour" in str(exc):
-            errs = {"label": errs.pop("_form")}
+        if "tumour" in errs:  # the registry's field for the tumour is the form's label
+            errs = {"label": errs.pop("tumour"), **errs}
         return templates.TemplateResponse(request, "assess.html", form_context(
             request, values, errs, a, patient=pseudonym), status_code=422)
     return RedirectResponse(f"/patients/{pseudonym}?done=tumour", status_code=303)
@@ -334,7 +333,7 @@ def letter(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: Ps
     from leiosurv.interfaces.web._letters import letter_pdf
 
     with audited(request, user, "export", f"{audience} letter", pseudonym):
-        rec = reg.patient_record(pseudonym)
+        rec = reg.patient_record(pseudonym).to_dict()
         a = _live(reg, pseudonym, label)
         pdf = letter_pdf(audience, a, rec, label, today=request.app.state.settings.as_of())
     return _download(pdf, "application/pdf", f"{pseudonym}-{label}-letter-{audience}.pdf")

@@ -38,7 +38,7 @@ def _json(v):
 
 
 def upgrade() -> None:
-    from leiosurv.registry import _results  # the body format (pure functions; a new format needs a migration)
+    from leiosurv.registry.migrations import _result_bodies as _results  # the body format of 0004 to 0006
 
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
@@ -72,7 +72,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from leiosurv.registry import _results
+    from leiosurv.registry.migrations import _result_bodies as _results
 
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"

@@ -1,9 +1,9 @@
-"""An assessment's result JSON as a date-independent body plus the row's own dates (migration 0004).
+"""The stored format of assessment results from migration 0004 to 0006: a date-independent body plus dates.
 
-Pure functions on JSON, no database: used by the registry's writers and readers
-(``_service``, ``_bulk``, ``_export``) and by migration 0004, which converts the
-rows stored before it.  The body format is part of the schema: changing it needs
-a migration that converts the stored bodies.
+Pure functions on JSON, no database, used only by migrations: 0004 converted
+whole results into this format, 0007 converts them back (the registry stores an
+assessment's JSON as the clinical core wrote it again), and their downgrades
+the reverse.  Frozen with the migrations that use it: never change it.
 """
 
 from __future__ import annotations
