@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from leiosurv.exceptions import InputError, RegistryError
-from leiosurv.registry import _db, _repo, _results
+from leiosurv.registry import _db, _repo, _results, _values
 from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, run_assessment
 
@@ -51,19 +51,18 @@ class AssessmentRecord:
     n_planned: int
 
 
-def _date(value, name: str) -> _dt.date:
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    try:
-        return _dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"{name}: not a date YYYY-MM-DD (got {str(value)[:40]!r})") from None
+def _date(value, name: str, latest: _dt.date | None = None) -> _dt.date:
+    """An ISO date from 1900 on (not after *latest* if given): :func:`_values.iso_date`."""
+    return _values.iso_date(value, name, latest=latest)
 
 
-def _opt_date(value, name: str) -> _dt.date | None:
-    return None if value is None or value == "" else _date(value, name)
+def _opt_date(value, name: str, latest: _dt.date | None = None) -> _dt.date | None:
+    return None if value is None or value == "" else _date(value, name, latest)
+
+
+def _text(value, field: str, name: str) -> str | None:
+    """A text within the documented maximum of ``table.column`` *field*, no control characters (None passes)."""
+    return _values.text(value, field, name=name)
 
 
 def _choice(value, allowed: tuple[str, ...], name: str) -> str:
@@ -139,8 +138,12 @@ class Registry:
         str
             The pseudonym.
         """
+        _text(pseudonym, "patient.pseudonym", "patient")
+        _text(name, "patient_identity.name", "name")
+        _text(note, "patient.note", "note")
         with self._tx(conn) as c:
-            _add_patient(c, pseudonym, sex=sex, name=name, birth_date=_opt_date(birth_date, "birth_date"),
+            _add_patient(c, pseudonym, sex=sex, name=name,
+                         birth_date=_opt_date(birth_date, "birth_date", _dt.date.today()),
                          synthetic=synthetic, note=note)
         return pseudonym
 
@@ -167,15 +170,20 @@ class Registry:
             before this date are not stored (nothing is known about them).
         """
         as_of = as_of or _dt.date.today()
+        _text(label, "tumour.label", "label")
+        _text(confirmed_diagnosis, "tumour.confirmed_diagnosis", "confirmed_diagnosis")
+        track_from = _opt_date(track_from, "track_from")
         with self._tx(conn) as c:
             pid = _repo.patient_id(c, patient)
             sa_ = run_assessment(findings, as_of=as_of, confirmed_diagnosis=confirmed_diagnosis)
-            dx = _date(sa_.findings["excision_date"], "findings.excision_date")
+            dx = _date(sa_.findings["excision_date"], "findings.excision_date", as_of)
             age = sa_.findings.get("patient", {}).get("age_years")
             if age is None:
                 bd = c.execute(sa.select(T.patient_identity.c.birth_date).where(
                     T.patient_identity.c.patient_id == pid)).scalar()
                 if bd is not None:
+                    if dx < bd:
+                        raise InputError("findings.excision_date: before the patient's birth date")
                     age = dx.year - bd.year - ((dx.month, dx.day) < (bd.month, bd.day))
             tid = _repo.insert(
                 c, T.tumour, f"tumour {label!r} of patient {patient!r}", patient_id=pid, label=label,
@@ -245,6 +253,8 @@ class Registry:
         """Record a treatment; a re-excision after a local recurrence restarts the plan from it."""
         kind, d, as_of = _dated_kind(kind, T.TREATMENT_KINDS, date, as_of,
                                      ("margin_status", margin_status, T.MARGIN_STATUSES))
+        _text(agent, "treatment.agent", "agent")
+        _text(note, "treatment.note", "note")
         with self._tx(conn) as c:
             pid = _repo.patient_id(c, patient)
             t = _repo.tumour_row(c, pid, tumour, patient)
@@ -265,6 +275,8 @@ class Registry:
                      conn: Connection | None = None) -> int:
         """Record a local recurrence, metastasis (with site), new primary or death (with cause), and re-plan."""
         kind, d, as_of = _dated_kind(kind, T.EVENT_KINDS, date, as_of, ("site", site, T.METASTASIS_SITES))
+        _text(cause, "event.cause", "cause")
+        _text(note, "event.note", "note")
         with self._tx(conn) as c:
             pid = _repo.patient_id(c, patient)
             tid = None
@@ -296,6 +308,9 @@ class Registry:
         as_of = as_of or _dt.date.today()
         d = _date(first_seen, "first_seen")
         _not_future(d, as_of, "first_seen")
+        _text(label, "observation.label", "label")
+        _text(site, "observation.site", "site")
+        _text(description, "observation.description", "description")
         if not isinstance(max_interval_days, int) or max_interval_days <= 0:
             raise InputError(f"max_interval_days: must be a positive integer (got {max_interval_days!r})")
         with self._tx(conn) as c:
@@ -334,6 +349,9 @@ class Registry:
         d = _date(date, "date")
         if status == "done":
             _not_future(d, as_of, "date")
+        for v, f in ((kind, "kind"), (modality, "modality"), (provider, "provider"), (findings, "findings"),
+                     (plan_item, "plan_item")):
+            _text(v, f"encounter.{f}", f)
         with self._tx(conn) as c:
             pid = _repo.patient_id(c, patient)
             tid = _repo.tumour_row(c, pid, tumour, patient).id if (tumour or plan_item) else None
