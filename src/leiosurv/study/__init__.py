@@ -8,7 +8,7 @@ the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 # STUDY (_pipeline, _results, _report, _figures): the analysis, its results, the report.
 from leiosurv.study import _results
 from leiosurv.study._figures import cif_plot, forest_plot, remaining_risk_plot
-from leiosurv.study._io import Cohort, read_cohort
+from leiosurv.study._io import Cohort, Selection, read_cohort
 from leiosurv.study._pipeline import StudyOptions, printed_decimals, rounding_interval, run_study, validate_rule
 from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
 from leiosurv.study._results import *  # noqa: F403 (its public names, listed once in its __all__)
@@ -35,6 +35,7 @@ from leiosurv.study._synth import (
 __all__ = [
     # COHORT
     "Cohort",
+    "Selection",
     "read_cohort",
     "source_path",
     "is_synthetic_file",
