@@ -74,13 +74,15 @@ def test_a_postgresql_writer_blocked_by_another_connection_is_told_the_registry_
     reg = Registry(pg_url, create=True)
     other = sa.create_engine(_db.resolve_url(pg_url))
     with other.connect() as c:
-        c.exec_driver_sql("BEGIN")
+        c.exec_driver_sql("SET application_name = 'nightly-import'")
+        pid = c.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         c.exec_driver_sql("LOCK TABLE patient IN EXCLUSIVE MODE")
         code, _, err = run(capsys, pg_url, "add-patient", "P1")
         line = one_line(code, err)
-        c.exec_driver_sql("ROLLBACK")
+        c.rollback()
     other.dispose()
     assert "busy" in line and "retry" in line and "INSERT" not in line, line
+    assert f"held by server process {pid} (nightly-import)" in line, line
     assert reg.patients() == []
 
 

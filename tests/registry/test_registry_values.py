@@ -188,6 +188,10 @@ def test_the_import_refuses_the_same_values_naming_row_and_column_never_showing_
     for shown in ("Ann", "Smith", "Bob", "19500203", "2019-W10", "1899", "Fay"):
         assert shown not in msg, shown
     assert reg.counts()["patient"] == 0
+    future = (_dt.date.today() + _dt.timedelta(days=1)).isoformat()
+    with pytest.raises(ImportValidationError) as e:
+        import_files(reg, write_csvs(tmp_path, patients=f"patient,birth_date\nA,{future}\nB,{_dt.date.today()}\n"))
+    assert str(e.value) == "patients row 1.birth_date: is in the future"
     tumours = "patient,tumour,diagnosis_date\nA,T1,20190105\nA,T2,0001-01-01\n"
     with pytest.raises(ImportValidationError) as e:
         import_files(reg, write_csvs(tmp_path, patients="patient\nA\n", tumours=tumours))

@@ -116,12 +116,41 @@ def _holders(path: str) -> list[str]:
     return sorted(found)[:5]
 
 
-def _busy(url: sa.engine.URL) -> RegistryError:
+_PG_HOLDERS = (
+    "SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), a.usename) FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_class c ON c.oid = l.relation "
+    "WHERE l.granted AND a.datname = current_database() AND a.pid <> pg_backend_pid() "
+    "AND c.relnamespace = current_schema()::regnamespace "
+    "AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') "
+    "ORDER BY 1 LIMIT 5")
+
+
+def _pg_holders(engine: Engine) -> list[str]:
+    """The other server processes holding write locks on the registry's tables, as ``"pid (application)"``."""
+    try:
+        raw = engine.raw_connection()
+    except Exception:  # noqa: BLE001 - who holds the lock is told when it can be known; the busy line stands
+        return []
+    try:
+        cur = raw.cursor()
+        cur.execute(_PG_HOLDERS)
+        return [f"{pid} ({who})" for pid, who in cur.fetchall()]
+    except Exception:  # noqa: BLE001 - as above
+        return []
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+def _busy(url: sa.engine.URL, engine: Engine | None = None) -> RegistryError:
     where = f"registry {redact(url.render_as_string(hide_password=True))}"
-    holder = ""
+    held: list[str] = []
     if url.get_backend_name() == "sqlite" and url.database:
         held = _holders(url.database)
-        holder = f" (held by process {', '.join(held)})" if held else ""
+    elif engine is not None:
+        held = _pg_holders(engine)
+    holder = f" (held by {'process' if url.get_backend_name() == 'sqlite' else 'server process'} " \
+             f"{', '.join(held)})" if held else ""
     return RegistryError(f"{where}: busy: another connection is writing to it{holder}; nothing was written, "
                          f"retry when it has finished")
 
@@ -137,7 +166,7 @@ def _one_line(ctx) -> None:  # noqa: ANN001 - SQLAlchemy's ExceptionContext
     where = f"registry {redact(url.render_as_string(hide_password=True))}" if url is not None else "registry"
     low = text.lower()
     if "database is locked" in low or "database is busy" in low or "lock timeout" in low:
-        raise (_busy(url) if url is not None else RegistryError("registry busy; retry")) from None
+        raise (_busy(url, ctx.engine) if url is not None else RegistryError("registry busy; retry")) from None
     if "file is not a database" in low:
         raise RegistryError(f"{where}: not a SQLite database (the file holds something else)") from None
     if "database disk image is malformed" in low:

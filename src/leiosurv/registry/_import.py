@@ -235,6 +235,8 @@ def _value(kind: str, c: str, raw: Any) -> tuple[Any, tuple[str, ...] | None]:
     shown: tuple[str, ...] = () if identifying else (str(v)[:40],)
     if c in _DATES:
         d, problem = _values.problem_with_date(v, c)
+        if d is not None and c == "birth_date" and d > _dt.date.today():  # as Registry.add_patient
+            return v, ("is in the future",)
         return (d, None) if problem is None else (v, (problem, *shown))
     if isinstance(v, (_dt.date, _dt.datetime)):
         return v, ("a date cell where a text or number is expected", *shown)
