@@ -211,3 +211,39 @@ def test_excel_date_cells_are_read_as_dates(reg, tmp_path):
     assert reg.patients() == ["1001", "X"]
     rec = reg.patient_record("X")
     assert str(rec["tumours"][0]["diagnosis_date"]) == "2021-03-04"
+
+
+def test_migration_0009_up_and_down(db_url):
+    """0009 adds the length rules (PostgreSQL CHECKs, SQLite triggers) and its downgrade removes exactly them."""
+    from alembic import command
+
+    from leiosurv.registry import make_engine, upgrade
+    from leiosurv.registry._db import _alembic_config
+
+    def rules(eng) -> set[str]:
+        with eng.connect() as c:
+            if eng.dialect.name == "sqlite":
+                q = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'len!_%' ESCAPE '!'"
+            else:
+                q = "SELECT conname FROM pg_constraint WHERE conname LIKE 'ck!_%!_length' ESCAPE '!'"
+            return set(c.execute(sa.text(q)).scalars())
+
+    eng = make_engine(db_url)
+    upgrade(eng, "0006")
+    assert rules(eng) == set()
+    with eng.begin() as c:
+        c.execute(sa.insert(T.patient).values(pseudonym="OLD", sex="unknown", synthetic=False, note="n" * 3000))
+    upgrade(eng)
+    expected = ({f"len_{t}_{op}" for t in {f.split(".")[0] for f in _values.MAX_CHARS} for op in ("insert", "update")}
+                if eng.dialect.name == "sqlite" else {f"ck_{f.replace('.', '_')}_length" for f in _values.MAX_CHARS})
+    assert rules(eng) == expected
+    with eng.connect() as c:  # a row stored before keeps its value (both databases); new writes are checked
+        assert c.execute(sa.select(sa.func.length(T.patient.c.note))).scalar() == 3000
+    with eng.begin() as c, pytest.raises((sa.exc.IntegrityError, LeiosurvError)):
+        c.execute(sa.insert(T.patient).values(pseudonym="NEW", sex="unknown", synthetic=False, note="n" * 2001))
+    with eng.begin() as c:
+        command.downgrade(_alembic_config(c), "0006")
+    assert rules(eng) == set()
+    with eng.begin() as c:
+        c.execute(sa.insert(T.patient).values(pseudonym="NEW", sex="unknown", synthetic=False, note="n" * 2001))
+    eng.dispose()

@@ -5,7 +5,9 @@ The registry's methods and its import check each text against
 over-long values written any other way:
 
 * **PostgreSQL**: a CHECK ``char_length(col) <= N`` per column
-  (``ck_<table>_<column>_length``), added without rewriting the tables;
+  (``ck_<table>_<column>_length``), added ``NOT VALID``: every row written from
+  now on is checked, a row stored before keeps its value (as on SQLite, whose
+  triggers see only new writes), and the tables are not scanned or rewritten;
 * **SQLite**: SQLite cannot add a CHECK to an existing table without rebuilding
   it (and dropping the rule triggers of 0001 with it), so each table gets one
   ``BEFORE INSERT`` and one ``BEFORE UPDATE OF`` trigger (``len_<table>_insert``
@@ -45,7 +47,7 @@ def upgrade() -> None:
         for table, cols in MAX_CHARS.items():
             for col, n in cols.items():
                 op.execute(f"ALTER TABLE {table} ADD CONSTRAINT ck_{table}_{col}_length "
-                           f"CHECK (char_length({col}) <= {n})")
+                           f"CHECK (char_length({col}) <= {n}) NOT VALID")
         return
     for table, cols in MAX_CHARS.items():
         when = " OR ".join(f"length(NEW.{c}) > {n}" for c, n in cols.items())
