@@ -247,3 +247,13 @@ def test_migration_0009_up_and_down(db_url):
     with eng.begin() as c:
         c.execute(sa.insert(T.patient).values(pseudonym="NEW", sex="unknown", synthetic=False, note="n" * 2001))
     eng.dispose()
+
+
+def test_the_control_characters_are_unicodes_category_cc():
+    import unicodedata
+
+    for i in range(0x2000):
+        ch = chr(i)
+        control = unicodedata.category(ch) == "Cc"
+        assert (_values.problem_with_text(f"a{ch}b", "tumour.label") is not None) == control, hex(i)
+        assert (_values.problem_with_text(f"a{ch}b", "patient.note") is not None) == (control and ch not in "\t\n\r")

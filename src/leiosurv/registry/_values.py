@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import unicodedata
 
 from leiosurv.exceptions import InputError
 
@@ -62,7 +61,9 @@ MULTILINE = frozenset({"patient.note", "treatment.note", "event.note", "observat
 IDENTIFYING = frozenset({"patient_identity.name", "patient_identity.birth_date", "name", "birth_date"})
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
-_LINE_BREAKS = frozenset("\n\r\t")
+# Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F); free text may hold tab, LF, CR
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_NOT_BREAK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _shown(value: object, field: str) -> str:
@@ -120,10 +121,9 @@ def problem_with_text(value: object, field: str) -> str | None:
     limit = MAX_CHARS[field]
     if len(value) > limit:
         return f"at most {limit} characters (got {len(value)})"
-    allowed = _LINE_BREAKS if field in MULTILINE else frozenset()
-    for ch in value:
-        if unicodedata.category(ch) == "Cc" and ch not in allowed:
-            return f"must not hold control characters (found U+{ord(ch):04X})"
+    m = (_CONTROL_NOT_BREAK if field in MULTILINE else _CONTROL).search(value)
+    if m:
+        return f"must not hold control characters (found U+{ord(m[0]):04X})"
     return None
 
 
