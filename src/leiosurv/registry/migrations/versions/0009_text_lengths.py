@@ -4,16 +4,20 @@ The registry's methods and its import check each text against
 ``leiosurv.registry._values.MAX_CHARS`` first; the database refuses the same
 over-long values written any other way:
 
-* **PostgreSQL**: a CHECK ``char_length(col) <= N`` per column
-  (``ck_<table>_<column>_length``), added ``NOT VALID``: every row written from
-  now on is checked, a row stored before keeps its value (as on SQLite, whose
-  triggers see only new writes), and the tables are not scanned or rewritten;
-* **SQLite**: SQLite cannot add a CHECK to an existing table without rebuilding
-  it (and dropping the rule triggers of 0001 with it), so each table gets one
-  ``BEFORE INSERT`` and one ``BEFORE UPDATE OF`` trigger (``len_<table>_insert``
-  / ``len_<table>_update``) that aborts with ``leiosurv: <table>.<column>: at
-  most N characters``.  ``length()`` counts characters in SQLite as
-  ``char_length`` does in PostgreSQL.
+* both databases get, per table, a trigger before each insert and each update
+  of those columns that aborts with ``leiosurv: <table>.<column>: at most N
+  characters`` (PostgreSQL: ``len_<table>`` and its plpgsql function,
+  ``char_length``; SQLite: ``len_<table>_insert`` / ``len_<table>_update``,
+  ``length``, which counts characters too).  Rows stored before keep their
+  values on both; every write from now on is checked.
+
+Not CHECK constraints: SQLite cannot add one without rebuilding the table (and
+dropping the rule triggers of 0001 with it); on PostgreSQL a valid CHECK would
+make the upgrade of a registry that holds an over-long text from before fail,
+and a ``NOT VALID`` one is reflected with options that SQLAlchemy cannot read
+(the schema comparison of ``tests/registry/test_registry_schema.py`` fails on
+its warning).  The triggers give the same rule, the same message and the same
+treatment of old rows on both databases.
 
 The maxima are written out here (a migration does not change when the code
 does); ``tests/registry/test_registry_values.py`` checks that both databases
@@ -42,28 +46,36 @@ MAX_CHARS = {
 }
 
 
+def _message(table: str, col: str, n: int) -> str:
+    return f"leiosurv: {table}.{col}: at most {n} characters"
+
+
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table, cols in MAX_CHARS.items():
-            for col, n in cols.items():
-                op.execute(f"ALTER TABLE {table} ADD CONSTRAINT ck_{table}_{col}_length "
-                           f"CHECK (char_length({col}) <= {n}) NOT VALID")
-        return
+    pg = op.get_bind().dialect.name == "postgresql"
     for table, cols in MAX_CHARS.items():
+        if pg:
+            checks = " ".join(f"IF char_length(NEW.{c}) > {n} THEN RAISE EXCEPTION USING ERRCODE = "
+                              f"'check_violation', MESSAGE = '{_message(table, c, n)}'; END IF;"
+                              for c, n in cols.items())
+            op.execute(f"CREATE FUNCTION len_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {checks} "
+                       f"RETURN NEW; END $$")
+            op.execute(f"CREATE TRIGGER len_{table} BEFORE INSERT OR UPDATE OF {', '.join(cols)} ON {table} "
+                       f"FOR EACH ROW EXECUTE FUNCTION len_{table}()")
+            continue
         when = " OR ".join(f"length(NEW.{c}) > {n}" for c, n in cols.items())
-        raise_ = " ".join(f"WHEN length(NEW.{c}) > {n} THEN RAISE(ABORT, 'leiosurv: {table}.{c}: at most {n} "
-                          f"characters')" for c, n in cols.items())
+        raise_ = " ".join(f"WHEN length(NEW.{c}) > {n} THEN RAISE(ABORT, '{_message(table, c, n)}')"
+                          for c, n in cols.items())
         for op_name, on in (("insert", "INSERT"), ("update", f"UPDATE OF {', '.join(cols)}")):
             op.execute(f"CREATE TRIGGER len_{table}_{op_name} BEFORE {on} ON {table} FOR EACH ROW WHEN {when} "
                        f"BEGIN SELECT CASE {raise_} END; END")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table, cols in MAX_CHARS.items():
-            for col in cols:
-                op.execute(f"ALTER TABLE {table} DROP CONSTRAINT ck_{table}_{col}_length")
-        return
+    pg = op.get_bind().dialect.name == "postgresql"
     for table in MAX_CHARS:
+        if pg:
+            op.execute(f"DROP TRIGGER len_{table} ON {table}")
+            op.execute(f"DROP FUNCTION len_{table}()")
+            continue
         for op_name in ("insert", "update"):
             op.execute(f"DROP TRIGGER len_{table}_{op_name}")
