@@ -51,7 +51,7 @@ class Selection:
     Examples
     --------
     >>> Selection("Tumours on the dermal-LMS pathway", 10, (("not dermal", 3),), 7).text()
-    'Tumours on the dermal-LMS pathway. Of 10 tumours registered, 3 were excluded (not dermal); 7 were analysed.'
+    'Tumours on the dermal-LMS pathway. Of 10 tumours registered, 3 were excluded (3 not dermal); 7 were analysed.'
     """
 
     description: str
