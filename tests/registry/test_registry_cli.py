@@ -19,7 +19,7 @@ def run(capsys, db, *args) -> tuple[int, str, str]:
 @pytest.fixture
 def cli_db(db_url, capsys):
     code, out, _ = run(capsys, db_url, "init")
-    assert code == 0 and "ready (schema 0007)" in out
+    assert code == 0 and "ready (schema 0009)" in out
     return db_url
 
 
@@ -90,7 +90,8 @@ def test_import_error_names_row_and_column(cli_db, capsys, tmp_path):
 def test_cohort_export_and_study(cli_db, capsys, tmp_path):
     run(capsys, cli_db, "demo", "--synthetic", "60")
     code, out, _ = run(capsys, cli_db, "export", "--cohort", "--out", str(tmp_path / "c.csv"))
-    assert code == 0 and "62 tumours" in out and "SYNTHETIC" in out
+    assert code == 0 and "Cohort of 60 tumours" in out and "SYNTHETIC" in out
+    assert "left out: 2 tumours (not on the dermal-LMS pathway: soft-tissue sarcoma pathway)" in out
     code, out, _ = run(capsys, cli_db, "study", "--out", str(tmp_path / "s"))
     assert code == 0 and (tmp_path / "s" / "report.html").exists() and "SYNTHETIC" in out
     direct = cli_db if cli_db.endswith(".sqlite") or cli_db.startswith("postgresql") else f"registry:{cli_db}"
@@ -102,7 +103,7 @@ def test_cohort_export_and_study(cli_db, capsys, tmp_path):
         assert a == (tmp_path / "s2" / name).read_bytes() == (tmp_path / "s3" / name).read_bytes(), name
     code, out, _ = run(capsys, cli_db, "export", "--research", "--out", str(tmp_path / "research"))
     assert code == 0 and sorted(p.name for p in (tmp_path / "research").iterdir()) == [
-        "cohort.csv", "encounters.csv", "events.csv", "treatments.csv"]
+        "README.md", "cohort.csv", "encounters.csv", "events.csv", "treatments.csv"]
 
 
 def test_backup_and_restore_commands(cli_db, capsys, tmp_path):

@@ -25,16 +25,12 @@ def test_synthetic_cohort_round_trips_through_the_registry(reg):
     assert (c.frame["age"].to_numpy() == s["age"].astype(int).to_numpy()).all()  # whole years in the registry
 
 
-def test_published_cases_in_the_cohort(demo):
-    c = demo.cohort().frame.set_index("id")
-    assert not demo.cohort().synthetic
-    s000 = c.iloc[0]
-    assert (s000["met_status"], s000["met_time"]) == (1, (dt.date(2023, 7, 1) - dt.date(1997, 7, 1)).days)
-    assert s000["lr_status"] == 2  # died without local recurrence
-    s004 = c.iloc[1]
-    assert (s004["met_status"], s004["met_time"], s004["lr_status"]) == (1, 730, 0)
-    assert s004["lr_time"] == (dt.date(2024, 7, 1) - dt.date(2021, 7, 1)).days  # last contact: the 2024 MRI
-    read_cohort(c.reset_index())  # valid in the study's format
+def test_published_cases_are_not_in_the_dermal_lms_cohort(demo):
+    """Seeds 000 and 004 are leiomyosarcomas of the subcutis / deep soft tissue (the soft-tissue sarcoma
+    pathway): the dermal-LMS study leaves them out, and says so; before, they were analysed as dermal LMS."""
+    c = demo.cohort()
+    assert len(c.frame) == 0 and not c.synthetic and c.registered == 2
+    assert c.excluded == {"not on the dermal-LMS pathway: soft-tissue sarcoma pathway": 2}
 
 
 def test_study_on_registry_equals_study_on_exported_file(reg, tmp_path):

@@ -25,7 +25,7 @@ from leiosurv.registry._access import AuditEvent, MissedEncounter, PatientSummar
 from leiosurv.registry._alerts import Alert, alerts_frame
 from leiosurv.registry._backup import backup, restore
 from leiosurv.registry._clinical_adapter import live_assessment
-from leiosurv.registry._cohort import CohortExport
+from leiosurv.registry._cohort import RESEARCH_COLUMNS, CohortExport, research_readme
 from leiosurv.registry._db import default_url, head_revision, make_engine, redact, resolve_url, upgrade
 from leiosurv.registry._demo import APPROXIMATED, load_published_cases, load_synthetic
 from leiosurv.registry._import import KINDS, ImportReport, import_files
@@ -46,6 +46,8 @@ __all__ = [
     "alerts_frame",
     "Timeline",
     "CohortExport",
+    "RESEARCH_COLUMNS",
+    "research_readme",
     "import_files",
     "ImportReport",
     "KINDS",

@@ -12,12 +12,23 @@
   hand with the same ``pg_restore`` command.
 
 A restore replaces the whole registry; ``replace=True`` is required when the
-registry already holds patients.
+registry already holds patients.  Before anything is replaced the backup is
+checked (:func:`check_backup`), and refused with one line otherwise:
+
+* **SQLite**: ``PRAGMA integrity_check`` answers ``ok`` (a damaged file, even
+  one of the right size whose pages were overwritten, is refused), the file's
+  Alembic revision is this version's newest, and every table of the registry
+  is there with exactly its columns;
+* **PostgreSQL**: the file is a ``pg_dump`` custom-format archive whose table of
+  contents (``pg_restore --list``) holds the ``alembic_version`` table with its
+  data and every table of the registry, and whose ``alembic_version`` row is
+  this version's newest revision.  A dump of another database is refused.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -30,7 +41,7 @@ from leiosurv.files import atomic_file, check_outputs
 from leiosurv.registry import _db
 from leiosurv.registry import _tables as T
 
-__all__ = ["backup", "restore"]
+__all__ = ["backup", "restore", "check_backup"]
 
 
 def _sqlite_path(engine: sa.engine.Engine) -> str:
@@ -83,32 +94,100 @@ def _has_patients(engine: sa.engine.Engine) -> bool:
         return False
 
 
-def restore(engine: sa.engine.Engine, source: str | os.PathLike, *, replace: bool = False) -> None:
-    """Replace the registry's content with the backup *source*.
+def _refuse(source: Path, why: str) -> RegistryError:
+    return RegistryError(f"backup {source}: {why}; nothing was restored")
+
+
+def _check_sqlite(source: Path) -> None:
+    try:
+        s = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    except sqlite3.Error:
+        raise _refuse(source, "cannot be opened as a SQLite file") from None
+    try:
+        try:
+            verdict = [r[0] for r in s.execute("PRAGMA integrity_check(5)").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            raise _refuse(source, f"not a sound SQLite registry backup ({str(exc)[:80]})") from None
+        if verdict != ["ok"]:
+            raise _refuse(source, f"damaged: SQLite's integrity check failed ({verdict[0][:80]})")
+        try:
+            rev = s.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.DatabaseError:
+            raise _refuse(source, "not a leiosurv SQLite registry backup (no alembic_version table)") from None
+        if rev is None or rev[0] != _db.head_revision():
+            raise _refuse(source, f"schema {rev and rev[0]} is not {_db.head_revision()}")
+        for t in T.metadata.sorted_tables:
+            cols = {r[1] for r in s.execute(f'PRAGMA table_info("{t.name}")')}
+            if cols != set(t.columns.keys()):
+                raise _refuse(source, f"table {t.name} is missing or has other columns than the registry's")
+    finally:
+        s.close()
+
+
+_TOC_TABLE = re.compile(r"^\d+; \d+ \d+ (TABLE DATA|TABLE) (\S+) (\S+)(?: |$)", re.M)
+
+
+def _check_pg(source: Path) -> None:
+    with open(source, "rb") as fh:
+        if fh.read(5) != b"PGDMP":
+            raise _refuse(source, "not a pg_dump custom-format file")
+    tool = _pg_tool("pg_restore")
+    toc = subprocess.run([tool, "--list", str(source)], capture_output=True, text=True)
+    if toc.returncode != 0:
+        raise _refuse(source, "pg_restore cannot read it (" + (toc.stderr.strip().splitlines() or [""])[-1][:120] + ")")
+    tables = {(kind, name) for kind, _schema, name in _TOC_TABLE.findall(toc.stdout)}
+    wanted = {("TABLE", t.name) for t in T.metadata.sorted_tables} | {("TABLE", "alembic_version"),
+                                                                      ("TABLE DATA", "alembic_version")}
+    missing = sorted(name for kind, name in wanted - tables)
+    if missing:
+        raise _refuse(source, "not a leiosurv registry dump (no table " + ", ".join(missing[:4]) + ")")
+    data = subprocess.run([tool, "--data-only", "--table=alembic_version", "--file=-", str(source)],
+                          capture_output=True, text=True)
+    m = re.search(r"^COPY \S*alembic_version \(version_num\) FROM stdin;\n(.*)\n\\\.$", data.stdout, re.M)
+    rev = m[1] if m else None
+    if rev != _db.head_revision():
+        raise _refuse(source, f"schema {rev} is not {_db.head_revision()}")
+
+
+def check_backup(dialect: str, source: str | os.PathLike) -> None:
+    """Check that *source* is a sound backup of a leiosurv registry of this version's schema.
+
+    Parameters
+    ----------
+    dialect : {"sqlite", "postgresql"}
+        The kind of registry the backup is for (a SQLite file or a ``pg_dump`` archive).
+    source : path
+        The backup file.
 
     Raises
     ------
     RegistryError
-        *source* is missing or not a registry backup, or the registry holds
-        patients and ``replace`` is false; the registry is unchanged.
+        One line saying why the file is refused (missing, damaged, not a registry, another schema).
     """
     source = Path(source)
     if not source.is_file():
         raise RegistryError(f"backup {source}: no such file")
+    (_check_sqlite if dialect == "sqlite" else _check_pg)(source)
+
+
+def restore(engine: sa.engine.Engine, source: str | os.PathLike, *, replace: bool = False) -> None:
+    """Replace the registry's content with the backup *source*, after :func:`check_backup`.
+
+    Raises
+    ------
+    RegistryError
+        *source* is missing, damaged or not a registry backup of this schema, or
+        the registry holds patients and ``replace`` is false; the registry is unchanged.
+    """
+    source = Path(source)
+    check_backup(engine.dialect.name, source)
     if _has_patients(engine) and not replace:
         raise RegistryError("the registry already holds patients; pass --replace to overwrite it with the backup")
     if engine.dialect.name == "sqlite":
-        try:
-            s = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-            rev = s.execute("SELECT version_num FROM alembic_version").fetchone()
-        except sqlite3.DatabaseError:
-            raise RegistryError(f"backup {source}: not a leiosurv SQLite registry backup") from None
-        if rev is None or rev[0] != _db.head_revision():
-            s.close()
-            raise RegistryError(f"backup {source}: schema {rev and rev[0]} is not {_db.head_revision()}")
         engine.dispose()
         dst_path = _sqlite_path(engine)
         Path(dst_path).parent.mkdir(parents=True, exist_ok=True)
+        s = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         d = sqlite3.connect(dst_path)
         try:
             s.backup(d)  # one transaction on the destination: all or nothing
@@ -116,9 +195,6 @@ def restore(engine: sa.engine.Engine, source: str | os.PathLike, *, replace: boo
             d.close()
             s.close()
         return
-    with open(source, "rb") as fh:
-        if fh.read(5) != b"PGDMP":
-            raise RegistryError(f"backup {source}: not a pg_dump custom-format file")
     engine.dispose()
     # --clean drops each object of the dump before re-creating it, all in one transaction
     proc = subprocess.run([_pg_tool("pg_restore"), "--no-owner", "--clean", "--if-exists", "--single-transaction",

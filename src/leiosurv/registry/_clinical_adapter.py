@@ -21,6 +21,7 @@ from typing import Any
 from leiosurv.clinical import Findings, assess, mitotic_score, parse_findings
 
 __all__ = ["PlanItem", "StoredAssessment", "run_assessment", "validate_findings", "is_metastatic_pathway",
+           "pathway_of_basis",
            "live_assessment"]
 
 
@@ -134,6 +135,27 @@ def live_assessment(result: dict):
             a.to_dict()["plan"] != result["plan"] or a.risk.group != result["risk"]["group"]:
         raise RegistryError("the stored assessment was made by another rule set; re-assess the tumour first")
     return a
+
+
+# the core's plan basis texts (``clinical.surveillance``) by pathway: the start of the text names the pathway
+_BASIS_PATHWAYS = (
+    ("dermal leiomyosarcoma", "dermal_lms"),
+    ("soft-tissue sarcoma guideline", "soft_tissue_sarcoma"),
+    ("interim soft-tissue sarcoma guideline", "undetermined"),
+    ("metastatic leiomyosarcoma", "metastatic"),
+    ("metastasis to be excluded first", "exclude_metastasis"),
+    ("not a leiomyosarcoma pathway", "other"),
+    ("undetermined", "undetermined"),
+)
+
+
+def pathway_of_basis(plan_basis: str) -> str:
+    """The core's pathway (``dermal_lms``, ``soft_tissue_sarcoma``, ``metastatic``, ``exclude_metastasis``,
+    ``other``, ``undetermined``) of a stored plan basis; a test checks it against the core's own decision."""
+    for prefix, pathway in _BASIS_PATHWAYS:
+        if plan_basis.startswith(prefix):
+            return pathway
+    raise ValueError(f"plan basis {plan_basis[:60]!r}: not one the clinical core writes")
 
 
 def is_metastatic_pathway(plan_basis: str) -> bool:

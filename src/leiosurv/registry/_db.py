@@ -9,6 +9,14 @@
   transaction before a power loss; never corrupt).
 * :func:`upgrade` brings the schema to the newest Alembic revision; the
   migrations ship inside the package (``leiosurv/registry/migrations``).
+* A writer waits up to :data:`BUSY_TIMEOUT_MS` for another connection's write
+  lock (SQLite ``busy_timeout``, PostgreSQL ``lock_timeout``), then gets one
+  line: the registry is busy, which process holds it where that can be known
+  (SQLite on Linux: the processes that have the file open), retry.  Every
+  engine turns the database's own failures that are not refusals of a record
+  (busy, not a database, a damaged file, a value the column cannot hold) into
+  one-line :class:`~leiosurv.exceptions.RegistryError` messages that never show
+  the statement or its parameters (:func:`_one_line`).
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ __all__ = ["default_url", "resolve_url", "make_engine", "upgrade", "current_revi
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ENV_URL = "LEIOSURV_REGISTRY_URL"
+#: how long a writer waits for another connection's lock before it is told the registry is busy
+BUSY_TIMEOUT_MS = 10_000
 
 
 def default_url() -> str:
@@ -79,8 +89,92 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy e
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     cur.close()
+
+
+def _pg_session(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy event signature
+    cur = dbapi_conn.cursor()
+    cur.execute(f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}")
+    cur.close()
+    dbapi_conn.commit()
+
+
+def _holders(path: str) -> list[str]:
+    """The other processes that have the SQLite file *path* (or its WAL) open, as ``"pid (name)"`` (Linux only)."""
+    wanted = {os.path.realpath(p) for p in (path, f"{path}-wal", f"{path}-shm")}
+    found: list[str] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for d in proc.iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            if any(os.path.realpath(f) in wanted for f in (d / "fd").iterdir()):
+                found.append(f"{d.name} ({(d / 'comm').read_text().strip()})")
+        except OSError:  # a process that ended, or one of another user: not knowable
+            continue
+    return sorted(found)[:5]
+
+
+_PG_HOLDERS = (
+    "SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), a.usename) FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_class c ON c.oid = l.relation "
+    "WHERE l.granted AND a.datname = current_database() AND a.pid <> pg_backend_pid() "
+    "AND c.relnamespace = current_schema()::regnamespace "
+    "AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') "
+    "ORDER BY 1 LIMIT 5")
+
+
+def _pg_holders(engine: Engine) -> list[str]:
+    """The other server processes holding write locks on the registry's tables, as ``"pid (application)"``."""
+    try:
+        raw = engine.raw_connection()
+    except Exception:  # noqa: BLE001 - who holds the lock is told when it can be known; the busy line stands
+        return []
+    try:
+        cur = raw.cursor()
+        cur.execute(_PG_HOLDERS)
+        return [f"{pid} ({who})" for pid, who in cur.fetchall()]
+    except Exception:  # noqa: BLE001 - as above
+        return []
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+def _busy(url: sa.engine.URL, engine: Engine | None = None) -> RegistryError:
+    where = f"registry {redact(url.render_as_string(hide_password=True))}"
+    held: list[str] = []
+    if url.get_backend_name() == "sqlite" and url.database:
+        held = _holders(url.database)
+    elif engine is not None:
+        held = _pg_holders(engine)
+    holder = f" (held by {'process' if url.get_backend_name() == 'sqlite' else 'server process'} " \
+             f"{', '.join(held)})" if held else ""
+    return RegistryError(f"{where}: busy: another connection is writing to it{holder}; nothing was written, "
+                         f"retry when it has finished")
+
+
+def _one_line(ctx) -> None:  # noqa: ANN001 - SQLAlchemy's ExceptionContext
+    """Raise a one-line :class:`RegistryError` for a database failure that is not a refusal of a record.
+
+    Constraint and trigger refusals pass through to ``_repo.translate_errors``, which names the rule.
+    """
+    orig = ctx.original_exception
+    text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    url = ctx.engine.url if ctx.engine is not None else None
+    where = f"registry {redact(url.render_as_string(hide_password=True))}" if url is not None else "registry"
+    low = text.lower()
+    if "database is locked" in low or "database is busy" in low or "lock timeout" in low:
+        raise (_busy(url, ctx.engine) if url is not None else RegistryError("registry busy; retry")) from None
+    if "file is not a database" in low:
+        raise RegistryError(f"{where}: not a SQLite database (the file holds something else)") from None
+    if "database disk image is malformed" in low:
+        raise RegistryError(f"{where}: the database file is damaged; restore it from a backup") from None
+    if "value too long" in low or "out of range" in low:
+        raise RegistryError(f"{where}: the database refused a value: {text[:120]}") from None
 
 
 def make_engine(target: str | os.PathLike | None = None, *, create_dir: bool = True) -> Engine:
@@ -98,8 +192,11 @@ def make_engine(target: str | os.PathLike | None = None, *, create_dir: bool = T
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+        sa.event.listen(engine, "connect", _pg_session)
+    sa.event.listen(engine, "handle_error", _one_line)
+    return engine
 
 
 @contextlib.contextmanager

@@ -49,7 +49,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError, RegistryError
-from leiosurv.registry import _save
+from leiosurv.registry import _save, _values
 from leiosurv.registry import _tables as T
 from leiosurv.registry._db import write_transaction
 from leiosurv.registry._plan import Chart
@@ -85,6 +85,25 @@ _ENUMS = {
     ("events", "site"): T.METASTASIS_SITES, ("encounters", "modality_class"): T.MODALITY_CLASSES,
     ("encounters", "status"): ("done", "missed", "cancelled"), ("patients", "synthetic"): ("true", "false", "1", "0"),
 }
+# each text column's field in ``_values.MAX_CHARS`` (its maximum length, whether it may hold line breaks)
+_TEXTS = {
+    ("patients", "patient"): "patient.pseudonym", ("patients", "name"): "patient_identity.name",
+    ("patients", "note"): "patient.note",
+    ("tumours", "tumour"): "tumour.label", ("tumours", "site"): "tumour.site",
+    ("tumours", "confirmed_diagnosis"): "tumour.confirmed_diagnosis",
+    ("treatments", "agent"): "treatment.agent", ("treatments", "note"): "treatment.note",
+    ("events", "cause"): "event.cause", ("events", "note"): "event.note",
+    ("observations", "observation"): "observation.label", ("observations", "description"): "observation.description",
+    ("observations", "site"): "observation.site",
+    ("encounters", "kind"): "encounter.kind", ("encounters", "modality"): "encounter.modality",
+    ("encounters", "provider"): "encounter.provider", ("encounters", "findings"): "encounter.findings",
+    ("encounters", "plan_item"): "encounter.plan_item",
+}
+# a column that names a patient, tumour or observation holds what the key column of that record holds
+for _k in KINDS:
+    _TEXTS.setdefault((_k, "patient"), "patient.pseudonym")
+    _TEXTS.setdefault((_k, "tumour"), "tumour.label")
+    _TEXTS.setdefault((_k, "observation"), "observation.label")
 _FINDING_COLS = {"site": "site", "depth": "depth", "margins": "margins", "necrosis": "necrosis",
                  "perineural_invasion": "perineural_invasion", "intravascular_invasion": "intravascular_invasion",
                  "atypia": "atypia", "pleomorphism": "pleomorphism", "fnclcc_grade": "fnclcc_grade",
@@ -124,7 +143,7 @@ def _read(path: Path, kind: str | None) -> dict[str, Iterable[pd.DataFrame]]:
     name = path.name.lower()
     try:
         if name.endswith((".xlsx", ".xlsm")):
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+            sheets = _read_excel(path)
             unknown = [s for s in sheets if s not in KINDS]
             if unknown:
                 raise ImportValidationError([FieldIssue(f"{path.name}", f"sheet {unknown[0]!r} is not one of "
@@ -135,6 +154,7 @@ def _read(path: Path, kind: str | None) -> dict[str, Iterable[pd.DataFrame]]:
             if k not in KINDS:
                 raise ImportValidationError([FieldIssue(path.name, "name the kind with --kind or the file name: "
                                                         f"one of {', '.join(KINDS)}")])
+            _refuse_nul(path)
             return {k: _chunks(path, pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK,
                                                  sep="\t" if name.endswith(".tsv") else ","))}
     except (OSError, ValueError) as exc:
@@ -143,6 +163,33 @@ def _read(path: Path, kind: str | None) -> dict[str, Iterable[pd.DataFrame]]:
         raise ImportValidationError([FieldIssue(path.name, f"cannot be read: {str(exc).splitlines()[0][:120]}")]) \
             from None
     raise ImportValidationError([FieldIssue(path.name, "not a .csv, .tsv or .xlsx file")])
+
+
+def _refuse_nul(path: Path) -> None:
+    """Refuse a text file holding a NUL byte, naming its line (pandas' reader would cut the cell at it:
+    ``Ann\\x00Smith`` read as ``Ann``)."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    line = 1
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                line += chunk.count(b"\n", 0, at)
+                raise ImportValidationError([FieldIssue(f"{path.name} line {line}",
+                                                        "holds a NUL character; nothing was imported")])
+            line += chunk.count(b"\n")
+
+
+def _read_excel(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet of a workbook; any failure to read it (not a zip, not a workbook, ...) is one line."""
+    try:
+        return pd.read_excel(path, sheet_name=None, dtype=object, keep_default_na=False)
+    except Exception as exc:  # noqa: BLE001 - whatever a broken workbook raises, the file is what is wrong
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ImportValidationError([FieldIssue(path.name, f"cannot be read as an Excel workbook "
+                                                           f"({first[:100]})")]) from None
 
 
 class _Row:
@@ -176,14 +223,41 @@ def _row_class(cols: tuple[str, ...]) -> type[_Row]:
     return cls
 
 
-def _value(kind: str, c: str, raw: Any) -> tuple[Any, tuple[str, str] | None]:
-    """One cell's value and its problem ``(message, shown value)`` or None."""
-    v = raw.strip() if isinstance(raw, str) else raw
+def _cell(raw: Any) -> Any:
+    """A cell as the reader sees it: text stripped; an Excel number as its digits; a date cell as a date."""
+    if isinstance(raw, str):
+        return raw.strip()
+    if raw is None or isinstance(raw, (_dt.date, _dt.datetime)):
+        return raw
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, float):
+        return "" if raw != raw else str(int(raw)) if raw.is_integer() else repr(raw)  # NaN: an empty cell
+    return str(raw)
+
+
+def _value(kind: str, c: str, raw: Any) -> tuple[Any, tuple[str, ...] | None]:
+    """One cell's value and its problem ``(message, shown value)`` or None (an identifying value is never shown).
+
+    Dates and texts are checked by :mod:`leiosurv.registry._values`, as the registry's own methods check them.
+    """
+    v = _cell(raw)
     if v == "" or v is None:
         return None, None
+    identifying = c in _values.IDENTIFYING
+    shown: tuple[str, ...] = () if identifying else (str(v)[:40],)
+    if c in _DATES:
+        d, problem = _values.problem_with_date(v, c)
+        if d is not None and c == "birth_date" and d > _dt.date.today():  # as Registry.add_patient
+            return v, ("is in the future",)
+        return (d, None) if problem is None else (v, (problem, *shown))
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return v, ("a date cell where a text or number is expected", *shown)
+    if (kind, c) in _TEXTS:
+        problem = _values.problem_with_text(v, _TEXTS[(kind, c)])
+        if problem is not None:
+            return v, (problem,)
     try:
-        if c in _DATES:
-            return _dt.date.fromisoformat(v), None
         if (kind, c) in _ENUMS:
             if (v.lower() if c == "synthetic" else v) not in _ENUMS[(kind, c)]:
                 return v, (f"must be one of {', '.join(_ENUMS[(kind, c)])}", v[:40])
@@ -195,19 +269,17 @@ def _value(kind: str, c: str, raw: Any) -> tuple[Any, tuple[str, str] | None]:
             return i, None
         if c in ("mitoses_count", "size_mm"):
             return float(v), None
-        if c == "findings":
+        if c == "findings" and kind == "tumours":
             f = json.loads(v)
             if not isinstance(f, dict):
                 raise ValueError
             return f, None
     except ValueError:
-        if c in _DATES:
-            return v, ("not a date YYYY-MM-DD", v[:40])
         if c in ("max_interval_days", "age"):
             return v, ("must be a positive whole number", v[:40])
         if c in ("mitoses_count", "size_mm"):
             return v, ("must be a number", v[:40])
-        return v, ("must be a JSON object", "")
+        return v, ("must be a JSON object",)
     return v, None
 
 
@@ -236,7 +308,8 @@ def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], 
         found: list[tuple[int, int, int, FieldIssue]] = []  # (row, 0 required / 1 value, column, issue)
         values = []
         for j, c in enumerate(cols):
-            memo = shared.setdefault((kind, c) if (kind, c) in _ENUMS else c, {})
+            # a cell's value depends on its column's rule: an enumeration of this kind, a text field, or the column
+            memo = shared.setdefault((kind, c) if (kind, c) in _ENUMS else _TEXTS.get((kind, c), c), {})
             out = []
             for k, raw in enumerate(df[c].tolist()):
                 hit = memo.get(raw) if c != "findings" else None

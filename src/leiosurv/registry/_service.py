@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from leiosurv.clinical import Findings
 from leiosurv.exceptions import NotFoundError, RegistryError
-from leiosurv.registry import _db, _plan, _repo, _save
+from leiosurv.registry import _db, _plan, _repo, _save, _values
 from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, run_assessment
 from leiosurv.registry._plan import Chart
@@ -62,19 +62,18 @@ class AssessmentRecord:
     n_planned: int
 
 
-def _date(value, name: str) -> _dt.date:
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    try:
-        return _dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise RegistryError(f"{name}: not a date YYYY-MM-DD (got {str(value)[:40]!r})", field=name) from None
+def _date(value, name: str, latest: _dt.date | None = None) -> _dt.date:
+    """An ISO date from 1900 on (not after *latest* if given): :func:`_values.iso_date`."""
+    return _values.iso_date(value, name, latest=latest)
 
 
-def _opt_date(value, name: str) -> _dt.date | None:
-    return None if value is None or value == "" else _date(value, name)
+def _opt_date(value, name: str, latest: _dt.date | None = None) -> _dt.date | None:
+    return None if value is None or value == "" else _date(value, name, latest)
+
+
+def _text(value, field: str, name: str) -> str | None:
+    """A text within the documented maximum of ``table.column`` *field*, no control characters (None passes)."""
+    return _values.text(value, field, name=name)
 
 
 def _choice(value, allowed: tuple[str, ...], name: str) -> str:
@@ -150,8 +149,8 @@ class Registry:
         str
             The pseudonym.
         """
-        chart = new_patient(pseudonym, sex=sex, name=name, birth_date=_opt_date(birth_date, "birth_date"),
-                            synthetic=synthetic, note=note)
+        born = _opt_date(birth_date, "birth_date", _dt.date.today())
+        chart = new_patient(pseudonym, sex=sex, name=name, birth_date=born, synthetic=synthetic, note=note)
         with self._tx(conn) as c:
             _save.save(c, [(None, chart)], where=f"patient {pseudonym!r}")
         return pseudonym
@@ -519,6 +518,9 @@ def new_patient(pseudonym: str, *, sex: str = "unknown", name: str | None = None
                 birth_date: _dt.date | None = None, synthetic: bool = False, note: str | None = None) -> Chart:
     """The chart of a new patient (validated)."""
     _choice(sex, T.SEXES, "sex")
+    _text(pseudonym, "patient.pseudonym", "patient")
+    _text(name, "patient_identity.name", "name")
+    _text(note, "patient.note", "note")
     return _plan.new_chart(pseudonym, sex=sex, synthetic=bool(synthetic), note=note, name=name,
                            birth_date=birth_date)
 
@@ -536,8 +538,14 @@ def add_tumour(chart: Chart, label: str, findings: dict | Findings | StoredAsses
     if not isinstance(label, str) or not label.strip():
         raise RegistryError("tumour: the label must be a non-empty text", field="tumour",
                             patient=chart.patient.pseudonym)
+    _text(label, "tumour.label", "label")
+    _text(confirmed_diagnosis, "tumour.confirmed_diagnosis", "confirmed_diagnosis")
     s = findings if isinstance(findings, StoredAssessment) else assess_findings(
         findings, as_of=as_of, confirmed_diagnosis=confirmed_diagnosis)
+    dx = _date(s.findings["excision_date"], "findings.excision_date", as_of)
+    if chart.birth_date is not None and dx < chart.birth_date:
+        raise RegistryError("findings.excision_date: before the patient's birth date", field="findings.excision_date",
+                            patient=chart.patient.pseudonym)
     return _plan.register(chart, label, s, as_of=as_of, track_from=track_from)
 
 
@@ -562,6 +570,8 @@ def add_treatment(chart: Chart, kind: str, date, *, tumour: str | None = None, m
     """Add a treatment (a re-excision after a local recurrence re-plans)."""
     kind, d, as_of = _dated_kind(kind, T.TREATMENT_KINDS, date, as_of,
                                  ("margin_status", margin_status, T.MARGIN_STATUSES))
+    _text(agent, "treatment.agent", "agent")
+    _text(note, "treatment.note", "note")
     t = chart.tumour(tumour, "")
     row = _plan.Treatment(_plan.New(), t.id, kind, d, _opt_date(end_date, "end_date"), margin_status, agent, note)
     return _plan.treatment(chart, row, as_of=as_of)
@@ -571,6 +581,8 @@ def add_event(chart: Chart, kind: str, date, *, tumour: str | None = None, site:
               cause: str | None = None, note: str | None = None, as_of: _dt.date | None = None) -> Chart:
     """Add an event (a metastasis re-plans, a death closes the plan)."""
     kind, d, as_of = _dated_kind(kind, T.EVENT_KINDS, date, as_of, ("site", site, T.METASTASIS_SITES))
+    _text(cause, "event.cause", "cause")
+    _text(note, "event.note", "note")
     tid = None
     if kind not in ("death", "new_primary") or tumour is not None:
         tid = chart.tumour(tumour, "").id
@@ -586,6 +598,9 @@ def add_observation(chart: Chart, label: str, description: str, first_seen, max_
     as_of = as_of or _dt.date.today()
     d = _date(first_seen, "first_seen")
     _not_future(d, as_of, "first_seen")
+    _text(label, "observation.label", "label")
+    _text(site, "observation.site", "site")
+    _text(description, "observation.description", "description")
     if not isinstance(max_interval_days, int) or isinstance(max_interval_days, bool) or max_interval_days <= 0:
         raise RegistryError(f"max_interval_days: must be a positive integer (got {max_interval_days!r})",
                             field="max_interval_days")
@@ -605,6 +620,9 @@ def add_encounter(chart: Chart, *, date, modality_class: str = "clinical", kind:
     d = _date(date, "date")
     if status == "done":
         _not_future(d, as_of, "date")
+    for v, f in ((kind, "kind"), (modality, "modality"), (provider, "provider"), (findings, "findings"),
+                 (plan_item, "plan_item")):
+        _text(v, f"encounter.{f}", f)
     tid = chart.tumour(tumour, "").id if (tumour or plan_item) else None
     oid = chart.observation(observation).id if observation else None
     where = f"encounter of patient {chart.patient.pseudonym!r} on {d.isoformat()}"

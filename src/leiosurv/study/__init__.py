@@ -8,7 +8,7 @@ the CLI (``leiosurv synth``, ``leiosurv study``) is a thin shell over it.
 # STUDY (_pipeline, _results, _report, _figures): the analysis, its results, the report.
 from leiosurv.study import _results
 from leiosurv.study._figures import cif_plot, forest_plot, remaining_risk_plot
-from leiosurv.study._io import Cohort, read_cohort
+from leiosurv.study._io import Cohort, Selection, read_cohort
 from leiosurv.study._multivariable import (
     MIN_EVENTS_PER_VARIABLE,
     MultivariableFineGray,
@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_SEED",
     # COHORT
     "Cohort",
+    "Selection",
     "read_cohort",
     "source_path",
     "is_synthetic_file",

@@ -30,7 +30,49 @@ from leiosurv.study._schema import quote_identifier as _q
 from leiosurv.study._sources import SYNTHETIC_METADATA_KEY, arrow_table, load_source
 from leiosurv.study._validate import Sql, validate_table
 
-__all__ = ["Cohort", "read_cohort"]
+__all__ = ["Cohort", "Selection", "read_cohort"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How the analysed tumours were selected from a larger source, with the flow of counts.
+
+    Attributes
+    ----------
+    description : str
+        Which tumours were taken, as a sentence for the Methods (no final full stop).
+    registered : int
+        Tumours in the source.
+    excluded : tuple of (str, int)
+        Tumours left out, in the order the criteria were applied: ``(reason, count)``.
+    analysed : int
+        Tumours analysed: ``registered`` minus every exclusion.
+
+    Examples
+    --------
+    >>> Selection("Tumours on the dermal-LMS pathway", 10, (("not dermal", 3),), 7).text()
+    'Tumours on the dermal-LMS pathway. Of 10 tumours registered, 3 were excluded (3 not dermal); 7 were analysed.'
+    """
+
+    description: str
+    registered: int
+    excluded: tuple[tuple[str, int], ...]
+    analysed: int
+
+    def __post_init__(self) -> None:
+        if self.registered - sum(n for _, n in self.excluded) != self.analysed:
+            raise InputError(f"selection: {self.registered} registered minus the exclusions is not "
+                             f"{self.analysed} analysed")
+
+    def text(self) -> str:
+        """The selection and its flow as one or two sentences for the Methods."""
+        out = sum(n for _, n in self.excluded)
+        flow = f"Of {self.registered} tumours registered, "
+        if out:
+            flow += f"{out} were excluded ({'; '.join(f'{n} {why}' for why, n in self.excluded)}); "
+        else:
+            flow += "none was excluded; "
+        return f"{self.description}. {flow}{self.analysed} were analysed."
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -52,6 +94,9 @@ class Cohort:
         Extra candidate factor columns named by the user.
     metadata : dict
         The source's ``leiosurv.*`` key-value metadata (Parquet), else empty.
+    selection : Selection or None
+        How the rows were selected from a larger source (e.g. a registry), which
+        the report's Methods state; None when the source's rows are the cohort.
     """
 
     data: pd.DataFrame
@@ -59,6 +104,7 @@ class Cohort:
     synthetic: bool
     extras: tuple[str, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    selection: Selection | None = None
 
     @property
     def n(self) -> int:

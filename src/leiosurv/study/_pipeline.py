@@ -401,6 +401,7 @@ def _provenance(cohort: Any, **extra: Any) -> dict:
     return {
         "analysis": "study",
         "cohort_source": str(getattr(cohort, "source", "(in memory)")),
+        **({"selection": cohort.selection.text()} if getattr(cohort, "selection", None) is not None else {}),
         "n": int(cohort.n),
         "synthetic": bool(getattr(cohort, "synthetic", False)),
         "leiosurv_version": __version__,

@@ -398,11 +398,14 @@ def export(ctx, patient, fmt, identify, research, cohort_only, out) -> None:
         for why, n in c.excluded.items():
             click.echo(f"  left out: {n} tumours ({why})")
     else:
+        from leiosurv.registry import research_readme
+
         tables = reg.research_export()
         with atomic_directory(out) as tmp:
             for name, df in tables.items():
                 df.to_csv(tmp / f"{name}.csv", index=False)
-        click.echo(f"Research export (no names, birth dates or calendar dates): {out}/")
+            (tmp / "README.md").write_text(research_readme(tables))
+        click.echo(f"Research export (no names, birth dates, calendar dates or free text; see README.md): {out}/")
 
 
 @registry.command()
@@ -413,14 +416,13 @@ def export(ctx, patient, fmt, identify, research, cohort_only, out) -> None:
 def study(ctx, out, horizon, force) -> None:
     """Run the cohort study of seed 001 on the registry itself."""
     from leiosurv.interfaces.cli._study import REGISTRY_PREFIX, _run
-    from leiosurv.study import parse_horizon, read_cohort, run_study
+    from leiosurv.study import parse_horizon, run_study
 
     reg = _reg(ctx)
     days = parse_horizon(horizon)
 
     def work():
-        c = reg.cohort()
-        return run_study(read_cohort(c.frame), horizon_days=days, progress=None)
+        return run_study(reg.cohort().study_cohort(), horizon_days=days, progress=None)
 
     result = _run(f"{REGISTRY_PREFIX}{reg.url}", out, force, work)
     if result.synthetic:

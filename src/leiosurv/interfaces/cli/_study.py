@@ -151,7 +151,7 @@ def _read(cohort: str, table: str | None, sheet: str | None, factors: tuple[str,
             raise InputError("--factors: the registry's cohort has only the standard factors")
         reg = Registry(target)
         try:
-            return read_cohort(reg.cohort().frame)
+            return reg.cohort().study_cohort()
         finally:
             reg.close()
     return read_cohort(cohort, table=table, sheet=sheet, factors=factors)

@@ -34,12 +34,12 @@ class StudyRun:
 
 
 def run(request: Request, reg, horizon: str) -> StudyRun:
-    from leiosurv.study import parse_horizon, read_cohort, render_report, result_tables, run_study
+    from leiosurv.study import parse_horizon, render_report, result_tables, run_study
 
     days = parse_horizon(horizon)
     with _LOCK:
         cohort = reg.cohort()
-        result = run_study(read_cohort(cohort.frame), horizon_days=days, progress=None)
+        result = run_study(cohort.study_cohort(), horizon_days=days, progress=None)
         files = render_report(result)
     tables = {name: df for name, df in result_tables(result).items()}
     s = StudyRun(files, tables, result, _dt.datetime.now(_dt.UTC), horizon, bool(result.synthetic),
