@@ -1,5 +1,6 @@
 """Backup and restore round trip, comparing every row of every table."""
 
+import datetime as dt
 import shutil
 
 import pytest
@@ -25,6 +26,8 @@ def test_round_trip_every_row(demo, tmp_path):
     demo.add_patient("ID-1", sex="female", name="Named Person", birth_date="1961-02-03")
     demo.add_user("alice", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", "clinician")
     demo.audit(username="alice", role="clinician", action="read", resource="patient record", patient="ID-1")
+    demo.login_failure(["10.0.0.9"], now=dt.datetime.now(dt.UTC), window=dt.timedelta(minutes=15),
+                       forget=dt.timedelta(days=1))
     before = _dump(demo)
     assert sum(len(v) for v in before.values()) > 150 and all(before.values())
     out = backup(demo.engine, tmp_path / "registry.backup")

@@ -244,7 +244,7 @@ def test_admin_manages_users_and_reads_the_audit_trail(sqlite_app):
     assert c.patch("/api/v1/users/nurse", json={"active": False}).status_code == 200
     assert n.get("/api/v1/patients").status_code == 401  # deactivated: the session no longer works
     audit = c.get("/api/v1/audit").json()
-    assert any(e["resource"] == "user nurse updated" for e in audit)
+    assert any(e["resource"] == "user nurse updated (active)" for e in audit)
     assert c.get("/admin/audit").status_code == 200 and c.get("/admin/users").status_code == 200
     assert c.patch("/api/v1/users/demo-admin", json={"active": False}).status_code == 422
 

@@ -110,6 +110,43 @@ def _add(ctx: click.Context, username: str, role: str) -> None:
     click.echo(f"User {username} ({role}) created.")
 
 
+@users.command("reset-password")
+@click.argument("username")
+@click.pass_context
+def reset_password(ctx: click.Context, username: str) -> None:
+    """Give USERNAME a new password (asked for, or $LEIOSURV_NEW_PASSWORD); their sessions end."""
+    from leiosurv.interfaces.web import hash_password
+    from leiosurv.registry import Registry
+
+    reg = Registry(ctx.obj["db"])
+    h = hash_password(_password(prompt=os.isatty(0)))
+    reg.set_user(username, password_hash=h)
+    reg.audit(username=None, role=None, action="admin", resource=f"user {username} password reset from the CLI")
+    click.echo(f"Password of {username} reset; their sessions have ended.")
+
+
+@users.command("verify-audit")
+@click.pass_context
+def verify_audit(ctx: click.Context) -> None:
+    """Check the audit trail's hash chain: every row unchanged, none removed, reordered or back-dated.
+
+    Prints the number of rows and the hash of the newest: keep them elsewhere (a
+    notebook, a ticket) to detect later that rows were removed from the end.  Exit
+    status 1 and one line per problem when the chain is broken.
+    """
+    from leiosurv.exceptions import LeiosurvError
+    from leiosurv.registry import Registry
+
+    check = Registry(ctx.obj["db"]).verify_audit()
+    if not check.intact:
+        for p in check.problems[:50]:
+            click.echo(p, err=True)
+        more = len(check.problems) - 50
+        raise LeiosurvError(f"audit trail: {len(check.problems)} problem(s) in {check.rows} rows"
+                            + (f" ({more} not shown)" if more > 0 else ""))
+    click.echo(f"Audit trail intact: {check.rows} rows, newest hash {check.head}")
+
+
 def register(group: click.Group) -> None:
     """Add ``serve`` and ``users`` to *group*."""
     group.add_command(serve)

@@ -3,6 +3,13 @@
 Nothing is reachable without a session except the login page, the health check
 and the static files.  No patient data in logs: the access log names the route
 template (``/patients/{pseudonym}``), never the path, query or body.
+
+The outermost layer (:class:`_Edge`) refuses a body above ``max_body_bytes`` (413)
+before anything reads it, adds the security headers to every response, and turns
+an unexpected error into a 500 page or JSON error itself: so the 500 carries the
+headers too, and the connection stays open (nothing is re-raised to the server).
+Behind a trusted reverse proxy (``forwarded_allow_ips``) the client address comes
+from ``X-Forwarded-For``.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leiosurv import __version__
 from leiosurv.exceptions import FindingsError, LeiosurvError, NotFoundError
-from leiosurv.interfaces.web._deps import CsrfFailed, Forbidden, LoginRequired, session_of
-from leiosurv.interfaces.web._security import COOKIE, SECURITY_HEADERS, RateLimiter, SessionCodec
+from leiosurv.interfaces.web._deps import CsrfFailed, Forbidden, LoginRequired, attempted, audit, route_of, session_of
+from leiosurv.interfaces.web._security import COOKIE, SECURITY_HEADERS, SessionCodec
 from leiosurv.interfaces.web._settings import Settings
 from leiosurv.registry import Registry
 
@@ -33,8 +40,13 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 log = logging.getLogger("leiosurv.web")
 
 
+class _TooLarge(Exception):
+    """The request body passed the size limit while it was being read."""
+
+
 class _Edge:
-    """Pure ASGI middleware: security headers, the session cookie, an access log without patient data."""
+    """Pure ASGI middleware: the body size limit, security headers, the session cookie, 500s, an access log
+    without patient data."""
 
     def __init__(self, app, settings: Settings, codec: SessionCodec) -> None:
         self.app, self.settings, self.codec = app, settings, codec
@@ -45,12 +57,14 @@ class _Edge:
             return await self.app(scope, receive, send)
         t0 = time.perf_counter()
         state = scope.setdefault("state", {})
-        status = {"code": 500}
+        status = {"code": 500, "started": False}
         static = scope["path"].startswith("/static/")
+        limit = self.settings.max_body_bytes
+        seen = {"bytes": 0}
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status["code"], status["started"] = message["status"], True
                 headers = list(message.get("headers", []))
                 headers += self.headers
                 if not static:
@@ -60,18 +74,62 @@ class _Edge:
                 message = {**message, "headers": headers}
             await send(message)
 
+        async def receive_limited():
+            message = await receive()
+            if message["type"] == "http.request":
+                seen["bytes"] += len(message.get("body", b""))
+                if seen["bytes"] > limit:
+                    raise _TooLarge()
+            return message
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            declared = _content_length(scope)
+            if declared is not None and declared > limit:
+                await self._respond(scope, send_wrapper, 413, "request body too large: at most "
+                                                              f"{limit} bytes")
+            else:
+                await self.app(scope, receive_limited, send_wrapper)
+        except _TooLarge:
+            if status["started"]:
+                raise
+            await self._respond(scope, send_wrapper, 413, f"request body too large: at most {limit} bytes")
+        except Exception as exc:
+            log.error("unexpected %s on %s %s", type(exc).__name__, scope["method"],
+                      getattr(scope.get("route"), "path", "(unmatched)"))
+            if status["started"]:  # too late for an error page: the server ends the response
+                raise
+            await self._respond(scope, send_wrapper, 500, "internal error: nothing was changed; the error type "
+                                                          "is in the server log")
         finally:
             route = scope.get("route")
             log.info("%s %s %s %.1f ms", scope["method"], getattr(route, "path", "(unmatched)"), status["code"],
                      1000 * (time.perf_counter() - t0))
+
+    async def _respond(self, scope, send, code: int, message: str) -> None:
+        request = Request(scope)
+        title = {413: "Too large", 500: "Internal error"}[code]
+        response = _err(code, message) if _is_api(request) else _page_error(request, code, title, message)
+        await response(scope, _no_body, send)
 
     def _cookie(self, data: dict | None) -> str:
         flags = "; Path=/; HttpOnly; SameSite=Strict" + ("; Secure" if self.settings.secure_cookies else "")
         if not data:
             return f"{COOKIE}=; Max-Age=0{flags}"
         return f"{COOKIE}={self.codec.dumps(data)}; Max-Age={self.settings.session_max_age}{flags}"
+
+
+async def _no_body():
+    return {"type": "http.disconnect"}
+
+
+def _content_length(scope) -> int | None:
+    for k, v in scope.get("headers", ()):
+        if k == b"content-length":
+            try:
+                return int(v)
+            except ValueError:
+                return None
+    return None
 
 
 def _is_api(request: Request) -> bool:
@@ -99,7 +157,10 @@ def page_context(request: Request) -> dict:
 
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired):
+    def _login(request: Request, exc: LoginRequired):
+        if "pseudonym" in request.path_params:  # an attempt on a patient's record without a session
+            audit(request, None, attempted(request), f"{request.method} {route_of(request)}",
+                  patient=str(request.path_params["pseudonym"])[:64], outcome="denied")
         if _is_api(request):
             return _err(401, "not signed in: POST /api/v1/session with username and password first")
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -111,8 +172,12 @@ def _install_handlers(app: FastAPI) -> None:
         return _err(403, msg) if _is_api(request) else _page_error(request, 403, "Not allowed", msg)
 
     @app.exception_handler(CsrfFailed)
-    async def _csrf(request: Request, exc: CsrfFailed):
+    def _csrf(request: Request, exc: CsrfFailed):
         msg = "CSRF token missing or invalid: reload the page and try again"
+        data = session_of(request)
+        pseudonym = request.path_params.get("pseudonym")
+        audit(request, None, "write", f"{request.method} {route_of(request)}", outcome="denied",
+              username=data.get("u"), role=data.get("r"), patient=str(pseudonym)[:64] if pseudonym else None)
         if _is_api(request):
             return _err(403, msg, "X-CSRF-Token")
         return _page_error(request, 403, "Form expired", msg)
@@ -152,13 +217,6 @@ def _install_handlers(app: FastAPI) -> None:
                                 headers=getattr(exc, "headers", None))
         return _page_error(request, exc.status_code, msg, msg)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.error("unexpected %s on %s %s", type(exc).__name__, request.method,
-                  getattr(request.scope.get("route"), "path", "(unmatched)"))
-        msg = "internal error: nothing was changed; the error type is in the server log"
-        return _err(500, msg) if _is_api(request) else _page_error(request, 500, "Internal error", msg)
-
 
 def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
     """The web app on the registry of *settings* (created or migrated if needed)."""
@@ -173,10 +231,7 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.state.settings = settings
     app.state.registry = registry or Registry(settings.db, create=True)
     app.state.codec = SessionCodec(settings.secret_key, settings.session_max_age)
-    app.state.limiter = RateLimiter(settings.login_max_failures)
-    app.state.user_cache = {}
     app.state.study = None
-    app.state.generation = 0  # bumped by every audited write (see _deps.audit)
     app.state.dashboard_cache = {}
     _install_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -184,6 +239,11 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
         app.include_router(r)
     _protect_openapi(app)
     app.add_middleware(_Edge, settings=settings, codec=app.state.codec)
+    if settings.forwarded_allow_ips:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # outside _Edge: the access log, the audit trail and the sign-in limits see the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     return app
 
 
