@@ -130,8 +130,8 @@ def _back_date(c, dialect):
 
 def _back_date_and_rehash(c, dialect):
     """The attacker knows the hash and recomputes the chain from the row they back-dated."""
-    from leiosurv.registry._access import GENESIS, audit_row_hash
     from leiosurv.registry import _tables as T
+    from leiosurv.registry._access import GENESIS, audit_row_hash
 
     _back_date(c, dialect)
     prev = GENESIS

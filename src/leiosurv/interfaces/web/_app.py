@@ -33,7 +33,10 @@ from leiosurv.interfaces.web._security import COOKIE, SECURITY_HEADERS, SessionC
 from leiosurv.interfaces.web._settings import Settings
 from leiosurv.registry import Registry
 
-__all__ = ["create_app", "templates"]
+__all__ = ["create_app", "app_from_environment", "templates", "ENV_DB", "ENV_FORWARDED"]
+
+ENV_DB = "LEIOSURV_WEB_DB"  # what app_from_environment reads (set by ``leiosurv serve --workers``)
+ENV_FORWARDED = "LEIOSURV_WEB_FORWARDED_ALLOW_IPS"
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -57,7 +60,7 @@ class _Edge:
             return await self.app(scope, receive, send)
         t0 = time.perf_counter()
         state = scope.setdefault("state", {})
-        status = {"code": 500, "started": False}
+        status = {"code": 500, "started": False, "cut": False}
         static = scope["path"].startswith("/static/")
         limit = self.settings.max_body_bytes
         seen = {"bytes": 0}
@@ -74,11 +77,20 @@ class _Edge:
                 message = {**message, "headers": headers}
             await send(message)
 
+        async def app_send(message):
+            if not status["cut"]:  # after a 413 sent here, what the app still says is dropped
+                await send_wrapper(message)
+
         async def receive_limited():
             message = await receive()
             if message["type"] == "http.request":
                 seen["bytes"] += len(message.get("body", b""))
                 if seen["bytes"] > limit:
+                    # answer now: the app may turn a failing read into its own error (a 400 for JSON)
+                    if not status["started"]:
+                        await self._respond(scope, send_wrapper, 413, f"request body too large: at most {limit} "
+                                                                      "bytes")
+                    status["cut"] = True
                     raise _TooLarge()
             return message
 
@@ -88,12 +100,10 @@ class _Edge:
                 await self._respond(scope, send_wrapper, 413, "request body too large: at most "
                                                               f"{limit} bytes")
             else:
-                await self.app(scope, receive_limited, send_wrapper)
-        except _TooLarge:
-            if status["started"]:
-                raise
-            await self._respond(scope, send_wrapper, 413, f"request body too large: at most {limit} bytes")
+                await self.app(scope, receive_limited, app_send)
         except Exception as exc:
+            if status["cut"]:  # the 413 is sent; the app's reaction to the cut read does not matter
+                return
             log.error("unexpected %s on %s %s", type(exc).__name__, scope["method"],
                       getattr(scope.get("route"), "path", "(unmatched)"))
             if status["started"]:  # too late for an error page: the server ends the response
@@ -245,6 +255,20 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
         # outside _Edge: the access log, the audit trail and the sign-in limits see the real client
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several server processes (``leiosurv serve --workers N``, or uvicorn/gunicorn
+    directly: ``uvicorn --factory leiosurv.interfaces.web:app_from_environment --workers N``).
+
+    The registry comes from ``$LEIOSURV_WEB_DB`` (else ``$LEIOSURV_REGISTRY_URL``, else the default),
+    trusted proxies from ``$LEIOSURV_WEB_FORWARDED_ALLOW_IPS``; every process must sign sessions with the
+    same key (``$LEIOSURV_SECRET_KEY`` or the key file the first process writes).
+    """
+    import os
+
+    return create_app(Settings(db=os.environ.get(ENV_DB) or None,
+                               forwarded_allow_ips=os.environ.get(ENV_FORWARDED) or None))
 
 
 def _protect_openapi(app: FastAPI) -> None:

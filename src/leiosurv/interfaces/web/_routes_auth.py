@@ -7,6 +7,7 @@ import time
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from leiosurv.interfaces.web import _security
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import (
     CurrentUser,
@@ -17,7 +18,6 @@ from leiosurv.interfaces.web._deps import (
     client_addr,
     session_of,
 )
-from leiosurv.interfaces.web import _security
 from leiosurv.interfaces.web._schemas import LoginIn, PasswordChange, SessionOut
 from leiosurv.interfaces.web._security import hash_password, new_token, verify_password
 
