@@ -46,7 +46,13 @@ def test_session_cookie_flags_and_security_headers(sqlite_app):
     assert "<script>" not in r.text and " style=" not in r.text  # no inline script or style
 
 
-def test_wrong_password_then_rate_limit(sqlite_app):
+def test_wrong_password_then_rate_limit(sqlite_app, monkeypatch):
+    import datetime as dt
+
+    from leiosurv.interfaces.web import _security
+
+    now = dt.datetime.now(dt.UTC)
+    monkeypatch.setattr(_security, "utcnow", lambda: now)  # the clock stands still: the 1 s wait is not over
     c = client_for(sqlite_app, None)
     for _ in range(5):
         r = c.post("/api/v1/session", json={"username": "demo-clinician", "password": "wrong-password"})

@@ -247,6 +247,7 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for r in ROUTERS:
         app.include_router(r)
+    _document_errors(app)
     _protect_openapi(app)
     app.add_middleware(_Edge, settings=settings, codec=app.state.codec)
     if settings.forwarded_allow_ips:
@@ -269,6 +270,43 @@ def app_from_environment() -> FastAPI:
 
     return create_app(Settings(db=os.environ.get(ENV_DB) or None,
                                forwarded_allow_ips=os.environ.get(ENV_FORWARDED) or None))
+
+
+_ERROR_SCHEMA = {"type": "object", "required": ["message", "field"], "properties": {
+    "message": {"type": "string"}, "field": {"type": ["string", "null"]},
+    "errors": {"type": "array", "items": {"type": "object", "properties": {
+        "field": {"type": "string"}, "message": {"type": "string"}}}}}}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Every error status the app can answer is in the OpenAPI document, with its JSON error body:
+    400 (a body that cannot be parsed), 401 (not signed in), 403 (role or CSRF), 404 (an id in the path
+    not found), 413 (body too large), 422 (bad input)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for path, item in doc.get("paths", {}).items():
+            for method, op in item.items():
+                codes = {"422": "invalid input, naming the field"}
+                if (path, method) != ("/api/v1/session", "post"):
+                    codes["401"] = "not signed in"
+                    codes["403"] = "your role may not use this, or the CSRF token is missing or wrong"
+                if "{" in path:
+                    codes["404"] = "not found"
+                if "requestBody" in op:
+                    codes["400"] = "the body could not be parsed"
+                    codes["413"] = "request body too large"
+                for code, text in codes.items():
+                    op.setdefault("responses", {}).setdefault(code, {"description": text, **ref})
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _protect_openapi(app: FastAPI) -> None:
