@@ -159,9 +159,11 @@ def _page_error(request: Request, status: int, title: str, message: str) -> Resp
 
 
 def page_context(request: Request) -> dict:
-    """What every page needs: the signed-in user (if any) and the CSRF token."""
+    """What every page needs: the signed-in user (if this request's session was checked and holds) and the
+    CSRF token.  A cookie whose session has ended shows no user (and no sign-out button)."""
     data = session_of(request)
-    return {"me": {"username": data.get("u"), "role": data.get("r")} if data.get("u") else None,
+    user = getattr(request.state, "user", None)
+    return {"me": {"username": user.username, "role": user.role} if user is not None else None,
             "csrf": data["c"], "version": __version__}
 
 

@@ -85,7 +85,8 @@ def user_of(request: Request) -> SessionUser:
     u, r, e = data.get("u"), data.get("r"), data.get("e")
     if not u or not r or not isinstance(e, int) or not _active(request, u, r, e):
         raise LoginRequired()
-    return SessionUser(u, r, data["c"])
+    request.state.user = SessionUser(u, r, data["c"])  # checked: the pages show who is signed in
+    return request.state.user
 
 
 CurrentUser = Annotated[SessionUser, Depends(current_user)]
