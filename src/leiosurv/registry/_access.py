@@ -24,6 +24,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -96,12 +97,13 @@ class PatientSummary:
     birth_date: _dt.date | None = None
 
 
-def _utc(t: _dt.datetime | None) -> _dt.datetime | None:
-    return t.replace(tzinfo=_dt.UTC) if t is not None and t.tzinfo is None else t
+def _aware(t: _dt.datetime) -> _dt.datetime:
+    """*t* as a UTC-aware time (SQLite gives back naive UTC times)."""
+    return t.replace(tzinfo=_dt.UTC) if t.tzinfo is None else t
 
 
 def _user(r) -> User:
-    return User(r.username, r.role, bool(r.active), _utc(r.created), r.password_hash, int(r.session_epoch))
+    return User(r.username, r.role, bool(r.active), _aware(r.created), r.password_hash, int(r.session_epoch))
 
 
 def add_user(conn: Connection, username: str, password_hash: str, role: str) -> User:
@@ -156,7 +158,7 @@ def set_user(conn: Connection, username: str, *, active: bool | None = None, pas
 
 
 def _at(t: _dt.datetime) -> str:
-    return _utc(t).astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # type: ignore[union-attr]
+    return _aware(t).astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def audit_row_hash(prev: str, r) -> str:
@@ -187,8 +189,8 @@ def append_audit(conn: Connection, *, username: str | None, role: str | None, ac
     _lock_audit(conn)
     last = conn.execute(sa.select(a.c.id, a.c.row_hash, a.c.at).order_by(a.c.id.desc()).limit(1)).first()
     now = _dt.datetime.now(_dt.UTC)
-    if last is not None and _utc(last.at) > now:  # never before the last row (a clock stepped back)
-        now = _utc(last.at)  # type: ignore[assignment]
+    if last is not None and _aware(last.at) > now:  # never before the last row (a clock stepped back)
+        now = _aware(last.at)
     row = dict(id=(last.id if last else 0) + 1, at=now, username=username, role=role, action=action,
                resource=resource[:500], patient=patient, patients=",".join(patients) if patients is not None else None,
                remote_addr=(remote_addr or "")[:64] or None, outcome=outcome)
@@ -197,7 +199,7 @@ def append_audit(conn: Connection, *, username: str | None, role: str | None, ac
 
 
 def _event(r) -> AuditEvent:
-    return AuditEvent(r.id, _utc(r.at), r.username, r.role, r.action, r.resource, r.patient,  # type: ignore[arg-type]
+    return AuditEvent(r.id, _aware(r.at), r.username, r.role, r.action, r.resource, r.patient,
                       r.remote_addr, r.outcome, r.patients.split(",") if r.patients else [], r.row_hash)
 
 
@@ -223,7 +225,7 @@ def verify_audit(conn: Connection, *, batch: int = 5000) -> AuditCheck:
             break
         for r in rows:
             n += 1
-            at = _utc(r.at)
+            at = _aware(r.at)
             if r.prev_hash != prev:
                 problems.append(f"row {r.id}: does not follow the row before it (a row removed, inserted or "
                                 "moved before it)")
@@ -244,7 +246,7 @@ def last_write(conn: Connection) -> int:
 def login_failures(conn: Connection, keys: list[str]) -> dict[str, tuple[int, _dt.datetime, _dt.datetime]]:
     """The failed sign-ins recorded under *keys*: ``{key: (failures, first, last)}`` (UTC)."""
     t = T.login_throttle
-    return {r.key: (r.failures, _utc(r.first_at), _utc(r.last_at))  # type: ignore[misc]
+    return {r.key: (r.failures, _aware(r.first_at), _aware(r.last_at))
             for r in conn.execute(sa.select(t).where(t.c.key.in_(keys)))}
 
 
@@ -253,10 +255,9 @@ def login_failure(conn: Connection, keys: list[str], *, now: _dt.datetime, windo
     """Count one failed sign-in under each of *keys* (a count older than *window* starts again at 1);
     counts idle for longer than *forget* are removed."""
     t = T.login_throttle
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     ts = sa.DateTime(timezone=True)
     stale = t.c.first_at < sa.literal(now - window, ts)
     for key in keys:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from typing import Any
 
 import click
 
@@ -62,7 +63,7 @@ def serve(demo: bool, db: str | None, host: str, port: int, workers: int, forwar
     elif not app.state.registry.users():
         click.echo("No users yet: create the first admin with 'leiosurv users create-admin USERNAME'.")
     # the app applies the trusted proxies itself (ProxyHeadersMiddleware), so uvicorn's own stays off
-    common = dict(host=host, port=port, access_log=False, log_level="warning", server_header=False,
+    common: dict[str, Any] = dict(host=host, port=port, access_log=False, log_level="warning", server_header=False,
                   proxy_headers=False)
     if workers == 1:
         uvicorn.run(app, **common)

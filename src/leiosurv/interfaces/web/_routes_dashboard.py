@@ -87,7 +87,8 @@ def _compute(reg, day: _dt.date, due_within: int, limit: int) -> DashboardOut:
                         lost=cut["lost"], missed=missed[:limit])
 
 
-AsOf = Query(None, ge=FIRST_DAY, le=LAST_DAY, description="Day the list refers to (default today).")
+AsOf = Query(None, ge=FIRST_DAY, le=LAST_DAY,  # type: ignore[arg-type]  # pydantic compares dates; the stub says float
+             description="Day the list refers to (default today).")
 DueWithin = Query(30, ge=0, le=3650, description="Days ahead counted as due soon.")
 Limit = Query(100, ge=1, le=5000, description="At most this many items per list (totals count them all).")
 
