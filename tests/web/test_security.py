@@ -157,6 +157,11 @@ def test_a_large_declared_body_is_refused_before_authentication_unread(sqlite_ap
                                   [(b"content-type", b"application/json"), (b"content-length", b"104857600")],
                                   forever())
     assert status == 413 and read == 0 and headers[b"x-frame-options"] == b"DENY"
+    status, read, headers = _asgi(sqlite_app, "POST", "/patients/DEMO-001/events",  # a page: an error page
+                                  [(b"content-type", b"application/x-www-form-urlencoded"),
+                                   (b"content-length", b"104857600")], forever())
+    assert status == 413 and read == 0 and headers[b"content-type"].startswith(b"text/html")
+    assert b"frame-ancestors 'none'" in headers[b"content-security-policy"]
 
 
 def test_a_large_streamed_body_is_cut_at_the_limit(sqlite_app):
