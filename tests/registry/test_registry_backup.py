@@ -1,5 +1,6 @@
 """Backup and restore round trip, comparing every row of every table."""
 
+import datetime as dt
 import shutil
 
 import pytest
@@ -27,6 +28,8 @@ def test_round_trip_every_row(demo, tmp_path):
     demo.audit(username="alice", role="clinician", action="read", resource="patient record", patient="ID-1")
     demo.correct("ID-1", "identity", name="Named Other", birth_date="1961-02-03", reason="typo", by="alice")
     demo.correct("ID-1", "patient", note="corrected", reason="typo", by="alice")
+    demo.login_failure(["10.0.0.9"], now=dt.datetime.now(dt.UTC), window=dt.timedelta(minutes=15),
+                       forget=dt.timedelta(days=1))
     before = _dump(demo)
     assert sum(len(v) for v in before.values()) > 150 and all(before.values())
     out = backup(demo.engine, tmp_path / "registry.backup")

@@ -46,7 +46,13 @@ def test_session_cookie_flags_and_security_headers(sqlite_app):
     assert "<script>" not in r.text and " style=" not in r.text  # no inline script or style
 
 
-def test_wrong_password_then_rate_limit(sqlite_app):
+def test_wrong_password_then_rate_limit(sqlite_app, monkeypatch):
+    import datetime as dt
+
+    from leiosurv.interfaces.web import _security
+
+    now = dt.datetime.now(dt.UTC)
+    monkeypatch.setattr(_security, "utcnow", lambda: now)  # the clock stands still: the 1 s wait is not over
     c = client_for(sqlite_app, None)
     for _ in range(5):
         r = c.post("/api/v1/session", json={"username": "demo-clinician", "password": "wrong-password"})
@@ -244,7 +250,7 @@ def test_admin_manages_users_and_reads_the_audit_trail(sqlite_app):
     assert c.patch("/api/v1/users/nurse", json={"active": False}).status_code == 200
     assert n.get("/api/v1/patients").status_code == 401  # deactivated: the session no longer works
     audit = c.get("/api/v1/audit").json()
-    assert any(e["resource"] == "user nurse updated" for e in audit)
+    assert any(e["resource"] == "user nurse updated (active)" for e in audit)
     assert c.get("/admin/audit").status_code == 200 and c.get("/admin/users").status_code == 200
     assert c.patch("/api/v1/users/demo-admin", json={"active": False}).status_code == 422
 

@@ -85,6 +85,7 @@ def _login(page, base: str, user: str = "demo-clinician") -> None:
     page.fill("#username", user)
     page.fill("#password", "demo-password")
     page.keyboard.press("Enter")  # usable with the keyboard
+    page.wait_for_url(lambda url: "/login" not in url)  # the sign-in's redirect, however long it takes
     page.wait_for_load_state("networkidle")
 
 

@@ -66,3 +66,33 @@ def test_serve_demo_starts_and_prints_the_address_and_a_login(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_users_verify_audit_and_reset_password(tmp_path, monkeypatch, capsys):
+    """``verify-audit`` says the chain is intact with the count and head, and names the broken row
+    (exit 1) once a row was rewritten behind the triggers; ``reset-password`` ends the user's sessions."""
+    from leiosurv.interfaces.cli import main
+    from leiosurv.interfaces.web import verify_password
+    from leiosurv.registry import Registry
+
+    db = str(tmp_path / "r.sqlite")
+    monkeypatch.setenv("LEIOSURV_NEW_PASSWORD", "a-long-password")
+    assert main(["users", "--db", db, "create-admin", "root"]) == 0
+    reg = Registry(db)
+    reg.audit(username="root", role="admin", action="read", resource="x")
+    capsys.readouterr()
+    assert main(["users", "--db", db, "verify-audit"]) == 0
+    out = capsys.readouterr().out
+    assert f"Audit trail intact: 2 rows, newest hash {reg.verify_audit().head}" in out
+    monkeypatch.setenv("LEIOSURV_NEW_PASSWORD", "another-password")
+    assert main(["users", "--db", db, "reset-password", "root"]) == 0
+    u = reg.get_user("root")
+    assert verify_password(u.password_hash, "another-password") and u.session_epoch == 1
+    assert main(["users", "--db", db, "reset-password", "ghost"]) == 2
+    assert "user 'ghost': does not exist" in capsys.readouterr().err
+    with reg.engine.begin() as c:
+        c.exec_driver_sql("DROP TRIGGER trg_audit_event_no_update")
+        c.exec_driver_sql("UPDATE audit_event SET resource = 'nothing to see' WHERE id = 2")
+    assert main(["users", "--db", db, "verify-audit"]) == 1
+    err = capsys.readouterr().err
+    assert "row 2: its content does not give its hash" in err and "audit trail: 1 problem(s) in 3 rows" in err

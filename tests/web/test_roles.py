@@ -16,7 +16,9 @@ from webutil import client_for
 # (method, path) reachable without a session
 OPEN = {("POST", "/api/v1/session"), ("GET", "/login"), ("POST", "/login"), ("GET", "/health"), ("GET", "/")}
 # reachable by researchers (besides OPEN): the de-identified cohort, the study, their own session
-SIGNED_IN = {("GET", "/api/v1/openapi.json")}  # the API's description, for any signed-in user
+SIGNED_IN = {("GET", "/api/v1/openapi.json"),  # the API's description, for any signed-in user
+             ("GET", "/account/password"), ("POST", "/account/password"),  # one's own password
+             ("POST", "/api/v1/session/password")}
 RESEARCHER = SIGNED_IN | {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("POST", "/api/v1/study"),
               ("GET", "/api/v1/cohort"), ("GET", "/study"), ("POST", "/study/run"), ("GET", "/study/files/{name}"),
               ("POST", "/logout")}
@@ -24,6 +26,7 @@ RESEARCHER = SIGNED_IN | {("GET", "/api/v1/session"), ("DELETE", "/api/v1/sessio
 ADMIN = SIGNED_IN | {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("GET", "/api/v1/users"),
          ("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{username}"), ("GET", "/api/v1/audit"),
          ("GET", "/admin/users"), ("POST", "/admin/users"), ("POST", "/admin/users/{username}/active"),
+         ("POST", "/admin/users/{username}/password"),
          ("GET", "/admin/audit"), ("POST", "/logout")}
 PARAMS = {"pseudonym": "DEMO-001", "label": "T1", "audience": "patient", "username": "demo-clinician",
           "name": "report.html"}

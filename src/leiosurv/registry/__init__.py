@@ -21,7 +21,7 @@ CLI (``leiosurv registry ...``) and the FHIR export live in
 Needs the ``registry`` extra (``pip install leiosurv[registry]``).
 """
 
-from leiosurv.registry._access import AuditEvent, MissedEncounter, PatientSummary, User
+from leiosurv.registry._access import AuditCheck, AuditEvent, MissedEncounter, PatientSummary, User
 from leiosurv.registry._alerts import Alert, alerts_frame
 from leiosurv.registry._backup import backup, restore
 from leiosurv.registry._clinical_adapter import live_assessment
@@ -37,6 +37,7 @@ __all__ = [
     "Registry",
     "User",
     "AuditEvent",
+    "AuditCheck",
     "PatientSummary",
     "MissedEncounter",
     "AssessmentRecord",

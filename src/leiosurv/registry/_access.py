@@ -2,8 +2,14 @@
 
 * users of the web app (username, argon2 hash computed by the caller, role, active);
 * the append-only audit trail: one row per read or write of patient data, login,
-  export or administrative act (who, what, when, from where, outcome).  The
-  database refuses UPDATE and DELETE on it (triggers of migration 0003);
+  export or administrative act (who, what, when in UTC, from where, outcome, and the
+  pseudonyms a list showed).  The database refuses UPDATE and DELETE on it
+  (triggers of migration 0003); each row holds the SHA-256 of the row before it and
+  of its own canonical content (:func:`audit_row_hash`), and a trigger (migration
+  0010) refuses a row that does not take the next id, the last hash and the current
+  time, so :func:`verify_audit` finds any row rewritten, removed, reordered or
+  back-dated by someone who went around the triggers;
+* sign-in throttling counters (:func:`login_failure`), shared by every server process;
 * :func:`find_patients` — the patient list with search, for the clinic's screens.
 
 Passwords never reach this module: it stores the hash it is given.  Identifying
@@ -14,7 +20,11 @@ data (name, birth date) is returned only by :func:`find_patients` with
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,9 +33,12 @@ from leiosurv.exceptions import InputError, NotFoundError
 from leiosurv.registry import _repo
 from leiosurv.registry import _tables as T
 
-__all__ = ["User", "AuditEvent", "PatientSummary", "add_user", "get_user", "list_users", "set_user",
-           "append_audit", "audit_events", "find_patients", "patient_exists", "MissedEncounter",
-           "missed_encounters"]
+__all__ = ["User", "AuditEvent", "AuditCheck", "PatientSummary", "add_user", "get_user", "list_users", "set_user",
+           "append_audit", "audit_events", "audit_row_hash", "verify_audit", "last_write", "login_failures",
+           "login_failure", "login_clear", "find_patients", "patient_exists", "MissedEncounter",
+           "missed_encounters", "GENESIS"]
+
+GENESIS = "0" * 64  # the "previous hash" of the first row of the audit trail
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,7 @@ class User:
     active: bool
     created: _dt.datetime
     password_hash: str
-    sessions_after: _dt.datetime | None = None  # sessions issued before this (UTC) are void (sign-out)
+    session_epoch: int = 0  # a session names the epoch it was issued in; bumping it ends the older ones
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,21 @@ class AuditEvent:
     patient: str | None
     remote_addr: str | None
     outcome: str
+    patients: list[str] = field(default_factory=list)
+    row_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """The result of :func:`verify_audit`: how many rows, the hash of the last one, what is wrong."""
+
+    rows: int
+    head: str
+    problems: list[str]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -69,12 +97,13 @@ class PatientSummary:
     birth_date: _dt.date | None = None
 
 
-def _utc(t: _dt.datetime | None) -> _dt.datetime | None:
-    return t.replace(tzinfo=_dt.UTC) if t is not None and t.tzinfo is None else t
+def _aware(t: _dt.datetime) -> _dt.datetime:
+    """*t* as a UTC-aware time (SQLite gives back naive UTC times)."""
+    return t.replace(tzinfo=_dt.UTC) if t.tzinfo is None else t
 
 
 def _user(r) -> User:
-    return User(r.username, r.role, bool(r.active), _utc(r.created), r.password_hash, _utc(r.sessions_after))
+    return User(r.username, r.role, bool(r.active), _aware(r.created), r.password_hash, int(r.session_epoch))
 
 
 def add_user(conn: Connection, username: str, password_hash: str, role: str) -> User:
@@ -101,35 +130,148 @@ def list_users(conn: Connection) -> list[User]:
 
 
 def set_user(conn: Connection, username: str, *, active: bool | None = None, password_hash: str | None = None,
-             role: str | None = None, sessions_after: _dt.datetime | None = None) -> None:
-    """Change a user's active flag, password hash, role, or void the sessions issued before *sessions_after*."""
+             role: str | None = None, end_sessions: bool = False) -> User:
+    """Change a user's active flag, password hash or role; returns the user as changed.
+
+    Deactivation, a new role, a new password and *end_sessions* (sign-out) bump the
+    user's session epoch: every session issued before ends, and stays ended when the
+    account is re-enabled or given its old role back.
+    """
+    if role is not None and role not in T.ROLES:
+        raise InputError(f"role: must be one of {', '.join(T.ROLES)} (got {str(role)[:40]!r})")
+    u = get_user(conn, username)
+    if u is None:
+        raise NotFoundError(f"user {username!r}: does not exist")
     vals: dict = {}
-    if sessions_after is not None:
-        vals["sessions_after"] = sessions_after
     if active is not None:
         vals["active"] = bool(active)
     if password_hash is not None:
         vals["password_hash"] = password_hash
     if role is not None:
-        if role not in T.ROLES:
-            raise InputError(f"role: must be one of {', '.join(T.ROLES)} (got {str(role)[:40]!r})")
         vals["role"] = role
-    if not vals:
-        if get_user(conn, username) is None:
-            raise NotFoundError(f"user {username!r}: does not exist")
-        return
-    with _repo.translate_errors(f"user {username!r}"):
-        n = conn.execute(sa.update(T.app_user).where(T.app_user.c.username == username).values(**vals)).rowcount
-    if not n:
-        raise NotFoundError(f"user {username!r}: does not exist")
+    if end_sessions or active is False or password_hash is not None or (role is not None and role != u.role):
+        vals["session_epoch"] = T.app_user.c.session_epoch + 1
+    if vals:
+        with _repo.translate_errors(f"user {username!r}"):
+            conn.execute(sa.update(T.app_user).where(T.app_user.c.username == username).values(**vals))
+    return get_user(conn, username)  # type: ignore[return-value]
+
+
+def _at(t: _dt.datetime) -> str:
+    return _aware(t).astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def audit_row_hash(prev: str, r) -> str:
+    """SHA-256 of the previous row's hash and the canonical content of row *r* (every column but the hashes).
+
+    The canonical content is the JSON list of id, time (UTC, microseconds, ``Z``), username, role,
+    action, resource, patient, patients, remote address and outcome.  Migration 0010 holds a frozen
+    copy of this function (it sealed the rows that existed then): change both or neither.
+    """
+    content = json.dumps([r.id, _at(r.at), r.username, r.role, r.action, r.resource, r.patient, r.patients,
+                          r.remote_addr, r.outcome], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev + "\n" + content).encode()).hexdigest()
+
+
+def _lock_audit(conn: Connection) -> None:
+    """Take the audit trail's write lock for this transaction, so two writers never chain onto the same row."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('leiosurv.audit_event'))"))
+    elif not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite: the write lock before reading the last row
 
 
 def append_audit(conn: Connection, *, username: str | None, role: str | None, action: str, resource: str,
-                 patient: str | None = None, remote_addr: str | None = None, outcome: str = "ok") -> None:
-    """Append one row to the audit trail (the only write the trail accepts)."""
-    conn.execute(sa.insert(T.audit_event).values(
-        at=_dt.datetime.now(_dt.UTC), username=username, role=role, action=action, resource=resource[:500],
-        patient=patient, remote_addr=(remote_addr or "")[:64] or None, outcome=outcome))
+                 patient: str | None = None, remote_addr: str | None = None, outcome: str = "ok",
+                 patients: list[str] | None = None) -> None:
+    """Append one row to the audit trail (the only write the trail accepts), chained onto the last row."""
+    a = T.audit_event
+    _lock_audit(conn)
+    last = conn.execute(sa.select(a.c.id, a.c.row_hash, a.c.at).order_by(a.c.id.desc()).limit(1)).first()
+    now = _dt.datetime.now(_dt.UTC)
+    if last is not None and _aware(last.at) > now:  # never before the last row (a clock stepped back)
+        now = _aware(last.at)
+    row = dict(id=(last.id if last else 0) + 1, at=now, username=username, role=role, action=action,
+               resource=resource[:500], patient=patient, patients=",".join(patients) if patients is not None else None,
+               remote_addr=(remote_addr or "")[:64] or None, outcome=outcome)
+    prev = (last.row_hash or GENESIS) if last else GENESIS
+    conn.execute(sa.insert(a).values(**row, prev_hash=prev, row_hash=audit_row_hash(prev, SimpleNamespace(**row))))
+
+
+def _event(r) -> AuditEvent:
+    return AuditEvent(r.id, _aware(r.at), r.username, r.role, r.action, r.resource, r.patient,
+                      r.remote_addr, r.outcome, r.patients.split(",") if r.patients else [], r.row_hash)
+
+
+def verify_audit(conn: Connection, *, batch: int = 5000) -> AuditCheck:
+    """Walk the audit trail in id order and check every link of the hash chain.
+
+    A problem is reported for a row whose content no longer gives its stored hash
+    (rewritten, or its time or id changed: back-dated, reordered), a row that does not
+    name the hash of the row before it (a row removed or inserted before it, or rows
+    reordered), and a row whose time is before the previous row's.  Removing rows from
+    the end leaves a shorter intact chain: compare the number of rows and the head hash
+    with a value kept elsewhere (``leiosurv users verify-audit`` prints them).
+    """
+    a = T.audit_event
+    problems: list[str] = []
+    prev, prev_at, n, after = GENESIS, None, 0, None
+    while True:
+        q = sa.select(a).order_by(a.c.id).limit(batch)
+        if after is not None:
+            q = q.where(a.c.id > after)
+        rows = conn.execute(q).all()
+        if not rows:
+            break
+        for r in rows:
+            n += 1
+            at = _aware(r.at)
+            if r.prev_hash != prev:
+                problems.append(f"row {r.id}: does not follow the row before it (a row removed, inserted or "
+                                "moved before it)")
+            if r.row_hash != audit_row_hash(r.prev_hash or GENESIS, r):
+                problems.append(f"row {r.id}: its content does not give its hash (changed after it was written)")
+            if prev_at is not None and at < prev_at:
+                problems.append(f"row {r.id}: dated before the row before it (back-dated)")
+            prev, prev_at, after = r.row_hash or "", at, r.id
+    return AuditCheck(n, prev, problems)
+
+
+def last_write(conn: Connection) -> int:
+    """The id of the newest audited write (0: none): changes whenever any server process writes."""
+    a = T.audit_event
+    return conn.execute(sa.select(sa.func.coalesce(sa.func.max(a.c.id), 0)).where(a.c.action == "write")).scalar_one()
+
+
+def login_failures(conn: Connection, keys: list[str]) -> dict[str, tuple[int, _dt.datetime, _dt.datetime]]:
+    """The failed sign-ins recorded under *keys*: ``{key: (failures, first, last)}`` (UTC)."""
+    t = T.login_throttle
+    return {r.key: (r.failures, _aware(r.first_at), _aware(r.last_at))
+            for r in conn.execute(sa.select(t).where(t.c.key.in_(keys)))}
+
+
+def login_failure(conn: Connection, keys: list[str], *, now: _dt.datetime, window: _dt.timedelta,
+                  forget: _dt.timedelta) -> None:
+    """Count one failed sign-in under each of *keys* (a count older than *window* starts again at 1);
+    counts idle for longer than *forget* are removed."""
+    t = T.login_throttle
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    ts = sa.DateTime(timezone=True)
+    stale = t.c.first_at < sa.literal(now - window, ts)
+    for key in keys:
+        ins = insert(t).values(key=key[:200], failures=1, first_at=now, last_at=now)
+        conn.execute(ins.on_conflict_do_update(index_elements=[t.c.key], set_={
+            "failures": sa.case((stale, 1), else_=t.c.failures + 1),
+            "first_at": sa.case((stale, sa.literal(now, ts)), else_=t.c.first_at),
+            "last_at": now}))
+    conn.execute(sa.delete(t).where(t.c.last_at < now - forget))
+
+
+def login_clear(conn: Connection, keys: list[str]) -> None:
+    """Forget the failed sign-ins under *keys* (after a successful sign-in)."""
+    conn.execute(sa.delete(T.login_throttle).where(T.login_throttle.c.key.in_(keys)))
 
 
 def audit_events(conn: Connection, *, limit: int = 200, offset: int = 0, patient: str | None = None,
@@ -141,8 +283,7 @@ def audit_events(conn: Connection, *, limit: int = 200, offset: int = 0, patient
         q = q.where(a.c.patient == patient)
     if username is not None:
         q = q.where(a.c.username == username)
-    return [AuditEvent(r.id, r.at, r.username, r.role, r.action, r.resource, r.patient, r.remote_addr, r.outcome)
-            for r in conn.execute(q)]
+    return [_event(r) for r in conn.execute(q)]
 
 
 def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset: int = 0,

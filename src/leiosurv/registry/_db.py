@@ -177,6 +177,15 @@ def _one_line(ctx) -> None:  # noqa: ANN001 - SQLAlchemy's ExceptionContext
         raise RegistryError(f"{where}: the database refused a value: {text[:120]}") from None
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file *path*, if new, readable by its owner only (0600): it holds patient data.
+    SQLite gives its ``-wal`` and ``-shm`` files the permissions of the database file."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def make_engine(target: str | os.PathLike | None = None, *, create_dir: bool = True) -> Engine:
     """An engine for the registry at *target* (URL or SQLite path; ``None``: the default registry).
 
@@ -190,6 +199,7 @@ def make_engine(target: str | os.PathLike | None = None, *, create_dir: bool = T
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:" and create_dir:
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(u.database))
         engine = sa.create_engine(url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:

@@ -449,22 +449,24 @@ class Registry:
             return _access.list_users(c)
 
     def set_user(self, username: str, *, active: bool | None = None, password_hash: str | None = None,
-                 role: str | None = None, sessions_after: _dt.datetime | None = None) -> None:
-        """Change a user's active flag, password hash or role, or void the sessions issued before a time."""
+                 role: str | None = None, end_sessions: bool = False):
+        """Change a user's active flag, password hash or role; deactivation, a new role or password, and
+        *end_sessions* (sign-out) end every session issued before.  Returns the :class:`User` as changed."""
         from leiosurv.registry import _access
 
         with self.engine.begin() as c:
-            _access.set_user(c, username, active=active, password_hash=password_hash, role=role,
-                             sessions_after=sessions_after)
+            return _access.set_user(c, username, active=active, password_hash=password_hash, role=role,
+                                    end_sessions=end_sessions)
 
     def audit(self, *, username: str | None, role: str | None, action: str, resource: str,
-              patient: str | None = None, remote_addr: str | None = None, outcome: str = "ok") -> None:
-        """Append one row to the append-only audit trail."""
+              patient: str | None = None, remote_addr: str | None = None, outcome: str = "ok",
+              patients: list[str] | None = None) -> None:
+        """Append one row to the append-only, hash-chained audit trail (*patients*: the pseudonyms shown)."""
         from leiosurv.registry import _access
 
         with self.engine.begin() as c:
             _access.append_audit(c, username=username, role=role, action=action, resource=resource,
-                                 patient=patient, remote_addr=remote_addr, outcome=outcome)
+                                 patient=patient, remote_addr=remote_addr, outcome=outcome, patients=patients)
 
     def audit_events(self, *, limit: int = 200, offset: int = 0, patient: str | None = None,
                      username: str | None = None) -> list:
@@ -473,6 +475,42 @@ class Registry:
 
         with self.engine.connect() as c:
             return _access.audit_events(c, limit=limit, offset=offset, patient=patient, username=username)
+
+    def verify_audit(self):
+        """Check the audit trail's hash chain (:class:`~leiosurv.registry.AuditCheck`)."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.verify_audit(c)
+
+    def last_write(self) -> int:
+        """The id of the newest audited write: changes whenever any server process writes."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.last_write(c)
+
+    def login_failures(self, keys: list[str]) -> dict:
+        """Failed sign-ins recorded under *keys*: ``{key: (failures, first, last)}``."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.login_failures(c, keys)
+
+    def login_failure(self, keys: list[str], *, now: _dt.datetime, window: _dt.timedelta,
+                      forget: _dt.timedelta) -> None:
+        """Count one failed sign-in under each of *keys* (see :func:`_access.login_failure`)."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            _access.login_failure(c, keys, now=now, window=window, forget=forget)
+
+    def login_clear(self, keys: list[str]) -> None:
+        """Forget the failed sign-ins under *keys*."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            _access.login_clear(c, keys)
 
     def missed(self, since: _dt.date, *, limit: int = 100) -> list:
         """Planned encounters recorded as missed, due on or after *since* (latest first)."""

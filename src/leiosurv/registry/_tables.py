@@ -22,8 +22,8 @@ __all__ = [
     "metadata", "patient", "patient_identity", "tumour", "assessment", "treatment", "event",
     "observation", "encounter", "SEXES", "DEPTHS", "TREATMENT_KINDS", "MARGIN_STATUSES", "EVENT_KINDS",
     "METASTASIS_SITES", "OBSERVATION_STATUSES", "ENCOUNTER_ORIGINS", "ENCOUNTER_STATUSES", "MODALITY_CLASSES",
-    "app_user", "audit_event", "record_history", "identity_history", "HISTORY_ACTIONS", "HISTORY_TABLES", "ROLES",
-    "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
+    "app_user", "audit_event", "login_throttle", "record_history", "identity_history", "HISTORY_ACTIONS",
+    "HISTORY_TABLES", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
 ]
 
 SEXES = ("female", "male", "other", "unknown")
@@ -241,7 +241,7 @@ encounter = sa.Table(
 )
 
 
-# --- the web app's users and the append-only audit trail (migration 0003) -----------------------------
+# --- the web app's users and the append-only audit trail (migrations 0003 and 0010) -------------------
 
 app_user = sa.Table(
     "app_user", metadata,
@@ -251,7 +251,8 @@ app_user = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sessions_after", sa.DateTime(timezone=True)),
+    sa.Column("sessions_after", sa.DateTime(timezone=True)),  # no longer read: session_epoch ends sessions (0010)
+    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),  # bumped: older sessions end
     sa.CheckConstraint(_in("role", ROLES), name="role"),
     sa.CheckConstraint("length(username) > 0", name="username_nonempty"),
     sa.CheckConstraint("password_hash LIKE '$argon2%'", name="argon2"),
@@ -268,10 +269,23 @@ audit_event = sa.Table(
     sa.Column("patient", sa.String(64)),
     sa.Column("remote_addr", sa.String(64)),
     sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("patients", sa.Text),  # the pseudonyms a list, search or dashboard showed (comma-separated)
+    sa.Column("prev_hash", sa.String(64)),  # the hash chain: see _access.audit_row_hash
+    sa.Column("row_hash", sa.String(64)),
     sa.CheckConstraint(_in("action", AUDIT_ACTIONS), name="action"),
     sa.CheckConstraint(_in("outcome", AUDIT_OUTCOMES), name="outcome"),
     sa.Index("ix_audit_event_at", "at"),
     sa.Index("ix_audit_event_patient", "patient", "at"),
+    sa.Index("ix_audit_event_action", "action", "id"),
+)
+
+login_throttle = sa.Table(  # failed sign-ins per key ("user|address" or "address"), shared by every server process
+    "login_throttle", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("failures >= 0", name="failures"),
 )
 
 

@@ -3,6 +3,13 @@
 Nothing is reachable without a session except the login page, the health check
 and the static files.  No patient data in logs: the access log names the route
 template (``/patients/{pseudonym}``), never the path, query or body.
+
+The outermost layer (:class:`_Edge`) refuses a body above ``max_body_bytes`` (413)
+before anything reads it, adds the security headers to every response, and turns
+an unexpected error into a 500 page or JSON error itself: so the 500 carries the
+headers too, and the connection stays open (nothing is re-raised to the server).
+Behind a trusted reverse proxy (``forwarded_allow_ips``) the client address comes
+from ``X-Forwarded-For``.
 """
 
 from __future__ import annotations
@@ -21,20 +28,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leiosurv import __version__
 from leiosurv.exceptions import FindingsError, LeiosurvError, NotFoundError, RegistryError
-from leiosurv.interfaces.web._deps import CsrfFailed, Forbidden, LoginRequired, session_of
-from leiosurv.interfaces.web._security import COOKIE, SECURITY_HEADERS, RateLimiter, SessionCodec
+from leiosurv.interfaces.web._deps import CsrfFailed, Forbidden, LoginRequired, attempted, audit, route_of, session_of
+from leiosurv.interfaces.web._security import COOKIE, SECURITY_HEADERS, SessionCodec
 from leiosurv.interfaces.web._settings import Settings
 from leiosurv.registry import Registry
 
-__all__ = ["create_app", "templates"]
+__all__ = ["create_app", "app_from_environment", "templates", "ENV_DB", "ENV_FORWARDED"]
+
+ENV_DB = "LEIOSURV_WEB_DB"  # what app_from_environment reads (set by ``leiosurv serve --workers``)
+ENV_FORWARDED = "LEIOSURV_WEB_FORWARDED_ALLOW_IPS"
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 log = logging.getLogger("leiosurv.web")
 
 
+class _TooLarge(Exception):
+    """The request body passed the size limit while it was being read."""
+
+
 class _Edge:
-    """Pure ASGI middleware: security headers, the session cookie, an access log without patient data."""
+    """Pure ASGI middleware: the body size limit, security headers, the session cookie, 500s, an access log
+    without patient data."""
 
     def __init__(self, app, settings: Settings, codec: SessionCodec) -> None:
         self.app, self.settings, self.codec = app, settings, codec
@@ -45,12 +60,14 @@ class _Edge:
             return await self.app(scope, receive, send)
         t0 = time.perf_counter()
         state = scope.setdefault("state", {})
-        status = {"code": 500}
+        status = {"code": 500, "started": False, "cut": False}
         static = scope["path"].startswith("/static/")
+        limit = self.settings.max_body_bytes
+        seen = {"bytes": 0}
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status["code"], status["started"] = message["status"], True
                 headers = list(message.get("headers", []))
                 headers += self.headers
                 if not static:
@@ -60,18 +77,69 @@ class _Edge:
                 message = {**message, "headers": headers}
             await send(message)
 
+        async def app_send(message):
+            if not status["cut"]:  # after a 413 sent here, what the app still says is dropped
+                await send_wrapper(message)
+
+        async def receive_limited():
+            message = await receive()
+            if message["type"] == "http.request":
+                seen["bytes"] += len(message.get("body", b""))
+                if seen["bytes"] > limit:
+                    # answer now: the app may turn a failing read into its own error (a 400 for JSON)
+                    if not status["started"]:
+                        await self._respond(scope, send_wrapper, 413, f"request body too large: at most {limit} "
+                                                                      "bytes")
+                    status["cut"] = True
+                    raise _TooLarge()
+            return message
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            declared = _content_length(scope)
+            if declared is not None and declared > limit:
+                await self._respond(scope, send_wrapper, 413, "request body too large: at most "
+                                                              f"{limit} bytes")
+            else:
+                await self.app(scope, receive_limited, app_send)
+        except Exception as exc:
+            if status["cut"]:  # the 413 is sent; the app's reaction to the cut read does not matter
+                return
+            log.error("unexpected %s on %s %s", type(exc).__name__, scope["method"],
+                      getattr(scope.get("route"), "path", "(unmatched)"))
+            if status["started"]:  # too late for an error page: the server ends the response
+                raise
+            await self._respond(scope, send_wrapper, 500, "internal error: nothing was changed; the error type "
+                                                          "is in the server log")
         finally:
             route = scope.get("route")
             log.info("%s %s %s %.1f ms", scope["method"], getattr(route, "path", "(unmatched)"), status["code"],
                      1000 * (time.perf_counter() - t0))
+
+    async def _respond(self, scope, send, code: int, message: str) -> None:
+        request = Request(scope)
+        title = {413: "Too large", 500: "Internal error"}[code]
+        response = _err(code, message) if _is_api(request) else _page_error(request, code, title, message)
+        await response(scope, _no_body, send)
 
     def _cookie(self, data: dict | None) -> str:
         flags = "; Path=/; HttpOnly; SameSite=Strict" + ("; Secure" if self.settings.secure_cookies else "")
         if not data:
             return f"{COOKIE}=; Max-Age=0{flags}"
         return f"{COOKIE}={self.codec.dumps(data)}; Max-Age={self.settings.session_max_age}{flags}"
+
+
+async def _no_body():
+    return {"type": "http.disconnect"}
+
+
+def _content_length(scope) -> int | None:
+    for k, v in scope.get("headers", ()):
+        if k == b"content-length":
+            try:
+                return int(v)
+            except ValueError:
+                return None
+    return None
 
 
 def _is_api(request: Request) -> bool:
@@ -91,15 +159,20 @@ def _page_error(request: Request, status: int, title: str, message: str) -> Resp
 
 
 def page_context(request: Request) -> dict:
-    """What every page needs: the signed-in user (if any) and the CSRF token."""
+    """What every page needs: the signed-in user (if this request's session was checked and holds) and the
+    CSRF token.  A cookie whose session has ended shows no user (and no sign-out button)."""
     data = session_of(request)
-    return {"me": {"username": data.get("u"), "role": data.get("r")} if data.get("u") else None,
+    user = getattr(request.state, "user", None)
+    return {"me": {"username": user.username, "role": user.role} if user is not None else None,
             "csrf": data["c"], "version": __version__}
 
 
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired):
+    def _login(request: Request, exc: LoginRequired):
+        if "pseudonym" in request.path_params:  # an attempt on a patient's record without a session
+            audit(request, None, attempted(request), f"{request.method} {route_of(request)}",
+                  patient=str(request.path_params["pseudonym"])[:64], outcome="denied")
         if _is_api(request):
             return _err(401, "not signed in: POST /api/v1/session with username and password first")
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -111,8 +184,12 @@ def _install_handlers(app: FastAPI) -> None:
         return _err(403, msg) if _is_api(request) else _page_error(request, 403, "Not allowed", msg)
 
     @app.exception_handler(CsrfFailed)
-    async def _csrf(request: Request, exc: CsrfFailed):
+    def _csrf(request: Request, exc: CsrfFailed):
         msg = "CSRF token missing or invalid: reload the page and try again"
+        data = session_of(request)
+        pseudonym = request.path_params.get("pseudonym")
+        audit(request, None, "write", f"{request.method} {route_of(request)}", outcome="denied",
+              username=data.get("u"), role=data.get("r"), patient=str(pseudonym)[:64] if pseudonym else None)
         if _is_api(request):
             return _err(403, msg, "X-CSRF-Token")
         return _page_error(request, 403, "Form expired", msg)
@@ -154,13 +231,6 @@ def _install_handlers(app: FastAPI) -> None:
                                 headers=getattr(exc, "headers", None))
         return _page_error(request, exc.status_code, msg, msg)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.error("unexpected %s on %s %s", type(exc).__name__, request.method,
-                  getattr(request.scope.get("route"), "path", "(unmatched)"))
-        msg = "internal error: nothing was changed; the error type is in the server log"
-        return _err(500, msg) if _is_api(request) else _page_error(request, 500, "Internal error", msg)
-
 
 def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
     """The web app on the registry of *settings* (created or migrated if needed)."""
@@ -175,18 +245,72 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.state.settings = settings
     app.state.registry = registry or Registry(settings.db, create=True)
     app.state.codec = SessionCodec(settings.secret_key, settings.session_max_age)
-    app.state.limiter = RateLimiter(settings.login_max_failures)
-    app.state.user_cache = {}
     app.state.study = None
-    app.state.generation = 0  # bumped by every audited write (see _deps.audit)
     app.state.dashboard_cache = {}
     _install_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for r in ROUTERS:
         app.include_router(r)
+    _document_errors(app)
     _protect_openapi(app)
     app.add_middleware(_Edge, settings=settings, codec=app.state.codec)
+    if settings.forwarded_allow_ips:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # outside _Edge: the access log, the audit trail and the sign-in limits see the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several server processes (``leiosurv serve --workers N``, or uvicorn/gunicorn
+    directly: ``uvicorn --factory leiosurv.interfaces.web:app_from_environment --workers N``).
+
+    The registry comes from ``$LEIOSURV_WEB_DB`` (else ``$LEIOSURV_REGISTRY_URL``, else the default),
+    trusted proxies from ``$LEIOSURV_WEB_FORWARDED_ALLOW_IPS``; every process must sign sessions with the
+    same key (``$LEIOSURV_SECRET_KEY`` or the key file the first process writes).
+    """
+    import os
+
+    return create_app(Settings(db=os.environ.get(ENV_DB) or None,
+                               forwarded_allow_ips=os.environ.get(ENV_FORWARDED) or None))
+
+
+_ERROR_SCHEMA = {"type": "object", "required": ["message", "field"], "properties": {
+    "message": {"type": "string"}, "field": {"type": ["string", "null"]},
+    "errors": {"type": "array", "items": {"type": "object", "properties": {
+        "field": {"type": "string"}, "message": {"type": "string"}}}}}}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Every error status the app can answer is in the OpenAPI document, with its JSON error body:
+    400 (a body that cannot be parsed), 401 (not signed in), 403 (role or CSRF), 404 (an id in the path
+    not found), 413 (body too large), 422 (bad input)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for path, item in doc.get("paths", {}).items():
+            for method, op in item.items():
+                codes = {"422": "invalid input, naming the field"}
+                if (path, method) != ("/api/v1/session", "post"):
+                    codes["401"] = "not signed in"
+                    codes["403"] = "your role may not use this, or the CSRF token is missing or wrong"
+                if "{" in path:
+                    codes["404"] = "not found"
+                if "requestBody" in op:
+                    codes["400"] = "the body could not be parsed"
+                    codes["413"] = "request body too large"
+                for code, text in codes.items():
+                    op.setdefault("responses", {}).setdefault(code, {"description": text, **ref})
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _protect_openapi(app: FastAPI) -> None:

@@ -4,12 +4,13 @@
 cohort and the study; clinicians too), ``AdminDep`` (users and the audit trail).
 A request without a valid session gets 401 (API) or a redirect to the login page
 (pages); a signed-in user without the role gets 403, and a denied attempt on
-patient data is audited.
+patient data is audited.  The session is checked against the database on every
+request (user active, same role, same session epoch), so a sign-out, deactivation
+or role change made through any server process ends it everywhere at once.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,7 +20,8 @@ from leiosurv.interfaces.web._security import COOKIE, SessionCodec, new_token
 from leiosurv.registry import Registry
 
 __all__ = ["RegistryDep", "SessionUser", "CurrentUser", "ClinicianDep", "ResearcherDep", "AdminDep",
-           "LoginRequired", "Forbidden", "CsrfFailed", "audit", "session_of", "client_addr", "check_csrf"]
+           "LoginRequired", "Forbidden", "CsrfFailed", "audit", "attempted", "session_of", "client_addr",
+           "check_csrf", "route_of"]
 
 
 class LoginRequired(Exception):
@@ -67,33 +69,24 @@ def session_of(request: Request) -> dict:
     return data
 
 
-_ACTIVE_TTL = 30.0
+def _active(request: Request, username: str, role: str, epoch: int) -> bool:
+    """The user exists, is active, still has *role*, and no session of theirs ended since the cookie was issued."""
+    u = request.app.state.registry.get_user(username)
+    return u is not None and u.active and u.role == role and u.session_epoch == epoch
 
 
-def _active(request: Request, username: str, role: str, issued: float) -> bool:
-    """The user exists, is active, still has *role*, and has not signed out since *issued* (cached 30 s)."""
-    cache: dict = request.app.state.user_cache
-    now = time.monotonic()
-    hit = cache.get(username)
-    if hit is None or now - hit[0] > _ACTIVE_TTL:
-        u = request.app.state.registry.get_user(username)
-        after = u.sessions_after.timestamp() if u is not None and u.sessions_after is not None else 0.0
-        hit = (now, u.role if u is not None and u.active else None, after)
-        cache[username] = hit
-    return hit[1] == role and issued > hit[2]
-
-
-async def current_user(request: Request) -> SessionUser:
-    """The signed-in user (async: no thread hop; the database is asked at most every 30 s per user)."""
+def current_user(request: Request) -> SessionUser:
+    """The signed-in user (a sync dependency: the database is asked on every request, in the thread pool)."""
     return user_of(request)
 
 
 def user_of(request: Request) -> SessionUser:
     data = session_of(request)
-    u, r, t = data.get("u"), data.get("r"), data.get("t")
-    if not u or not r or not isinstance(t, (int, float)) or not _active(request, u, r, float(t)):
+    u, r, e = data.get("u"), data.get("r"), data.get("e")
+    if not u or not r or not isinstance(e, int) or not _active(request, u, r, e):
         raise LoginRequired()
-    return SessionUser(u, r, data["c"])
+    request.state.user = SessionUser(u, r, data["c"])  # checked: the pages show who is signed in
+    return request.state.user
 
 
 CurrentUser = Annotated[SessionUser, Depends(current_user)]
@@ -103,7 +96,7 @@ def _role(*roles: str):
     async def dep(request: Request, user: CurrentUser) -> SessionUser:
         if user.role not in roles:
             if "pseudonym" in request.path_params or user.role != "admin":
-                audit(request, user, "read", f"{request.method} {_route(request)}",
+                audit(request, user, attempted(request), f"{request.method} {route_of(request)}",
                       patient=request.path_params.get("pseudonym"), outcome="denied")
             raise Forbidden()
         return user
@@ -111,7 +104,13 @@ def _role(*roles: str):
     return dep
 
 
-def _route(request: Request) -> str:
+def attempted(request: Request) -> str:
+    """The audit action a request attempts: "read" for GET and HEAD, "write" for everything else."""
+    return "read" if request.method in ("GET", "HEAD") else "write"
+
+
+def route_of(request: Request) -> str:
+    """The route template of *request* (never the path: it may hold a pseudonym)."""
     route = request.scope.get("route")
     return getattr(route, "path", None) or "(unmatched)"
 
@@ -122,13 +121,17 @@ AdminDep = Annotated[SessionUser, Depends(_role("admin"))]
 
 
 def audit(request: Request, user: SessionUser | None, action: str, resource: str, *, patient: str | None = None,
-          outcome: str = "ok", username: str | None = None) -> None:
-    """Append who, what, when, from where and the outcome to the audit trail."""
+          outcome: str = "ok", username: str | None = None, role: str | None = None,
+          patients: list[str] | None = None) -> None:
+    """Append who, what, when, from where and the outcome to the audit trail.
+
+    *patients*: the pseudonyms of every patient whose identified data the response shows
+    (the patient list, a search, the dashboard), in the order shown.
+    """
     reg: Registry = request.app.state.registry
-    if action == "write":
-        request.app.state.generation += 1  # the registry changed: cached views are stale
-    reg.audit(username=user.username if user else username, role=user.role if user else None, action=action,
-              resource=resource, patient=patient, remote_addr=client_addr(request), outcome=outcome)
+    reg.audit(username=user.username if user else username, role=user.role if user else role, action=action,
+              resource=resource, patient=patient, remote_addr=client_addr(request), outcome=outcome,
+              patients=patients)
 
 
 def check_csrf(request: Request, token: str | None) -> None:

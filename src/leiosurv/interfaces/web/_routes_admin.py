@@ -1,4 +1,7 @@
-"""Administration (admins only): users and the audit trail."""
+"""Administration (admins only): users (create, activate, deactivate, role, password reset) and the audit trail.
+
+Reading the user list or the audit trail is itself audited.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ def _users(reg) -> list[UserOut]:
 
 @router.get("/admin/users", include_in_schema=False)
 def users_page(request: Request, user: AdminDep, reg: RegistryDep):
+    audit(request, user, "admin", "user list read")
     return templates.TemplateResponse(request, "users.html", {"users": _users(reg), "errors": {}, "values": {},
                                                                **page_context(request)})
 
@@ -58,8 +62,17 @@ async def users_toggle(request: Request, user: AdminDep, reg: RegistryDep, usern
     if username == user.username and not active:
         raise InputError("active: you cannot deactivate yourself")
     reg.set_user(username, active=active)
-    request.app.state.user_cache.pop(username, None)
     audit(request, user, "admin", f"user {username} {'activated' if active else 'deactivated'}")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/password", include_in_schema=False)
+async def users_reset_password(request: Request, user: AdminDep, reg: RegistryDep,
+                               username: str = Path(max_length=64)):
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
+    reg.set_user(username, password_hash=hash_password(str(form.get("password", ""))))
+    audit(request, user, "admin", f"user {username} password reset")
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -71,13 +84,15 @@ Offset = Query(0, ge=0, le=10**9)
 def audit_page(request: Request, user: AdminDep, reg: RegistryDep, limit: int = Limit, offset: int = Offset,
                patient: str | None = Query(None, max_length=64)):
     rows = reg.audit_events(limit=limit, offset=offset, patient=patient or None)
+    audit(request, user, "admin", "audit trail read", patient=patient or None)
     return templates.TemplateResponse(request, "audit.html", {"rows": rows, "patient": patient or "",
                                                                **page_context(request)})
 
 
 @router.get("/api/v1/users", response_model=list[UserOut], tags=["admin"])
-def api_users(user: AdminDep, reg: RegistryDep) -> list[UserOut]:
+def api_users(request: Request, user: AdminDep, reg: RegistryDep) -> list[UserOut]:
     """Every user (never a password or hash)."""
+    audit(request, user, "admin", "user list read")
     return _users(reg)
 
 
@@ -93,18 +108,25 @@ def api_create_user(request: Request, body: UserCreate, user: AdminDep, reg: Reg
 @router.patch("/api/v1/users/{username}", response_model=UserOut, tags=["admin"], dependencies=[Depends(api_csrf)])
 def api_update_user(request: Request, body: UserUpdate, user: AdminDep, reg: RegistryDep,
                     username: str = Path(max_length=64)) -> UserOut:
-    """Activate or deactivate a user, or change the role."""
+    """Activate or deactivate a user, change the role, or reset the password (``password``).
+
+    Deactivation, a new role and a new password end every session of the user; re-enabling
+    the account does not bring them back.
+    """
     if username == user.username and (body.active is False or (body.role and body.role != "admin")):
         raise InputError("active: you cannot deactivate or demote yourself")
-    reg.set_user(username, active=body.active, role=body.role)
-    request.app.state.user_cache.pop(username, None)
-    audit(request, user, "admin", f"user {username} updated")
-    u = reg.get_user(username)
+    u = reg.set_user(username, active=body.active, role=body.role,
+                     password_hash=hash_password(body.password) if body.password is not None else None)
+    what = [k for k, v in (("active", body.active), ("role", body.role), ("password", body.password)) if v is not None]
+    audit(request, user, "admin", f"user {username} updated ({', '.join(what) or 'nothing'})")
     return UserOut(username=u.username, role=u.role, active=u.active, created=u.created)
 
 
 @router.get("/api/v1/audit", response_model=list[AuditEvent], tags=["admin"])
-def api_audit(user: AdminDep, reg: RegistryDep, limit: int = Limit, offset: int = Offset,
+def api_audit(request: Request, user: AdminDep, reg: RegistryDep, limit: int = Limit, offset: int = Offset,
               patient: str | None = Query(None, max_length=64)) -> list[AuditEvent]:
-    """The audit trail, newest first (append-only: the database refuses changes)."""
-    return reg.audit_events(limit=limit, offset=offset, patient=patient)
+    """The audit trail, newest first (append-only and hash-chained: the database refuses changes, and
+    ``leiosurv users verify-audit`` finds rows changed behind its back).  Times are UTC."""
+    rows = reg.audit_events(limit=limit, offset=offset, patient=patient)
+    audit(request, user, "admin", "audit trail read", patient=patient)
+    return rows

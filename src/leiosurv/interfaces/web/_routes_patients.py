@@ -79,7 +79,8 @@ Synthetic = Query(None, description="Only synthetic (true) or only real (false) 
 def patients_page(request: Request, user: ClinicianDep, reg: RegistryDep, q: str = Q, offset: int = Offset,
                   synthetic: bool | None = Synthetic):
     data = _list(reg, q, offset, synthetic)
-    audit(request, user, "read", "patient list" + (" (search)" if q else ""))
+    audit(request, user, "read", "patient list" + (" (search)" if q else ""),
+          patients=[r.pseudonym for r in data.patients])
     return templates.TemplateResponse(request, "patients.html", {"d": data, "q": q, "page": PAGE, "errors": {},
                                                                   "values": {}, **page_context(request)})
 
@@ -99,6 +100,7 @@ async def patients_create(request: Request, user: ClinicianDep, reg: RegistryDep
     except (LeiosurvError, ValueError) as exc:
         errors = _validation_errors(exc)
         data = _list(reg, "", 0, None)
+        audit(request, user, "read", "patient list", patients=[r.pseudonym for r in data.patients])
         return templates.TemplateResponse(request, "patients.html", {
             "d": data, "q": "", "page": PAGE, "errors": errors, "values": values, **page_context(request)},
             status_code=422)
@@ -121,7 +123,8 @@ def api_patients(request: Request, user: ClinicianDep, reg: RegistryDep, q: str 
                  synthetic: bool | None = Synthetic) -> PatientListOut:
     """Patients (identified: name and birth date) whose pseudonym or name contains ``q``, 50 at a time."""
     data = _list(reg, q, offset, synthetic)
-    audit(request, user, "read", "patient list" + (" (search)" if q else ""))
+    audit(request, user, "read", "patient list" + (" (search)" if q else ""),
+          patients=[r.pseudonym for r in data.patients])
     return data
 
 

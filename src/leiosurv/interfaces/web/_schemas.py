@@ -23,6 +23,9 @@ _CFG = ConfigDict(extra="forbid")
 _OUT = ConfigDict(json_schema_serialization_defaults_required=True)
 Pseudonym = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 Label = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# the days a request may name as "today" (as_of): wide enough for any record, narrow enough that the date
+# arithmetic of plans and alerts (years ahead and behind) never leaves the calendar (a 422, never a 500)
+FIRST_DAY, LAST_DAY = _dt.date(1900, 1, 1), _dt.date(2199, 12, 31)
 
 
 class LoginIn(BaseModel):
@@ -42,7 +45,8 @@ class AssessIn(BaseModel):
 
     model_config = _CFG
     findings: Findings
-    as_of: _dt.date | None = Field(None, description="Date the plan's status refers to; default today.")
+    as_of: _dt.date | None = Field(None, ge=FIRST_DAY, le=LAST_DAY,
+                                   description="Date the plan's status refers to; default today.")
     mitotic_definition: Literal["fnclcc", "danish-3b"] | None = None
 
 
@@ -160,3 +164,11 @@ class UserUpdate(BaseModel):
     model_config = _CFG
     active: bool | None = None
     role: Literal["clinician", "researcher", "admin"] | None = None
+    password: str | None = Field(None, min_length=8, max_length=256,
+                                 description="A new password (an admin's reset); the user's sessions end.")
+
+
+class PasswordChange(BaseModel):
+    model_config = _CFG
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)

@@ -1,33 +1,48 @@
-"""Passwords, sessions, CSRF, login rate limiting and security headers.
+"""Passwords, sessions, CSRF, sign-in throttling, request size and security headers.
 
 * passwords: argon2id hashes (``argon2-cffi``), never stored or logged in clear;
 * the session is a signed, timestamped cookie (``itsdangerous``) holding the
-  username, role and the CSRF token; HTTP-only, ``SameSite=Strict``, ``Secure``
-  (browsers accept secure cookies from ``http://localhost``/``127.0.0.1``);
+  username, role, the user's session epoch and the CSRF token; HTTP-only,
+  ``SameSite=Strict``, ``Secure`` (browsers accept secure cookies from
+  ``http://localhost``/``127.0.0.1``).  The epoch is checked against the database on
+  every request: sign-out, deactivation, a role change and a password change or
+  reset bump it, so an older cookie never works again, in any server process;
 * CSRF: a per-session token, required as the form field ``csrf_token`` on every
   form and as the header ``X-CSRF-Token`` on every unsafe API call;
-* login: at most :data:`MAX_FAILURES` failures per address and per username in
-  :data:`WINDOW_S` seconds, then 429 until the window has passed;
+* sign-in throttling (:func:`sign_in_wait`), counted in the database so every server
+  process applies it: per user *and* address, the first :data:`FREE_FAILURES`
+  failures cost nothing, then each further attempt waits :data:`BACKOFF_FIRST_S`
+  seconds, doubling with every failure, at most :data:`BACKOFF_MAX_S`; per address,
+  :data:`ADDRESS_MAX_FAILURES` failures in :data:`ADDRESS_WINDOW` block it until the
+  window ends.  The right password from another address is never slowed by the
+  failures of this one, so an attacker cannot lock a user out;
+* request bodies larger than :data:`MAX_BODY_BYTES` are refused (413) before
+  anything else, authentication included, and are never read whole;
 * headers: a CSP without inline script or style, frame denial, no sniffing, no referrer.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-__all__ = ["hash_password", "verify_password", "SessionCodec", "RateLimiter", "SECURITY_HEADERS", "new_token",
-           "MAX_FAILURES", "WINDOW_S", "COOKIE"]
+__all__ = ["hash_password", "verify_password", "SessionCodec", "SECURITY_HEADERS", "new_token", "COOKIE",
+           "FREE_FAILURES", "BACKOFF_FIRST_S", "BACKOFF_MAX_S", "ADDRESS_MAX_FAILURES", "ADDRESS_WINDOW",
+           "USER_WINDOW", "FORGET", "MAX_BODY_BYTES", "throttle_keys", "backoff_s", "sign_in_wait", "utcnow"]
 
 COOKIE = "leiosurv_session"
-MAX_FAILURES = 5
-WINDOW_S = 15 * 60
+FREE_FAILURES = 5  # failed sign-ins per user-and-address before any wait (typing mistakes)
+BACKOFF_FIRST_S = 1.0  # the wait after the FREE_FAILURES-th failure; doubles with each further one
+BACKOFF_MAX_S = 15 * 60.0
+ADDRESS_MAX_FAILURES = 50  # failed sign-ins from one address (any usernames) in ADDRESS_WINDOW
+ADDRESS_WINDOW = _dt.timedelta(minutes=15)
+USER_WINDOW = _dt.timedelta(days=1)  # a user-and-address count older than this starts again
+FORGET = _dt.timedelta(days=1)  # counts idle this long are removed
+MAX_BODY_BYTES = 1 << 20  # the largest request body accepted (the biggest form is a few KB)
 _HASHER = PasswordHasher()
 # a hash to verify against when the user does not exist, so timing does not tell which usernames exist
 _DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
@@ -87,38 +102,33 @@ class SessionCodec:
         return data if isinstance(data, dict) else None
 
 
-class RateLimiter:
-    """Failed logins per key (address, username) in a sliding window."""
+def utcnow() -> _dt.datetime:
+    """The current time in UTC (one place, so tests can move the clock)."""
+    return _dt.datetime.now(_dt.UTC)
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window_s: float = WINDOW_S) -> None:
-        self.max_failures, self.window_s = max_failures, window_s
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _prune(self, key: str, now: float) -> deque[float]:
-        q = self._fails[key]
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
+def throttle_keys(username: str, addr: str | None) -> tuple[str, str]:
+    """The throttling keys of a sign-in: user-and-address, and address."""
+    a = addr or "-"
+    return f"user|{username.strip().lower()[:64]}|{a}", f"addr|{a}"
 
-    def blocked(self, *keys: str) -> float:
-        """Seconds until the keys may try again (0: allowed)."""
-        now = time.monotonic()
-        with self._lock:
-            wait = 0.0
-            for k in keys:
-                q = self._prune(k, now)
-                if len(q) >= self.max_failures:
-                    wait = max(wait, self.window_s - (now - q[0]))
-            return wait
 
-    def fail(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for k in keys:
-                self._prune(k, now).append(now)
+def backoff_s(failures: int) -> float:
+    """Seconds to wait after *failures* consecutive failed sign-ins of one user from one address."""
+    if failures < FREE_FAILURES:
+        return 0.0
+    return min(BACKOFF_FIRST_S * 2.0 ** (failures - FREE_FAILURES), BACKOFF_MAX_S)
 
-    def reset(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._fails.pop(k, None)
+
+def sign_in_wait(counts: dict, keys: tuple[str, str], now: _dt.datetime) -> float:
+    """Seconds before a sign-in with *keys* may be tried (0: now); *counts* as ``Registry.login_failures``."""
+    user_key, addr_key = keys
+    wait = 0.0
+    if user_key in counts:
+        n, _first, last = counts[user_key]
+        wait = max(wait, (last + _dt.timedelta(seconds=backoff_s(n)) - now).total_seconds())
+    if addr_key in counts:
+        n, first, _last = counts[addr_key]
+        if n >= ADDRESS_MAX_FAILURES:
+            wait = max(wait, (first + ADDRESS_WINDOW - now).total_seconds())
+    return max(wait, 0.0)

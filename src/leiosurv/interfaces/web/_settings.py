@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leiosurv.interfaces.web._security import MAX_BODY_BYTES
+
 __all__ = ["Settings"]
 
 
@@ -45,6 +47,13 @@ class Settings:
         Fix "today" (tests, demonstrations); default the real date.
     session_max_age : int
         Seconds a session stays valid.
+    forwarded_allow_ips : str, optional
+        Addresses of trusted reverse proxies (comma-separated IPs or networks, ``*`` for any):
+        requests from them take the client address and scheme from ``X-Forwarded-For`` and
+        ``X-Forwarded-Proto``, so the audit trail and the sign-in limits see each user's own
+        address.  Default: none (the connecting address is the client).
+    max_body_bytes : int
+        The largest request body accepted (413 before authentication above it).
     """
 
     db: str | None = None
@@ -52,7 +61,8 @@ class Settings:
     secure_cookies: bool = True
     today: _dt.date | None = None
     session_max_age: int = 8 * 3600
-    login_max_failures: int = 5
+    forwarded_allow_ips: str | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def as_of(self) -> _dt.date:
         return self.today or _dt.date.today()
