@@ -147,6 +147,11 @@ def _encounter_state(e: dict, today: _dt.date) -> str:
     return "upcoming"
 
 
+def death_of(rec: dict) -> dict | None:
+    """The patient's recorded death (the event), or None."""
+    return next((e for e in rec["events"] if e["kind"] == "death"), None)
+
+
 def patient_context(request: Request, reg, p: str, *, errors: dict | None = None, values: dict | None = None,
                     form: str | None = None) -> dict:
     rec = reg.patient_record(p)
@@ -157,7 +162,11 @@ def patient_context(request: Request, reg, p: str, *, errors: dict | None = None
     for t in rec["tumours"]:
         cur = next((a for a in t["assessments"] if a["current"]), None)
         current[t["label"]] = cur["result"] if cur else None
-    open_items = [e for e in rec["encounters"] if e["status"] == "planned" and e.get("plan_item")]
+    open_items = sorted((e for e in rec["encounters"] if e["status"] == "planned" and e.get("plan_item")),
+                        key=lambda e: (e.get("due") or "", e.get("tumour") or ""))
+    # the encounter form starts on the item due now (the longest overdue first), not on "ad hoc"
+    due_now = next((e for e in open_items if e["state"] in ("overdue", "due")), None)
+    open_by_tumour = {t["label"]: [e for e in open_items if e.get("tumour") == t["label"]] for t in rec["tumours"]}
     labels = {t["label"] for t in rec["tumours"]}
     other = [e for e in rec["encounters"] if e.get("tumour") not in labels]
     def line(r: dict, *keys: str) -> dict:
@@ -166,7 +175,8 @@ def patient_context(request: Request, reg, p: str, *, errors: dict | None = None
     course = sorted([line(e, "site", "cause", "note") for e in rec["events"]]
                     + [line(r, "margin_status", "agent", "note") for r in rec["treatments"]], key=lambda x: x["date"])
     return {"rec": rec, "p": p, "current": current, "open_items": open_items, "today": today, "other": other,
-            "course": course,
+            "course": course, "death": death_of(rec), "open_by_tumour": open_by_tumour,
+            "default_item": due_now["plan_item"] + "|" + due_now["tumour"] if due_now else "",
             "errors": errors or {}, "values": values or {}, "form": form,
             "done": DONE_TEXT.get(request.query_params.get("done", "")), **page_context(request)}
 
@@ -228,6 +238,33 @@ def patient_fhir_download(request: Request, user: ClinicianDep, reg: RegistryDep
 
 # --- tumours --------------------------------------------------------------------------------------------
 
+class DeceasedError(InputError):
+    """A form or letter meant for the living, asked for a deceased patient."""
+
+
+def _living(reg, p: str) -> dict:
+    """The patient's record; refused (422, naming the death) when the patient is recorded as deceased."""
+    rec = reg.patient_record(p)
+    death = death_of(rec)
+    if death is not None:
+        raise DeceasedError(f"patient: {p} is recorded as deceased ({death['date']}); this is offered for the living only")
+    return rec
+
+
+@router.get("/patients/{pseudonym}/tumours/{label}/assessment", include_in_schema=False)
+def assessment_page(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
+                    label: LabelPath):
+    """The tumour's current assessment in full (printable): candidates, pathway, group, warnings, plan."""
+    with audited(request, user, "read", "assessment", pseudonym):
+        rec = reg.patient_record(pseudonym)
+        a = _stored(reg, pseudonym, label)
+    tumour = next(t for t in rec["tumours"] if t["label"] == label)
+    meta = next((x for x in tumour["assessments"] if x["current"]), None)
+    return templates.TemplateResponse(request, "assessment.html", {
+        "p": pseudonym, "rec": rec, "t": tumour, "meta": meta, "a": a, "errors": {}, "death": death_of(rec),
+        "saved": True, **page_context(request)})
+
+
 def _stored(reg, p: str, label: str) -> Assessment:
     result = dict(reg.assessment_result(p, label))
     result.pop("registry", None)
@@ -237,8 +274,7 @@ def _stored(reg, p: str, label: str) -> Assessment:
 @router.get("/patients/{pseudonym}/tumours/new", include_in_schema=False)
 def tumour_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath):
     with audited(request, user, "read", "new tumour form", pseudonym):
-        if not reg.has_patient(pseudonym):
-            raise NotFoundError(f"patient {pseudonym!r}: not registered")
+        _living(reg, pseudonym)
     return templates.TemplateResponse(request, "assess.html", form_context(request, {}, {}, None, patient=pseudonym))
 
 
@@ -247,7 +283,7 @@ async def tumour_create(request: Request, user: ClinicianDep, reg: RegistryDep, 
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     values, errors, a = assess_form(request, form)
-    if form.get("action") == "assess":  # only look at the result; nothing is stored
+    if form.get("action") != "save":  # Enter in a field, or "Assess": only look at the result; nothing is stored
         return templates.TemplateResponse(request, "assess.html", form_context(
             request, values, errors, a, patient=pseudonym), status_code=422 if errors else 200)
     label = str(form.get("label", "")).strip()
@@ -261,6 +297,7 @@ async def tumour_create(request: Request, user: ClinicianDep, reg: RegistryDep, 
     data = findings_from_form(form)
     try:
         with audited(request, user, "write", "tumour", pseudonym):
+            _living(reg, pseudonym)
             reg.add_tumour(pseudonym, label[:64], data, confirmed_diagnosis=data.pop("confirmed_diagnosis", None),
                            as_of=request.app.state.settings.as_of())
     except LeiosurvError as exc:
@@ -334,7 +371,7 @@ def letter(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: Ps
     from leiosurv.interfaces.web._letters import letter_pdf
 
     with audited(request, user, "export", f"{audience} letter", pseudonym):
-        rec = reg.patient_record(pseudonym)
+        rec = _living(reg, pseudonym) if audience == "patient" else reg.patient_record(pseudonym)
         a = _live(reg, pseudonym, label)
         pdf = letter_pdf(audience, a, rec, label, today=request.app.state.settings.as_of())
     return _download(pdf, "application/pdf", f"{pseudonym}-{label}-letter-{audience}.pdf")
@@ -354,9 +391,21 @@ async def _record_page(request: Request, user, reg, pseudonym: str, kind: str, m
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     values = _form_values(form)
+    if kind == "encounter" and "item" in values:  # the page's one select: "<tumour>|<plan item>" or "" (ad hoc)
+        tumour, _, item = values["item"].partition("|")
+        if item:
+            values.update(tumour=tumour, plan_item=item, modality="", modality_class="")
+    if kind == "event" and values.get("kind") == "death" and values.get("confirm") != "yes":
+        rec = reg.patient_record(pseudonym)  # not stored yet: ask first, showing what recording it closes
+        audit(request, user, "read", "death confirmation", patient=pseudonym)
+        return templates.TemplateResponse(request, "confirm_death.html", {
+            "p": pseudonym, "rec": rec, "values": values, "open_items": [
+                e for e in rec["encounters"] if e["status"] == "planned"], **page_context(request)})
     try:
         body = model(**{k: v for k, v in values.items() if v != "" and k in model.model_fields})
         with audited(request, user, "write", kind, pseudonym):
+            if kind == "encounter":
+                _living(reg, pseudonym)
             call(body)
     except (LeiosurvError, ValueError) as exc:
         if isinstance(exc, NotFoundError) and not reg.has_patient(pseudonym):
@@ -367,6 +416,13 @@ async def _record_page(request: Request, user, reg, pseudonym: str, kind: str, m
 
 
 def _encounter(reg, request, p: str, b: EncounterCreate) -> int:
+    if b.plan_item and b.modality:
+        item = next((e for e in reg.patient_record(p)["encounters"] if e["status"] == "planned"
+                     and e.get("plan_item") == b.plan_item and (b.tumour is None or e.get("tumour") == b.tumour)),
+                    None)
+        if item is not None and item.get("modality") and item["modality"] != b.modality:
+            raise InputError(f"modality: {b.modality!r} contradicts the planned item {b.plan_item} "
+                             f"({item['modality']}); record another examination as an ad hoc encounter")
     return reg.record_encounter(p, date=b.date, status=b.status, tumour=b.tumour, plan_item=b.plan_item,
                                 modality_class=b.modality_class, kind=b.kind, modality=b.modality,
                                 findings=b.findings, as_of=request.app.state.settings.as_of())
