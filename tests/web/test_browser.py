@@ -177,7 +177,7 @@ def test_clinic_day_in_the_browser(server, browser, shots):
     assert dl.value.suggested_filename.endswith("letter-patient.pdf")
 
     # record a missed visit: it shows on the dashboard
-    page.select_option("#enc-plan_item", "visit-m006")
+    page.select_option("#enc-item", "T1|visit-m006")
     page.select_option("#enc-status", "missed")
     page.click("text=Record encounter")
     expect(page.locator("p.ok")).to_contain_text("Encounter recorded")

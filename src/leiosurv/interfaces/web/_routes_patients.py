@@ -176,7 +176,7 @@ def patient_context(request: Request, reg, p: str, *, errors: dict | None = None
                     + [line(r, "margin_status", "agent", "note") for r in rec["treatments"]], key=lambda x: x["date"])
     return {"rec": rec, "p": p, "current": current, "open_items": open_items, "today": today, "other": other,
             "course": course, "death": death_of(rec), "open_by_tumour": open_by_tumour,
-            "default_item": due_now["plan_item"] + "|" + due_now["tumour"] if due_now else "",
+            "default_item": f"{due_now['tumour']}|{due_now['plan_item']}" if due_now else "",
             "errors": errors or {}, "values": values or {}, "form": form,
             "done": DONE_TEXT.get(request.query_params.get("done", "")), **page_context(request)}
 

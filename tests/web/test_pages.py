@@ -1,0 +1,214 @@
+"""The clinic's pages through the app (no browser): the saved assessment, the deceased, letters, forms.
+
+Each test pins a finding of issue 22 (the second pass of the web app); the
+browser-only findings (Enter, 390 px, Tab stops) are in ``test_browser_pages.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from webutil import client_for, csrf_of
+
+from leiosurv.clinical import evidence
+from leiosurv.interfaces.web._forms import DISPLAY, FINDINGS_SECTIONS, depth_phrase
+
+SUBCUTANEOUS = {"excision_date": "2026-10-01", "site": "right forearm", "depth": "subcutaneous", "atypia": "marked",
+                "mitoses": {"count": 12}, "necrosis": "present", "margins": "negative",
+                "immunohistochemistry": {"sma": "positive", "desmin": "positive", "s100": "negative"}}
+
+
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b", pdf))
+
+
+def _pdf_text(pdf: bytes, tmp_path) -> str:
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True)
+    return " ".join(out.stdout.split())
+
+
+def _register(c, pseudonym: str, findings: dict, label: str = "T1") -> None:
+    assert c.post("/api/v1/patients", json={"pseudonym": pseudonym, "sex": "female", "name": "Test Person",
+                                            "birth_date": "1960-02-03"}).status_code == 201
+    r = c.post(f"/api/v1/patients/{pseudonym}/tumours", json={"label": label, "findings": findings})
+    assert r.status_code == 201, r.text
+
+
+# --- the saved assessment ------------------------------------------------------------------------------
+
+def test_saved_assessment_has_its_own_full_page_linked_from_the_patient(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    page = c.get("/patients/DEMO-001").text
+    assert 'href="/patients/DEMO-001/tumours/T1/assessment"' in page
+    r = c.get("/patients/DEMO-001/tumours/T1/assessment")
+    assert r.status_code == 200
+    a = sqlite_app.state.registry.assessment_result("DEMO-001", "T1")
+    html = r.text
+    for c_ in a["diagnosis"]["candidates"]:  # every candidate, not only the first five
+        assert c_["category"]["name"] in html
+    first = a["diagnosis"]["candidates"][0]
+    for s in first["supporting"] + first["against"]:  # its evidence for and against, all of it
+        assert s["text"].replace("'", "&#39;").replace('"', "&#34;") in html
+    assert a["provenance"]["ruleset_version"] in html and "rule set" in html
+    assert a["risk"]["group"].replace("_", " ").upper() in html
+    from leiosurv.clinical import Assessment
+
+    warnings = Assessment.model_validate({k: v for k, v in a.items() if k != "registry"}).warnings
+    assert warnings, "the demo tumour has warnings"
+    for w in warnings:
+        assert w.message.replace("'", "&#39;").replace('"', "&#34;") in html
+    assert "data-print" in html and "@media print" in c.get("/static/app.css").text
+    assert c.get("/patients/DEMO-001/tumours/NOPE/assessment").status_code == 404
+
+
+def test_a_metastatic_pathway_shows_its_advice_not_only_no_encounter(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    _register(c, "MET-1", SUBCUTANEOUS)
+    r = c.post("/api/v1/patients/MET-1/events", json={"kind": "metastasis", "date": "2026-11-01", "tumour": "T1",
+                                                      "site": "lung"})
+    assert r.status_code == 201, r.text
+    html = c.get("/patients/MET-1").text
+    advice = evidence.text("metastatic")
+    assert advice in html.replace("&#39;", "'")
+
+
+# --- the deceased --------------------------------------------------------------------------------------
+
+def test_deceased_banner_and_forms_and_letters_for_the_living_only(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    html = c.get("/patients/SEED-000").text
+    assert 'id="deceased"' in html and "Deceased 2024-05-31" in html
+    assert "/tumours/new" not in html and 'id="encounter-form"' not in html
+    assert "letter-patient.pdf" not in html and "letter-gp.pdf" in html
+    assert 'value="death"' not in html  # no second death
+    assert c.get("/patients/SEED-000/tumours/new").status_code == 422
+    r = c.get("/api/v1/patients/SEED-000/tumours/forearm-1997/letter-patient.pdf")
+    assert r.status_code == 422 and "deceased" in r.json()["message"] and r.json()["field"] == "patient"
+    living = c.get("/patients/DEMO-001").text
+    assert 'id="deceased"' not in living and "letter-patient.pdf" in living and "/tumours/new" in living
+
+
+def test_no_calendar_offered_when_nothing_is_scheduled(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    dead = c.get("/patients/SEED-000").text  # every item closed at death
+    assert "plan.ics" not in dead
+    alive = c.get("/patients/DEMO-001").text
+    assert "plan.ics" in alive and re.search(r"calendar \(\.ics\) of the \d+ planned encounters?", alive)
+
+
+def test_patient_letter_worded_by_the_tumours_depth(sqlite_app, tmp_path):
+    c = client_for(sqlite_app, "clinician")
+    _register(c, "SUB-1", SUBCUTANEOUS)
+    text = _pdf_text(c.get("/api/v1/patients/SUB-1/tumours/T1/letter-patient.pdf").content, tmp_path)
+    assert "skin tumour" not in text
+    assert " ".join(depth_phrase("subcutaneous").split()[:6]) in text
+    assert DISPLAY["depth_phrase"]["subcutaneous"] != DISPLAY["depth_phrase"]["dermal"]
+    dermal = _pdf_text(c.get("/api/v1/patients/DEMO-001/tumours/T1/letter-patient.pdf").content, tmp_path)
+    assert " ".join(depth_phrase("dermal").split()[:5]) in dermal
+
+
+def test_patient_letter_offers_the_calendar_only_with_dates(sqlite_app, tmp_path):
+    c = client_for(sqlite_app, "clinician")
+    with_dates = _pdf_text(c.get("/api/v1/patients/DEMO-001/tumours/T1/letter-patient.pdf").content, tmp_path)
+    assert "calendar file (.ics)" in with_dates
+    rec = sqlite_app.state.registry.patient_record("SEED-004")
+    label = rec["tumours"][0]["label"]
+    assert not [e for e in rec["encounters"] if e["status"] == "planned"]
+    none = _pdf_text(c.get(f"/api/v1/patients/SEED-004/tumours/{label}/letter-patient.pdf").content, tmp_path)
+    assert ".ics" not in none and "plan below" not in none
+
+
+def test_gp_letter_fits_its_page(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    for p in ("DEMO-001", "DEMO-002", "DEMO-003"):
+        pdf = c.get(f"/api/v1/patients/{p}/tumours/T1/letter-gp.pdf").content
+        assert _pages(pdf) == 1, p
+
+
+# --- forms ---------------------------------------------------------------------------------------------
+
+def test_tumour_form_stores_only_on_the_register_button(sqlite_app):
+    """Enter in a text field submits the form without the button's name (or with the first button's): no tumour."""
+    c = client_for(sqlite_app, "clinician")
+    html = c.get("/patients/DEMO-002/tumours/new").text
+    buttons = re.findall(r'<button type="submit" name="action" value="(\w+)"', html)
+    assert buttons[0] == "assess" and "save" in buttons  # the default (first) button only assesses
+    form = {"csrf_token": csrf_of(html), "label": "T9", "excision_date": "2026-10-01", "depth": "dermal"}
+    for action in (None, "assess"):
+        data = dict(form, **({"action": action} if action else {}))
+        assert c.post("/patients/DEMO-002/tumours/new", data=data).status_code == 200
+        labels = [t["label"] for t in sqlite_app.state.registry.patient_record("DEMO-002")["tumours"]]
+        assert "T9" not in labels
+    assert c.post("/patients/DEMO-002/tumours/new", data=dict(form, action="save")).status_code == 303
+    assert "T9" in [t["label"] for t in sqlite_app.state.registry.patient_record("DEMO-002")["tumours"]]
+
+
+def test_death_is_confirmed_before_it_is_recorded(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    reg = sqlite_app.state.registry
+    html = c.get("/patients/DEMO-003").text
+    open_before = [e for e in reg.patient_record("DEMO-003")["encounters"] if e["status"] == "planned"]
+    assert open_before
+    data = {"csrf_token": csrf_of(html), "kind": "death", "date": "2026-11-20", "tumour": "", "cause": "stroke"}
+    r = c.post("/patients/DEMO-003/events", data=data)
+    assert r.status_code == 200 and 'id="confirm-death"' in r.text and "Record the death" in r.text
+    assert f"({len(open_before)} open now)" in r.text
+    rec = reg.patient_record("DEMO-003")
+    assert not [e for e in rec["events"] if e["kind"] == "death"]  # nothing recorded yet
+    assert [e for e in rec["encounters"] if e["status"] == "planned"] == open_before
+    r = c.post("/patients/DEMO-003/events", data=dict(data, confirm="yes"))
+    assert r.status_code == 303
+    assert [e["date"] for e in reg.patient_record("DEMO-003")["events"] if e["kind"] == "death"] == ["2026-11-20"]
+
+
+def test_encounter_form_starts_on_the_due_item(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    html = c.get("/patients/DEMO-001").text
+    select = html[html.index('<select id="enc-item"'):]
+    select = select[:select.index("</select>")]
+    selected = re.findall(r'<option value="([^"]*)"[^>]*selected', select)
+    rec = sqlite_app.state.registry.patient_record("DEMO-001")
+    overdue = sorted((e for e in rec["encounters"] if e["status"] == "planned" and e["window_end"] < "2026-11-29"),
+                     key=lambda e: e["due"])
+    assert overdue, "the demo patient has an overdue item"
+    assert selected == [f"{overdue[0]['tumour']}|{overdue[0]['plan_item']}"]
+
+
+def test_encounter_modality_cannot_contradict_the_planned_item(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    rec = sqlite_app.state.registry.patient_record("DEMO-001")
+    item = next(e for e in rec["encounters"] if e["status"] == "planned" and e.get("modality"))
+    body = {"date": "2026-11-28", "status": "done", "tumour": item["tumour"], "plan_item": item["plan_item"]}
+    r = c.post("/api/v1/patients/DEMO-001/encounters", json=dict(body, modality="ultrasound of the liver"))
+    assert r.status_code == 422 and r.json()["field"] == "modality"
+    r = c.post("/api/v1/patients/DEMO-001/encounters", json=dict(body, modality=item["modality"]))
+    assert r.status_code == 201, r.text
+
+
+def test_findings_form_in_clinical_language(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    html = c.get("/assess").text
+    for words in ("Factor XIIIa", "AE1/AE3", "Size (mm)", "Excision date", "h-Caldesmon"):
+        assert f">{words}</label>" in html, words
+    for internal in (">fxiiia<", ">ae1 ae3<", ">size mm<", ">excision date<"):
+        assert internal not in html
+    assert 'type="date"' not in html and 'placeholder="YYYY-MM-DD"' in html  # ISO dates, as everywhere else
+    for sec in FINDINGS_SECTIONS:
+        assert f"<summary>{sec.title}</summary>" in html
+    panels = [s.title for s in FINDINGS_SECTIONS if s.panel]
+    assert panels[:3] == ["Smooth muscle", "Melanocytic", "Epithelial (keratins, p40)"]
+    assert html.count('class="help"') >= 5  # help texts under the fields
+
+
+def test_findings_form_places_every_field_once():
+    from leiosurv.interfaces.web._forms import _ALL
+
+    placed = [f.name for s in FINDINGS_SECTIONS for f in s.fields]
+    assert sorted(placed) == sorted(f.name for f in _ALL) and len(placed) == len(set(placed))
