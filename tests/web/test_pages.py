@@ -212,3 +212,90 @@ def test_findings_form_places_every_field_once():
 
     placed = [f.name for s in FINDINGS_SECTIONS for f in s.fields]
     assert sorted(placed) == sorted(f.name for f in _ALL) and len(placed) == len(set(placed))
+
+
+# --- the work list and the patient list ----------------------------------------------------------------
+
+def test_dashboard_is_a_work_list_with_names_and_one_meaning_per_day_column(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    html = c.get("/dashboard").text
+    name, born = sqlite_app.state.registry.identities(["DEMO-001"])["DEMO-001"]
+    assert name and f"<strong>{name}</strong> · DEMO-001" in html and f"born {born}" in html
+    overdue = html[html.index('id="overdue"'):html.index('id="gaps"')]
+    due = html[html.index('id="due"'):html.index('id="missed"')]
+    gaps = html[html.index('id="gaps"'):html.index('id="due"')]
+    assert "Days overdue</button>" in overdue and "Due in" not in overdue
+    assert "Due in (days)</button>" in due and "Days overdue" not in due
+    assert "Days without imaging</button>" in gaps
+    assert 'class="sortable' in overdue and 'data-sort="num"' in overdue
+    assert overdue.count('value="done"') >= 1 and overdue.count('value="missed"') >= 1  # actions per row
+
+
+def test_dashboard_filters_by_patient_and_section(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    only = c.get("/dashboard", params={"who": "DEMO-002"}).text
+    assert "DEMO-002" in only and "/patients/DEMO-001" not in only
+    section = c.get("/dashboard", params={"show": "due"}).text
+    assert 'id="due"' in section and 'id="overdue"' not in section and 'id="gaps"' not in section
+    assert c.get("/dashboard", params={"show": "bogus"}).status_code == 422
+
+
+def test_dashboard_row_records_the_item_done_and_comes_back(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    reg = sqlite_app.state.registry
+    html = c.get("/dashboard", params={"who": "DEMO-001"}).text
+    item = next(e for e in reg.patient_record("DEMO-001")["encounters"]
+                if e["status"] == "planned" and e["window_end"] < "2026-11-29")
+    back = "/dashboard?who=DEMO-001"
+    r = c.post("/dashboard/record", data={"csrf_token": csrf_of(html), "back": back, "patient": "DEMO-001",
+                                          "tumour": item["tumour"], "plan_item": item["plan_item"],
+                                          "date": "2026-11-28", "status": "done"})
+    assert r.status_code == 303 and r.headers["location"].startswith(back + "&done=")
+    rec = reg.patient_record("DEMO-001")
+    row = next(e for e in rec["encounters"] if e["id"] == item["id"])
+    assert row["status"] == "done" and row["done_on"] == "2026-11-28"
+    assert "Recorded: DEMO-001" in c.get(r.headers["location"]).text
+    # a bad date comes back as one line, nothing recorded
+    r = c.post("/dashboard/record", data={"csrf_token": csrf_of(html), "back": "https://evil.example/",
+                                          "patient": "DEMO-001", "tumour": "T1", "plan_item": "visit-m999",
+                                          "date": "2026-11-28", "status": "done"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/dashboard?error=")
+
+
+def test_patient_list_natural_order_pages_counts_and_register_form_first(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    reg = sqlite_app.state.registry
+    total, rows = reg.find_patients("SYN-1-", limit=100, identified=True)
+    names = [r.pseudonym for r in rows]
+    assert names.index("SYN-1-2") < names.index("SYN-1-10") < names.index("SYN-1-40")
+    assert names[:3] == ["SYN-1-1", "SYN-1-2", "SYN-1-3"]
+    html = c.get("/patients").text
+    assert html.index('id="new"') < html.index("<table")  # the register form at the top
+    everyone = reg.find_patients("")[0]
+    assert f"{everyone} registered" in html and f"showing 1–{everyone}." in html
+    assert 'class="pager"' not in html and "(page 1 of 1)" not in html  # one page: no page numbers
+
+
+def test_patient_list_pages_are_numbered(tmp_path):
+    from webutil import make_app
+
+    app = make_app(str(tmp_path / "many.sqlite"), n_synthetic=160)
+    try:
+        c = client_for(app, "clinician")
+        html = c.get("/patients", params={"offset": 50}).text
+        assert "(page 2 of 4)" in html and 'aria-current="page">2<' in html
+        for n, off in ((1, 0), (3, 100), (4, 150)):
+            assert f'href="/patients?q=&offset={off}">{n}</a>' in html
+        first = c.get("/patients", params={"q": "SYN-1-", "offset": 0}).text
+        assert first.index(">SYN-1-9<") < first.index(">SYN-1-10<")
+    finally:
+        app.state.registry.close()
+
+
+def test_patient_search_by_birth_date(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    name, born = sqlite_app.state.registry.identities(["DEMO-001"])["DEMO-001"]
+    for q in (born.isoformat(), born.isoformat()[:7]):
+        html = c.get("/patients", params={"q": q}).text
+        assert ">DEMO-001<" in html, q
+    assert c.get("/api/v1/patients", params={"q": born.isoformat()}).json()["total"] >= 1

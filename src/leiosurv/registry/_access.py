@@ -14,6 +14,7 @@ data (name, birth date) is returned only by :func:`find_patients` with
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -145,11 +146,20 @@ def audit_events(conn: Connection, *, limit: int = 200, offset: int = 0, patient
             for r in conn.execute(q)]
 
 
+def natural_key(text: str) -> tuple:
+    """Sort key in which runs of digits compare as numbers: ``SYN-1-2`` before ``SYN-1-10``, case ignored."""
+    parts = re.split(r"(\d+)", text)
+    return tuple(int(x) if i % 2 else x.lower() for i, x in enumerate(parts)) + (text,)
+
+
 def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset: int = 0,
                   identified: bool = False, synthetic: bool | None = None) -> tuple[int, list[PatientSummary]]:
-    """Patients whose pseudonym (or, with *identified*, name) contains *query*; returns (total, page).
+    """Patients whose pseudonym (or, with *identified*, name or birth date) contains *query*; (total, page).
 
-    Published and other real cases first, then synthetic ones, each by pseudonym.
+    Published and other real cases first, then synthetic ones, each in natural order of
+    pseudonym (:func:`natural_key`). The order is made in Python over the matching
+    pseudonyms (no portable SQL sorts digit runs as numbers): one narrow query of
+    (id, pseudonym, synthetic), then the page's details by id.
     """
     p, i, t, e = T.patient, T.patient_identity, T.tumour, T.event
     q = (query or "").strip().lower()[:64]
@@ -158,22 +168,38 @@ def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset:
     cond = [sa.func.lower(p.c.pseudonym).like(like, escape="\\")]
     if identified:
         cond.append(sa.func.lower(sa.func.coalesce(i.c.name, "")).like(like, escape="\\"))
+        cond.append(sa.cast(i.c.birth_date, sa.String).like(like, escape="\\"))  # ISO: 1958, 1958-04, 1958-04-12
     base = p.outerjoin(i, i.c.patient_id == p.c.id)
     where = [sa.or_(*cond)] if q else []
     if synthetic is not None:
         where.append(p.c.synthetic == synthetic)
-    total = conn.execute(sa.select(sa.func.count()).select_from(base).where(*where)).scalar_one()
+    keys = conn.execute(sa.select(p.c.id, p.c.pseudonym, p.c.synthetic).select_from(base).where(*where)).all()
+    keys.sort(key=lambda r: (bool(r.synthetic), natural_key(r.pseudonym)))
+    total = len(keys)
+    page = [r.id for r in keys[offset:offset + limit]]
+    if not page:
+        return total, []
     ids = (sa.select(p.c.id, p.c.pseudonym, p.c.sex, p.c.synthetic, i.c.name, i.c.birth_date)
-           .select_from(base).where(*where).order_by(p.c.synthetic, p.c.pseudonym).limit(limit).offset(offset)
-           .subquery())
+           .select_from(base).where(p.c.id.in_(page)).subquery())
     ntum = sa.select(sa.func.count()).where(t.c.patient_id == ids.c.id).scalar_subquery()
     first = sa.select(sa.func.min(t.c.diagnosis_date)).where(t.c.patient_id == ids.c.id).scalar_subquery()
     dead = sa.exists().where(e.c.patient_id == ids.c.id, e.c.kind == "death")
-    rows = conn.execute(sa.select(ids, ntum.label("n"), first.label("first"), dead.label("dead"))
-                        .order_by(ids.c.synthetic, ids.c.pseudonym)).all()
+    rows = {r.id: r for r in conn.execute(sa.select(ids, ntum.label("n"), first.label("first"), dead.label("dead")))}
     return total, [PatientSummary(r.pseudonym, r.sex, bool(r.synthetic), r.n, r.first, bool(r.dead),
                                   r.name if identified else None, r.birth_date if identified else None)
-                   for r in rows]
+                   for r in (rows[k] for k in page)]
+
+
+def identities(conn: Connection, pseudonyms: list[str]) -> dict[str, tuple[str | None, _dt.date | None]]:
+    """Name and birth date of each registered pseudonym of *pseudonyms* (for clinicians' lists)."""
+    p, i = T.patient, T.patient_identity
+    out: dict[str, tuple[str | None, _dt.date | None]] = {}
+    wanted = sorted(set(pseudonyms))
+    for k in range(0, len(wanted), 500):
+        q = (sa.select(p.c.pseudonym, i.c.name, i.c.birth_date).select_from(p.outerjoin(i, i.c.patient_id == p.c.id))
+             .where(p.c.pseudonym.in_(wanted[k:k + 500])))
+        out.update({r.pseudonym: (r.name, r.birth_date) for r in conn.execute(q)})
+    return out
 
 
 def patient_exists(conn: Connection, pseudonym: str) -> bool:

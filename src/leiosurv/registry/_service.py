@@ -427,6 +427,13 @@ class Registry:
             return _access.find_patients(c, query, limit=limit, offset=offset, identified=identified,
                                          synthetic=synthetic)
 
+    def identities(self, pseudonyms) -> dict:
+        """``{pseudonym: (name, birth_date)}`` of the registered ones among *pseudonyms* (clinicians' lists)."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.identities(c, list(pseudonyms))
+
     def add_user(self, username: str, password_hash: str, role: str):
         """Create a web-app user with an argon2 *password_hash* (:class:`~leiosurv.registry.User`)."""
         from leiosurv.registry import _access

@@ -71,7 +71,7 @@ def _list(reg, q: str, offset: int, synthetic: bool | None) -> PatientListOut:
     return PatientListOut(total=total, offset=offset, patients=rows)
 
 
-Q = Query("", max_length=64, description="Part of a pseudonym or name.")
+Q = Query("", max_length=64, description="Part of a pseudonym, name or ISO birth date (1958, 1958-04-12).")
 Offset = Query(0, ge=0, le=10**9)
 Synthetic = Query(None, description="Only synthetic (true) or only real (false) patients.")
 
@@ -82,7 +82,20 @@ def patients_page(request: Request, user: ClinicianDep, reg: RegistryDep, q: str
     data = _list(reg, q, offset, synthetic)
     audit(request, user, "read", "patient list" + (" (search)" if q else ""))
     return templates.TemplateResponse(request, "patients.html", {"d": data, "q": q, "page": PAGE, "errors": {},
-                                                                  "values": {}, **page_context(request)})
+                                                                  "values": {}, **_pages(data), **page_context(request)})
+
+
+def _pages(d: PatientListOut) -> dict:
+    """Page numbers of the list: the first, the last and two either side of the current one (None: a gap)."""
+    pages = max(1, -(-d.total // PAGE))
+    current = min(d.offset // PAGE + 1, pages)
+    keep = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
+    numbers: list[int | None] = []
+    for n in keep:
+        if numbers and n - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(n)
+    return {"pages": pages, "current": current, "page_numbers": numbers}
 
 
 @router.post("/patients", include_in_schema=False)
@@ -101,8 +114,8 @@ async def patients_create(request: Request, user: ClinicianDep, reg: RegistryDep
         errors = _validation_errors(exc)
         data = _list(reg, "", 0, None)
         return templates.TemplateResponse(request, "patients.html", {
-            "d": data, "q": "", "page": PAGE, "errors": errors, "values": values, **page_context(request)},
-            status_code=422)
+            "d": data, "q": "", "page": PAGE, "errors": errors, "values": values, **_pages(data),
+            **page_context(request)}, status_code=422)
     return RedirectResponse(f"/patients/{p}?done=patient", status_code=303)
 
 
@@ -415,7 +428,8 @@ async def _record_page(request: Request, user, reg, pseudonym: str, kind: str, m
     return RedirectResponse(f"/patients/{pseudonym}?done={kind}#{kind}s", status_code=303)
 
 
-def _encounter(reg, request, p: str, b: EncounterCreate) -> int:
+def record_encounter(reg, request, p: str, b: EncounterCreate) -> int:
+    """Record an encounter (page, API and the dashboard's rows); a planned item's modality may not be contradicted."""
     if b.plan_item and b.modality:
         item = next((e for e in reg.patient_record(p)["encounters"] if e["status"] == "planned"
                      and e.get("plan_item") == b.plan_item and (b.tumour is None or e.get("tumour") == b.tumour)),
@@ -436,7 +450,7 @@ def _event(reg, request, p: str, b: EventCreate) -> int:
 @router.post("/patients/{pseudonym}/encounters", include_in_schema=False)
 async def encounter_post(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath):
     return await _record_page(request, user, reg, pseudonym, "encounter", EncounterCreate,
-                              lambda b: _encounter(reg, request, pseudonym, b))
+                              lambda b: record_encounter(reg, request, pseudonym, b))
 
 
 @router.post("/patients/{pseudonym}/events", include_in_schema=False)
@@ -451,7 +465,7 @@ def api_encounter(request: Request, body: EncounterCreate, user: ClinicianDep, r
                   pseudonym: PseudonymPath) -> CreatedOut:
     """Record an encounter: a planned one done or missed (``plan_item``), or an ad hoc one."""
     with audited(request, user, "write", "encounter", pseudonym):
-        eid = _encounter(reg, request, pseudonym, body)
+        eid = record_encounter(reg, request, pseudonym, body)
     return CreatedOut(id=eid, message="encounter recorded")
 
 
