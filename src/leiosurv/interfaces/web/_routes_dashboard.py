@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 import time
-
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request

@@ -81,8 +81,8 @@ def patients_page(request: Request, user: ClinicianDep, reg: RegistryDep, q: str
                   synthetic: bool | None = Synthetic):
     data = _list(reg, q, offset, synthetic)
     audit(request, user, "read", "patient list" + (" (search)" if q else ""))
-    return templates.TemplateResponse(request, "patients.html", {"d": data, "q": q, "page": PAGE, "errors": {},
-                                                                  "values": {}, **_pages(data), **page_context(request)})
+    return templates.TemplateResponse(request, "patients.html", {
+        "d": data, "q": q, "page": PAGE, "errors": {}, "values": {}, **_pages(data), **page_context(request)})
 
 
 def _pages(d: PatientListOut) -> dict:
@@ -260,7 +260,8 @@ def _living(reg, p: str) -> dict:
     rec = reg.patient_record(p)
     death = death_of(rec)
     if death is not None:
-        raise DeceasedError(f"patient: {p} is recorded as deceased ({death['date']}); this is offered for the living only")
+        raise DeceasedError(f"patient: {p} is recorded as deceased ({death['date']}); "
+                            "this is offered for the living only")
     return rec
 
 
