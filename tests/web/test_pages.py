@@ -299,3 +299,43 @@ def test_patient_search_by_birth_date(sqlite_app):
         html = c.get("/patients", params={"q": q}).text
         assert ">DEMO-001<" in html, q
     assert c.get("/api/v1/patients", params={"q": born.isoformat()}).json()["total"] >= 1
+
+
+# --- the study page ------------------------------------------------------------------------------------
+
+def test_study_runs_are_kept_listed_rounded_and_survive_a_restart(tmp_path):
+    from webutil import make_app
+
+    from leiosurv.interfaces.web import Settings, create_app
+    from leiosurv.registry import Registry
+
+    db = str(tmp_path / "study.sqlite")
+    app = make_app(db)
+    c = client_for(app, "researcher")
+    html = c.get("/study").text
+    assert "has not been run" in html
+    r = c.post("/study/run", data={"csrf_token": csrf_of(html), "horizon": "3y"})
+    assert r.status_code == 303 and r.headers["location"] == "/study?run=1"
+    app.state.registry.close()
+
+    reg = Registry(db)  # a restart: a new app on the same registry
+    app2 = create_app(Settings(db=db, secret_key="test-secret-" + "y" * 32), registry=reg)
+    try:
+        c2 = client_for(app2, "researcher")
+        page = c2.get("/study").text
+        text = re.sub(r"<[^>]+>", " ", page)
+        assert "Run 1" in page and "3y (1095" in text and evidence.RULESET.version in text
+        assert re.findall(r"\d+\.\d{4,}", text) == []  # rounded: no 68.47545219638243
+        assert "True" not in text and "False" not in text  # no "synthetic True" on every row
+        assert page.count("SYNTHETIC DATA") == 1
+        assert "Difference, points (CI)" in page and "Risk, % (95% CI)" in page
+        figures = re.findall(r'<a href="(/study/runs/1/files/[a-z_]+\.svg)" target="_blank"', page)
+        assert "/study/runs/1/files/forest_plot.svg" in figures  # figures open full size
+        assert c2.get(figures[0]).headers["content-type"].startswith("image/svg")
+        assert c2.get("/study/runs/1/files/report.html?view=true").headers.get("content-disposition") is None
+        assert c2.get("/study/runs/1/files/nope.csv").status_code == 404
+        assert c2.get("/study", params={"run": 99}).status_code == 404
+        run = reg.study_run(1)
+        assert run.horizon == "3y" and run.parameters["horizon_days"] == 1095.75 and run.username == "demo-researcher"
+    finally:
+        reg.close()
