@@ -200,8 +200,8 @@ def test_findings_form_in_clinical_language(sqlite_app):
     for internal in (">fxiiia<", ">ae1 ae3<", ">size mm<", ">excision date<"):
         assert internal not in html
     assert 'type="date"' not in html and 'placeholder="YYYY-MM-DD"' in html  # ISO dates, as everywhere else
-    for sec in FINDINGS_SECTIONS:
-        assert f"<summary>{sec.title}</summary>" in html
+    for sec in FINDINGS_SECTIONS:  # open sections are fieldsets, folded ones <details> (one Tab stop less each)
+        assert (f"<legend>{sec.title}</legend>" if sec.open else f"<summary>{sec.title}</summary>") in html
     panels = [s.title for s in FINDINGS_SECTIONS if s.panel]
     assert panels[:3] == ["Smooth muscle", "Melanocytic", "Epithelial (keratins, p40)"]
     assert html.count('class="help"') >= 5  # help texts under the fields
@@ -339,3 +339,13 @@ def test_study_runs_are_kept_listed_rounded_and_survive_a_restart(tmp_path):
         assert run.horizon == "3y" and run.parameters["horizon_days"] == 1095.75 and run.username == "demo-researcher"
     finally:
         reg.close()
+
+
+def test_the_rules_findings_are_in_open_sections():
+    """Folded sections hold only what is rarely reported: never a factor of the dermal-LMS rule or the depth."""
+    shown = {f.name for s in FINDINGS_SECTIONS if s.open for f in s.fields}
+    for name in ("excision_date", "depth", "margins", "necrosis", "mitoses.count", "perineural_invasion",
+                 "intravascular_invasion", "atypia", "solar_elastosis", "immunohistochemistry.sma",
+                 "immunohistochemistry.desmin", "immunohistochemistry.h_caldesmon", "immunohistochemistry.s100",
+                 "immunohistochemistry.sox10"):
+        assert name in shown, name
