@@ -349,3 +349,12 @@ def test_the_rules_findings_are_in_open_sections():
                  "immunohistochemistry.desmin", "immunohistochemistry.h_caldesmon", "immunohistochemistry.s100",
                  "immunohistochemistry.sox10"):
         assert name in shown, name
+
+
+def test_calendar_events_are_titled_with_words_not_a_hash(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    ics = c.get("/api/v1/patients/DEMO-001/tumours/T1/plan.ics").text.replace("\r\n ", "")
+    titles = re.findall(r"^SUMMARY:(.*)$", ics, flags=re.M)
+    assert titles and all(t.startswith("[DEMO-001 T1] ") for t in titles), titles[:3]
+    assert not [t for t in titles if re.search(r"case-[0-9a-f]{8}", t)]
+    assert any("Clinical visit: clinical examination" in t.replace("\\", "") for t in titles)

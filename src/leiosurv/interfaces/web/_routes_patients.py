@@ -363,7 +363,7 @@ def plan_ics(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: 
     from leiosurv.interfaces.ics import plan_to_ics
 
     with audited(request, user, "export", "plan iCalendar", pseudonym):
-        body = plan_to_ics(_live(reg, pseudonym, label))
+        body = plan_to_ics(_live(reg, pseudonym, label), label=f"{pseudonym} {label}")
     return _download(body, "text/calendar", f"{pseudonym}-{label}-plan.ics")
 
 
