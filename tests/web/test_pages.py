@@ -358,3 +358,16 @@ def test_calendar_events_are_titled_with_words_not_a_hash(sqlite_app):
     assert titles and all(t.startswith("[DEMO-001 T1] ") for t in titles), titles[:3]
     assert not [t for t in titles if re.search(r"case-[0-9a-f]{8}", t)]
     assert any("Clinical visit: clinical examination" in t.replace("\\", "") for t in titles)
+
+
+def test_deactivating_a_user_is_confirmed_first(sqlite_app):
+    c = client_for(sqlite_app, "admin")
+    reg = sqlite_app.state.registry
+    html = c.get("/admin/users").text
+    data = {"csrf_token": csrf_of(html), "active": "false"}
+    r = c.post("/admin/users/demo-researcher/active", data=data)
+    assert r.status_code == 200 and 'id="confirm-deactivate"' in r.text and "Deactivate demo-researcher" in r.text
+    assert reg.get_user("demo-researcher").active  # nothing changed yet
+    r = c.post("/admin/users/demo-researcher/active", data=dict(data, confirm="yes"))
+    assert r.status_code == 303 and not reg.get_user("demo-researcher").active
+    assert c.post("/admin/users/nobody/active", data=data).status_code == 404
