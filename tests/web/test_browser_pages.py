@@ -162,3 +162,20 @@ def test_work_list_sorts_by_a_column_and_records_from_the_row(server, browser): 
     expect(page.locator("p.ok")).to_contain_text("recorded missed")
     expect(page.locator("#missed")).to_contain_text(who.split("·")[-1].split("\n")[0].strip())
     ctx.close()
+
+
+def test_saved_assessment_prints_without_the_app_around_it(server, browser, shots):  # noqa: F811
+    base, _ = server
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    _login(page, base)
+    page.goto(f"{base}/patients/DEMO-001/tumours/T1/assessment")
+    page.emulate_media(media="print")
+    for hidden in ("header.top", "footer", "button[data-print]", "p.crumbs"):
+        assert not page.locator(hidden).is_visible(), hidden
+    for shown in ("#risk-group", ".candidates", "#plan", "#assessment-meta"):
+        assert page.locator(shown).first.is_visible(), shown
+    pdf = page.pdf(format="A4", print_background=True)
+    (shots / "assessment-saved-print.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF")
+    ctx.close()
