@@ -371,3 +371,22 @@ def test_deactivating_a_user_is_confirmed_first(sqlite_app):
     r = c.post("/admin/users/demo-researcher/active", data=dict(data, confirm="yes"))
     assert r.status_code == 303 and not reg.get_user("demo-researcher").active
     assert c.post("/admin/users/nobody/active", data=data).status_code == 404
+
+
+def test_natural_order_is_the_same_on_both_databases(app):
+    """The page order of the patient list: digit runs compare as numbers, on SQLite and PostgreSQL alike."""
+    from leiosurv.registry._db import natural_text
+
+    reg = app.state.registry
+    names = ["NAT-2", "NAT-10", "NAT-1", "nat-3", "NAT-007", "NAT-1-10", "NAT-1-9", "NAT-123456789012", "NAT-A",
+             "NAT-99999999999"]
+    for n in names:
+        reg.add_patient(n)
+    total, rows = reg.find_patients("nat-", limit=100)
+    got = [r.pseudonym for r in rows]
+    expected = sorted(names, key=lambda s: (natural_text(s.lower()), s))
+    assert got == expected and total == len(names)
+    assert got[:5] == ["NAT-1", "NAT-1-9", "NAT-1-10", "NAT-2", "nat-3"]
+    assert got.index("NAT-007") == 5 and got.index("NAT-10") == 6
+    # runs longer than NATURAL_DIGITS (10) keep their text order (documented in registry._db.natural_text)
+    assert got.index("NAT-123456789012") < got.index("NAT-99999999999")

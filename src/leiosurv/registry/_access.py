@@ -14,7 +14,6 @@ data (name, birth date) is returned only by :func:`find_patients` with
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -146,10 +145,19 @@ def audit_events(conn: Connection, *, limit: int = 200, offset: int = 0, patient
             for r in conn.execute(q)]
 
 
-def natural_key(text: str) -> tuple:
-    """Sort key in which runs of digits compare as numbers: ``SYN-1-2`` before ``SYN-1-10``, case ignored."""
-    parts = re.split(r"(\d+)", text)
-    return tuple(int(x) if i % 2 else x.lower() for i, x in enumerate(parts)) + (text,)
+def natural_order(conn: Connection, col):
+    """SQL text whose order is the natural order of *col* (runs of digits compared as numbers).
+
+    SQLite: the function ``leiosurv_natural`` (``registry._db.natural_text``, registered on every
+    connection); PostgreSQL: the same padding with ``regexp_replace`` (each run of digits prefixed with
+    zeros, then cut to its last ``NATURAL_DIGITS`` digits unless it was longer).
+    """
+    from leiosurv.registry._db import NATURAL_DIGITS
+
+    if conn.dialect.name == "sqlite":
+        return sa.func.leiosurv_natural(col)
+    padded = sa.func.regexp_replace(col, r"(\d+)", "0" * NATURAL_DIGITS + r"\1", "g")
+    return sa.func.regexp_replace(padded, rf"0*(\d{{{NATURAL_DIGITS}}})", r"\1", "g")
 
 
 def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset: int = 0,
@@ -157,9 +165,7 @@ def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset:
     """Patients whose pseudonym (or, with *identified*, name or birth date) contains *query*; (total, page).
 
     Published and other real cases first, then synthetic ones, each in natural order of
-    pseudonym (:func:`natural_key`). The order is made in Python over the matching
-    pseudonyms (no portable SQL sorts digit runs as numbers): one narrow query of
-    (id, pseudonym, synthetic), then the page's details by id.
+    pseudonym (:func:`natural_order`: ``SYN-1-2`` before ``SYN-1-10``).
     """
     p, i, t, e = T.patient, T.patient_identity, T.tumour, T.event
     q = (query or "").strip().lower()[:64]
@@ -173,21 +179,19 @@ def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset:
     where = [sa.or_(*cond)] if q else []
     if synthetic is not None:
         where.append(p.c.synthetic == synthetic)
-    keys = conn.execute(sa.select(p.c.id, p.c.pseudonym, p.c.synthetic).select_from(base).where(*where)).all()
-    keys.sort(key=lambda r: (bool(r.synthetic), natural_key(r.pseudonym)))
-    total = len(keys)
-    page = [r.id for r in keys[offset:offset + limit]]
-    if not page:
-        return total, []
-    ids = (sa.select(p.c.id, p.c.pseudonym, p.c.sex, p.c.synthetic, i.c.name, i.c.birth_date)
-           .select_from(base).where(p.c.id.in_(page)).subquery())
+    total = conn.execute(sa.select(sa.func.count()).select_from(base).where(*where)).scalar_one()
+    key = natural_order(conn, sa.func.lower(p.c.pseudonym))
+    ids = (sa.select(p.c.id, p.c.pseudonym, p.c.sex, p.c.synthetic, i.c.name, i.c.birth_date, key.label("k"))
+           .select_from(base).where(*where).order_by(p.c.synthetic, key, p.c.pseudonym).limit(limit).offset(offset)
+           .subquery())
     ntum = sa.select(sa.func.count()).where(t.c.patient_id == ids.c.id).scalar_subquery()
     first = sa.select(sa.func.min(t.c.diagnosis_date)).where(t.c.patient_id == ids.c.id).scalar_subquery()
     dead = sa.exists().where(e.c.patient_id == ids.c.id, e.c.kind == "death")
-    rows = {r.id: r for r in conn.execute(sa.select(ids, ntum.label("n"), first.label("first"), dead.label("dead")))}
+    rows = conn.execute(sa.select(ids, ntum.label("n"), first.label("first"), dead.label("dead"))
+                        .order_by(ids.c.synthetic, ids.c.k, ids.c.pseudonym)).all()
     return total, [PatientSummary(r.pseudonym, r.sex, bool(r.synthetic), r.n, r.first, bool(r.dead),
                                   r.name if identified else None, r.birth_date if identified else None)
-                   for r in (rows[k] for k in page)]
+                   for r in rows]
 
 
 def identities(conn: Connection, pseudonyms: list[str]) -> dict[str, tuple[str | None, _dt.date | None]]:
