@@ -1,5 +1,6 @@
 """Backup and restore round trip, comparing every row of every table."""
 
+import datetime as dt
 import shutil
 
 import pytest
@@ -25,6 +26,9 @@ def test_round_trip_every_row(demo, tmp_path):
     demo.add_patient("ID-1", sex="female", name="Named Person", birth_date="1961-02-03")
     demo.add_user("alice", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", "clinician")
     demo.audit(username="alice", role="clinician", action="read", resource="patient record", patient="ID-1")
+    demo.add_study_run(at=dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC), username="alice", horizon="5y",
+                       parameters={"horizon_days": 1826.25}, ruleset_version="test", n=30, synthetic=True,
+                       result="{}", files={"result.json": b"{}", "forest_plot.png": b"\x89PNG\r\n"})
     before = _dump(demo)
     assert sum(len(v) for v in before.values()) > 150 and all(before.values())
     out = backup(demo.engine, tmp_path / "registry.backup")
