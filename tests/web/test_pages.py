@@ -390,3 +390,20 @@ def test_natural_order_is_the_same_on_both_databases(app):
     assert got.index("NAT-007") == 5 and got.index("NAT-10") == 6
     # runs longer than NATURAL_DIGITS (10) keep their text order (documented in registry._db.natural_text)
     assert got.index("NAT-123456789012") < got.index("NAT-99999999999")
+
+
+def test_an_encounter_posted_for_the_deceased_is_refused_and_says_why(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    html = c.get("/patients/SEED-000").text
+    r = c.post("/patients/SEED-000/encounters", data={"csrf_token": csrf_of(html), "item": "", "status": "done",
+                                                      "date": "2026-11-01", "modality_class": "clinical"})
+    assert r.status_code == 422 and "recorded as deceased" in r.text and 'role="alert"' in r.text
+
+
+def test_a_tumour_posted_for_the_deceased_is_refused_and_says_why(sqlite_app):
+    c = client_for(sqlite_app, "clinician")
+    html = c.get("/patients/DEMO-001/tumours/new").text
+    r = c.post("/patients/SEED-000/tumours/new", data={"csrf_token": csrf_of(html), "action": "save", "label": "T2",
+                                                       "excision_date": "2020-01-01", "depth": "dermal"})
+    assert r.status_code == 422 and "recorded as deceased" in r.text
+    assert [t["label"] for t in sqlite_app.state.registry.patient_record("SEED-000")["tumours"]] == ["forearm-1997"]

@@ -315,7 +315,7 @@ async def tumour_create(request: Request, user: ClinicianDep, reg: RegistryDep, 
             reg.add_tumour(pseudonym, label[:64], data, confirmed_diagnosis=data.pop("confirmed_diagnosis", None),
                            as_of=request.app.state.settings.as_of())
     except LeiosurvError as exc:
-        errs = _validation_errors(exc)
+        errs = {"_form": str(exc)} if isinstance(exc, DeceasedError) else _validation_errors(exc)
         if "_form" in errs and "tumour" in str(exc):
             errs = {"label": errs.pop("_form")}
         return templates.TemplateResponse(request, "assess.html", form_context(
