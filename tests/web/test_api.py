@@ -205,7 +205,7 @@ def test_dashboard_lists_overdue_due_gaps_and_missed(app):
     assert d["totals"] == {"overdue": 2, "due": 2, "gaps": len(d["gaps"]), "lost": len(d["lost"]), "missed": 0}
     one = c.get("/api/v1/dashboard", params={"limit": 1}).json()
     assert len(one["overdue"]) == 1 and one["totals"]["overdue"] == 2  # long lists are cut, totals are not
-    assert "Showing the first 1 of 2." in c.get("/dashboard", params={"limit": 1}).text
+    assert "Showing 1 of 2." in c.get("/dashboard", params={"limit": 1}).text
     r = c.post("/api/v1/patients/DEMO-001/encounters", json={"date": TODAY.isoformat(), "status": "missed",
                                                              "plan_item": "visit-m006", "tumour": "T1"})
     assert r.status_code == 201

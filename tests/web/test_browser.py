@@ -121,7 +121,7 @@ def test_clinic_day_in_the_browser(server, browser, shots):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     _login(page, base)
-    expect(page.locator("h1")).to_contain_text("Dashboard")
+    expect(page.locator("h1")).to_contain_text("Work list")
 
     # a high-risk dermal LMS: the result appears as the findings are entered (no button pressed)
     excised = dt.date.today() - dt.timedelta(days=30)
@@ -178,7 +178,7 @@ def test_clinic_day_in_the_browser(server, browser, shots):
     assert dl.value.suggested_filename.endswith("letter-patient.pdf")
 
     # record a missed visit: it shows on the dashboard
-    page.select_option("#enc-plan_item", "visit-m006")
+    page.select_option("#enc-item", "T1|visit-m006")
     page.select_option("#enc-status", "missed")
     page.click("text=Record encounter")
     expect(page.locator("p.ok")).to_contain_text("Encounter recorded")
@@ -190,7 +190,7 @@ def test_clinic_day_in_the_browser(server, browser, shots):
     # the study page
     page.goto(f"{base}/study")
     page.click("text=Run the study")
-    expect(page.locator("#study-status")).to_contain_text("SYNTHETIC DATA", timeout=120_000)
+    expect(page.locator("#run")).to_contain_text("SYNTHETIC DATA", timeout=120_000)
     expect(page.locator("img[alt='forest plot']")).to_be_visible()
     _images_loaded(page)
     page.screenshot(path=str(shots / "study.png"), full_page=False)

@@ -21,7 +21,7 @@ SIGNED_IN = {("GET", "/api/v1/openapi.json"),  # the API's description, for any 
              ("POST", "/api/v1/session/password")}
 RESEARCHER = SIGNED_IN | {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("POST", "/api/v1/study"),
               ("GET", "/api/v1/cohort"), ("GET", "/study"), ("POST", "/study/run"), ("GET", "/study/files/{name}"),
-              ("POST", "/logout")}
+              ("GET", "/study/runs/{run_id}/files/{name}"), ("POST", "/logout")}
 # reachable by admins (besides OPEN): users and the audit trail, their own session; never patient data
 ADMIN = SIGNED_IN | {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("GET", "/api/v1/users"),
          ("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{username}"), ("GET", "/api/v1/audit"),
@@ -29,7 +29,7 @@ ADMIN = SIGNED_IN | {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), 
          ("POST", "/admin/users/{username}/password"),
          ("GET", "/admin/audit"), ("POST", "/logout")}
 PARAMS = {"pseudonym": "DEMO-001", "label": "T1", "audience": "patient", "username": "demo-clinician",
-          "name": "report.html"}
+          "name": "report.html", "run_id": "1"}
 
 
 def _fill(path: str) -> str:

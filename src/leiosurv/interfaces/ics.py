@@ -37,7 +37,7 @@ def case_key(assessment: Assessment) -> str:
     return "case-" + hashlib.sha256(f.model_dump_json().encode()).hexdigest()[:16]
 
 
-def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) -> bytes:
+def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None, label: str | None = None) -> bytes:
     """The plan of *assessment* as an iCalendar document, validated by parsing it back.
 
     Parameters
@@ -46,6 +46,11 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
         From :func:`leiosurv.clinical.assess`.
     stamp : datetime, optional
         DTSTAMP of the events (UTC); default now.
+    label : str, optional
+        Words naming the case in each event's title (e.g. the registry's pseudonym
+        and tumour label); default the findings' ``case_id``.  Without either the
+        title is the encounter in words only (never the findings' hash, which
+        stays in the UID).
 
     Returns
     -------
@@ -69,7 +74,7 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//leiosurv//leiosurv {__version__}//EN")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"leiosurv follow-up {key}")
+    cal.add("x-wr-calname", f"leiosurv follow-up {label or assessment.findings.case_id or ''}".strip())
     plan = assessment.plan
     notes = " ".join([r.text for r in plan.recommendations] + list(plan.notes))
     warns = " ".join(f"[{w.rule_id}] {w.message}" for w in assessment.warnings
@@ -97,7 +102,9 @@ def plan_to_ics(assessment: Assessment, *, stamp: _dt.datetime | None = None) ->
         ev.add("dtstamp", stamp)
         ev.add("dtstart", e.due)
         ev.add("dtend", e.due + _dt.timedelta(days=1))
-        ev.add("summary", f"[{key}] {e.kind.capitalize()}: {e.modality}")
+        what = f"{e.kind.capitalize()}: {e.modality}"
+        name = label or assessment.findings.case_id
+        ev.add("summary", f"[{name}] {what}" if name else f"Follow-up: {what}")
         ev.add(
             "description",
             f"Case {key}. {e.reason}.\nProvider: {e.provider}.\nAcceptable window: {e.window_start.isoformat()} to "

@@ -286,11 +286,27 @@ def audit_events(conn: Connection, *, limit: int = 200, offset: int = 0, patient
     return [_event(r) for r in conn.execute(q)]
 
 
+def natural_order(conn: Connection, col):
+    """SQL text whose order is the natural order of *col* (runs of digits compared as numbers).
+
+    SQLite: the function ``leiosurv_natural`` (``registry._db.natural_text``, registered on every
+    connection); PostgreSQL: the same padding with ``regexp_replace`` (each run of digits prefixed with
+    zeros, then cut to its last ``NATURAL_DIGITS`` digits unless it was longer).
+    """
+    from leiosurv.registry._db import NATURAL_DIGITS
+
+    if conn.dialect.name == "sqlite":
+        return sa.func.leiosurv_natural(col)
+    padded = sa.func.regexp_replace(col, r"(\d+)", "0" * NATURAL_DIGITS + r"\1", "g")
+    return sa.func.regexp_replace(padded, rf"0*(\d{{{NATURAL_DIGITS}}})", r"\1", "g")
+
+
 def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset: int = 0,
                   identified: bool = False, synthetic: bool | None = None) -> tuple[int, list[PatientSummary]]:
-    """Patients whose pseudonym (or, with *identified*, name) contains *query*; returns (total, page).
+    """Patients whose pseudonym (or, with *identified*, name or birth date) contains *query*; (total, page).
 
-    Published and other real cases first, then synthetic ones, each by pseudonym.
+    Published and other real cases first, then synthetic ones, each in natural order of
+    pseudonym (:func:`natural_order`: ``SYN-1-2`` before ``SYN-1-10``).
     """
     p, i, t, e = T.patient, T.patient_identity, T.tumour, T.event
     q = (query or "").strip().lower()[:64]
@@ -299,22 +315,36 @@ def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset:
     cond = [sa.func.lower(p.c.pseudonym).like(like, escape="\\")]
     if identified:
         cond.append(sa.func.lower(sa.func.coalesce(i.c.name, "")).like(like, escape="\\"))
+        cond.append(sa.cast(i.c.birth_date, sa.String).like(like, escape="\\"))  # ISO: 1958, 1958-04, 1958-04-12
     base = p.outerjoin(i, i.c.patient_id == p.c.id)
     where = [sa.or_(*cond)] if q else []
     if synthetic is not None:
         where.append(p.c.synthetic == synthetic)
     total = conn.execute(sa.select(sa.func.count()).select_from(base).where(*where)).scalar_one()
-    ids = (sa.select(p.c.id, p.c.pseudonym, p.c.sex, p.c.synthetic, i.c.name, i.c.birth_date)
-           .select_from(base).where(*where).order_by(p.c.synthetic, p.c.pseudonym).limit(limit).offset(offset)
+    key = natural_order(conn, sa.func.lower(p.c.pseudonym))
+    ids = (sa.select(p.c.id, p.c.pseudonym, p.c.sex, p.c.synthetic, i.c.name, i.c.birth_date, key.label("k"))
+           .select_from(base).where(*where).order_by(p.c.synthetic, key, p.c.pseudonym).limit(limit).offset(offset)
            .subquery())
     ntum = sa.select(sa.func.count()).where(t.c.patient_id == ids.c.id).scalar_subquery()
     first = sa.select(sa.func.min(t.c.diagnosis_date)).where(t.c.patient_id == ids.c.id).scalar_subquery()
     dead = sa.exists().where(e.c.patient_id == ids.c.id, e.c.kind == "death")
     rows = conn.execute(sa.select(ids, ntum.label("n"), first.label("first"), dead.label("dead"))
-                        .order_by(ids.c.synthetic, ids.c.pseudonym)).all()
+                        .order_by(ids.c.synthetic, ids.c.k, ids.c.pseudonym)).all()
     return total, [PatientSummary(r.pseudonym, r.sex, bool(r.synthetic), r.n, r.first, bool(r.dead),
                                   r.name if identified else None, r.birth_date if identified else None)
                    for r in rows]
+
+
+def identities(conn: Connection, pseudonyms: list[str]) -> dict[str, tuple[str | None, _dt.date | None]]:
+    """Name and birth date of each registered pseudonym of *pseudonyms* (for clinicians' lists)."""
+    p, i = T.patient, T.patient_identity
+    out: dict[str, tuple[str | None, _dt.date | None]] = {}
+    wanted = sorted(set(pseudonyms))
+    for k in range(0, len(wanted), 500):
+        q = (sa.select(p.c.pseudonym, i.c.name, i.c.birth_date).select_from(p.outerjoin(i, i.c.patient_id == p.c.id))
+             .where(p.c.pseudonym.in_(wanted[k:k + 500])))
+        out.update({r.pseudonym: (r.name, r.birth_date) for r in conn.execute(q)})
+    return out
 
 
 def patient_exists(conn: Connection, pseudonym: str) -> bool:

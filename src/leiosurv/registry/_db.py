@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,7 +85,22 @@ def redact(url: str) -> str:
         return url.split("://", 1)[0] + "://..."
 
 
+NATURAL_DIGITS = 10
+"""Width to which :func:`natural_text` pads each run of digits (longer runs are kept as they are)."""
+
+
+def natural_text(text: str | None) -> str | None:
+    """*text* with each run of digits zero-padded to :data:`NATURAL_DIGITS`, so that text order is natural order
+    (``SYN-1-2`` -> ``SYN-0000000001-0000000002``, before ``SYN-0000000001-0000000010``).
+
+    SQLite calls it as the SQL function ``leiosurv_natural``; PostgreSQL computes the same text with two
+    ``regexp_replace`` (``registry._access.natural_order``; tests/web/test_pages.py checks both databases).
+    """
+    return None if text is None else re.sub(r"\d+", lambda m: m.group().zfill(NATURAL_DIGITS), text)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy event signature
+    dbapi_conn.create_function("leiosurv_natural", 1, natural_text, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")

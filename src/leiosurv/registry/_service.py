@@ -427,6 +427,43 @@ class Registry:
             return _access.find_patients(c, query, limit=limit, offset=offset, identified=identified,
                                          synthetic=synthetic)
 
+    # --- runs of the cohort study kept with their files (see ``_study_runs``) -------------------------------
+
+    def add_study_run(self, **run) -> int:
+        """Store a run of the cohort study and its report files (see :func:`_study_runs.add_run`)."""
+        from leiosurv.registry import _study_runs
+
+        with self.engine.begin() as c:
+            return _study_runs.add_run(c, **run)
+
+    def study_runs(self, *, limit: int = 50) -> list:
+        """Stored study runs, latest first (metadata and file names)."""
+        from leiosurv.registry import _study_runs
+
+        with self.engine.connect() as c:
+            return _study_runs.list_runs(c, limit=limit)
+
+    def study_run(self, run_id: int | None = None):
+        """A stored study run with its result JSON (the latest when *run_id* is None; None if none)."""
+        from leiosurv.registry import _study_runs
+
+        with self.engine.connect() as c:
+            return _study_runs.get_run(c, run_id)
+
+    def study_run_file(self, run_id: int, name: str) -> bytes:
+        """One report file of a stored study run."""
+        from leiosurv.registry import _study_runs
+
+        with self.engine.connect() as c:
+            return _study_runs.get_file(c, run_id, name)
+
+    def identities(self, pseudonyms) -> dict:
+        """``{pseudonym: (name, birth_date)}`` of the registered ones among *pseudonyms* (clinicians' lists)."""
+        from leiosurv.registry import _access
+
+        with self.engine.connect() as c:
+            return _access.identities(c, list(pseudonyms))
+
     def add_user(self, username: str, password_hash: str, role: str):
         """Create a web-app user with an argon2 *password_hash* (:class:`~leiosurv.registry.User`)."""
         from leiosurv.registry import _access

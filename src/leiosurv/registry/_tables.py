@@ -23,7 +23,8 @@ __all__ = [
     "observation", "encounter", "SEXES", "DEPTHS", "TREATMENT_KINDS", "MARGIN_STATUSES", "EVENT_KINDS",
     "METASTASIS_SITES", "OBSERVATION_STATUSES", "ENCOUNTER_ORIGINS", "ENCOUNTER_STATUSES", "MODALITY_CLASSES",
     "app_user", "audit_event", "login_throttle", "record_history", "identity_history", "HISTORY_ACTIONS",
-    "HISTORY_TABLES", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES",
+    "HISTORY_TABLES", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES", "study_run",
+    "study_run_file",
 ]
 
 SEXES = ("female", "male", "other", "unknown")
@@ -321,4 +322,30 @@ identity_history = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("length(reason) > 0 AND length(by_user) > 0", name="reason_by"),
     sa.Index("ix_identity_history_patient", "patient_id", "id"),
+)
+
+# --- runs of the cohort study from the web app, kept with their files (migration 0011) ---------------
+
+study_run = sa.Table(
+    "study_run", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("username", sa.String(64)),
+    sa.Column("horizon", sa.String(16), nullable=False),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("ruleset_version", sa.String(32), nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("synthetic", sa.Boolean, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.CheckConstraint("n >= 0", name="n"),
+    sa.Index("ix_study_run_at", "at"),
+)
+
+study_run_file = sa.Table(
+    "study_run_file", metadata,
+    sa.Column("study_run_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.ForeignKeyConstraint(["study_run_id"], ["study_run.id"], ondelete="CASCADE"),
+    sa.PrimaryKeyConstraint("study_run_id", "name"),
 )

@@ -1,7 +1,9 @@
 """The findings form: its fields (from the core's ``Findings`` model) and form data -> findings mapping.
 
-The fields, their choices and help texts come from the clinical core's pydantic
-models, so a finding added to the core appears in the form; nothing here decides
+The fields and their choices come from the clinical core's pydantic models, so a
+finding added to the core appears in the form (under "Other" until the display
+data places it); labels, help texts, sections and the stain panels come from the
+evidence package's display data (``data/display/web.yaml``); nothing here decides
 anything clinical.  Empty fields are left out (the core reads them as unknown).
 """
 
@@ -16,7 +18,22 @@ from pydantic import BaseModel
 from leiosurv.clinical import Findings, evidence
 from leiosurv.exceptions import FindingsError
 
-__all__ = ["FormField", "FINDINGS_SECTIONS", "findings_from_form", "errors_by_field", "CATEGORY_CHOICES"]
+__all__ = ["FormField", "Section", "FINDINGS_SECTIONS", "findings_from_form", "errors_by_field", "CATEGORY_CHOICES",
+           "depth_phrase", "CHOICE_WORDS"]
+
+
+def _display() -> dict:
+    """The web app's display wording (``clinical/evidence/data/display/web.yaml``): labels, help, sections."""
+    from importlib import resources
+
+    import yaml
+
+    raw = resources.files(evidence.__name__).joinpath("data", "display", "web.yaml").read_bytes()
+    return yaml.load(raw, Loader=evidence.YAML_LOADER)
+
+
+DISPLAY: dict = _display()
+CHOICE_WORDS: dict[str, str] = dict(DISPLAY["choices"])
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,23 @@ class FormField:
     choices: tuple[str, ...] = ()
     help: str = ""
     default: str = ""
+
+    @property
+    def id(self) -> str:
+        return "f-" + self.name.replace(".", "-")
+
+    @property
+    def options(self) -> tuple[tuple[str, str], ...]:
+        """(value, words) of each choice."""
+        return tuple((c, CHOICE_WORDS.get(c, c.replace("_", " "))) for c in self.choices)
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    fields: tuple[FormField, ...]
+    open: bool = True
+    panel: bool = False   # a stain panel (shown as a compact row of stains)
 
 
 def _unwrap(ann):
@@ -41,6 +75,15 @@ def _unwrap(ann):
             return ann
 
 
+def _label(path: str) -> str:
+    if path in DISPLAY["labels"]:
+        return DISPLAY["labels"][path]
+    head, _, stain = path.partition(".")
+    if head == "immunohistochemistry" and stain in evidence.STAIN_NAMES:
+        return evidence.STAIN_NAMES[stain]
+    return path.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
 def _fields(model: type[BaseModel], prefix: str = "") -> list[FormField]:
     out: list[FormField] = []
     for name, info in model.model_fields.items():
@@ -48,46 +91,48 @@ def _fields(model: type[BaseModel], prefix: str = "") -> list[FormField]:
             continue
         ann = _unwrap(info.annotation)
         path = f"{prefix}{name}"
-        label = name.replace("_", " ")
+        label = _label(path)
+        hint = DISPLAY["help"].get(path) or info.description or ""
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out += _fields(ann, path + ".")
             continue
         default = info.default if isinstance(info.default, str) else ""
         if typing.get_origin(ann) is typing.Literal:
-            out.append(FormField(path, label, "select", tuple(typing.get_args(ann)), info.description or "", default))
+            out.append(FormField(path, label, "select", tuple(typing.get_args(ann)), hint, default))
         elif ann in (int, float):
-            out.append(FormField(path, label, "number", help=info.description or ""))
+            out.append(FormField(path, label, "number", help=hint))
         elif getattr(ann, "__name__", "") == "date":
-            out.append(FormField(path, label, "date", help=info.description or ""))
+            out.append(FormField(path, label, "date", help=hint or "YYYY-MM-DD"))
         else:
-            out.append(FormField(path, label, "text", help=info.description or ""))
+            out.append(FormField(path, label, "text", help=hint))
     return out
 
 
 _ALL = _fields(Findings)
-_GROUPS = [
-    ("Lesion", lambda f: "." not in f.name and f.name in (
-        "excision_date", "site", "site_region", "depth", "size_mm", "subcutis_involvement", "subcutis_involvement_mm",
-        "growth_pattern", "margins", "margin_distance_mm")),
-    ("Patient", lambda f: f.name.startswith("patient.")),
-    ("Histology", lambda f: "." not in f.name and f.name in (
-        "smooth_muscle_morphology", "atypia", "pleomorphism", "necrosis", "perineural_invasion",
-        "intravascular_invasion", "prominent_inflammatory_infiltrate", "solar_elastosis", "near_haploidization",
-        "fnclcc_grade")),
-    ("Mitoses", lambda f: f.name.startswith("mitoses.")),
-    ("Immunohistochemistry", lambda f: f.name.startswith("immunohistochemistry.")),
-    ("History", lambda f: f.name.startswith("history.") or f.name in ("distant_lesion", "metastasis_workup")),
-]
-FINDINGS_SECTIONS: list[tuple[str, list[FormField]]] = [
-    (title, [f for f in _ALL if pick(f)]) for title, pick in _GROUPS]
-_placed = {f.name for _, fs in FINDINGS_SECTIONS for f in fs}
-_rest = [f for f in _ALL if f.name not in _placed]
-if _rest:
-    FINDINGS_SECTIONS.append(("Other", _rest))
+_BY_NAME = {f.name: f for f in _ALL}
+
+
+def _sections() -> list[Section]:
+    out = [Section(s["title"], tuple(_BY_NAME[n] for n in s["fields"]), bool(s.get("open", True)))
+           for s in DISPLAY["sections"]]
+    out += [Section(p["title"], tuple(_BY_NAME["immunohistochemistry." + n] for n in p["stains"]),
+                    bool(p.get("open", True)), panel=True) for p in DISPLAY["stain_panels"]]
+    placed = {f.name for s in out for f in s.fields}
+    rest = tuple(f for f in _ALL if f.name not in placed)
+    return out + [Section("Other", rest, True)] if rest else out
+
+
+FINDINGS_SECTIONS: list[Section] = _sections()
+"""The findings form: sections of the findings model's fields, every field once (tests/web/test_pages.py)."""
 FIELD_NAMES = {f.name for f in _ALL} | {"confirmed_diagnosis"}
 _NUMERIC = {f.name for f in _ALL if f.kind == "number"}
 CATEGORY_CHOICES: tuple[tuple[str, str], ...] = tuple(
     (cid, getattr(c, "name", None) or getattr(c, "label", None) or cid) for cid, c in evidence.CATEGORIES.items())
+
+
+def depth_phrase(depth: str) -> str:
+    """Words for a tumour of this depth of origin, for a letter to the patient ("a tumour under the skin ...")."""
+    return DISPLAY["depth_phrase"].get(depth) or DISPLAY["depth_phrase"]["unknown"]
 
 
 def findings_from_form(form: typing.Mapping[str, str]) -> dict:

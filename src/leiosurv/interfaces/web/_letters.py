@@ -15,6 +15,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from leiosurv.clinical import Assessment, evidence
+from leiosurv.interfaces.web._forms import depth_phrase
 
 __all__ = ["letter_pdf"]
 
@@ -51,19 +52,37 @@ def _open_items(record: dict, tumour: str, today: _dt.date) -> tuple[list[dict],
     return [e for e in items if e["window_end"] < t], [e for e in items if e["window_end"] >= t]
 
 
+SCALES = (1.0, 0.93, 0.86, 0.8)
+"""Type scales tried in turn: the letter is set at the first that fits one A4 page (else at the last, on more)."""
+
+
 def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today: _dt.date) -> bytes:
-    """The letter for ``"patient"`` or ``"gp"`` about tumour *tumour* of the patient in *record*."""
+    """The letter for ``"patient"`` or ``"gp"`` about tumour *tumour* of the patient in *record*.
+
+    Set on one A4 page when it fits at one of :data:`SCALES` (no line spilling onto
+    a second page); a plan too long for one page flows on, numbered "page n of m".
+    """
+    for scale in SCALES:
+        pdf = _letter(audience, a, record, tumour, today=today, scale=scale)
+        if pdf.page_no() == 1:
+            break
+    return bytes(pdf.output())
+
+
+def _letter(audience: str, a: Assessment, record: dict, tumour: str, *, today: _dt.date, scale: float) -> FPDF:
     pdf = FPDF(format="A4")
-    pdf.set_margins(20, 18, 20)
-    pdf.set_auto_page_break(True, 18)
+    pdf.set_margins(20, 16, 20)
+    pdf.set_auto_page_break(True, 14)
+    pdf.alias_nb_pages()
     pdf.add_page()
     family, uni = _font(pdf)
     w = pdf.epw
 
     def text(s: str, size: float = 11, bold: bool = False, gap: float = 1.5) -> None:
+        size *= scale
         pdf.set_font(family, "B" if bold else "", size)
         pdf.multi_cell(w, size * 0.5, _plain(s, uni), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(gap)
+        pdf.ln(gap * scale)
 
     ident = record.get("identity") or {}
     pt = record["patient"]
@@ -77,9 +96,12 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
     group = a.risk.group.replace("_", " ")
     if audience == "patient":
         text(f"Dear {ident.get('name') or 'patient'},", 12)
-        text(f"Your follow-up after the removal of a skin tumour on {plan.excision_date.isoformat()}"
+        text(f"Your follow-up after the removal of {depth_phrase(a.findings.depth)} on {plan.excision_date.isoformat()}"
              + (f" ({a.findings.site})" if a.findings.site else ""), 14, True)
-        if a.applicability.dermal_rule_applies:
+        if not (overdue or upcoming):
+            text("No check-up of this plan is scheduled at present: your treating team will tell you how your "
+                 "follow-up continues.")
+        elif a.applicability.dermal_rule_applies:
             text(f"The tumour was assessed as {group} risk. This means the following check-ups are planned for "
                  "you. Please keep these appointments, even if you feel well.")
         else:
@@ -88,16 +110,16 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
             text("Please book these check-ups now (their time has passed)", 12, True)
             for e in overdue:
                 text(f"- {e['kind']} ({e['modality']}), due {e['due']}, with the {e['provider']}.", 11, gap=0.5)
-            pdf.ln(2)
+            pdf.ln(2 * scale)
         if upcoming:
             text("Your planned check-ups", 12, True)
             for e in upcoming:
                 text(f"- {_when(e)}: {e['kind']} ({e['modality']}), with the {e['provider']}.", 11, gap=0.5)
-            pdf.ln(2)
-        else:
-            text("No further check-up is scheduled at present.")
+            pdf.ln(2 * scale)
         text(evidence.text("letter_patient_advice"))
-        text("You can add these dates to your calendar with the calendar file (.ics) your clinic can give you.", 10)
+        if overdue or upcoming:
+            text("You can add these dates to your calendar with the calendar file (.ics) your clinic can give you.",
+                 10)
     else:
         text("To the general practitioner", 12)
         text(f"Re: {who}{born} (registry {pt['pseudonym']}, tumour {tumour})", 12, True)
@@ -112,7 +134,7 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
             figs = "; ".join(f"{p.outcome.replace('_', ' ')} {p.present.printed['estimate']}% if present vs "
                              f"{p.absent.printed['estimate']}% if absent" for p in fs.published)
             text(f"- {fs.label}: {fs.status}" + (f" (published 5-year risks: {figs})" if figs else ""), 10, gap=0.3)
-        pdf.ln(2)
+        pdf.ln(2 * scale)
         for r in plan.recommendations:
             text(f"Recommendation: {getattr(r, 'text', r)}", 10)
         if overdue:
@@ -120,12 +142,12 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
             for e in overdue:
                 text(f"- due {e['due']} (window closed {e['window_end']}): {e['kind']}, {e['modality']} - "
                      f"{e['provider']}", 10, gap=0.3)
-            pdf.ln(2)
+            pdf.ln(2 * scale)
         text("Planned follow-up", 12, True)
         if upcoming:
             for e in upcoming:
                 text(f"- {_when(e)}: {e['kind']}, {e['modality']} - {e['provider']}", 10, gap=0.3)
-            pdf.ln(2)
+            pdf.ln(2 * scale)
         else:
             text("No further encounter is scheduled on this pathway.", 10)
         for n in plan.notes:
@@ -133,4 +155,10 @@ def letter_pdf(audience: str, a: Assessment, record: dict, tumour: str, *, today
         text(evidence.text("letter_gp_advice"), 10)
         text(f"Rule set {a.provenance.ruleset_version} ({a.provenance.ruleset_sha256[:12]}), leiosurv "
              f"{a.provenance.leiosurv_version}. {a.disclaimer}", 8)
-    return bytes(pdf.output())
+    if pdf.page_no() > 1:  # only when even the smallest scale did not fit: number the pages
+        pdf.set_font(family, "", 8)
+        for n in range(1, pdf.page_no() + 1):
+            pdf.page = n
+            pdf.set_xy(pdf.l_margin, pdf.h - 10)
+            pdf.cell(w, 4, f"page {n} of {{nb}}", align="R")
+    return pdf

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
-from leiosurv.exceptions import InputError, LeiosurvError
+from leiosurv.exceptions import InputError, LeiosurvError, NotFoundError
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import AdminDep, RegistryDep, api_csrf, audit, check_csrf
 from leiosurv.interfaces.web._schemas import UserCreate, UserOut, UserUpdate
@@ -61,6 +61,11 @@ async def users_toggle(request: Request, user: AdminDep, reg: RegistryDep, usern
     active = form.get("active") == "true"
     if username == user.username and not active:
         raise InputError("active: you cannot deactivate yourself")
+    if not active and form.get("confirm") != "yes":  # ask first: the account is locked out at once
+        target = reg.get_user(username)
+        if target is None:
+            raise NotFoundError(f"user {username!r}: not found")
+        return templates.TemplateResponse(request, "confirm_user.html", {"u": target, **page_context(request)})
     reg.set_user(username, active=active)
     audit(request, user, "admin", f"user {username} {'activated' if active else 'deactivated'}")
     return RedirectResponse("/admin/users", status_code=303)

@@ -1,5 +1,12 @@
 """The morning list: overdue encounters, encounters coming due, surveillance gaps and recent misses.
 
+The page is a clinician's work list: each row names the patient (name, birth
+date, pseudonym), each table has one day column with one meaning (days overdue
+since the window closed; due in N days; days without imaging), rows can be
+filtered (patient, section, synthetic) and sorted (by any column, in the
+browser), and a planned encounter is recorded done or missed from its row
+(``POST /dashboard/record``, the same registry call as the patient page).
+
 The list for a day is computed by the registry and kept for :data:`CACHE_S`
 seconds, or until the next write through the app in any server process: every
 write is audited, and the id of the newest audited write (read from the database
@@ -15,13 +22,15 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 import time
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
+from leiosurv.exceptions import LeiosurvError
 from leiosurv.interfaces.web._app import page_context, templates
-from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, audit
-from leiosurv.interfaces.web._schemas import FIRST_DAY, LAST_DAY, AlertOut, DashboardOut
+from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, audit, check_csrf
+from leiosurv.interfaces.web._schemas import FIRST_DAY, LAST_DAY, AlertOut, DashboardOut, EncounterCreate
 
 router = APIRouter()
 MISSED_DAYS = 365
@@ -93,13 +102,64 @@ DueWithin = Query(30, ge=0, le=3650, description="Days ahead counted as due soon
 Limit = Query(100, ge=1, le=5000, description="At most this many items per list (totals count them all).")
 
 
+SECTIONS = ("overdue", "due", "gaps", "missed")
+Show = Query("all", pattern="^(all|overdue|due|gaps|missed)$", description="Only this section of the work list.")
+Who = Query("", max_length=64, description="Only rows whose patient's pseudonym or name contains this.")
+Real = Query(False, description="Hide synthetic patients.")
+
+
+def _matches(row, who: str, names: dict, real: bool) -> bool:
+    if real and row.synthetic:
+        return False
+    if not who:
+        return True
+    name = (names.get(row.patient) or (None, None))[0] or ""
+    return who in row.patient.lower() or who in name.lower()
+
+
 @router.get("/dashboard", include_in_schema=False)
 def dashboard_page(request: Request, user: ClinicianDep, reg: RegistryDep, as_of: _dt.date | None = AsOf,
-                   due_within: int = DueWithin, limit: int = Limit):
-    d, _, shown = dashboard_data(request, reg, as_of, due_within, limit)
-    audit(request, user, "read", "dashboard", patients=shown)
-    return templates.TemplateResponse(request, "dashboard.html", {"d": d, "due_within": due_within,
-                                                                   **page_context(request)})
+                   due_within: int = DueWithin, limit: int = Limit, show: str = Show, who: str = Who,
+                   real: bool = Real):
+    d, _, _ = dashboard_data(request, reg, as_of, due_within, limit)
+    lists = {"overdue": d.overdue, "due": d.due, "gaps": d.gaps, "missed": d.missed}
+    names = reg.identities({r.patient for rows in lists.values() for r in rows if r.patient != "(several)"})
+    w = who.strip().lower()
+    shown = {k: [r for r in rows if _matches(r, w, names, real)] if show in ("all", k) else []
+             for k, rows in lists.items()}
+    audit(request, user, "read", "dashboard",
+          patients=list(dict.fromkeys(r.patient for rows in shown.values() for r in rows)))
+    here = {"as_of": d.as_of.isoformat(), "due_within": due_within, "show": show, "who": who,
+            **({"real": "true"} if real else {})}
+    return templates.TemplateResponse(request, "dashboard.html", {
+        "d": d, "due_within": due_within, "names": names, "shown": shown, "show": show, "who": who, "real": real,
+        "back": "/dashboard?" + urlencode(here), "done": request.query_params.get("done"),
+        "error": request.query_params.get("error"), **page_context(request)})
+
+
+@router.post("/dashboard/record", include_in_schema=False)
+async def dashboard_record(request: Request, user: ClinicianDep, reg: RegistryDep):
+    """A planned encounter done or missed, from its row of the work list; back to the same list."""
+    from leiosurv.interfaces.web._routes_patients import audited, record_encounter
+
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
+    v = {k: str(x).strip() for k, x in form.items()}
+    back = v.get("back", "/dashboard")
+    if not back.startswith("/dashboard"):
+        back = "/dashboard"
+    patient = v.get("patient", "")[:64]
+    sep = "&" if "?" in back else "?"
+    try:
+        body = EncounterCreate(date=v.get("date") or "", status=v.get("status") or "done",
+                               tumour=v.get("tumour") or None, plan_item=v.get("plan_item") or None)
+        with audited(request, user, "write", "encounter", patient or None):
+            record_encounter(reg, request, patient, body)
+    except (LeiosurvError, ValueError) as exc:
+        msg = str(exc).splitlines()[0][:300]
+        return RedirectResponse(f"{back}{sep}{urlencode({'error': f'{patient}: {msg}'})}", status_code=303)
+    done = f"{patient} {body.tumour or ''} {body.plan_item}: recorded {body.status} on {body.date.isoformat()}"
+    return RedirectResponse(f"{back}{sep}{urlencode({'done': done})}", status_code=303)
 
 
 @router.get("/api/v1/dashboard", response_model=DashboardOut, tags=["dashboard"])

@@ -70,7 +70,7 @@ def _list(reg, q: str, offset: int, synthetic: bool | None) -> PatientListOut:
     return PatientListOut(total=total, offset=offset, patients=rows)
 
 
-Q = Query("", max_length=64, description="Part of a pseudonym or name.")
+Q = Query("", max_length=64, description="Part of a pseudonym, name or ISO birth date (1958, 1958-04-12).")
 Offset = Query(0, ge=0, le=10**9)
 Synthetic = Query(None, description="Only synthetic (true) or only real (false) patients.")
 
@@ -81,8 +81,21 @@ def patients_page(request: Request, user: ClinicianDep, reg: RegistryDep, q: str
     data = _list(reg, q, offset, synthetic)
     audit(request, user, "read", "patient list" + (" (search)" if q else ""),
           patients=[r.pseudonym for r in data.patients])
-    return templates.TemplateResponse(request, "patients.html", {"d": data, "q": q, "page": PAGE, "errors": {},
-                                                                  "values": {}, **page_context(request)})
+    return templates.TemplateResponse(request, "patients.html", {
+        "d": data, "q": q, "page": PAGE, "errors": {}, "values": {}, **_pages(data), **page_context(request)})
+
+
+def _pages(d: PatientListOut) -> dict:
+    """Page numbers of the list: the first, the last and two either side of the current one (None: a gap)."""
+    pages = max(1, -(-d.total // PAGE))
+    current = min(d.offset // PAGE + 1, pages)
+    keep = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
+    numbers: list[int | None] = []
+    for n in keep:
+        if numbers and n - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(n)
+    return {"pages": pages, "current": current, "page_numbers": numbers}
 
 
 @router.post("/patients", include_in_schema=False)
@@ -102,8 +115,8 @@ async def patients_create(request: Request, user: ClinicianDep, reg: RegistryDep
         data = _list(reg, "", 0, None)
         audit(request, user, "read", "patient list", patients=[r.pseudonym for r in data.patients])
         return templates.TemplateResponse(request, "patients.html", {
-            "d": data, "q": "", "page": PAGE, "errors": errors, "values": values, **page_context(request)},
-            status_code=422)
+            "d": data, "q": "", "page": PAGE, "errors": errors, "values": values, **_pages(data),
+            **page_context(request)}, status_code=422)
     return RedirectResponse(f"/patients/{p}?done=patient", status_code=303)
 
 
@@ -149,6 +162,11 @@ def _encounter_state(e: dict, today: _dt.date) -> str:
     return "upcoming"
 
 
+def death_of(rec: dict) -> dict | None:
+    """The patient's recorded death (the event), or None."""
+    return next((e for e in rec["events"] if e["kind"] == "death"), None)
+
+
 def patient_context(request: Request, reg, p: str, *, errors: dict | None = None, values: dict | None = None,
                     form: str | None = None) -> dict:
     rec = reg.patient_record(p).to_dict()
@@ -159,7 +177,11 @@ def patient_context(request: Request, reg, p: str, *, errors: dict | None = None
     for t in rec["tumours"]:
         cur = next((a for a in t["assessments"] if a["current"]), None)
         current[t["label"]] = cur["result"] if cur else None
-    open_items = [e for e in rec["encounters"] if e["status"] == "planned" and e.get("plan_item")]
+    open_items = sorted((e for e in rec["encounters"] if e["status"] == "planned" and e.get("plan_item")),
+                        key=lambda e: (e.get("due") or "", e.get("tumour") or ""))
+    # the encounter form starts on the item due now (the longest overdue first), not on "ad hoc"
+    due_now = next((e for e in open_items if e["state"] in ("overdue", "due")), None)
+    open_by_tumour = {t["label"]: [e for e in open_items if e.get("tumour") == t["label"]] for t in rec["tumours"]}
     labels = {t["label"] for t in rec["tumours"]}
     other = [e for e in rec["encounters"] if e.get("tumour") not in labels]
     def line(r: dict, *keys: str) -> dict:
@@ -168,7 +190,8 @@ def patient_context(request: Request, reg, p: str, *, errors: dict | None = None
     course = sorted([line(e, "site", "cause", "note") for e in rec["events"]]
                     + [line(r, "margin_status", "agent", "note") for r in rec["treatments"]], key=lambda x: x["date"])
     return {"rec": rec, "p": p, "current": current, "open_items": open_items, "today": today, "other": other,
-            "course": course,
+            "course": course, "death": death_of(rec), "open_by_tumour": open_by_tumour,
+            "default_item": f"{due_now['tumour']}|{due_now['plan_item']}" if due_now else "",
             "errors": errors or {}, "values": values or {}, "form": form,
             "done": DONE_TEXT.get(request.query_params.get("done", "")), **page_context(request)}
 
@@ -230,6 +253,34 @@ def patient_fhir_download(request: Request, user: ClinicianDep, reg: RegistryDep
 
 # --- tumours --------------------------------------------------------------------------------------------
 
+class DeceasedError(InputError):
+    """A form or letter meant for the living, asked for a deceased patient."""
+
+
+def _living(reg, p: str) -> dict:
+    """The patient's record; refused (422, naming the death) when the patient is recorded as deceased."""
+    rec = reg.patient_record(p).to_dict()
+    death = death_of(rec)
+    if death is not None:
+        raise DeceasedError(f"patient: {p} is recorded as deceased ({death['date']}); "
+                            "this is offered for the living only")
+    return rec
+
+
+@router.get("/patients/{pseudonym}/tumours/{label}/assessment", include_in_schema=False)
+def assessment_page(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
+                    label: LabelPath):
+    """The tumour's current assessment in full (printable): candidates, pathway, group, warnings, plan."""
+    with audited(request, user, "read", "assessment", pseudonym):
+        rec = reg.patient_record(pseudonym).to_dict()
+        a = _stored(reg, pseudonym, label)
+    tumour = next(t for t in rec["tumours"] if t["label"] == label)
+    meta = next((x for x in tumour["assessments"] if x["current"]), None)
+    return templates.TemplateResponse(request, "assessment.html", {
+        "p": pseudonym, "rec": rec, "t": tumour, "meta": meta, "a": a, "errors": {}, "death": death_of(rec),
+        "saved": True, **page_context(request)})
+
+
 def _stored(reg, p: str, label: str) -> Assessment:
     result = dict(reg.assessment_result(p, label))
     result.pop("registry", None)
@@ -239,8 +290,7 @@ def _stored(reg, p: str, label: str) -> Assessment:
 @router.get("/patients/{pseudonym}/tumours/new", include_in_schema=False)
 def tumour_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath):
     with audited(request, user, "read", "new tumour form", pseudonym):
-        if not reg.has_patient(pseudonym):
-            raise NotFoundError(f"patient {pseudonym!r}: not registered")
+        _living(reg, pseudonym)
     return templates.TemplateResponse(request, "assess.html", form_context(request, {}, {}, None, patient=pseudonym))
 
 
@@ -249,7 +299,7 @@ async def tumour_create(request: Request, user: ClinicianDep, reg: RegistryDep, 
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     values, errors, a = assess_form(request, form)
-    if form.get("action") == "assess":  # only look at the result; nothing is stored
+    if form.get("action") != "save":  # Enter in a field, or "Assess": only look at the result; nothing is stored
         return templates.TemplateResponse(request, "assess.html", form_context(
             request, values, errors, a, patient=pseudonym), status_code=422 if errors else 200)
     label = str(form.get("label", "")).strip()
@@ -263,10 +313,11 @@ async def tumour_create(request: Request, user: ClinicianDep, reg: RegistryDep, 
     data = findings_from_form(form)
     try:
         with audited(request, user, "write", "tumour", pseudonym):
+            _living(reg, pseudonym)
             reg.add_tumour(pseudonym, label[:64], data, confirmed_diagnosis=data.pop("confirmed_diagnosis", None),
                            as_of=request.app.state.settings.as_of())
     except LeiosurvError as exc:
-        errs = _validation_errors(exc)
+        errs = {"_form": str(exc)} if isinstance(exc, DeceasedError) else _validation_errors(exc)
         if "tumour" in errs:  # the registry's field for the tumour is the form's label
             errs = {"label": errs.pop("tumour"), **errs}
         return templates.TemplateResponse(request, "assess.html", form_context(
@@ -314,7 +365,7 @@ def plan_ics(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: 
     from leiosurv.interfaces.ics import plan_to_ics
 
     with audited(request, user, "export", "plan iCalendar", pseudonym):
-        body = plan_to_ics(_live(reg, pseudonym, label))
+        body = plan_to_ics(_live(reg, pseudonym, label), label=f"{pseudonym} {label}")
     return _download(body, "text/calendar", f"{pseudonym}-{label}-plan.ics")
 
 
@@ -336,7 +387,7 @@ def letter(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: Ps
     from leiosurv.interfaces.web._letters import letter_pdf
 
     with audited(request, user, "export", f"{audience} letter", pseudonym):
-        rec = reg.patient_record(pseudonym).to_dict()
+        rec = _living(reg, pseudonym) if audience == "patient" else reg.patient_record(pseudonym).to_dict()
         a = _live(reg, pseudonym, label)
         pdf = letter_pdf(audience, a, rec, label, today=request.app.state.settings.as_of())
     return _download(pdf, "application/pdf", f"{pseudonym}-{label}-letter-{audience}.pdf")
@@ -356,9 +407,21 @@ async def _record_page(request: Request, user, reg, pseudonym: str, kind: str, m
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     values = _form_values(form)
+    if kind == "encounter" and "item" in values:  # the page's one select: "<tumour>|<plan item>" or "" (ad hoc)
+        tumour, _, item = values["item"].partition("|")
+        if item:
+            values.update(tumour=tumour, plan_item=item, modality="", modality_class="")
+    if kind == "event" and values.get("kind") == "death" and values.get("confirm") != "yes":
+        rec = reg.patient_record(pseudonym).to_dict()  # not stored yet: ask first, showing what recording it closes
+        audit(request, user, "read", "death confirmation", patient=pseudonym)
+        return templates.TemplateResponse(request, "confirm_death.html", {
+            "p": pseudonym, "rec": rec, "values": values, "open_items": [
+                e for e in rec["encounters"] if e["status"] == "planned"], **page_context(request)})
     try:
         body = model(**{k: v for k, v in values.items() if v != "" and k in model.model_fields})
         with audited(request, user, "write", kind, pseudonym):
+            if kind == "encounter":
+                _living(reg, pseudonym)
             call(body)
     except (LeiosurvError, ValueError) as exc:
         if isinstance(exc, NotFoundError) and not reg.has_patient(pseudonym):
@@ -368,7 +431,15 @@ async def _record_page(request: Request, user, reg, pseudonym: str, kind: str, m
     return RedirectResponse(f"/patients/{pseudonym}?done={kind}#{kind}s", status_code=303)
 
 
-def _encounter(reg, request, p: str, b: EncounterCreate) -> int:
+def record_encounter(reg, request, p: str, b: EncounterCreate) -> int:
+    """Record an encounter (page, API and the dashboard's rows); a planned item's modality may not be contradicted."""
+    if b.plan_item and b.modality:
+        item = next((e for e in reg.patient_record(p).to_dict()["encounters"] if e["status"] == "planned"
+                     and e.get("plan_item") == b.plan_item and (b.tumour is None or e.get("tumour") == b.tumour)),
+                    None)
+        if item is not None and item.get("modality") and item["modality"] != b.modality:
+            raise InputError(f"modality: {b.modality!r} contradicts the planned item {b.plan_item} "
+                             f"({item['modality']}); record another examination as an ad hoc encounter")
     return reg.record_encounter(p, date=b.date, status=b.status, tumour=b.tumour, plan_item=b.plan_item,
                                 modality_class=b.modality_class, kind=b.kind, modality=b.modality,
                                 findings=b.findings, as_of=request.app.state.settings.as_of())
@@ -382,7 +453,7 @@ def _event(reg, request, p: str, b: EventCreate) -> int:
 @router.post("/patients/{pseudonym}/encounters", include_in_schema=False)
 async def encounter_post(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath):
     return await _record_page(request, user, reg, pseudonym, "encounter", EncounterCreate,
-                              lambda b: _encounter(reg, request, pseudonym, b))
+                              lambda b: record_encounter(reg, request, pseudonym, b))
 
 
 @router.post("/patients/{pseudonym}/events", include_in_schema=False)
@@ -397,7 +468,7 @@ def api_encounter(request: Request, body: EncounterCreate, user: ClinicianDep, r
                   pseudonym: PseudonymPath) -> CreatedOut:
     """Record an encounter: a planned one done or missed (``plan_item``), or an ad hoc one."""
     with audited(request, user, "write", "encounter", pseudonym):
-        eid = _encounter(reg, request, pseudonym, body)
+        eid = record_encounter(reg, request, pseudonym, body)
     return CreatedOut(id=eid, message="encounter recorded")
 
 
