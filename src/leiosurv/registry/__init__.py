@@ -26,7 +26,7 @@ from leiosurv.registry._cohort import CohortExport
 from leiosurv.registry._db import default_url, head_revision, make_engine, redact, resolve_url, upgrade
 from leiosurv.registry._demo import APPROXIMATED, load_published_cases, load_synthetic
 from leiosurv.registry._import import KINDS, ImportReport, import_files
-from leiosurv.registry._service import AssessmentRecord, Registry
+from leiosurv.registry._service import CORRECTABLE, AssessmentRecord, HistoryEntry, Registry
 from leiosurv.registry._timeline import Timeline
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "PatientSummary",
     "MissedEncounter",
     "AssessmentRecord",
+    "HistoryEntry",
+    "CORRECTABLE",
     "Alert",
     "alerts_frame",
     "Timeline",
