@@ -177,7 +177,7 @@ def test_refusals_name_the_field(app):
     r = c.post(f"/api/v1/patients/{P}/corrections", headers={"X-CSRF-Token": "wrong"},
                json={"table": "encounter", "record": eid, "changes": {"date": "2026-11-21"}, "reason": "r"})
     assert r.status_code == 403 and r.json()["field"] == "X-CSRF-Token"
-    r = c.post(f"/api/v1/patients/NOPE/void", json={"table": "encounter", "record": eid, "reason": "r"})
+    r = c.post("/api/v1/patients/NOPE/void", json={"table": "encounter", "record": eid, "reason": "r"})
     assert r.status_code == 404
 
 

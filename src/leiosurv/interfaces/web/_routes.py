@@ -22,6 +22,7 @@ from leiosurv.interfaces.web import (
     _routes_study as study,
 )
 
-ROUTERS = [auth.router, assess.router, dashboard.router, patients.router, corrections.router, study.router, admin.router]
+ROUTERS = [auth.router, assess.router, dashboard.router, patients.router, corrections.router, study.router,
+           admin.router]
 
 __all__ = ["ROUTERS"]
