@@ -101,12 +101,12 @@ def test_undo_a_death_reopens_the_plan_and_the_patient_is_no_longer_deceased(app
     page = c.get(f"/patients/{P}").text
     assert "Undo death" in page and "death" in page.split('id="events"')[1].split('id="encounters"')[0]
     # the confirmation says what will change, and changes nothing
-    v = c.get(f"/patients/{P}/void/event", params={"record": death})
+    v = c.get(f"/patients/{P}/void", params={"table": "event", "record": death})
     assert v.status_code == 200
     assert f"Re-opens {len(open_before)} planned visits" in v.text
     assert "no longer recorded as deceased" in v.text
     assert _planned(_rec(c)) == set()
-    r = c.post(f"/patients/{P}/void/event", params={"record": death},
+    r = c.post(f"/patients/{P}/void", params={"table": "event", "record": death},
                data={"csrf_token": csrf_of(v.text), "reason": "wrong patient"})
     assert r.status_code == 303 and r.headers["location"] == f"/patients/{P}/history?done=voided"
     after = _rec(c)
@@ -134,7 +134,7 @@ def test_a_researcher_and_an_admin_cannot_correct(app):
         assert r.status_code == 403
         assert c.get(f"/api/v1/patients/{P}/history").status_code == 403
         assert c.get(f"/patients/{P}/history").status_code == 403
-        assert c.get(f"/patients/{P}/correct/encounter", params={"record": eid}).status_code == 403
+        assert c.get(f"/patients/{P}/correct", params={"table": "encounter", "record": eid}).status_code == 403
     assert next(x for x in _rec(setup)["encounters"] if x["id"] == eid)["done_on"] == "2026-11-20"
     denied = [(e.username, e.outcome) for e in app.state.registry.audit_events(patient=P)
               if e.outcome == "denied"]
@@ -198,11 +198,11 @@ def test_the_form_confirms_before_it_applies(app):
     _patient(c)
     eid = _encounter(c, date="2026-11-20", modality="clinical examination")
     page = c.get(f"/patients/{P}").text
-    assert f'/patients/{P}/correct/encounter?record={eid}' in page and f"/patients/{P}/history" in page
-    f = c.get(f"/patients/{P}/correct/encounter", params={"record": eid})
+    assert f'/patients/{P}/correct?table=encounter&amp;record={eid}' in page and f"/patients/{P}/history" in page
+    f = c.get(f"/patients/{P}/correct", params={"table": "encounter", "record": eid})
     assert f.status_code == 200 and 'value="2026-11-20"' in f.text
     tok = csrf_of(f.text)
-    url = f"/patients/{P}/correct/encounter?record={eid}"
+    url = f"/patients/{P}/correct?table=encounter&record={eid}"
     data = {"csrf_token": tok, "f_date": "2026-11-19", "f_modality": "clinical examination", "reason": "typo"}
     # without a reason: refused on the form, next to the reason
     r = c.post(url, data={**data, "reason": "", "step": "review"})

@@ -28,9 +28,9 @@ from leiosurv.registry import CORRECTABLE, Registry
 router = APIRouter()
 PseudonymPath = Annotated[str, Path(min_length=1, max_length=64)]
 Table = Literal["identity", "patient", "tumour", "treatment", "event", "observation", "encounter"]
-TablePath = Annotated[Table, Path(description="The kind of record.")]
+TableQuery = Annotated[Table, Query(description="The kind of record.")]
 VoidTable = Literal["tumour", "treatment", "event", "observation", "encounter"]
-VoidTablePath = Annotated[VoidTable, Path(description="The kind of record.")]
+VoidTableQuery = Annotated[VoidTable, Query(description="The kind of record.")]
 RecordQuery = Query(None, ge=1, le=2**62, description="The record's id (not for patient and identity).")
 _SLOTS = {"tumour": "tumours", "treatment": "treatments", "event": "events", "observation": "observations",
           "encounter": "encounters"}
@@ -270,18 +270,18 @@ def _errors(exc: Exception) -> dict[str, str]:
     return {getattr(exc, "field", None) or "_form": str(exc)}
 
 
-@router.get("/patients/{pseudonym}/correct/{table}", include_in_schema=False)
+@router.get("/patients/{pseudonym}/correct", include_in_schema=False)
 def correct_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
-                 table: TablePath, record: int | None = RecordQuery):
+                 table: TableQuery, record: int | None = RecordQuery):
     with audited(request, user, "read", "correction form", pseudonym):
         current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
     return templates.TemplateResponse(request, "correct.html", _ctx(request, pseudonym, table, record, current,
                                                                     step="edit"))
 
 
-@router.post("/patients/{pseudonym}/correct/{table}", include_in_schema=False)
+@router.post("/patients/{pseudonym}/correct", include_in_schema=False)
 async def correct_post(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
-                       table: TablePath, record: int | None = RecordQuery):
+                       table: TableQuery, record: int | None = RecordQuery):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     with audited(request, user, "read", "correction form", pseudonym):
@@ -308,9 +308,9 @@ async def correct_post(request: Request, user: ClinicianDep, reg: RegistryDep, p
                                                                 "consequences": consequences})
 
 
-@router.get("/patients/{pseudonym}/void/{table}", include_in_schema=False)
+@router.get("/patients/{pseudonym}/void", include_in_schema=False)
 def void_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
-              table: VoidTablePath, record: int = Query(ge=1, le=2**62)):
+              table: VoidTableQuery, record: int = Query(ge=1, le=2**62)):
     with audited(request, user, "read", "void form", pseudonym):
         current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
     # what voiding would change does not depend on the reason; the preview needs one, the user gives the real one
@@ -319,9 +319,9 @@ def void_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym:
                                                                  consequences=consequences))
 
 
-@router.post("/patients/{pseudonym}/void/{table}", include_in_schema=False)
+@router.post("/patients/{pseudonym}/void", include_in_schema=False)
 async def void_post(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
-                    table: VoidTablePath, record: int = Query(ge=1, le=2**62)):
+                    table: VoidTableQuery, record: int = Query(ge=1, le=2**62)):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     reason = str(form.get("reason", "")).strip()[:_MAX_REASON]
