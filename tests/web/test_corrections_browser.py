@@ -99,5 +99,7 @@ def test_undo_a_death_and_correct_an_encounter(server, browser, shots):  # noqa:
     expect(hist).to_contain_text("date misread from the clinic letter")
     expect(hist).to_contain_text("death recorded for the wrong patient")
     expect(hist).to_contain_text("demo-clinician")
+    expect(hist).to_contain_text(f"event {death}: entered in error")
+    expect(hist).to_contain_text(f"encounter {enc}: corrected")
     _shoot(page, shots, "history")
     assert not errors, errors
