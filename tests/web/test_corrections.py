@@ -232,3 +232,29 @@ def test_the_api_is_documented(sqlite_app):
         op = doc["paths"][path]["post"]
         assert {"200", "404", "422"} <= set(op["responses"]), path
     assert "get" in doc["paths"]["/api/v1/patients/{pseudonym}/history"]
+
+
+def test_redating_a_death_says_so_and_the_preview_writes_nothing(app):
+    c = client_for(app, "clinician")
+    rec = _patient(c)
+    reg = app.state.registry
+    death = c.post(f"/api/v1/patients/{P}/events", json={"kind": "death", "date": "2026-11-25"}).json()["id"]
+    counts = reg.counts()
+    audit_rows = counts.pop("audit_event")
+    body = {"table": "event", "record": death, "changes": {"date": "2026-11-26"}, "reason": "day misread"}
+    r = c.post(f"/api/v1/patients/{P}/corrections", json={**body, "dry_run": True})
+    assert r.status_code == 200 and r.json()["applied"] is False
+    assert "The date of death changes from 2026-11-25 to 2026-11-26." in r.json()["changes"]
+    after = reg.counts()
+    assert after.pop("audit_event") == audit_rows + 1  # the preview is audited as a read
+    assert after == counts  # and writes nothing else
+    assert reg.history_of(P) == []
+    r = c.post(f"/api/v1/patients/{P}/corrections", json=body)
+    assert r.status_code == 200 and r.json()["applied"] is True
+    rec2 = _rec(c)
+    assert [e["date"] for e in rec2["events"] if e["kind"] == "death"] == ["2026-11-26"]
+    assert _planned(rec2) == set() and {e["id"] for e in rec2["encounters"]} == {e["id"] for e in rec["encounters"]}
+    r = c.post(f"/api/v1/patients/{P}/void", json={"table": "event", "record": death, "reason": "wrong patient"})
+    assert r.status_code == 200
+    assert _planned(_rec(c)) == _planned(rec)
+    assert [(h.table, h.action) for h in reg.history_of(P)] == [("event", "corrected"), ("event", "voided")]
