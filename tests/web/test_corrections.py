@@ -258,3 +258,24 @@ def test_redating_a_death_says_so_and_the_preview_writes_nothing(app):
     assert r.status_code == 200
     assert _planned(_rec(c)) == _planned(rec)
     assert [(h.table, h.action) for h in reg.history_of(P)] == [("event", "corrected"), ("event", "voided")]
+
+
+def test_a_tumour_label_corrected_and_the_form_without_a_change(app):
+    c = client_for(app, "clinician")
+    rec = _patient(c)
+    tid = rec["tumours"][0]["id"]
+    url = f"/patients/{P}/correct?table=tumour&record={tid}"
+    f = c.get(url)
+    assert f.status_code == 200 and 'value="T1"' in f.text
+    tok = csrf_of(f.text)
+    r = c.post(url, data={"csrf_token": tok, "f_label": "T1", "reason": "r", "step": "review"})
+    assert r.status_code == 422 and "nothing changed" in r.text
+    r = c.post(url, data={"csrf_token": tok, "f_label": "T2", "reason": "label typo", "step": "review"})
+    assert r.status_code == 200 and "Check before applying" in r.text and "label T1 becomes T2" in r.text
+    back = c.post(url, data={"csrf_token": tok, "f_label": "T2", "reason": "label typo", "step": "edit"})
+    assert back.status_code == 200 and 'value="T2"' in back.text and "Check before applying" not in back.text
+    assert c.get(f"/api/v1/patients/{P}/tumours/T1/assessment").status_code == 200  # not applied yet
+    r = c.post(url, data={"csrf_token": tok, "f_label": "T2", "reason": "label typo", "step": "apply"})
+    assert r.status_code == 303
+    assert c.get(f"/api/v1/patients/{P}/tumours/T2/assessment").status_code == 200
+    assert c.get(f"/api/v1/patients/{P}/tumours/T1/assessment").status_code == 404
