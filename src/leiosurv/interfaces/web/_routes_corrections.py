@@ -163,12 +163,22 @@ def describe(before: dict, after: dict) -> list[str]:
     return out or ["Nothing else in the record or the plan changes."]
 
 
+def _as_dict(rec) -> dict:
+    """The record's JSON form (the registry's typed ``PatientRecord`` gives it with ``to_dict()``)."""
+    return rec.to_dict() if hasattr(rec, "to_dict") else rec
+
+
+def _record(reg: Registry, p: str) -> dict:
+    return _as_dict(reg.patient_record(p))
+
+
 def _preview(request: Request, reg: Registry, user, p: str, action: str, table: str, record: int | None,
              reason: str, changes: dict) -> list[str]:
     as_of = request.app.state.settings.as_of()
     with audited(request, user, "read", f"{action} preview", p):
-        before = reg.patient_record(p)
-        after = reg.preview(p, action, table, record, reason=reason, by=user.username, as_of=as_of, **changes)
+        before = _record(reg, p)
+        after = _as_dict(reg.preview(p, action, table, record, reason=reason, by=user.username, as_of=as_of,
+                                     **changes))
     return describe(before, after)
 
 
@@ -176,14 +186,14 @@ def _apply(request: Request, reg: Registry, user, p: str, action: str, table: st
            reason: str, changes: dict) -> list[str]:
     """Apply the change; what it did, as its preview said (computed in the same request, just before)."""
     as_of = request.app.state.settings.as_of()
-    before = reg.patient_record(p)
+    before = _record(reg, p)
     with audited(request, user, "write", "correction" if action == "correct" else "void", p):
         if action == "correct":
             reg.correct(p, table, record, reason=reason, by=user.username, as_of=as_of, **changes)
         else:
             assert record is not None
             reg.void(p, table, record, reason=reason, by=user.username, as_of=as_of)
-    return describe(before, reg.patient_record(p))
+    return describe(before, _record(reg, p))
 
 
 # --- the API --------------------------------------------------------------------------------------------
@@ -274,7 +284,7 @@ def _errors(exc: Exception) -> dict[str, str]:
 def correct_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
                  table: TableQuery, record: int | None = RecordQuery):
     with audited(request, user, "read", "correction form", pseudonym):
-        current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
+        current = _record_of(_record(reg, pseudonym), table, record, pseudonym)
     return templates.TemplateResponse(request, "correct.html", _ctx(request, pseudonym, table, record, current,
                                                                     step="edit"))
 
@@ -285,7 +295,7 @@ async def correct_post(request: Request, user: ClinicianDep, reg: RegistryDep, p
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     with audited(request, user, "read", "correction form", pseudonym):
-        current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
+        current = _record_of(_record(reg, pseudonym), table, record, pseudonym)
     values = {k: str(form.get(f"f_{k}", "")) for k in CORRECTABLE[table]}
     reason = str(form.get("reason", "")).strip()[:_MAX_REASON]
     changes = _form_changes(form, current, table)
@@ -312,7 +322,7 @@ async def correct_post(request: Request, user: ClinicianDep, reg: RegistryDep, p
 def void_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
               table: VoidTableQuery, record: int = Query(ge=1, le=2**62)):
     with audited(request, user, "read", "void form", pseudonym):
-        current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
+        current = _record_of(_record(reg, pseudonym), table, record, pseudonym)
     # what voiding would change does not depend on the reason; the preview needs one, the user gives the real one
     consequences = _preview(request, reg, user, pseudonym, "void", table, record, "(preview)", {})
     return templates.TemplateResponse(request, "void.html", _ctx(request, pseudonym, table, record, current,
@@ -331,7 +341,7 @@ async def void_post(request: Request, user: ClinicianDep, reg: RegistryDep, pseu
         raise
     except LeiosurvError as exc:
         with audited(request, user, "read", "void form", pseudonym):
-            current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
+            current = _record_of(_record(reg, pseudonym), table, record, pseudonym)
         consequences = _preview(request, reg, user, pseudonym, "void", table, record, "(preview)", {})
         return templates.TemplateResponse(request, "void.html", _ctx(
             request, pseudonym, table, record, current, consequences=consequences, reason=reason,
