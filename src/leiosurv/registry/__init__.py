@@ -30,7 +30,7 @@ from leiosurv.registry._db import default_url, head_revision, make_engine, redac
 from leiosurv.registry._demo import APPROXIMATED, load_published_cases, load_synthetic
 from leiosurv.registry._import import KINDS, ImportReport, import_files
 from leiosurv.registry._records import PatientRecord
-from leiosurv.registry._service import AssessmentRecord, HistoryEntry, Registry
+from leiosurv.registry._service import CORRECTABLE, AssessmentRecord, HistoryEntry, Registry
 from leiosurv.registry._timeline import Timeline
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "AssessmentRecord",
     "HistoryEntry",
     "PatientRecord",
+    "CORRECTABLE",
     "Alert",
     "alerts_frame",
     "Timeline",

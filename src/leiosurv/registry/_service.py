@@ -323,6 +323,29 @@ class Registry:
                                                             on=as_of, as_of=as_of),
                      where=f"{table} {record} of patient {patient!r}")
 
+    def preview(self, patient: str, action: str, table: str, record: int | None = None, *, reason: str, by: str,
+                as_of: _dt.date | None = None, **changes) -> dict:
+        """The patient's record as :meth:`correct` (*action* ``correct``) or :meth:`void` (``void``) would leave
+        it, in :meth:`patient_record`'s form; nothing is written (the change is made and rolled back, so the
+        same rules and the same plan state machine decide)."""
+        if action not in ("correct", "void"):
+            raise RegistryError(f"action: must be correct or void (got {str(action)[:20]!r})", field="action")
+        out: dict = {}
+        try:
+            with _db.write_transaction(self.engine) as c:
+                if action == "correct":
+                    self.correct(patient, table, record, reason=reason, by=by, as_of=as_of, conn=c, **changes)
+                else:
+                    if record is None:
+                        raise RegistryError("record: which record to void", field="record", patient=patient)
+                    self.void(patient, table, record, reason=reason, by=by, as_of=as_of, conn=c)
+                from leiosurv.registry._export import patient_record
+
+                out = patient_record(c, patient)
+                raise _RolledBack()
+        except _RolledBack:
+            return out
+
     def history_of(self, patient: str) -> list[HistoryEntry]:
         """Every correction and void of the patient's records, oldest first (the previous versions)."""
         with self.engine.connect() as c:
@@ -575,6 +598,10 @@ class Registry:
 # Each validates its arguments, builds the record and applies the plan state machine (``_plan``) to a chart.
 
 
+class _RolledBack(Exception):
+    """Ends :meth:`Registry.preview`'s transaction without writing."""
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One correction or void: which record, what was done, why, by whom, when, and its previous version."""
@@ -719,6 +746,8 @@ _CORRECTABLE = {
     "observation": ("label", "description", "site", "first_seen", "max_interval_days", "status", "closed_on"),
     "encounter": ("date", "modality_class", "kind", "modality", "provider", "findings", "status"),
 }
+#: What :meth:`Registry.correct` accepts, by table (the identity: name and birth date).
+CORRECTABLE: dict[str, tuple[str, ...]] = {"identity": ("name", "birth_date"), **_CORRECTABLE}
 _DATE_FIELDS = {"date", "end_date", "first_seen", "closed_on", "birth_date"}
 
 
@@ -743,8 +772,10 @@ def correct_record(chart: Chart, table: str, record: int | None, changes: dict, 
         if bad:
             raise RegistryError(f"{sorted(bad)[0]}: not a field of the identity (name, birth_date)",
                                 field=sorted(bad)[0])
-        return _plan.correct_identity(chart, name=changes.get("name"),
-                                      birth_date=_opt_date(changes.get("birth_date"), "birth_date"),
+        # a field not named keeps its value (correcting the name leaves the birth date)
+        return _plan.correct_identity(chart, name=changes["name"] if "name" in changes else chart.name,
+                                      birth_date=(_opt_date(changes["birth_date"], "birth_date")
+                                                  if "birth_date" in changes else chart.birth_date),
                                       reason=reason, by=by, on=as_of)
     allowed = _CORRECTABLE.get(table)
     if allowed is None:

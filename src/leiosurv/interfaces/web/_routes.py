@@ -10,6 +10,9 @@ from leiosurv.interfaces.web import (
     _routes_auth as auth,
 )
 from leiosurv.interfaces.web import (
+    _routes_corrections as corrections,
+)
+from leiosurv.interfaces.web import (
     _routes_dashboard as dashboard,
 )
 from leiosurv.interfaces.web import (
@@ -19,6 +22,7 @@ from leiosurv.interfaces.web import (
     _routes_study as study,
 )
 
-ROUTERS = [auth.router, assess.router, dashboard.router, patients.router, study.router, admin.router]
+ROUTERS = [auth.router, assess.router, dashboard.router, patients.router, corrections.router, study.router,
+           admin.router]
 
 __all__ = ["ROUTERS"]

@@ -1,0 +1,105 @@
+"""Corrections in a real browser: undo a death and correct an encounter through their confirmation steps.
+
+Playwright driving Debian's Chromium against the app served by uvicorn (the
+fixtures of ``test_browser``).  Screenshots of the confirmation and history
+pages at 1366 and 390 px go to ``$LEIOSURV_SCREENSHOTS`` (``docs/screenshots``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from test_browser import browser, server, shots  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+P = "P-BR01"
+
+
+def _findings(excised: dt.date) -> dict:
+    return {"excision_date": excised.isoformat(), "site": "left thigh", "depth": "dermal", "atypia": "moderate",
+            "mitoses": {"count": 20}, "necrosis": "absent", "margins": "negative",
+            "immunohistochemistry": {"sma": "positive", "desmin": "positive", "h_caldesmon": "positive",
+                                     "s100": "negative", "sox10": "negative"}}
+
+
+def _shoot(page, shots, name: str) -> None:  # noqa: F811
+    """The page at 1366 px and at 390 px (full length), and nothing wider than the screen at 390 px."""
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.screenshot(path=str(shots / f"{name}-1366.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(shots / f"{name}-390.png"), full_page=True)
+    wide = page.evaluate("() => document.querySelector('main').scrollWidth")
+    assert wide <= 390, f"{name}: the page's content is {wide} px wide at 390 px"
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def test_undo_a_death_and_correct_an_encounter(server, browser, shots):  # noqa: F811
+    from playwright.sync_api import expect
+
+    base, app = server
+    reg = app.state.registry
+    today = dt.date.today()
+    reg.add_patient(P, sex="female", name="Eva Lind", birth_date="1950-02-03")
+    reg.add_tumour(P, "T1", _findings(today - dt.timedelta(days=30)), as_of=today)
+    planned = {e["id"] for e in reg.patient_record(P)["encounters"] if e["status"] == "planned"}
+    assert len(planned) >= 3
+    enc = reg.record_encounter(P, date=today - dt.timedelta(days=5), tumour="T1", modality="clinical examination",
+                               as_of=today)
+    reg.record_event(P, "death", today - dt.timedelta(days=2), as_of=today)
+    death = next(e["id"] for e in reg.patient_record(P)["events"] if e["kind"] == "death")
+
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{base}/login")
+    page.fill("#username", "demo-clinician")
+    page.fill("#password", "demo-password")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+
+    # undo the death: the confirmation says what will change; nothing changes until it is confirmed
+    page.goto(f"{base}/patients/{P}")
+    page.click("text=Undo death")
+    expect(page.locator("h1")).to_contain_text("Undo the death recorded on")
+    expect(page.locator(".consequences")).to_contain_text(f"Re-opens {len(planned)} planned visits")
+    expect(page.locator(".consequences")).to_contain_text("no longer recorded as deceased")
+    assert any(e["kind"] == "death" for e in reg.patient_record(P)["events"])
+    _shoot(page, shots, "undo-death")
+    page.click("button:has-text('Undo this death')")  # without a reason: refused, nothing changed
+    expect(page.locator(".err")).to_contain_text("reason")
+    assert errors == ["Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"]
+    errors.clear()
+    assert any(e["kind"] == "death" for e in reg.patient_record(P)["events"])
+    page.fill("#reason", "death recorded for the wrong patient")
+    page.click("button:has-text('Undo this death')")
+    expect(page.locator("p.ok")).to_contain_text("entered in error")
+    rec = reg.patient_record(P)
+    assert not any(e["kind"] == "death" for e in rec["events"])
+    assert {e["id"] for e in rec["encounters"] if e["status"] == "planned"} == planned
+
+    # correct the encounter's date through the form and its confirmation
+    page.goto(f"{base}/patients/{P}")
+    page.click(f"[aria-label='Correct encounter {enc}']")
+    expect(page.locator("h1")).to_contain_text(f"Correct the encounter {enc}")
+    new_date = (today - dt.timedelta(days=6)).isoformat()
+    page.fill("#f-date", new_date)
+    page.fill("#reason", "date misread from the clinic letter")
+    page.click("text=Review the correction")
+    expect(page.locator("#confirm-h")).to_have_text("Check before applying")
+    expect(page.locator("table")).to_contain_text(new_date)
+    assert next(e for e in reg.patient_record(P)["encounters"] if e["id"] == enc)["done_on"] != new_date
+    _shoot(page, shots, "correction-confirm")
+    page.click("text=Apply the correction")
+    expect(page.locator("p.ok")).to_contain_text("Correction applied")
+    assert next(e for e in reg.patient_record(P)["encounters"] if e["id"] == enc)["done_on"] == new_date
+    hist = page.locator("ol.history")
+    expect(hist).to_contain_text("date misread from the clinic letter")
+    expect(hist).to_contain_text("death recorded for the wrong patient")
+    expect(hist).to_contain_text("demo-clinician")
+    expect(hist).to_contain_text(f"event {death}: entered in error")
+    expect(hist).to_contain_text(f"encounter {enc}: corrected")
+    _shoot(page, shots, "history")
+    assert not errors, errors
