@@ -39,7 +39,9 @@ def test_reassess_keeps_history(reg):
     reg.add_patient("P1")
     reg.add_tumour("P1", "T1", HIGH, as_of=D(2020, 2, 1))
     reg.reassess("P1", "T1", findings={"margins": "negative", "necrosis": "absent", "mitoses": {"count": 2},
-                                        "perineural_invasion": "absent", "intravascular_invasion": "absent"},
+                                        "perineural_invasion": "absent", "intravascular_invasion": "absent",
+                                        # 'low' needs the prior-LMS history recorded (seed 000, Conclusion)
+                                        "history": {"prior_leiomyosarcoma": "absent"}},
                  as_of=D(2020, 3, 1))
     reg.reassess("P1", "T1", confirmed_diagnosis="aismn", as_of=D(2020, 3, 2))
     h = reg.history("P1", "T1")

@@ -211,7 +211,7 @@ def test_excel_date_cells_are_read_as_dates(reg, tmp_path):
                       "depth": ["dermal"]}).to_excel(w, sheet_name="tumours", index=False)
     assert import_files(reg, [path], as_of=AS_OF).rows == {"patients": 2, "tumours": 1}
     assert reg.patients() == ["1001", "X"]
-    rec = reg.patient_record("X")
+    rec = reg.patient_record("X").to_dict()
     assert str(rec["tumours"][0]["diagnosis_date"]) == "2021-03-04"
 
 

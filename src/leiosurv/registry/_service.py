@@ -642,6 +642,7 @@ def add_tumour(chart: Chart, label: str, findings: dict | Findings | StoredAsses
                             patient=chart.patient.pseudonym)
     _text(label, "tumour.label", "label")
     _text(confirmed_diagnosis, "tumour.confirmed_diagnosis", "confirmed_diagnosis")
+    track_from = _opt_date(track_from, "track_from")
     s = findings if isinstance(findings, StoredAssessment) else assess_findings(
         findings, as_of=as_of, confirmed_diagnosis=confirmed_diagnosis)
     dx = _date(s.findings["excision_date"], "findings.excision_date", as_of)
