@@ -1,6 +1,7 @@
 """``leiosurv registry ...``: readable output, --json, one-line errors with exit 2, nothing written."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,11 @@ def test_patient_lifecycle_and_json(cli_db, capsys, tmp_path):
     bundle = json.loads((tmp_path / "p.json").read_text())
     kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
     assert kinds[:4] == ["Patient", "Condition", "RiskAssessment", "CarePlan"] and "Encounter" in kinds
+    # every reference resolves to an entry of the Bundle by its fullUrl (issue 21, item 8)
+    urls = {e["fullUrl"] for e in bundle["entry"]}
+    assert all(u.startswith("urn:uuid:") for u in urls) and len(urls) == len(bundle["entry"])
+    refs = re.findall(r'"reference": "([^"]+)"', json.dumps(bundle))
+    assert refs and set(refs) <= urls
 
 
 @pytest.mark.parametrize("args, match", [

@@ -11,14 +11,15 @@ Like :mod:`leiosurv.interfaces.fhir`, content is R4 built and validated with the
 R4B models of ``fhir.resources`` (see that module for why); every resource and
 the bundle are round-tripped before they are returned.
 
-Note for the clinical core (issue 10): its exporters take a live ``Assessment``
-and use a display-only subject; a stored-JSON entry point and a ``subject``
-argument would let this module drop the rebuild and the re-pointing.
+Every entry's ``fullUrl`` is a stable ``urn:uuid:`` (:func:`entry_url`) and every
+reference (subject, condition, addresses, reasonReference) is that fullUrl, so
+the references resolve inside the Bundle wherever it is sent.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 
 from leiosurv.exceptions import ExportError
 from leiosurv.interfaces.fhir import care_plan, risk_assessment
@@ -40,6 +41,19 @@ def _validate(resource: dict) -> None:
         raise ExportError(f"FHIR {resource['resourceType']} is not valid R4B: {str(exc).splitlines()[0]}") from None
     if again != obj:
         raise ExportError(f"FHIR {resource['resourceType']} does not round-trip")
+
+
+_NAMESPACE = uuid.UUID("6f1d8f1e-3c1b-5d0a-9a51-6c6575696f73")  # leiosurv's registry bundles
+
+
+def entry_url(resource_type: str, resource_id: str) -> str:
+    """The stable ``urn:uuid:`` fullUrl of a registry resource in its Bundle; references use it.
+
+    A relative reference (``Condition/x``) resolves inside a Bundle only when the entries' fullUrls are
+    RESTful server URLs; these Bundles leave the server, so every reference is the entry's fullUrl
+    (FHIR R4B, Bundle, "Resolving references in Bundles").
+    """
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{resource_type}/{resource_id}')}"
 
 
 def patient_bundle(record: dict, *, identify: bool = False) -> dict:
@@ -68,7 +82,7 @@ def patient_bundle(record: dict, *, identify: bool = False) -> dict:
             patient["name"] = [{"text": ident["name"]}]
         if ident.get("birth_date"):
             patient["birthDate"] = ident["birth_date"]
-    subject = {"reference": f"Patient/{pid}"}
+    subject = {"reference": entry_url("Patient", pid)}
     resources = [patient]
     for t in record["tumours"]:
         cid = f"{pid}-{t['id']}"
@@ -96,8 +110,8 @@ def patient_bundle(record: dict, *, identify: bool = False) -> dict:
             ra, cp = risk_assessment(a), care_plan(a)
             ra["id"], cp["id"] = f"{cid}-risk", f"{cid}-plan"
             ra["subject"] = cp["subject"] = subject
-            ra["condition"] = {"reference": f"Condition/{cid}"}
-            cp["addresses"] = [{"reference": f"Condition/{cid}"}]
+            ra["condition"] = {"reference": entry_url("Condition", cid)}
+            cp["addresses"] = [{"reference": entry_url("Condition", cid)}]
             cp["note"] = cp.get("note", []) + [{"text": f"Assessment {cur['seq']} ({cur['reason']}), rule set "
                                                         f"{cur['ruleset_version']} {cur['ruleset_hash'][:12]}"}]
             resources += [ra, cp]
@@ -111,12 +125,12 @@ def patient_bundle(record: dict, *, identify: bool = False) -> dict:
                "period": {"start": e["done_on"], "end": e["done_on"]}}
         if e.get("tumour"):
             tid = next(t["id"] for t in record["tumours"] if t["label"] == e["tumour"])
-            enc["reasonReference"] = [{"reference": f"Condition/{pid}-{tid}"}]
+            enc["reasonReference"] = [{"reference": entry_url("Condition", f"{pid}-{tid}")}]
         resources.append(enc)
     for r in resources:
         _validate(r)
     bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"fullUrl": f"urn:leiosurv:{r['resourceType']}/{r['id']}", "resource": r}
+              "entry": [{"fullUrl": entry_url(r["resourceType"], r["id"]), "resource": r}
                         for r in resources]}
     _validate(bundle)
     return json.loads(json.dumps(bundle))
