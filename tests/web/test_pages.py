@@ -407,3 +407,24 @@ def test_a_tumour_posted_for_the_deceased_is_refused_and_says_why(sqlite_app):
                                                        "excision_date": "2020-01-01", "depth": "dermal"})
     assert r.status_code == 422 and "recorded as deceased" in r.text
     assert [t["label"] for t in sqlite_app.state.registry.patient_record("SEED-000")["tumours"]] == ["forearm-1997"]
+
+
+def test_live_result_always_shows_the_confirmed_category_its_gates_and_codes(sqlite_app):
+    """Issue 21, finding A: a confirmed AISMN the stains contradict (SMA, desmin, h-caldesmon negative;
+    S100/SOX10 positive) ranks low; the form's live result still lists it, marked confirmed, with the warning,
+    the gate of the melanocytic stains, and every code system named ("no code known" where none)."""
+    c = client_for(sqlite_app, "clinician")
+    tok = csrf_of(c.get("/assess").text)
+    stains = {"sma": "negative", "desmin": "negative", "h_caldesmon": "negative", "s100": "positive",
+              "sox10": "positive"}
+    r = c.post("/assess", data={"csrf_token": tok, "excision_date": "2026-10-01", "depth": "dermal",
+                                "confirmed_diagnosis": "aismn",
+                                **{f"immunohistochemistry.{k}": v for k, v in stains.items()}})
+    assert r.status_code == 200, r.text[:300]
+    assert 'id="confirmed-candidate"' in r.text
+    confirmed = r.text[:r.text.index('id="confirmed-candidate"')]
+    assert "Atypical intradermal smooth muscle neoplasm" in confirmed[confirmed.rindex("<li"):] or \
+        "AISMN" in confirmed[confirmed.rindex("<li"):]
+    assert "warn.confirmed.contradicted" in r.text or "contradict" in r.text
+    assert "ICD-10" in r.text and "no code known" in r.text
+    assert 'class="against gated"' in r.text
