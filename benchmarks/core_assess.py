@@ -17,13 +17,14 @@ Three input sets of ``--n`` tumours each:
   each with its own date: few inputs share anything.
 
 Each set is timed ``--repeat`` times (the best is reported) in a fresh order; the process's
-first pass over a set is reported too (``cold``), since a memo in the core is filled then.
+first pass over a set is reported too (``cold``: imports and caches of the libraries).
 
-Measured on 2026-11-30 (2 shared CPUs, Python 3.11, pydantic 2.14; n=3000, best of 5, warm; the
-machine's noise is about +-0.02 ms): before the core's memo (commit 77c58ea) shared 0.39-0.41,
-distinct 0.39-0.40, varied 0.50-0.54 ms a call; with it 0.11, 0.11 and 0.48-0.49.  The memo serves
-the findings that share everything but the date, the patient, the case id, the site and the size;
-varied findings (few repeats) are neither faster nor slower.
+The core's memo of assessments (2026-11-30: shared 0.11, distinct 0.11, varied 0.48 ms a call with
+it) was removed with the registry's second pass (issue 20: one implementation of each rule, no
+override of ``model_dump_json``): ``assess`` computes every call.  Measured once after the removal
+on a loaded machine (load average 10-12 on 2 CPUs, n=1000, best of 3, warm): shared 1.31, distinct
+1.19, varied 1.73 ms a call, against 0.39, 0.39, 1.50 for the memoised code in the same run, i.e.
+about 3-4x the time for inputs that share everything but the date, the same for varied inputs.
 """
 
 from __future__ import annotations
