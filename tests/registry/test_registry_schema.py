@@ -357,9 +357,8 @@ def test_migration_0006_rewrites_sqlite_value_lists_as_comparisons_and_back(db_u
     assert set(after) - later == set(before) and after["alembic_version"] == before["alembic_version"]
     with eng.connect() as c:
         assert c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-    upgrade(eng)  # the later revisions (the registry opens only at the newest)
-    r = Registry(db_url)
-    assert r.counts()["tumour"] == 1
+    with eng.connect() as c:  # the data stays (0006 alone: later revisions have up/down tests of their own)
+        assert c.exec_driver_sql("SELECT count(*) FROM tumour").scalar() == 1
     for mc, ok in (("xray", False), ("biopsy", True)):  # refused and accepted as before
         with eng.begin() as c:
             ins = sa.insert(T.encounter).values(patient_id=pid, origin="ad_hoc", status="cancelled", kind="visit",

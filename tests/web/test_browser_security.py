@@ -73,7 +73,7 @@ def test_reset_change_and_audit_pages(server, browser, tmp_path):
     nurse_ctx = browser.new_context(viewport={"width": 1366, "height": 900})
     nurse = nurse_ctx.new_page()
     _login(nurse, base, "nurse", "first-password")
-    expect(nurse.locator("h1")).to_contain_text("Dashboard")
+    expect(nurse.locator("h1")).to_contain_text("Work list")
 
     admin_ctx = browser.new_context(viewport={"width": 1366, "height": 900})
     admin = admin_ctx.new_page()

@@ -118,7 +118,7 @@ def test_patient_letter_offers_the_calendar_only_with_dates(sqlite_app, tmp_path
     c = client_for(sqlite_app, "clinician")
     with_dates = _pdf_text(c.get("/api/v1/patients/DEMO-001/tumours/T1/letter-patient.pdf").content, tmp_path)
     assert "calendar file (.ics)" in with_dates
-    rec = sqlite_app.state.registry.patient_record("SEED-004")
+    rec = sqlite_app.state.registry.patient_record("SEED-004").to_dict()
     label = rec["tumours"][0]["label"]
     assert not [e for e in rec["encounters"] if e["status"] == "planned"]
     none = _pdf_text(c.get(f"/api/v1/patients/SEED-004/tumours/{label}/letter-patient.pdf").content, tmp_path)
@@ -144,28 +144,28 @@ def test_tumour_form_stores_only_on_the_register_button(sqlite_app):
     for action in (None, "assess"):
         data = dict(form, **({"action": action} if action else {}))
         assert c.post("/patients/DEMO-002/tumours/new", data=data).status_code == 200
-        labels = [t["label"] for t in sqlite_app.state.registry.patient_record("DEMO-002")["tumours"]]
+        labels = [t["label"] for t in sqlite_app.state.registry.patient_record("DEMO-002").to_dict()["tumours"]]
         assert "T9" not in labels
     assert c.post("/patients/DEMO-002/tumours/new", data=dict(form, action="save")).status_code == 303
-    assert "T9" in [t["label"] for t in sqlite_app.state.registry.patient_record("DEMO-002")["tumours"]]
+    assert "T9" in [t["label"] for t in sqlite_app.state.registry.patient_record("DEMO-002").to_dict()["tumours"]]
 
 
 def test_death_is_confirmed_before_it_is_recorded(sqlite_app):
     c = client_for(sqlite_app, "clinician")
     reg = sqlite_app.state.registry
     html = c.get("/patients/DEMO-003").text
-    open_before = [e for e in reg.patient_record("DEMO-003")["encounters"] if e["status"] == "planned"]
+    open_before = [e for e in reg.patient_record("DEMO-003").to_dict()["encounters"] if e["status"] == "planned"]
     assert open_before
     data = {"csrf_token": csrf_of(html), "kind": "death", "date": "2026-11-20", "tumour": "", "cause": "stroke"}
     r = c.post("/patients/DEMO-003/events", data=data)
     assert r.status_code == 200 and 'id="confirm-death"' in r.text and "Record the death" in r.text
     assert f"({len(open_before)} open now)" in r.text
-    rec = reg.patient_record("DEMO-003")
+    rec = reg.patient_record("DEMO-003").to_dict()
     assert not [e for e in rec["events"] if e["kind"] == "death"]  # nothing recorded yet
     assert [e for e in rec["encounters"] if e["status"] == "planned"] == open_before
     r = c.post("/patients/DEMO-003/events", data=dict(data, confirm="yes"))
     assert r.status_code == 303
-    assert [e["date"] for e in reg.patient_record("DEMO-003")["events"] if e["kind"] == "death"] == ["2026-11-20"]
+    assert [e["date"] for e in reg.patient_record("DEMO-003").to_dict()["events"] if e["kind"] == "death"] == ["2026-11-20"]
 
 
 def test_encounter_form_starts_on_the_due_item(sqlite_app):
@@ -174,7 +174,7 @@ def test_encounter_form_starts_on_the_due_item(sqlite_app):
     select = html[html.index('<select id="enc-item"'):]
     select = select[:select.index("</select>")]
     selected = re.findall(r'<option value="([^"]*)"[^>]*selected', select)
-    rec = sqlite_app.state.registry.patient_record("DEMO-001")
+    rec = sqlite_app.state.registry.patient_record("DEMO-001").to_dict()
     overdue = sorted((e for e in rec["encounters"] if e["status"] == "planned" and e["window_end"] < "2026-11-29"),
                      key=lambda e: e["due"])
     assert overdue, "the demo patient has an overdue item"
@@ -183,7 +183,7 @@ def test_encounter_form_starts_on_the_due_item(sqlite_app):
 
 def test_encounter_modality_cannot_contradict_the_planned_item(sqlite_app):
     c = client_for(sqlite_app, "clinician")
-    rec = sqlite_app.state.registry.patient_record("DEMO-001")
+    rec = sqlite_app.state.registry.patient_record("DEMO-001").to_dict()
     item = next(e for e in rec["encounters"] if e["status"] == "planned" and e.get("modality"))
     body = {"date": "2026-11-28", "status": "done", "tumour": item["tumour"], "plan_item": item["plan_item"]}
     r = c.post("/api/v1/patients/DEMO-001/encounters", json=dict(body, modality="ultrasound of the liver"))
@@ -244,14 +244,14 @@ def test_dashboard_row_records_the_item_done_and_comes_back(sqlite_app):
     c = client_for(sqlite_app, "clinician")
     reg = sqlite_app.state.registry
     html = c.get("/dashboard", params={"who": "DEMO-001"}).text
-    item = next(e for e in reg.patient_record("DEMO-001")["encounters"]
+    item = next(e for e in reg.patient_record("DEMO-001").to_dict()["encounters"]
                 if e["status"] == "planned" and e["window_end"] < "2026-11-29")
     back = "/dashboard?who=DEMO-001"
     r = c.post("/dashboard/record", data={"csrf_token": csrf_of(html), "back": back, "patient": "DEMO-001",
                                           "tumour": item["tumour"], "plan_item": item["plan_item"],
                                           "date": "2026-11-28", "status": "done"})
     assert r.status_code == 303 and r.headers["location"].startswith(back + "&done=")
-    rec = reg.patient_record("DEMO-001")
+    rec = reg.patient_record("DEMO-001").to_dict()
     row = next(e for e in rec["encounters"] if e["id"] == item["id"])
     assert row["status"] == "done" and row["done_on"] == "2026-11-28"
     assert "Recorded: DEMO-001" in c.get(r.headers["location"]).text
@@ -406,7 +406,7 @@ def test_a_tumour_posted_for_the_deceased_is_refused_and_says_why(sqlite_app):
     r = c.post("/patients/SEED-000/tumours/new", data={"csrf_token": csrf_of(html), "action": "save", "label": "T2",
                                                        "excision_date": "2020-01-01", "depth": "dermal"})
     assert r.status_code == 422 and "recorded as deceased" in r.text
-    assert [t["label"] for t in sqlite_app.state.registry.patient_record("SEED-000")["tumours"]] == ["forearm-1997"]
+    assert [t["label"] for t in sqlite_app.state.registry.patient_record("SEED-000").to_dict()["tumours"]] == ["forearm-1997"]
 
 
 def test_live_result_always_shows_the_confirmed_category_its_gates_and_codes(sqlite_app):
