@@ -15,6 +15,8 @@ from leiosurv.study._multivariable import (
     MultivariableRow,
     multivariable_fine_gray,
 )
+from leiosurv.study._performance import MARKERS, PREDICTED_RULE, calibration_plot, performance_lines, rule_performance
+from leiosurv.study._performance_results import CalibrationPoint, Discrimination, RulePerformance
 from leiosurv.study._pipeline import StudyOptions, printed_decimals, rounding_interval, run_study, validate_rule
 from leiosurv.study._report import methods_text, render_report, result_tables, results_text, write_report
 from leiosurv.study._results import *  # noqa: F403 (its public names, listed once in its __all__)
@@ -39,6 +41,14 @@ from leiosurv.study._synth import (
 )
 
 __all__ = [
+    "rule_performance",
+    "calibration_plot",
+    "performance_lines",
+    "PREDICTED_RULE",
+    "MARKERS",
+    "RulePerformance",
+    "Discrimination",
+    "CalibrationPoint",
     "multivariable_fine_gray",
     "MultivariableFineGray",
     "MultivariableRow",

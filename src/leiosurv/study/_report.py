@@ -34,6 +34,7 @@ import pandas as pd
 from leiosurv.clinical import evidence
 from leiosurv.files import atomic_write
 from leiosurv.study._figures import cif_plot, figure_bytes, forest_plot, remaining_risk_plot
+from leiosurv.study._performance import PREDICTED_RULE, calibration_plot, extra_tables
 from leiosurv.study._results import (
     DAYS_PER_YEAR,
     FLAG_MARK,
@@ -377,6 +378,7 @@ def result_tables(result: StudyResult | RuleValidation) -> dict[str, pd.DataFram
            "remaining_risk": remaining}
     if validation:
         out["published_comparison"] = pd.DataFrame([c.to_dict() for c in validation.comparisons])
+    out.update(extra_tables(result))
     for df in out.values():
         df.insert(0, "synthetic", syn)
     return out
@@ -410,6 +412,9 @@ def render_report(result: StudyResult | RuleValidation, *, ci_bands: bool = True
                       lambda o=o: cif_plot(study, o, by="group", ci_band=ci_bands)))
     if study.conditional:
         specs.append(("remaining_risk", "Remaining risk given event-free", lambda: remaining_risk_plot(study)))
+    if validation is not None and validation.performance is not None:
+        specs.append(("calibration", "Calibration of the published risks",
+                      lambda: calibration_plot(validation.performance, synthetic=study.synthetic)))
     for name, caption, make in specs:
         fig = make()
         files[f"{name}.png"] = figure_bytes(fig, "png", dpi=_DPI)
@@ -434,6 +439,7 @@ def render_report(result: StudyResult | RuleValidation, *, ci_bands: bool = True
         published=evidence.DLMS_FACTOR_RISKS, published_overall=evidence.DLMS_OVERALL_5Y, seed=evidence.SEED_001,
         factor_label=study.factor_label, notes=_footnotes(study),
         remaining=_remaining_rows(study), comparison_rule=RuleValidation.COMPARISON_RULE,
+        predicted_rule=PREDICTED_RULE,
         files=sorted(files) + ["report.html"],
     )
     files["report.html"] = html.encode("utf-8")

@@ -16,6 +16,8 @@ from typing import Any
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
 from leiosurv.serial import JSONFloat, Serialisable
+from leiosurv.study._multivariable import MultivariableFineGray
+from leiosurv.study._performance_results import RulePerformance
 from leiosurv.study._schema import DAYS_PER_YEAR
 
 __all__ = [
@@ -399,6 +401,9 @@ class StudyResult(Serialisable):
     conditional : tuple of ConditionalRisk
         Per outcome, group (all, high, low) and landmark: the risk by the
         horizon given event-free at the landmark.
+    multivariable : tuple of MultivariableFineGray
+        The optional multivariable Fine–Gray table per outcome
+        (``run_study(..., multivariable=True)``); empty when not asked for.
     """
 
     provenance: dict[str, Any]
@@ -409,6 +414,7 @@ class StudyResult(Serialisable):
     groups: dict[str, GroupResult]
     curves: tuple[Curve, ...]
     conditional: tuple[ConditionalRisk, ...] = ()
+    multivariable: tuple[MultivariableFineGray, ...] = ()
 
     @property
     def synthetic(self) -> bool:
@@ -523,6 +529,8 @@ class RuleValidation(Serialisable):
 
     study: StudyResult
     comparisons: tuple[Comparison, ...]
+    performance: RulePerformance | None = None
+    """The rule's discrimination and calibration on the cohort (:func:`leiosurv.study.rule_performance`)."""
 
     COMPARISON_RULE = (
         "A published figure is compared as the interval its rounding allows (\"18\" is 17.5 to 18.5, \"9.3\" is "

@@ -155,8 +155,11 @@ def _with_common(f):
 @_with_common
 @click.option("--factors", multiple=True, help="Extra 0/1 factor columns (repeat or comma-separate).")
 @click.option("--thresholds", default=None, help="Derivation thresholds in points, e.g. met=5,lr=10 (the default).")
+@click.option("--multivariable", is_flag=True,
+              help="Add the exploratory multivariable Fine-Gray table (age, sex, the four factors) per outcome.")
 def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon: str, level: float, variance: str,
-          ci: str, force: bool, progress: bool, factors: tuple[str, ...], thresholds: str | None) -> None:
+          ci: str, force: bool, progress: bool, factors: tuple[str, ...], thresholds: str | None,
+          multivariable: bool) -> None:
     """Run the cohort study of seed 001 on COHORT and write the report to --out.
 
     COHORT is a file, or a patient registry: a leiosurv registry SQLite file, a postgresql:// URL, or
@@ -170,13 +173,15 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
     def work():
         c = _read(cohort, table, sheet, extras)
         return run_study(c, horizon_days=days, factors=extras, thresholds=thr, level=level, variance=variance,
-                         ci=ci, progress=_progress_bar(progress))
+                         ci=ci, progress=_progress_bar(progress), multivariable=multivariable)
 
     result = _run(cohort, out, force, work)
     if result.synthetic:
         click.echo("SYNTHETIC DATA: this cohort is synthetic; the report says so on every page and figure.")
     rule = "; ".join(result.factor_label(f) for f in result.rule.factors) or "(no factor exceeded the thresholds)"
     click.echo(f"Derived rule: high risk if any of {rule}")
+    for m in result.multivariable:
+        click.echo(str(m))
     click.echo(f"Report: {out / 'report.html'}")
 
 
@@ -206,6 +211,11 @@ def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | No
         click.echo(f"  ? {c.message}")
     for c in (c for c in result.comparisons if c.rounding_explains):
         click.echo(f"  ~ {c.message}")
+    if result.performance is not None:
+        from leiosurv.study import performance_lines
+
+        for line in performance_lines(result.performance):
+            click.echo(line)
     click.echo(f"Report: {out / 'report.html'}")
 
 
