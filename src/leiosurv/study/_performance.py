@@ -92,7 +92,7 @@ def _point(outcome: str, kind: str, factor: str, arm: str, label: str, published
         text = published.printed.get("estimate", "")
         if published.lower is not None and published.upper is not None:
             text += f" ({published.printed.get('lower', '')} to {published.printed.get('upper', '')})"
-        pred = (published.estimate, lo, hi, text, str(published.citation))
+        pred = (published.estimate, lo, hi, text, published.citation.short())
     obs = (nan, nan, nan, nan, 0, 0, ()) if risk is None else (
         risk.estimate, risk.se, risk.lower, risk.upper, risk.n, risk.n_events, tuple(risk.flags))
     return CalibrationPoint(outcome, kind, factor, arm, label, *pred, *obs[:6], flags=obs[6])
@@ -196,13 +196,14 @@ def calibration_plot(perf: RulePerformance, *, synthetic: bool = False) -> Figur
     years = perf.horizon_days / DAYS_PER_YEAR
     lvl = int(round(100 * perf.level))
     outcomes = list(dict.fromkeys(c.outcome for c in perf.calibration))
-    fig = Figure(figsize=(12, 5.6), dpi=100)
+    fig = Figure(figsize=(12, 7.2), dpi=100)
     colours = {"overall": "black", "present": "#c0392b", "absent": "#1f5fa8"}
     for i, o in enumerate(outcomes):
-        ax = fig.add_axes((0.07 + 0.49 * i, 0.14, 0.41, 0.72), gid=f"calibration-{o}")
+        x0 = 0.07 + 0.49 * i
+        ax = fig.add_axes((x0, 0.36, 0.41, 0.55), gid=f"calibration-{o}")
         pts = [c for c in perf.calibration if c.outcome == o and c.published and not math.isnan(c.observed)]
         top = 1.0
-        for c in pts:
+        for k, c in enumerate(pts, start=1):
             x, y = 100 * c.predicted, 100 * c.observed
             xerr = None if math.isnan(c.predicted_lower) else [[x - 100 * c.predicted_lower],
                                                                  [100 * c.predicted_upper - x]]
@@ -210,9 +211,13 @@ def calibration_plot(perf: RulePerformance, *, synthetic: bool = False) -> Figur
             colour = colours["overall" if c.kind == "overall" else c.arm]
             ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt="s" if c.kind == "overall" else "o", color=colour,
                         markerfacecolor="white" if c.flags else colour, capsize=3, elinewidth=1.1)
+            ax.annotate(str(k), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=8.5, color=colour,
+                        fontweight="bold")
             name = "all patients" if c.kind == "overall" else c.label.split(", ", 1)[1]
-            ax.annotate(name + (f" {FLAG_MARK}" if c.flags else ""), (x, y), xytext=(5, 4),
-                        textcoords="offset points", fontsize=7.5, color=colour)
+            fig.text(x0, 0.25 - 0.028 * (k - 1),
+                     f"{k}  {name}{' ' + FLAG_MARK if c.flags else ''}: published {c.predicted_text}; "
+                     f"observed {_pct(c.observed)} ({_pct(c.observed_lower)} to {_pct(c.observed_upper)})",
+                     fontsize=7.2, color=colour)
             top = max(top, x if xerr is None else 100 * c.predicted_upper, 100 * c.observed_upper)
         top = min(100.0, 1.08 * top)
         ax.plot([0, top], [0, top], linestyle="--", color="#888888", linewidth=1, label="perfect agreement")
