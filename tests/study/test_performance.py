@@ -251,3 +251,12 @@ def test_cli_study_multivariable_flag_and_validate_rule_performance(tmp_path, ca
     assert out.rstrip().splitlines()[-1].startswith("Report:")
     for name in ("discrimination.csv", "calibration.csv", "calibration.png", "calibration.svg"):
         assert (tmp_path / "val" / name).exists()
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from leiosurv.study import _performance
+
+    failed, tried = doctest.testmod(_performance, optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failed == 0
