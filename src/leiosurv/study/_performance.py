@@ -93,9 +93,10 @@ def _point(outcome: str, kind: str, factor: str, arm: str, label: str, published
         if published.lower is not None and published.upper is not None:
             text += f" ({published.printed.get('lower', '')} to {published.printed.get('upper', '')})"
         pred = (published.estimate, lo, hi, text, published.citation.short())
-    obs = (nan, nan, nan, nan, 0, 0, ()) if risk is None else (
-        risk.estimate, risk.se, risk.lower, risk.upper, risk.n, risk.n_events, tuple(risk.flags))
-    return CalibrationPoint(outcome, kind, factor, arm, label, *pred, *obs[:6], flags=obs[6])
+    if risk is None:
+        return CalibrationPoint(outcome, kind, factor, arm, label, *pred, nan, nan, nan, nan, 0, 0)
+    return CalibrationPoint(outcome, kind, factor, arm, label, *pred, risk.estimate, risk.se, risk.lower,
+                            risk.upper, risk.n, risk.n_events, flags=tuple(risk.flags))
 
 
 def rule_performance(cohort: Any, study: StudyResult) -> RulePerformance:

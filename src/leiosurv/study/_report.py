@@ -9,9 +9,11 @@
   (and, for a validation, the comparison with the published figures);
 * ``result.json`` — the whole result (``to_dict``), lossless;
 * ``table1.csv``, ``overall_risks.csv``, ``univariable.csv``, ``rule.csv``,
-  ``risk_groups.csv``, ``remaining_risk.csv`` (and ``published_comparison.csv``);
+  ``risk_groups.csv``, ``remaining_risk.csv`` (and ``published_comparison.csv``,
+  ``discrimination.csv``, ``calibration.csv`` for a validation, ``multivariable.csv``
+  when the study has the multivariable table);
 * ``forest_plot``, ``cif_<outcome>``, ``cif_groups_<outcome>``, ``remaining_risk``
-  as ``.png`` (200 dpi) and ``.svg``.
+  (and ``calibration`` for a validation) as ``.png`` (200 dpi) and ``.svg``.
 
 :func:`render_report` renders all of them in memory; :func:`write_report`
 writes them all or none (:func:`leiosurv.files.atomic_write`).
