@@ -15,6 +15,8 @@ from leiosurv.study._multivariable import (
     MultivariableRow,
     multivariable_fine_gray,
 )
+from leiosurv.study._performance import MARKERS, PREDICTED_RULE, calibration_plot, performance_lines, rule_performance
+from leiosurv.study._performance_results import CalibrationPoint, Discrimination, RulePerformance
 from leiosurv.study._pipeline import (
     StudyOptions,
     printed_decimals,
@@ -47,6 +49,14 @@ from leiosurv.study._synth import (
 )
 
 __all__ = [
+    "rule_performance",
+    "calibration_plot",
+    "performance_lines",
+    "PREDICTED_RULE",
+    "MARKERS",
+    "RulePerformance",
+    "Discrimination",
+    "CalibrationPoint",
     "multivariable_fine_gray",
     "MultivariableFineGray",
     "MultivariableRow",

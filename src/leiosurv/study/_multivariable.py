@@ -22,7 +22,6 @@ import numpy as np
 
 from leiosurv.clinical import evidence
 from leiosurv.serial import JSONFloat, Serialisable
-from leiosurv.study._results import OUTCOME_LABELS
 from leiosurv.study._schema import OUTCOME_COLUMNS
 
 __all__ = ["MIN_EVENTS_PER_VARIABLE", "MultivariableRow", "MultivariableFineGray", "multivariable_fine_gray"]
@@ -79,6 +78,8 @@ class MultivariableFineGray(Serialisable):
     """Why there are no rows, when the model cannot be estimated (e.g. a factor separates the events)."""
 
     def __str__(self) -> str:
+        from leiosurv.study._results import OUTCOME_LABELS  # here: _results imports this module
+
         head = (f"Multivariable Fine-Gray, {OUTCOME_LABELS.get(self.outcome, self.outcome).lower()} "
                 f"(competing: death without it): n={self.n_used} complete cases "
                 f"({self.n_excluded_missing} excluded for missing values), {self.n_events} events, "

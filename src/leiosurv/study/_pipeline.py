@@ -17,6 +17,7 @@ to JSON (``to_dict`` / ``from_dict``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import sys
@@ -29,6 +30,8 @@ from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
 from leiosurv.study._analysis import CI_METHODS, VARIANCES
 from leiosurv.study._analysis import analyse as _analyse
+from leiosurv.study._multivariable import multivariable_fine_gray
+from leiosurv.study._performance import rule_performance
 from leiosurv.study._results import (
     DAYS_PER_YEAR,
     FLAG_MARK,
@@ -82,6 +85,7 @@ def run_study(
     factors: Sequence[str] | None = None,
     thresholds: Mapping[str, float] | str | None = None,
     labels: Mapping[str, str] | None = None,
+    multivariable: bool = False,
     **options: Unpack[StudyOptions],
 ) -> StudyResult:
     """Run the cohort study of seed 001 on *cohort* and derive a high/low-risk rule.
@@ -101,6 +105,11 @@ def run_study(
         Derivation thresholds per outcome (fractions, or ``"met=5,lr=10"`` in
         points); default ``evidence.DLMS_DERIVATION_THRESHOLDS``.  A factor
         enters the rule when its risk difference is strictly greater.
+    multivariable : bool, default False
+        Add the multivariable Fine–Gray table (:func:`leiosurv.study.multivariable_fine_gray`:
+        age, sex and the four factors of seed 001, per outcome, flagged exploratory below 10
+        events per variable) as ``result.multivariable``.  A model that cannot be estimated
+        carries its note; the study goes on.
     **options : StudyOptions
         Keywords shared with :func:`validate_rule` (an unknown one is an InputError):
     horizon_days : float or str, default 5 years (1826.25 days)
@@ -153,8 +162,11 @@ def run_study(
     """
     horizon, opts = _options("run_study", options)
     thr = parse_thresholds(thresholds)
-    return _analyse(cohort, horizon=horizon, extra_factors=tuple(factors or ()), thresholds=thr, rule=None,
-                    provenance=_provenance(cohort), labels=labels, **opts)
+    if not isinstance(multivariable, bool):
+        raise InputError(f"multivariable must be True or False, but was {multivariable!r}")
+    result = _analyse(cohort, horizon=horizon, extra_factors=tuple(factors or ()), thresholds=thr, rule=None,
+                      provenance=_provenance(cohort), labels=labels, **opts)
+    return _with_multivariable(cohort, result) if multivariable else result
 
 
 def validate_rule(cohort: Any, **options: Unpack[StudyOptions]) -> RuleValidation:
@@ -184,7 +196,14 @@ def validate_rule(cohort: Any, **options: Unpack[StudyOptions]) -> RuleValidatio
                 dict(evidence.DLMS_DERIVATION_THRESHOLDS))
     study = _analyse(cohort, horizon=horizon, extra_factors=(), thresholds=None, rule=rule,
                      provenance=_provenance(cohort, analysis="validate-rule"), **opts)
-    return RuleValidation(study, tuple(_compare(study)))
+    return RuleValidation(study, tuple(_compare(study)), rule_performance(cohort, study))
+
+
+def _with_multivariable(cohort: Any, result: StudyResult) -> StudyResult:
+    """*result* with the multivariable Fine–Gray table of *cohort* (at the study's confidence level)."""
+    tables = multivariable_fine_gray(cohort, level=float(result.provenance["level"]))
+    return dataclasses.replace(result, multivariable=tables,
+                               provenance={**result.provenance, "multivariable": True})
 
 
 def _options(function: str, given: Mapping[str, Any]) -> tuple[float, dict]:

@@ -9,9 +9,11 @@
   (and, for a validation, the comparison with the published figures);
 * ``result.json`` — the whole result (``to_dict``), lossless;
 * ``table1.csv``, ``overall_risks.csv``, ``univariable.csv``, ``rule.csv``,
-  ``risk_groups.csv``, ``remaining_risk.csv`` (and ``published_comparison.csv``);
+  ``risk_groups.csv``, ``remaining_risk.csv`` (and ``published_comparison.csv``,
+  ``discrimination.csv``, ``calibration.csv`` for a validation, ``multivariable.csv``
+  when the study has the multivariable table);
 * ``forest_plot``, ``cif_<outcome>``, ``cif_groups_<outcome>``, ``remaining_risk``
-  as ``.png`` (200 dpi) and ``.svg``.
+  (and ``calibration`` for a validation) as ``.png`` (200 dpi) and ``.svg``.
 
 :func:`render_report` renders all of them in memory; :func:`write_report`
 writes them all or none (:func:`leiosurv.files.atomic_write`).
@@ -36,6 +38,7 @@ from leiosurv.clinical import evidence
 from leiosurv.files import atomic_write
 from leiosurv.stats import EXACT_BOUND_METHOD
 from leiosurv.study._figures import cif_plot, figure_bytes, forest_plot, remaining_risk_plot
+from leiosurv.study._performance import PREDICTED_RULE, calibration_plot, extra_tables
 from leiosurv.study._results import (
     DAYS_PER_YEAR,
     FLAG_MARK,
@@ -473,6 +476,7 @@ def result_tables(result: StudyResult | RuleValidation) -> dict[str, pd.DataFram
         out["published_comparison"] = pd.DataFrame([
             {**c.to_dict(), "flags": "; ".join(c.flags), "flagged": bool(c.flags), "status": c.status}
             for c in validation.comparisons])
+    out.update(extra_tables(result))
     for df in out.values():
         df.insert(0, "synthetic", syn)
     return out
@@ -506,6 +510,9 @@ def render_report(result: StudyResult | RuleValidation, *, ci_bands: bool = True
                       lambda o=o: cif_plot(study, o, by="group", ci_band=ci_bands)))
     if study.conditional:
         specs.append(("remaining_risk", "Remaining risk given event-free", lambda: remaining_risk_plot(study)))
+    if validation is not None and validation.performance is not None:
+        specs.append(("calibration", "Calibration of the published risks",
+                      lambda: calibration_plot(validation.performance, synthetic=study.synthetic)))
     for name, caption, make in specs:
         fig = make()
         files[f"{name}.png"] = figure_bytes(fig, "png", dpi=_DPI)
@@ -532,6 +539,7 @@ def render_report(result: StudyResult | RuleValidation, *, ci_bands: bool = True
         published=evidence.DLMS_FACTOR_RISKS, published_overall=evidence.DLMS_OVERALL_5Y, seed=evidence.SEED_001,
         factor_label=study.factor_label, notes=_footnotes(study),
         remaining=_remaining_rows(study), comparison_rule=RuleValidation.COMPARISON_RULE,
+        predicted_rule=PREDICTED_RULE,
         files=sorted(files) + ["report.html"],
     )
     files["report.html"] = html.encode("utf-8")

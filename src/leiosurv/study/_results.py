@@ -16,6 +16,8 @@ from typing import Any
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import InputError
 from leiosurv.serial import JSONFloat, Serialisable
+from leiosurv.study._multivariable import MultivariableFineGray
+from leiosurv.study._performance_results import RulePerformance
 from leiosurv.study._schema import DAYS_PER_YEAR
 from leiosurv.study._stability import RuleStability
 
@@ -406,6 +408,9 @@ class StudyResult(Serialisable):
     conditional : tuple of ConditionalRisk
         Per outcome, group (all, high, low) and landmark: the risk by the
         horizon given event-free at the landmark.
+    multivariable : tuple of MultivariableFineGray
+        The optional multivariable Fine–Gray table per outcome
+        (``run_study(..., multivariable=True)``); empty when not asked for.
     """
 
     provenance: dict[str, Any]
@@ -418,6 +423,7 @@ class StudyResult(Serialisable):
     conditional: tuple[ConditionalRisk, ...] = ()
     stability: RuleStability | None = None
     """The derivation repeated on bootstrap resamples (``bootstrap=`` resamples; None when 0)."""
+    multivariable: tuple[MultivariableFineGray, ...] = ()
 
     @property
     def synthetic(self) -> bool:
@@ -550,6 +556,8 @@ class RuleValidation(Serialisable):
 
     study: StudyResult
     comparisons: tuple[Comparison, ...]
+    performance: RulePerformance | None = None
+    """The rule's discrimination and calibration on the cohort (:func:`leiosurv.study.rule_performance`)."""
 
     COMPARISON_RULE = (
         "A published figure and the cohort's estimate are compared through their difference, weighing both "

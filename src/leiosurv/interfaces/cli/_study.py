@@ -195,10 +195,12 @@ def _with_common(f):
 @click.option("--thresholds", default=None, help="Derivation thresholds in points, e.g. met=5,lr=10 (the default).")
 @click.option("--label", "labels", multiple=True,
               help="Display label of an extra factor, COLUMN=TEXT, e.g. --label 'deep_invasion=Deep invasion'.")
+@click.option("--multivariable", is_flag=True,
+              help="Add the exploratory multivariable Fine-Gray table (age, sex, the four factors) per outcome.")
 def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon: str, level: float, variance: str,
           ci: str, min_patients: int | None, min_events: int | None, landmarks: str | None, bootstrap: int | None,
           seed: int | None, as_json: bool, force: bool, progress: bool, factors: tuple[str, ...],
-          thresholds: str | None, labels: tuple[str, ...]) -> None:
+          thresholds: str | None, labels: tuple[str, ...], multivariable: bool) -> None:
     """Run the cohort study of seed 001 on COHORT and write the report to --out.
 
     COHORT is a file, or a patient registry: a leiosurv registry SQLite file, a postgresql:// URL, or
@@ -220,7 +222,7 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
     def work():
         c = _read(cohort, table, sheet, extras)
         return run_study(c, horizon_days=days, factors=extras, thresholds=thr, labels=names, level=level,
-                         variance=variance, ci=ci, **opts)
+                         variance=variance, ci=ci, multivariable=multivariable, **opts)
 
     result = _run(cohort, out, force, work)
     if as_json:
@@ -234,6 +236,8 @@ def study(cohort: str, out: Path, table: str | None, sheet: str | None, horizon:
     if st is not None:
         click.echo(f"Re-derived in {100 * st.derived_frequency:.1f}% of {st.resamples} bootstrap resamples "
                    f"(seed {st.seed}); the published rule in {100 * st.published_frequency:.1f}%")
+    for m in result.multivariable:
+        click.echo(str(m))
     click.echo(f"Report: {out / 'report.html'}")
 
 
@@ -274,6 +278,11 @@ def validate_rule_cmd(cohort: str, out: Path, table: str | None, sheet: str | No
                         for o, fs in st.published_rule.items() for f in fs)
         click.echo(f"Bootstrap ({st.resamples} resamples, seed {st.seed}): published rule re-derived in "
                    f"{100 * st.published_frequency:.1f}%; each published factor selected for its outcome: {sel}")
+    if result.performance is not None:
+        from leiosurv.study import performance_lines
+
+        for line in performance_lines(result.performance):
+            click.echo(line)
     click.echo(f"Report: {out / 'report.html'}")
 
 
