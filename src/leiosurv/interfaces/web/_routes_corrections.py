@@ -12,7 +12,6 @@ read and write is audited with the patient's pseudonym.
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -23,7 +22,7 @@ from leiosurv.exceptions import LeiosurvError, NotFoundError
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, check_csrf
 from leiosurv.interfaces.web._routes_patients import audited
-from leiosurv.registry import CORRECTABLE, Registry
+from leiosurv.registry import CORRECTABLE, HistoryEntry, Registry
 
 router = APIRouter()
 PseudonymPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -64,17 +63,6 @@ class ChangeOut(BaseModel):
     applied: bool
     message: str
     changes: list[str] = Field(description="What the change does to the patient's record and plan.")
-
-
-class HistoryOut(BaseModel):
-    table: str
-    record: int
-    action: str
-    reason: str
-    by: str
-    at: _dt.datetime
-    entered_on: _dt.date
-    previous: dict
 
 
 # --- what a change does (the difference of two records, as the registry gives them) --------------------
@@ -229,12 +217,12 @@ def api_void(request: Request, body: VoidIn, user: ClinicianDep, reg: RegistryDe
                      changes=ch)
 
 
-@router.get("/api/v1/patients/{pseudonym}/history", response_model=list[HistoryOut], tags=["corrections"],
+@router.get("/api/v1/patients/{pseudonym}/history", response_model=list[HistoryEntry], tags=["corrections"],
             responses={404: {"description": "No such patient"}})
 def api_history(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath) -> list:
     """Every correction and void of the patient's records, oldest first: previous version, who, when, why."""
     with audited(request, user, "read", "record history", pseudonym):
-        return [HistoryOut(**vars(h)) for h in reg.history_of(pseudonym)]
+        return reg.history_of(pseudonym)
 
 
 # --- the pages ------------------------------------------------------------------------------------------
