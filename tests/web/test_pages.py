@@ -165,7 +165,8 @@ def test_death_is_confirmed_before_it_is_recorded(sqlite_app):
     assert [e for e in rec["encounters"] if e["status"] == "planned"] == open_before
     r = c.post("/patients/DEMO-003/events", data=dict(data, confirm="yes"))
     assert r.status_code == 303
-    assert [e["date"] for e in reg.patient_record("DEMO-003").to_dict()["events"] if e["kind"] == "death"] == ["2026-11-20"]
+    events = reg.patient_record("DEMO-003").to_dict()["events"]
+    assert [e["date"] for e in events if e["kind"] == "death"] == ["2026-11-20"]
 
 
 def test_encounter_form_starts_on_the_due_item(sqlite_app):
@@ -406,7 +407,8 @@ def test_a_tumour_posted_for_the_deceased_is_refused_and_says_why(sqlite_app):
     r = c.post("/patients/SEED-000/tumours/new", data={"csrf_token": csrf_of(html), "action": "save", "label": "T2",
                                                        "excision_date": "2020-01-01", "depth": "dermal"})
     assert r.status_code == 422 and "recorded as deceased" in r.text
-    assert [t["label"] for t in sqlite_app.state.registry.patient_record("SEED-000").to_dict()["tumours"]] == ["forearm-1997"]
+    tumours = sqlite_app.state.registry.patient_record("SEED-000").to_dict()["tumours"]
+    assert [t["label"] for t in tumours] == ["forearm-1997"]
 
 
 def test_live_result_always_shows_the_confirmed_category_its_gates_and_codes(sqlite_app):
