@@ -4,54 +4,10 @@ patients a list showed, and a session from before the reset no longer opens a pa
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
-from test_browser import ARGS, CHROMIUM, _need_chromium
+from test_browser import browser, server  # noqa: F401  (fixtures: a fresh demo registry for this module)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    _need_chromium()
-    import uvicorn
-
-    from leiosurv.interfaces.web import Settings, create_app, load_demo
-    from leiosurv.registry import Registry
-
-    db = str(tmp_path_factory.mktemp("browser-security") / "web.sqlite")
-    reg = Registry(db, create=True)
-    load_demo(reg, n_synthetic=10)
-    app = create_app(Settings(db=db, secret_key="browser-security-" + "k" * 32), registry=reg)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    for _ in range(400):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}", app
-    srv.should_exit = True
-    th.join(10)
-    reg.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _login(page, base: str, user: str, password: str) -> None:
@@ -62,7 +18,7 @@ def _login(page, base: str, user: str, password: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def test_reset_change_and_audit_pages(server, browser, tmp_path):
+def test_reset_change_and_audit_pages(server, browser, tmp_path):  # noqa: F811 (fixtures)
     from playwright.sync_api import expect
 
     base, app = server
