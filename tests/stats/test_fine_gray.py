@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,17 +32,7 @@ from leiosurv.exceptions import DataError, InputError
 from leiosurv.stats import FineGray, cumulative_incidence, fine_gray
 from leiosurv.stats._fine_gray import FineGrayData
 
-REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
-DATA = Path(__file__).resolve().parent / "data"
-RTOL = 1e-9
-MODELS = ("ulcer_only", "main", "main_months_ties")
-
-
-@cache
-def reference() -> tuple[pd.DataFrame, dict]:
-    if not REF.is_dir():
-        pytest.fail(f"R reference directory missing: {REF} (clone shared/ beside the repository)")
-    return pd.read_csv(REF / "melanoma.csv"), json.loads((REF / "melanoma_finegray.json").read_text())
+from ._regression_data import DATA, MODELS, REF, RTOL, reference
 
 
 def model_data(name: str) -> tuple[pd.DataFrame, dict]:
