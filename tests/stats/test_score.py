@@ -91,7 +91,7 @@ _rows = st.lists(st.tuples(st.integers(1, 20), st.integers(0, 2), st.integers(0,
 @settings(max_examples=60, deadline=None)
 @given(_rows)
 def test_invariants(rows):
-    """AUC in [0, 1]; a constant prediction has AUC 1/2; reversing the ranking gives 1 - AUC; Brier >= 0;
+    """AUC in [0, 1] (up to rounding); a constant prediction has AUC 1/2; reversing the ranking gives 1 - AUC; Brier >= 0;
     the influence functions have mean 0 (up to rounding)."""
     t = np.array([r[0] for r in rows], dtype=float)
     e = np.array([r[1] for r in rows])
@@ -106,7 +106,7 @@ def test_invariants(rows):
         return
     s = score(data, {"m": p, "flat": np.full(t.size, 0.3), "rev": 1 - p}, tau)
     auc = s.auc.set_index("model")["auc"]
-    assert 0 <= auc["m"] <= 1
+    assert -1e-12 <= auc["m"] <= 1 + 1e-12  # a ratio of weighted sums: in [0, 1] up to rounding (1 + 4e-16 seen)
     assert auc["flat"] == pytest.approx(0.5)
     assert auc["rev"] == pytest.approx(1 - auc["m"])
     assert (s.brier["brier"] >= 0).all()
