@@ -44,7 +44,16 @@ Examples
 """
 
 from leiosurv.stats._aalen_johansen import IntervalOptions, cumulative_incidence
-from leiosurv.stats._ci import EXACT_BOUND_METHOD, exact_bound, n_known
+from leiosurv.stats._ci import (
+    EDGE_TOLERANCE,
+    EXACT_BOUND_METHOD,
+    at_zero_or_one,
+    exact_band,
+    exact_bound,
+    exact_bounds,
+    n_known,
+    n_known_at,
+)
 from leiosurv.stats._conditional import ConditionalIncidence, conditional_incidence
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._cox import cause_specific_cox
@@ -74,7 +83,12 @@ __all__ = [
     "score",
     "Score",
     "exact_bound",
+    "exact_bounds",
+    "exact_band",
+    "at_zero_or_one",
+    "EDGE_TOLERANCE",
     "n_known",
+    "n_known_at",
     "EXACT_BOUND_METHOD",
     "CumulativeIncidence",
     "ConditionalIncidence",

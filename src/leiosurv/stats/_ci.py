@@ -24,7 +24,8 @@ import numpy as np
 
 from leiosurv.exceptions import InputError
 
-__all__ = ["resolve_z", "check_choice", "ci_bounds", "CI_TYPES", "EstimateBlock", "exact_bound", "n_known"]
+__all__ = ["resolve_z", "check_choice", "ci_bounds", "CI_TYPES", "EstimateBlock", "exact_bound", "exact_bounds",
+           "exact_band", "at_zero_or_one", "EDGE_TOLERANCE", "n_known", "n_known_at"]
 
 CI_TYPES = ("plain", "log", "log-log")
 
@@ -208,10 +209,103 @@ def exact_bound(estimate: float, n_known: int, level: float) -> tuple[float, flo
         raise InputError(f"estimate must be 0 or 1 for an exact bound, but was {estimate!r}")
     if isinstance(n_known, bool) or int(n_known) != n_known or n_known < 0:
         raise InputError(f"n_known must be a whole number >= 0, but was {n_known!r}")
-    if n_known == 0:
-        return 0.0, 1.0
-    tail = ((1.0 - level) / 2.0) ** (1.0 / int(n_known))
-    return (0.0, 1.0 - tail) if estimate == 0.0 else (tail, 1.0)
+    lower, upper = exact_bounds(np.array([float(estimate)]), np.array([int(n_known)]), level)
+    return float(lower[0]), float(upper[0])
+
+
+def exact_bounds(estimate: np.ndarray, n_known: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`exact_bound` at many points at once: the one formula of the exact bound.
+
+    Parameters
+    ----------
+    estimate : ndarray of float64
+        Estimates, each 0 or 1 (not checked here; :func:`exact_bound` checks
+        its scalar arguments, :func:`exact_band` passes only 0s and 1s).
+    n_known : ndarray of int
+        Patients whose status is known at each point (same shape), ``>= 0``.
+    level : float
+        Two-sided confidence level in (0, 1).
+
+    Returns
+    -------
+    lower, upper : ndarray of float64
+        ``0`` to ``1 - (alpha/2)**(1/n)`` where the estimate is 0,
+        ``(alpha/2)**(1/n)`` to ``1`` where it is 1; ``0`` to ``1`` where ``n`` is 0.
+
+    Examples
+    --------
+    >>> lo, hi = exact_bounds(np.array([0.0, 0.0, 1.0]), np.array([320, 0, 2]), 0.95)
+    >>> [round(float(x), 5) for x in hi], [round(float(x), 4) for x in lo]
+    ([0.01146, 1.0, 1.0], [0.0, 0.0, 0.1581])
+    """
+    est = np.asarray(estimate, dtype=np.float64)
+    n = np.asarray(n_known, dtype=np.int64)
+    tail = np.where(n > 0, ((1.0 - level) / 2.0) ** (1.0 / np.maximum(n, 1)), 0.0)
+    zero = est == 0.0
+    return np.where(zero, 0.0, tail), np.where(zero, 1.0 - tail, 1.0)
+
+
+EDGE_TOLERANCE = 1e-9
+"""How close to 0 or 1 an estimate is taken to be *at* 0 or 1 (:func:`at_zero_or_one`)."""
+
+
+def at_zero_or_one(estimate: np.ndarray | float) -> np.ndarray:
+    """Where an estimate is at 0 or 1: within :data:`EDGE_TOLERANCE` (1e-9) of either.
+
+    A curve is exactly 0 before its first event, but it reaches 1 by summing
+    Aalen–Johansen increments, so in floating point it can miss 1 by a few
+    units in the last place (153 local recurrences among 153 patients sum to
+    1.0000000000000004).  1e-9 is the tolerance to which the estimators are
+    tested against R: an estimate that close to 0 or 1 cannot be told from it.
+    NaN is at neither.
+
+    Examples
+    --------
+    >>> at_zero_or_one(np.array([0.0, 1.0000000000000004, 0.999, 1e-12, np.nan])).tolist()
+    [True, True, False, True, False]
+    """
+    est = np.asarray(estimate, dtype=np.float64)
+    return (np.abs(est) <= EDGE_TOLERANCE) | (np.abs(est - 1.0) <= EDGE_TOLERANCE)
+
+
+def exact_band(estimate: np.ndarray, lower: np.ndarray, upper: np.ndarray, n_known: np.ndarray,
+               level: float) -> tuple[np.ndarray, np.ndarray]:
+    """A pointwise band that is never degenerate where there are data: the CI method's bounds, and
+    the exact bound (:func:`exact_bounds`) at every point where the estimate is 0 or 1
+    (:func:`at_zero_or_one`).
+
+    A curve is 0 before its first event and in a group without events (1 after
+    everybody had the event); its variance is 0 there, so a Wald band has zero
+    width and a log or log-log band is undefined.  At those points the band is
+    the exact Clopper–Pearson bound on the ``n_known`` patients whose status is
+    known there, as a risk at a horizon is (:func:`exact_bound`).  Elsewhere,
+    and where the estimate is NaN, ``lower``/``upper`` are returned unchanged.
+
+    Parameters
+    ----------
+    estimate, lower, upper : ndarray of float64
+        The curve and its CI method's bounds at each point (same shape).
+    n_known : ndarray of int
+        Patients whose status is known at each point (:func:`n_known_at`).
+    level : float
+        Two-sided confidence level in (0, 1).
+
+    Returns
+    -------
+    lower, upper : ndarray of float64
+
+    Examples
+    --------
+    >>> est = np.array([0.0, 0.25, 1.0])
+    >>> lo, hi = exact_band(est, est, est, np.array([40, 30, 2]), 0.95)
+    >>> [round(float(x), 4) for x in lo], [round(float(x), 4) for x in hi]
+    ([0.0, 0.25, 0.1581], [0.0881, 0.25, 1.0])
+    """
+    est = np.asarray(estimate, dtype=np.float64)
+    edge = at_zero_or_one(est)
+    exact_lower, exact_upper = exact_bounds(np.where(edge, np.round(est), 0.0), n_known, level)
+    return (np.where(edge, exact_lower, np.asarray(lower, dtype=np.float64)),
+            np.where(edge, exact_upper, np.asarray(upper, dtype=np.float64)))
 
 
 def n_known(time: np.ndarray, censored: np.ndarray, n: int, horizon: float) -> int:
@@ -226,4 +320,17 @@ def n_known(time: np.ndarray, censored: np.ndarray, n: int, horizon: float) -> i
     >>> n_known(np.array([1.0, 2.0, 3.0]), np.array([1, 0, 2]), 10, 3.0)
     9
     """
-    return int(n - int(np.asarray(censored)[np.asarray(time) < horizon].sum()))
+    return int(n_known_at(time, censored, n, np.array([float(horizon)]))[0])
+
+
+def n_known_at(time: np.ndarray, censored: np.ndarray, n: int, horizons: np.ndarray) -> np.ndarray:
+    """:func:`n_known` at each of ``horizons``: ``n`` minus the patients censored strictly before it.
+
+    Examples
+    --------
+    >>> n_known_at(np.array([1.0, 2.0, 3.0]), np.array([1, 0, 2]), 10, np.array([0.0, 1.0, 1.5, 3.0, 4.0]))
+    array([10, 10,  9,  9,  7])
+    """
+    before = np.concatenate(([0], np.cumsum(np.asarray(censored, dtype=np.int64))))
+    idx = np.searchsorted(np.asarray(time, dtype=np.float64), np.asarray(horizons, dtype=np.float64), side="left")
+    return np.asarray(int(n) - before[idx], dtype=np.int64)

@@ -22,13 +22,16 @@ from leiosurv.stats import (
     CumulativeIncidence,
     EventCounts,
     GroupCounts,
+    at_zero_or_one,
     conditional_incidence,
     count_events,
     cumulative_incidence,
+    exact_band,
     exact_bound,
     gray_test,
     kaplan_meier,
     n_known,
+    n_known_at,
     risk_difference,
 )
 from leiosurv.study._results import (
@@ -78,19 +81,23 @@ class _Fitter:
         return interval_flags(n, n_events, se, min_patients=self.min_patients, min_events=self.min_events)
 
     def bounds(self, est: float, lower: float, upper: float, g: GroupCounts, horizon: float
-               ) -> tuple[float, float, str]:
-        """The interval shown: the CI method's, or the exact bound where the estimate is 0 or 1.
+               ) -> tuple[float, float, float, str]:
+        """The estimate and the interval shown: the CI method's, or the exact bound where the estimate
+        is 0 or 1.
 
         At 0 (no event) or 1 (only events) the variance is 0, so a Wald interval
         has zero width and a log-log one is undefined; the exact Clopper–Pearson
         bound on the patients whose status at the horizon is known
         (:func:`leiosurv.stats.exact_bound`) is shown instead, marked
-        ``interval = "exact"``.  The estimate and its SE are R's.
+        ``interval = "exact"``.  The estimate and its SE are R's; one that misses
+        0 or 1 only by rounding (:func:`leiosurv.stats.at_zero_or_one`, e.g.
+        1.0000000000000004) is given as 0 or 1, so it lies inside its interval.
         """
-        if est == 0.0 or est == 1.0:
+        if bool(at_zero_or_one(est)):
+            est = float(round(est))
             lo, hi = exact_bound(est, n_known(g.time, g.censored, g.n, horizon), self.level)
-            return lo, hi, "exact"
-        return lower, upper, ""
+            return est, lo, hi, "exact"
+        return est, lower, upper, ""
 
     def risk(self, res: CumulativeIncidence, label: Any, n: int) -> Risk:
         tab = _cause1(res.at([self.horizon], beyond="nan"))
@@ -99,7 +106,7 @@ class _Fitter:
         events = int(g.events[g.time <= self.horizon, 0].sum())
         est, se = float(row["estimate"]), float(row["se"])
         flags = () if math.isnan(est) else self.flags(int(n), events, se)
-        lo, hi, how = self.bounds(est, float(row["lower"]), float(row["upper"]), g, self.horizon)
+        est, lo, hi, how = self.bounds(est, float(row["lower"]), float(row["upper"]), g, self.horizon)
         return Risk(est, se, lo, hi, int(n), int(row["n_risk_at_horizon"]), bool(row["beyond_follow_up"]), events,
                     flags, interval=how)
 
@@ -128,13 +135,22 @@ class _Fitter:
         if label is not None:
             tab = tab[tab["group"] == label]
         tab = tab.sort_values("horizon")
+        # the band is never degenerate where there are data: where the curve is 0 (before the first event,
+        # or no event at all) or 1, the exact bound on the patients whose status is known at that time,
+        # exactly as the risk at the horizon (see bounds); elsewhere the CI method's
+        g = res.counts[label]
+        h = tab["horizon"].to_numpy(dtype=np.float64)
+        est = tab["estimate"].to_numpy(dtype=np.float64, na_value=np.nan)
+        est = np.where(at_zero_or_one(est), np.round(est), est)  # as bounds: 1 + 4e-16 is given as 1
+        lower, upper = exact_band(est, tab["lower"].to_numpy(dtype=np.float64, na_value=np.nan),
+                                  tab["upper"].to_numpy(dtype=np.float64, na_value=np.nan),
+                                  n_known_at(g.time, g.censored, g.n, h), self.level)
         t = np.sort(df[OUTCOME_COLUMNS[outcome][0]].to_numpy(dtype=np.float64))
         step = DAYS_PER_YEAR if self.horizon > 2 * DAYS_PER_YEAR else DAYS_PER_YEAR / 4
         risk_times = np.arange(0.0, self.horizon + 1e-9, step)
         n_risk = t.size - np.searchsorted(t, risk_times, side="left")
-        return Curve(outcome, name, tuple(tab["horizon"].astype(float)), _floats(tab["estimate"]),
-                     _floats(tab["lower"]), _floats(tab["upper"]), tuple(float(x) for x in risk_times),
-                     tuple(int(x) for x in n_risk))
+        time, est_, lo_, hi_, at = (tuple(float(x) for x in a) for a in (h, est, lower, upper, risk_times))
+        return Curve(outcome, name, time, est_, lo_, hi_, at, tuple(int(x) for x in n_risk))
 
     def remaining(self, counts: EventCounts, outcome: str, names: Mapping[Any, str],
                   landmarks_days: Sequence[float]) -> list[ConditionalRisk]:
@@ -167,7 +183,7 @@ class _Fitter:
                 est, se = float(row["estimate"]), float(row["se"])
                 flags = (("follow-up ends before the horizon",) if math.isnan(est) else
                          self.flags(n_at, events, se))
-                lo, hi, how = self.bounds(est, float(row["lower"]), float(row["upper"]), g, self.horizon - s)
+                est, lo, hi, how = self.bounds(est, float(row["lower"]), float(row["upper"]), g, self.horizon - s)
                 out.append(ConditionalRisk(outcome, name, float(s), self.horizon, n_at, events, est, se,
                                            lo, hi, flags, interval=how))
         return out

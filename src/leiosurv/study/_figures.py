@@ -23,6 +23,8 @@ __all__ = ["forest_plot", "cif_plot", "remaining_risk_plot", "figure_svg", "figu
 SYNTHETIC_MARK = "SYNTHETIC DATA"
 _COLOURS = {"all": "#1f3b73", "high": "#b2182b", "low": "#2166ac"}
 _NAMES = {"all": "All patients", "high": "High risk", "low": "Low risk"}
+BAND_EXACT_NOTE = "where a curve is 0 or 1, the exact (Clopper-Pearson) bound"
+"""The CI band's legend note: the band's method where the curve is 0 or 1 (see the Methods)."""
 _REMAINING_COLOURS = {"all": "#333333", "high": "#b2182b", "low": "#2166ac"}  # all and low side by side
 
 
@@ -154,6 +156,11 @@ def _legend(result: StudyResult, outcome: str, group: str) -> str:
 def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: bool = True) -> Figure:
     """Cumulative incidence of *outcome* with its pointwise CI band and numbers at risk.
 
+    The band is the curve's (:class:`~leiosurv.study.Curve`'s ``lower``/``upper``):
+    the CI method's, and where the curve is 0 or 1 the exact Clopper–Pearson
+    bound on the patients whose status is known at that time, so it never has
+    zero width where there are data; a note in the axes says so.
+
     ``by="all"`` draws the whole cohort; ``by="group"`` the rule's high and
     low risk groups.  ``ci_band=False`` draws the curves alone.  The x axis is
     in years since diagnosis (the cohort's times are days; a year is 365.25 days).
@@ -193,8 +200,9 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: boo
                 if by != "all" and g is not None and not math.isnan(g.gray_p_value) else None)
         ax.legend(loc="upper left", frameon=False, fontsize=9, title=gray, title_fontsize=9)
         if ci_band:
-            ax.text(0.99, 0.02, f"shaded: {int(round(100 * result.provenance['level']))}% pointwise CI",
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color="#555555")
+            ax.text(0.99, 0.02, f"shaded: {int(round(100 * result.provenance['level']))}% pointwise CI;\n"
+                    f"{BAND_EXACT_NOTE}", transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5,
+                    color="#555555", gid="band-note")
     what = "all patients" if by == "all" else f"by risk group (rule {result.rule.id})"
     title = f"{OUTCOME_LABELS.get(outcome, outcome)}, {what}\nall-cause death as competing risk"
     if result.synthetic:

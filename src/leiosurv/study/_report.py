@@ -167,7 +167,10 @@ def methods_text(result: StudyResult) -> list[str]:
                  f"and the interval above degenerate (zero width, or undefined for log–log), so the {level}% "
                  f"interval shown is instead an {EXACT_BOUND_METHOD}; it is marked \"exact bound\", and a risk "
                  "difference with such an arm was given the interval built from the two arms' intervals (MOVER; "
-                 "Newcombe 1998). The estimates themselves are those of the Aalen–Johansen estimator. A group "
+                 "Newcombe 1998). The pointwise confidence bands of the cumulative incidence curves use the same "
+                 "exact bound at every time where a curve is 0 (before its first event, or in a group without "
+                 "events) or 1, on the patients whose status at that time is known, so no band has zero width "
+                 "where there are data. The estimates themselves are those of the Aalen–Johansen estimator. A group "
                  "whose follow-up ended with events (nobody censored at its last time) keeps its last estimate "
                  "after that time.")
     mp, me = p.get("min_patients"), p.get("min_events")

@@ -260,7 +260,13 @@ class Risk(_Interval, Serialisable):
 
 @dataclass(frozen=True)
 class Curve(Serialisable):
-    """A cumulative-incidence curve evaluated on a time grid (days), with numbers at risk."""
+    """A cumulative-incidence curve evaluated on a time grid (days), with numbers at risk.
+
+    ``lower``/``upper`` are the pointwise band: the CI method's bounds, and where
+    the estimate is 0 or 1 the exact bound (:func:`leiosurv.stats.exact_band`)
+    on the patients whose status at that time is known, as a :class:`Risk` at
+    the horizon has; NaN beyond the group's follow-up.
+    """
 
     outcome: str
     group: str
