@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from leiosurv.stats._ci import exact_band
 from leiosurv.stats._horizons import n_risk_at, offsets
 
-__all__ = ["plot_steps"]
+__all__ = ["plot_steps", "step_band", "band_known"]
 
 
 def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]], risk_table: bool,
@@ -30,18 +31,12 @@ def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]]
             fig.subplots_adjust(bottom=0.3, left=0.2)
     else:
         fig = ax.figure
-    off = offsets(result.counts)
-    table = result.table
     for gi, g in enumerate(result.counts.groups):
-        rows = slice(off[gi], off[gi + 1])
-        t = np.concatenate(([0.0], g.time))
         for key, est_col, lo_col, hi_col in curves:
-            y = np.concatenate(([start], table[est_col].to_numpy()[rows]))
+            t, y, lo, hi = step_band(result, gi, (est_col, lo_col, hi_col), start)
             name = _name(result.counts.group_name, g.label, key, labels)
             (line,) = ax.step(t, y, where="post", label=name)
             if ci_band:
-                lo = np.concatenate(([start], table[lo_col].to_numpy()[rows]))
-                hi = np.concatenate(([start], table[hi_col].to_numpy()[rows]))
                 ax.fill_between(t, lo, hi, step="post", alpha=0.2, color=line.get_color(), linewidth=0)
     time_name = labels["time"] or result.provenance.get("arguments", {}).get("time") or "time"
     ax.set_xlabel(str(time_name))
@@ -53,6 +48,42 @@ def plot_steps(result: Any, ax: Any, curves: Sequence[tuple[Any, str, str, str]]
     if risk_table:
         _risk_table(ax, result, labels)
     return fig
+
+
+def step_band(result: Any, gi: int, cols: tuple[str, str, str], start: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The steps drawn for group ``gi``: times (0, then the group's times), the curve and its band.
+
+    ``cols`` names the estimate, lower and upper columns of ``result.table``;
+    ``start`` is the curve before the first time (0 for a CIF, 1 for survival).
+    The band is the result's interval, and where the curve is 0 or 1 the exact
+    bound (:func:`~leiosurv.stats.exact_band`) on the patients whose status is
+    known on that step (:func:`band_known`); with case weights (the counts
+    are rows, not the weighted population) it is the result's interval throughout.
+    """
+    g = result.counts.groups[gi]
+    off = offsets(result.counts)
+    rows = slice(off[gi], off[gi + 1])
+    table = result.table
+    est, lower, upper = (np.concatenate(([start], table[c].to_numpy(dtype=np.float64)[rows])) for c in cols)
+    if result.counts.meta.get("weights") is None:
+        lower, upper = exact_band(est, lower, upper, band_known(g), result.level)
+    return np.concatenate(([0.0], g.time)), est, lower, upper
+
+
+def band_known(g: Any) -> np.ndarray:
+    """Patients whose status is known on each drawn step of group ``g``: before its first time, then
+    on ``[time[j], time[j+1])`` (``n`` minus those censored at or before ``time[j]``, as
+    :func:`~leiosurv.stats.n_known_at` gives at every horizon inside the step).
+
+    With delayed entry only the rows at risk from time 0 can be known from the start; the count
+    is then the conservative ``max(0, rows entered at 0 - censored so far)`` (a late entrant's
+    status before its entry is not observed, and the censored may all be among the others).
+    """
+    censored = np.concatenate(([0], np.cumsum(np.asarray(g.censored, dtype=np.int64))))
+    start = int(g.n) if g.entry is None else int(np.count_nonzero(g.entry <= 0.0))
+    known: np.ndarray = np.maximum(start - censored, 0)
+    return known
 
 
 def _check_labels(labels: Any) -> dict[str, Any]:

@@ -338,7 +338,16 @@ class CumulativeIncidence(_StepResult):
             2: "death"}, "time": "Days since diagnosis"}``; by default
             ``<group column>=<label>``, ``cause <k>`` and the time column's name.
         ci_band : bool, default False
-            Shade the pointwise interval.
+            Shade the pointwise interval: the result's ``ci`` interval, and on
+            every step where a curve is 0 (before its first event, or no event
+            of that cause) or 1 (everybody had it), where that interval has
+            zero width or is undefined, the exact Clopper–Pearson bound on the
+            patients whose status is known on that step
+            (:func:`~leiosurv.stats.exact_band`; with ``entry`` only the rows
+            at risk from time 0 are counted; with ``weights`` the result's
+            interval is drawn throughout).  The band is never zero-width where
+            someone's status is known.  :meth:`at` and :attr:`table` keep R's
+            intervals.
 
         Returns
         -------
@@ -431,7 +440,12 @@ class KaplanMeier(_StepResult):
 
     def plot(self, ax: Any = None, *, risk_table: bool = True, labels: dict[str, Any] | None = None,
              ci_band: bool = False) -> Any:
-        """Survival step curves with an optional number-at-risk table; returns the Figure."""
+        """Survival step curves with an optional number-at-risk table; returns the Figure.
+
+        Options as :meth:`CumulativeIncidence.plot`; with ``ci_band=True`` the
+        band is the exact bound where the survival is 1 (before the first
+        death) or 0, as there.
+        """
         from leiosurv.stats._plot import plot_steps
 
         return plot_steps(self, ax, [(None, "surv", "lower", "upper")], risk_table, labels or {}, ci_band,
