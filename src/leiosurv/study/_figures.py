@@ -200,8 +200,9 @@ def cif_plot(result: StudyResult, outcome: str, *, by: str = "all", ci_band: boo
                 if by != "all" and g is not None and not math.isnan(g.gray_p_value) else None)
         ax.legend(loc="upper left", frameon=False, fontsize=9, title=gray, title_fontsize=9)
         if ci_band:
-            ax.text(0.99, 0.02, f"shaded: {int(round(100 * result.provenance['level']))}% pointwise CI;\n"
-                    f"{BAND_EXACT_NOTE}", transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5,
+            # under the axis title, right-aligned: clear of the curves, bands and legend
+            ax.text(1.0, -0.215, f"shaded: {int(round(100 * result.provenance['level']))}% pointwise CI; "
+                    f"{BAND_EXACT_NOTE}", transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
                     color="#555555", gid="band-note")
     what = "all patients" if by == "all" else f"by risk group (rule {result.rule.id})"
     title = f"{OUTCOME_LABELS.get(outcome, outcome)}, {what}\nall-cause death as competing risk"
