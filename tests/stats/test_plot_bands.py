@@ -161,3 +161,15 @@ def test_drawn_bands_are_never_zero_width_where_the_number_known_is_positive(row
             ok = known > 0
             assert (lo[ok] < hi[ok]).all(), (g.label, c, est, lo, hi, known)
             assert (lo[ok] <= est[ok] + 1e-12).all() and (est[ok] <= hi[ok] + 1e-12).all()
+
+
+def test_conditional_plot_draws_the_same_bands():
+    """ConditionalIncidence.plot draws its landmark curves through the same band: arm a beyond day 1.5 has no
+    cause-1 event, so its band is the exact bound on the 4 rows followed beyond the landmark (then fewer)."""
+    from leiosurv.stats import conditional_incidence
+
+    cond = conditional_incidence(DATA, landmark=1.5, group="arm")
+    t, est, lo, hi = step_band(cond.incidence, 0, ("cif_1", "lower_1", "upper_1"), 0.0)
+    assert (est == 0.0).all() and hi[0] == pytest.approx(exact_bound(0.0, 4, 0.95)[1], rel=1e-12)
+    top = _bands(cond.plot(causes=[1], ci_band=True))[0].get_paths()[0].vertices[:, 1]
+    assert top.max() == pytest.approx(float(hi.max()), rel=1e-12) and top.max() > 0.5
