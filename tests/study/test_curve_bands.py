@@ -192,3 +192,14 @@ def test_bands_are_never_zero_width_where_the_number_known_is_positive(df, ci, v
             assert lo < hi and lo <= est <= hi, (label, h, est, lo, hi)
             if est in (0.0, 1.0):
                 assert (lo, hi) == exact_bound(est, known, 0.95)
+
+
+def test_a_risk_at_1_up_to_rounding_gets_its_exact_interval_in_the_tables(edges):
+    """153 local recurrences among 153 high-risk patients sum to 1.0000000000000004 in floating point; it is a
+    risk of 1 with the exact interval (97.6 to 100.0), not "100.0% (100.0 to 100.0)" with no method named."""
+    df, res = edges
+    g = res.groups["local_recurrence"].high
+    n = int((~_low(df)).sum())
+    assert g.n == n == 153 and g.n_events == n
+    assert g.estimate == 1.0 and g.interval == "exact" and g.lower == pytest.approx(0.025 ** (1 / n), rel=1e-12)
+    assert g.format() == "100.0% (97.6 to 100.0, exact)"
