@@ -330,6 +330,15 @@ def test_study_runs_are_kept_listed_rounded_and_survive_a_restart(tmp_path):
         assert "True" not in text and "False" not in text  # no "synthetic True" on every row
         assert page.count("SYNTHETIC DATA") == 1
         assert "Difference, points (CI)" in page and "Risk, % (95% CI)" in page
+        flagged = 0  # the flag of a difference follows it into its Gray's test cell
+        for table in ("t-factors", "t-groups"):
+            body = page.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+            for row in re.findall(r"<tr><td>.*?</tr>", body):
+                cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+                rd, gray = (cells[6], cells[7]) if table == "t-groups" else (cells[5], cells[6])
+                flagged += "†" in rd
+                assert ("†" in rd) == ("†" in gray), (table, cells)
+        assert flagged > 0
         figures = re.findall(r'<a href="(/study/runs/1/files/[a-z_]+\.svg)" target="_blank"', page)
         assert "/study/runs/1/files/forest_plot.svg" in figures  # figures open full size
         assert c2.get(figures[0]).headers["content-type"].startswith("image/svg")
