@@ -451,7 +451,7 @@ def reschedule(chart: Chart, item: Encounter, due: _dt.date, *, window_days: int
                on: _dt.date) -> Chart:
     """Move plan item *item* (from :func:`planned_item`) to *due*, its window made around it as the core
     makes a plan's windows (*window_days*: its plan's); the previous version goes to the history."""
-    _who(reason, by)
+    _who(reason, by, "reschedule")
     assert item.status == "planned" and item.due is not None  # planned_item chose it
     p = chart.patient.pseudonym
     t = next(x for x in chart.tumours if _same(x.id, item.tumour))
@@ -568,11 +568,11 @@ def _undo(chart: Chart, old: Event, as_of: _dt.date) -> Chart:
     return chart
 
 
-def _who(reason: str, by: str) -> None:
+def _who(reason: str, by: str, what: str = "correction") -> None:
     if not isinstance(reason, str) or not reason.strip():
-        raise RegistryError("reason: a correction needs its reason", field="reason")
+        raise RegistryError(f"reason: a {what} needs its reason", field="reason")
     if not isinstance(by, str) or not by.strip():
-        raise RegistryError("by: a correction names who makes it", field="by")
+        raise RegistryError(f"by: a {what} names who makes it", field="by")
 
 
 def rows(chart: Chart) -> Iterable[Row]:
