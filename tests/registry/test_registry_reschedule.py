@@ -73,6 +73,7 @@ def test_the_window_is_as_wide_as_the_windows_of_the_items_plan(patient):
     reg.reschedule("P", "visit-m006", "2020-09-01", reason="r", by="b", as_of=TODAY)
     e = _items(reg)["visit-m006"]
     assert (e["window_start"], e["window_end"]) == ("2020-08-18", "2020-09-15")
+    reg.reschedule("P", "visit-m006", "2020-09-02", reason="x" * 1999 + "\n", by="b" * 64, as_of=TODAY)  # maxima
 
 
 def test_alerts_see_the_new_date_at_the_edges_of_its_window(patient):
@@ -170,13 +171,24 @@ def test_unknown_item_tumour_or_patient_is_not_found(patient):
         reg.reschedule("Q", "visit-m006", "2020-09-01", reason="r", by="b", as_of=TODAY)
 
 
-@pytest.mark.parametrize(("kw", "field"), [({"reason": " "}, "reason"), ({"by": ""}, "by")])
-def test_reason_and_user_are_required_and_the_same_date_changes_nothing(patient, kw, field):
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"reason": " "}, "reason: a reschedule needs its reason"),
+    ({"by": ""}, "by: a reschedule names who makes it"),
+    ({"reason": "a\x00b"}, r"reason: must not hold control characters \(found U\+0000\)"),
+    ({"reason": "x" * 2001}, r"reason: at most 2000 characters \(got 2001\)"),
+    ({"by": "dr.\nb"}, r"by: must not hold control characters \(found U\+000A\)"),
+    ({"by": "b" * 65}, r"by: at most 64 characters \(got 65\)"),
+])
+def test_reason_and_user_are_required_and_the_same_date_changes_nothing(patient, kw, message):
+    """A NUL in the reason or an over-long user name is refused as one line on both databases (PostgreSQL
+    would otherwise refuse the history row with a database error)."""
     reg = patient
     before = reg.patient_record("P").to_dict()
-    with pytest.raises(RegistryError) as exc:
+    with pytest.raises(RegistryError, match=f"^{message}$") as exc:
         reg.reschedule("P", "visit-m006", "2020-09-01", **{"reason": "r", "by": "b", **kw}, as_of=TODAY)
-    assert exc.value.field == field
+    assert exc.value.field == message.split(":")[0]
+    with pytest.raises(RegistryError, match=f"^{message.replace('reschedule', 'correction')}$"):
+        reg.correct("P", "patient", sex="male", **{"reason": "r", "by": "b", **kw}, as_of=TODAY)
     with pytest.raises(RegistryError, match=r"^date: 'visit-m006' of tumour 'T' is already due on 2020-07-15$"):
         reg.reschedule("P", "visit-m006", "2020-07-15", reason="r", by="b", as_of=TODAY)
     _nothing_written(reg, before)

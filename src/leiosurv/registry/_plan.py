@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 
 from leiosurv.exceptions import NotFoundError, RegistryError
 from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, item_window, run_assessment
+from leiosurv.registry._values import history_text
 
 __all__ = ["New", "Key", "Patient", "Tumour", "Assessment", "Treatment", "Event", "Observation", "Encounter",
            "Change", "Chart", "new_chart", "register", "reassess", "treatment", "event", "observation",
@@ -573,6 +574,8 @@ def _who(reason: str, by: str, what: str = "correction") -> None:
         raise RegistryError(f"reason: a {what} needs its reason", field="reason")
     if not isinstance(by, str) or not by.strip():
         raise RegistryError(f"by: a {what} names who makes it", field="by")
+    history_text(reason, "reason")
+    history_text(by, "by")
 
 
 def rows(chart: Chart) -> Iterable[Row]:

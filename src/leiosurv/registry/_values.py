@@ -25,8 +25,8 @@ import re
 
 from leiosurv.exceptions import RegistryError
 
-__all__ = ["EARLIEST", "LATEST", "plan_date", "MAX_CHARS", "MULTILINE", "IDENTIFYING", "iso_date", "text",
-           "problem_with_text", "problem_with_date"]
+__all__ = ["EARLIEST", "LATEST", "plan_date", "MAX_CHARS", "MULTILINE", "IDENTIFYING", "HISTORY_CHARS", "iso_date",
+           "text", "history_text", "problem_with_text", "problem_with_date"]
 
 #: the earliest date the registry accepts (a date before it is a typing error, e.g. 0001-01-01)
 EARLIEST = _dt.date(1900, 1, 1)
@@ -55,6 +55,10 @@ MAX_CHARS: dict[str, int] = {
     "encounter.provider": 200,
     "encounter.findings": 4000,
 }
+
+#: the most characters of the history's reason (free text: line breaks allowed) and user name (``by``), checked
+#: by :func:`history_text` before a correction, void or reschedule is written
+HISTORY_CHARS: dict[str, int] = {"reason": 2000, "by": 64}
 
 #: free-text fields that may hold line breaks and tabs (every other control character is refused everywhere)
 MULTILINE = frozenset({"patient.note", "treatment.note", "event.note", "observation.description",
@@ -135,6 +139,30 @@ def plan_date(value: object, field: str) -> _dt.date:
         raise RegistryError(f"{field}: after {LATEST.isoformat()}, the latest date the registry accepts"
                             f"{_shown(d.isoformat(), field)}", field=field)
     return d
+
+
+def history_text(value: object, field: str) -> str:
+    """*value* as the history's ``reason`` or ``by`` (a user name): a non-empty text of at most
+    :data:`HISTORY_CHARS` characters without control characters (a reason may hold line breaks and tabs).
+
+    Examples
+    --------
+    >>> history_text("patient abroad", "reason")
+    'patient abroad'
+    >>> history_text("dr.\\x00b", "by")
+    Traceback (most recent call last):
+    ...
+    leiosurv.exceptions.RegistryError: by: must not hold control characters (found U+0000)
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise RegistryError(f"{field}: must be a non-empty text", field=field)
+    limit = HISTORY_CHARS[field]
+    if len(value) > limit:
+        raise RegistryError(f"{field}: at most {limit} characters (got {len(value)})", field=field)
+    m = (_CONTROL_NOT_BREAK if field == "reason" else _CONTROL).search(value)
+    if m:
+        raise RegistryError(f"{field}: must not hold control characters (found U+{ord(m[0]):04X})", field=field)
+    return value
 
 
 def problem_with_text(value: object, field: str) -> str | None:
