@@ -92,6 +92,18 @@ def test_alerts_see_the_new_date_at_the_edges_of_its_window(patient):
     assert "visit-m006" not in due(end + dt.timedelta(days=1), 3650)
 
 
+@pytest.mark.parametrize("days_after_window", [0, 1])
+def test_an_item_is_rescheduled_on_the_day_its_window_ends_and_the_day_after(patient, days_after_window):
+    """Still planned on the last day of its window (due) and the day after (overdue): either may be moved."""
+    reg = patient
+    end = D.fromisoformat(_items(reg)["visit-m006"]["window_end"])
+    day = end + dt.timedelta(days=days_after_window)
+    kinds = {a.kind for a in reg.alerts(day, due_within=0) if a.item == "visit-m006"}
+    assert kinds == ({"due"} if days_after_window == 0 else {"overdue"})
+    reg.reschedule("P", "visit-m006", day + dt.timedelta(days=7), reason="r", by="b", as_of=day)
+    assert {a.kind for a in reg.alerts(day, due_within=7) if a.item == "visit-m006"} == {"due"}
+
+
 def test_reschedule_to_the_diagnosis_date_is_accepted_and_a_day_before_refused(patient):
     reg = patient
     before = reg.patient_record("P").to_dict()
