@@ -111,6 +111,11 @@ def test_refusals_come_back_as_one_line_and_write_nothing(sqlite_app):
         assert parse_qs(urlsplit(loc).query)["error"] == [message]
         assert "Not recorded: " + message.replace("'", "&#39;") in c.get(loc).text
     assert reg.patient_record("DEMO-001").to_dict() == before and reg.history_of("DEMO-001") == []
+    # every refused attempt is audited with the patient, as invalid
+    refused = _audit(reg, "reschedule preview") + _audit(reg, "reschedule")
+    assert len(refused) == 6 and set(refused) == {("demo-clinician", "read", "DEMO-001", "invalid"),
+                                                  ("demo-clinician", "write", "DEMO-001", "invalid"),
+                                                  ("demo-clinician", "read", "DEMO-001", "not_found")}
 
 
 def test_csrf_and_roles(sqlite_app):

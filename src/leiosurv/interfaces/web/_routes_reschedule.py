@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leiosurv.exceptions import LeiosurvError
 from leiosurv.interfaces.web._app import page_context, templates
-from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, check_csrf
+from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, audit, check_csrf
 from leiosurv.interfaces.web._routes_corrections import ChangeOut, describe
 from leiosurv.interfaces.web._routes_patients import audited
 from leiosurv.registry import Registry
@@ -115,6 +115,9 @@ async def dashboard_reschedule(request: Request, user: ClinicianDep, reg: Regist
         body = RescheduleIn(plan_item=item, tumour=v.get("tumour") or None, date=v.get("date", ""),
                             reason=v.get("reason", "")[:_MAX_REASON])
     except ValidationError as exc:
+        audit(request, user, "write" if v.get("step") == "apply" else "read",
+              "reschedule" if v.get("step") == "apply" else "reschedule preview", patient=patient or None,
+              outcome="invalid")
         field = str(exc.errors()[0]["loc"][0])
         msg = {"date": "date: the new due date is YYYY-MM-DD", "reason": "reason: a reschedule needs its reason",
                "plan_item": "plan_item: which plan item"}.get(field, f"{field}: not accepted")
