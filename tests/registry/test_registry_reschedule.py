@@ -2,10 +2,13 @@
 clinical core makes around it; the previous version is kept in the history; the alerts see the new date.
 Each test runs on SQLite and on PostgreSQL."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leiosurv.clinical import evidence
 from leiosurv.exceptions import NotFoundError, RegistryError
@@ -107,8 +110,8 @@ def test_an_item_is_rescheduled_on_the_day_its_window_ends_and_the_day_after(pat
 def test_reschedule_to_the_diagnosis_date_is_accepted_and_a_day_before_refused(patient):
     reg = patient
     before = reg.patient_record("P").to_dict()
-    with pytest.raises(RegistryError, match=r"^date: 2020-01-14 is before the diagnosis of tumour 'T' \(2020-01-15\)$") \
-            as exc:
+    message = r"^date: 2020-01-14 is before the diagnosis of tumour 'T' \(2020-01-15\)$"
+    with pytest.raises(RegistryError, match=message) as exc:
         reg.reschedule("P", "visit-m006", DX - dt.timedelta(days=1), reason="r", by="b", as_of=TODAY)
     assert (exc.value.field, exc.value.patient) == ("date", "P")
     _nothing_written(reg, before)
@@ -275,3 +278,51 @@ def test_cli_reschedule_prints_the_new_window_and_refuses_in_one_line(db_url, ca
     assert code == 2 and "Missing option '--reason'" in err and "Traceback" not in err
     assert reg.patient_record("P").to_dict() == before and len(reg.history_of("P")) == 1
     reg.close()
+
+
+# --- the transition itself, on charts (no database): its invariants over any date --------------------------
+
+def _chart():
+    from leiosurv.registry._service import add_tumour, new_patient
+
+    return add_tumour(new_patient("P"), "T", HIGH, as_of=D(2020, 2, 1))
+
+
+_CHART = None
+
+
+def _base():
+    global _CHART
+    if _CHART is None:
+        _CHART = _chart()
+    return _CHART
+
+
+@settings(max_examples=150, deadline=None)
+@given(due=st.dates(min_value=D(1900, 1, 1), max_value=D(2199, 12, 31)), k=st.integers(0, 30),
+       days=st.integers(0, 60))
+def test_reschedule_invariants(due, k, days):
+    """For any new date and any planned item: on or after the diagnosis, only that item's due date and window
+    change, the window is ``due ± window_days`` and the history holds the previous version; before it, refused
+    and nothing changes."""
+    from leiosurv.registry import _plan
+
+    chart = _base()
+    planned = [e for e in chart.encounters if e.status == "planned"]
+    item = planned[k % len(planned)]
+    row = _plan.planned_item(chart, item.plan_item, chart.tumours[0])
+    assert row is item
+    if due < DX or due == item.due:
+        with pytest.raises(RegistryError) as exc:
+            _plan.reschedule(chart, row, due, window_days=days, reason="r", by="b", on=TODAY)
+        assert exc.value.field == "date"
+        return
+    after = _plan.reschedule(chart, row, due, window_days=days, reason="r", by="b", on=TODAY)
+    w = dt.timedelta(days=days)
+    moved = [(a, b) for a, b in zip(chart.encounters, after.encounters, strict=True) if a is not b]
+    assert len(moved) == 1 and moved[0][0] is item
+    new = moved[0][1]
+    assert (new.due, new.window_start, new.window_end) == (due, due - w, due + w)
+    assert dataclasses.replace(new, due=item.due, window_start=item.window_start, window_end=item.window_end) == item
+    assert len(after.history) == len(chart.history) + 1 and after.history[-1].previous is item
+    assert after.tumours == chart.tumours and after.events == chart.events
