@@ -280,6 +280,19 @@ def test_cli_reschedule_prints_the_new_window_and_refuses_in_one_line(db_url, ca
     reg.close()
 
 
+@pytest.mark.parametrize("window_days", [0, 14, evidence.DEFAULT_WINDOW_DAYS])
+def test_the_plans_own_windows_are_encounter_window(window_days):
+    """The core makes its plan's windows with the function a reschedule uses (one rule for both)."""
+    from leiosurv.clinical import assess, parse_findings
+    from leiosurv.clinical.surveillance import encounter_window
+
+    a = assess(parse_findings(HIGH, today=D(2020, 2, 1)), as_of=D(2020, 2, 1), window_days=window_days)
+    assert len(a.plan.encounters) > 5 and a.plan.parameters["window_days"] == window_days
+    for e in a.plan.encounters:
+        assert (e.window_start, e.window_end) == encounter_window(e.due, window_days)
+        assert (e.window_end - e.due).days == window_days
+
+
 # --- the transition itself, on charts (no database): its invariants over any date --------------------------
 
 def _chart():
