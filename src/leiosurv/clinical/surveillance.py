@@ -37,7 +37,7 @@ from leiosurv.clinical.risk import RiskResult
 from leiosurv.exceptions import InputError
 from leiosurv.serial import Serialisable
 
-__all__ = ["Encounter", "SurveillancePlan", "plan_surveillance", "add_months"]
+__all__ = ["Encounter", "SurveillancePlan", "plan_surveillance", "add_months", "encounter_window"]
 
 _CFG = ConfigDict(extra="forbid", frozen=True)
 
@@ -110,12 +110,26 @@ def _status(due_start: _dt.date, due_end: _dt.date, as_of: _dt.date) -> Literal[
     return "upcoming"
 
 
+def encounter_window(due: _dt.date, window_days: int = evidence.DEFAULT_WINDOW_DAYS) -> tuple[_dt.date, _dt.date]:
+    """The acceptable window of an encounter due on *due*: ``(due - window_days, due + window_days)``.
+
+    The one rule for every planned encounter's window (the plan's own, and a rescheduled item's).
+
+    Examples
+    --------
+    >>> encounter_window(_dt.date(2024, 3, 1), 30)
+    (datetime.date(2024, 1, 31), datetime.date(2024, 3, 31))
+    """
+    w = _dt.timedelta(days=window_days)
+    return due - w, due + w
+
+
 def _enc(prefix: str, month: int, start: _dt.date, window: int, spec: EncounterSpec, reason: str,
          as_of: _dt.date) -> Encounter:
     due = add_months(start, month)
-    w = _dt.timedelta(days=window)
-    return Encounter(id=f"{prefix}-m{month:03d}", due=due, window_start=due - w, window_end=due + w, month=month,
-                     status=_status(due - w, due + w, as_of), kind=spec.kind, provider=spec.provider,
+    ws, we = encounter_window(due, window)
+    return Encounter(id=f"{prefix}-m{month:03d}", due=due, window_start=ws, window_end=we, month=month,
+                     status=_status(ws, we, as_of), kind=spec.kind, provider=spec.provider,
                      modality=spec.modality, reason=reason, citation=spec.citation)
 
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from leiosurv.clinical import Findings, assess, mitotic_score, parse_findings
+from leiosurv.clinical.surveillance import encounter_window
 
 __all__ = ["PlanItem", "StoredAssessment", "run_assessment", "validate_findings", "is_metastatic_pathway",
-           "pathway_of_basis",
-           "live_assessment"]
+           "pathway_of_basis", "live_assessment", "plan_window_days", "item_window"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,18 @@ def live_assessment(result: dict):
             a.to_dict()["plan"] != result["plan"] or a.risk.group != result["risk"]["group"]:
         raise RegistryError("the stored assessment was made by another rule set; re-assess the tumour first")
     return a
+
+
+def plan_window_days(result_json: str | dict) -> int:
+    """The half-width in days of the windows of a stored assessment's plan (the core's ``window_days``
+    parameter, from the evidence package's defaults when the plan was made)."""
+    result = json.loads(result_json) if isinstance(result_json, str) else result_json
+    return int(result["plan"]["parameters"]["window_days"])
+
+
+def item_window(due: _dt.date, window_days: int) -> tuple[_dt.date, _dt.date]:
+    """The window of a plan item due on *due*, made as the core makes its plan's windows."""
+    return encounter_window(due, window_days)
 
 
 # the core's plan basis texts (``clinical.surveillance``) by pathway: the start of the text names the pathway

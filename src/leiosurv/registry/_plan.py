@@ -20,6 +20,10 @@ the difference (in batches, for the import).  So each rule exists once:
   died"); active observations are resolved on the death's date;
 * **encounter**: the newest still-planned row of a plan item is recorded done,
   missed or cancelled; an ad hoc encounter is added done;
+* **reschedule**: the newest still-planned row of a plan item of a living
+  patient gets a new due date, on or after its tumour's diagnosis, and the
+  window the core gives a plan item due then (the width of its plan's windows);
+  its previous version goes to the history ("rescheduled from ... to ...: reason");
 * **correction**: a row is replaced by its corrected version, or removed as
   entered in error; either way its previous version goes to the append-only
   history.  A death voided or re-dated re-opens the items it closed (and closes
@@ -40,11 +44,13 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from leiosurv.exceptions import NotFoundError, RegistryError
-from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, run_assessment
+from leiosurv.registry._clinical_adapter import StoredAssessment, is_metastatic_pathway, item_window, run_assessment
+from leiosurv.registry._values import history_text
 
 __all__ = ["New", "Key", "Patient", "Tumour", "Assessment", "Treatment", "Event", "Observation", "Encounter",
            "Change", "Chart", "new_chart", "register", "reassess", "treatment", "event", "observation",
-           "close_observation", "encounter", "correct", "void", "DIED", "CLOSED_BEFORE_DEATH"]
+           "close_observation", "encounter", "planned_item", "reschedule", "correct", "void", "DIED",
+           "CLOSED_BEFORE_DEATH"]
 
 DIED = "patient died"
 CLOSED_BEFORE_DEATH = "window closed before death"
@@ -421,6 +427,49 @@ def encounter(chart: Chart, row: Encounter, *, plan_item: str | None, where: str
     return replace(chart, encounters=chart.encounters[:k] + (upd,) + chart.encounters[k + 1:])
 
 
+def planned_item(chart: Chart, plan_item: str, tumour: Tumour) -> Encounter:
+    """The row of *plan_item* of *tumour* that can be rescheduled: the newest still-planned one, of a living
+    patient (a RegistryError naming the field and the patient otherwise)."""
+    p = chart.patient.pseudonym
+    if chart.death is not None:
+        raise RegistryError(f"patient {p!r}: recorded as deceased on {chart.death.isoformat()}; nothing of the "
+                            "plan is rescheduled", field="patient", patient=p)
+    rows = [e for e in chart.encounters
+            if e.origin == "planned" and e.plan_item == plan_item and _same(e.tumour, tumour.id)]
+    if not rows:
+        raise NotFoundError(f"plan_item: tumour {tumour.label!r} of patient {p!r} has no plan item {plan_item!r}",
+                            field="plan_item", patient=p)
+    open_ = [e for e in rows if e.status == "planned"]
+    if not open_:
+        last = rows[-1]
+        why = f" ({last.status_reason})" if last.status_reason else ""
+        raise RegistryError(f"plan_item: {plan_item!r} of tumour {tumour.label!r} is {last.status}{why}, not "
+                            "planned: only a planned item is rescheduled", field="plan_item", patient=p)
+    return open_[-1]
+
+
+def reschedule(chart: Chart, item: Encounter, due: _dt.date, *, window_days: int, reason: str, by: str,
+               on: _dt.date) -> Chart:
+    """Move plan item *item* (from :func:`planned_item`) to *due*, its window made around it as the core
+    makes a plan's windows (*window_days*: its plan's); the previous version goes to the history."""
+    _who(reason, by, "reschedule")
+    assert item.status == "planned" and item.due is not None  # planned_item chose it
+    p = chart.patient.pseudonym
+    t = next(x for x in chart.tumours if _same(x.id, item.tumour))
+    if due < t.diagnosis_date:
+        raise RegistryError(f"date: {due.isoformat()} is before the diagnosis of tumour {t.label!r} "
+                            f"({t.diagnosis_date.isoformat()})", field="date", patient=p)
+    if due == item.due:
+        raise RegistryError(f"date: {item.plan_item!r} of tumour {t.label!r} is already due on {due.isoformat()}",
+                            field="date", patient=p)
+    start, end = item_window(due, window_days)
+    new = replace(item, due=due, window_start=start, window_end=end)
+    entry = Change("encounter", item.id, "corrected",
+                   f"rescheduled from {item.due.isoformat()} to {due.isoformat()}: {reason.strip()}", by, on, item)
+    return replace(chart, encounters=tuple(new if e is item else e for e in chart.encounters),
+                   history=chart.history + (entry,))
+
+
 # --- corrections ---------------------------------------------------------------------------------------------
 
 _FIELD = {"tumours": Tumour, "treatments": Treatment, "events": Event, "observations": Observation,
@@ -520,11 +569,13 @@ def _undo(chart: Chart, old: Event, as_of: _dt.date) -> Chart:
     return chart
 
 
-def _who(reason: str, by: str) -> None:
+def _who(reason: str, by: str, what: str = "correction") -> None:
     if not isinstance(reason, str) or not reason.strip():
-        raise RegistryError("reason: a correction needs its reason", field="reason")
+        raise RegistryError(f"reason: a {what} needs its reason", field="reason")
     if not isinstance(by, str) or not by.strip():
-        raise RegistryError("by: a correction names who makes it", field="by")
+        raise RegistryError(f"by: a {what} names who makes it", field="by")
+    history_text(reason, "reason")
+    history_text(by, "by")
 
 
 def rows(chart: Chart) -> Iterable[Row]:

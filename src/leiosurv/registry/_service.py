@@ -38,7 +38,7 @@ from leiosurv.clinical import Findings
 from leiosurv.exceptions import NotFoundError, RegistryError
 from leiosurv.registry import _db, _plan, _repo, _save, _values
 from leiosurv.registry import _tables as T
-from leiosurv.registry._clinical_adapter import StoredAssessment, run_assessment
+from leiosurv.registry._clinical_adapter import StoredAssessment, plan_window_days, run_assessment
 from leiosurv.registry._plan import Chart
 from leiosurv.registry._records import PatientRecord
 
@@ -282,6 +282,49 @@ class Registry:
             old = {e.id: e for e in before.encounters}
             return next(int(e.id) for e in after.encounters if isinstance(e.id, int) and old.get(e.id) is not e)
 
+    def reschedule(self, patient: str, item: str, new_date, *, reason: str, by: str, tumour: str | None = None,
+                   as_of: _dt.date | None = None, conn: Connection | None = None) -> int:
+        """Give a still-planned plan item a new due date; its previous version goes to the history.
+
+        Parameters
+        ----------
+        patient : str
+            The patient's pseudonym.
+        item : str
+            The plan item, e.g. ``visit-m012`` (its newest still-planned row).
+        new_date : str or datetime.date
+            The new due date (ISO ``YYYY-MM-DD``), on or after the tumour's diagnosis, at most
+            :data:`leiosurv.registry._values.LATEST`; it may lie ahead or behind the day of entry.
+        reason, by : str
+            Why, and who reschedules it (both required; the history keeps them).
+        tumour : str, optional
+            The tumour's label (default the first diagnosed).
+        as_of : datetime.date, optional
+            The day of entry (default today).
+
+        The new window is the one the clinical core gives a plan item due on the new date, as wide as the
+        windows of the item's plan.  Refused (``RegistryError`` naming the field and the patient) for a
+        deceased patient, an item done, missed or cancelled, or a date before the diagnosis.
+
+        Returns
+        -------
+        int
+            The encounter's id.
+        """
+        as_of = as_of or _dt.date.today()
+        try:
+            d = _values.plan_date(new_date, "date")
+            _text(item, "encounter.plan_item", "plan_item")
+        except RegistryError as exc:
+            raise RegistryError(str(exc), field=exc.field, patient=patient) from None
+        with self._tx(conn) as c:
+            before = _save.load_one(c, patient)
+            row = _plan.planned_item(before, item, before.tumour(tumour, ""))
+            days = _plan_window_days(c, row.assessment)
+            after = _plan.reschedule(before, row, d, window_days=days, reason=reason, by=by, on=as_of)
+            _save.save(c, [(before, after)], where=f"{item} of patient {patient!r}")
+            return int(row.id)  # type: ignore[arg-type]  # a loaded row has its id
+
     # --- corrections ----------------------------------------------------------------------------------
 
     def correct(self, patient: str, table: str, record: int | None = None, *, reason: str, by: str,
@@ -325,15 +368,24 @@ class Registry:
 
     def preview(self, patient: str, action: str, table: str, record: int | None = None, *, reason: str, by: str,
                 as_of: _dt.date | None = None, **changes) -> dict:
-        """The patient's record as :meth:`correct` (*action* ``correct``) or :meth:`void` (``void``) would leave
-        it, in :meth:`patient_record`'s form; nothing is written (the change is made and rolled back, so the
-        same rules and the same plan state machine decide)."""
-        if action not in ("correct", "void"):
-            raise RegistryError(f"action: must be correct or void (got {str(action)[:20]!r})", field="action")
+        """The patient's record as :meth:`correct` (*action* ``correct``), :meth:`void` (``void``) or
+        :meth:`reschedule` (``reschedule``, *table* ``encounter``, *changes* ``plan_item``, ``date`` and
+        optionally ``tumour``) would leave it, in :meth:`patient_record`'s form; nothing is written (the change
+        is made and rolled back, so the same rules and the same plan state machine decide)."""
+        if action not in ("correct", "void", "reschedule"):
+            raise RegistryError(f"action: must be correct, void or reschedule (got {str(action)[:20]!r})",
+                                field="action")
+        if action == "reschedule" and (table != "encounter" or set(changes) - {"plan_item", "date", "tumour"}
+                                       or not {"plan_item", "date"} <= set(changes)):
+            raise RegistryError("a reschedule previews table 'encounter' with plan_item, date and optionally "
+                                "tumour", field="action", patient=patient)
         out: dict = {}
         try:
             with _db.write_transaction(self.engine) as c:
-                if action == "correct":
+                if action == "reschedule":
+                    self.reschedule(patient, changes["plan_item"], changes["date"], reason=reason, by=by,
+                                    tumour=changes.get("tumour"), as_of=as_of, conn=c)
+                elif action == "correct":
                     self.correct(patient, table, record, reason=reason, by=by, as_of=as_of, conn=c, **changes)
                 else:
                     if record is None:
@@ -857,6 +909,12 @@ def _merge(base: dict, upd: dict) -> dict:
     for k, v in upd.items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+def _plan_window_days(c: Connection, assessment: _plan.Key | None) -> int:
+    """The window width of the plan of stored assessment *assessment* (read from its stored result)."""
+    result = c.execute(sa.select(T.assessment.c.result).where(T.assessment.c.id == assessment)).scalar_one()
+    return plan_window_days(result)
 
 
 def _record(c: Connection, r) -> AssessmentRecord:

@@ -9,7 +9,7 @@ databases (a CHECK on PostgreSQL, a trigger on SQLite).
   e.g. an Excel date cell); ``20190105``, ``2019-W10-1`` or ``2019-01-05T00:00``
   are refused, and so is any date before :data:`EARLIEST` (1900-01-01).
   Whether a date may lie after the day of entry is the caller's rule (a clinical
-  date may not, a plan date may).
+  date may not, a plan date may: :func:`plan_date`, up to :data:`LATEST`).
 * **Texts** have a maximum length in characters (:data:`MAX_CHARS`, per
   ``table.column``) and hold no control character (NUL included: ``Ann\\x00Smith``
   is refused, never cut to ``Ann``); the free-text fields of :data:`MULTILINE`
@@ -25,11 +25,14 @@ import re
 
 from leiosurv.exceptions import RegistryError
 
-__all__ = ["EARLIEST", "MAX_CHARS", "MULTILINE", "IDENTIFYING", "iso_date", "text", "problem_with_text",
-           "problem_with_date"]
+__all__ = ["EARLIEST", "LATEST", "plan_date", "MAX_CHARS", "MULTILINE", "IDENTIFYING", "HISTORY_CHARS", "iso_date",
+           "text", "history_text", "problem_with_text", "problem_with_date"]
 
 #: the earliest date the registry accepts (a date before it is a typing error, e.g. 0001-01-01)
 EARLIEST = _dt.date(1900, 1, 1)
+
+#: the latest date the registry accepts for a date that may lie ahead (a plan date); a later one is a typing error
+LATEST = _dt.date(2199, 12, 31)
 
 #: the most characters each text field may hold (``table.column``); the database enforces the same (0009)
 MAX_CHARS: dict[str, int] = {
@@ -52,6 +55,10 @@ MAX_CHARS: dict[str, int] = {
     "encounter.provider": 200,
     "encounter.findings": 4000,
 }
+
+#: the most characters of the history's reason (free text: line breaks allowed) and user name (``by``), checked
+#: by :func:`history_text` before a correction, void or reschedule is written
+HISTORY_CHARS: dict[str, int] = {"reason": 2000, "by": 64}
 
 #: free-text fields that may hold line breaks and tabs (every other control character is refused everywhere)
 MULTILINE = frozenset({"patient.note", "treatment.note", "event.note", "observation.description",
@@ -112,6 +119,50 @@ def iso_date(value: object, field: str, *, latest: _dt.date | None = None) -> _d
         shown = "" if field in IDENTIFYING else f"{d.isoformat()} "
         raise RegistryError(f"{field}: {shown}is in the future (today is {latest.isoformat()})", field=field)
     return d
+
+
+def plan_date(value: object, field: str) -> _dt.date:
+    """*value* as a date that may lie ahead (a plan item's due date): as :func:`iso_date`, and not after
+    :data:`LATEST`.
+
+    Examples
+    --------
+    >>> plan_date("2199-12-31", "date")
+    datetime.date(2199, 12, 31)
+    >>> plan_date("2200-01-01", "date")
+    Traceback (most recent call last):
+    ...
+    leiosurv.exceptions.RegistryError: date: after 2199-12-31, the latest date the registry accepts (got '2200-01-01')
+    """
+    d = iso_date(value, field)
+    if d > LATEST:
+        raise RegistryError(f"{field}: after {LATEST.isoformat()}, the latest date the registry accepts"
+                            f"{_shown(d.isoformat(), field)}", field=field)
+    return d
+
+
+def history_text(value: object, field: str) -> str:
+    """*value* as the history's ``reason`` or ``by`` (a user name): a non-empty text of at most
+    :data:`HISTORY_CHARS` characters without control characters (a reason may hold line breaks and tabs).
+
+    Examples
+    --------
+    >>> history_text("patient abroad", "reason")
+    'patient abroad'
+    >>> history_text("dr.\\x00b", "by")
+    Traceback (most recent call last):
+    ...
+    leiosurv.exceptions.RegistryError: by: must not hold control characters (found U+0000)
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise RegistryError(f"{field}: must be a non-empty text", field=field)
+    limit = HISTORY_CHARS[field]
+    if len(value) > limit:
+        raise RegistryError(f"{field}: at most {limit} characters (got {len(value)})", field=field)
+    m = (_CONTROL_NOT_BREAK if field == "reason" else _CONTROL).search(value)
+    if m:
+        raise RegistryError(f"{field}: must not hold control characters (found U+{ord(m[0]):04X})", field=field)
+    return value
 
 
 def problem_with_text(value: object, field: str) -> str | None:

@@ -272,6 +272,26 @@ def void(ctx, patient, table, record, reason, by, as_of) -> None:
     click.echo(f"Voided {table} {record} of {patient}.")
 
 
+@registry.command()
+@click.argument("patient")
+@click.argument("plan_item")
+@click.option("--date", "new_date", required=True, metavar="YYYY-MM-DD", help="The new due date.")
+@click.option("--tumour", default=None, help="The tumour's label (default the first diagnosed).")
+@_reason_opt
+@_by_opt
+@_asof_opt
+@click.pass_context
+def reschedule(ctx, patient, plan_item, new_date, tumour, reason, by, as_of) -> None:
+    """Give PLAN_ITEM (e.g. visit-m012) of PATIENT, still planned, a new due date and its window; the previous
+    version is kept in the history."""
+    reg = _reg(ctx)
+    eid = reg.reschedule(patient, plan_item, new_date, tumour=tumour, reason=reason, by=by, as_of=_d(as_of))
+    e = next(e for e in reg.patient_record(patient).encounters if e.id == eid)
+    assert e.due is not None and e.window_start is not None and e.window_end is not None  # a planned item
+    click.echo(f"Rescheduled {plan_item} of {patient} (tumour {e.tumour}) to {e.due.isoformat()}, window "
+               f"{e.window_start.isoformat()} to {e.window_end.isoformat()}.")
+
+
 @registry.command("history")
 @click.argument("patient")
 @_json_opt

@@ -19,10 +19,13 @@ from leiosurv.interfaces.web import (
     _routes_patients as patients,
 )
 from leiosurv.interfaces.web import (
+    _routes_reschedule as reschedule,
+)
+from leiosurv.interfaces.web import (
     _routes_study as study,
 )
 
-ROUTERS = [auth.router, assess.router, dashboard.router, patients.router, corrections.router, study.router,
-           admin.router]
+ROUTERS = [auth.router, assess.router, dashboard.router, patients.router, corrections.router, reschedule.router,
+           study.router, admin.router]
 
 __all__ = ["ROUTERS"]
