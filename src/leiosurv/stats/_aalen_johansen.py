@@ -81,7 +81,7 @@ def cumulative_incidence(
         ``std.err`` of ``survival::survfit(Surv(entry, time, factor(status)) ~
         group, weights = w)`` (multi-state), ``sqrt(sum_i (w_i dF/dw_i)^2)``:
         the variance for ``entry`` and ``weights`` (on plain data it equals
-        ``"delta"``); it reads the rows, so it needs in-memory data.  With
+        ``"delta"``); it reads the rows (any input but :class:`EventCounts`).  With
         ``entry`` and no weights, ``"delta"`` is prodlim's
         ``prodlim(Hist(time, status, entry = entry) ~ group)`` ``se.cuminc``;
         ``weights`` need ``"ij"`` (prodlim's ``caseweights`` give another CIF)

@@ -82,6 +82,7 @@ class RowGrid:
     w2_total: float  # sum of w^2 over the group
     whole_weights: bool  # every weight a whole number (survfitKM's choice of variance)
     entry: _LateRows | None  # rows entering at or after t_0 (None without entry)
+    ties: bool = True  # False: no two rows share a time (then no censored row exits at an event time)
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,15 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
     Raises
     ------
     DataError
-        The input is not in memory (files and other engines are not read for ``entry``/``weights``),
-        a column is absent, an entry is missing, negative, infinite or not before its row's time,
+        A column is absent (files are read by DuckDB, other frames through Narwhals: the named
+        columns only), an entry is missing, negative, infinite or not before its row's time,
         a weight is missing, infinite or not positive (and every problem
         :func:`~leiosurv.stats.count_events` names).
     """
-    column = _in_memory(data, {"time": time, "event": event, "group": group, "entry": entry, "weights": weights})
+    column, rows_data = _in_memory(data, {"time": time, "event": event, "group": group, "entry": entry,
+                                          "weights": weights})
     if not rows:  # the counts are all the caller needs: count on the usual path
-        counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
+        counts = count_events(rows_data, time, event, group, causes=causes, event_map=event_map)
         t = chk.as_float_times(time, column(time))
         codes = None
         if group is not None:
@@ -156,86 +158,102 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
 def _locate(label: Any, t: np.ndarray, col: np.ndarray, w: np.ndarray | None, e: np.ndarray | None,
             k: int, whole: bool) -> tuple[GroupCounts, RowGrid]:
     """One group's unweighted counts (with its entries) and :class:`RowGrid`, from its rows in any
-    order: one sort by exit, then cumulative counts and ``bincount``s."""
-    order = np.argsort(t)  # ties in any order: every sum below is over whole bins
+    order: one sort by exit, then sums read off cumulative sums over the sorted rows.
+
+    The rows of one event time ``t_l`` (exit equal to it) are the block ``[start_l, end_l)`` of the
+    sorted rows; the rows with ``g = l`` (exit in ``(t_{l-1}, t_l]``) are ``[end_{l-1}, end_l)``.  So
+    every per-bin sum is a difference of one cumulative sum at those positions.  Without two rows at
+    one time (continuous times) each event row is its own block and nothing is searched.
+    """
+    order = np.argsort(t)  # ties in any order: every sum below is over whole blocks
     xs = t[order]
     col = col[order]
     if w is not None:
         w = w[order]
     ev = col > 0
-    cens = ~ev
     n = xs.size
-    g: np.ndarray
-    upto: np.ndarray
-    own: np.ndarray
-    bins: np.ndarray
-    dn: np.ndarray
-    left: np.ndarray
-    w2_event: np.ndarray
-    if n < 2 or bool(np.all(xs[1:] != xs[:-1])):  # no two rows share a time: each event row is its own time
-        time = xs[ev]
-        m = time.size
-        upto = np.cumsum(ev)  # event times at or before the exit
-        g = upto - ev  # event times before the exit
-        own = np.arange(m)
-        bins = 2 * g[cens]  # (g, exit at an event time) of the censored rows: never at one here
+    evpos = np.flatnonzero(ev)
+    ties = n > 1 and not bool(np.all(xs[1:] != xs[:-1]))
+    if not ties:  # each event row is its own event time
+        time = xs[evpos]
+        start = evpos
+        end = evpos + 1
+        ecol = col[evpos]
     else:
-        evx = xs[ev]
+        evx = xs[evpos]
         first = np.empty(evx.size, dtype=bool)
         first[:1] = True
         np.not_equal(evx[1:], evx[:-1], out=first[1:])
         time = evx[first]
-        m = time.size
-        g = np.searchsorted(time, xs, side="left")  # sorted needles
-        upto = g + (time[np.minimum(g, m - 1)] == xs) if m else g
-        own = g[ev]
-        bins = 2 * g[cens] + (upto - g)[cens]
-    cell = (col[ev].astype(np.intp) - 1) * m + own  # (cause, event time): each cause's column contiguous
-    events = np.bincount(cell, minlength=m * k).reshape(k, m).T
-    if w is None:
-        dn = events.astype(np.float64)
-        left = np.cumsum(np.bincount(upto, minlength=m + 1))[:m].astype(np.float64)
-        total = float(n)
+        start = np.searchsorted(xs, time, side="left")  # sorted needles
+        end = np.searchsorted(xs, time, side="right")
+    m = time.size
+    ww = np.ones(n) if w is None else w
+    dn: np.ndarray
+    w2_event: np.ndarray
+    cw = np.concatenate(([0.0], np.cumsum(ww)))
+    total = float(cw[-1])
+    left = cw[start]  # weight gone before each event time
+    if not ties:
+        events = np.zeros((k, m), dtype=np.int64)
+        dn = np.zeros((k, m))
+        we = ww[evpos]
+        for c in range(k):
+            mine = ecol == c + 1
+            events[c] = mine
+            dn[c] = np.where(mine, we, 0.0)
     else:
-        dn = np.bincount(cell, weights=w[ev], minlength=m * k).reshape(k, m).T
-        left = np.cumsum(np.bincount(upto, weights=w, minlength=m + 1))[:m]  # weight gone before t_l
-        total = float(w.sum())
+        own = np.searchsorted(time, evx, side="left")  # each event row's event time (sorted needles)
+        cell = (col[evpos].astype(np.intp) - 1) * m + own
+        events = np.bincount(cell, minlength=m * k).reshape(k, m)
+        dn = np.zeros(m * k)
+        dn += np.bincount(cell, weights=ww[evpos], minlength=m * k)
+        dn = dn.reshape(k, m)
     y = total - left
-    w2 = None if w is None else w * w
-    w2_total = total if w2 is None else float(w2.sum())
+    w2 = ww if w is None else ww * ww
+    w2_total = float(w2.sum())
     late = None
-    counts = GroupCounts.from_event_grid(label, time, events, xs[cens])
+    counts = GroupCounts.from_event_grid(label, time, events.T, xs[~ev])
     if e is not None:
         e = e[order]
         counts = counts.with_entry(np.sort(e))
         idx = np.flatnonzero(e >= time[0]) if m else np.zeros(0, dtype=np.intp)
+        gl = np.searchsorted(end, idx, side="right")  # event times before the exit (rows by position)
+        bl = np.searchsorted(start, idx, side="right")  # ... at or before it
         el = e[idx]
         eorder = np.argsort(el)
-        idx = idx[eorder]
+        idx, gl, bl = idx[eorder], gl[eorder], bl[eorder]
         a = np.searchsorted(time, el[eorder], side="right")  # event times at or before the entry (>= 1)
-        wl = np.ones(idx.size) if w is None else w[idx]
+        wl = ww[idx]
         entered = np.zeros(m + 1)  # (a bincount of nothing with weights is int64)
         entered += np.bincount(a, weights=wl, minlength=m + 1)
         entered[0] += total - wl.sum()
         y = np.cumsum(entered)[:m] - left
-        w2l = wl * wl
+        w2l = w2[idx]
         by_entry = np.zeros(m + 1)
         by_entry += np.bincount(a, weights=w2l, minlength=m + 1)
         by_entry[0] += w2_total - w2l.sum()
-        late = _LateRows(a, g[idx], upto[idx], col[idx], w2l, by_entry)
-        w2 = np.ones(n) if w2 is None else w2
+        late = _LateRows(a, gl, bl, col[idx], w2l, by_entry)
+        w2 = w2.copy()
         w2[idx] = 0.0  # the bins hold the other rows; the late rows are summed one by one
-    if w2 is None:
-        w2_event = dn
-        w2_cens = np.bincount(bins, minlength=2 * (m + 1)).astype(np.float64)
+    # per-bin sums of w^2: the events of each cause at t_l, the censored rows with g = l
+    if e is None and (w is None or not ties):  # (without ties each event time holds one row)
+        w2_event = dn if w is None else dn * dn
+    elif not ties:
+        w2e = w2[evpos]
+        w2_event = np.stack([np.where(ecol == c + 1, w2e, 0.0) for c in range(k)]) if m else np.zeros((k, 0))
     else:
         w2_event = np.zeros(m * k)
-        w2_event += np.bincount(cell, weights=w2[ev], minlength=m * k)
-        w2_event = w2_event.reshape(k, m).T
-        w2_cens = np.zeros(2 * (m + 1))
-        w2_cens += np.bincount(bins, weights=w2[cens], minlength=2 * (m + 1))
-    w2_events = w2_event @ np.ones(k)
-    grid = RowGrid(time, y, dn, w2_event, w2_events, w2_cens.reshape(m + 1, 2), w2_total, whole, late)
+        w2_event += np.bincount(cell, weights=w2[evpos], minlength=m * k)
+        w2_event = w2_event.reshape(k, m)
+    cs = np.concatenate(([0.0], np.cumsum(np.where(ev, 0.0, w2))))  # censored rows' w^2, cumulated
+    cut = np.concatenate(([0], end, [n]))
+    w2_cens = np.zeros((m + 1, 2))
+    w2_cens[:, 0] = cs[np.concatenate((start, [n]))] - cs[cut[:-1]]  # exit in (t_{l-1}, t_l)
+    if ties:
+        w2_cens[:m, 1] = cs[end] - cs[start]  # exit at t_l
+    w2_events = w2_event.sum(axis=0)
+    grid = RowGrid(time, y, dn.T, w2_event.T, w2_events, w2_cens, w2_total, whole, late, ties)
     return counts, grid
 
 
@@ -269,8 +287,11 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> _BSide:
     rb0, rb1 = crb[:m], crb[1:]
     b_ev = h - rb1
     w2, c0, c1 = r.w2_events, r.w2_cens[:m, 0], r.w2_cens[:m, 1]
-    bb = w2 * b_ev * b_ev + c0 * rb0 * rb0 + c1 * rb1 * rb1
-    gone = w2 + c0 + c1
+    bb = w2 * b_ev * b_ev + c0 * rb0 * rb0
+    gone = w2 + c0
+    if r.ties:  # censored rows exiting at an event time
+        bb += c1 * rb1 * rb1
+        gone += c1
     late = r.entry
     if late is None:
         return _BSide(h, crb, b_ev, np.cumsum(bb), r.w2_total - np.cumsum(gone), None, None, None)
@@ -297,8 +318,11 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
     a_ev = q - ra1  # A of an event row of another cause at t_l, once gone
     w2, c0, c1 = r.w2_events, r.w2_cens[:m, 0], r.w2_cens[:m, 1]
     own = r.w2_event[:, kc] * p
-    aa = w2 * a_ev * a_ev + own * (2.0 * a_ev + p) + c0 * ra0 * ra0 + c1 * ra1 * ra1
-    ab = bs.b_ev * (w2 * a_ev + own) + c0 * ra0 * rb0 + c1 * ra1 * rb1
+    aa = w2 * a_ev * a_ev + own * (2.0 * a_ev + p) + c0 * ra0 * ra0
+    ab = bs.b_ev * (w2 * a_ev + own) + c0 * ra0 * rb0
+    if r.ties:  # censored rows exiting at an event time
+        aa += c1 * ra1 * ra1
+        ab += c1 * ra1 * rb1
     kk = ra1 - f * rb1  # K_l: an at-risk row's A - F B is -(K_l - (u - F v))
     late = r.entry
     if late is None:
@@ -319,7 +343,7 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
 
 def weighted_aj(r: RowGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group."""
-    d = r.dn @ np.ones(r.dn.shape[1])
+    d = r.dn.T.sum(axis=0)  # (each cause's column is contiguous)
     surv, lag = km_parts(r.y, d)
     cif = aj_cif(r.y, r.dn, lag)
     var = np.empty_like(cif)
@@ -340,7 +364,7 @@ def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarr
     the weighted Greenwood sum when every weight is a whole number, else the IJ variance
     (``survival::survfitKM``'s default: ``robust`` when some weight is not a whole number), which is
     ``S^2 sum_i w_i^2 B_i^2``: the ``B`` side alone (``A = 0``, ``F = 1``)."""
-    d = r.dn @ np.ones(r.dn.shape[1])
+    d = r.dn.T.sum(axis=0)
     surv, lag = km_parts(r.y, d)
     with np.errstate(divide="ignore", invalid="ignore"):
         if integer_weights:
@@ -358,29 +382,34 @@ def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarr
 def rows_in_order(data: Any, time: str, event: str, *, causes: Sequence[int] | None,
                   event_map: Mapping[Any, int] | None) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Validated times and event columns (0 censored, k the k-th cause) in the data's row order, and
-    the causes; in-memory rows only (as :func:`read_rows`)."""
-    column = _in_memory(data, {"time": time, "event": event})
+    the causes; any input with rows (as :func:`read_rows`)."""
+    column, _ = _in_memory(data, {"time": time, "event": event})
     t, cols, causes_t, _, _ = _validated(column, (time, event, None), causes, event_map)
     return t, cols.astype(np.int64), causes_t
 
 
-def _in_memory(data: Any, wanted: dict[str, str | None]) -> Any:
-    """The column getter of in-memory rows, after checking the wanted columns are there."""
+def _in_memory(data: Any, wanted: dict[str, str | None]) -> tuple[Any, Any]:
+    """The column getter of the rows, after checking the wanted columns are there, and the data to count
+    (``data`` itself, or the columns read).
+
+    In-memory rows (pandas, pyarrow, numpy structured array, mapping) are read as they are.  A CSV or
+    Parquet path is read by DuckDB, which streams out only the named columns; a polars, DuckDB or
+    PySpark frame is narrowed to them and collected through Narwhals (as the regressions read their
+    rows).  Either way the same numpy code computes: there is one implementation of each estimator.
+    """
     if isinstance(data, EventCounts):
         raise InputError("this needs the rows, but data is EventCounts (counts only); "
                          "pass the data frame or mapping of columns")
     found = row_columns(data)
     if found is None:
-        kind = f"{type(data).__module__}.{type(data).__name__}"
-        raise DataError(
-            f"entry=, weights=, variance='ij' and score read in-memory rows (a pandas DataFrame, pyarrow "
-            f"Table, numpy structured array or mapping of arrays); a {kind} is not: convert it first "
-            "(e.g. .to_pandas())",
-            column=None,
-        )
+        from leiosurv.stats._regression_data import read_columns  # (it reads entries with this module's checks)
+
+        roles = {role: c for role, c in wanted.items() if c is not None}
+        cols = read_columns(data, list(dict.fromkeys(roles.values())), roles)
+        return (lambda c: cols[c]), cols
     available, column = found
     chk.check_columns(available, wanted)
-    return column
+    return column, data
 
 
 def _validated(column: Any, names: tuple[str, str, str | None], causes: Sequence[int] | None,

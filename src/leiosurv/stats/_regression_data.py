@@ -23,10 +23,9 @@ import numpy as np
 
 from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
-from leiosurv.stats._entry_weights import check_entries, check_weights
 from leiosurv.stats._sql import quote_identifier, quote_literal
 
-__all__ = ["RegressionData", "read_regression_data", "as_covariate_matrix"]
+__all__ = ["RegressionData", "read_regression_data", "as_covariate_matrix", "read_columns"]
 
 _PARQUET = (".parquet", ".pq", ".parq")
 
@@ -114,6 +113,8 @@ def read_regression_data(
         codes = np.asarray((0, *causes_t), dtype=np.int64)
         status = codes[column]
     x = as_covariate_matrix({c: cols[c] for c in covariates}, n)
+    from leiosurv.stats._entry_weights import check_entries, check_weights  # (it reads files through here)
+
     e = None if entry is None else check_entries(entry, cols[entry], t, time)
     w = None if weights is None else check_weights(weights, cols[weights])
     order = np.argsort(t, kind="stable")
@@ -172,6 +173,13 @@ def _numeric(name: str, values: Any) -> np.ndarray:
 
 
 # -- the input kinds ----------------------------------------------------------------
+def read_columns(data: Any, wanted: list[str], roles: dict[str, str]) -> dict[str, Any]:
+    """The ``wanted`` columns of any input kind as arrays or pandas Series (a file through DuckDB, a
+    Narwhals frame collected); ``roles`` maps a role (``"time"``, ``"entry"``) to its column, for the
+    message naming a missing one."""
+    return _columns(data, wanted, roles)
+
+
 def _columns(data: Any, wanted: list[str], roles: dict[str, str]) -> dict[str, Any]:
     """The ``wanted`` columns of ``data`` as arrays (pandas Series kept for their dtypes)."""
     module = type(data).__module__.split(".")[0]
