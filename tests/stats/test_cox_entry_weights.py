@@ -9,8 +9,8 @@ enters at (3 * time) %/% 10 when i %% 3 == 0) and weight rule (w = 0.5 + 0.25 * 
 * ``coxph(Surv(entry, time, status == k) ~ ..., weights = w, ties = ties)``,
 
 for k = 1, 2, Breslow and Efron, on days and on months (time = (time + 29) %/% 30: heavy ties).
-With non-integer weights coxph's ``var`` is its robust sandwich; leiosurv's SE is the model-based
-one, coxph's ``naive.var`` (the file stores both).
+With non-integer weights coxph's ``var`` is its robust sandwich (``robust`` defaults to TRUE there)
+and ``naive.var`` the model-based one; the file stores both, and both are matched.
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ FITS = sorted(json.loads((DATA / "cox_entry_weights.json").read_text())["fits"])
 
 @pytest.mark.parametrize("key", FITS)
 def test_coxph_with_entry_and_weights(key):
-    """Each stored coxph fit: coef, model-based var (naive.var with weights), loglik (null and final),
-    score test, and the baseline cumulative hazard (basehaz(fit, centered = FALSE)) on every event time."""
+    """Each stored coxph fit: coef, var (the robust sandwich by default with these non-integer weights,
+    as coxph), the model-based naive.var with robust=False, loglik (null and final), score test, and the
+    baseline cumulative hazard (basehaz(fit, centered = FALSE)) on every event time."""
     r = ref()["fits"][key]
     unit, kind, cause, ties = key.split("/")
     kw = {"entry": "entry"} if "entry" in kind else {}
@@ -70,8 +71,12 @@ def test_coxph_with_entry_and_weights(key):
     fit = cause_specific_cox(rows(unit), "time", "status", COVS, causes=[int(cause)], ties=ties, **kw)
     m = fit.models[int(cause)]
     assert_allclose(m.table["coef"].to_numpy(), _f(r["coef"]), rtol=RTOL)
-    var = _f(r.get("naive_var") or r["var"]).reshape(4, 4)  # naive_var is {} (R NULL) without weights
-    assert_allclose(m.var, var, rtol=RTOL)
+    assert_allclose(m.var, _f(r["var"]).reshape(4, 4), rtol=RTOL)
+    assert_allclose(m.table["se"].to_numpy(), np.sqrt(np.diag(_f(r["var"]).reshape(4, 4))), rtol=RTOL)
+    if r.get("naive_var"):  # {} (R NULL) without weights: var is the model-based one there
+        naive = cause_specific_cox(rows(unit), "time", "status", COVS, causes=[int(cause)], ties=ties,
+                                   robust=False, **kw).models[int(cause)]
+        assert_allclose(naive.var, _f(r["naive_var"]).reshape(4, 4), rtol=RTOL)
     assert_allclose([m.loglik_null, m.loglik], _f(r["loglik"]), rtol=RTOL)
     assert_allclose(m.score_test, float(r["score"]), rtol=RTOL)
     cum = np.cumsum(m.jumps)
@@ -154,4 +159,20 @@ def test_entry_and_weights_are_read_from_files_too(tmp_path):
 def test_provenance_names_the_r_call():
     fit = cause_specific_cox(rows("days"), "time", "status", COVS, entry="entry", weights="w")
     assert fit.provenance["r_equivalent"] == (
-        "survival::coxph(Surv(entry, time, status == k) ~ covariates, ties = ties, weights = w, robust = FALSE)")
+        "survival::coxph(Surv(entry, time, status == k) ~ covariates, ties = ties, weights = w, robust = TRUE)")
+    plain = cause_specific_cox(rows("days"), "time", "status", COVS, entry="entry")
+    assert plain.provenance["r_equivalent"] == "survival::coxph(Surv(entry, time, status == k) ~ covariates, ties = ties)"
+
+
+def test_robust_is_coxphs_default_choice_and_checked():
+    """robust=None: the sandwich only when some weight is not a whole number (coxph's has.rwt); whole
+    weights keep the model-based variance unless robust=True; robust must be a bool."""
+    d = rows("days").copy()
+    d["two"] = 1 + (np.arange(len(d)) % 2)
+    whole = cause_specific_cox(d, "time", "status", COVS, causes=[1], weights="two").models[1]
+    model = cause_specific_cox(d, "time", "status", COVS, causes=[1], weights="two", robust=False).models[1]
+    sandwich = cause_specific_cox(d, "time", "status", COVS, causes=[1], weights="two", robust=True).models[1]
+    assert_allclose(whole.var, model.var, rtol=0)
+    assert not np.allclose(sandwich.var, model.var, rtol=1e-3)
+    with pytest.raises(DataError, match=r"^robust must be True, False or None, but was 'yes'$"):
+        cause_specific_cox(d, "time", "status", COVS, robust="yes")

@@ -129,6 +129,50 @@ class CoxData:
             info -= xd.T @ (cd[:, None] * xd)
         return loglik, score, (info + info.T) / 2
 
+    def score_residuals(self, b: np.ndarray) -> np.ndarray:
+        """Each row's score residual at ``b`` (n, p), as survival's ``coxscore2.c``.
+
+        For the ``d`` terms ``r`` of an event time (Efron: ``f_r = r/d``; Breslow: 0) with hazard
+        ``h_r = wbar/(S0 - f_r D0)`` and mean ``xbar_r``: a row at risk loses ``e (x - xbar_r) h_r``
+        for each term (an event row of that time ``(1 - f_r)`` of it), and an event row gains
+        ``(x - xbar_r)/d`` for each.  ``e = exp(x'b)`` is unweighted (the weight enters the
+        variance).  The sums over the event times a row is at risk for are cumulative sums.
+        """
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            eta = self.x @ b
+            shift = float(eta.max())
+            e = self.w * np.exp(eta - shift)
+            ex = e[:, None] * self.x
+            r0, r1 = self._risk_sums(e, ex)
+            rows = np.flatnonzero(self.event)
+            k, f, a = self.k_of_death, self.frac, self.wtave
+            m, p = self.tk.size, self.x.shape[1]
+            d0 = np.bincount(k, weights=e[rows], minlength=m)
+            d1 = np.zeros_like(r1)
+            np.add.at(d1, k, ex[rows])
+            s0r = r0[k] - f * d0[k]
+            xbar = (r1[k] - f[:, None] * d1[k]) / s0r[:, None]
+            h = a / s0r * np.exp(-shift)  # hazard per term, for the unshifted exp(x'b)
+            risk = np.exp(eta)
+            hk = np.concatenate(([0.0], np.cumsum(np.bincount(k, weights=h, minlength=m))))
+            gk = np.zeros((m + 1, p))
+            np.add.at(gk[1:], k, h[:, None] * xbar)
+            gk = np.cumsum(gk, axis=0)
+            lo = 0 if self.entry_idx is None else self.entry_idx
+            hh = hk[self.idx] - (hk[lo] if self.entry_idx is not None else 0.0)
+            gg = gk[self.idx] - (gk[lo] if self.entry_idx is not None else 0.0)
+            resid: np.ndarray = -risk[:, None] * (self.x * hh[:, None] - gg)
+            # the event rows: their own terms, and (1 - f_r) instead of 1 of each term's hazard
+            mean_xbar = np.zeros((m, p))
+            np.add.at(mean_xbar, k, xbar)
+            mean_xbar /= self.d[:, None]
+            fh = np.bincount(k, weights=f * h, minlength=m)
+            fhx = np.zeros((m, p))
+            np.add.at(fhx, k, (f * h)[:, None] * xbar)
+            xd = self.x[rows]
+            resid[rows] += xd - mean_xbar[k] + risk[rows][:, None] * (xd * fh[k][:, None] - fhx[k])
+        return resid
+
     def baseline(self, b: np.ndarray) -> np.ndarray:
         """Jumps of the baseline cumulative hazard at ``tk`` (uncentred covariates)."""
         eta = self.x @ b
@@ -205,6 +249,7 @@ def cause_specific_cox(
     maxiter: int = 20,
     entry: str | None = None,
     weights: str | None = None,
+    robust: bool | None = None,
 ) -> Any:
     """Cause-specific Cox models, one per cause, as ``survival::coxph``; absolute risk by ``predict``.
 
@@ -230,11 +275,15 @@ def cause_specific_cox(
     weights : str, optional
         Column of case weights (finite, ``> 0``), as coxph's ``weights =``:
         weighted risk sets and events; Efron's ``d`` terms of a tied time each
-        carry the mean weight of its events.  The SE is the model-based one
-        (the inverse information: coxph's ``naive.var``, what
-        ``coxph(..., robust = FALSE)`` reports).  With non-integer weights
-        coxph's default ``var`` is instead its robust (sandwich) variance,
-        which is not computed here.
+        carry the mean weight of its events.
+    robust : bool, optional
+        The robust (sandwich) variance, coxph's ``robust = TRUE``:
+        ``V (sum_i w_i^2 L_i L_i') V`` with ``L_i`` the score residuals
+        (``coxscore2.c``) and ``V`` the inverse information, which is
+        ``crossprod(residuals(fit, "dfbeta", weighted = TRUE))``.  By default
+        it is coxph's own choice: robust when some weight is not a whole number
+        (its ``has.rwt``), else the model-based inverse information.  coxph then
+        keeps the model-based one as ``naive.var``.
 
     Returns
     -------
@@ -279,6 +328,10 @@ def cause_specific_cox(
     if not rd.covariates:
         raise DataError("covariates: give at least one covariate column", column=None)
     check_design(rd.x, rd.covariates)
+    if robust is not None and not isinstance(robust, bool):
+        raise DataError(f"robust must be True, False or None, but was {robust!r}", column=None)
+    use_robust = robust if robust is not None else bool(
+        rd.weights is not None and not np.array_equal(rd.weights, np.trunc(rd.weights)))
     if causes is None:
         wanted = rd.causes
     else:
@@ -308,15 +361,20 @@ def cause_specific_cox(
             raise DataError(f"the Cox model for cause {k}: the coefficient of {bad[0]!r} may be infinite (the "
                             "likelihood keeps rising: the covariate separates the events); drop or regroup it",
                             column=bad[0])
-        table = coefficient_table(rd.covariates, fit.coef, np.sqrt(np.diag(fit.var)), level)
-        models[k] = CoxModel(k, table, fit.var, cd.tk, fit.jumps, fit.loglik, fit.loglik_null, fit.score_test,
+        var = fit.var
+        if use_robust:
+            scores = cd.score_residuals(fit.coef) * cd.w[:, None]
+            dfbeta = scores @ fit.var
+            var = dfbeta.T @ dfbeta
+        table = coefficient_table(rd.covariates, fit.coef, np.sqrt(np.diag(var)), level)
+        models[k] = CoxModel(k, table, var, cd.tk, fit.jumps, fit.loglik, fit.loglik_null, fit.score_test,
                              fit.iterations, int(rd.time.size), n_ev)
     args = {"data": data_kind(data), "time": time, "event": event, "covariates": list(rd.covariates),
             "causes": list(wanted), "ties": ties, "level": level, "maxiter": int(maxiter),
-            **{k: v for k, v in (("entry", entry), ("weights", weights)) if v is not None}}
+            **{k: v for k, v in (("entry", entry), ("weights", weights)) if v is not None}, "robust": use_robust}
     prov = provenance("cause_specific_cox", args)
     prov["n"] = int(rd.time.size)
     surv = "Surv(time, status == k)" if entry is None else f"Surv({entry}, time, status == k)"
-    wts = "" if weights is None else f", weights = {weights}, robust = FALSE"
+    wts = ("" if weights is None else f", weights = {weights}") + (", robust = TRUE" if use_robust else "")
     prov["r_equivalent"] = f"survival::coxph({surv} ~ covariates, ties = ties{wts})"
     return CauseSpecificCox(models, rd.covariates, ties, level, prov)
