@@ -170,11 +170,32 @@ def test_entry_refusals_name_the_problem(tmp_path):
         cumulative_incidence(count_events(data, "time", "event"), entry="e")
     path = tmp_path / "rows.csv"
     pd.DataFrame(data).to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"entry=, weights=, variance=.ij. and score read in-memory rows.*pathlib"):
-        cumulative_incidence(path, entry="e")
+    with pytest.raises(DataError, match=r"column 'entry_day' \(the entry column\) not found"):
+        cumulative_incidence(path, entry="entry_day")
+
+
+def test_entry_and_weights_from_files_and_other_engines_give_the_in_memory_estimates(tmp_path):
+    """A CSV or Parquet path (DuckDB streams out the named columns), a polars frame and a DuckDB relation
+    (narrowed and collected through Narwhals) give exactly the in-memory estimates: the same numpy code
+    computes them (CIF with the IJ and delta SEs, Kaplan–Meier with weights)."""
+    df = melanoma()
+    csv, parquet = tmp_path / "m.csv", tmp_path / "m.parquet"
+    df.to_csv(csv, index=False)
+    df.to_parquet(parquet)
     pl = pytest.importorskip("polars")
-    with pytest.raises(DataError, match=r"in-memory rows.*polars.*to_pandas"):
-        kaplan_meier(pl.DataFrame(data), entry="e")
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    inputs = [csv, str(parquet), pl.from_pandas(df), pl.from_pandas(df).lazy(),
+              con.sql(f"SELECT * FROM read_parquet('{parquet}')")]
+    calls = [
+        lambda d: cumulative_incidence(d, "time", "status", "ulcer", entry="entry", weights="w", variance="ij").table,
+        lambda d: cumulative_incidence(d, "time", "status", "ulcer", entry="entry").table,
+        lambda d: kaplan_meier(d, "time", "status", "ulcer", entry="entry", weights="w").table,
+    ]
+    for call in calls:
+        expected = call(df)
+        for data in inputs:
+            pd.testing.assert_frame_equal(call(data), expected)
 
 
 def test_entries_survive_pooling():

@@ -11,7 +11,7 @@ from leiosurv.exceptions import InputError
 from leiosurv.stats._ci import EstimateBlock, check_choice, resolve_z
 from leiosurv.stats._counts import EventCounts
 from leiosurv.stats._engines import count_events
-from leiosurv.stats._entry_weights import GroupRows, read_rows, weighted_aj
+from leiosurv.stats._entry_weights import RowGrid, read_rows, weighted_aj
 from leiosurv.stats._kernels import aj_cif, km_parts, var_aalen, var_delta
 from leiosurv.stats._provenance import data_kind, provenance
 from leiosurv.stats._results import CumulativeIncidence
@@ -81,7 +81,7 @@ def cumulative_incidence(
         ``std.err`` of ``survival::survfit(Surv(entry, time, factor(status)) ~
         group, weights = w)`` (multi-state), ``sqrt(sum_i (w_i dF/dw_i)^2)``:
         the variance for ``entry`` and ``weights`` (on plain data it equals
-        ``"delta"``); it reads the rows, so it needs in-memory data.  With
+        ``"delta"``); it reads the rows (any input but :class:`EventCounts`).  With
         ``entry`` and no weights, ``"delta"`` is prodlim's
         ``prodlim(Hist(time, status, entry = entry) ~ group)`` ``se.cuminc``;
         ``weights`` need ``"ij"`` (prodlim's ``caseweights`` give another CIF)
@@ -175,14 +175,14 @@ def _check_entry_variance(variance: str, entry: str | None, weights: str | None)
         )
 
 
-def ij_blocks(counts: EventCounts, rows: tuple[GroupRows, ...], ci: str, z: float
+def ij_blocks(counts: EventCounts, rows: tuple[RowGrid, ...], ci: str, z: float
               ) -> tuple[dict[str, np.ndarray], ...]:
     """Per group, the weighted Aalen–Johansen estimates with survfit's IJ standard errors on the
     event times (each array with a leading value for "before the first event")."""
     k = len(counts.causes)
     blocks = []
     for r in rows:
-        etime, cif, var = weighted_aj(r, k)
+        etime, cif, var = weighted_aj(r)
         est, se = _result_arrays(etime.size, k)
         est[1:] = cif
         se[1:] = np.sqrt(var)

@@ -36,7 +36,13 @@ __all__ = ["cause_specific_cox", "CoxData", "cox_fit"]
 
 @dataclass(frozen=True)
 class CoxData:
-    """Sorted rows of one cause's model; ``start`` is the first row of each distinct event time."""
+    """Sorted rows of one cause's model; ``start`` is the first row of each distinct event time.
+
+    With case weights ``w`` every risk-set sum is weighted (``S0 = sum w exp(x'b)``) and each of the
+    ``d`` terms of a tied event time carries the mean weight of its events (coxph's ``wtave``); with
+    delayed entry a row is in the risk sets of the event times in ``(entry, time]``: the rows that
+    enter at or after ``t_k`` are subtracted from the backward sums (sorted by entry once).
+    """
 
     x: np.ndarray  # centred
     center: np.ndarray
@@ -47,9 +53,15 @@ class CoxData:
     k_of_death: np.ndarray  # per event row (in time order): its event time's index
     frac: np.ndarray  # per event row: r/d for Efron (its rank among the d tied events), 0 for Breslow
     idx: np.ndarray  # per row: number of event times <= its time
+    w: np.ndarray  # per row: case weight (ones without weights)
+    wtave: np.ndarray  # per event row: the mean weight of the events at its time
+    entry_order: np.ndarray | None  # rows by entry time (None without entry)
+    entry_pos: np.ndarray | None  # per event time: first row (by entry) with entry >= t_k
+    entry_idx: np.ndarray | None  # per row: number of event times <= its entry
 
     @classmethod
-    def build(cls, t: np.ndarray, event: np.ndarray, x: np.ndarray, ties: str) -> CoxData:
+    def build(cls, t: np.ndarray, event: np.ndarray, x: np.ndarray, ties: str, w: np.ndarray | None = None,
+              entry: np.ndarray | None = None) -> CoxData:
         ut, first, inverse = np.unique(t, return_index=True, return_inverse=True)
         d_all = np.bincount(inverse, weights=event, minlength=ut.size).astype(np.int64)
         fk = np.flatnonzero(d_all)
@@ -62,8 +74,28 @@ class CoxData:
             frac = np.zeros(k_of.size)
         center = x.mean(axis=0)
         tk = ut[fk]
+        ww = np.ones(t.size) if w is None else np.asarray(w, dtype=np.float64)
+        wd = np.bincount(inverse, weights=event * ww, minlength=ut.size)[fk]
+        wtave = (wd / d)[k_of]
+        eorder = epos = eidx = None
+        if entry is not None:
+            eorder = np.argsort(entry, kind="stable")
+            epos = np.searchsorted(entry[eorder], tk, side="left")
+            eidx = np.searchsorted(tk, entry, side="right")
         return cls(x - center, center, event, tk, first[fk], d.astype(np.float64), k_of, frac,
-                   np.searchsorted(tk, t, side="right"))
+                   np.searchsorted(tk, t, side="right"), ww, wtave, eorder, epos, eidx)
+
+    def _risk_sums(self, e: np.ndarray, ex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``S0``, ``S1`` over each event time's risk set (rows with entry < t_k <= time)."""
+        r0 = np.cumsum(e[::-1])[::-1][self.start]
+        r1 = np.cumsum(ex[::-1], axis=0)[::-1][self.start]
+        if self.entry_order is not None and self.entry_pos is not None:
+            eo = self.entry_order
+            late0 = np.concatenate((np.cumsum(e[eo][::-1])[::-1], [0.0]))
+            late1 = np.concatenate((np.cumsum(ex[eo][::-1], axis=0)[::-1], np.zeros((1, ex.shape[1]))))
+            r0 = r0 - late0[self.entry_pos]
+            r1 = r1 - late1[self.entry_pos]
+        return r0, r1
 
     def derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log partial likelihood, score and information at ``b`` (NaN/inf far out: the caller halves)."""
@@ -73,40 +105,84 @@ class CoxData:
     def _derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         eta = self.x @ b
         shift = float(eta.max())
-        e = np.exp(eta - shift)
+        e = self.w * np.exp(eta - shift)
         ex = e[:, None] * self.x
-        r0 = np.cumsum(e[::-1])[::-1][self.start]
-        r1 = np.cumsum(ex[::-1], axis=0)[::-1][self.start]
+        r0, r1 = self._risk_sums(e, ex)
         rows = np.flatnonzero(self.event)
-        k, f = self.k_of_death, self.frac
+        k, f, a = self.k_of_death, self.frac, self.wtave
         d0 = np.bincount(k, weights=e[rows], minlength=self.tk.size)
         d1 = np.zeros_like(r1)
         np.add.at(d1, k, ex[rows])
         s0r = r0[k] - f * d0[k]  # one term per event (r = 0..d-1 at each time)
         s1r = r1[k] - f[:, None] * d1[k]
         xbar = s1r / s0r[:, None]
-        loglik = float(eta[rows].sum() - (np.log(s0r) + shift).sum())
-        score = self.x[rows].sum(axis=0) - xbar.sum(axis=0)
-        inv = np.bincount(k, weights=1.0 / s0r, minlength=self.tk.size)
-        c = e * np.concatenate(([0.0], np.cumsum(inv)))[self.idx]
-        info = self.x.T @ (c[:, None] * self.x) - xbar.T @ xbar
+        wr = self.w[rows]
+        loglik = float(wr @ eta[rows] - a @ (np.log(s0r) + shift))
+        score = wr @ self.x[rows] - a @ xbar
+        inv = np.concatenate(([0.0], np.cumsum(np.bincount(k, weights=a / s0r, minlength=self.tk.size))))
+        c = e * (inv[self.idx] if self.entry_idx is None else inv[self.idx] - inv[self.entry_idx])
+        info = self.x.T @ (c[:, None] * self.x) - xbar.T @ (a[:, None] * xbar)
         if np.any(f):
-            g = np.bincount(k, weights=f / s0r, minlength=self.tk.size)
+            g = np.bincount(k, weights=a * f / s0r, minlength=self.tk.size)
             cd = e[rows] * g[k]
             xd = self.x[rows]
             info -= xd.T @ (cd[:, None] * xd)
         return loglik, score, (info + info.T) / 2
 
+    def score_residuals(self, b: np.ndarray) -> np.ndarray:
+        """Each row's score residual at ``b`` (n, p), as survival's ``coxscore2.c``.
+
+        For the ``d`` terms ``r`` of an event time (Efron: ``f_r = r/d``; Breslow: 0) with hazard
+        ``h_r = wbar/(S0 - f_r D0)`` and mean ``xbar_r``: a row at risk loses ``e (x - xbar_r) h_r``
+        for each term (an event row of that time ``(1 - f_r)`` of it), and an event row gains
+        ``(x - xbar_r)/d`` for each.  ``e = exp(x'b)`` is unweighted (the weight enters the
+        variance).  The sums over the event times a row is at risk for are cumulative sums.
+        """
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            eta = self.x @ b
+            shift = float(eta.max())
+            e = self.w * np.exp(eta - shift)
+            ex = e[:, None] * self.x
+            r0, r1 = self._risk_sums(e, ex)
+            rows = np.flatnonzero(self.event)
+            k, f, a = self.k_of_death, self.frac, self.wtave
+            m, p = self.tk.size, self.x.shape[1]
+            d0 = np.bincount(k, weights=e[rows], minlength=m)
+            d1 = np.zeros_like(r1)
+            np.add.at(d1, k, ex[rows])
+            s0r = r0[k] - f * d0[k]
+            xbar = (r1[k] - f[:, None] * d1[k]) / s0r[:, None]
+            h = a / s0r * np.exp(-shift)  # hazard per term, for the unshifted exp(x'b)
+            risk = np.exp(eta)
+            hk = np.concatenate(([0.0], np.cumsum(np.bincount(k, weights=h, minlength=m))))
+            gk = np.zeros((m + 1, p))
+            np.add.at(gk[1:], k, h[:, None] * xbar)
+            gk = np.cumsum(gk, axis=0)
+            lo = 0 if self.entry_idx is None else self.entry_idx
+            hh = hk[self.idx] - (hk[lo] if self.entry_idx is not None else 0.0)
+            gg = gk[self.idx] - (gk[lo] if self.entry_idx is not None else 0.0)
+            resid: np.ndarray = -risk[:, None] * (self.x * hh[:, None] - gg)
+            # the event rows: their own terms, and (1 - f_r) instead of 1 of each term's hazard
+            mean_xbar = np.zeros((m, p))
+            np.add.at(mean_xbar, k, xbar)
+            mean_xbar /= self.d[:, None]
+            fh = np.bincount(k, weights=f * h, minlength=m)
+            fhx = np.zeros((m, p))
+            np.add.at(fhx, k, (f * h)[:, None] * xbar)
+            xd = self.x[rows]
+            resid[rows] += xd - mean_xbar[k] + risk[rows][:, None] * (xd * fh[k][:, None] - fhx[k])
+        return resid
+
     def baseline(self, b: np.ndarray) -> np.ndarray:
         """Jumps of the baseline cumulative hazard at ``tk`` (uncentred covariates)."""
         eta = self.x @ b
         shift = float(eta.max())
-        e = np.exp(eta - shift)
-        r0 = np.cumsum(e[::-1])[::-1][self.start]
+        e = self.w * np.exp(eta - shift)
+        r0, _ = self._risk_sums(e, np.zeros((e.size, 1)))
         rows = np.flatnonzero(self.event)
         d0 = np.bincount(self.k_of_death, weights=e[rows], minlength=self.tk.size)
         s0r = r0[self.k_of_death] - self.frac * d0[self.k_of_death]
-        jumps = np.bincount(self.k_of_death, weights=1.0 / s0r, minlength=self.tk.size)
+        jumps = np.bincount(self.k_of_death, weights=self.wtave / s0r, minlength=self.tk.size)
         return jumps * np.exp(-(shift + float(self.center @ b)))  # type: ignore[no-any-return]
 
 
@@ -171,6 +247,9 @@ def cause_specific_cox(
     event_map: Mapping[Any, int] | None = None,
     level: float = 0.95,
     maxiter: int = 20,
+    entry: str | None = None,
+    weights: str | None = None,
+    robust: bool | None = None,
 ) -> Any:
     """Cause-specific Cox models, one per cause, as ``survival::coxph``; absolute risk by ``predict``.
 
@@ -188,6 +267,23 @@ def cause_specific_cox(
         Level of the Wald intervals.
     maxiter : int, default 20
         coxph's ``iter.max``.
+    entry : str, optional
+        Column of delayed-entry times (left truncation): a row is in the risk
+        sets of the event times in ``(entry, time]``, as coxph's counting-process
+        ``Surv(entry, time, status == k)``.  Each entry finite, ``>= 0`` and
+        ``< time``.
+    weights : str, optional
+        Column of case weights (finite, ``> 0``), as coxph's ``weights =``:
+        weighted risk sets and events; Efron's ``d`` terms of a tied time each
+        carry the mean weight of its events.
+    robust : bool, optional
+        The robust (sandwich) variance, coxph's ``robust = TRUE``:
+        ``V (sum_i w_i^2 L_i L_i') V`` with ``L_i`` the score residuals
+        (``coxscore2.c``) and ``V`` the inverse information, which is
+        ``crossprod(residuals(fit, "dfbeta", weighted = TRUE))``.  By default
+        it is coxph's own choice: robust when some weight is not a whole number
+        (its ``has.rwt``), else the model-based inverse information.  coxph then
+        keeps the model-based one as ``naive.var``.
 
     Returns
     -------
@@ -206,7 +302,8 @@ def cause_specific_cox(
     Notes
     -----
     R equivalent: ``survival::coxph(Surv(time, status == k) ~ x1 + ..., ties = ties)``
-    for each cause k; ``riskRegression::CSC(Hist(time, status) ~ ..., ties = ties)``
+    for each cause k (``Surv(entry, time, status == k)`` and ``weights = w`` with
+    ``entry``/``weights``); ``riskRegression::CSC(Hist(time, status) ~ ..., ties = ties)``
     and ``predictRisk`` for absolute risks.  Coefficients and SEs agree with
     coxph to 1e-6 (tests/stats/test_cox.py).
 
@@ -227,10 +324,14 @@ def cause_specific_cox(
         raise DataError(f"level must be in (0, 1), but was {level!r}", column=None)
     if int(maxiter) < 1:
         raise DataError(f"maxiter must be >= 1, but was {maxiter!r}", column=None)
-    rd = read_regression_data(data, time, event, covariates, event_map=event_map)
+    rd = read_regression_data(data, time, event, covariates, event_map=event_map, entry=entry, weights=weights)
     if not rd.covariates:
         raise DataError("covariates: give at least one covariate column", column=None)
     check_design(rd.x, rd.covariates)
+    if robust is not None and not isinstance(robust, bool):
+        raise DataError(f"robust must be True, False or None, but was {robust!r}", column=None)
+    use_robust = robust if robust is not None else bool(
+        rd.weights is not None and not np.array_equal(rd.weights, np.trunc(rd.weights)))
     if causes is None:
         wanted = rd.causes
     else:
@@ -246,7 +347,7 @@ def cause_specific_cox(
         if n_ev == 0:
             raise DataError(f"column {event!r}: no row has an event of cause {k} (causes present: "
                             f"{list(rd.causes)}); there is nothing to model", column=event)
-        cd = CoxData.build(rd.time, ev, rd.x, ties)
+        cd = CoxData.build(rd.time, ev, rd.x, ties, rd.weights, rd.entry)
         _, _, info0 = cd.derivatives(np.zeros(len(rd.covariates)))
         _check_information(info0, rd.covariates, f"the cause-{k} event times", n_ev * rd.x.var(axis=0))
         fit = cox_fit(cd, maxiter=maxiter)
@@ -260,12 +361,20 @@ def cause_specific_cox(
             raise DataError(f"the Cox model for cause {k}: the coefficient of {bad[0]!r} may be infinite (the "
                             "likelihood keeps rising: the covariate separates the events); drop or regroup it",
                             column=bad[0])
-        table = coefficient_table(rd.covariates, fit.coef, np.sqrt(np.diag(fit.var)), level)
-        models[k] = CoxModel(k, table, fit.var, cd.tk, fit.jumps, fit.loglik, fit.loglik_null, fit.score_test,
+        var = fit.var
+        if use_robust:
+            scores = cd.score_residuals(fit.coef) * cd.w[:, None]
+            dfbeta = scores @ fit.var
+            var = dfbeta.T @ dfbeta
+        table = coefficient_table(rd.covariates, fit.coef, np.sqrt(np.diag(var)), level)
+        models[k] = CoxModel(k, table, var, cd.tk, fit.jumps, fit.loglik, fit.loglik_null, fit.score_test,
                              fit.iterations, int(rd.time.size), n_ev)
     args = {"data": data_kind(data), "time": time, "event": event, "covariates": list(rd.covariates),
-            "causes": list(wanted), "ties": ties, "level": level, "maxiter": int(maxiter)}
+            "causes": list(wanted), "ties": ties, "level": level, "maxiter": int(maxiter),
+            **{k: v for k, v in (("entry", entry), ("weights", weights)) if v is not None}, "robust": use_robust}
     prov = provenance("cause_specific_cox", args)
     prov["n"] = int(rd.time.size)
-    prov["r_equivalent"] = "survival::coxph(Surv(time, status == k) ~ covariates, ties = ties)"
+    surv = "Surv(time, status == k)" if entry is None else f"Surv({entry}, time, status == k)"
+    wts = ("" if weights is None else f", weights = {weights}") + (", robust = TRUE" if use_robust else "")
+    prov["r_equivalent"] = f"survival::coxph({surv} ~ covariates, ties = ties{wts})"
     return CauseSpecificCox(models, rd.covariates, ties, level, prov)

@@ -9,7 +9,8 @@ exit time ``x_i > e_i``, a status (0 censored, 1..K cause) and a case weight
   ``dN_kl`` the weighted events of cause k, ``dA_kl = dN_kl / Y_l``,
   ``dA_l = sum_k dA_kl``;
 * ``S_l = prod_{j<=l} (1 - dA_j)`` (Kaplan–Meier), ``F_k(t) = sum_{t_l<=t} S_{l-1} dA_kl``
-  (Aalen–Johansen).
+  (Aalen–Johansen), computed by the same kernels as the unweighted estimators
+  (``_kernels.km_parts``, ``_kernels.aj_cif``) on the weighted counts.
 
 The infinitesimal-jackknife (IJ) variance of survfit is ``sum_i (w_i U_i(t))^2``
 with ``U_i(t) = dF_k(t)/dw_i``; differentiating the product-limit form gives
@@ -20,19 +21,30 @@ with ``U_i(t) = dF_k(t)/dw_i``; differentiating the product-limit form gives
 
 with ``p_l = S_{l-1}/Y_l``, ``h_l = S_{l-1}/(Y_l S_l)`` (0 where ``S_l = 0``: then
 nothing is left to change), ``q_l = h_l F_k(t_l)``.  For Kaplan–Meier,
-``dS(t)/dw_i = -S(t) B_i(t)``.  A row's ``A_i`` and ``B_i`` are 0 before its
-entry, drift by ``-r_l`` at each event time it is at risk (cumulated as
-``R(t) = sum_{t_l<=t} r_l``) and jump at its own event; so at an event time
-``t`` the rows split into those already gone (``x_i <= t``: fixed values
-``A_i^inf, B_i^inf``) and those at risk after ``t`` (``e_i < t < x_i``:
-``A_i = -(R^A(t) - u_i)``, ``B_i = -(R^B(t) - v_i)`` with ``u_i = R^A(e_i)``,
-``v_i = R^B(e_i)``).  Each part of ``sum_i w_i^2 U_i(t)^2`` is then a sum over
-the rows gone by ``t`` or entered before it: a ``bincount`` of the rows'
-indices among the event times and a cumulative sum.  The rows are sorted by
-exit once per group (:func:`read_rows`); ``u_i``, ``v_i`` are 0 for rows
-entering before the first event time, so only the others are located among
-the event times and carry the entry terms.  The ``B`` side is shared by every
-cause and computed once.  O(n log n) for the sort, O(n + m) after.
+``dS(t)/dw_i = -S(t) B_i(t)`` (the same sums with ``A = 0``, ``F = 1``).
+
+**How the sum over rows becomes O(m) per cause.**  With ``R^A_l``, ``R^B_l`` the
+drifts cumulated through ``t_l`` (``cra``, ``crb``: index ``l + 1``), a row's
+``A_i``, ``B_i`` are 0 before its entry, ``-(R_l - u_i)`` while it is at risk
+(``u_i = R^A`` at its entry, ``v_i = R^B`` there: 0 unless it enters after the
+first event time, a *late* row), and fixed once it is gone (``x_i <= t_l``):
+``A_i = alpha_i + u_i``, ``B_i = beta_i + v_i``, where ``alpha``, ``beta`` depend
+only on the row's *bin*: the number ``g_i`` of event times before its exit,
+whether its exit is itself an event time, and (for an event row) its cause.
+So ``sum_i w_i^2 (A_i - F_l B_i)^2`` at ``t_l`` splits into
+
+* rows gone by ``t_l`` — prefix sums over the bins of ``w^2 (alpha - F beta)^2``,
+  from the per-bin sums of ``w^2`` (collected once per group, shared by every
+  cause);
+* rows at risk after ``t_l`` — ``K_l^2 sum w^2`` with ``K_l = R^A_l - F_l R^B_l``,
+  the at-risk sum being (entered by ``t_l``) minus (gone by ``t_l``);
+* the late rows' ``u``, ``v`` terms — prefix sums over their entry bins, and,
+  for the cross terms of a row's entry and exit, one ``bincount`` per cause of
+  the late rows alone.
+
+Each group's rows are sorted by exit once (:func:`read_rows`) and located among
+the event times by cumulative counts (no search when no two rows share a time);
+after that, everything is O(m) per cause, plus O(late rows) with entry.
 """
 
 from __future__ import annotations
@@ -47,97 +59,365 @@ from leiosurv.exceptions import DataError, InputError
 from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._counts import EventCounts, GroupCounts
 from leiosurv.stats._engines import count_events, row_columns
+from leiosurv.stats._kernels import aj_cif, km_parts
 
-__all__ = ["GroupRows", "read_rows", "rows_in_order", "weighted_aj", "weighted_km", "ij_variance"]
+__all__ = ["RowGrid", "read_rows", "rows_in_order", "weighted_aj", "weighted_km", "check_entries", "check_weights"]
 
 
 @dataclass(frozen=True)
-class GroupRows:
-    """One group's rows sorted by exit time (stable): entry (``-inf`` when none given), exit time,
-    column (0 censored, ``k`` the k-th cause), weight (ones when none given)."""
+class RowGrid:
+    """One group's rows located among its distinct event times ``t_0 < ... < t_{m-1}``: the weighted
+    counts the estimators need and the per-bin sums of squared weights the IJ variance needs.
 
-    entry: np.ndarray
-    exit: np.ndarray
+    A row's *bin* is ``g`` (the number of event times before its exit) and whether its exit is an
+    event time (always, for an event row); see the module docstring.
+    """
+
+    time: np.ndarray  # (m,) distinct event times
+    y: np.ndarray  # (m,) weighted number at risk
+    dn: np.ndarray  # (m, K) weighted events per cause
+    w2_event: np.ndarray  # (m, K) sum of w^2 of the cause-k events at t_l
+    w2_events: np.ndarray  # (m,) ... of all events at t_l
+    w2_cens: np.ndarray  # (m + 1, 2) sum of w^2 of the censored rows with g = l, exit not / at an event time
+    w2_total: float  # sum of w^2 over the group
+    whole_weights: bool  # every weight a whole number (survfitKM's choice of variance)
+    entry: _LateRows | None  # rows entering at or after t_0 (None without entry)
+    ties: bool = True  # False: no two rows share a time (then no censored row exits at an event time)
+
+
+@dataclass(frozen=True)
+class _LateRows:
+    """The rows entering at or after the first event time (the only ones whose ``u``, ``v`` are not 0):
+    their entry bin ``a`` (event times at or before the entry), exit bin (``g``, ``b = g + tied``),
+    column (0 censored, k cause), squared weight; and the sum of ``w^2`` of all rows per entry bin."""
+
+    a: np.ndarray
+    g: np.ndarray
+    b: np.ndarray
     col: np.ndarray
-    weight: np.ndarray
+    w2: np.ndarray
+    w2_by_entry: np.ndarray  # (m + 1,)
 
 
 def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | None, weights: str | None,
               *, causes: Sequence[int] | None, event_map: Mapping[Any, int] | None, rows: bool = True
-              ) -> tuple[EventCounts, tuple[GroupRows, ...]]:
+              ) -> tuple[EventCounts, tuple[RowGrid, ...]]:
     """Validate the rows with their entry times and weights; return the (unweighted) counts, with
-    the entries, and each group's rows (none with ``rows=False``: the counts are all the caller needs).
+    the entries, and each group's :class:`RowGrid` (none with ``rows=False``: the counts are all
+    the caller needs).
 
     Raises
     ------
     DataError
-        The input is not in memory (files and other engines are not read for ``entry``/``weights``),
-        a column is absent, an entry is missing, negative, infinite or not before its row's time,
+        A column is absent (files are read by DuckDB, other frames through Narwhals: the named
+        columns only), an entry is missing, negative, infinite or not before its row's time,
         a weight is missing, infinite or not positive (and every problem
         :func:`~leiosurv.stats.count_events` names).
     """
-    column = _in_memory(data, {"time": time, "event": event, "group": group, "entry": entry, "weights": weights})
+    column, rows_data = _in_memory(data, {"time": time, "event": event, "group": group, "entry": entry,
+                                          "weights": weights})
     if not rows:  # the counts are all the caller needs: count on the usual path
-        counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
+        counts = count_events(rows_data, time, event, group, causes=causes, event_map=event_map)
         t = chk.as_float_times(time, column(time))
-        n = t.size
-        members = _members(column, group, n, counts.labels)
-        e = _entries(entry, column(entry), t, time) if entry is not None else np.full(n, -np.inf)
+        codes = None
+        if group is not None:
+            gr = chk.factorize(column(group))
+            glut, _ = chk.resolve_groups(group, gr)
+            codes = glut[gr.codes]
+        members = _members(codes, len(counts.groups))
+        e: np.ndarray | None = check_entries(entry, column(entry), t, time) if entry is not None else None
         if weights is not None:
-            _weights(weights, column(weights))
-        labels = counts.labels
-        out: tuple[GroupRows, ...] = ()
-    else:  # the rows, each group sorted by exit once; the counts are read off them
-        t, cols, causes_t, group_labels = _validated(column, (time, event, group), causes, event_map)
+            check_weights(weights, column(weights))
+        out: tuple[RowGrid, ...] = ()
+    else:  # each group's rows sorted by exit once; the counts are read off them
+        t, cols, causes_t, group_labels, codes = _validated(column, (time, event, group), causes, event_map)
         n = t.size
-        e = np.full(n, -np.inf) if entry is None else _entries(entry, column(entry), t, time)
-        w = np.ones(n) if weights is None else _weights(weights, column(weights))
-        members = _members(column, group, n, None)
+        e = None if entry is None else check_entries(entry, column(entry), t, time)
+        w = None if weights is None else check_weights(weights, column(weights))
         labels = [None] if group is None else group_labels
-        out = tuple(_sorted_rows(e[i], t[i], cols[i], w[i]) for i in members)
-        counts = EventCounts(causes_t, tuple(_group_counts(lab, r, len(causes_t)) for lab, r in zip(labels, out)),
-                             group, {"columns": {"time": time, "event": event, "group": group}, "engine": "numpy",
-                                     "n_rows": int(n), "counting": "rows"})
+        members = _members(codes, len(labels))
+        k = len(causes_t)
+        whole = w is None or bool(np.array_equal(w, np.trunc(w)))
+        parts = [_locate(lab, t[i], cols[i], None if w is None else w[i], None if e is None else e[i], k, whole)
+                 for lab, i in zip(labels, members)]
+        counts = EventCounts(causes_t, tuple(c for c, _ in parts), group,
+                             {"columns": {"time": time, "event": event, "group": group}, "engine": "numpy",
+                              "n_rows": int(n), "counting": "rows"})
+        out = tuple(r for _, r in parts)
     if entry is not None:
-        groups = tuple(g.with_entry(_sorted(e[i])) for g, i in zip(counts.groups, members))
-        counts = EventCounts(counts.causes, groups, counts.group_name, dict(counts.meta, entry=entry))
+        if not rows:
+            assert e is not None
+            groups = tuple(g.with_entry(_sorted(e[i])) for g, i in zip(counts.groups, members))
+            counts = EventCounts(counts.causes, groups, counts.group_name, dict(counts.meta))
+        counts = EventCounts(counts.causes, counts.groups, counts.group_name, dict(counts.meta, entry=entry))
     if weights is not None:
         counts = EventCounts(counts.causes, counts.groups, counts.group_name, dict(counts.meta, weights=weights))
     return counts, out
 
 
+def _locate(label: Any, t: np.ndarray, col: np.ndarray, w: np.ndarray | None, e: np.ndarray | None,
+            k: int, whole: bool) -> tuple[GroupCounts, RowGrid]:
+    """One group's unweighted counts (with its entries) and :class:`RowGrid`, from its rows in any
+    order: one sort by exit, then sums read off cumulative sums over the sorted rows.
+
+    The rows of one event time ``t_l`` (exit equal to it) are the block ``[start_l, end_l)`` of the
+    sorted rows; the rows with ``g = l`` (exit in ``(t_{l-1}, t_l]``) are ``[end_{l-1}, end_l)``.  So
+    every per-bin sum is a difference of one cumulative sum at those positions.  Without two rows at
+    one time (continuous times) each event row is its own block and nothing is searched.
+    """
+    order = np.argsort(t)  # ties in any order: every sum below is over whole blocks
+    xs = t[order]
+    col = col[order]
+    if w is not None:
+        w = w[order]
+    ev = col > 0
+    n = xs.size
+    evpos = np.flatnonzero(ev)
+    ties = n > 1 and not bool(np.all(xs[1:] != xs[:-1]))
+    if not ties:  # each event row is its own event time
+        time = xs[evpos]
+        start = evpos
+        end = evpos + 1
+        ecol = col[evpos]
+    else:
+        evx = xs[evpos]
+        first = np.empty(evx.size, dtype=bool)
+        first[:1] = True
+        np.not_equal(evx[1:], evx[:-1], out=first[1:])
+        time = evx[first]
+        start = np.searchsorted(xs, time, side="left")  # sorted needles
+        end = np.searchsorted(xs, time, side="right")
+    m = time.size
+    ww = np.ones(n) if w is None else w
+    dn: np.ndarray
+    w2_event: np.ndarray
+    cw = np.concatenate(([0.0], np.cumsum(ww)))
+    total = float(cw[-1])
+    left = cw[start]  # weight gone before each event time
+    if not ties:
+        events = np.zeros((k, m), dtype=np.int64)
+        dn = np.zeros((k, m))
+        we = ww[evpos]
+        for c in range(k):
+            mine = ecol == c + 1
+            events[c] = mine
+            dn[c] = np.where(mine, we, 0.0)
+    else:
+        own = np.searchsorted(time, evx, side="left")  # each event row's event time (sorted needles)
+        cell = (col[evpos].astype(np.intp) - 1) * m + own
+        events = np.bincount(cell, minlength=m * k).reshape(k, m)
+        dn = np.zeros(m * k)
+        dn += np.bincount(cell, weights=ww[evpos], minlength=m * k)
+        dn = dn.reshape(k, m)
+    y = total - left
+    w2 = ww if w is None else ww * ww
+    w2_total = float(w2.sum())
+    late = None
+    counts = GroupCounts.from_event_grid(label, time, events.T, xs[~ev])
+    if e is not None:
+        e = e[order]
+        counts = counts.with_entry(np.sort(e))
+        idx = np.flatnonzero(e >= time[0]) if m else np.zeros(0, dtype=np.intp)
+        gl = np.searchsorted(end, idx, side="right")  # event times before the exit (rows by position)
+        bl = np.searchsorted(start, idx, side="right")  # ... at or before it
+        el = e[idx]
+        eorder = np.argsort(el)
+        idx, gl, bl = idx[eorder], gl[eorder], bl[eorder]
+        a = np.searchsorted(time, el[eorder], side="right")  # event times at or before the entry (>= 1)
+        wl = ww[idx]
+        entered = np.zeros(m + 1)  # (a bincount of nothing with weights is int64)
+        entered += np.bincount(a, weights=wl, minlength=m + 1)
+        entered[0] += total - wl.sum()
+        y = np.cumsum(entered)[:m] - left
+        w2l = w2[idx]
+        by_entry = np.zeros(m + 1)
+        by_entry += np.bincount(a, weights=w2l, minlength=m + 1)
+        by_entry[0] += w2_total - w2l.sum()
+        late = _LateRows(a, gl, bl, col[idx], w2l, by_entry)
+        w2 = w2.copy()
+        w2[idx] = 0.0  # the bins hold the other rows; the late rows are summed one by one
+    # per-bin sums of w^2: the events of each cause at t_l, the censored rows with g = l
+    if e is None and (w is None or not ties):  # (without ties each event time holds one row)
+        w2_event = dn if w is None else dn * dn
+    elif not ties:
+        w2e = w2[evpos]
+        w2_event = np.stack([np.where(ecol == c + 1, w2e, 0.0) for c in range(k)]) if m else np.zeros((k, 0))
+    else:
+        w2_event = np.zeros(m * k)
+        w2_event += np.bincount(cell, weights=w2[evpos], minlength=m * k)
+        w2_event = w2_event.reshape(k, m)
+    cs = np.concatenate(([0.0], np.cumsum(np.where(ev, 0.0, w2))))  # censored rows' w^2, cumulated
+    cut = np.concatenate(([0], end, [n]))
+    w2_cens = np.zeros((m + 1, 2))
+    w2_cens[:, 0] = cs[np.concatenate((start, [n]))] - cs[cut[:-1]]  # exit in (t_{l-1}, t_l)
+    if ties:
+        w2_cens[:m, 1] = cs[end] - cs[start]  # exit at t_l
+    w2_events = w2_event.sum(axis=0)
+    grid = RowGrid(time, y, dn.T, w2_event.T, w2_events, w2_cens, w2_total, whole, late, ties)
+    return counts, grid
+
+
+@dataclass(frozen=True)
+class _BSide:
+    """What the variance needs of ``B``, shared by every cause: the cumulated drifts, the jump an
+    event row keeps, and the cumulated sums that multiply ``1``, ``F^2``, ``K^2`` and ``K F``."""
+
+    h: np.ndarray  # (m,) jump of B at an event
+    crb: np.ndarray  # (m + 1,) R^B through t_{l-1}
+    b_ev: np.ndarray  # (m,) B of an event row at t_l once gone
+    bb: np.ndarray  # (m,) the F^2 part: sum of w^2 B^2 over the rows gone, plus the late rows' v terms
+    r1: np.ndarray  # (m,) sum of w^2 over the rows at risk after t_l
+    kf: np.ndarray | None  # (m,) the K F part (late rows: 2 sum w^2 v at risk); None without entry
+    beta: np.ndarray | None  # (late rows,) B once gone
+    v: np.ndarray | None  # (late rows,) R^B at entry
+
+
+def _late_sum(r: RowGrid, x: np.ndarray) -> np.ndarray:
+    """Per event time ``t_l``, the sum of ``w^2 x`` over the late rows that leave with ``g = l``."""
+    late = r.entry
+    assert late is not None
+    m = r.time.size
+    out: np.ndarray = np.bincount(late.g, weights=late.w2 * x, minlength=m + 1)[:m]
+    return out
+
+
+def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> _BSide:
+    m = r.time.size
+    crb = np.concatenate(([0.0], np.cumsum(rb)))
+    rb0, rb1 = crb[:m], crb[1:]
+    b_ev = h - rb1
+    w2, c0, c1 = r.w2_events, r.w2_cens[:m, 0], r.w2_cens[:m, 1]
+    bb = w2 * b_ev * b_ev + c0 * rb0 * rb0
+    gone = w2 + c0
+    if r.ties:  # censored rows exiting at an event time
+        bb += c1 * rb1 * rb1
+        gone += c1
+    late = r.entry
+    if late is None:
+        return _BSide(h, crb, b_ev, np.cumsum(bb), r.w2_total - np.cumsum(gone), None, None, None)
+    ea = late.w2_by_entry[:m]
+    beta = np.where(late.col > 0, np.append(h, 0.0)[late.g], 0.0) - crb[late.b] + crb[late.a]
+    v = crb[late.a]
+    bb += _late_sum(r, beta * beta - v * v) + ea * rb0 * rb0
+    r1 = np.cumsum(ea - gone - _late_sum(r, np.ones(v.size)))
+    kf = 2.0 * np.cumsum(ea * rb0 - _late_sum(r, v))
+    return _BSide(h, crb, b_ev, np.cumsum(bb), r1, kf, beta, v)
+
+
+def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.ndarray, f: np.ndarray,
+                 kc: int) -> np.ndarray:
+    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time (see the module docstring).
+
+    ``q``: the jump of ``A`` at any event, ``p``: its further jump at an event of the cause
+    (column ``kc``), ``ra``: its drift, all (m,); ``bs``: the ``B`` side, shared by the causes.
+    """
+    m = r.time.size
+    cra = np.concatenate(([0.0], np.cumsum(ra)))  # R^A through t_{l-1}, l = 0..m
+    ra0, ra1 = cra[:m], cra[1:]
+    rb0, rb1 = bs.crb[:m], bs.crb[1:]
+    a_ev = q - ra1  # A of an event row of another cause at t_l, once gone
+    w2, c0, c1 = r.w2_events, r.w2_cens[:m, 0], r.w2_cens[:m, 1]
+    own = r.w2_event[:, kc] * p
+    aa = w2 * a_ev * a_ev + own * (2.0 * a_ev + p) + c0 * ra0 * ra0
+    ab = bs.b_ev * (w2 * a_ev + own) + c0 * ra0 * rb0
+    if r.ties:  # censored rows exiting at an event time
+        aa += c1 * ra1 * ra1
+        ab += c1 * ra1 * rb1
+    kk = ra1 - f * rb1  # K_l: an at-risk row's A - F B is -(K_l - (u - F v))
+    late = r.entry
+    if late is None:
+        out = np.cumsum(aa) - 2.0 * f * np.cumsum(ab) + f * f * bs.bb + kk * kk * bs.r1
+    else:
+        assert bs.beta is not None and bs.v is not None and bs.kf is not None
+        ea = late.w2_by_entry[:m]
+        alpha = np.where(late.col > 0, np.append(q, 0.0)[late.g], 0.0) - cra[late.b] + cra[late.a]
+        alpha += np.where(late.col == kc + 1, np.append(p, 0.0)[late.g], 0.0)
+        u = cra[late.a]
+        aa += _late_sum(r, alpha * alpha - u * u) + ea * ra0 * ra0
+        ab += _late_sum(r, alpha * bs.beta - u * bs.v) + ea * ra0 * rb0
+        k1 = -2.0 * np.cumsum(ea * ra0 - _late_sum(r, u))
+        out = np.cumsum(aa) - 2.0 * f * np.cumsum(ab) + f * f * bs.bb + kk * (kk * bs.r1 + k1 + f * bs.kf)
+    result: np.ndarray = np.maximum(out, 0.0)
+    return result
+
+
+def weighted_aj(r: RowGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group."""
+    d = r.dn.T.sum(axis=0)  # (each cause's column is contiguous)
+    surv, lag = km_parts(r.y, d)
+    cif = aj_cif(r.y, r.dn, lag)
+    var = np.empty_like(cif)
+    p = lag / r.y
+    da = d / r.y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(surv > 0, lag / (r.y * surv), 0.0)
+    bs = _b_side(r, h, h * da)
+    for c in range(cif.shape[1]):
+        fk = cif[:, c]
+        q = h * fk
+        var[:, c] = _ij_variance(r, bs, q, p, p * (r.dn[:, c] / r.y) + q * da, fk, c)
+    return r.time, cif, var
+
+
+def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Event times, weighted numbers at risk, Kaplan–Meier ``S`` and its variance (m,) of one group:
+    the weighted Greenwood sum when every weight is a whole number, else the IJ variance
+    (``survival::survfitKM``'s default: ``robust`` when some weight is not a whole number), which is
+    ``S^2 sum_i w_i^2 B_i^2``: the ``B`` side alone (``A = 0``, ``F = 1``)."""
+    d = r.dn.T.sum(axis=0)
+    surv, lag = km_parts(r.y, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if integer_weights:
+            a = np.where(d > 0, d / (r.y * (r.y - d)), 0.0)
+            var = surv * surv * np.cumsum(a)  # NaN where S = 0, as the unweighted estimator
+        else:
+            h = np.where(surv > 0, lag / (r.y * surv), 0.0)
+            bs = _b_side(r, h, h * d / r.y)
+            kk = -bs.crb[1:]
+            ij = bs.bb + kk * (kk * bs.r1 + (0.0 if bs.kf is None else bs.kf))
+            var = surv * surv * np.maximum(ij, 0.0)
+    return r.time, r.y, surv, var
+
+
 def rows_in_order(data: Any, time: str, event: str, *, causes: Sequence[int] | None,
                   event_map: Mapping[Any, int] | None) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Validated times and event columns (0 censored, k the k-th cause) in the data's row order, and
-    the causes; in-memory rows only (as :func:`read_rows`)."""
-    column = _in_memory(data, {"time": time, "event": event})
-    t, cols, causes_t, _ = _validated(column, (time, event, None), causes, event_map)
-    return t, cols, causes_t
+    the causes; any input with rows (as :func:`read_rows`)."""
+    column, _ = _in_memory(data, {"time": time, "event": event})
+    t, cols, causes_t, _, _ = _validated(column, (time, event, None), causes, event_map)
+    return t, cols.astype(np.int64), causes_t
 
 
-def _in_memory(data: Any, wanted: dict[str, str | None]) -> Any:
-    """The column getter of in-memory rows, after checking the wanted columns are there."""
+def _in_memory(data: Any, wanted: dict[str, str | None]) -> tuple[Any, Any]:
+    """The column getter of the rows, after checking the wanted columns are there, and the data to count
+    (``data`` itself, or the columns read).
+
+    In-memory rows (pandas, pyarrow, numpy structured array, mapping) are read as they are.  A CSV or
+    Parquet path is read by DuckDB, which streams out only the named columns; a polars, DuckDB or
+    PySpark frame is narrowed to them and collected through Narwhals (as the regressions read their
+    rows).  Either way the same numpy code computes: there is one implementation of each estimator.
+    """
     if isinstance(data, EventCounts):
         raise InputError("this needs the rows, but data is EventCounts (counts only); "
                          "pass the data frame or mapping of columns")
     found = row_columns(data)
     if found is None:
-        kind = f"{type(data).__module__}.{type(data).__name__}"
-        raise DataError(
-            f"entry=, weights=, variance='ij' and score read in-memory rows (a pandas DataFrame, pyarrow "
-            f"Table, numpy structured array or mapping of arrays); a {kind} is not: convert it first "
-            "(e.g. .to_pandas())",
-            column=None,
-        )
+        from leiosurv.stats._regression_data import read_columns  # (it reads entries with this module's checks)
+
+        roles = {role: c for role, c in wanted.items() if c is not None}
+        cols = read_columns(data, list(dict.fromkeys(roles.values())), roles)
+        return (lambda c: cols[c]), cols
     available, column = found
     chk.check_columns(available, wanted)
-    return column
+    return column, data
 
 
 def _validated(column: Any, names: tuple[str, str, str | None], causes: Sequence[int] | None,
-               event_map: Mapping[Any, int] | None) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], list[Any]]:
-    """Times, event columns (0 censored, k the k-th cause), causes and group labels, validated with
-    the checks (and messages) of :func:`~leiosurv.stats.count_events`."""
+               event_map: Mapping[Any, int] | None
+               ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], list[Any], np.ndarray | None]:
+    """Times, event columns (0 censored, k the k-th cause), causes, group labels and each row's group
+    index (None without groups), validated with the checks (and messages) of
+    :func:`~leiosurv.stats.count_events`."""
     tname, ename, gname = names
     t = chk.as_float_times(tname, column(tname))
     n = t.size
@@ -153,44 +433,25 @@ def _validated(column: Any, names: tuple[str, str, str | None], causes: Sequence
     ev = chk.factorize(ecol)
     lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
     chk.check_any_event(ename, ev, lut)
+    small = np.int8 if len(causes_t) < 127 else np.int64
+    cols = lut.astype(small)[ev.codes]
     labels: list[Any] = []
+    codes = None
     if gname is not None:
-        _, labels = chk.resolve_groups(gname, chk.factorize(gcol))
-    return t, lut[ev.codes], causes_t, labels
+        gr = chk.factorize(gcol)
+        glut, labels = chk.resolve_groups(gname, gr)
+        codes = glut[gr.codes]
+    return t, cols, causes_t, labels, codes
 
 
-def _members(column: Any, group: str | None, n: int, labels: list[Any] | None) -> list[Any]:
+def _members(codes: np.ndarray | None, n_groups: int) -> list[Any]:
     """Each group's rows: a mask per group (a few groups) or index arrays."""
-    if group is None:
+    if codes is None:
         return [slice(None)]
-    gr = chk.factorize(column(group))
-    glut, found = chk.resolve_groups(group, gr)
-    if labels is not None and list(found) != list(labels):  # pragma: no cover - the same factorize
-        raise AssertionError("group labels differ between counting and reading the rows")
-    codes = glut[gr.codes]
-    if len(found) <= 8:  # a mask per group: O(n) each, cheaper than a sort for a few groups
-        return [codes == gi for gi in range(len(found))]
+    if n_groups <= 8:  # a mask per group: O(n) each, cheaper than a sort for a few groups
+        return [codes == gi for gi in range(n_groups)]
     order = np.argsort(codes, kind="stable")
-    return list(np.split(order, np.cumsum(np.bincount(codes, minlength=len(found)))[:-1]))
-
-
-def _sorted_rows(e: np.ndarray, t: np.ndarray, col: np.ndarray, w: np.ndarray) -> GroupRows:
-    order = np.argsort(t, kind="stable")
-    return GroupRows(e[order], t[order], col[order], w[order])
-
-
-def _group_counts(label: Any, r: GroupRows, k: int) -> GroupCounts:
-    """The (unweighted) counts of rows sorted by exit: the distinct event times with their events per
-    cause, and the censoring times (the event-grid form of :class:`GroupCounts`)."""
-    ev = r.col > 0
-    ex = r.exit[ev]
-    first = np.empty(ex.size, dtype=bool)
-    first[:1] = True
-    np.not_equal(ex[1:], ex[:-1], out=first[1:])
-    idx = np.cumsum(first) - 1
-    m = int(first.sum())
-    counts = np.bincount(idx * k + (r.col[ev] - 1), minlength=m * k).reshape(m, k).astype(np.int64)
-    return GroupCounts.from_event_grid(label, ex[first], counts, r.exit[~ev])
+    return list(np.split(order, np.cumsum(np.bincount(codes, minlength=n_groups))[:-1]))
 
 
 def _sorted(e: np.ndarray) -> np.ndarray:
@@ -200,7 +461,9 @@ def _sorted(e: np.ndarray) -> np.ndarray:
     return np.concatenate((np.zeros(e.size - late.size), late))
 
 
-def _entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarray:
+def check_entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarray:
+    """Entry times of column ``name`` as float64, each finite, ``>= 0`` and below its row's ``t``; else
+    a one-line :class:`DataError` naming the column, the count and the first row."""
     e = chk.as_float_times(name, values)
     problems = (
         (~np.isfinite(e), "a missing or infinite entry time", "give every row one (0 = at risk from the start)"),
@@ -220,7 +483,9 @@ def _entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarray:
     return e
 
 
-def _weights(name: str, values: Any) -> np.ndarray:
+def check_weights(name: str, values: Any) -> np.ndarray:
+    """Case weights of column ``name`` as float64, each finite and ``> 0``; else a one-line
+    :class:`DataError` naming the column, the count and the first row."""
     if chk.is_series(values) and not isinstance(values.dtype, np.dtype):
         values = values.to_numpy(dtype=np.float64, na_value=np.nan)
     arr = np.asarray(values)
@@ -242,168 +507,3 @@ def _weights(name: str, values: Any) -> np.ndarray:
             f"(first at position {i}: {w[i]:g}); weights must be > 0 (remove rows explicitly instead)",
             column=name, n_rows=int(bad.sum()))
     return w
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """A group's event times with the weighted counts and the Kaplan–Meier pieces, and its rows
-    sorted by exit time, each located among the event times by index (so that every sum over
-    rows "gone by t_l", "entered before t_l" is a ``bincount`` and a cumulative sum)."""
-
-    time: np.ndarray  # (m,) distinct event times t_0 < ... < t_{m-1}
-    y: np.ndarray  # (m,) weighted number at risk
-    dn: np.ndarray  # (m, K) weighted events per cause
-    surv: np.ndarray  # (m,) S_l
-    lag: np.ndarray  # (m,) S_{l-1}
-    h: np.ndarray  # (m,) S_{l-1} / (Y_l S_l), 0 where S_l = 0
-    col: np.ndarray  # (n,) rows by exit: 0 censored, k cause
-    w: np.ndarray  # (n,) their weights
-    gone: np.ndarray  # (n,) event times before the exit: x_i <= t_l iff gone_i <= l (an event row's own index)
-    upto: np.ndarray  # (n,) event times at or before the exit (the row is at risk at t_l for l < upto_i)
-    entered: np.ndarray | None  # (n,) event times at or before the entry: e_i < t_l iff entered_i <= l
-    late: np.ndarray | None  # rows entering at or after the first event time (entered_i > 0), by index
-
-
-def _grid(r: GroupRows, k: int) -> _Grid:
-    xs, col, w = r.exit, r.col, r.weight  # sorted by exit
-    ev = col > 0
-    ex = xs[ev]  # sorted
-    first = np.empty(ex.size, dtype=bool)
-    first[:1] = True
-    np.not_equal(ex[1:], ex[:-1], out=first[1:])
-    time = ex[first]
-    m = time.size
-    gone = np.searchsorted(time, xs, side="left")  # sorted needles: a merge, not n binary searches
-    upto = gone + (time[np.minimum(gone, m - 1)] == xs) if m else gone  # one more if x_i is an event time
-    dn = np.bincount(gone[ev] * k + (col[ev] - 1), weights=w[ev], minlength=m * k).reshape(m, k)
-    left = np.cumsum(np.bincount(upto, weights=w, minlength=m + 1))[:m]  # weight gone before t_l
-    if np.isneginf(r.entry).all():
-        entered = None
-        late = None
-        y = w.sum() - left
-    else:
-        entered = np.zeros(xs.size, dtype=np.int64)
-        late = np.zeros(0, dtype=np.int64)
-        if m:  # only rows entering at or after the first event time miss a risk set: locate those
-            late = np.flatnonzero(r.entry >= time[0])
-            el = r.entry[late]
-            eorder = np.argsort(el, kind="stable")
-            entered[late[eorder]] = np.searchsorted(time, el[eorder], side="right")
-        y = np.cumsum(np.bincount(entered, weights=w, minlength=m + 1))[:m] - left
-    d = dn.sum(axis=1)
-    surv = np.cumprod(1.0 - d / y)
-    lag = np.concatenate(([1.0], surv[:-1]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = np.where(surv > 0, lag / (y * surv), 0.0)
-    return _Grid(time, y, dn, surv, lag, h, col, w, gone, upto, entered, late)
-
-
-@dataclass(frozen=True)
-class _BSide:
-    """What the variance needs of the ``B`` process, which every cause shares (``rb = h dA``)."""
-
-    crb: np.ndarray  # (m + 1,) R^B after 0, 1, ..., m event times
-    w2: np.ndarray  # (n,) squared weights
-    b_inf: np.ndarray  # (n,) B once gone (with the entry)
-    v: np.ndarray | None  # (late rows,) R^B(e_i) (None without entry)
-    gone_bb: np.ndarray  # (m,) sum over gone rows of w^2 B^2
-    risk_w2: np.ndarray  # (m,) sum over rows at risk after t_l of w^2
-    risk_w2v: np.ndarray | None  # ... of w^2 v (late rows: v is 0 for the others)
-    risk_w2vv: np.ndarray | None  # ... of w^2 v^2
-
-
-def _gone(g: _Grid, q: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """Sum of ``q`` over the rows gone by each event time (``x_i <= t_l``); ``q`` of ``rows`` only if given."""
-    m = g.time.size
-    idx = g.gone if rows is None else g.gone[rows]
-    out: np.ndarray = np.cumsum(np.bincount(idx, weights=q, minlength=m))[:m]
-    return out
-
-
-def _at_risk(g: _Grid, q: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """Sum of ``q`` over the rows at risk after each event time (``e_i < t_l < x_i``); ``q`` of ``rows``
-    only if given."""
-    m = g.time.size
-    if g.entered is None:
-        out: np.ndarray = q.sum() - _gone(g, q, rows)
-    else:
-        idx = g.entered if rows is None else g.entered[rows]
-        out = np.cumsum(np.bincount(idx, weights=q, minlength=m + 1))[:m] - _gone(g, q, rows)
-    return out
-
-
-def _b_side(g: _Grid, jump_b: np.ndarray, rb: np.ndarray) -> _BSide:
-    crb = np.concatenate(([0.0], np.cumsum(rb)))
-    w2 = g.w * g.w
-    b_inf = jump_b - crb[g.upto]
-    if g.late is None or g.entered is None:
-        return _BSide(crb, w2, b_inf, None, _gone(g, w2 * b_inf * b_inf), _at_risk(g, w2), None, None)
-    v = crb[g.entered[g.late]]  # R^B(e_i) of the late rows (0 for the others)
-    b_inf[g.late] += v
-    w2v = w2[g.late] * v
-    return _BSide(crb, w2, b_inf, v, _gone(g, w2 * b_inf * b_inf), _at_risk(g, w2), _at_risk(g, w2v, g.late),
-                  _at_risk(g, w2v * v, g.late))
-
-
-def ij_variance(g: _Grid, bs: _BSide, jump_a: np.ndarray, ra: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time ``t_l`` (see the module docstring).
-
-    ``jump_a`` (n, rows by exit): each row's jump at its own exit (0 if censored); ``ra`` (m,): the
-    drifts ``r_l`` of ``A``; ``f`` (m,): the factor of ``B``; ``bs``: the ``B`` side, shared by the causes.
-    """
-    cra = np.concatenate(([0.0], np.cumsum(ra)))  # R^A after 0, 1, ..., m event times
-    a_inf = jump_a - cra[g.upto]
-    u = None
-    if bs.v is not None and g.late is not None and g.entered is not None:
-        u = cra[g.entered[g.late]]  # R^A(e_i) of the late rows
-        a_inf[g.late] += u
-    wa = bs.w2 * a_inf
-    out = _gone(g, wa * a_inf) - 2.0 * f * _gone(g, wa * bs.b_inf) + f * f * bs.gone_bb
-    kk = cra[1:] - f * bs.crb[1:]
-    out += kk * kk * bs.risk_w2
-    if u is not None:
-        assert bs.v is not None and bs.risk_w2v is not None and bs.risk_w2vv is not None and g.late is not None
-        w2u = bs.w2[g.late] * u
-        lin = _at_risk(g, w2u, g.late) - f * bs.risk_w2v
-        quad = _at_risk(g, w2u * u, g.late) - 2.0 * f * _at_risk(g, w2u * bs.v, g.late) + f * f * bs.risk_w2vv
-        out += quad - 2.0 * kk * lin
-    result: np.ndarray = np.maximum(out, 0.0)
-    return result
-
-
-def weighted_aj(r: GroupRows, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group's rows."""
-    g = _grid(r, k)
-    dak = g.dn / g.y[:, None]
-    da = dak.sum(axis=1)
-    cif = np.cumsum(g.lag[:, None] * dak, axis=0)
-    var = np.empty_like(cif)
-    p = g.lag / g.y
-    is_event = g.col > 0
-    own = np.where(is_event, g.gone, 0)  # an event row's own event time
-    bs = _b_side(g, np.where(is_event, g.h[own], 0.0), g.h * da)
-    for c in range(k):
-        fk = cif[:, c]
-        q = g.h * fk
-        ra = p * dak[:, c] + q * da
-        jump_a = np.where(is_event, q[own], 0.0) + np.where(g.col == c + 1, p[own], 0.0)
-        var[:, c] = ij_variance(g, bs, jump_a, ra, fk)
-    return g.time, cif, var
-
-
-def weighted_km(r: GroupRows, integer_weights: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Event times, weighted numbers at risk and events, Kaplan–Meier ``S`` and its variance (m,) of one
-    group's rows: the weighted Greenwood sum when every weight is a whole number, else the IJ variance
-    (``survival::survfitKM``'s default: ``robust`` when some weight is not a whole number)."""
-    rr = GroupRows(r.entry, r.exit, (r.col > 0).astype(np.int64), r.weight)  # any cause is the event
-    g = _grid(rr, 1)
-    d = g.dn[:, 0]
-    if integer_weights:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a = np.where(d > 0, d / (g.y * (g.y - d)), 0.0)
-            var = g.surv * g.surv * np.cumsum(a)  # NaN where S = 0, as the unweighted estimator
-    else:
-        m = g.time.size
-        bs = _b_side(g, np.where(g.col > 0, g.h[np.minimum(g.gone, m - 1)], 0.0), g.h * d / g.y)
-        var = g.surv * g.surv * ij_variance(g, bs, np.zeros(g.col.size), np.zeros(m), np.ones(m))
-    return g.time, g.y, g.surv, var

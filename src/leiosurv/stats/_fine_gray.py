@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from leiosurv.exceptions import DataError
+from leiosurv.exceptions import DataError, InputError
 from leiosurv.stats._provenance import data_kind, provenance
 from leiosurv.stats._regression_data import RegressionData, check_design, read_regression_data
 
@@ -303,6 +303,8 @@ def fine_gray(
     gtol: float = 1e-6,
     maxiter: int = 10,
     variance: bool = True,
+    entry: str | None = None,
+    weights: str | None = None,
 ) -> Any:
     """Fine–Gray subdistribution hazard regression, as ``cmprsk::crr``.
 
@@ -328,6 +330,9 @@ def fine_gray(
     variance : bool, default True
         Compute the sandwich variance (crr's ``variance``); without it the
         SEs, z, p-values and intervals are NaN.
+    entry, weights : None
+        Refused with one line: ``cmprsk::crr`` has neither delayed entry nor
+        case weights, and this reproduces crr.
 
     Returns
     -------
@@ -361,6 +366,12 @@ def fine_gray(
     """
     from leiosurv.stats._regression_results import FineGray
 
+    if entry is not None or weights is not None:
+        option = "entry" if entry is not None else "weights"
+        raise InputError(
+            f"fine_gray takes no {option}=: cmprsk::crr, which it reproduces, has no delayed entry or case "
+            "weights; cause_specific_cox takes both (as survival::coxph)"
+        )
     if not isinstance(cause, (int, np.integer)) or isinstance(cause, bool) or cause <= 0:
         raise DataError(f"cause must be a positive event code (int), got {cause!r}", column=event)
     if not 0 < level < 1:

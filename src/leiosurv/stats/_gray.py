@@ -35,6 +35,8 @@ def gray_test(
     rho: float = 0.0,
     causes: Sequence[int] | None = None,
     event_map: Mapping[Any, int] | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
 ) -> GrayTest:
     """Gray's test that a cause's cumulative incidence is equal across groups.
 
@@ -57,13 +59,19 @@ def gray_test(
         Power of the weight ``(1 - F(t-))^rho``.
     causes, event_map
         As in :func:`cumulative_incidence`.
+    entry, weights : None
+        Refused: ``cmprsk::cuminc``, whose test this reproduces, has neither
+        delayed entry nor case weights, and no R reference checks a
+        truncated or weighted Gray test; so is data (counts or a
+        cumulative-incidence result) that carries entries or weights.
 
     Raises
     ------
     InputError
         Fewer than two groups, or more than :data:`MAX_GROUPS` (100): the
         variance needs O(T G^3) work for G groups and T pooled event times,
-        so the limit is checked before any of it is done.
+        so the limit is checked before any of it is done.  ``entry`` or
+        ``weights`` given, or counts that carry them.
 
     Returns
     -------
@@ -88,12 +96,25 @@ def gray_test(
     >>> gt.table[["cause", "df"]].to_numpy().tolist()
     [[1, 1], [2, 1]]
     """
+    if entry is not None or weights is not None:
+        option = "entry" if entry is not None else "weights"
+        raise InputError(
+            f"gray_test takes no {option}=: cmprsk::cuminc's test has no delayed entry or case weights "
+            "and there is no R reference to check one against; compare the groups' cumulative_incidence "
+            "curves (with entry/weights) instead"
+        )
     if isinstance(data, CumulativeIncidence):
         counts = data.counts
     else:
         if group is None and not isinstance(data, EventCounts):
             raise InputError("gray_test needs a group column, but group was None")
         counts = count_events(data, time, event, group, causes=causes, event_map=event_map)
+    carried = [k for k in ("entry", "weights") if counts.meta.get(k) is not None]
+    if carried:
+        raise InputError(
+            f"gray_test takes no data with {carried[0]} (these counts carry {carried[0]} column "
+            f"{counts.meta[carried[0]]!r}): cmprsk::cuminc's test has neither delayed entry nor case weights"
+        )
     try:
         rho = float(rho)
     except (TypeError, ValueError):

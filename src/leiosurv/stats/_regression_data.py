@@ -25,7 +25,7 @@ from leiosurv.exceptions import DataError
 from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._sql import quote_identifier, quote_literal
 
-__all__ = ["RegressionData", "read_regression_data", "as_covariate_matrix"]
+__all__ = ["RegressionData", "read_regression_data", "as_covariate_matrix", "read_columns"]
 
 _PARQUET = (".parquet", ".pq", ".parq")
 
@@ -54,6 +54,8 @@ class RegressionData:
     covariates: tuple[str, ...]
     causes: tuple[int, ...]
     names: dict[str, str]
+    entry: np.ndarray | None = None  # delayed entry times (sorted with the rows), if asked for
+    weights: np.ndarray | None = None  # case weights (sorted with the rows), if asked for
 
 
 def read_regression_data(
@@ -64,6 +66,8 @@ def read_regression_data(
     *,
     causes: Sequence[int] | None = None,
     event_map: Mapping[Any, int] | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
 ) -> RegressionData:
     """Read, validate and sort the rows of a regression (see the module docstring).
 
@@ -72,7 +76,9 @@ def read_regression_data(
     DataError
         A column is absent; times are missing, negative, infinite or not
         numbers; event codes are missing or unknown; a covariate is not
-        numeric or has missing values.  The message names the column.
+        numeric or has missing values; an entry is missing, negative or not
+        before its row's time; a weight is missing, infinite or not positive.
+        The message names the column.
     """
     if isinstance(covariates, str):
         covariates = [covariates]
@@ -83,11 +89,12 @@ def read_regression_data(
     dupes = sorted({c for c in covariates if covariates.count(c) > 1})
     if dupes:
         raise DataError(f"covariates name a column more than once: {dupes}", column=dupes[0])
-    for role, name in (("time", time), ("event", event)):
+    extra = {role: name for role, name in (("entry", entry), ("weights", weights)) if name is not None}
+    for role, name in (("time", time), ("event", event), *extra.items()):
         if name in covariates:
             raise DataError(f"column {name!r} is the {role} column; it cannot also be a covariate", column=name)
-    wanted = [time, event, *covariates]
-    cols = _columns(data, wanted, {"time": time, "event": event})
+    wanted = [time, event, *covariates, *[c for c in extra.values() if c not in (time, event)]]
+    cols = _columns(data, wanted, {"time": time, "event": event, **extra})
     t_raw, e_raw = cols[time], cols[event]
     n = len(t_raw)
     chk.check_no_rows(n, time)
@@ -106,9 +113,14 @@ def read_regression_data(
         codes = np.asarray((0, *causes_t), dtype=np.int64)
         status = codes[column]
     x = as_covariate_matrix({c: cols[c] for c in covariates}, n)
+    from leiosurv.stats._entry_weights import check_entries, check_weights  # (it reads files through here)
+
+    e = None if entry is None else check_entries(entry, cols[entry], t, time)
+    w = None if weights is None else check_weights(weights, cols[weights])
     order = np.argsort(t, kind="stable")
     return RegressionData(t[order], status[order], x[order], covariates, tuple(causes_t),
-                          {"time": time, "event": event})
+                          {"time": time, "event": event, **extra},
+                          None if e is None else e[order], None if w is None else w[order])
 
 
 def as_covariate_matrix(columns: Mapping[str, Any], n: int) -> np.ndarray:
@@ -161,6 +173,13 @@ def _numeric(name: str, values: Any) -> np.ndarray:
 
 
 # -- the input kinds ----------------------------------------------------------------
+def read_columns(data: Any, wanted: list[str], roles: dict[str, str]) -> dict[str, Any]:
+    """The ``wanted`` columns of any input kind as arrays or pandas Series (a file through DuckDB, a
+    Narwhals frame collected); ``roles`` maps a role (``"time"``, ``"entry"``) to its column, for the
+    message naming a missing one."""
+    return _columns(data, wanted, roles)
+
+
 def _columns(data: Any, wanted: list[str], roles: dict[str, str]) -> dict[str, Any]:
     """The ``wanted`` columns of ``data`` as arrays (pandas Series kept for their dtypes)."""
     module = type(data).__module__.split(".")[0]

@@ -288,9 +288,10 @@ class CoxModel(Serialisable):
     Attributes
     ----------
     table : pandas.DataFrame
-        As :class:`FineGray`'s, with coxph's model-based SE sqrt(diag(var)).
+        As :class:`FineGray`'s, with coxph's SE sqrt(diag(var)).
     var : ndarray (p, p)
-        Inverse information at the estimate (coxph's ``var``).
+        coxph's ``var``: the inverse information at the estimate, or the robust sandwich
+        (``robust=True``; coxph's default with non-integer case weights).
     times, jumps : ndarray
         The distinct event times of the cause and the baseline hazard's jumps
         there (covariates 0; Breslow's d/S0, or Efron's with ``ties="efron"``).

@@ -120,8 +120,9 @@ def score(
 
     Parameters
     ----------
-    data : pandas DataFrame, pyarrow Table, mapping of arrays or numpy structured array
-        One row per subject (in-memory rows).
+    data : DataFrame, Table, relation, mapping of arrays, structured array or path
+        One row per subject (any input kind but EventCounts: files and frames are read as
+        :func:`cumulative_incidence` reads them with ``entry=``).
     predictions : mapping of str to array-like
         Per model name, the predicted risk of ``cause`` by ``horizon`` for every row, in the
         data's order (e.g. a risk rule's group risk, a model's predicted CIF); each in [0, 1].
