@@ -95,6 +95,7 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path)
     (tmp_path / "tumours.csv").write_text("patient,tumour,diagnosis_date,depth,margins\n" + "".join(
         f"K{i},T,2020-01-15,dermal,positive\n" for i in range(n)))
     env = {**os.environ, "LEIOSURV_REGISTRY_URL": db_url}
+    reg.close()  # on SQLite the import needs the registry to itself (_db.import_transaction)
     proc = subprocess.Popen([sys.executable, "-c",
         "import sys; from leiosurv.interfaces.cli import main; sys.exit(main())",
                              "registry", "import", "--progress",
@@ -118,7 +119,9 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path)
 
     deadline = time.monotonic() + 30
     while True:  # PostgreSQL rolls back once it notices the dropped connection
-        after = Registry(db_url).counts()
+        r = Registry(db_url)
+        after = r.counts()
+        r.close()
         if after == before or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -127,9 +130,13 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path)
     if reg.dialect == "sqlite":
         with reg.engine.connect() as c:
             assert c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"  # back in WAL mode
+    reg.close()
     # and the registry takes writes again
-    import_files(Registry(db_url), write_csvs(tmp_path, patients=PATIENTS))
-    assert Registry(db_url).counts()["patient"] == before["patient"] + 2
+    r = Registry(db_url)
+    import_files(r, write_csvs(tmp_path, patients=PATIENTS))
+    assert r.counts()["patient"] == before["patient"] + 2
+    r.close()
 
 
 def _mixed_cohort(tmp_path, as_of):

@@ -40,6 +40,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import pickle
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +54,7 @@ import sqlalchemy as sa
 from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError, RegistryError
 from leiosurv.registry import _save, _values
 from leiosurv.registry import _tables as T
-from leiosurv.registry._db import write_transaction
+from leiosurv.registry._db import import_transaction
 from leiosurv.registry._plan import Chart
 from leiosurv.registry._service import (
     Registry,
@@ -283,14 +286,15 @@ def _value(kind: str, c: str, raw: Any) -> tuple[Any, tuple[str, ...] | None]:
     return v, None
 
 
-def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], shared: dict) -> list[tuple]:
-    """The validated rows ``(n, row)`` of *kind* from its frames (chunks of one file); problems go to *issues*.
+def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], shared: dict,
+           spill: _Spill) -> int:
+    """Validate the rows of *kind* from its frames (chunks of one file) and put them in *spill*; problems go to
+    *issues*; returns the number of rows.
 
     Each column is converted once per distinct cell (*shared* maps a cell to its value across the import's
-    files, so equal values are one object); the rows are :class:`_Row` tuples.
+    files); the rows are :class:`_Row` tuples.
     """
     req, opt = KINDS[kind]
-    rows: list[tuple] = []
     start = 1
     for df in frames:
         df.columns = [str(c).strip() for c in df.columns]
@@ -303,7 +307,7 @@ def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], 
                 if c not in req and c not in opt:
                     issues.append(FieldIssue(f"{kind}", f"unknown column {c!r}"))
             if any(i.path == kind for i in issues):
-                return []
+                return 0
         cols = tuple(df.columns)
         found: list[tuple[int, int, int, FieldIssue]] = []  # (row, 0 required / 1 value, column, issue)
         values = []
@@ -328,9 +332,93 @@ def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], 
         found.sort(key=lambda x: x[:3])
         issues += [f[3] for f in found]
         cls = _row_class(cols)
-        rows += [(start + k, cls(v)) for k, v in enumerate(zip(*values, strict=True))]
+        spill.add(kind, [(start + k, cls(v)) for k, v in enumerate(zip(*values, strict=True))], issues)
         start += len(df)
-    return rows
+    return start - 1
+
+
+class _Spill:
+    """The validated rows, kept on disk until they are applied: the import never holds a whole input in memory.
+
+    A private temporary SQLite file (in a directory of its own, removed when the import ends) holds each row
+    pickled with its patient and its place in the patient's order (:func:`_steps`): the patient row, the
+    tumours in file order, the dated records by date, kind, row.  What the checks across rows need stays in
+    memory: the patients of the patients rows (a duplicate is refused naming its row) and every patient named,
+    in the order first named (the import applies patients in that order, those of the patients rows first).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=OFF")  # scratch: nothing to recover after a crash
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE r (p TEXT, stage INTEGER, key INTEGER, seq INTEGER, kind TEXT, cols INTEGER,"
+                        " n INTEGER, v BLOB)")
+        self.db.execute("BEGIN")
+        self.cols: list[tuple[str, ...]] = []
+        self.patients: dict[str, int] = {}  # pseudonym of a patients row -> its row
+        self.named: dict[str, None] = {}  # every other pseudonym named, first named first
+        self.seq = 0
+
+    def add(self, kind: str, rows: list[tuple[int, _Row]], issues: list[FieldIssue]) -> None:
+        if not rows:
+            return
+        ci = self._cols(type(rows[0][1]))
+        out = []
+        for n, r in rows:
+            p = r["patient"]
+            self.seq += 1
+            if kind == "patients":
+                stage, key = 0, 0
+                if p in self.patients:
+                    issues.append(FieldIssue(f"patients row {n}", f"patient {p!r}: a patient with this pseudonym "
+                                                                  "already exists"))
+                elif isinstance(p, str):
+                    self.patients[p] = n
+            elif kind == "tumours":
+                stage, key = 1, 0
+            else:
+                d = r.get("date") or r.get("first_seen")
+                # date, then kind (_ORDER), then row (then the order read)
+                stage, key = 2, ((d.toordinal() << 40) | (_ORDER[kind] << 36) | n
+                                 if isinstance(d, _dt.date) else 0)
+            if kind != "patients" and isinstance(p, str):
+                self.named.setdefault(p)
+            out.append((p, stage, key, self.seq, kind, ci, n, pickle.dumps(r.v, pickle.HIGHEST_PROTOCOL)))
+        self.db.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?)", out)
+
+    def _cols(self, cls: type[_Row]) -> int:
+        cols = tuple(sorted(cls.ix, key=cls.ix.__getitem__))
+        if cols not in self.cols:
+            self.cols.append(cols)
+        return self.cols.index(cols)
+
+    def order(self) -> list[str]:
+        """Every patient in the order applied: those of the patients rows (row order), then the others."""
+        return list(self.patients) + [p for p in self.named if p not in self.patients]
+
+    def index(self) -> None:
+        self.db.execute("COMMIT")
+        self.db.execute("CREATE INDEX r_order ON r (p, stage, key, seq)")
+
+    def records(self, batch: list[str]) -> dict[str, list[tuple[str, int, _Row]]]:
+        """The records ``(kind, row, values)`` of each patient of *batch*, in the order they apply."""
+        out: dict[str, list[tuple[str, int, _Row]]] = {p: [] for p in batch}
+        for i in range(0, len(batch), 500):
+            part = batch[i:i + 500]
+            for p, kind, ci, n, v in self.db.execute(
+                    f"SELECT p, kind, cols, n, v FROM r WHERE p IN ({', '.join('?' * len(part))}) "
+                    "ORDER BY p, stage, key, seq", part):
+                out[p].append((kind, n, _row_class(self.cols[ci])(pickle.loads(v))))
+        return out
+
+    def first_row(self, p: str) -> tuple[str, int]:
+        """The kind and row of *p*'s first record in the order applied."""
+        kind, n = self.db.execute("SELECT kind, n FROM r WHERE p = ? ORDER BY stage, key, seq LIMIT 1",
+                                  (p,)).fetchone()
+        return kind, n
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def _findings(row: Any) -> dict:
@@ -349,7 +437,8 @@ def _findings(row: Any) -> dict:
 
 
 def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None = None,
-                 as_of: _dt.date | None = None, progress=None) -> ImportReport:
+                 as_of: _dt.date | None = None, progress: Callable[[int], Any] | None = None,
+                 on_read: Callable[[int], Any] | None = None) -> ImportReport:
     """Import CSV/Excel files into *reg*: all rows or none (see the module docstring).
 
     Parameters
@@ -364,6 +453,8 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
         The day of the import (default today): nothing may be dated after it.
     progress : callable, optional
         Called with the number of rows applied so far (after each batch of patients).
+    on_read : callable, optional
+        Called with the number of rows read and checked so far (after each chunk of a file).
 
     Raises
     ------
@@ -373,45 +464,65 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     as_of = as_of or _dt.date.today()
     if kind is not None and kind not in KINDS:
         raise ImportValidationError([FieldIssue("--kind", f"must be one of {', '.join(KINDS)}", kind)])
-    tables: dict[str, list] = {k: [] for k in KINDS}
+    for p in paths:
+        if not Path(p).is_file():
+            raise ImportValidationError([FieldIssue(str(p), "no such file")])
+    with tempfile.TemporaryDirectory(prefix="leiosurv-import-") as tmp:  # a directory only its owner can read
+        spill = _Spill(Path(tmp) / "rows.sqlite")
+        try:
+            report = _validate(spill, paths, kind, on_read)
+            with import_transaction(reg.engine) as c:
+                _write(c, spill, as_of, progress, report)
+        finally:
+            spill.close()
+    return report
+
+
+def _validate(spill: _Spill, paths: Sequence[str | Path], kind: str | None,
+              on_read: Callable[[int], Any] | None) -> ImportReport:
+    """The first pass: every row of every file read, checked and put in *spill*; every problem raised at once."""
+    counts: dict[str, int] = {}
     issues: list[FieldIssue] = []
     shared: dict = {}
+    read = 0
     for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise ImportValidationError([FieldIssue(str(p), "no such file")])
-        for k, frames in _read(p, kind).items():
-            tables[k] += _check(k, frames, issues, shared)
-    del shared
+        for k, frames in _read(Path(p), kind).items():
+            def counted(frames: Iterable[pd.DataFrame] = frames) -> Iterator[pd.DataFrame]:
+                nonlocal read
+                for df in frames:
+                    yield df
+                    read += len(df)
+                    if on_read is not None:
+                        on_read(read)
+            counts[k] = counts.get(k, 0) + _check(k, counted(), issues, shared, spill)
     if issues:
         raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
                                                    if len(issues) > 50 else []))
-    report = ImportReport({k: len(v) for k, v in tables.items() if v})
-    with write_transaction(reg.engine) as c:
-        _write(c, tables, as_of, progress, report)
-    return report
+    spill.index()
+    return ImportReport({k: counts[k] for k in KINDS if counts.get(k)})
 
 
 def _fail(kind: str, n: int, exc: LeiosurvError) -> ImportValidationError:
     return ImportValidationError([FieldIssue(f"{kind} row {n}", str(exc))])
 
 
-def _steps(p: str, tables: dict[str, list], tumours: dict[str, list], dated: dict[str, list],
-           patients: dict[str, tuple], as_of: _dt.date) -> list[tuple[str, int, Callable[[Chart | None], Chart]]]:
-    """Patient *p*'s records as transitions, in the order they apply: its patient row, its tumours (file
-    order), then its dated records (date, then kind: treatments, observations, encounters, events; then row)."""
+Record = tuple[str, int, _Row]  # (kind, row, values)
+
+
+def _steps(records: list[Record], as_of: _dt.date) -> list[tuple[str, int, Callable[[Chart | None], Chart]]]:
+    """One patient's records (in the order they apply: its patient row, its tumours in file order, then its
+    dated records by date, then kind: treatments, observations, encounters, events; then row) as transitions."""
     out: list[tuple[str, int, Callable[[Chart | None], Chart]]] = []
-    if p in patients:
-        n, r = patients[p]
-        out.append(("patients", n, lambda _c, r=r: new_patient(
-            r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
-            synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note"))))
-    for n, r in tumours.get(p, ()):
-        out.append(("tumours", n, lambda c, r=r: add_tumour(
-            c, r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"), as_of=as_of,
-            track_from=r.get("track_from"))))
-    for _key, k, n, r in sorted(dated.get(p, ()), key=lambda x: x[0]):
-        if k == "treatments":
+    for k, n, r in records:
+        if k == "patients":
+            fn = lambda _c, r=r: new_patient(  # noqa: E731
+                r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
+                synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note"))
+        elif k == "tumours":
+            fn = lambda c, r=r: add_tumour(  # noqa: E731
+                c, r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"), as_of=as_of,
+                track_from=r.get("track_from"))
+        elif k == "treatments":
             fn = lambda c, r=r: add_treatment(  # noqa: E731
                 c, r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
                 agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of)
@@ -433,47 +544,30 @@ def _steps(p: str, tables: dict[str, list], tumours: dict[str, list], dated: dic
     return out
 
 
-def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, report: ImportReport) -> None:
-    """Apply the validated rows patient by patient (the registry's transitions) and save them in batches."""
-    patients: dict[str, tuple] = {}
-    for n, r in tables["patients"]:
-        if r["patient"] in patients:
-            raise _fail("patients", n, RegistryError(f"patient {r['patient']!r}: a patient with this pseudonym "
-                                                     "already exists", field="patient", patient=r["patient"]))
-        patients[r["patient"]] = (n, r)
-    order: dict[str, None] = dict.fromkeys(patients)
-    tumours: dict[str, list] = {}
-    for n, r in tables["tumours"]:
-        tumours.setdefault(r["patient"], []).append((n, r))
-        order.setdefault(r["patient"])
-    dated: dict[str, list] = {}
-    for k in ("treatments", "observations", "encounters", "events"):
-        kind_order = _ORDER[k] << 36
-        for n, r in tables[k]:
-            # date, then kind (_ORDER), then row, as one int a record
-            key = ((r.get("date") or r.get("first_seen")).toordinal() << 40) | kind_order | n
-            dated.setdefault(r["patient"], []).append((key, k, n, r))
-            order.setdefault(r["patient"])
-    names = list(order)
-    others = [p for p in names if p not in patients]
+def _write(c: Any, spill: _Spill, as_of: _dt.date, progress: Any, report: ImportReport) -> None:
+    """The second pass: apply the records patient by patient (the registry's transitions), saved in batches."""
+    names = spill.order()
+    others = [p for p in names if p not in spill.patients]
     registered: set[str] = set()
     for i in range(0, len(others), 500):
         registered.update(c.execute(sa.select(T.patient.c.pseudonym).where(
             T.patient.c.pseudonym.in_(others[i:i + 500]))).scalars())
     for p in others:  # a record of an unknown patient, named before anything is applied
         if p not in registered:
-            kind_, n = _first_row(p, tumours, dated)
+            kind_, n = spill.first_row(p)
             raise _fail(kind_, n, NotFoundError(f"patient {p!r}: no such patient in the registry",
                                                 field="patient", patient=p))
+    del registered, others
     done = 0
     for b in range(0, len(names), BATCH):
         batch = names[b:b + BATCH]
-        known = _save.load(c, [p for p in batch if p not in patients])
+        records = spill.records(batch)
+        known = _save.load(c, [p for p in batch if p not in spill.patients])
         pairs: list[tuple[Chart | None, Chart]] = []
         for p in batch:
             before = known.get(p)
             chart = before
-            for kind_, n, fn in _steps(p, tables, tumours, dated, patients, as_of):
+            for kind_, n, fn in _steps(records[p], as_of):
                 try:
                     chart = fn(chart)
                 except LeiosurvError as exc:
@@ -486,17 +580,16 @@ def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, repo
             _save.save(c, pairs)
         except LeiosurvError:
             sp.rollback()
-            _locate(c, batch, tables, tumours, dated, patients, as_of)
+            _locate(c, batch, records, as_of)
             raise  # pragma: no cover - _locate names the row the database refuses
         sp.commit()
-        report.assessed += sum(len(tumours.get(p, ())) for p in batch)
+        report.assessed += sum(k == "tumours" for p in batch for k, _n, _r in records[p])
         if progress is not None:
             progress(done)
 
 
-def _where(kind: str, n: int, p: str, tables: dict) -> str:
-    """What a database refusal of row *n* of *kind* names, as the single-record commands name it."""
-    r = next(r for m, r in tables[kind] if m == n)
+def _where(kind: str, p: str, r: _Row) -> str:
+    """What a database refusal of the record *r* of *kind* names, as the single-record commands name it."""
     return {"patients": f"patient {p!r}", "tumours": f"tumour {r.get('tumour')!r} of patient {p!r}",
             "treatments": f"{r.get('kind')} of patient {p!r}",
             "events": f"{str(r.get('kind')).replace('_', ' ')} of patient {p!r}",
@@ -504,24 +597,16 @@ def _where(kind: str, n: int, p: str, tables: dict) -> str:
             "encounters": f"encounter of patient {p!r}"}[kind]
 
 
-def _first_row(p: str, tumours: dict, dated: dict) -> tuple[str, int]:
-    if p in tumours:
-        return "tumours", tumours[p][0][0]
-    _key, k, n, _r = min(dated[p], key=lambda x: x[0])
-    return k, n
-
-
-def _locate(c: Any, batch: list[str], tables: dict, tumours: dict, dated: dict, patients: dict,
-            as_of: _dt.date) -> None:
+def _locate(c: Any, batch: list[str], records: dict[str, list[Record]], as_of: _dt.date) -> None:
     """A batch the database refused: apply it again record by record, each saved on its own (as the
     single-record commands do), to name the row refused."""
     for p in batch:
         sp = c.begin_nested()
         try:
-            for kind_, n, fn in _steps(p, tables, tumours, dated, patients, as_of):
+            for (kind_, n, fn), (_k, _n, r) in zip(_steps(records[p], as_of), records[p], strict=True):
                 before = None if (kind_ == "patients") else _save.load_one(c, p)
                 try:
-                    _save.save(c, [(before, fn(before))], where=_where(kind_, n, p, tables))
+                    _save.save(c, [(before, fn(before))], where=_where(kind_, p, r))
                 except LeiosurvError as exc:
                     raise _fail(kind_, n, exc) from None
         finally:
