@@ -175,7 +175,10 @@ def _replicate(engine, copies: int, progress) -> None:
 #: the import's steps timed (wrapped for the run; each is called per tumour or per batch, so the
 #: timers cost nothing measurable): key -> (module or class, attribute)
 _STEPS = {
-    "read and validate the CSVs": ("leiosurv.registry._import", None, "_check"),
+    "read and validate the CSVs (first pass, rows spilled to the temporary file)": ("leiosurv.registry._import", None,
+                                                                                   "_check"),
+    "indexing the spilled rows": ("leiosurv.registry._import", "_Spill", "index"),
+    "reading the spilled rows back (second pass)": ("leiosurv.registry._import", "_Spill", "records"),
     "clinical core at registration": ("leiosurv.registry._service", None, "run_assessment"),
     "clinical core at re-plans": ("leiosurv.registry._plan", None, "run_assessment"),
     "loading charts (patients already registered)": ("leiosurv.registry._save", None, "load"),
@@ -259,6 +262,12 @@ def main() -> None:
     ap.add_argument("--replicate-from", type=int, default=None, metavar="K",
                     help="import K patients only and replicate their rows in SQL up to --n (a multiple of K): a "
                          "quick way to build a large registry (web_speed.py); the import figures are then for K")
+    ap.add_argument("--reuse-csvs", action="store_true",
+                    help="import the CSVs already in --dir (from a run with the same --n, --seed, --spread-dates "
+                         "on the same day) instead of writing them again")
+    ap.add_argument("--floor", choices=("auto", "yes", "no"), default="auto",
+                    help="measure the write floor (writes every imported row again, in a transaction rolled back: "
+                         "the database's size again on disk, in the WAL); auto: up to 2*10^5 patients")
     ap.add_argument("--queries-only", action="store_true",
                     help="re-time the queries on the database of the last run (import figures from its JSON)")
     ap.add_argument("--write-only", action="store_true",
@@ -299,10 +308,13 @@ def main() -> None:
         return
     print(f"[{backend}] writing CSVs for {k} patients ...", flush=True)
     t = time.perf_counter()
-    rows = _csvs(k, a.seed, work, today, spread=a.spread_dates)
+    files = [work / f"{k}.csv" for k in ("patients", "tumours", "events", "encounters")]
+    if a.reuse_csvs and all(f.exists() for f in files):  # written by an earlier run with the same --n and --seed
+        rows = {f.stem: sum(1 for _ in f.open()) - 1 for f in files}
+    else:
+        rows = _csvs(k, a.seed, work, today, spread=a.spread_dates)
     res["csv_s"] = time.perf_counter() - t
     res["rows"] = rows
-    files = [work / f"{k}.csv" for k in ("patients", "tumours", "events", "encounters")]
     res["csv_bytes"] = sum(f.stat().st_size for f in files)
     if not a.pg:
         for suffix in ("", "-wal", "-shm"):
@@ -343,7 +355,9 @@ def main() -> None:
     _replicate(reg.engine, copies, lambda c: print(f"  copy {c}/{copies} {time.perf_counter() - t:.0f} s",
                                                    flush=True) if c % 10 == 0 else None)
     res["replicate_s"] = time.perf_counter() - t
-    if not copies:  # before the WAL checkpoint: the rolled-back copies must not count in the database's size
+    res["load_after_import"] = os.getloadavg()
+    if not copies and (a.floor == "yes" or (a.floor == "auto" and k <= 200_000)):
+        # before the WAL checkpoint: the rolled-back copies must not count in the database's size
         print(f"[{backend}] write floor ...", flush=True)
         res["floor"] = _floor(reg.engine)
     print(f"[{backend}] ANALYZE ...", flush=True)
@@ -475,7 +489,7 @@ def _write(r: dict) -> None:
            "CPU-second, what the import costs whatever else the shared machine runs)"
            if r.get("import_cpu_s") else "")
         + f". The first batch of 1000 patients was saved after "
-        f"{r['first_batch_s']:,.1f} s (reading and validating every CSV row first); the clinical core ran "
+        f"{r['first_batch_s']:,.1f} s (the first pass: reading, checking and spilling every CSV row to the temporary file, then indexing them); the clinical core ran "
         f"{r['assessed']:,} registration assessments (one per tumour) and the re-plans' "
         f"taking {r['core_s']:,.1f} s ({r['core_s'] / max(r['assessed'], 1) * 1000:.1f} ms each); without them "
         f"the import would run at {n / (r['import_s'] - r['core_s']):,.0f} patients/s. "

@@ -283,7 +283,7 @@ def import_transaction(engine: Engine) -> Iterator[Connection]:
         try:
             conn.exec_driver_sql("PRAGMA synchronous=FULL")
             conn.exec_driver_sql(f"PRAGMA cache_size=-{int(IMPORT_CACHE_KIB)}")
-            conn.commit()
+            conn.rollback()  # ends SQLAlchemy's own transaction around the PRAGMAs (nothing to roll back)
             with conn.begin():
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
@@ -292,7 +292,6 @@ def import_transaction(engine: Engine) -> Iterator[Connection]:
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-            conn.commit()
 
 
 def _alembic_config(connection):

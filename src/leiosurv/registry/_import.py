@@ -18,22 +18,33 @@ encounters      patient*, date*, modality_class, kind, status, tumour, observati
                 provider, findings
 ==============  ===================================================================================
 
-Every row is checked first and every problem is reported at once, naming the
-kind, the row (1-based data row; the header is not a row) and the column.  Then,
-patient by patient, its patient row, its tumours (each assessed once by the
-clinical core) and its dated records in date order are applied to the patient's
-chart through the same transitions as the single-record commands
-(``_service.add_tumour``, ``add_event``, ... on ``_plan``); the charts of
-``BATCH`` patients are saved together (``_save.save``: one multi-row statement
-per table), all in **one transaction**.  A refusal by the database (a trigger or
-constraint) rolls the batch back to its savepoint and replays it record by
-record to name the row; nothing is imported.  A process killed mid-way leaves
-the database as it was (the transaction never committed).
+The import runs in two passes over its input, never holding all of it in memory:
 
-Validation keeps memory small without giving up the complete report: CSV files
-are read in chunks (``CHUNK`` rows), each column converted once per distinct
-cell, and the validated rows kept as compact tuples (:class:`_Row`) whose equal
-values are one object.
+1. **Check** (streamed): CSV files are read in chunks of ``CHUNK`` rows, each
+   column converted once per distinct cell, every problem collected, naming the
+   kind, the row (1-based data row; the header is not a row) and the column.
+   The checked rows go to a private temporary SQLite file (:class:`_Spill`, in
+   a directory of its own that is removed when the import ends, committed or
+   not); what the checks across rows need stays in memory (the pseudonyms: a
+   patient row given twice is refused).  Any problem: every one is reported at
+   once (the first 50) and nothing is written.
+2. **Apply** (streamed): patient by patient (those of the patients rows first,
+   in row order, then the others in the order first named), its patient row,
+   its tumours (each assessed once by the clinical core) and its dated records
+   in date order are read back from the spill file and applied to the
+   patient's chart through the same transitions as the single-record commands
+   (``_service.add_tumour``, ``add_event``, ... on ``_plan``); the charts of
+   ``BATCH`` patients are saved together (``_save.save``: one multi-row
+   statement per table), all in **one transaction**
+   (:func:`~leiosurv.registry._db.import_transaction`; on SQLite in
+   rollback-journal mode, which needs the registry to itself).  A rule refusing
+   a record names its row; a refusal by the database (a trigger or constraint)
+   rolls the batch back to its savepoint and replays it record by record to name
+   the row; either way the transaction is rolled back and nothing is imported.
+   A process killed mid-way leaves the database as it was (the transaction
+   never committed).
+
+An Excel workbook is read whole (pandas); a large import is best given as CSV.
 """
 
 from __future__ import annotations
@@ -195,37 +206,6 @@ def _read_excel(path: Path) -> dict[str, pd.DataFrame]:
                                                            f"({first[:100]})")]) from None
 
 
-class _Row:
-    """One validated import row: its values in a tuple, read like a dict (``r["patient"]``, ``r.get("site")``).
-
-    Compact (a tuple and one slot, values shared between rows) so that a large import's validated rows fit in
-    memory; ``_row_class`` makes a subclass per kind and column order.
-    """
-
-    __slots__ = ("v",)
-    ix: dict[str, int] = {}
-
-    def __init__(self, v: tuple) -> None:
-        self.v = v
-
-    def get(self, c: str, default: Any = None) -> Any:
-        i = self.ix.get(c)
-        return default if i is None else self.v[i]
-
-    def __getitem__(self, c: str) -> Any:
-        return self.v[self.ix[c]]
-
-
-_ROW_CLASSES: dict[tuple[str, ...], type[_Row]] = {}
-
-
-def _row_class(cols: tuple[str, ...]) -> type[_Row]:
-    cls = _ROW_CLASSES.get(cols)
-    if cls is None:
-        cls = _ROW_CLASSES[cols] = type("_Row", (_Row,), {"__slots__": (), "ix": {c: i for i, c in enumerate(cols)}})
-    return cls
-
-
 def _cell(raw: Any) -> Any:
     """A cell as the reader sees it: text stripped; an Excel number as its digits; a date cell as a date."""
     if isinstance(raw, str):
@@ -292,7 +272,7 @@ def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], 
     *issues*; returns the number of rows.
 
     Each column is converted once per distinct cell (*shared* maps a cell to its value across the import's
-    files); the rows are :class:`_Row` tuples.
+    files); each row goes to *spill* as the tuple of its values.
     """
     req, opt = KINDS[kind]
     start = 1
@@ -331,10 +311,12 @@ def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], 
             values.append(out)
         found.sort(key=lambda x: x[:3])
         issues += [f[3] for f in found]
-        cls = _row_class(cols)
-        spill.add(kind, [(start + k, cls(v)) for k, v in enumerate(zip(*values, strict=True))], issues)
+        spill.add(kind, cols, list(zip(range(start, start + len(df)), zip(*values, strict=True))), issues)
         start += len(df)
     return start - 1
+
+
+Record = tuple[str, int, dict[str, Any]]  # (kind, row number, {column: value})
 
 
 class _Spill:
@@ -359,13 +341,16 @@ class _Spill:
         self.named: dict[str, None] = {}  # every other pseudonym named, first named first
         self.seq = 0
 
-    def add(self, kind: str, rows: list[tuple[int, _Row]], issues: list[FieldIssue]) -> None:
-        if not rows:
-            return
-        ci = self._cols(type(rows[0][1]))
+    def add(self, kind: str, cols: tuple[str, ...], rows: list[tuple[int, tuple]], issues: list[FieldIssue]) -> None:
+        """Keep the rows ``(row number, values)`` of *kind*, whose columns are *cols*."""
+        if cols not in self.cols:
+            self.cols.append(cols)
+        ci = self.cols.index(cols)
+        ix = {c: i for i, c in enumerate(cols)}
+        at_date = ix.get("date", ix.get("first_seen"))
         out = []
-        for n, r in rows:
-            p = r["patient"]
+        for n, v in rows:
+            p = v[ix["patient"]]
             self.seq += 1
             if kind == "patients":
                 stage, key = 0, 0
@@ -377,20 +362,14 @@ class _Spill:
             elif kind == "tumours":
                 stage, key = 1, 0
             else:
-                d = r.get("date") or r.get("first_seen")
+                d = v[at_date] if at_date is not None else None
                 # date, then kind (_ORDER), then row (then the order read)
                 stage, key = 2, ((d.toordinal() << 40) | (_ORDER[kind] << 36) | n
                                  if isinstance(d, _dt.date) else 0)
             if kind != "patients" and isinstance(p, str):
                 self.named.setdefault(p)
-            out.append((p, stage, key, self.seq, kind, ci, n, pickle.dumps(r.v, pickle.HIGHEST_PROTOCOL)))
+            out.append((p, stage, key, self.seq, kind, ci, n, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)))
         self.db.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?)", out)
-
-    def _cols(self, cls: type[_Row]) -> int:
-        cols = tuple(sorted(cls.ix, key=cls.ix.__getitem__))
-        if cols not in self.cols:
-            self.cols.append(cols)
-        return self.cols.index(cols)
 
     def order(self) -> list[str]:
         """Every patient in the order applied: those of the patients rows (row order), then the others."""
@@ -400,15 +379,15 @@ class _Spill:
         self.db.execute("COMMIT")
         self.db.execute("CREATE INDEX r_order ON r (p, stage, key, seq)")
 
-    def records(self, batch: list[str]) -> dict[str, list[tuple[str, int, _Row]]]:
-        """The records ``(kind, row, values)`` of each patient of *batch*, in the order they apply."""
-        out: dict[str, list[tuple[str, int, _Row]]] = {p: [] for p in batch}
+    def records(self, batch: list[str]) -> dict[str, list[Record]]:
+        """The records ``(kind, row, {column: value})`` of each patient of *batch*, in the order they apply."""
+        out: dict[str, list[Record]] = {p: [] for p in batch}
         for i in range(0, len(batch), 500):
             part = batch[i:i + 500]
             for p, kind, ci, n, v in self.db.execute(
                     f"SELECT p, kind, cols, n, v FROM r WHERE p IN ({', '.join('?' * len(part))}) "
                     "ORDER BY p, stage, key, seq", part):
-                out[p].append((kind, n, _row_class(self.cols[ci])(pickle.loads(v))))
+                out[p].append((kind, n, dict(zip(self.cols[ci], pickle.loads(v)))))
         return out
 
     def first_row(self, p: str) -> tuple[str, int]:
@@ -506,9 +485,6 @@ def _fail(kind: str, n: int, exc: LeiosurvError) -> ImportValidationError:
     return ImportValidationError([FieldIssue(f"{kind} row {n}", str(exc))])
 
 
-Record = tuple[str, int, _Row]  # (kind, row, values)
-
-
 def _steps(records: list[Record], as_of: _dt.date) -> list[tuple[str, int, Callable[[Chart | None], Chart]]]:
     """One patient's records (in the order they apply: its patient row, its tumours in file order, then its
     dated records by date, then kind: treatments, observations, encounters, events; then row) as transitions."""
@@ -588,7 +564,7 @@ def _write(c: Any, spill: _Spill, as_of: _dt.date, progress: Any, report: Import
             progress(done)
 
 
-def _where(kind: str, p: str, r: _Row) -> str:
+def _where(kind: str, p: str, r: dict[str, Any]) -> str:
     """What a database refusal of the record *r* of *kind* names, as the single-record commands name it."""
     return {"patients": f"patient {p!r}", "tumours": f"tumour {r.get('tumour')!r} of patient {p!r}",
             "treatments": f"{r.get('kind')} of patient {p!r}",
