@@ -265,6 +265,9 @@ def main() -> None:
     ap.add_argument("--reuse-csvs", action="store_true",
                     help="import the CSVs already in --dir (from a run with the same --n, --seed, --spread-dates "
                          "on the same day) instead of writing them again")
+    ap.add_argument("--csvs-only", action="store_true",
+                    help="write the CSVs into --dir and stop (then import them with --reuse-csvs in a fresh process, "
+                         "so that the import's memory is measured without the generator's)")
     ap.add_argument("--floor", choices=("auto", "yes", "no"), default="auto",
                     help="measure the write floor (writes every imported row again, in a transaction rolled back: "
                          "the database's size again on disk, in the WAL); auto: up to 2*10^5 patients")
@@ -315,6 +318,9 @@ def main() -> None:
         rows = _csvs(k, a.seed, work, today, spread=a.spread_dates)
     res["csv_s"] = time.perf_counter() - t
     res["rows"] = rows
+    if a.csvs_only:
+        print(f"[{backend}] CSVs written to {work} in {res['csv_s']:.0f} s: {rows}", flush=True)
+        return
     res["csv_bytes"] = sum(f.stat().st_size for f in files)
     if not a.pg:
         for suffix in ("", "-wal", "-shm"):
@@ -489,7 +495,8 @@ def _write(r: dict) -> None:
            "CPU-second, what the import costs whatever else the shared machine runs)"
            if r.get("import_cpu_s") else "")
         + f". The first batch of 1000 patients was saved after "
-        f"{r['first_batch_s']:,.1f} s (the first pass: reading, checking and spilling every CSV row to the temporary file, then indexing them); the clinical core ran "
+        f"{r['first_batch_s']:,.1f} s (the first pass: reading, checking and spilling every CSV row to the "
+        "temporary file, then indexing them); the clinical core ran "
         f"{r['assessed']:,} registration assessments (one per tumour) and the re-plans' "
         f"taking {r['core_s']:,.1f} s ({r['core_s'] / max(r['assessed'], 1) * 1000:.1f} ms each); without them "
         f"the import would run at {n / (r['import_s'] - r['core_s']):,.0f} patients/s. "

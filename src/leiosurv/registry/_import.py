@@ -62,7 +62,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError, RegistryError
+from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError
 from leiosurv.registry import _save, _values
 from leiosurv.registry import _tables as T
 from leiosurv.registry._db import import_transaction

@@ -341,7 +341,8 @@ def alerts(ctx, as_of, due_within, lookback, lookback_all, as_json) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--kind", default=None, help="Kind of every CSV given: patients, tumours, treatments, events, "
                                            "observations, encounters (default from the file name).")
-@click.option("--progress", is_flag=True, help="Print the number of rows read and checked, then applied, as the import goes (stderr).")
+@click.option("--progress", is_flag=True,
+              help="Print the number of rows read and checked, then applied, as the import goes (stderr).")
 @_asof_opt
 @click.pass_context
 def import_cmd(ctx, files, kind, progress, as_of) -> None:
