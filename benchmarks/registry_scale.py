@@ -279,8 +279,7 @@ def main() -> None:
     a = ap.parse_args()
     from leiosurv.registry import Registry, import_files
 
-    last = HERE / "results" / (f"registry_scale_{'postgresql' if a.pg else 'sqlite'}"
-                               f"{'_spread' if a.spread_dates else ''}.json")
+    last = HERE / "results" / f"{_name('postgresql' if a.pg else 'sqlite', a.spread_dates, int(a.n))}.json"
     if a.write_only:
         _write(json.loads(last.read_text()))
         return
@@ -455,6 +454,11 @@ def _queries(reg, res: dict, today: dt.date, backend: str) -> None:
     _write(res)
 
 
+def _name(backend: str, spread: bool, imported: int) -> str:
+    """The results' file name: a true import of 10^6 patients or more has its own (``_1e6``)."""
+    return f"registry_scale_{backend}{'_spread' if spread else ''}{'_1e6' if imported >= 1_000_000 else ''}"
+
+
 def _fmt_s(x: float) -> str:
     return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
 
@@ -463,7 +467,7 @@ def _write(r: dict) -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     b = r["backend"]
-    name = f"registry_scale_{b}{'_spread' if r.get('spread') else ''}"
+    name = _name(b, bool(r.get("spread")), r.get("import_n", r["n"]))
     (out / f"{name}.json").write_text(json.dumps(r, indent=2, default=str))
     ic = r.get("import_counts", r["counts"])
     rows_db = sum(v for k, v in ic.items() if k not in ("app_user", "audit_event"))
