@@ -322,7 +322,7 @@ def main() -> None:
         return
     res["csv_bytes"] = sum(f.stat().st_size for f in files)
     if not a.pg:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-journal"):
             Path(db + suffix).unlink(missing_ok=True)
     reg = Registry(db, create=True)
     print(f"[{backend}] importing {sum(rows.values()):,} rows ...", flush=True)
