@@ -62,7 +62,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError
+from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError, RegistryError
 from leiosurv.registry import _save, _values
 from leiosurv.registry import _tables as T
 from leiosurv.registry._db import import_transaction
@@ -562,6 +562,9 @@ def _write(c: Any, spill: _Spill, as_of: _dt.date, progress: Any, report: Import
         report.assessed += sum(k == "tumours" for p in batch for k, _n, _r in records[p])
         if progress is not None:
             progress(done)
+    # every row read was applied: none is left behind in the spill file (else nothing is committed)
+    if done != sum(report.rows.values()):  # pragma: no cover - an invariant of _Spill
+        raise RegistryError(f"import: {done} rows applied of {sum(report.rows.values())} read; nothing was imported")
 
 
 def _where(kind: str, p: str, r: dict[str, Any]) -> str:
