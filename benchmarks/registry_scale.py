@@ -355,6 +355,7 @@ def main() -> None:
     res["first_batch_s"] = first[0] if first else None
     res["assessed"] = rep.assessed
     res["import_counts"] = reg.counts()
+    _save_json(res)
     print(f"[{backend}] import {res['import_s']:.1f} s ({rep}); replicating x{copies} ...", flush=True)
     t = time.perf_counter()
     _replicate(reg.engine, copies, lambda c: print(f"  copy {c}/{copies} {time.perf_counter() - t:.0f} s",
@@ -443,6 +444,7 @@ def _queries(reg, res: dict, today: dt.date, backend: str) -> None:
         reg.timeline(some)
         tl.append(time.perf_counter() - t)
     res["timeline_s"] = statistics.median(tl)
+    _save_json(res)  # the figures so far, should the cohort export or the study not finish
     t = time.perf_counter()
     coh = reg.cohort()
     res["cohort_s"] = time.perf_counter() - t
@@ -452,6 +454,14 @@ def _queries(reg, res: dict, today: dt.date, backend: str) -> None:
     res["study_s"] = time.perf_counter() - t
     reg.close()
     _write(res)
+
+
+def _save_json(r: dict) -> None:
+    """The run's figures so far as JSON (the .md is written at the end, from the whole run)."""
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{_name(r['backend'], bool(r.get('spread')), r.get('import_n', r['n']))}.json").write_text(
+        json.dumps(r, indent=2, default=str))
 
 
 def _name(backend: str, spread: bool, imported: int) -> str:
