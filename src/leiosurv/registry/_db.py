@@ -290,8 +290,9 @@ def import_transaction(engine: Engine) -> Iterator[Connection]:
         finally:
             conn.rollback()  # nothing left open (a no-op after the commit)
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            with contextlib.suppress(RegistryError):  # a connection opened meanwhile: it or the next one sets WAL
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
 
 
 def _alembic_config(connection):
