@@ -329,11 +329,15 @@ def main() -> None:
     t = time.perf_counter()
     first: list[float] = []
 
+    shown = [0]
+
     def progress(k: int) -> None:
         if not first:
             first.append(time.perf_counter() - t)
-        if k // 200_000 != (k - 1) // 200_000 or k % 200_000 < 2000:
-            print(f"  applied {k:,} rows, {time.perf_counter() - t:.0f} s", flush=True)
+        if k // 200_000 != shown[0] // 200_000:  # each time another 200,000 rows have been applied
+            shown[0] = k
+            print(f"  applied {k:,} rows, {time.perf_counter() - t:.0f} s, {time.process_time() - cpu:.0f} s CPU",
+                  flush=True)
 
     steps = _time_steps(reg.engine)
     gc.collect()
