@@ -500,7 +500,9 @@ def _write(r: dict) -> None:
         "(`registry_scale.py`)",
         "",
         f"Measured {r['date']} on {r['machine']} (shared machine, load average "
-        f"{' / '.join(f'{x:.2f}' for x in r['load'])} at the start). Command: `{r['command']}`.",
+        f"{' / '.join(f'{x:.2f}' for x in r['load'])} at the start"
+        + (f", {' / '.join(f'{x:.2f}' for x in r['load_after_import'])} after the import"
+           if r.get("load_after_import") else "") + f"). Command: `{r['command']}`.",
         "",
         f"- **Import** of {n:,} patients through `import_files` (the one write path: each patient's records "
         f"applied through the registry's transitions, saved 1000 patients at a time with every index, "
