@@ -23,9 +23,10 @@ The import runs in two passes over its input, never holding all of it in memory:
 1. **Check** (streamed): CSV files are read in chunks of ``CHUNK`` rows, each
    column converted once per distinct cell, every problem collected, naming the
    kind, the row (1-based data row; the header is not a row) and the column.
-   The checked rows go to a private temporary SQLite file (:class:`_Spill`, in
-   a directory of its own that is removed when the import ends, committed or
-   not); what the checks across rows need stays in memory (the pseudonyms: a
+   The checked rows go to SQLite's own temporary database (:class:`_Spill`: a
+   file SQLite unlinks as soon as it has opened it, so nothing is left behind,
+   even by a process killed mid-way); what the checks across rows need stays in
+   memory (the pseudonyms: a
    patient row given twice is refused).  Any problem: every one is reported at
    once (the first 50) and nothing is written.
 2. **Apply** (streamed): patient by patient (those of the patients rows first,
@@ -53,7 +54,6 @@ import datetime as _dt
 import json
 import pickle
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -322,15 +322,17 @@ Record = tuple[str, int, dict[str, Any]]  # (kind, row number, {column: value})
 class _Spill:
     """The validated rows, kept on disk until they are applied: the import never holds a whole input in memory.
 
-    A private temporary SQLite file (in a directory of its own, removed when the import ends) holds each row
+    SQLite's temporary database (``sqlite3.connect("")``: a file in the system's temporary directory that SQLite
+    unlinks as soon as it has opened it, so that no other process can open it and nothing is left behind, even
+    by a process killed mid-way) holds each row
     pickled with its patient and its place in the patient's order (:func:`_steps`): the patient row, the
     tumours in file order, the dated records by date, kind, row.  What the checks across rows need stays in
     memory: the patients of the patients rows (a duplicate is refused naming its row) and every patient named,
     in the order first named (the import applies patients in that order, those of the patients rows first).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None)
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", isolation_level=None)
         self.db.execute("PRAGMA journal_mode=OFF")  # scratch: nothing to recover after a crash
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("CREATE TABLE r (p TEXT, stage INTEGER, key INTEGER, seq INTEGER, kind TEXT, cols INTEGER,"
@@ -446,14 +448,13 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     for p in paths:
         if not Path(p).is_file():
             raise ImportValidationError([FieldIssue(str(p), "no such file")])
-    with tempfile.TemporaryDirectory(prefix="leiosurv-import-") as tmp:  # a directory only its owner can read
-        spill = _Spill(Path(tmp) / "rows.sqlite")
-        try:
-            report = _validate(spill, paths, kind, on_read)
-            with import_transaction(reg.engine) as c:
-                _write(c, spill, as_of, progress, report)
-        finally:
-            spill.close()
+    spill = _Spill()
+    try:
+        report = _validate(spill, paths, kind, on_read)
+        with import_transaction(reg.engine) as c:
+            _write(c, spill, as_of, progress, report)
+    finally:
+        spill.close()
     return report
 
 
