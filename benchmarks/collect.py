@@ -13,7 +13,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["aj_goals.md", "aj_speed.md", "coverage.md", "study_scale.md", "registry_scale_sqlite.md",
-         "registry_scale_postgresql.md", "registry_scale_sqlite_spread.md", "web_speed.md", "web_speed_1e6_patients.md",
+         "registry_scale_postgresql.md", "registry_scale_sqlite_spread.md", "registry_scale_sqlite_spread_1e6.md",
+         "web_speed.md", "web_speed_1e6_patients.md",
          "web_speed_demo_registry_SQLite_1_process_run_beside_the_2_worker_PostgreSQL_run.md", "web_speed_demo_registry_PostgreSQL_2_workers.md"]
 
 HEADER = """# Benchmark results

@@ -175,7 +175,10 @@ def _replicate(engine, copies: int, progress) -> None:
 #: the import's steps timed (wrapped for the run; each is called per tumour or per batch, so the
 #: timers cost nothing measurable): key -> (module or class, attribute)
 _STEPS = {
-    "read and validate the CSVs": ("leiosurv.registry._import", None, "_check"),
+    "read and validate the CSVs (first pass, rows spilled to the temporary file)": ("leiosurv.registry._import", None,
+                                                                                   "_check"),
+    "indexing the spilled rows": ("leiosurv.registry._import", "_Spill", "index"),
+    "reading the spilled rows back (second pass)": ("leiosurv.registry._import", "_Spill", "records"),
     "clinical core at registration": ("leiosurv.registry._service", None, "run_assessment"),
     "clinical core at re-plans": ("leiosurv.registry._plan", None, "run_assessment"),
     "loading charts (patients already registered)": ("leiosurv.registry._save", None, "load"),
@@ -259,6 +262,15 @@ def main() -> None:
     ap.add_argument("--replicate-from", type=int, default=None, metavar="K",
                     help="import K patients only and replicate their rows in SQL up to --n (a multiple of K): a "
                          "quick way to build a large registry (web_speed.py); the import figures are then for K")
+    ap.add_argument("--reuse-csvs", action="store_true",
+                    help="import the CSVs already in --dir (from a run with the same --n, --seed, --spread-dates "
+                         "on the same day) instead of writing them again")
+    ap.add_argument("--csvs-only", action="store_true",
+                    help="write the CSVs into --dir and stop (then import them with --reuse-csvs in a fresh process, "
+                         "so that the import's memory is measured without the generator's)")
+    ap.add_argument("--floor", choices=("auto", "yes", "no"), default="auto",
+                    help="measure the write floor (writes every imported row again, in a transaction rolled back: "
+                         "the database's size again on disk, in the WAL); auto: up to 2*10^5 patients")
     ap.add_argument("--queries-only", action="store_true",
                     help="re-time the queries on the database of the last run (import figures from its JSON)")
     ap.add_argument("--write-only", action="store_true",
@@ -267,8 +279,7 @@ def main() -> None:
     a = ap.parse_args()
     from leiosurv.registry import Registry, import_files
 
-    last = HERE / "results" / (f"registry_scale_{'postgresql' if a.pg else 'sqlite'}"
-                               f"{'_spread' if a.spread_dates else ''}.json")
+    last = HERE / "results" / f"{_name('postgresql' if a.pg else 'sqlite', a.spread_dates, int(a.n))}.json"
     if a.write_only:
         _write(json.loads(last.read_text()))
         return
@@ -299,24 +310,34 @@ def main() -> None:
         return
     print(f"[{backend}] writing CSVs for {k} patients ...", flush=True)
     t = time.perf_counter()
-    rows = _csvs(k, a.seed, work, today, spread=a.spread_dates)
+    files = [work / f"{k}.csv" for k in ("patients", "tumours", "events", "encounters")]
+    if a.reuse_csvs and all(f.exists() for f in files):  # written by an earlier run with the same --n and --seed
+        rows = {f.stem: sum(1 for _ in f.open()) - 1 for f in files}
+    else:
+        rows = _csvs(k, a.seed, work, today, spread=a.spread_dates)
     res["csv_s"] = time.perf_counter() - t
     res["rows"] = rows
-    files = [work / f"{k}.csv" for k in ("patients", "tumours", "events", "encounters")]
+    if a.csvs_only:
+        print(f"[{backend}] CSVs written to {work} in {res['csv_s']:.0f} s: {rows}", flush=True)
+        return
     res["csv_bytes"] = sum(f.stat().st_size for f in files)
     if not a.pg:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-journal"):
             Path(db + suffix).unlink(missing_ok=True)
     reg = Registry(db, create=True)
     print(f"[{backend}] importing {sum(rows.values()):,} rows ...", flush=True)
     t = time.perf_counter()
     first: list[float] = []
 
+    shown = [0]
+
     def progress(k: int) -> None:
         if not first:
             first.append(time.perf_counter() - t)
-        if k // 200_000 != (k - 1) // 200_000 or k % 200_000 < 2000:
-            print(f"  applied {k:,} rows, {time.perf_counter() - t:.0f} s", flush=True)
+        if k // 200_000 != shown[0] // 200_000:  # each time another 200,000 rows have been applied
+            shown[0] = k
+            print(f"  applied {k:,} rows, {time.perf_counter() - t:.0f} s, {time.process_time() - cpu:.0f} s CPU",
+                  flush=True)
 
     steps = _time_steps(reg.engine)
     gc.collect()
@@ -338,12 +359,15 @@ def main() -> None:
     res["first_batch_s"] = first[0] if first else None
     res["assessed"] = rep.assessed
     res["import_counts"] = reg.counts()
+    _save_json(res)
     print(f"[{backend}] import {res['import_s']:.1f} s ({rep}); replicating x{copies} ...", flush=True)
     t = time.perf_counter()
     _replicate(reg.engine, copies, lambda c: print(f"  copy {c}/{copies} {time.perf_counter() - t:.0f} s",
                                                    flush=True) if c % 10 == 0 else None)
     res["replicate_s"] = time.perf_counter() - t
-    if not copies:  # before the WAL checkpoint: the rolled-back copies must not count in the database's size
+    res["load_after_import"] = os.getloadavg()
+    if not copies and (a.floor == "yes" or (a.floor == "auto" and k <= 200_000)):
+        # before the WAL checkpoint: the rolled-back copies must not count in the database's size
         print(f"[{backend}] write floor ...", flush=True)
         res["floor"] = _floor(reg.engine)
     print(f"[{backend}] ANALYZE ...", flush=True)
@@ -424,6 +448,7 @@ def _queries(reg, res: dict, today: dt.date, backend: str) -> None:
         reg.timeline(some)
         tl.append(time.perf_counter() - t)
     res["timeline_s"] = statistics.median(tl)
+    _save_json(res)  # the figures so far, should the cohort export or the study not finish
     t = time.perf_counter()
     coh = reg.cohort()
     res["cohort_s"] = time.perf_counter() - t
@@ -435,6 +460,19 @@ def _queries(reg, res: dict, today: dt.date, backend: str) -> None:
     _write(res)
 
 
+def _save_json(r: dict) -> None:
+    """The run's figures so far as JSON (the .md is written at the end, from the whole run)."""
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{_name(r['backend'], bool(r.get('spread')), r.get('import_n', r['n']))}.json").write_text(
+        json.dumps(r, indent=2, default=str))
+
+
+def _name(backend: str, spread: bool, imported: int) -> str:
+    """The results' file name: a true import of 10^6 patients or more has its own (``_1e6``)."""
+    return f"registry_scale_{backend}{'_spread' if spread else ''}{'_1e6' if imported >= 1_000_000 else ''}"
+
+
 def _fmt_s(x: float) -> str:
     return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
 
@@ -443,7 +481,7 @@ def _write(r: dict) -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     b = r["backend"]
-    name = f"registry_scale_{b}{'_spread' if r.get('spread') else ''}"
+    name = _name(b, bool(r.get("spread")), r.get("import_n", r["n"]))
     (out / f"{name}.json").write_text(json.dumps(r, indent=2, default=str))
     ic = r.get("import_counts", r["counts"])
     rows_db = sum(v for k, v in ic.items() if k not in ("app_user", "audit_event"))
@@ -462,7 +500,9 @@ def _write(r: dict) -> None:
         "(`registry_scale.py`)",
         "",
         f"Measured {r['date']} on {r['machine']} (shared machine, load average "
-        f"{' / '.join(f'{x:.2f}' for x in r['load'])} at the start). Command: `{r['command']}`.",
+        f"{' / '.join(f'{x:.2f}' for x in r['load'])} at the start"
+        + (f", {' / '.join(f'{x:.2f}' for x in r['load_after_import'])} after the import"
+           if r.get("load_after_import") else "") + f"). Command: `{r['command']}`.",
         "",
         f"- **Import** of {n:,} patients through `import_files` (the one write path: each patient's records "
         f"applied through the registry's transitions, saved 1000 patients at a time with every index, "
@@ -475,7 +515,8 @@ def _write(r: dict) -> None:
            "CPU-second, what the import costs whatever else the shared machine runs)"
            if r.get("import_cpu_s") else "")
         + f". The first batch of 1000 patients was saved after "
-        f"{r['first_batch_s']:,.1f} s (reading and validating every CSV row first); the clinical core ran "
+        f"{r['first_batch_s']:,.1f} s (the first pass: reading, checking and spilling every CSV row to the "
+        "temporary file, then indexing them); the clinical core ran "
         f"{r['assessed']:,} registration assessments (one per tumour) and the re-plans' "
         f"taking {r['core_s']:,.1f} s ({r['core_s'] / max(r['assessed'], 1) * 1000:.1f} ms each); without them "
         f"the import would run at {n / (r['import_s'] - r['core_s']):,.0f} patients/s. "

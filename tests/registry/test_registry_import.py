@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -83,8 +84,8 @@ def test_database_refusal_mid_import_rolls_everything_back(reg, tmp_path):
 
 
 def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path):
-    """Killed while writing the bulk rows (in fast load mode: with the indexes and triggers dropped), the
-    registry keeps its rows, indexes and triggers."""
+    """Killed while applying the rows (on SQLite in rollback-journal mode), the registry keeps its rows, indexes
+    and triggers, is in WAL mode again, and the spill file is gone."""
     from schema_catalog import catalog
 
     reg.add_patient("KEEP", sex="female")
@@ -94,7 +95,10 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path)
     (tmp_path / "patients.csv").write_text("patient,sex\n" + "".join(f"K{i},female\n" for i in range(n)))
     (tmp_path / "tumours.csv").write_text("patient,tumour,diagnosis_date,depth,margins\n" + "".join(
         f"K{i},T,2020-01-15,dermal,positive\n" for i in range(n)))
-    env = {**os.environ, "LEIOSURV_REGISTRY_URL": db_url}
+    sqlite_tmp = tmp_path / "sqlite-tmp"  # where SQLite puts the import's spill file (SQLITE_TMPDIR)
+    sqlite_tmp.mkdir()
+    env = {**os.environ, "LEIOSURV_REGISTRY_URL": db_url, "SQLITE_TMPDIR": str(sqlite_tmp)}
+    reg.close()  # on SQLite the import needs the registry to itself (_db.import_transaction)
     proc = subprocess.Popen([sys.executable, "-c",
         "import sys; from leiosurv.interfaces.cli import main; sys.exit(main())",
                              "registry", "import", "--progress",
@@ -110,15 +114,21 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path)
             seen += line.startswith("applied")
         assert seen == 2, "the import did not report progress"
         assert proc.poll() is None, "the import finished before it could be killed"
+        spill = [os.readlink(f) for f in (Path("/proc") / str(proc.pid) / "fd").iterdir()
+                 if os.readlink(f).startswith(str(sqlite_tmp))]
+        assert spill and all(f.endswith(" (deleted)") for f in spill)  # in use, but already unlinked
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
+    assert list(sqlite_tmp.iterdir()) == []  # nothing left behind (the rows, names and birth dates included)
     from leiosurv.registry import Registry
 
     deadline = time.monotonic() + 30
     while True:  # PostgreSQL rolls back once it notices the dropped connection
-        after = Registry(db_url).counts()
+        r = Registry(db_url)
+        after = r.counts()
+        r.close()
         if after == before or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -127,9 +137,13 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(reg, db_url, tmp_path)
     if reg.dialect == "sqlite":
         with reg.engine.connect() as c:
             assert c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"  # back in WAL mode
+    reg.close()
     # and the registry takes writes again
-    import_files(Registry(db_url), write_csvs(tmp_path, patients=PATIENTS))
-    assert Registry(db_url).counts()["patient"] == before["patient"] + 2
+    r = Registry(db_url)
+    import_files(r, write_csvs(tmp_path, patients=PATIENTS))
+    assert r.counts()["patient"] == before["patient"] + 2
+    r.close()
 
 
 def _mixed_cohort(tmp_path, as_of):

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from leiosurv.exceptions import RegistryError
 
 __all__ = ["default_url", "resolve_url", "make_engine", "upgrade", "current_revision", "head_revision",
-           "redact"]
+           "redact", "import_transaction"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ENV_URL = "LEIOSURV_REGISTRY_URL"
@@ -239,6 +239,60 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
+
+
+#: the import's page cache on SQLite (KiB; SQLite's default is 2 MiB): the cache spills to the file when full
+IMPORT_CACHE_KIB = 256 * 1024
+
+
+@contextlib.contextmanager
+def import_transaction(engine: Engine) -> Iterator[Connection]:
+    """The import's transaction: all or nothing, as :func:`write_transaction`.
+
+    PostgreSQL: :func:`write_transaction`.  SQLite: the transaction runs in SQLite's rollback-journal mode
+    (``journal_mode=DELETE``, ``synchronous=FULL``: the database's original pages go to a journal, the new
+    ones straight to the file; a process killed mid-way leaves a journal that the next connection rolls back),
+    with a page cache of :data:`IMPORT_CACHE_KIB`; afterwards, committed or not, WAL mode again.  In WAL mode
+    every page of the transaction would be written twice (to the WAL, then to the file at the checkpoint) and
+    the WAL would grow to the size of everything imported: SQLite's documentation says WAL "does not work well
+    for very large transactions ... in excess of a gigabyte, WAL mode may fail with an I/O or disk-full error"
+    (https://www.sqlite.org/wal.html, Disadvantages); an import of 10^6 patients writes about 40 GB.
+    Leaving WAL mode needs the registry to itself: while any other connection has it open (a web app, another
+    command), the import is refused with one line naming the processes that hold it, nothing written.
+    """
+    if engine.dialect.name != "sqlite":
+        with write_transaction(engine) as conn:
+            yield conn
+        return
+    engine.dispose()  # this process's idle pooled connections would hold the file open
+    with engine.connect() as conn:
+        try:
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            mode = conn.exec_driver_sql("PRAGMA journal_mode=DELETE").scalar()
+        except RegistryError:
+            mode = None
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
+        if mode not in ("delete", "memory"):
+            url = engine.url
+            held = _holders(url.database) if url.database else []
+            holder = f" (held by process {', '.join(held)})" if held else ""
+            raise RegistryError(f"registry {redact(url.render_as_string(hide_password=True))}: an import needs the "
+                                f"SQLite registry to itself, but another connection has it open{holder}; nothing "
+                                "was written, retry when it is closed")
+        try:
+            conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{int(IMPORT_CACHE_KIB)}")
+            conn.rollback()  # ends SQLAlchemy's own transaction around the PRAGMAs (nothing to roll back)
+            with conn.begin():
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+        finally:
+            conn.rollback()  # nothing left open (a no-op after the commit)
+            conn.exec_driver_sql("PRAGMA cache_size=-2000")
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            with contextlib.suppress(RegistryError):  # a connection opened meanwhile: it or the next one sets WAL
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
 
 
 def _alembic_config(connection):

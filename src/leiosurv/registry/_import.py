@@ -18,28 +18,42 @@ encounters      patient*, date*, modality_class, kind, status, tumour, observati
                 provider, findings
 ==============  ===================================================================================
 
-Every row is checked first and every problem is reported at once, naming the
-kind, the row (1-based data row; the header is not a row) and the column.  Then,
-patient by patient, its patient row, its tumours (each assessed once by the
-clinical core) and its dated records in date order are applied to the patient's
-chart through the same transitions as the single-record commands
-(``_service.add_tumour``, ``add_event``, ... on ``_plan``); the charts of
-``BATCH`` patients are saved together (``_save.save``: one multi-row statement
-per table), all in **one transaction**.  A refusal by the database (a trigger or
-constraint) rolls the batch back to its savepoint and replays it record by
-record to name the row; nothing is imported.  A process killed mid-way leaves
-the database as it was (the transaction never committed).
+The import runs in two passes over its input, never holding all of it in memory:
 
-Validation keeps memory small without giving up the complete report: CSV files
-are read in chunks (``CHUNK`` rows), each column converted once per distinct
-cell, and the validated rows kept as compact tuples (:class:`_Row`) whose equal
-values are one object.
+1. **Check** (streamed): CSV files are read in chunks of ``CHUNK`` rows, each
+   column converted once per distinct cell, every problem collected, naming the
+   kind, the row (1-based data row; the header is not a row) and the column.
+   The checked rows go to SQLite's own temporary database (:class:`_Spill`: a
+   file SQLite unlinks as soon as it has opened it, so nothing is left behind,
+   even by a process killed mid-way); what the checks across rows need stays in
+   memory (the pseudonyms: a
+   patient row given twice is refused).  Any problem: every one is reported at
+   once (the first 50) and nothing is written.
+2. **Apply** (streamed): patient by patient (those of the patients rows first,
+   in row order, then the others in the order first named), its patient row,
+   its tumours (each assessed once by the clinical core) and its dated records
+   in date order are read back from the spill file and applied to the
+   patient's chart through the same transitions as the single-record commands
+   (``_service.add_tumour``, ``add_event``, ... on ``_plan``); the charts of
+   ``BATCH`` patients are saved together (``_save.save``: one multi-row
+   statement per table), all in **one transaction**
+   (:func:`~leiosurv.registry._db.import_transaction`; on SQLite in
+   rollback-journal mode, which needs the registry to itself).  A rule refusing
+   a record names its row; a refusal by the database (a trigger or constraint)
+   rolls the batch back to its savepoint and replays it record by record to name
+   the row; either way the transaction is rolled back and nothing is imported.
+   A process killed mid-way leaves the database as it was (the transaction
+   never committed).
+
+An Excel workbook is read whole (pandas); a large import is best given as CSV.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import pickle
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +65,7 @@ import sqlalchemy as sa
 from leiosurv.exceptions import FieldIssue, ImportValidationError, LeiosurvError, NotFoundError, RegistryError
 from leiosurv.registry import _save, _values
 from leiosurv.registry import _tables as T
-from leiosurv.registry._db import write_transaction
+from leiosurv.registry._db import import_transaction
 from leiosurv.registry._plan import Chart
 from leiosurv.registry._service import (
     Registry,
@@ -192,37 +206,6 @@ def _read_excel(path: Path) -> dict[str, pd.DataFrame]:
                                                            f"({first[:100]})")]) from None
 
 
-class _Row:
-    """One validated import row: its values in a tuple, read like a dict (``r["patient"]``, ``r.get("site")``).
-
-    Compact (a tuple and one slot, values shared between rows) so that a large import's validated rows fit in
-    memory; ``_row_class`` makes a subclass per kind and column order.
-    """
-
-    __slots__ = ("v",)
-    ix: dict[str, int] = {}
-
-    def __init__(self, v: tuple) -> None:
-        self.v = v
-
-    def get(self, c: str, default: Any = None) -> Any:
-        i = self.ix.get(c)
-        return default if i is None else self.v[i]
-
-    def __getitem__(self, c: str) -> Any:
-        return self.v[self.ix[c]]
-
-
-_ROW_CLASSES: dict[tuple[str, ...], type[_Row]] = {}
-
-
-def _row_class(cols: tuple[str, ...]) -> type[_Row]:
-    cls = _ROW_CLASSES.get(cols)
-    if cls is None:
-        cls = _ROW_CLASSES[cols] = type("_Row", (_Row,), {"__slots__": (), "ix": {c: i for i, c in enumerate(cols)}})
-    return cls
-
-
 def _cell(raw: Any) -> Any:
     """A cell as the reader sees it: text stripped; an Excel number as its digits; a date cell as a date."""
     if isinstance(raw, str):
@@ -283,14 +266,15 @@ def _value(kind: str, c: str, raw: Any) -> tuple[Any, tuple[str, ...] | None]:
     return v, None
 
 
-def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], shared: dict) -> list[tuple]:
-    """The validated rows ``(n, row)`` of *kind* from its frames (chunks of one file); problems go to *issues*.
+def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], shared: dict,
+           spill: _Spill) -> int:
+    """Validate the rows of *kind* from its frames (chunks of one file) and put them in *spill*; problems go to
+    *issues*; returns the number of rows.
 
     Each column is converted once per distinct cell (*shared* maps a cell to its value across the import's
-    files, so equal values are one object); the rows are :class:`_Row` tuples.
+    files); each row goes to *spill* as the tuple of its values.
     """
     req, opt = KINDS[kind]
-    rows: list[tuple] = []
     start = 1
     for df in frames:
         df.columns = [str(c).strip() for c in df.columns]
@@ -303,7 +287,7 @@ def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], 
                 if c not in req and c not in opt:
                     issues.append(FieldIssue(f"{kind}", f"unknown column {c!r}"))
             if any(i.path == kind for i in issues):
-                return []
+                return 0
         cols = tuple(df.columns)
         found: list[tuple[int, int, int, FieldIssue]] = []  # (row, 0 required / 1 value, column, issue)
         values = []
@@ -327,10 +311,95 @@ def _check(kind: str, frames: Iterable[pd.DataFrame], issues: list[FieldIssue], 
             values.append(out)
         found.sort(key=lambda x: x[:3])
         issues += [f[3] for f in found]
-        cls = _row_class(cols)
-        rows += [(start + k, cls(v)) for k, v in enumerate(zip(*values, strict=True))]
+        spill.add(kind, cols, list(zip(range(start, start + len(df)), zip(*values, strict=True))), issues)
         start += len(df)
-    return rows
+    return start - 1
+
+
+Record = tuple[str, int, dict[str, Any]]  # (kind, row number, {column: value})
+
+
+class _Spill:
+    """The validated rows, kept on disk until they are applied: the import never holds a whole input in memory.
+
+    SQLite's temporary database (``sqlite3.connect("")``: a file in the system's temporary directory that SQLite
+    unlinks as soon as it has opened it, so that no other process can open it and nothing is left behind, even
+    by a process killed mid-way) holds each row
+    pickled with its patient and its place in the patient's order (:func:`_steps`): the patient row, the
+    tumours in file order, the dated records by date, kind, row.  What the checks across rows need stays in
+    memory: the patients of the patients rows (a duplicate is refused naming its row) and every patient named,
+    in the order first named (the import applies patients in that order, those of the patients rows first).
+    """
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=OFF")  # scratch: nothing to recover after a crash
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE r (p TEXT, stage INTEGER, key INTEGER, seq INTEGER, kind TEXT, cols INTEGER,"
+                        " n INTEGER, v BLOB)")
+        self.db.execute("BEGIN")
+        self.cols: list[tuple[str, ...]] = []
+        self.patients: dict[str, int] = {}  # pseudonym of a patients row -> its row
+        self.named: dict[str, None] = {}  # every other pseudonym named, first named first
+        self.seq = 0
+
+    def add(self, kind: str, cols: tuple[str, ...], rows: list[tuple[int, tuple]], issues: list[FieldIssue]) -> None:
+        """Keep the rows ``(row number, values)`` of *kind*, whose columns are *cols*."""
+        if cols not in self.cols:
+            self.cols.append(cols)
+        ci = self.cols.index(cols)
+        ix = {c: i for i, c in enumerate(cols)}
+        at_date = ix.get("date", ix.get("first_seen"))
+        out = []
+        for n, v in rows:
+            p = v[ix["patient"]]
+            self.seq += 1
+            if kind == "patients":
+                stage, key = 0, 0
+                if p in self.patients:
+                    issues.append(FieldIssue(f"patients row {n}", f"patient {p!r}: a patient with this pseudonym "
+                                                                  "already exists"))
+                elif isinstance(p, str):
+                    self.patients[p] = n
+            elif kind == "tumours":
+                stage, key = 1, 0
+            else:
+                d = v[at_date] if at_date is not None else None
+                # date, then kind (_ORDER), then row (then the order read)
+                stage, key = 2, ((d.toordinal() << 40) | (_ORDER[kind] << 36) | n
+                                 if isinstance(d, _dt.date) else 0)
+            if kind != "patients" and isinstance(p, str):
+                self.named.setdefault(p)
+            out.append((p, stage, key, self.seq, kind, ci, n, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)))
+        self.db.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?)", out)
+
+    def order(self) -> list[str]:
+        """Every patient in the order applied: those of the patients rows (row order), then the others."""
+        return list(self.patients) + [p for p in self.named if p not in self.patients]
+
+    def index(self) -> None:
+        self.db.execute("COMMIT")
+        self.db.execute("CREATE INDEX r_order ON r (p, stage, key, seq)")
+
+    def records(self, batch: list[str]) -> dict[str, list[Record]]:
+        """The records ``(kind, row, {column: value})`` of each patient of *batch*, in the order they apply."""
+        out: dict[str, list[Record]] = {p: [] for p in batch}
+        for i in range(0, len(batch), 500):
+            part = batch[i:i + 500]
+            for p, kind, ci, n, v in self.db.execute(
+                    f"SELECT p, kind, cols, n, v FROM r WHERE p IN ({', '.join('?' * len(part))}) "
+                    "ORDER BY p, stage, key, seq", part):
+                out[p].append((kind, n, dict(zip(self.cols[ci], pickle.loads(v)))))
+        return out
+
+    def first_row(self, p: str) -> tuple[str, int]:
+        """The kind and row of *p*'s first record in the order applied."""
+        kind, n = self.db.execute("SELECT kind, n FROM r WHERE p = ? ORDER BY stage, key, seq LIMIT 1",
+                                  (p,)).fetchone()
+        return kind, n
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def _findings(row: Any) -> dict:
@@ -349,7 +418,8 @@ def _findings(row: Any) -> dict:
 
 
 def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None = None,
-                 as_of: _dt.date | None = None, progress=None) -> ImportReport:
+                 as_of: _dt.date | None = None, progress: Callable[[int], Any] | None = None,
+                 on_read: Callable[[int], Any] | None = None) -> ImportReport:
     """Import CSV/Excel files into *reg*: all rows or none (see the module docstring).
 
     Parameters
@@ -364,6 +434,8 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
         The day of the import (default today): nothing may be dated after it.
     progress : callable, optional
         Called with the number of rows applied so far (after each batch of patients).
+    on_read : callable, optional
+        Called with the number of rows read and checked so far (after each chunk of a file).
 
     Raises
     ------
@@ -373,45 +445,61 @@ def import_files(reg: Registry, paths: Sequence[str | Path], *, kind: str | None
     as_of = as_of or _dt.date.today()
     if kind is not None and kind not in KINDS:
         raise ImportValidationError([FieldIssue("--kind", f"must be one of {', '.join(KINDS)}", kind)])
-    tables: dict[str, list] = {k: [] for k in KINDS}
+    for p in paths:
+        if not Path(p).is_file():
+            raise ImportValidationError([FieldIssue(str(p), "no such file")])
+    spill = _Spill()
+    try:
+        report = _validate(spill, paths, kind, on_read)
+        with import_transaction(reg.engine) as c:
+            _write(c, spill, as_of, progress, report)
+    finally:
+        spill.close()
+    return report
+
+
+def _validate(spill: _Spill, paths: Sequence[str | Path], kind: str | None,
+              on_read: Callable[[int], Any] | None) -> ImportReport:
+    """The first pass: every row of every file read, checked and put in *spill*; every problem raised at once."""
+    counts: dict[str, int] = {}
     issues: list[FieldIssue] = []
     shared: dict = {}
+    read = 0
     for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise ImportValidationError([FieldIssue(str(p), "no such file")])
-        for k, frames in _read(p, kind).items():
-            tables[k] += _check(k, frames, issues, shared)
-    del shared
+        for k, frames in _read(Path(p), kind).items():
+            def counted(frames: Iterable[pd.DataFrame] = frames) -> Iterator[pd.DataFrame]:
+                nonlocal read
+                for df in frames:
+                    yield df
+                    read += len(df)
+                    if on_read is not None:
+                        on_read(read)
+            counts[k] = counts.get(k, 0) + _check(k, counted(), issues, shared, spill)
     if issues:
         raise ImportValidationError(issues[:50] + ([FieldIssue("...", f"and {len(issues) - 50} more problems")]
                                                    if len(issues) > 50 else []))
-    report = ImportReport({k: len(v) for k, v in tables.items() if v})
-    with write_transaction(reg.engine) as c:
-        _write(c, tables, as_of, progress, report)
-    return report
+    spill.index()
+    return ImportReport({k: counts[k] for k in KINDS if counts.get(k)})
 
 
 def _fail(kind: str, n: int, exc: LeiosurvError) -> ImportValidationError:
     return ImportValidationError([FieldIssue(f"{kind} row {n}", str(exc))])
 
 
-def _steps(p: str, tables: dict[str, list], tumours: dict[str, list], dated: dict[str, list],
-           patients: dict[str, tuple], as_of: _dt.date) -> list[tuple[str, int, Callable[[Chart | None], Chart]]]:
-    """Patient *p*'s records as transitions, in the order they apply: its patient row, its tumours (file
-    order), then its dated records (date, then kind: treatments, observations, encounters, events; then row)."""
+def _steps(records: list[Record], as_of: _dt.date) -> list[tuple[str, int, Callable[[Chart | None], Chart]]]:
+    """One patient's records (in the order they apply: its patient row, its tumours in file order, then its
+    dated records by date, then kind: treatments, observations, encounters, events; then row) as transitions."""
     out: list[tuple[str, int, Callable[[Chart | None], Chart]]] = []
-    if p in patients:
-        n, r = patients[p]
-        out.append(("patients", n, lambda _c, r=r: new_patient(
-            r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
-            synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note"))))
-    for n, r in tumours.get(p, ()):
-        out.append(("tumours", n, lambda c, r=r: add_tumour(
-            c, r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"), as_of=as_of,
-            track_from=r.get("track_from"))))
-    for _key, k, n, r in sorted(dated.get(p, ()), key=lambda x: x[0]):
-        if k == "treatments":
+    for k, n, r in records:
+        if k == "patients":
+            fn = lambda _c, r=r: new_patient(  # noqa: E731
+                r["patient"], sex=r.get("sex") or "unknown", name=r.get("name"), birth_date=r.get("birth_date"),
+                synthetic=(r.get("synthetic") or "false").lower() in ("true", "1"), note=r.get("note"))
+        elif k == "tumours":
+            fn = lambda c, r=r: add_tumour(  # noqa: E731
+                c, r["tumour"], _findings(r), confirmed_diagnosis=r.get("confirmed_diagnosis"), as_of=as_of,
+                track_from=r.get("track_from"))
+        elif k == "treatments":
             fn = lambda c, r=r: add_treatment(  # noqa: E731
                 c, r["kind"], r["date"], tumour=r.get("tumour"), margin_status=r.get("margin_status"),
                 agent=r.get("agent"), end_date=r.get("end_date"), note=r.get("note"), as_of=as_of)
@@ -433,47 +521,30 @@ def _steps(p: str, tables: dict[str, list], tumours: dict[str, list], dated: dic
     return out
 
 
-def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, report: ImportReport) -> None:
-    """Apply the validated rows patient by patient (the registry's transitions) and save them in batches."""
-    patients: dict[str, tuple] = {}
-    for n, r in tables["patients"]:
-        if r["patient"] in patients:
-            raise _fail("patients", n, RegistryError(f"patient {r['patient']!r}: a patient with this pseudonym "
-                                                     "already exists", field="patient", patient=r["patient"]))
-        patients[r["patient"]] = (n, r)
-    order: dict[str, None] = dict.fromkeys(patients)
-    tumours: dict[str, list] = {}
-    for n, r in tables["tumours"]:
-        tumours.setdefault(r["patient"], []).append((n, r))
-        order.setdefault(r["patient"])
-    dated: dict[str, list] = {}
-    for k in ("treatments", "observations", "encounters", "events"):
-        kind_order = _ORDER[k] << 36
-        for n, r in tables[k]:
-            # date, then kind (_ORDER), then row, as one int a record
-            key = ((r.get("date") or r.get("first_seen")).toordinal() << 40) | kind_order | n
-            dated.setdefault(r["patient"], []).append((key, k, n, r))
-            order.setdefault(r["patient"])
-    names = list(order)
-    others = [p for p in names if p not in patients]
+def _write(c: Any, spill: _Spill, as_of: _dt.date, progress: Any, report: ImportReport) -> None:
+    """The second pass: apply the records patient by patient (the registry's transitions), saved in batches."""
+    names = spill.order()
+    others = [p for p in names if p not in spill.patients]
     registered: set[str] = set()
     for i in range(0, len(others), 500):
         registered.update(c.execute(sa.select(T.patient.c.pseudonym).where(
             T.patient.c.pseudonym.in_(others[i:i + 500]))).scalars())
     for p in others:  # a record of an unknown patient, named before anything is applied
         if p not in registered:
-            kind_, n = _first_row(p, tumours, dated)
+            kind_, n = spill.first_row(p)
             raise _fail(kind_, n, NotFoundError(f"patient {p!r}: no such patient in the registry",
                                                 field="patient", patient=p))
+    del registered, others
     done = 0
     for b in range(0, len(names), BATCH):
         batch = names[b:b + BATCH]
-        known = _save.load(c, [p for p in batch if p not in patients])
+        records = spill.records(batch)
+        known = _save.load(c, [p for p in batch if p not in spill.patients])
         pairs: list[tuple[Chart | None, Chart]] = []
         for p in batch:
             before = known.get(p)
             chart = before
-            for kind_, n, fn in _steps(p, tables, tumours, dated, patients, as_of):
+            for kind_, n, fn in _steps(records[p], as_of):
                 try:
                     chart = fn(chart)
                 except LeiosurvError as exc:
@@ -486,17 +557,19 @@ def _write(c: Any, tables: dict[str, list], as_of: _dt.date, progress: Any, repo
             _save.save(c, pairs)
         except LeiosurvError:
             sp.rollback()
-            _locate(c, batch, tables, tumours, dated, patients, as_of)
+            _locate(c, batch, records, as_of)
             raise  # pragma: no cover - _locate names the row the database refuses
         sp.commit()
-        report.assessed += sum(len(tumours.get(p, ())) for p in batch)
+        report.assessed += sum(k == "tumours" for p in batch for k, _n, _r in records[p])
         if progress is not None:
             progress(done)
+    # every row read was applied: none is left behind in the spill file (else nothing is committed)
+    if done != sum(report.rows.values()):  # pragma: no cover - an invariant of _Spill
+        raise RegistryError(f"import: {done} rows applied of {sum(report.rows.values())} read; nothing was imported")
 
 
-def _where(kind: str, n: int, p: str, tables: dict) -> str:
-    """What a database refusal of row *n* of *kind* names, as the single-record commands name it."""
-    r = next(r for m, r in tables[kind] if m == n)
+def _where(kind: str, p: str, r: dict[str, Any]) -> str:
+    """What a database refusal of the record *r* of *kind* names, as the single-record commands name it."""
     return {"patients": f"patient {p!r}", "tumours": f"tumour {r.get('tumour')!r} of patient {p!r}",
             "treatments": f"{r.get('kind')} of patient {p!r}",
             "events": f"{str(r.get('kind')).replace('_', ' ')} of patient {p!r}",
@@ -504,24 +577,16 @@ def _where(kind: str, n: int, p: str, tables: dict) -> str:
             "encounters": f"encounter of patient {p!r}"}[kind]
 
 
-def _first_row(p: str, tumours: dict, dated: dict) -> tuple[str, int]:
-    if p in tumours:
-        return "tumours", tumours[p][0][0]
-    _key, k, n, _r = min(dated[p], key=lambda x: x[0])
-    return k, n
-
-
-def _locate(c: Any, batch: list[str], tables: dict, tumours: dict, dated: dict, patients: dict,
-            as_of: _dt.date) -> None:
+def _locate(c: Any, batch: list[str], records: dict[str, list[Record]], as_of: _dt.date) -> None:
     """A batch the database refused: apply it again record by record, each saved on its own (as the
     single-record commands do), to name the row refused."""
     for p in batch:
         sp = c.begin_nested()
         try:
-            for kind_, n, fn in _steps(p, tables, tumours, dated, patients, as_of):
+            for (kind_, n, fn), (_k, _n, r) in zip(_steps(records[p], as_of), records[p], strict=True):
                 before = None if (kind_ == "patients") else _save.load_one(c, p)
                 try:
-                    _save.save(c, [(before, fn(before))], where=_where(kind_, n, p, tables))
+                    _save.save(c, [(before, fn(before))], where=_where(kind_, p, r))
                 except LeiosurvError as exc:
                     raise _fail(kind_, n, exc) from None
         finally:

@@ -361,7 +361,8 @@ def alerts(ctx, as_of, due_within, lookback, lookback_all, as_json) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--kind", default=None, help="Kind of every CSV given: patients, tumours, treatments, events, "
                                            "observations, encounters (default from the file name).")
-@click.option("--progress", is_flag=True, help="Print the number of rows applied after each batch (stderr).")
+@click.option("--progress", is_flag=True,
+              help="Print the number of rows read and checked, then applied, as the import goes (stderr).")
 @_asof_opt
 @click.pass_context
 def import_cmd(ctx, files, kind, progress, as_of) -> None:
@@ -371,7 +372,11 @@ def import_cmd(ctx, files, kind, progress, as_of) -> None:
     def show(n: int) -> None:
         click.echo(f"applied {n} rows (not yet committed)", err=True)
 
-    report = import_files(_reg(ctx), files, kind=kind, as_of=_d(as_of), progress=show if progress else None)
+    def read(n: int) -> None:
+        click.echo(f"read and checked {n} rows", err=True)
+
+    report = import_files(_reg(ctx), files, kind=kind, as_of=_d(as_of), progress=show if progress else None,
+                          on_read=read if progress else None)
     click.echo(str(report).capitalize() + ".")
 
 
