@@ -59,7 +59,7 @@ def test_uninitialised_and_missing_registries_are_refused(tmp_path):
     sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
     with pytest.raises(RegistryError, match="not initialised"):
         Registry(tmp_path / "empty.sqlite")
-    assert head_revision() == "0011"
+    assert head_revision() == "0012"
 
 
 def _base(c) -> tuple[int, int]:

@@ -316,12 +316,14 @@ class Registry:
 
         A voided encounter of a plan item re-opens the item; a voided death re-opens the items it closed;
         a voided metastasis re-plans its tumour off the metastatic pathway; a voided tumour takes its
-        treatments, events, observations and encounters with it.
+        assessments (current and earlier), treatments, events, observations and encounters with it, and a
+        voided observation its encounters: each of them gets its own entry in the history (an assessment's
+        is its stored row, the clinical core's result included), so nothing leaves the registry.
         """
         as_of = as_of or _dt.date.today()
         self._change(patient, conn, lambda ch: _plan.void(ch, _find(ch, table, record), reason=reason, by=by,
                                                             on=as_of, as_of=as_of),
-                     where=f"{table} {record} of patient {patient!r}")
+                     where=f"{table} {record} of patient {patient!r}", every_assessment=True)
 
     def preview(self, patient: str, action: str, table: str, record: int | None = None, *, reason: str, by: str,
                 as_of: _dt.date | None = None, **changes) -> dict:
@@ -360,10 +362,11 @@ class Registry:
                                        .order_by(ih.c.id))]
             return sorted(out, key=lambda e: e.at)
 
-    def _change(self, patient: str, conn: Connection | None, fn, *, where: str, tumour: str | None = None):
+    def _change(self, patient: str, conn: Connection | None, fn, *, where: str, tumour: str | None = None,
+                every_assessment: bool = False):
         """Load the patient's chart, apply *fn*, save the difference (one transaction)."""
         with self._tx(conn) as c:
-            before = _save.load_one(c, patient)
+            before = _save.load_one(c, patient, every_assessment=every_assessment)
             after = fn(before)
             _save.save(c, [(before, after)], where=where)
             if tumour is not None:
