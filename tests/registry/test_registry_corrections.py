@@ -345,3 +345,30 @@ def test_the_history_takes_assessments_and_nothing_else(reg):
     with pytest.raises(sa.exc.IntegrityError, match="ck_record_history_table_name|CHECK"):
         with reg.engine.begin() as c:
             c.execute(sa.insert(T.record_history).values(table_name="plan", **row))
+
+
+def test_preview_is_the_typed_record_the_change_would_leave_and_writes_nothing(patient):
+    """``Registry.preview`` answers a ``PatientRecord`` (frozen, typed) equal to the record after the change is
+    applied (ids and all), and writes nothing; the web's confirmation compares it with ``patient_record``."""
+    import pydantic
+
+    from leiosurv.registry import PatientRecord
+
+    reg = patient
+    eid = reg.record_event("P", "death", D(2021, 3, 1), cause="typo", as_of=TODAY)
+    before = reg.patient_record("P")
+    counts = reg.counts()
+    for action, changes in (("correct", {"date": "2022-03-01", "cause": None}), ("void", {})):
+        after = reg.preview("P", action, "event", eid, reason="check", by="dr. b", as_of=TODAY, **changes)
+        assert isinstance(after, PatientRecord) and after != before
+        assert reg.counts() == counts and reg.patient_record("P") == before and reg.history_of("P") == []
+        with pytest.raises(pydantic.ValidationError):
+            after.patient.note = "x"
+        if action == "correct":
+            assert [(e.date, e.cause) for e in after.events] == [(D(2022, 3, 1), None)]
+    t = before.tumours[0]
+    after = reg.preview("P", "void", "tumour", t.id, reason="wrong patient", by="dr. b", as_of=TODAY)
+    assert (after.tumours, after.encounters) == ((), ()) and [e.kind for e in after.events] == ["death"]
+    assert reg.counts() == counts
+    reg.void("P", "tumour", t.id, reason="wrong patient", by="dr. b", as_of=TODAY)
+    assert reg.patient_record("P") == after  # the preview is what the change leaves

@@ -374,3 +374,39 @@ def test_migration_0006_rewrites_sqlite_value_lists_as_comparisons_and_back(db_u
     with eng.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM encounter").scalar() == 1
     eng.dispose()
+
+
+def test_0012_history_takes_assessments_keeps_its_rows_and_downgrades_only_without_them(db_url):
+    """0012 widens ``record_history.table_name`` to ``assessment``: the rows already there stay; the downgrade
+    refuses while an assessment entry exists (it would lose it) and works once none does."""
+    import datetime as dt
+
+    from alembic import command
+
+    from leiosurv.registry import make_engine, upgrade
+    from leiosurv.registry._db import _alembic_config
+
+    eng = make_engine(db_url)
+    upgrade(eng, "0011")
+    row = dict(record_id=1, action="voided", reason="r", by_user="u", at=dt.datetime.now(dt.UTC),
+               entered_on=dt.date(2024, 1, 1), previous={"kind": "visit"})
+    with eng.begin() as c:
+        pid, _tid = _base(c)
+        c.execute(sa.insert(T.record_history).values(patient_id=pid, table_name="encounter", **row))
+        with pytest.raises(sa.exc.IntegrityError):
+            with c.begin_nested():
+                c.execute(sa.insert(T.record_history).values(patient_id=pid, table_name="assessment", **row))
+    upgrade(eng)
+    with eng.begin() as c:
+        assert c.execute(sa.select(T.record_history.c.table_name, T.record_history.c.previous)).all() == [
+            ("encounter", {"kind": "visit"})]
+        c.execute(sa.insert(T.record_history).values(patient_id=pid, table_name="assessment", **row))
+    with pytest.raises(RuntimeError, match="holds voided assessments"):
+        with eng.begin() as c:
+            command.downgrade(_alembic_config(c), "0011")
+    with eng.begin() as c:
+        c.execute(sa.delete(T.record_history).where(T.record_history.c.table_name == "assessment"))
+        command.downgrade(_alembic_config(c), "0011")
+    with eng.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(T.record_history)).scalar_one() == 1
+    eng.dispose()
