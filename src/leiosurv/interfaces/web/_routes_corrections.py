@@ -144,6 +144,12 @@ def describe(before: PatientRecord, after: PatientRecord) -> list[str]:
             for i, r in old.items():
                 if i not in new:
                     out.append(f"Removes {_rec_text(table, r)} from the record (kept in the history).")
+                    if table == "tumour" and r.assessments:
+                        n = len(r.assessments)
+                        out.append(f"Removes its {n} assessment{'s' if n != 1 else ''} from the record (kept in "
+                                   "the history with their results): "
+                                   + "; ".join(f"{a.seq}, {a.reason.replace('_', ' ')} on {_day(a.assessed_on)}, "
+                                               f"risk {a.risk_group}" for a in r.assessments) + ".")
             changed = [(r, new[i]) for i, r in old.items() if i in new and r != new[i]]
         for a, b in changed:
             va, vb = a.model_dump(mode="json", exclude={"assessments"}), b.model_dump(mode="json",
