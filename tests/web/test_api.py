@@ -352,7 +352,7 @@ def test_the_registry_records_are_the_api_schemas(app):
     assert schemas["DashboardOut"]["properties"]["overdue"]["items"] == ref("Alert")
     assert not {"AlertOut", "CohortOut"} & set(schemas)
     for name in ("PatientInfo", "EncounterRecord", "Timeline", "TimelineEntry", "Alert", "HistoryEntry",
-                 "CohortRow"):
+                 "CohortRow", "PatientSummary", "MissedEncounter"):
         assert set(schemas[name]["required"]) == set(schemas[name]["properties"]), name
 
     def valid(body, name: str) -> None:
