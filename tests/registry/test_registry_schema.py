@@ -378,7 +378,7 @@ def test_migration_0006_rewrites_sqlite_value_lists_as_comparisons_and_back(db_u
 
 def test_0012_history_takes_assessments_keeps_its_rows_and_downgrades_only_without_them(db_url):
     """0012 widens ``record_history.table_name`` to ``assessment``: the rows already there stay; the downgrade
-    refuses while an assessment entry exists (it would lose it) and works once none does."""
+    works without an assessment entry (the rows kept) and refuses while one exists (it would lose it)."""
     import datetime as dt
 
     from alembic import command
@@ -396,17 +396,36 @@ def test_0012_history_takes_assessments_keeps_its_rows_and_downgrades_only_witho
         with pytest.raises(sa.exc.IntegrityError):
             with c.begin_nested():
                 c.execute(sa.insert(T.record_history).values(patient_id=pid, table_name="assessment", **row))
+    kept = [("encounter", {"kind": "visit"})]
     upgrade(eng)
     with eng.begin() as c:
-        assert c.execute(sa.select(T.record_history.c.table_name, T.record_history.c.previous)).all() == [
-            ("encounter", {"kind": "visit"})]
+        assert c.execute(sa.select(T.record_history.c.table_name, T.record_history.c.previous)).all() == kept
+        command.downgrade(_alembic_config(c), "0011")
+    with eng.begin() as c:
+        assert c.execute(sa.select(T.record_history.c.table_name, T.record_history.c.previous)).all() == kept
+        c.execute(sa.delete(T.record_history))  # 0011 did not keep the history from being changed
+    upgrade(eng)
+    with eng.begin() as c:
         c.execute(sa.insert(T.record_history).values(patient_id=pid, table_name="assessment", **row))
     with pytest.raises(RuntimeError, match="holds voided assessments"):
         with eng.begin() as c:
             command.downgrade(_alembic_config(c), "0011")
-    with eng.begin() as c:
-        c.execute(sa.delete(T.record_history).where(T.record_history.c.table_name == "assessment"))
-        command.downgrade(_alembic_config(c), "0011")
-    with eng.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(T.record_history)).scalar_one() == 1
     eng.dispose()
+
+
+@pytest.mark.parametrize("table", ["record_history", "identity_history"])
+def test_the_history_is_append_only_in_the_database(reg, table):
+    """0012: the database refuses to change or remove an entry of the history (UPDATE, DELETE; TRUNCATE on
+    PostgreSQL), whoever writes, as it refuses it for the audit trail."""
+    import datetime as dt
+
+    reg.add_patient("P", name="Ann Example")
+    reg.correct("P", "identity", name="Ann Other", reason="typo", by="clerk", as_of=dt.date(2024, 6, 1))
+    reg.correct("P", "patient", sex="female", reason="typo", by="clerk", as_of=dt.date(2024, 6, 1))
+    for sql in (f"UPDATE {table} SET reason = 'x'", f"DELETE FROM {table}") + (
+            (f"TRUNCATE {table}",) if reg.dialect == "postgresql" else ()):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with reg.engine.begin() as c:
+                c.exec_driver_sql(sql)
+    with reg.engine.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(T.metadata.tables[table])).scalar_one() == 1
