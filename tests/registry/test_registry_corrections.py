@@ -316,8 +316,9 @@ def test_a_voided_observation_takes_its_encounters_to_the_history(patient):
 
 
 def test_the_writer_refuses_a_delete_that_would_lose_a_row(patient):
-    """The only writer refuses a void whose rows would take others with them through a foreign key: a chart
-    loaded with the current assessment only cannot void a tumour that has earlier ones (nothing written)."""
+    """The only writer refuses a void whose rows would take others with them through a foreign key (a chart
+    loaded with the current assessment only cannot void a tumour that has earlier ones), and a chart that drops
+    a row without its history entry; nothing is written."""
     from leiosurv.registry import _db, _plan, _save
 
     reg = patient
@@ -330,6 +331,16 @@ def test_the_writer_refuses_a_delete_that_would_lose_a_row(patient):
             _save.save(c, [(before, after)], where="tumour T")
     assert reg.counts() == counts
     assert len(reg.history("P", "T")) == 2
+    # a chart that leaves a row out without its history entry is refused too
+    import dataclasses
+
+    eid = reg.record_event("P", "local_recurrence", D(2021, 3, 1), tumour="T", as_of=TODAY)
+    counts = reg.counts()
+    with pytest.raises(RegistryError, match=f"would remove event {eid} without its history entry"):
+        with _db.write_transaction(reg.engine) as c:
+            before = _save.load_one(c, "P")
+            _save.save(c, [(before, dataclasses.replace(before, events=()))], where="event")
+    assert reg.counts() == counts
 
 
 def test_the_history_takes_assessments_and_nothing_else(reg):

@@ -7,8 +7,9 @@ multi-row ``INSERT ... RETURNING`` per table, which gives the new ids in
 order), changed (one ``executemany`` ``UPDATE`` per table) or voided (moved to
 the history: a voided assessment's entry is its stored row whole, result
 included), and the new history entries.  Nothing leaves the record without its
-history entry: a delete that would cascade to a row not voided with it is
-refused (``_nothing_else_goes``).  A single-record command saves one
+history entry: a row the new chart leaves out without an entry in its history,
+and a delete that would cascade to a row not voided with it
+(``_nothing_else_goes``), are refused.  A single-record command saves one
 pair; the import saves a batch of pairs at a time.  Database refusals (a
 constraint or trigger) become one-line :class:`~leiosurv.exceptions.IntegrityError`
 messages (``_repo.translate_errors``).
@@ -216,9 +217,15 @@ def save(conn: Connection, pairs: Sequence[tuple[Chart | None, Chart]], *, where
     for before, after in pairs:
         if before is None:
             continue
-        for slot, _table in _SLOTS:
+        kept = {(h.table, h.record) for h in after.history}
+        for slot, table in _SLOTS:
             keep = {r.id for r in getattr(after, slot) if not isinstance(r.id, New)}
-            gone.setdefault(slot, []).extend(r.id for r in getattr(before, slot) if r.id not in keep)
+            left = [r.id for r in getattr(before, slot) if r.id not in keep]
+            lost = [i for i in left if (table.name, i) not in kept]
+            if lost:
+                raise RegistryError(f"{where}: would remove {table.name} {lost[0]} without its history entry; "
+                                    "nothing written")
+            gone.setdefault(slot, []).extend(left)
     stored = _stored_assessments(conn, gone.get("assessments", []))
     _nothing_else_goes(conn, gone, where)
     for slot, table in reversed(_SLOTS):
