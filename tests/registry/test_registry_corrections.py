@@ -124,7 +124,7 @@ def test_treatment_observation_tumour_corrected_and_voided(patient):
     assert rec["tumours"] == [] and rec["treatments"] == [] and rec["encounters"] == []
     assert rec["observations"]  # not of the tumour: kept
     voided = [x for x in reg.history_of("P") if x.action == "voided"]
-    assert {x.table for x in voided} == {"tumour", "treatment", "encounter"}
+    assert {x.table for x in voided} == {"tumour", "assessment", "treatment", "encounter"}
 
 
 def test_corrections_refuse_bad_input_and_write_nothing(patient):
@@ -221,3 +221,165 @@ def test_re_excision_voided_or_re_dated_re_plans(patient):
     h = reg.history("P", "T")
     assert (h[-1].reason, h[-1].plan_start, h[-1].current) == ("reassessment", D(2020, 1, 15), True)
     assert _record(reg)["treatments"] == []
+
+
+# --- a voided tumour loses nothing ------------------------------------------------------------------------
+
+_KEYS = {"tumour_id": "tumour", "observation_id": "observation", "assessment_id": "assessment"}
+
+
+def _stored(c, table, rows_of) -> dict[int, dict]:
+    """The stored rows of *table* picked by *rows_of* (a WHERE clause), as the history's previous versions
+    name them: JSON-ready, ``tumour`` for ``tumour_id`` ..., the patient's id left out, a result parsed."""
+    import json
+
+    out = {}
+    for r in c.execute(sa.select(table).where(rows_of(table))).mappings():
+        d = {_KEYS.get(k, k): (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()
+             if k != "patient_id"}
+        if "result" in d:
+            d["result"] = json.loads(d["result"])
+        if "current" in d:
+            d["current"] = bool(d["current"])
+        out[r["id"]] = d
+    return out
+
+
+def _everything_of_tumour(reg, tid: int, oid: int) -> dict[str, dict[int, dict]]:
+    with reg.engine.connect() as c:
+        return {
+            "assessment": _stored(c, T.assessment, lambda t: t.c.tumour_id == tid),
+            "treatment": _stored(c, T.treatment, lambda t: t.c.tumour_id == tid),
+            "event": _stored(c, T.event, lambda t: t.c.tumour_id == tid),
+            "observation": _stored(c, T.observation, lambda t: t.c.tumour_id == tid),
+            "encounter": _stored(c, T.encounter, lambda t: (t.c.tumour_id == tid) | (t.c.observation_id == oid)),
+            "tumour": _stored(c, T.tumour, lambda t: t.c.id == tid),
+        }
+
+
+def test_a_voided_tumour_loses_nothing(patient):
+    """Voiding a tumour removes its assessments (current and earlier), plan items, treatments, events,
+    observations and their encounters (of no tumour too) from the record; every one of those rows is in the
+    history first, as it was stored, with the reason and who; the other tumour keeps its rows, and a death
+    voided with the tumour re-opens the other tumour's plan items it had closed."""
+    reg = patient
+    reg.add_tumour("P", "U", {**HIGH, "excision_date": "2020-03-01"}, as_of=D(2020, 3, 10))
+    reg.reassess("P", "T", findings={"margins": "negative"}, as_of=D(2020, 6, 1))  # assessment 2 of T
+    reg.record_event("P", "local_recurrence", D(2021, 3, 1), tumour="T", as_of=TODAY)
+    reg.record_treatment("P", "re_excision", D(2021, 4, 1), tumour="T", margin_status="negative", as_of=TODAY)
+    reg.record_treatment("P", "radiotherapy", D(2021, 5, 1), tumour="T", note="50 Gy", as_of=TODAY)
+    oid = reg.add_observation("P", "O", "nodule near the scar", "2021-06-01", 90, tumour="T", as_of=TODAY)
+    reg.record_encounter("P", date="2021-07-01", modality_class="imaging", kind="ultrasound", observation="O",
+                         as_of=TODAY)  # of the observation, of no tumour
+    item = next(e for e in _planned(reg) if e["tumour"] == "T")
+    reg.record_encounter("P", date=item["due"], plan_item=item["plan_item"], tumour="T", as_of=TODAY)
+    reg.record_encounter("P", date="2021-08-01", kind="wound check", tumour="T", as_of=TODAY)  # ad hoc
+    reg.record_event("P", "death", D(2022, 2, 1), tumour="T", cause="sarcoma", as_of=TODAY)
+    u_open = {e["id"] for e in _record(reg)["encounters"] if e["tumour"] == "U" and e["status"] == "cancelled"}
+    assert u_open  # the death closed U's later items
+    t = next(x for x in _record(reg)["tumours"] if x["label"] == "T")
+    rows = _everything_of_tumour(reg, t["id"], oid)
+    assert len(rows["assessment"]) == 3 and sum(not a["current"] for a in rows["assessment"].values()) == 2
+    assert all(rows[k] for k in rows), {k: len(v) for k, v in rows.items()}
+    assert any(e["tumour"] is None and e["observation"] == oid for e in rows["encounter"].values())
+    counts = reg.counts()
+
+    reg.void("P", "tumour", t["id"], reason="another patient's specimen", by="dr. b", as_of=TODAY)
+
+    assert _everything_of_tumour(reg, t["id"], oid) == {k: {} for k in rows}  # gone from the record
+    h = [x for x in reg.history_of("P") if x.action == "voided"]
+    kept = {(x.table, x.record): x.previous for x in h}
+    assert len(kept) == len(h) == sum(len(v) for v in rows.values())
+    for table, of_table in rows.items():
+        for rid, row in of_table.items():
+            assert kept[(table, rid)] == row, (table, rid)  # the row as it was stored, whole
+    assert {(x.reason, x.by, x.entered_on) for x in h} == {("another patient's specimen", "dr. b", TODAY)}
+    removed = {k: len(v) for k, v in rows.items()}
+    after = reg.counts()
+    assert {k: counts[k] - after[k] for k in removed} == removed
+    assert after["record_history"] == counts["record_history"] + len(h)
+    # the death went with its tumour: the patient is alive again and U's items it closed are open again
+    rec = _record(reg)
+    assert rec["events"] == [] and [x["label"] for x in rec["tumours"]] == ["U"]
+    assert u_open <= {e["id"] for e in rec["encounters"] if e["status"] == "planned"}
+
+
+def test_a_voided_observation_takes_its_encounters_to_the_history(patient):
+    reg = patient
+    oid = reg.add_observation("P", "O", "nodule", "2021-06-01", 90, as_of=TODAY)
+    eid = reg.record_encounter("P", date="2021-07-01", modality_class="imaging", kind="ultrasound",
+                               observation="O", as_of=TODAY)
+    reg.void("P", "observation", oid, reason="not this patient", by="dr. b", as_of=TODAY)
+    assert _record(reg)["observations"] == [] and eid not in {e["id"] for e in _record(reg)["encounters"]}
+    assert [(x.table, x.record) for x in reg.history_of("P")] == [("observation", oid), ("encounter", eid)]
+    assert reg.history_of("P")[1].previous["kind"] == "ultrasound"
+
+
+def test_the_writer_refuses_a_delete_that_would_lose_a_row(patient):
+    """The only writer refuses a void whose rows would take others with them through a foreign key (a chart
+    loaded with the current assessment only cannot void a tumour that has earlier ones), and a chart that drops
+    a row without its history entry; nothing is written."""
+    from leiosurv.registry import _db, _plan, _save
+
+    reg = patient
+    reg.reassess("P", "T", findings={"margins": "negative"}, as_of=D(2020, 6, 1))
+    counts = reg.counts()
+    with pytest.raises(RegistryError, match="would remove 1 assessment record that the history does not keep"):
+        with _db.write_transaction(reg.engine) as c:
+            before = _save.load_one(c, "P")  # the current assessment only
+            after = _plan.void(before, before.tumours[0], reason="x", by="y", on=TODAY, as_of=TODAY)
+            _save.save(c, [(before, after)], where="tumour T")
+    assert reg.counts() == counts
+    assert len(reg.history("P", "T")) == 2
+    # a chart that leaves a row out without its history entry is refused too
+    import dataclasses
+
+    eid = reg.record_event("P", "local_recurrence", D(2021, 3, 1), tumour="T", as_of=TODAY)
+    counts = reg.counts()
+    with pytest.raises(RegistryError, match=f"would remove event {eid} without its history entry"):
+        with _db.write_transaction(reg.engine) as c:
+            before = _save.load_one(c, "P")
+            _save.save(c, [(before, dataclasses.replace(before, events=()))], where="event")
+    assert reg.counts() == counts
+
+
+def test_the_history_takes_assessments_and_nothing_else(reg):
+    """Migration 0012: the database accepts a history entry of an assessment and still refuses an unknown
+    table."""
+    reg.add_patient("P")
+    with reg.engine.connect() as c:
+        pid = c.execute(sa.select(T.patient.c.id)).scalar_one()
+    row = dict(patient_id=pid, record_id=1, action="voided", reason="r", by_user="u",
+               at=dt.datetime.now(dt.UTC), entered_on=TODAY, previous={})
+    with reg.engine.begin() as c:
+        c.execute(sa.insert(T.record_history).values(table_name="assessment", **row))
+    with pytest.raises(sa.exc.IntegrityError, match="ck_record_history_table_name|CHECK"):
+        with reg.engine.begin() as c:
+            c.execute(sa.insert(T.record_history).values(table_name="plan", **row))
+
+
+def test_preview_is_the_typed_record_the_change_would_leave_and_writes_nothing(patient):
+    """``Registry.preview`` answers a ``PatientRecord`` (frozen, typed) equal to the record after the change is
+    applied (ids and all), and writes nothing; the web's confirmation compares it with ``patient_record``."""
+    import pydantic
+
+    from leiosurv.registry import PatientRecord
+
+    reg = patient
+    eid = reg.record_event("P", "death", D(2021, 3, 1), cause="typo", as_of=TODAY)
+    before = reg.patient_record("P")
+    counts = reg.counts()
+    for action, changes in (("correct", {"date": "2022-03-01", "cause": None}), ("void", {})):
+        after = reg.preview("P", action, "event", eid, reason="check", by="dr. b", as_of=TODAY, **changes)
+        assert isinstance(after, PatientRecord) and after != before
+        assert reg.counts() == counts and reg.patient_record("P") == before and reg.history_of("P") == []
+        with pytest.raises(pydantic.ValidationError):
+            after.patient.note = "x"
+        if action == "correct":
+            assert [(e.date, e.cause) for e in after.events] == [(D(2022, 3, 1), None)]
+    t = before.tumours[0]
+    after = reg.preview("P", "void", "tumour", t.id, reason="wrong patient", by="dr. b", as_of=TODAY)
+    assert (after.tumours, after.encounters) == ((), ()) and [e.kind for e in after.events] == ["death"]
+    assert reg.counts() == counts
+    reg.void("P", "tumour", t.id, reason="wrong patient", by="dr. b", as_of=TODAY)
+    assert reg.patient_record("P") == after  # the preview is what the change leaves

@@ -213,7 +213,7 @@ def test_preview_shows_the_rescheduled_record_and_writes_nothing(patient):
     reg = patient
     before = reg.patient_record("P").to_dict()
     after = reg.preview("P", "reschedule", "encounter", reason="r", by="b", as_of=TODAY, plan_item="visit-m006",
-                        date="2020-09-01", tumour="T")
+                        date="2020-09-01", tumour="T").to_dict()
     e = next(x for x in after["encounters"] if x["plan_item"] == "visit-m006")
     assert (e["due"], e["window_end"]) == ("2020-09-01", (D(2020, 9, 1) + W).isoformat())
     _nothing_written(reg, before)

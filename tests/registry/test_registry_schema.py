@@ -59,7 +59,7 @@ def test_uninitialised_and_missing_registries_are_refused(tmp_path):
     sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
     with pytest.raises(RegistryError, match="not initialised"):
         Registry(tmp_path / "empty.sqlite")
-    assert head_revision() == "0011"
+    assert head_revision() == "0012"
 
 
 def _base(c) -> tuple[int, int]:
@@ -374,3 +374,58 @@ def test_migration_0006_rewrites_sqlite_value_lists_as_comparisons_and_back(db_u
     with eng.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM encounter").scalar() == 1
     eng.dispose()
+
+
+def test_0012_history_takes_assessments_keeps_its_rows_and_downgrades_only_without_them(db_url):
+    """0012 widens ``record_history.table_name`` to ``assessment``: the rows already there stay; the downgrade
+    works without an assessment entry (the rows kept) and refuses while one exists (it would lose it)."""
+    import datetime as dt
+
+    from alembic import command
+
+    from leiosurv.registry import make_engine, upgrade
+    from leiosurv.registry._db import _alembic_config
+
+    eng = make_engine(db_url)
+    upgrade(eng, "0011")
+    row = dict(record_id=1, action="voided", reason="r", by_user="u", at=dt.datetime.now(dt.UTC),
+               entered_on=dt.date(2024, 1, 1), previous={"kind": "visit"})
+    with eng.begin() as c:
+        pid, _tid = _base(c)
+        c.execute(sa.insert(T.record_history).values(patient_id=pid, table_name="encounter", **row))
+        with pytest.raises(sa.exc.IntegrityError):
+            with c.begin_nested():
+                c.execute(sa.insert(T.record_history).values(patient_id=pid, table_name="assessment", **row))
+    kept = [("encounter", {"kind": "visit"})]
+    upgrade(eng)
+    with eng.begin() as c:
+        assert c.execute(sa.select(T.record_history.c.table_name, T.record_history.c.previous)).all() == kept
+        command.downgrade(_alembic_config(c), "0011")
+    with eng.begin() as c:
+        assert c.execute(sa.select(T.record_history.c.table_name, T.record_history.c.previous)).all() == kept
+        c.execute(sa.delete(T.record_history))  # 0011 did not keep the history from being changed
+    upgrade(eng)
+    with eng.begin() as c:
+        c.execute(sa.insert(T.record_history).values(patient_id=pid, table_name="assessment", **row))
+    with pytest.raises(RuntimeError, match="holds voided assessments"):
+        with eng.begin() as c:
+            command.downgrade(_alembic_config(c), "0011")
+    eng.dispose()
+
+
+@pytest.mark.parametrize("table", ["record_history", "identity_history"])
+def test_the_history_is_append_only_in_the_database(reg, table):
+    """0012: the database refuses to change or remove an entry of the history (UPDATE, DELETE; TRUNCATE on
+    PostgreSQL), whoever writes, as it refuses it for the audit trail."""
+    import datetime as dt
+
+    reg.add_patient("P", name="Ann Example")
+    reg.correct("P", "identity", name="Ann Other", reason="typo", by="clerk", as_of=dt.date(2024, 6, 1))
+    reg.correct("P", "patient", sex="female", reason="typo", by="clerk", as_of=dt.date(2024, 6, 1))
+    for sql in (f"UPDATE {table} SET reason = 'x'", f"DELETE FROM {table}") + (
+            (f"TRUNCATE {table}",) if reg.dialect == "postgresql" else ()):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with reg.engine.begin() as c:
+                c.exec_driver_sql(sql)
+    with reg.engine.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(T.metadata.tables[table])).scalar_one() == 1

@@ -324,3 +324,62 @@ def test_sign_out_clears_the_session(sqlite_app):
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert c.get("/dashboard").status_code == 303
     assert [e.action for e in sqlite_app.state.registry.audit_events(limit=2)] == ["logout", "read"]
+
+
+def test_the_registry_records_are_the_api_schemas(app):
+    """The patient record, timeline, alerts, history and research cohort are answered in the registry's own
+    records (no copy in the web layer): the OpenAPI document names them, every field is required (each answer
+    holds it), the answers are the records' JSON form and validate against the document."""
+    import jsonschema_rs
+
+    c = client_for(app, "clinician")
+    reg = app.state.registry
+    doc = c.get("/api/v1/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+
+    def schema(path: str) -> dict:
+        return doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    def ref(name: str) -> dict:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    assert schema("/api/v1/patients/{pseudonym}") == ref("PatientRecord")
+    assert schema("/api/v1/patients/{pseudonym}/timeline") == ref("Timeline")
+    assert schema("/api/v1/patients/{pseudonym}/history") == {"type": "array", "items": ref("HistoryEntry"),
+                                                              "title": "Response Api History Api V1 Patients  "
+                                                                       "Pseudonym  History Get"}
+    assert schema("/api/v1/cohort") == ref("ResearchCohort")
+    assert schemas["DashboardOut"]["properties"]["overdue"]["items"] == ref("Alert")
+    assert not {"AlertOut", "CohortOut"} & set(schemas)
+    for name in ("PatientInfo", "EncounterRecord", "Timeline", "TimelineEntry", "Alert", "HistoryEntry",
+                 "CohortRow", "PatientSummary", "MissedEncounter"):
+        assert set(schemas[name]["required"]) == set(schemas[name]["properties"]), name
+
+    def valid(body, name: str) -> None:
+        jsonschema_rs.Draft202012Validator({**ref(name), "components": doc["components"]}).validate(body)
+
+    rec = c.get("/api/v1/patients/SEED-000").json()
+    assert rec == reg.patient_record("SEED-000").to_dict()
+    valid(rec, "PatientRecord")
+    tl = c.get("/api/v1/patients/SEED-000/timeline").json()
+    assert tl == reg.timeline("SEED-000").to_dict() and list(tl) == ["patient", "synthetic", "primary", "timeline"]
+    import datetime as dt
+
+    primary = dt.date.fromisoformat(tl["primary"])
+    assert [r["latency_days"] for r in tl["timeline"]] == [
+        (dt.date.fromisoformat(r["date"]) - primary).days for r in tl["timeline"]]
+    assert any(r["category"] == "event" and r["latency_years"] > 25 for r in tl["timeline"])  # seed 000: 26 years
+    valid(tl, "Timeline")
+    eid = next(e["id"] for e in rec["events"] if e["kind"] == "metastasis")
+    r = c.post("/api/v1/patients/SEED-000/corrections", json={"table": "event", "record": eid,
+                                                              "changes": {"note": "biopsy-proven"}, "reason": "r"})
+    assert r.status_code == 200, r.text
+    h = c.get("/api/v1/patients/SEED-000/history").json()
+    assert h == [x.model_dump(mode="json") for x in reg.history_of("SEED-000")] and len(h) == 1
+    valid(h[0], "HistoryEntry")
+    d = c.get("/api/v1/dashboard").json()
+    assert d["overdue"] or d["due"] or d["gaps"]
+    valid(d, "DashboardOut")
+    r = client_for(app, "researcher").get("/api/v1/cohort").json()
+    assert r == reg.research_cohort().model_dump(mode="json") and r["columns"] == list(r["rows"][0])
+    valid(r, "ResearchCohort")

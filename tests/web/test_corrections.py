@@ -279,3 +279,28 @@ def test_a_tumour_label_corrected_and_the_form_without_a_change(app):
     assert r.status_code == 303
     assert c.get(f"/api/v1/patients/{P}/tumours/T2/assessment").status_code == 200
     assert c.get(f"/api/v1/patients/{P}/tumours/T1/assessment").status_code == 404
+
+
+def test_a_voided_tumour_is_in_the_history_with_its_assessments_and_plan(app):
+    """Voiding a tumour from the web keeps every row it removes: the history (API and page) lists the tumour,
+    its assessment with its full result, and each of its plan items."""
+    c = client_for(app, "clinician")
+    rec = _patient(c)
+    t = rec["tumours"][0]
+    items = {e["id"] for e in rec["encounters"] if e["tumour"] == "T1"}
+    assert items
+    v = c.get(f"/patients/{P}/void", params={"table": "tumour", "record": t["id"]})
+    r = c.post(f"/patients/{P}/void", params={"table": "tumour", "record": t["id"]},
+               data={"csrf_token": csrf_of(v.text), "reason": "specimen of another patient"})
+    assert r.status_code == 303
+    assert _rec(c)["tumours"] == [] and _rec(c)["encounters"] == []
+    h = c.get(f"/api/v1/patients/{P}/history").json()
+    by = {(x["table"], x["record"]): x for x in h}
+    assert set(by) == {("tumour", t["id"])} | {("assessment", a["id"]) for a in t["assessments"]} \
+        | {("encounter", i) for i in items}
+    a = by[("assessment", t["assessments"][0]["id"])]["previous"]
+    assert a["result"] == t["assessments"][0]["result"] and a["risk_group"] == t["assessments"][0]["risk_group"]
+    page = c.get(r.headers["location"]).text
+    assert page.count("entered in error") >= len(h)
+    assert f"assessment {t['assessments'][0]['id']}: entered in error" in page
+    assert "its full result is kept in the history" in page and "specimen of another patient" in page

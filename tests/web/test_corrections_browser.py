@@ -103,3 +103,46 @@ def test_undo_a_death_and_correct_an_encounter(server, browser, shots):  # noqa:
     expect(hist).to_contain_text(f"encounter {enc}: corrected")
     _shoot(page, shots, "history")
     assert not errors, errors
+
+
+def test_void_a_tumour_and_its_history(server, browser, shots):  # noqa: F811
+    """A tumour entered in error: the confirmation lists what leaves the record, and the history then shows
+    every row it took (the tumour, its assessment, its plan items), newest first."""
+    from playwright.sync_api import expect
+
+    base, app = server
+    reg = app.state.registry
+    today = dt.date.today()
+    p = "P-BR02"
+    reg.add_patient(p, sex="male", name="Olle Berg", birth_date="1948-06-07")
+    reg.add_tumour(p, "T1", _findings(today - dt.timedelta(days=40)), as_of=today)
+    rec = reg.patient_record(p)
+    t = rec.tumours[0]
+    n_items = len(rec.encounters)
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/login")
+    page.fill("#username", "demo-clinician")
+    page.fill("#password", "demo-password")
+    page.keyboard.press("Enter")
+    expect(page.locator("button:has-text('Sign out')")).to_be_visible()  # signed in before going on
+    page.goto(f"{base}/patients/{p}/void?table=tumour&record={t.id}")
+    expect(page.locator(".consequences")).to_contain_text("Removes tumour T1 from the record (kept in the history)")
+    expect(page.locator(".consequences")).to_contain_text(f"Removes {n_items} encounters from the record")
+    expect(page.locator(".consequences")).to_contain_text("Removes its 1 assessment from the record (kept in the "
+                                                          "history with their results): 1, registration on")
+    _shoot(page, shots, "void-tumour")
+    page.fill("#reason", "specimen of another patient")
+    page.locator("form button[type=submit]").last.click()
+    expect(page.locator("p.ok")).to_contain_text("entered in error")
+    hist = page.locator("ol.history")
+    expect(hist).to_contain_text(f"tumour {t.id}: entered in error")
+    expect(hist).to_contain_text(f"assessment {t.assessments[0].id}: entered in error")
+    expect(hist).to_contain_text("its full result is kept in the history")
+    assert hist.locator("li").count() == 1 + len(t.assessments) + n_items
+    assert hist.locator("li", has_text="its findings are kept in the history").count() == 1  # the tumour's only
+    _shoot(page, shots, "history-voided-tumour")
+    assert reg.patient_record(p).tumours == ()
+    assert not errors, errors

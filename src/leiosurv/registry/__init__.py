@@ -29,9 +29,22 @@ from leiosurv.registry._cohort import RESEARCH_COLUMNS, CohortExport, research_r
 from leiosurv.registry._db import default_url, head_revision, make_engine, redact, resolve_url, upgrade
 from leiosurv.registry._demo import APPROXIMATED, load_published_cases, load_synthetic
 from leiosurv.registry._import import KINDS, ImportReport, import_files
-from leiosurv.registry._records import PatientRecord
-from leiosurv.registry._service import CORRECTABLE, AssessmentRecord, HistoryEntry, Registry
-from leiosurv.registry._timeline import Timeline
+from leiosurv.registry._records import (
+    AssessmentEntry,
+    CohortRow,
+    EncounterRecord,
+    EventRecord,
+    HistoryEntry,
+    Identity,
+    ObservationRecord,
+    PatientInfo,
+    PatientRecord,
+    ResearchCohort,
+    TreatmentRecord,
+    TumourRecord,
+)
+from leiosurv.registry._service import CORRECTABLE, AssessmentRecord, Registry
+from leiosurv.registry._timeline import Timeline, TimelineEntry
 
 __all__ = [
     "Registry",
@@ -43,10 +56,21 @@ __all__ = [
     "AssessmentRecord",
     "HistoryEntry",
     "PatientRecord",
+    "PatientInfo",
+    "Identity",
+    "TumourRecord",
+    "AssessmentEntry",
+    "TreatmentRecord",
+    "EventRecord",
+    "ObservationRecord",
+    "EncounterRecord",
+    "ResearchCohort",
+    "CohortRow",
     "CORRECTABLE",
     "Alert",
     "alerts_frame",
     "Timeline",
+    "TimelineEntry",
     "CohortExport",
     "RESEARCH_COLUMNS",
     "research_readme",

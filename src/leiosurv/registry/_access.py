@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from leiosurv.exceptions import InputError, NotFoundError
 from leiosurv.registry import _repo
 from leiosurv.registry import _tables as T
+from leiosurv.registry._records import OUT
 
 __all__ = ["User", "AuditEvent", "AuditCheck", "PatientSummary", "add_user", "get_user", "list_users", "set_user",
            "append_audit", "audit_events", "audit_row_hash", "verify_audit", "last_write", "login_failures",
@@ -57,6 +58,7 @@ class User:
 class AuditEvent:
     """One row of the audit trail."""
 
+    __pydantic_config__ = OUT  # as the web API's schema: every field in every answer
     id: int
     at: _dt.datetime
     username: str | None
@@ -87,6 +89,7 @@ class AuditCheck:
 class PatientSummary:
     """One line of the patient list (identity only when asked for)."""
 
+    __pydantic_config__ = OUT  # as the web API's schema: every field in every answer
     pseudonym: str
     sex: str
     synthetic: bool

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leiosurv.registry import _tables as T
+from leiosurv.registry._records import OUT
 
 __all__ = ["Alert", "alerts", "observation_gaps"]
 
@@ -44,9 +46,11 @@ _PLANNED = T.encounter.c.status == sa.literal_column("'planned'")  # as the part
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert: what, for whom, which date and why."""
+    """One alert: what, for whom, which date and why (the web API's schema of an alert too)."""
 
-    kind: str  # "overdue", "due", "gap", "lost" (a count of long-overdue encounters)
+    # a plain dataclass (alerts are made by the thousand); pydantic reads it as a schema with this config
+    __pydantic_config__ = OUT
+    kind: Literal["overdue", "due", "gap", "lost"]  # lost: a count of long-overdue encounters
     patient: str
     tumour: str | None
     date: _dt.date

@@ -195,7 +195,8 @@ class Chart:
     name: str | None = None
     birth_date: _dt.date | None = None
     tumours: tuple[Tumour, ...] = ()
-    assessments: tuple[Assessment, ...] = ()  # loaded charts: the current assessment of each tumour only
+    # loaded charts: the current assessment of each tumour only, unless loaded with every assessment (a void)
+    assessments: tuple[Assessment, ...] = ()
     treatments: tuple[Treatment, ...] = ()
     events: tuple[Event, ...] = ()
     observations: tuple[Observation, ...] = ()
@@ -516,9 +517,11 @@ def correct_identity(chart: Chart, *, name: str | None, birth_date: _dt.date | N
 def void(chart: Chart, old: Row, *, reason: str, by: str, on: _dt.date, as_of: _dt.date) -> Chart:
     """Mark *old* entered in error: it leaves the record (its last version stays in the history).
 
-    Voiding a tumour voids what hangs on it (assessments, treatments, events, observations, encounters);
-    voiding an encounter of a plan item re-opens the item; a voided death re-opens what it closed; a voided
-    metastasis re-plans its tumour off the metastatic pathway.
+    Voiding a tumour voids what hangs on it (every assessment, current and earlier: the chart must hold them
+    all, see ``_save.load``; treatments, events, observations, encounters), each with its own history entry;
+    voiding an observation voids its encounters; voiding an encounter of a plan item re-opens the item; a
+    voided death (alone or with its tumour) re-opens what it closed; a voided metastasis re-plans its tumour off
+    the metastatic pathway.
     """
     _who(reason, by)
     if isinstance(old, Patient):
@@ -531,19 +534,21 @@ def void(chart: Chart, old: Row, *, reason: str, by: str, on: _dt.date, as_of: _
                        history=chart.history + (entry,))
     gone: list[Row] = [old]
     if isinstance(old, Tumour):
-        for slot in ("treatments", "events", "observations", "encounters"):
+        for slot in ("assessments", "treatments", "events", "observations", "encounters"):
             gone += [r for r in getattr(chart, slot) if _same(r.tumour, old.id)]
-        # encounters of a voided observation go with it
-    if isinstance(old, Observation):
-        gone += [e for e in chart.encounters if _same(e.observation, old.id)]
+    # encounters of a voided observation go with it (those of no tumour too)
+    obs = [r.id for r in gone if isinstance(r, Observation)]
+    ids = {id(r) for r in gone}
+    gone += [e for e in chart.encounters if id(e) not in ids and e.observation is not None
+             and any(_same(e.observation, o) for o in obs)]
     ids = {id(r) for r in gone}
     entries = tuple(Change(TABLE[type(r)], r.id, "voided", reason, by, on, r) for r in gone)
-    upd: dict[str, Any] = {slot: tuple(r for r in getattr(chart, slot) if id(r) not in ids) for slot in _FIELD}
-    if isinstance(old, Tumour):
-        upd["assessments"] = tuple(a for a in chart.assessments if not _same(a.tumour, old.id))
+    upd: dict[str, Any] = {slot: tuple(r for r in getattr(chart, slot) if id(r) not in ids)
+                           for slot in ("assessments", *_FIELD)}
     chart = replace(chart, **upd, history=chart.history + entries)
-    if isinstance(old, Event):
-        chart = _undo(chart, old, as_of)
+    for r in gone:  # a death voided with its tumour re-opens the other tumours' items it closed
+        if isinstance(r, Event):
+            chart = _undo(chart, r, as_of)
     if isinstance(old, Treatment):
         chart = _undo_treatment(chart, old, as_of)
     return chart

@@ -1,25 +1,36 @@
-"""What :meth:`Registry.patient_record` returns: a patient's whole record as frozen, typed models.
+"""What :class:`Registry` returns, as frozen, typed models: the web API's response schemas too.
 
-``PatientRecord.to_dict()`` is its JSON form (ISO dates), the format of
-``leiosurv registry export --patient P --format json`` (``leiosurv-registry-patient/1``)
-and the input of the FHIR export.  The record holds identifying data (the
-``identity``): share with care.
+* :class:`PatientRecord` (:meth:`Registry.patient_record`, :meth:`Registry.preview`): a patient's
+  whole record.  ``PatientRecord.to_dict()`` is its JSON form (ISO dates), the format of
+  ``leiosurv registry export --patient P --format json`` (``leiosurv-registry-patient/1``)
+  and the input of the FHIR export.  The record holds identifying data (the ``identity``):
+  share with care.
+* :class:`HistoryEntry` (:meth:`Registry.history_of`): one correction or void and the previous version.
+* :class:`ResearchCohort` of :class:`CohortRow` (:meth:`Registry.research_cohort`): the de-identified
+  cohort, one row per tumour, the columns of ``RESEARCH_COLUMNS["cohort"]``.
+
+Every field is in every answer (those with a default too): the JSON schema says so
+(``json_schema_serialization_defaults_required``), so the web API's OpenAPI document
+promises what the answers hold.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 __all__ = ["PatientRecord", "PatientInfo", "Identity", "TumourRecord", "AssessmentEntry", "TreatmentRecord",
-           "EventRecord", "ObservationRecord", "EncounterRecord"]
+           "EventRecord", "ObservationRecord", "EncounterRecord", "HistoryEntry", "CohortRow", "ResearchCohort"]
+
+#: every field is in every answer, those with a default too (the JSON schema of a response says so)
+OUT = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
 
 class _Frozen(BaseModel):
     # a column added to a table reaches the record before its model names it: kept, never dropped
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(OUT, extra="allow")
 
 
 class PatientInfo(_Frozen):
@@ -136,3 +147,51 @@ class PatientRecord(_Frozen):
         """The record as JSON-ready data (ISO dates): the JSON export's format."""
         out: dict[str, Any] = self.model_dump(mode="json")
         return out
+
+
+class HistoryEntry(BaseModel):
+    """One correction or void: which record, what was done, why, by whom, when, and its previous version.
+
+    ``previous`` is the record as it was (JSON-ready: ISO dates, ``tumour`` for the tumour's id); an
+    assessment's is its stored row whole, the clinical core's result included; an identity's is empty
+    (a previous name or birth date is kept apart, in ``identity_history``).
+    """
+
+    model_config = OUT
+    table: Literal["identity", "patient", "tumour", "assessment", "treatment", "event", "observation", "encounter"]
+    record: int
+    action: Literal["corrected", "voided"]
+    reason: str
+    by: str
+    at: _dt.datetime
+    entered_on: _dt.date
+    previous: dict[str, Any]
+
+
+class CohortRow(BaseModel):
+    """One tumour of the de-identified research cohort (see ``RESEARCH_COLUMNS["cohort"]``): no name, birth date,
+    pseudonym or calendar date; times are days since the diagnosis."""
+
+    model_config = ConfigDict(OUT, extra="forbid")
+    id: str
+    age: float | None
+    sex: str
+    diagnosis_year: int
+    necrosis: int | None
+    mitotic_grade: int | None
+    invasion: int | None
+    margins: str | None
+    met_time: float
+    met_status: int
+    lr_time: float
+    lr_status: int
+    synthetic: bool
+
+
+class ResearchCohort(BaseModel):
+    """The de-identified research cohort: its size, its columns in order, and its rows."""
+
+    model_config = OUT
+    n: int
+    columns: tuple[str, ...]
+    rows: tuple[CohortRow, ...]

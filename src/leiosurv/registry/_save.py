@@ -5,7 +5,11 @@ they are).  :func:`load` reads the charts of some patients; :func:`save`
 writes, for a list of ``(before, after)`` chart pairs, every row added (one
 multi-row ``INSERT ... RETURNING`` per table, which gives the new ids in
 order), changed (one ``executemany`` ``UPDATE`` per table) or voided (moved to
-the history), and the new history entries.  A single-record command saves one
+the history: a voided assessment's entry is its stored row whole, result
+included), and the new history entries.  Nothing leaves the record without its
+history entry: a row the new chart leaves out without an entry in its history,
+and a delete that would cascade to a row not voided with it
+(``_nothing_else_goes``), are refused.  A single-record command saves one
 pair; the import saves a batch of pairs at a time.  Database refusals (a
 constraint or trigger) become one-line :class:`~leiosurv.exceptions.IntegrityError`
 messages (``_repo.translate_errors``).
@@ -22,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leiosurv.exceptions import RegistryError
 from leiosurv.registry import _repo
 from leiosurv.registry import _tables as T
 from leiosurv.registry._plan import (
@@ -46,28 +51,30 @@ def _ids(rows: Iterable[Any]) -> list[int]:
     return [r.id for r in rows]
 
 
-def load(conn: Connection, pseudonyms: Sequence[str], *, lock: bool = False) -> dict[str, Chart]:
+def load(conn: Connection, pseudonyms: Sequence[str], *, lock: bool = False,
+         every_assessment: bool = False) -> dict[str, Chart]:
     """The charts of the registered patients among *pseudonyms* (others are left out).
 
     *lock*: on PostgreSQL, lock the patients' rows until the transaction ends (a concurrent writer of the same
-    patient waits instead of overwriting).
+    patient waits instead of overwriting).  *every_assessment*: the charts hold every assessment of each
+    tumour, the earlier ones too (a tumour voided takes them all to the history), not only the current one.
     """
     out: dict[str, Chart] = {}
     for k in range(0, len(pseudonyms), _CHUNK):
-        out.update(_load(conn, list(pseudonyms[k:k + _CHUNK]), lock))
+        out.update(_load(conn, list(pseudonyms[k:k + _CHUNK]), lock, every_assessment))
     return out
 
 
-def load_one(conn: Connection, pseudonym: str, *, lock: bool = True) -> Chart:
+def load_one(conn: Connection, pseudonym: str, *, lock: bool = True, every_assessment: bool = False) -> Chart:
     """The chart of *pseudonym* (NotFoundError if not registered)."""
-    chart = load(conn, [pseudonym], lock=lock).get(pseudonym)
+    chart = load(conn, [pseudonym], lock=lock, every_assessment=every_assessment).get(pseudonym)
     if chart is None:
         _repo.patient_id(conn, pseudonym)  # raises NotFoundError
         raise AssertionError("unreachable")  # pragma: no cover
     return chart
 
 
-def _load(conn: Connection, names: list[str], lock: bool) -> dict[str, Chart]:
+def _load(conn: Connection, names: list[str], lock: bool, every_assessment: bool) -> dict[str, Chart]:
     p, pi, tu, a, tr, ev, ob, en = (T.patient, T.patient_identity, T.tumour, T.assessment, T.treatment, T.event,
                                     T.observation, T.encounter)
     q = sa.select(p).where(p.c.pseudonym.in_(names))
@@ -84,11 +91,12 @@ def _load(conn: Connection, names: list[str], lock: bool) -> dict[str, Chart]:
         by[r.patient_id]["t"].append(Tumour(r.id, r.label, r.diagnosis_date, r.findings, r.site, r.depth,
                                             r.age_at_diagnosis, r.confirmed_diagnosis, r.necrosis, r.mitotic_grade,
                                             r.invasion, r.margins))
-    for r in conn.execute(sa.select(a.c.id, a.c.tumour_id, a.c.seq, a.c.assessed_on, a.c.reason, a.c.plan_basis,
-                                    a.c.plan_start, tu.c.patient_id).join_from(a, tu, tu.c.id == a.c.tumour_id)
-                          .where(tu.c.patient_id.in_(pids), a.c.current).order_by(a.c.id)):
+    qa = (sa.select(a.c.id, a.c.tumour_id, a.c.seq, a.c.assessed_on, a.c.reason, a.c.plan_basis, a.c.plan_start,
+                    a.c.current, tu.c.patient_id).join_from(a, tu, tu.c.id == a.c.tumour_id)
+          .where(tu.c.patient_id.in_(pids)).order_by(a.c.id))
+    for r in conn.execute(qa if every_assessment else qa.where(a.c.current)):
         by[r.patient_id]["a"].append(Assessment(r.id, r.tumour_id, r.seq, r.assessed_on, r.reason, r.plan_basis,
-                                                r.plan_start, True))
+                                                r.plan_start, bool(r.current)))
     for r in conn.execute(sa.select(tr).where(tr.c.patient_id.in_(pids)).order_by(tr.c.id)):
         by[r.patient_id]["tr"].append(Treatment(r.id, r.tumour_id, r.kind, r.date, r.end_date, r.margin_status,
                                                 r.agent, r.note))
@@ -209,9 +217,17 @@ def save(conn: Connection, pairs: Sequence[tuple[Chart | None, Chart]], *, where
     for before, after in pairs:
         if before is None:
             continue
-        for slot, _table in _SLOTS:
+        kept = {(h.table, h.record) for h in after.history}
+        for slot, table in _SLOTS:
             keep = {r.id for r in getattr(after, slot) if not isinstance(r.id, New)}
-            gone.setdefault(slot, []).extend(r.id for r in getattr(before, slot) if r.id not in keep)
+            left = [r.id for r in getattr(before, slot) if r.id not in keep]
+            lost = [i for i in left if (table.name, i) not in kept]
+            if lost:
+                raise RegistryError(f"{where}: would remove {table.name} {lost[0]} without its history entry; "
+                                    "nothing written")
+            gone.setdefault(slot, []).extend(left)
+    stored = _stored_assessments(conn, gone.get("assessments", []))
+    _nothing_else_goes(conn, gone, where)
     for slot, table in reversed(_SLOTS):
         if gone.get(slot):
             with _repo.translate_errors(where):
@@ -246,9 +262,9 @@ def save(conn: Connection, pairs: Sequence[tuple[Chart | None, Chart]], *, where
                 ident_hist.append(dict(patient_id=pid, name=_identity_name(conn, pid), birth_date=before.birth_date,
                                        reason=h.reason, by_user=h.by, at=at))
                 continue
+            previous = stored[h.record] if h.table == "assessment" else record_json(h.previous, ids)
             hist.append(dict(patient_id=pid, table_name=h.table, record_id=ids(h.record), action=h.action,
-                             reason=h.reason, by_user=h.by, at=at, entered_on=h.on,
-                             previous=record_json(h.previous, ids)))
+                             reason=h.reason, by_user=h.by, at=at, entered_on=h.on, previous=previous))
     if ident_hist:
         conn.execute(sa.insert(T.identity_history), ident_hist)
         for _before, after in pairs:
@@ -257,6 +273,46 @@ def save(conn: Connection, pairs: Sequence[tuple[Chart | None, Chart]], *, where
     if hist:
         conn.execute(sa.insert(T.record_history), hist)
     return ids
+
+
+def _stored_assessments(conn: Connection, ids: list[int]) -> dict[int, dict]:
+    """The stored rows of the assessments *ids* as JSON-ready data for the history: every column, the clinical
+    core's result included (``tumour`` names the tumour's id, as in the other records' previous versions)."""
+    if not ids:
+        return {}
+    out = {}
+    for r in conn.execute(sa.select(T.assessment).where(T.assessment.c.id.in_(ids))).mappings():
+        d = {("tumour" if k == "tumour_id" else k): (v.isoformat() if isinstance(v, _dt.date) else v)
+             for k, v in r.items()}
+        d["current"] = bool(d["current"])
+        d["result"] = json.loads(r["result"])
+        out[r["id"]] = d
+    return out
+
+
+#: the rows a delete would take with it (``ON DELETE CASCADE``): (child slot, child table, its key column, parent)
+_CASCADES = (("assessments", T.assessment, "tumour_id", "tumours"),
+             ("treatments", T.treatment, "tumour_id", "tumours"),
+             ("events", T.event, "tumour_id", "tumours"),
+             ("observations", T.observation, "tumour_id", "tumours"),
+             ("encounters", T.encounter, "tumour_id", "tumours"),
+             ("encounters", T.encounter, "observation_id", "observations"),
+             ("encounters", T.encounter, "assessment_id", "assessments"))
+
+
+def _nothing_else_goes(conn: Connection, gone: dict[str, list[int]], where: str) -> None:
+    """Refuse a delete that would cascade to a row not voided with it: every row that leaves the record has its
+    history entry, none vanishes through a foreign key."""
+    for slot, table, col, parent in _CASCADES:
+        if not gone.get(parent):
+            continue
+        q = sa.select(sa.func.count()).select_from(table).where(table.c[col].in_(gone[parent]))
+        if gone.get(slot):
+            q = q.where(table.c.id.not_in(gone[slot]))
+        n = conn.execute(q).scalar_one()
+        if n:
+            raise RegistryError(f"{where}: would remove {n} {table.name} record{'s' if n != 1 else ''} that the "
+                                "history does not keep; nothing written")
 
 
 def _identity_name(conn: Connection, pid: int) -> str | None:

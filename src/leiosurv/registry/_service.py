@@ -40,9 +40,9 @@ from leiosurv.registry import _db, _plan, _repo, _save, _values
 from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, plan_window_days, run_assessment
 from leiosurv.registry._plan import Chart
-from leiosurv.registry._records import PatientRecord
+from leiosurv.registry._records import CohortRow, HistoryEntry, PatientRecord, ResearchCohort
 
-__all__ = ["Registry", "AssessmentRecord", "HistoryEntry"]
+__all__ = ["Registry", "AssessmentRecord"]
 
 
 @dataclass(frozen=True)
@@ -359,18 +359,20 @@ class Registry:
 
         A voided encounter of a plan item re-opens the item; a voided death re-opens the items it closed;
         a voided metastasis re-plans its tumour off the metastatic pathway; a voided tumour takes its
-        treatments, events, observations and encounters with it.
+        assessments (current and earlier), treatments, events, observations and encounters with it, and a
+        voided observation its encounters: each of them gets its own entry in the history (an assessment's
+        is its stored row, the clinical core's result included), so nothing leaves the registry.
         """
         as_of = as_of or _dt.date.today()
         self._change(patient, conn, lambda ch: _plan.void(ch, _find(ch, table, record), reason=reason, by=by,
                                                             on=as_of, as_of=as_of),
-                     where=f"{table} {record} of patient {patient!r}")
+                     where=f"{table} {record} of patient {patient!r}", every_assessment=True)
 
     def preview(self, patient: str, action: str, table: str, record: int | None = None, *, reason: str, by: str,
-                as_of: _dt.date | None = None, **changes) -> dict:
+                as_of: _dt.date | None = None, **changes) -> PatientRecord:
         """The patient's record as :meth:`correct` (*action* ``correct``), :meth:`void` (``void``) or
         :meth:`reschedule` (``reschedule``, *table* ``encounter``, *changes* ``plan_item``, ``date`` and
-        optionally ``tumour``) would leave it, in :meth:`patient_record`'s form; nothing is written (the change
+        optionally ``tumour``) would leave it, a :class:`PatientRecord` as :meth:`patient_record` gives the record before; nothing is written (the change
         is made and rolled back, so the same rules and the same plan state machine decide)."""
         if action not in ("correct", "void", "reschedule"):
             raise RegistryError(f"action: must be correct, void or reschedule (got {str(action)[:20]!r})",
@@ -379,7 +381,7 @@ class Registry:
                                        or not {"plan_item", "date"} <= set(changes)):
             raise RegistryError("a reschedule previews table 'encounter' with plan_item, date and optionally "
                                 "tumour", field="action", patient=patient)
-        out: dict = {}
+        out: PatientRecord | None = None
         try:
             with _db.write_transaction(self.engine) as c:
                 if action == "reschedule":
@@ -393,9 +395,10 @@ class Registry:
                     self.void(patient, table, record, reason=reason, by=by, as_of=as_of, conn=c)
                 from leiosurv.registry._export import patient_record
 
-                out = patient_record(c, patient)
+                out = PatientRecord.model_validate(patient_record(c, patient))
                 raise _RolledBack()
         except _RolledBack:
+            assert out is not None
             return out
 
     def history_of(self, patient: str) -> list[HistoryEntry]:
@@ -403,19 +406,22 @@ class Registry:
         with self.engine.connect() as c:
             pid = _repo.patient_id(c, patient)
             h = T.record_history
-            out = [HistoryEntry(r.table_name, r.record_id, r.action, r.reason, r.by_user, r.at, r.entered_on,
-                                r.previous if isinstance(r.previous, dict) else json.loads(r.previous))
+            out = [HistoryEntry(table=r.table_name, record=r.record_id, action=r.action, reason=r.reason,
+                                by=r.by_user, at=r.at, entered_on=r.entered_on,
+                                previous=r.previous if isinstance(r.previous, dict) else json.loads(r.previous))
                    for r in c.execute(sa.select(h).where(h.c.patient_id == pid).order_by(h.c.id))]
             ih = T.identity_history
-            out += [HistoryEntry("identity", pid, "corrected", r.reason, r.by_user, r.at, r.at.date(), {})
+            out += [HistoryEntry(table="identity", record=pid, action="corrected", reason=r.reason, by=r.by_user,
+                                 at=r.at, entered_on=r.at.date(), previous={})
                     for r in c.execute(sa.select(ih.c.reason, ih.c.by_user, ih.c.at).where(ih.c.patient_id == pid)
                                        .order_by(ih.c.id))]
             return sorted(out, key=lambda e: e.at)
 
-    def _change(self, patient: str, conn: Connection | None, fn, *, where: str, tumour: str | None = None):
+    def _change(self, patient: str, conn: Connection | None, fn, *, where: str, tumour: str | None = None,
+                every_assessment: bool = False):
         """Load the patient's chart, apply *fn*, save the difference (one transaction)."""
         with self._tx(conn) as c:
-            before = _save.load_one(c, patient)
+            before = _save.load_one(c, patient, every_assessment=every_assessment)
             after = fn(before)
             _save.save(c, [(before, after)], where=where)
             if tumour is not None:
@@ -469,6 +475,13 @@ class Registry:
 
         with self.engine.connect() as c:
             return research_tables(c)
+
+    def research_cohort(self) -> ResearchCohort:
+        """The research export's cohort (:meth:`research_export`'s ``cohort`` table) as typed rows."""
+        df = self.research_export()["cohort"]
+        rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+        return ResearchCohort(n=len(df), columns=tuple(str(c) for c in df.columns),
+                              rows=tuple(CohortRow.model_validate(r) for r in rows))
 
     def patient_record(self, patient: str) -> PatientRecord:
         """Everything the registry holds on one patient (identity included), as frozen typed records;
@@ -652,20 +665,6 @@ class Registry:
 
 class _RolledBack(Exception):
     """Ends :meth:`Registry.preview`'s transaction without writing."""
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One correction or void: which record, what was done, why, by whom, when, and its previous version."""
-
-    table: str
-    record: int
-    action: str
-    reason: str
-    by: str
-    at: _dt.datetime
-    entered_on: _dt.date
-    previous: dict
 
 
 def new_patient(pseudonym: str, *, sex: str = "unknown", name: str | None = None,

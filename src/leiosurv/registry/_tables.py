@@ -41,7 +41,7 @@ ROLES = ("clinician", "researcher", "admin")
 AUDIT_ACTIONS = ("read", "write", "login", "logout", "export", "admin")
 AUDIT_OUTCOMES = ("ok", "denied", "failed", "not_found", "invalid")
 HISTORY_ACTIONS = ("corrected", "voided")
-HISTORY_TABLES = ("patient", "tumour", "treatment", "event", "observation", "encounter")
+HISTORY_TABLES = ("patient", "tumour", "assessment", "treatment", "event", "observation", "encounter")
 ASSESSMENT_REASONS = ("registration", "findings_changed", "diagnosis_changed", "replan_re_excision",
                       "replan_metastasis", "replan_death", "reassessment")
 
@@ -290,7 +290,7 @@ login_throttle = sa.Table(  # failed sign-ins per key ("user|address" or "addres
 )
 
 
-# --- corrections: the append-only history of every record's previous versions (migration 0007) -------------
+# --- corrections: the append-only history of every record's previous versions (migrations 0007, 0012) ------
 
 record_history = sa.Table(
     "record_history", metadata,

@@ -10,50 +10,79 @@ metastases come 26 years after the 1997 forearm primary.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
 from leiosurv.registry import _repo
 from leiosurv.registry import _tables as T
+from leiosurv.registry._records import OUT
 
-__all__ = ["Timeline", "timeline"]
+__all__ = ["Timeline", "TimelineEntry", "timeline"]
 
 _ORDER = {"diagnosis": 0, "treatment": 1, "assessment": 2, "observation": 3, "encounter": 4, "event": 5}
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """One patient's course.
+Category = Literal["diagnosis", "treatment", "assessment", "observation", "encounter", "event"]
+
+
+class TimelineEntry(BaseModel):
+    """One row of a patient's course: when, what, of which tumour, and its latency from the primary."""
+
+    model_config = OUT
+    date: _dt.date
+    category: Category
+    tumour: str | None
+    what: str
+    detail: str
+    latency_days: int | None = Field(description="Days from the primary's diagnosis (none without a tumour).")
+    latency_years: float | None = Field(description="The same in years (365.25 days), rounded to 0.1.")
+
+
+class Timeline(BaseModel):
+    """One patient's course (frozen; the web API's schema of a timeline).
 
     Attributes
     ----------
     patient : str
         The pseudonym.
-    primary : datetime.date or None
-        Diagnosis date of the first tumour (latencies count from it).
-    table : pandas.DataFrame
-        Columns ``date, category, tumour, what, detail, latency_days, latency_years``, in date order.
     synthetic : bool
         The patient is synthetic.
+    primary : datetime.date or None
+        Diagnosis date of the first tumour (latencies count from it).
+    entries : tuple of TimelineEntry
+        The rows in date order (``timeline`` in the JSON form).
+    table : pandas.DataFrame
+        The same rows as a frame: columns ``date, category, tumour, what, detail, latency_days,
+        latency_years``.
     """
 
+    model_config = ConfigDict(OUT, populate_by_name=True)
     patient: str
-    primary: _dt.date | None
-    table: pd.DataFrame
     synthetic: bool = False
+    primary: _dt.date | None
+    entries: tuple[TimelineEntry, ...] = Field(alias="timeline")
+
+    @property
+    def table(self) -> pd.DataFrame:
+        df = pd.DataFrame([e.model_dump() for e in self.entries], columns=list(TimelineEntry.model_fields))
+        df["latency_days"] = pd.array(df["latency_days"], dtype="Int64")
+        df["latency_years"] = df["latency_years"].astype(float)
+        return df
 
     def latencies(self) -> pd.DataFrame:
         """Latency from the primary to each event (local recurrence, metastasis, new primary, death)."""
-        return self.table[self.table["category"] == "event"][["date", "what", "detail", "latency_days",
-                                                              "latency_years"]].reset_index(drop=True)
+        t = self.table
+        return t[t["category"] == "event"][["date", "what", "detail", "latency_days",
+                                             "latency_years"]].reset_index(drop=True)
 
     def to_dict(self) -> dict:
-        rows = self.table.assign(date=self.table["date"].map(lambda d: d.isoformat())).to_dict(orient="records")
-        return {"patient": self.patient, "synthetic": self.synthetic,
-                "primary": self.primary.isoformat() if self.primary else None, "timeline": rows}
+        """The JSON form (ISO dates; the rows under ``timeline``), as the web API answers it."""
+        out: dict = self.model_dump(mode="json", by_alias=True)
+        return out
 
     def __str__(self) -> str:
         head = f"Patient {self.patient}" + (" (SYNTHETIC)" if self.synthetic else "")
@@ -156,6 +185,8 @@ def timeline(conn: Connection, pseudonym: str, *, include_planned: bool = False)
         df["latency_days"] = days.astype("Int64")
         df["latency_years"] = (days / 365.25).round(1)
     else:
-        df["latency_days"] = pd.Series(pd.NA, index=df.index, dtype="Int64")
-        df["latency_years"] = float("nan")
-    return Timeline(pseudonym, primary, df, syn)
+        df["latency_days"] = None
+        df["latency_years"] = None
+    entries = tuple(TimelineEntry.model_validate({k: (None if v is pd.NA or v != v else v) for k, v in r.items()})
+                    for r in df.astype(object).to_dict(orient="records"))
+    return Timeline(patient=pseudonym, synthetic=syn, primary=primary, entries=entries)

@@ -22,7 +22,7 @@ from leiosurv.exceptions import LeiosurvError, NotFoundError
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, check_csrf
 from leiosurv.interfaces.web._routes_patients import audited
-from leiosurv.registry import CORRECTABLE, HistoryEntry, Registry
+from leiosurv.registry import CORRECTABLE, EncounterRecord, HistoryEntry, Identity, PatientRecord, Registry
 
 router = APIRouter()
 PseudonymPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -67,28 +67,35 @@ class ChangeOut(BaseModel):
 
 # --- what a change does (the difference of two records, as the registry gives them) --------------------
 
-def _enc_text(e: dict) -> str:
-    what = e.get("plan_item") or "ad hoc"
-    when = e.get("done_on") or e.get("due") or ""
-    tumour = f" ({e['tumour']})" if e.get("tumour") else ""
-    return f"{what}{tumour}: {e.get('kind') or ''}, {when}".strip()
+def _day(d) -> str:
+    return d.isoformat() if d is not None else ""
 
 
-def _rec_text(table: str, r: dict) -> str:
+def _enc_text(e: EncounterRecord) -> str:
+    what = e.plan_item or "ad hoc"
+    tumour = f" ({e.tumour})" if e.tumour else ""
+    return f"{what}{tumour}: {e.kind or ''}, {_day(e.done_on or e.due)}".strip()
+
+
+def _rec_text(table: str, r) -> str:
     if table == "encounter":
-        return f"encounter {r['id']}, {_enc_text(r)}"
+        return f"encounter {r.id}, {_enc_text(r)}"
     if table == "tumour":
-        return f"tumour {r['label']}"
+        return f"tumour {r.label}"
     if table == "observation":
-        return f"observation {r['label']} (first seen {r.get('first_seen')})"
-    return f"{table} {r['id']}: {str(r.get('kind', '')).replace('_', ' ')} on {r.get('date')}"
+        return f"observation {r.label} (first seen {_day(r.first_seen)})"
+    return f"{table} {r.id}: {str(r.kind).replace('_', ' ')} on {_day(r.date)}"
 
 
-def _death(rec: dict) -> str | None:
-    return next((e["date"] for e in rec["events"] if e["kind"] == "death"), None)
+def _death(rec: PatientRecord) -> str | None:
+    return next((_day(e.date) for e in rec.events if e.kind == "death"), None)
 
 
-def describe(before: dict, after: dict) -> list[str]:
+def _shown(v) -> str:
+    return "(none)" if v is None or v == "" else str(v)
+
+
+def describe(before: PatientRecord, after: PatientRecord) -> list[str]:
     """The differences between the patient's record *before* and *after* a change, in plain words."""
     out: list[str] = []
     d0, d1 = _death(before), _death(after)
@@ -98,30 +105,31 @@ def describe(before: dict, after: dict) -> list[str]:
         out.append(f"The patient will be recorded as deceased on {d1}.")
     elif d0 != d1:
         out.append(f"The date of death changes from {d0} to {d1}.")
-    if before["identity"] != after["identity"]:
+    if before.identity != after.identity:
+        i0, i1 = before.identity or Identity(), after.identity or Identity()
         for k in ("name", "birth_date"):
-            a, b = (before["identity"] or {}).get(k), (after["identity"] or {}).get(k)
+            a, b = getattr(i0, k), getattr(i1, k)
             if a != b:
-                out.append(f"Identity: {k.replace('_', ' ')} {a or '(none)'} becomes {b or '(none)'}.")
+                out.append(f"Identity: {k.replace('_', ' ')} {_shown(a)} becomes {_shown(b)}.")
     for k in ("sex", "note"):
-        if before["patient"].get(k) != after["patient"].get(k):
-            out.append(f"Patient: {k} {before['patient'].get(k) or '(none)'} becomes "
-                       f"{after['patient'].get(k) or '(none)'}.")
+        a, b = getattr(before.patient, k), getattr(after.patient, k)
+        if a != b:
+            out.append(f"Patient: {k} {_shown(a)} becomes {_shown(b)}.")
     for table, slot in _SLOTS.items():
-        old = {r["id"]: r for r in (before["tumours"] if table == "tumour" else before[slot])}
-        new = {r["id"]: r for r in (after["tumours"] if table == "tumour" else after[slot])}
+        old = {r.id: r for r in getattr(before, slot)}
+        new = {r.id: r for r in getattr(after, slot)}
         if table == "encounter":
-            reopened = [e for i, e in old.items() if i in new and e["status"] != "planned"
-                        and new[i]["status"] == "planned"]
-            closed = [e for i, e in old.items() if i in new and e["status"] == "planned"
-                      and new[i]["status"] != "planned"]
+            reopened = [e for i, e in old.items() if i in new and e.status != "planned"
+                        and new[i].status == "planned"]
+            closed = [e for i, e in old.items() if i in new and e.status == "planned"
+                      and new[i].status != "planned"]
             if reopened:
                 out.append(f"Re-opens {len(reopened)} planned visit{'s' if len(reopened) != 1 else ''}: "
-                           + "; ".join(_enc_text(new[e['id']]) for e in reopened) + ".")
+                           + "; ".join(_enc_text(new[e.id]) for e in reopened) + ".")
             if closed:
                 out.append(f"Closes {len(closed)} planned visit{'s' if len(closed) != 1 else ''}: "
-                           + "; ".join(f"{_enc_text(e)} ({new[e['id']]['status']})" for e in closed) + ".")
-            planned = [e for i, e in new.items() if i not in old and e["status"] == "planned"]
+                           + "; ".join(f"{_enc_text(e)} ({new[e.id].status})" for e in closed) + ".")
+            planned = [e for i, e in new.items() if i not in old and e.status == "planned"]
             if planned:
                 out.append(f"Plans {len(planned)} new visit{'s' if len(planned) != 1 else ''}: "
                            + "; ".join(_enc_text(e) for e in planned) + ".")
@@ -130,43 +138,41 @@ def describe(before: dict, after: dict) -> list[str]:
             if gone:
                 out.append(f"Removes {len(gone)} encounter{'s' if len(gone) != 1 else ''} from the record "
                            "(kept in the history): " + "; ".join(_rec_text(table, e) for e in gone) + ".")
-            changed = [(e, new[i]) for i, e in old.items() if i in new and e != new[i]
-                       and e["id"] not in {x["id"] for x in reopened + closed}]
+            moved = {e.id for e in reopened + closed}
+            changed = [(e, new[i]) for i, e in old.items() if i in new and e != new[i] and i not in moved]
         else:
             for i, r in old.items():
                 if i not in new:
                     out.append(f"Removes {_rec_text(table, r)} from the record (kept in the history).")
+                    if table == "tumour" and r.assessments:
+                        n = len(r.assessments)
+                        out.append(f"Removes its {n} assessment{'s' if n != 1 else ''} from the record (kept in "
+                                   "the history with their results): "
+                                   + "; ".join(f"{a.seq}, {a.reason.replace('_', ' ')} on {_day(a.assessed_on)}, "
+                                               f"risk {a.risk_group}" for a in r.assessments) + ".")
             changed = [(r, new[i]) for i, r in old.items() if i in new and r != new[i]]
         for a, b in changed:
-            fields = [k for k in a if k not in ("assessments",) and a.get(k) != b.get(k)]
+            va, vb = a.model_dump(mode="json", exclude={"assessments"}), b.model_dump(mode="json",
+                                                                                     exclude={"assessments"})
+            fields = [k for k in va if va[k] != vb.get(k)]
             if fields:
-                out.append(f"{_rec_text(table, a)[0].upper()}{_rec_text(table, a)[1:]}: "
-                           + ", ".join(f"{k.replace('_', ' ')} {a.get(k) if a.get(k) is not None else '(none)'}"
-                                       f" becomes {b.get(k) if b.get(k) is not None else '(none)'}" for k in fields)
-                           + ".")
+                text = _rec_text(table, a)
+                out.append(f"{text[0].upper()}{text[1:]}: "
+                           + ", ".join(f"{k.replace('_', ' ')} {_shown(va[k])} becomes {_shown(vb.get(k))}"
+                                       for k in fields) + ".")
         if table == "tumour":
             for i, r in old.items():
-                if i in new and len(new[i]["assessments"]) > len(r["assessments"]):
-                    out.append(f"Tumour {new[i]['label']} is re-assessed and its plan re-made.")
+                if i in new and len(new[i].assessments) > len(r.assessments):
+                    out.append(f"Tumour {new[i].label} is re-assessed and its plan re-made.")
     return out or ["Nothing else in the record or the plan changes."]
-
-
-def _as_dict(rec) -> dict:
-    """The record's JSON form (the registry's typed ``PatientRecord`` gives it with ``to_dict()``)."""
-    return rec.to_dict() if hasattr(rec, "to_dict") else rec
-
-
-def _record(reg: Registry, p: str) -> dict:
-    return _as_dict(reg.patient_record(p))
 
 
 def _preview(request: Request, reg: Registry, user, p: str, action: str, table: str, record: int | None,
              reason: str, changes: dict) -> list[str]:
     as_of = request.app.state.settings.as_of()
     with audited(request, user, "read", f"{action} preview", p):
-        before = _record(reg, p)
-        after = _as_dict(reg.preview(p, action, table, record, reason=reason, by=user.username, as_of=as_of,
-                                     **changes))
+        before = reg.patient_record(p)
+        after = reg.preview(p, action, table, record, reason=reason, by=user.username, as_of=as_of, **changes)
     return describe(before, after)
 
 
@@ -174,14 +180,14 @@ def _apply(request: Request, reg: Registry, user, p: str, action: str, table: st
            reason: str, changes: dict) -> list[str]:
     """Apply the change; what it did, as its preview said (computed in the same request, just before)."""
     as_of = request.app.state.settings.as_of()
-    before = _record(reg, p)
+    before = reg.patient_record(p)
     with audited(request, user, "write", "correction" if action == "correct" else "void", p):
         if action == "correct":
             reg.correct(p, table, record, reason=reason, by=user.username, as_of=as_of, **changes)
         else:
             assert record is not None
             reg.void(p, table, record, reason=reason, by=user.username, as_of=as_of)
-    return describe(before, _record(reg, p))
+    return describe(before, reg.patient_record(p))
 
 
 # --- the API --------------------------------------------------------------------------------------------
@@ -227,17 +233,17 @@ def api_history(request: Request, user: ClinicianDep, reg: RegistryDep, pseudony
 
 # --- the pages ------------------------------------------------------------------------------------------
 
-def _record_of(rec: dict, table: str, record: int | None, p: str) -> dict:
-    """The current version of the record (as the registry's patient record holds it)."""
+def _record_of(rec: PatientRecord, table: str, record: int | None, p: str) -> dict:
+    """The current version of the record (as the registry's patient record holds it), as the form shows it."""
     if table == "identity":
-        return dict(rec["identity"] or {"name": None, "birth_date": None})
+        return (rec.identity or Identity()).model_dump(mode="json")
     if table == "patient":
-        return dict(rec["patient"])
-    for r in rec[_SLOTS[table]]:
-        if r["id"] == record:
-            out = dict(r)
+        return rec.patient.model_dump(mode="json")
+    for r in getattr(rec, _SLOTS[table]):
+        if r.id == record:
+            out: dict = r.model_dump(mode="json")
             if table == "encounter":
-                out["date"] = r.get("done_on")
+                out["date"] = out.get("done_on")
             return out
     raise NotFoundError(f"{table} {record} of patient {p!r}: no such record", field="record", patient=p)
 
@@ -272,7 +278,7 @@ def _errors(exc: Exception) -> dict[str, str]:
 def correct_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
                  table: TableQuery, record: int | None = RecordQuery):
     with audited(request, user, "read", "correction form", pseudonym):
-        current = _record_of(_record(reg, pseudonym), table, record, pseudonym)
+        current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
     return templates.TemplateResponse(request, "correct.html", _ctx(request, pseudonym, table, record, current,
                                                                     step="edit"))
 
@@ -283,7 +289,7 @@ async def correct_post(request: Request, user: ClinicianDep, reg: RegistryDep, p
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     with audited(request, user, "read", "correction form", pseudonym):
-        current = _record_of(_record(reg, pseudonym), table, record, pseudonym)
+        current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
     values = {k: str(form.get(f"f_{k}", "")) for k in CORRECTABLE[table]}
     reason = str(form.get("reason", "")).strip()[:_MAX_REASON]
     changes = _form_changes(form, current, table)
@@ -310,7 +316,7 @@ async def correct_post(request: Request, user: ClinicianDep, reg: RegistryDep, p
 def void_form(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath,
               table: VoidTableQuery, record: int = Query(ge=1, le=2**62)):
     with audited(request, user, "read", "void form", pseudonym):
-        current = _record_of(_record(reg, pseudonym), table, record, pseudonym)
+        current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
     # what voiding would change does not depend on the reason; the preview needs one, the user gives the real one
     consequences = _preview(request, reg, user, pseudonym, "void", table, record, "(preview)", {})
     return templates.TemplateResponse(request, "void.html", _ctx(request, pseudonym, table, record, current,
@@ -329,7 +335,7 @@ async def void_post(request: Request, user: ClinicianDep, reg: RegistryDep, pseu
         raise
     except LeiosurvError as exc:
         with audited(request, user, "read", "void form", pseudonym):
-            current = _record_of(_record(reg, pseudonym), table, record, pseudonym)
+            current = _record_of(reg.patient_record(pseudonym), table, record, pseudonym)
         consequences = _preview(request, reg, user, pseudonym, "void", table, record, "(preview)", {})
         return templates.TemplateResponse(request, "void.html", _ctx(
             request, pseudonym, table, record, current, consequences=consequences, reason=reason,

@@ -30,7 +30,7 @@ from leiosurv.interfaces.web._schemas import (
     PatientListOut,
     TumourCreate,
 )
-from leiosurv.registry import live_assessment
+from leiosurv.registry import PatientRecord, Timeline, live_assessment
 
 router = APIRouter()
 PseudonymPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -220,19 +220,18 @@ def patient_timeline_png(request: Request, user: ClinicianDep, reg: RegistryDep,
     return Response(buf.getvalue(), media_type="image/png")
 
 
-@router.get("/api/v1/patients/{pseudonym}", tags=["patients"], response_model=dict)
-def api_patient(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath) -> dict:
+@router.get("/api/v1/patients/{pseudonym}", tags=["patients"], response_model=PatientRecord)
+def api_patient(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath) -> PatientRecord:
     """Everything the registry holds on one patient (identified), every assessment with its rule-set version."""
     with audited(request, user, "read", "patient record", pseudonym):
-        return reg.patient_record(pseudonym).to_dict()
+        return reg.patient_record(pseudonym)
 
 
-@router.get("/api/v1/patients/{pseudonym}/timeline", tags=["patients"], response_model=dict)
-def api_timeline(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath) -> dict:
+@router.get("/api/v1/patients/{pseudonym}/timeline", tags=["patients"], response_model=Timeline)
+def api_timeline(request: Request, user: ClinicianDep, reg: RegistryDep, pseudonym: PseudonymPath) -> Timeline:
     """The patient's course in date order with latencies from the primary."""
     with audited(request, user, "read", "patient timeline", pseudonym):
-        d = reg.timeline(pseudonym).to_dict()
-    return json.loads(json.dumps(d, default=str).replace("NaN", "null"))
+        return reg.timeline(pseudonym)
 
 
 @router.get("/api/v1/patients/{pseudonym}/fhir", tags=["patients"], response_model=dict)

@@ -54,7 +54,7 @@ def _preview(request: Request, reg: Registry, user, p: str, body: RescheduleIn) 
     with audited(request, user, "read", "reschedule preview", p):
         before = reg.patient_record(p).to_dict()
         after = reg.preview(p, "reschedule", "encounter", reason=body.reason, by=user.username, as_of=as_of,
-                            **_changes(body))
+                            **_changes(body)).to_dict()
     return before, after
 
 

@@ -18,7 +18,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import RegistryDep, ResearcherDep, api_csrf, audit, check_csrf
-from leiosurv.interfaces.web._schemas import CohortOut, StudyIn, StudyRunOut
+from leiosurv.interfaces.web._schemas import StudyIn, StudyRunOut
+from leiosurv.registry import ResearchCohort
 from leiosurv.study import StudyResult
 
 router = APIRouter()
@@ -159,12 +160,9 @@ def api_study(request: Request, body: StudyIn, user: ResearcherDep, reg: Registr
     return StudyRunOut(synthetic=s.synthetic, n=s.n, study=s.result)
 
 
-@router.get("/api/v1/cohort", response_model=CohortOut, tags=["study"])
-def api_cohort(request: Request, user: ResearcherDep, reg: RegistryDep) -> CohortOut:
+@router.get("/api/v1/cohort", response_model=ResearchCohort, tags=["study"])
+def api_cohort(request: Request, user: ResearcherDep, reg: RegistryDep) -> ResearchCohort:
     """The de-identified cohort (ids T<n>, days since diagnosis; no names, birth dates, pseudonyms, dates)."""
-    import json
-
-    df = reg.research_export()["cohort"]
+    cohort = reg.research_cohort()
     audit(request, user, "export", "de-identified cohort")
-    rows = json.loads(df.to_json(orient="records", date_format="iso"))
-    return CohortOut(n=len(df), columns=[str(c) for c in df.columns], rows=rows)
+    return cohort

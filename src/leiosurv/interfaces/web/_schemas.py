@@ -1,18 +1,20 @@
 """API schemas by role: what a clinician, a researcher and an admin send and get.
 
 Assessment results are the clinical core's own model (:class:`leiosurv.clinical.Assessment`); records the
-registry answers with are its own public models (:class:`leiosurv.registry.PatientSummary`,
-:class:`leiosurv.registry.MissedEncounter`), narrowed here only where the API promises more (:class:`AlertOut`);
-a study run carries the study's own result (:class:`StudyRunOut`).
+registry answers with are its own public, frozen models, used here as they are (the patient record,
+timeline, alerts, missed encounters, patient summaries, the history, the research cohort:
+:class:`leiosurv.registry.PatientRecord`, :class:`~leiosurv.registry.Timeline`,
+:class:`~leiosurv.registry.Alert`, ...); this module only composes them (:class:`DashboardOut`,
+:class:`PatientListOut`) and states what clients send.  A study run carries the study's own result
+(:class:`StudyRunOut`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.dataclasses import dataclass
 
 from leiosurv.clinical import Findings
 from leiosurv.registry import Alert, MissedEncounter, PatientSummary
@@ -50,22 +52,15 @@ class AssessIn(BaseModel):
     mitotic_definition: Literal["fnclcc", "danish-3b"] | None = None
 
 
-@dataclass(frozen=True, config=_OUT)
-class AlertOut(Alert):
-    """The registry's :class:`~leiosurv.registry.Alert`, its ``kind`` narrowed to the four the API promises."""
-
-    kind: Literal["overdue", "due", "gap", "lost"]
-
-
 class DashboardOut(BaseModel):
     """Each list holds at most ``limit`` items (the most urgent first); ``totals`` counts them all."""
 
     as_of: _dt.date
     totals: dict[str, int]
-    overdue: list[AlertOut]
-    due: list[AlertOut]
-    gaps: list[AlertOut]
-    lost: list[AlertOut]
+    overdue: list[Alert]
+    due: list[Alert]
+    gaps: list[Alert]
+    lost: list[Alert]
     missed: list[MissedEncounter]
 
 
@@ -118,14 +113,6 @@ class EventCreate(BaseModel):
 class CreatedOut(BaseModel):
     id: int | str
     message: str
-
-
-class CohortOut(BaseModel):
-    """The de-identified cohort: no names, birth dates, pseudonyms or calendar dates."""
-
-    n: int
-    columns: list[str]
-    rows: list[dict[str, Any]]
 
 
 class StudyIn(BaseModel):
