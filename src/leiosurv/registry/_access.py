@@ -286,27 +286,13 @@ def audit_events(conn: Connection, *, limit: int = 200, offset: int = 0, patient
     return [_event(r) for r in conn.execute(q)]
 
 
-def natural_order(conn: Connection, col):
-    """SQL text whose order is the natural order of *col* (runs of digits compared as numbers).
-
-    SQLite: the function ``leiosurv_natural`` (``registry._db.natural_text``, registered on every
-    connection); PostgreSQL: the same padding with ``regexp_replace`` (each run of digits prefixed with
-    zeros, then cut to its last ``NATURAL_DIGITS`` digits unless it was longer).
-    """
-    from leiosurv.registry._db import NATURAL_DIGITS
-
-    if conn.dialect.name == "sqlite":
-        return sa.func.leiosurv_natural(col)
-    padded = sa.func.regexp_replace(col, r"(\d+)", "0" * NATURAL_DIGITS + r"\1", "g")
-    return sa.func.regexp_replace(padded, rf"0*(\d{{{NATURAL_DIGITS}}})", r"\1", "g")
-
-
 def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset: int = 0,
                   identified: bool = False, synthetic: bool | None = None) -> tuple[int, list[PatientSummary]]:
     """Patients whose pseudonym (or, with *identified*, name or birth date) contains *query*; (total, page).
 
     Published and other real cases first, then synthetic ones, each in natural order of
-    pseudonym (:func:`natural_order`: ``SYN-1-2`` before ``SYN-1-10``).
+    pseudonym (``SYN-1-2`` before ``SYN-1-10``): the stored key ``patient.sort_key``
+    (:func:`leiosurv.registry._db.natural_key`), read in the order of the index ``ix_patient_sort``.
     """
     p, i, t, e = T.patient, T.patient_identity, T.tumour, T.event
     q = (query or "").strip().lower()[:64]
@@ -321,7 +307,7 @@ def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset:
     if synthetic is not None:
         where.append(p.c.synthetic == synthetic)
     total = conn.execute(sa.select(sa.func.count()).select_from(base).where(*where)).scalar_one()
-    key = natural_order(conn, sa.func.lower(p.c.pseudonym))
+    key = p.c.sort_key
     ids = (sa.select(p.c.id, p.c.pseudonym, p.c.sex, p.c.synthetic, i.c.name, i.c.birth_date, key.label("k"))
            .select_from(base).where(*where).order_by(p.c.synthetic, key, p.c.pseudonym).limit(limit).offset(offset)
            .subquery())

@@ -293,7 +293,7 @@ class Registry:
         patient : str
             The patient's pseudonym.
         table : str
-            ``patient`` (sex, note), ``identity`` (name, birth_date), ``tumour`` (a tumour's label, by
+            ``patient`` (pseudonym, sex, note), ``identity`` (name, birth_date), ``tumour`` (a tumour's label, by
             *record* id), ``treatment``, ``event``, ``observation`` or ``encounter``.
         record : int, optional
             The record's id (as :meth:`timeline` and :meth:`patient_record` show it); not for
@@ -341,7 +341,8 @@ class Registry:
                     self.void(patient, table, record, reason=reason, by=by, as_of=as_of, conn=c)
                 from leiosurv.registry._export import patient_record
 
-                out = patient_record(c, patient)
+                renamed = changes.get("pseudonym") if action == "correct" and table == "patient" else None
+                out = patient_record(c, renamed or patient)
                 raise _RolledBack()
         except _RolledBack:
             return out
@@ -740,7 +741,7 @@ def add_encounter(chart: Chart, *, date, modality_class: str = "clinical", kind:
 
 
 _CORRECTABLE = {
-    "patient": ("sex", "note"),
+    "patient": ("pseudonym", "sex", "note"),
     "tumour": ("label",),
     "treatment": ("kind", "date", "end_date", "margin_status", "agent", "note"),
     "event": ("kind", "date", "site", "cause", "note"),
@@ -795,6 +796,12 @@ def correct_record(chart: Chart, table: str, record: int | None, changes: dict, 
     if table == "patient":
         if "sex" in vals:
             _choice(vals["sex"], T.SEXES, "sex")
+        if "pseudonym" in vals:
+            if not isinstance(vals["pseudonym"], str) or not vals["pseudonym"].strip():
+                raise RegistryError("pseudonym: must be a non-empty text", field="pseudonym")
+            _text(vals["pseudonym"], "patient.pseudonym", "pseudonym")
+        if "note" in vals:
+            _text(vals["note"], "patient.note", "note")
         old = chart.patient
         return _plan.correct(chart, old, dataclasses.replace(old, **vals), reason=reason, by=by, on=as_of,
                              as_of=as_of)

@@ -77,8 +77,11 @@ patient = sa.Table(
     sa.Column("sex", sa.String(8), nullable=False, server_default="unknown"),
     sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("note", sa.Text),
+    # the patient list's order: registry._db.natural_key(pseudonym), written with the pseudonym (migration 0012)
+    sa.Column("sort_key", sa.String(400), nullable=False),
     sa.CheckConstraint(_in("sex", SEXES), name="sex"),
     sa.CheckConstraint("length(pseudonym) > 0", name="pseudonym_nonempty"),
+    sa.Index("ix_patient_sort", "synthetic", "sort_key", "pseudonym"),
 )
 
 patient_identity = sa.Table(

@@ -12,16 +12,18 @@ read and write is audited with the patient's pseudonym.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from leiosurv.exceptions import LeiosurvError, NotFoundError
+from leiosurv.exceptions import LeiosurvError, NotFoundError, RegistryError
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, check_csrf
 from leiosurv.interfaces.web._routes_patients import audited
+from leiosurv.interfaces.web._schemas import PSEUDONYM_PATTERN
 from leiosurv.registry import CORRECTABLE, HistoryEntry, Registry
 
 router = APIRouter()
@@ -103,7 +105,7 @@ def describe(before: dict, after: dict) -> list[str]:
             a, b = (before["identity"] or {}).get(k), (after["identity"] or {}).get(k)
             if a != b:
                 out.append(f"Identity: {k.replace('_', ' ')} {a or '(none)'} becomes {b or '(none)'}.")
-    for k in ("sex", "note"):
+    for k in ("pseudonym", "sex", "note"):
         if before["patient"].get(k) != after["patient"].get(k):
             out.append(f"Patient: {k} {before['patient'].get(k) or '(none)'} becomes "
                        f"{after['patient'].get(k) or '(none)'}.")
@@ -163,6 +165,7 @@ def _record(reg: Registry, p: str) -> dict:
 def _preview(request: Request, reg: Registry, user, p: str, action: str, table: str, record: int | None,
              reason: str, changes: dict) -> list[str]:
     as_of = request.app.state.settings.as_of()
+    _check_pseudonym(table, changes)
     with audited(request, user, "read", f"{action} preview", p):
         before = _record(reg, p)
         after = _as_dict(reg.preview(p, action, table, record, reason=reason, by=user.username, as_of=as_of,
@@ -170,10 +173,24 @@ def _preview(request: Request, reg: Registry, user, p: str, action: str, table: 
     return describe(before, after)
 
 
+def _check_pseudonym(table: str, changes: dict) -> None:
+    """A corrected pseudonym keeps the shape the app registers (it is part of every patient URL)."""
+    if table == "patient" and "pseudonym" in changes and not re.fullmatch(PSEUDONYM_PATTERN,
+                                                                           str(changes["pseudonym"] or "")):
+        raise RegistryError("pseudonym: letters, digits, '.', '_' and '-' (starting with a letter or digit), "
+                            "at most 64 characters", field="pseudonym")
+
+
+def renamed(p: str, table: str, changes: dict) -> str:
+    """The patient's pseudonym after a correction of *changes* to *table*."""
+    return str(changes["pseudonym"]) if table == "patient" and changes.get("pseudonym") else p
+
+
 def _apply(request: Request, reg: Registry, user, p: str, action: str, table: str, record: int | None,
            reason: str, changes: dict) -> list[str]:
     """Apply the change; what it did, as its preview said (computed in the same request, just before)."""
     as_of = request.app.state.settings.as_of()
+    _check_pseudonym(table, changes)
     before = _record(reg, p)
     with audited(request, user, "write", "correction" if action == "correct" else "void", p):
         if action == "correct":
@@ -181,7 +198,7 @@ def _apply(request: Request, reg: Registry, user, p: str, action: str, table: st
         else:
             assert record is not None
             reg.void(p, table, record, reason=reason, by=user.username, as_of=as_of)
-    return describe(before, _record(reg, p))
+    return describe(before, _record(reg, renamed(p, table, changes)))
 
 
 # --- the API --------------------------------------------------------------------------------------------
@@ -264,8 +281,10 @@ def _ctx(request: Request, p: str, table: str, record: int | None, current: dict
             **kw, **page_context(request)}
 
 
-def _errors(exc: Exception) -> dict[str, str]:
-    return {getattr(exc, "field", None) or "_form": str(exc)}
+def _errors(exc: Exception, fields: tuple[str, ...] = ()) -> dict[str, str]:
+    """The error next to its form field, or above the form when it names no field of the form."""
+    field = getattr(exc, "field", None)
+    return {field if field in (*fields, "reason") else "_form": str(exc)}
 
 
 @router.get("/patients/{pseudonym}/correct", include_in_schema=False)
@@ -295,13 +314,15 @@ async def correct_post(request: Request, user: ClinicianDep, reg: RegistryDep, p
             raise LeiosurvError("nothing changed: change at least one field")
         if form.get("step") == "apply":
             _apply(request, reg, user, pseudonym, "correct", table, record, reason, changes)
-            return RedirectResponse(f"/patients/{pseudonym}/history?done=corrected", status_code=303)
+            return RedirectResponse(f"/patients/{renamed(pseudonym, table, changes)}/history?done=corrected",
+                                    status_code=303)
         consequences = _preview(request, reg, user, pseudonym, "correct", table, record, reason, changes)
     except NotFoundError:
         raise
     except LeiosurvError as exc:
         return templates.TemplateResponse(request, "correct.html", {**ctx, "step": "edit",
-                                                                    "errors": _errors(exc)}, status_code=422)
+                                                                    "errors": _errors(exc, CORRECTABLE[table])},
+                                          status_code=422)
     return templates.TemplateResponse(request, "correct.html", {**ctx, "step": "confirm",
                                                                 "consequences": consequences})
 
