@@ -566,6 +566,25 @@ class Registry:
         with self.engine.begin() as c:
             _access.login_failure(c, keys, now=now, window=window, forget=forget)
 
+    def anonymous_attempt(self, *, address: str | None, action: str, resource: str, patient: str | None = None,
+                          now: _dt.datetime | None = None) -> int:
+        """Count one request without a session on a patient URL: the first per address, minute and action is
+        audited at once, the others as one audit row with their number once the minute is over (see
+        :func:`_access.anonymous_attempt`).  Returns the request's number in its minute."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            return _access.anonymous_attempt(c, address=address, action=action, resource=resource,
+                                             patient=patient, now=now or _dt.datetime.now(_dt.UTC))
+
+    def close_anonymous_windows(self, now: _dt.datetime | None = None) -> int:
+        """Write the counts of the anonymous requests of every minute that is over to the audit trail (one row
+        each, saying how many); returns the number of rows written."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            return _access.close_anonymous_windows(c, now=now or _dt.datetime.now(_dt.UTC))
+
     def login_clear(self, keys: list[str]) -> None:
         """Forget the failed sign-ins under *keys*."""
         from leiosurv.registry import _access
