@@ -165,8 +165,8 @@ def _record(reg: Registry, p: str) -> dict:
 def _preview(request: Request, reg: Registry, user, p: str, action: str, table: str, record: int | None,
              reason: str, changes: dict) -> list[str]:
     as_of = request.app.state.settings.as_of()
-    _check_pseudonym(table, changes)
     with audited(request, user, "read", f"{action} preview", p):
+        _check_pseudonym(table, changes)  # a refusal is audited as invalid, as the registry's are
         before = _record(reg, p)
         after = _as_dict(reg.preview(p, action, table, record, reason=reason, by=user.username, as_of=as_of,
                                      **changes))
@@ -190,9 +190,9 @@ def _apply(request: Request, reg: Registry, user, p: str, action: str, table: st
            reason: str, changes: dict) -> list[str]:
     """Apply the change; what it did, as its preview said (computed in the same request, just before)."""
     as_of = request.app.state.settings.as_of()
-    _check_pseudonym(table, changes)
     before = _record(reg, p)
     with audited(request, user, "write", "correction" if action == "correct" else "void", p):
+        _check_pseudonym(table, changes)
         if action == "correct":
             reg.correct(p, table, record, reason=reason, by=user.username, as_of=as_of, **changes)
         else:
