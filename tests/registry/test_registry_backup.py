@@ -30,6 +30,9 @@ def test_round_trip_every_row(demo, tmp_path):
     demo.correct("ID-1", "patient", note="corrected", reason="typo", by="alice")
     demo.login_failure(["10.0.0.9"], now=dt.datetime.now(dt.UTC), window=dt.timedelta(minutes=15),
                        forget=dt.timedelta(days=1))
+    for _ in range(2):  # a count of requests without a session, its minute not over
+        demo.anonymous_attempt(address="10.0.0.9", action="read", resource="GET /patients/{pseudonym}",
+                               patient="ID-1")
     demo.add_study_run(at=dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC), username="alice", horizon="5y",
                        parameters={"horizon_days": 1826.25}, ruleset_version="test", n=30, synthetic=True,
                        result="{}", files={"result.json": b"{}", "forest_plot.png": b"\x89PNG\r\n"})

@@ -20,7 +20,7 @@ def run(capsys, db, *args) -> tuple[int, str, str]:
 @pytest.fixture
 def cli_db(db_url, capsys):
     code, out, _ = run(capsys, db_url, "init")
-    assert code == 0 and "ready (schema 0012)" in out
+    assert code == 0 and "ready (schema 0014)" in out
     return db_url
 
 

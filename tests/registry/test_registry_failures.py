@@ -40,7 +40,8 @@ def holder(tmp_path):
     code = ("import sqlite3, sys, time\n"
             f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
             "c.execute('BEGIN IMMEDIATE')\n"
-            "c.execute(\"INSERT INTO patient (pseudonym, sex, synthetic) VALUES ('HELD', 'unknown', 0)\")\n"
+            "c.execute(\"INSERT INTO patient (pseudonym, sort_key, sex, synthetic) \"\n"
+            "          \"VALUES ('HELD', 'held', 'unknown', 0)\")\n"
             "print('ready', flush=True)\n"
             "sys.stdin.read()\n")
     p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -59,11 +59,14 @@ def test_uninitialised_and_missing_registries_are_refused(tmp_path):
     sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}").connect().close()
     with pytest.raises(RegistryError, match="not initialised"):
         Registry(tmp_path / "empty.sqlite")
-    assert head_revision() == "0012"
+    assert head_revision() == "0014"
 
 
 def _base(c) -> tuple[int, int]:
-    pid = c.execute(sa.insert(T.patient).values(pseudonym="P", sex="male").returning(T.patient.c.id)).scalar()
+    """A patient and a tumour written past the registry (at any revision: the sort key from 0012 on)."""
+    keyed = "sort_key" in {col["name"] for col in sa.inspect(c).get_columns("patient")}
+    vals = dict(pseudonym="P", sex="male", **({"sort_key": "p"} if keyed else {}))
+    pid = c.execute(sa.insert(T.patient).values(**vals).returning(T.patient.c.id)).scalar()
     tid = c.execute(sa.insert(T.tumour).values(patient_id=pid, label="T", diagnosis_date=dt.date(2020, 1, 1),
                                                findings={}).returning(T.tumour.c.id)).scalar()
     return pid, tid
@@ -120,7 +123,8 @@ def test_death_cannot_precede_existing_records(reg):
 def test_a_record_cannot_name_another_patients_tumour(reg):
     with reg.engine.connect() as c:
         _pid, tid = _base(c)
-        other = c.execute(sa.insert(T.patient).values(pseudonym="Q", sex="female").returning(T.patient.c.id)).scalar()
+        other = c.execute(sa.insert(T.patient).values(pseudonym="Q", sort_key="q", sex="female")
+                          .returning(T.patient.c.id)).scalar()
         with pytest.raises(sa.exc.IntegrityError):
             c.execute(sa.insert(T.event).values(patient_id=other, tumour_id=tid, kind="local_recurrence",
                                                 date=dt.date(2021, 1, 1)))

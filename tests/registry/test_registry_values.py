@@ -114,7 +114,7 @@ def test_over_long_texts_are_refused_on_both_databases(reg):
 def _raw_rows(pid: int, tid: int) -> dict[str, dict]:
     """One valid row per table with text limits, written past the Registry's methods."""
     return {
-        "patient": dict(pseudonym="Q", sex="unknown", synthetic=False, note=""),
+        "patient": dict(pseudonym="Q", sort_key="q", sex="unknown", synthetic=False, note=""),
         "patient_identity": dict(patient_id=None, name=""),
         "tumour": dict(patient_id=pid, label="T9", diagnosis_date=_dt.date(2020, 1, 1), depth="dermal",
                        findings={}, site="", confirmed_diagnosis=""),
@@ -142,7 +142,8 @@ def test_the_database_enforces_the_same_maxima(reg):
         if table == "patient_identity":
             with reg.engine.begin() as c:
                 row["patient_id"] = c.execute(sa.insert(T.patient).values(
-                    pseudonym=f"I{len(field)}{col}", sex="unknown", synthetic=False).returning(T.patient.c.id)
+                    pseudonym=f"I{len(field)}{col}", sort_key="i", sex="unknown", synthetic=False
+                ).returning(T.patient.c.id)
                 ).scalar_one()
         for length, ok in ((n, True), (n + 1, False)):
             values = {**row, col: "y" * length}
@@ -243,7 +244,8 @@ def test_migration_0009_up_and_down(db_url):
     with eng.connect() as c:  # a row stored before keeps its value (both databases); new writes are checked
         assert c.execute(sa.select(sa.func.length(T.patient.c.note))).scalar() == 3000
     with eng.begin() as c, pytest.raises((sa.exc.IntegrityError, LeiosurvError)):
-        c.execute(sa.insert(T.patient).values(pseudonym="NEW", sex="unknown", synthetic=False, note="n" * 2001))
+        c.execute(sa.insert(T.patient).values(pseudonym="NEW", sort_key="new", sex="unknown", synthetic=False,
+                                              note="n" * 2001))
     with eng.begin() as c:
         command.downgrade(_alembic_config(c), "0006")
     assert rules(eng) == set()

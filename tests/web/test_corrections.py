@@ -304,3 +304,55 @@ def test_a_voided_tumour_is_in_the_history_with_its_assessments_and_plan(app):
     assert page.count("entered in error") >= len(h)
     assert f"assessment {t['assessments'][0]['id']}: entered in error" in page
     assert "its full result is kept in the history" in page and "specimen of another patient" in page
+
+
+def test_a_pseudonym_corrected_through_the_form_and_the_api_resorts_the_list(app):
+    """The patient's pseudonym is correctable (a typing error at registration): the form confirms, the redirect
+    follows the new pseudonym, the list takes the new natural place; a pseudonym the app would not register
+    (not URL-safe) and one already taken are refused next to the form or naming the field."""
+    c = client_for(app, "clinician")
+    for p in ("SYN-9-2", "SYN-9-10", "SYN-9-3"):
+        assert c.post("/api/v1/patients", json={"pseudonym": p}).status_code == 201
+    order = lambda: [r["pseudonym"] for r in c.get("/api/v1/patients", params={"q": "syn-9-"}).json()["patients"]]  # noqa: E731
+    assert order() == ["SYN-9-2", "SYN-9-3", "SYN-9-10"]
+    url = "/patients/SYN-9-10/correct?table=patient"
+    f = c.get(url)
+    assert f.status_code == 200 and 'id="f-pseudonym"' in f.text and 'value="SYN-9-10"' in f.text
+    data = {"csrf_token": csrf_of(f.text), "f_pseudonym": "SYN-9-1", "f_sex": "unknown", "f_note": "",
+            "reason": "mistyped at registration"}
+    r = c.post(url, data={**data, "step": "review"})
+    assert r.status_code == 200 and "Patient: pseudonym SYN-9-10 becomes SYN-9-1." in r.text
+    assert order() == ["SYN-9-2", "SYN-9-3", "SYN-9-10"]  # nothing applied yet
+    r = c.post(url, data={**data, "f_pseudonym": "SYN-9-2", "step": "review"})  # taken: above the form
+    assert r.status_code == 422 and "a patient with this pseudonym already exists" in r.text
+    r = c.post(url, data={**data, "f_pseudonym": "../admin", "step": "review"})  # not URL-safe: at the field
+    assert r.status_code == 422 and 'id="e-pseudonym"' in r.text
+    r = c.post(url, data={**data, "step": "apply"})
+    assert r.status_code == 303 and r.headers["location"] == "/patients/SYN-9-1/history?done=corrected"
+    assert "mistyped at registration" in c.get(r.headers["location"]).text
+    assert order() == ["SYN-9-1", "SYN-9-2", "SYN-9-3"]
+    # the API: 422 naming the field; applied, it says what it did
+    body = {"table": "patient", "changes": {"pseudonym": "SYN 9 3"}, "reason": "r"}
+    r = c.post("/api/v1/patients/SYN-9-3/corrections", json=body)
+    assert r.status_code == 422 and r.json()["field"] == "pseudonym"
+    r = c.post("/api/v1/patients/SYN-9-3/corrections", json={**body, "changes": {"pseudonym": "SYN-9-30"}})
+    assert r.status_code == 200 and "Patient: pseudonym SYN-9-3 becomes SYN-9-30." in r.json()["changes"]
+    assert order() == ["SYN-9-1", "SYN-9-2", "SYN-9-30"]
+    assert c.get("/api/v1/patients/SYN-9-3").status_code == 404
+
+
+def test_an_observation_corrected_and_voided_through_the_api(app):
+    c = client_for(app, "clinician")
+    reg = app.state.registry
+    _patient(c)
+    oid = reg.add_observation(P, "lung-nodule", "6 mm nodule", "2026-06-01", 180, site="lung")
+    page = c.get(f"/patients/{P}").text
+    assert f'id="observation-{oid}"' in page
+    assert f"/patients/{P}/correct?table=observation&amp;record={oid}" in page
+    assert f"/patients/{P}/void?table=observation&amp;record={oid}" in page
+    r = c.post(f"/api/v1/patients/{P}/corrections", json={
+        "table": "observation", "record": oid, "changes": {"max_interval_days": 90}, "reason": "team decision"})
+    assert r.status_code == 200 and any("max interval days 180 becomes 90" in x for x in r.json()["changes"])
+    r = c.post(f"/api/v1/patients/{P}/void", json={"table": "observation", "record": oid, "reason": "wrong patient"})
+    assert r.status_code == 200 and _rec(c)["observations"] == []
+    assert f'id="observation-{oid}"' not in c.get(f"/patients/{P}").text

@@ -146,3 +146,79 @@ def test_void_a_tumour_and_its_history(server, browser, shots):  # noqa: F811
     _shoot(page, shots, "history-voided-tumour")
     assert reg.patient_record(p).tumours == ()
     assert not errors, errors
+
+
+def test_observation_corrected_and_entered_in_error(server, browser, shots):  # noqa: F811
+    """A lesion under observation has Correct and Entered in error links on the patient page; both go through
+    their confirmation pages, and voiding it says that its encounters go with it."""
+    from playwright.sync_api import expect
+
+    base, app = server
+    reg = app.state.registry
+    today = dt.date.today()
+    p = "P-BR02"
+    reg.add_patient(p, sex="male", name="Olof Berg", birth_date="1948-06-07")
+    oid = reg.add_observation(p, "lung-nodule", "6 mm nodule, right lower lobe", today - dt.timedelta(days=200), 180,
+                              site="lung", as_of=today)
+    enc = reg.record_encounter(p, date=today - dt.timedelta(days=20), modality_class="imaging", kind="CT chest",
+                               observation="lung-nodule", modality="CT", findings="unchanged", as_of=today)
+
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{base}/login")
+    page.fill("#username", "demo-clinician")
+    page.fill("#password", "demo-password")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+
+    page.goto(f"{base}/patients/{p}")
+    row = page.locator(f"#observation-{oid}")
+    expect(row).to_contain_text("lung-nodule")
+    expect(row).to_contain_text("6 mm nodule, right lower lobe")
+    expect(row).to_contain_text("180 days")
+    expect(row).to_contain_text("active")
+    page.locator("#observations").scroll_into_view_if_needed()
+    _shoot(page, shots, "patient-observation")
+
+    # correct the interval: the form, then the confirmation; nothing changes before "Apply"
+    page.click(f"[aria-label='Correct observation {oid}']")
+    expect(page.locator("h1")).to_contain_text(f"Correct the observation {oid}")
+    page.fill("#f-max_interval_days", "90")
+    page.fill("#reason", "the team asked for three-monthly imaging")
+    page.click("text=Review the correction")
+    expect(page.locator("#confirm-h")).to_have_text("Check before applying")
+    expect(page.locator(".consequences")).to_contain_text("max interval days 180 becomes 90")
+    assert reg.patient_record(p).to_dict()["observations"][0]["max_interval_days"] == 180
+    _shoot(page, shots, "observation-correct")
+    page.click("text=Apply the correction")
+    expect(page.locator("p.ok")).to_contain_text("Correction applied")
+    assert reg.patient_record(p).to_dict()["observations"][0]["max_interval_days"] == 90
+
+    # entered in error: the page says its encounter goes with it; a reason is required
+    page.goto(f"{base}/patients/{p}")
+    expect(page.locator(f"#observation-{oid}")).to_contain_text("90 days")
+    page.click(f"[aria-label='Entered in error: observation {oid}']")
+    expect(page.locator("h1")).to_contain_text(f"Mark the observation {oid} entered in error")
+    cons = page.locator(".consequences")
+    expect(cons).to_contain_text("Removes observation lung-nodule")
+    expect(cons).to_contain_text(f"encounter {enc}")
+    _shoot(page, shots, "observation-void")
+    page.click("button:has-text('Mark entered in error')")  # no reason: refused, nothing changed
+    expect(page.locator(".err")).to_contain_text("reason")
+    assert errors == ["Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"]
+    errors.clear()
+    assert reg.patient_record(p).to_dict()["observations"]
+    page.fill("#reason", "the nodule belongs to another patient")
+    page.click("button:has-text('Mark entered in error')")
+    expect(page.locator("p.ok")).to_contain_text("entered in error")
+    rec = reg.patient_record(p).to_dict()
+    assert rec["observations"] == [] and not any(e["id"] == enc for e in rec["encounters"])
+    hist = page.locator("ol.history")
+    expect(hist).to_contain_text(f"observation {oid}: entered in error")
+    expect(hist).to_contain_text(f"observation {oid}: corrected")
+    page.goto(f"{base}/patients/{p}")
+    expect(page.locator("#observations")).to_have_count(0)
+    assert not errors, errors

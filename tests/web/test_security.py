@@ -387,16 +387,61 @@ def test_lists_audit_the_patients_they_show(app):
     assert set(reg.audit_events(limit=1)[0].patients) == listed
 
 
-def test_unauthenticated_attempts_on_patient_urls_are_audited(sqlite_app):
-    c = client_for(sqlite_app, None)
+def test_unauthenticated_attempts_on_patient_urls_are_audited(sqlite_app, monkeypatch):
+    """The first request without a session per address, minute and action is audited at once (patient, route,
+    address); a second read in the same minute only raises the count; a write and another address are firsts."""
+    clock = _Clock(monkeypatch)
+    clock.now = clock.now.replace(second=0)
+    reg = sqlite_app.state.registry
+    c = _client(sqlite_app, "10.0.0.5")
     assert c.get("/api/v1/patients/DEMO-001").status_code == 401
+    assert c.get("/patients/DEMO-002").status_code == 303  # the same minute: counted, not a row of its own
+    assert c.post("/api/v1/patients/DEMO-003/events", json={}).status_code == 401  # a write: its own first
+    assert _client(sqlite_app, "10.0.0.6").get("/patients/DEMO-004").status_code == 303
+    ev = reg.audit_events(limit=3)
+    assert [(e.patient, e.username, e.action, e.outcome, e.remote_addr) for e in ev] == [
+        ("DEMO-004", None, "read", "denied", "10.0.0.6"), ("DEMO-003", None, "write", "denied", "10.0.0.5"),
+        ("DEMO-001", None, "read", "denied", "10.0.0.5")]
+    assert ev[2].resource == "GET /api/v1/patients/{pseudonym}"
+
+
+def test_anonymous_requests_make_a_bounded_number_of_audit_rows_with_their_count(app, monkeypatch):
+    """60 requests without a session from one address in one minute: one audit row at once, and one with the
+    other 59 once the minute is over (written by the next such request, or when an admin reads the trail).
+    The window's edges: 59.999999 s after its start is inside, 60 s is the next window.  The chain verifies
+    (``leiosurv users verify-audit`` exit 0)."""
+    from leiosurv.interfaces.cli import main
+
+    clock = _Clock(monkeypatch)
+    clock.now = clock.now.replace(second=0)
+    start = clock.now
+    reg = app.state.registry
+    c = _client(app, "10.0.0.9")
+    first = next((e.id for e in reg.audit_events(limit=1)), 0)
+    for k in range(60):
+        assert c.get(f"/api/v1/patients/DEMO-{k % 5 + 1:03d}").status_code == 401
+        if k == 58:
+            clock.now = start + dt.timedelta(seconds=59, microseconds=999999)
+    new = [e for e in reg.audit_events(limit=100) if e.id > first]
+    assert [(e.patient, e.remote_addr, e.outcome) for e in new] == [("DEMO-001", "10.0.0.9", "denied")]
+    clock.now = start + dt.timedelta(seconds=60)
     assert c.get("/patients/DEMO-002").status_code == 303
-    ev = sqlite_app.state.registry.audit_events(limit=2)
-    assert [(e.patient, e.username, e.action, e.outcome) for e in ev] == [
-        ("DEMO-002", None, "read", "denied"), ("DEMO-001", None, "read", "denied")]
-    assert ev[1].resource == "GET /api/v1/patients/{pseudonym}"
-
-
+    new = [e for e in reg.audit_events(limit=100) if e.id > first]
+    assert len(new) == 3
+    summary = new[1]
+    assert (summary.username, summary.action, summary.outcome, summary.remote_addr, summary.patient) == (
+        None, "read", "denied", "10.0.0.9", None)
+    stamp = f"{start:%Y-%m-%dT%H:%M:%S}Z to {start + dt.timedelta(seconds=60):%Y-%m-%dT%H:%M:%S}Z"
+    assert summary.resource == f"59 more requests without a session on patient URLs (60 in all) in the window {stamp}"
+    assert (new[0].patient, new[0].remote_addr) == ("DEMO-002", "10.0.0.9")  # the new minute's first
+    # five more; the minute ends with no further anonymous request: the admin's read of the trail closes it
+    for _ in range(5):
+        c.get("/patients/DEMO-003")
+    clock.now += dt.timedelta(seconds=60)
+    rows = _client(app, role="admin").get("/api/v1/audit", params={"limit": 5}).json()
+    assert rows[0]["resource"].startswith("5 more requests without a session on patient URLs (6 in all)")
+    assert reg.verify_audit().problems == []
+    assert main(["users", "--db", reg.url, "verify-audit"]) == 0
 def test_admin_reads_of_the_audit_trail_and_users_are_audited(sqlite_app):
     c = client_for(sqlite_app, "admin")
     reg = sqlite_app.state.registry

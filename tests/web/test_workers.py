@@ -149,3 +149,27 @@ def test_a_write_through_one_process_shows_on_the_others_dashboard_at_once(two_s
     assert r.status_code in (200, 201), r.text
     after = on_b.get("/api/v1/dashboard", params={"as_of": TODAY}).json()  # within the cache's 5 s
     assert p not in [x["patient"] for k in ("overdue", "due", "gaps") for x in after[k]]
+
+
+def test_anonymous_requests_through_both_processes_share_one_count(two_servers):
+    """Requests without a session on patient URLs, alternately through both processes within one minute: one
+    audit row at once (the first), and, when the minute is closed, one row with the other 19: the count is in
+    the database, not in a process."""
+    import datetime as dt
+
+    from leiosurv.registry import Registry
+
+    httpx, (a, b), db = two_servers
+    if dt.datetime.now(dt.UTC).second >= 45:  # all 20 requests inside one minute
+        time.sleep(61 - dt.datetime.now(dt.UTC).second)
+    reg = Registry(db)
+    last = next((e.id for e in reg.audit_events(limit=1)), 0)
+    for i in range(20):
+        assert httpx.get((a, b)[i % 2] + f"/api/v1/patients/DEMO-00{i % 3 + 1}", timeout=30).status_code == 401
+    new = [e for e in reg.audit_events(limit=50) if e.id > last]
+    assert [(e.username, e.patient, e.outcome) for e in new] == [(None, "DEMO-001", "denied")]
+    assert reg.close_anonymous_windows(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)) == 1
+    summary = reg.audit_events(limit=1)[0]
+    assert summary.resource.startswith("19 more requests without a session on patient URLs (20 in all)")
+    assert reg.verify_audit().problems == []
+    reg.close()

@@ -272,6 +272,67 @@ def login_failure(conn: Connection, keys: list[str], *, now: _dt.datetime, windo
     conn.execute(sa.delete(t).where(t.c.last_at < now - forget))
 
 
+#: the window in which requests without a session from one address are counted, not audited one by one
+ANONYMOUS_WINDOW = _dt.timedelta(minutes=1)
+_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
+
+
+def window_start(now: _dt.datetime, window: _dt.timedelta = ANONYMOUS_WINDOW) -> _dt.datetime:
+    """The start of the window holding *now* (UTC; windows follow each other from 2000-01-01 00:00)."""
+    t = _aware(now)
+    return t - (t - _EPOCH) % window
+
+
+def anonymous_attempt(conn: Connection, *, address: str | None, action: str, resource: str, patient: str | None,
+                      now: _dt.datetime, window: _dt.timedelta = ANONYMOUS_WINDOW) -> int:
+    """Count one request without a session on a patient URL; audit it if it is the first of its window.
+
+    Per client address, window (:func:`window_start`) and *action*, the first request is audited at once (who:
+    nobody; *resource*, *patient*, address, outcome ``denied``), the others only raise the count in
+    ``anonymous_attempt``.  Windows that are over are closed first (:func:`close_anonymous_windows`), all in
+    this transaction.  Returns the request's number in its window (1: audited one by one).
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    t = T.anonymous_attempt
+    start = window_start(now, window)
+    if conn.dialect.name == "sqlite":
+        _lock_audit(conn)  # SQLite: the write lock first, as every audit writer takes it
+    close_anonymous_windows(conn, now=now, window=window)
+    insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    ins = insert(t).values(address=(address or "")[:64], window_start=start, action=action, attempts=1)
+    n = conn.execute(ins.on_conflict_do_update(index_elements=[t.c.address, t.c.window_start, t.c.action],
+                                               set_={"attempts": t.c.attempts + 1}).returning(t.c.attempts)
+                     ).scalar_one()
+    if n == 1:
+        append_audit(conn, username=None, role=None, action=action, resource=resource, patient=patient,
+                     remote_addr=address, outcome="denied")
+    return int(n)
+
+
+def close_anonymous_windows(conn: Connection, *, now: _dt.datetime,
+                            window: _dt.timedelta = ANONYMOUS_WINDOW) -> int:
+    """Move the counts of windows that are over to the audit trail: one row per address, window and action
+    whose count is above 1, saying how many requests followed the one audited; the counts are removed in the
+    same transaction (taken with ``DELETE ... RETURNING``, so two server processes never write one twice).
+    Returns the number of audit rows written."""
+    t = T.anonymous_attempt
+    if conn.dialect.name == "sqlite":
+        _lock_audit(conn)
+    done = conn.execute(sa.delete(t).where(t.c.window_start < window_start(now, window))
+                        .returning(t.c.address, t.c.window_start, t.c.action, t.c.attempts)).all()
+    rows = sorted((r for r in done if r.attempts > 1), key=lambda r: (_aware(r.window_start), r.address, r.action))
+    for r in rows:
+        start = _aware(r.window_start)
+        more = r.attempts - 1
+        append_audit(conn, username=None, role=None, action=r.action,
+                     resource=(f"{more} more request{'s' if more != 1 else ''} without a session on patient URLs "
+                               f"({r.attempts} in all) in the window {start:%Y-%m-%dT%H:%M:%S}Z to "
+                               f"{start + window:%Y-%m-%dT%H:%M:%S}Z"),
+                     remote_addr=r.address or None, outcome="denied")
+    return len(rows)
+
+
 def login_clear(conn: Connection, keys: list[str]) -> None:
     """Forget the failed sign-ins under *keys* (after a successful sign-in)."""
     conn.execute(sa.delete(T.login_throttle).where(T.login_throttle.c.key.in_(keys)))
@@ -289,27 +350,13 @@ def audit_events(conn: Connection, *, limit: int = 200, offset: int = 0, patient
     return [_event(r) for r in conn.execute(q)]
 
 
-def natural_order(conn: Connection, col):
-    """SQL text whose order is the natural order of *col* (runs of digits compared as numbers).
-
-    SQLite: the function ``leiosurv_natural`` (``registry._db.natural_text``, registered on every
-    connection); PostgreSQL: the same padding with ``regexp_replace`` (each run of digits prefixed with
-    zeros, then cut to its last ``NATURAL_DIGITS`` digits unless it was longer).
-    """
-    from leiosurv.registry._db import NATURAL_DIGITS
-
-    if conn.dialect.name == "sqlite":
-        return sa.func.leiosurv_natural(col)
-    padded = sa.func.regexp_replace(col, r"(\d+)", "0" * NATURAL_DIGITS + r"\1", "g")
-    return sa.func.regexp_replace(padded, rf"0*(\d{{{NATURAL_DIGITS}}})", r"\1", "g")
-
-
 def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset: int = 0,
                   identified: bool = False, synthetic: bool | None = None) -> tuple[int, list[PatientSummary]]:
     """Patients whose pseudonym (or, with *identified*, name or birth date) contains *query*; (total, page).
 
     Published and other real cases first, then synthetic ones, each in natural order of
-    pseudonym (:func:`natural_order`: ``SYN-1-2`` before ``SYN-1-10``).
+    pseudonym (``SYN-1-2`` before ``SYN-1-10``): the stored key ``patient.sort_key``
+    (:func:`leiosurv.registry._db.natural_key`), read in the order of the index ``ix_patient_sort``.
     """
     p, i, t, e = T.patient, T.patient_identity, T.tumour, T.event
     q = (query or "").strip().lower()[:64]
@@ -324,7 +371,7 @@ def find_patients(conn: Connection, query: str = "", *, limit: int = 50, offset:
     if synthetic is not None:
         where.append(p.c.synthetic == synthetic)
     total = conn.execute(sa.select(sa.func.count()).select_from(base).where(*where)).scalar_one()
-    key = natural_order(conn, sa.func.lower(p.c.pseudonym))
+    key = p.c.sort_key
     ids = (sa.select(p.c.id, p.c.pseudonym, p.c.sex, p.c.synthetic, i.c.name, i.c.birth_date, key.label("k"))
            .select_from(base).where(*where).order_by(p.c.synthetic, key, p.c.pseudonym).limit(limit).offset(offset)
            .subquery())

@@ -92,15 +92,27 @@ NATURAL_DIGITS = 10
 def natural_text(text: str | None) -> str | None:
     """*text* with each run of digits zero-padded to :data:`NATURAL_DIGITS`, so that text order is natural order
     (``SYN-1-2`` -> ``SYN-0000000001-0000000002``, before ``SYN-0000000001-0000000010``).
-
-    SQLite calls it as the SQL function ``leiosurv_natural``; PostgreSQL computes the same text with two
-    ``regexp_replace`` (``registry._access.natural_order``; tests/web/test_pages.py checks both databases).
     """
     return None if text is None else re.sub(r"\d+", lambda m: m.group().zfill(NATURAL_DIGITS), text)
 
 
+#: room for the :func:`natural_key` of any pseudonym of 64 characters: at most 32 runs of digits, each padded to
+#: 10, between 32 other characters, each of which lower case may make two (``İ``): 320 + 64 = 384
+SORT_KEY_CHARS = 400
+
+
+def natural_key(pseudonym: str) -> str:
+    """The patient list's sort key of *pseudonym*: its lower case with each run of digits zero-padded
+    (:func:`natural_text`), so ``SYN-1-2`` sorts before ``SYN-1-10`` and ``syn-3`` between them.
+
+    Stored in ``patient.sort_key`` (migration 0012) by the registry's one write path when a patient is added
+    or its pseudonym corrected, and indexed with the synthetic flag, so a page of the list is read in index
+    order on both databases instead of sorting every patient.
+    """
+    return natural_text(pseudonym.lower()) or ""
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy event signature
-    dbapi_conn.create_function("leiosurv_natural", 1, natural_text, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")

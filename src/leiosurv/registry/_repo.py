@@ -47,6 +47,8 @@ def _message(orig: BaseException) -> str:
             return msg
     if "UNIQUE constraint failed: event.patient_id" in text:
         return _CONSTRAINT_TEXT["uq_event_one_death"]
+    if "UNIQUE constraint failed: patient.pseudonym" in text:  # SQLite names the column, not the constraint
+        return _CONSTRAINT_TEXT["uq_patient_pseudonym"]
     m = re.search(r"(ck_\w+)", text)
     if m:
         return f"check constraint {m.group(1)} failed"

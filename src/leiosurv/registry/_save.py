@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from leiosurv.exceptions import RegistryError
 from leiosurv.registry import _repo
 from leiosurv.registry import _tables as T
+from leiosurv.registry._db import natural_key
 from leiosurv.registry._plan import (
     Assessment,
     Chart,
@@ -195,8 +196,9 @@ def save(conn: Connection, pairs: Sequence[tuple[Chart | None, Chart]], *, where
     ids = _Ids()
     new_p = [after for before, after in pairs if isinstance(after.patient.id, New)]
     if new_p:
-        got = _insert(conn, T.patient, [dict(pseudonym=c.patient.pseudonym, sex=c.patient.sex,
-                                             synthetic=c.patient.synthetic, note=c.patient.note) for c in new_p],
+        got = _insert(conn, T.patient, [dict(pseudonym=c.patient.pseudonym, sort_key=natural_key(c.patient.pseudonym),
+                                             sex=c.patient.sex, synthetic=c.patient.synthetic, note=c.patient.note)
+                                        for c in new_p],
                       where or f"patient {new_p[0].patient.pseudonym!r}")
         for c, i in zip(new_p, got, strict=True):
             ids.new[c.patient.id] = i  # type: ignore[index]
@@ -206,8 +208,10 @@ def save(conn: Connection, pairs: Sequence[tuple[Chart | None, Chart]], *, where
             with _repo.translate_errors(where or "patient identity"):
                 conn.execute(sa.insert(T.patient_identity), ident)
     pid_of = {id(after): ids(after.patient.id) for _b, after in pairs}
-    changed_p = [dict(b_id=after.patient.id, sex=after.patient.sex, synthetic=after.patient.synthetic,
-                      note=after.patient.note)
+    # the sort key is written with the pseudonym, here and at the insert above: nowhere else
+    changed_p = [dict(b_id=after.patient.id, pseudonym=after.patient.pseudonym,
+                      sort_key=natural_key(after.patient.pseudonym), sex=after.patient.sex,
+                      synthetic=after.patient.synthetic, note=after.patient.note)
                  for before, after in pairs if before is not None and before.patient is not after.patient]
     if changed_p:
         with _repo.translate_errors(where or "patient"):

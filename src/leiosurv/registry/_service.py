@@ -336,7 +336,7 @@ class Registry:
         patient : str
             The patient's pseudonym.
         table : str
-            ``patient`` (sex, note), ``identity`` (name, birth_date), ``tumour`` (a tumour's label, by
+            ``patient`` (pseudonym, sex, note), ``identity`` (name, birth_date), ``tumour`` (a tumour's label, by
             *record* id), ``treatment``, ``event``, ``observation`` or ``encounter``.
         record : int, optional
             The record's id (as :meth:`timeline` and :meth:`patient_record` show it); not for
@@ -395,7 +395,8 @@ class Registry:
                     self.void(patient, table, record, reason=reason, by=by, as_of=as_of, conn=c)
                 from leiosurv.registry._export import patient_record
 
-                out = PatientRecord.model_validate(patient_record(c, patient))
+                renamed = changes.get("pseudonym") if action == "correct" and table == "patient" else None
+                out = PatientRecord.model_validate(patient_record(c, renamed or patient))
                 raise _RolledBack()
         except _RolledBack:
             assert out is not None
@@ -630,6 +631,25 @@ class Registry:
         with self.engine.begin() as c:
             _access.login_failure(c, keys, now=now, window=window, forget=forget)
 
+    def anonymous_attempt(self, *, address: str | None, action: str, resource: str, patient: str | None = None,
+                          now: _dt.datetime | None = None) -> int:
+        """Count one request without a session on a patient URL: the first per address, minute and action is
+        audited at once, the others as one audit row with their number once the minute is over (see
+        :func:`_access.anonymous_attempt`).  Returns the request's number in its minute."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            return _access.anonymous_attempt(c, address=address, action=action, resource=resource,
+                                             patient=patient, now=now or _dt.datetime.now(_dt.UTC))
+
+    def close_anonymous_windows(self, now: _dt.datetime | None = None) -> int:
+        """Write the counts of the anonymous requests of every minute that is over to the audit trail (one row
+        each, saying how many); returns the number of rows written."""
+        from leiosurv.registry import _access
+
+        with self.engine.begin() as c:
+            return _access.close_anonymous_windows(c, now=now or _dt.datetime.now(_dt.UTC))
+
     def login_clear(self, keys: list[str]) -> None:
         """Forget the failed sign-ins under *keys*."""
         from leiosurv.registry import _access
@@ -791,7 +811,7 @@ def add_encounter(chart: Chart, *, date, modality_class: str = "clinical", kind:
 
 
 _CORRECTABLE = {
-    "patient": ("sex", "note"),
+    "patient": ("pseudonym", "sex", "note"),
     "tumour": ("label",),
     "treatment": ("kind", "date", "end_date", "margin_status", "agent", "note"),
     "event": ("kind", "date", "site", "cause", "note"),
@@ -846,6 +866,12 @@ def correct_record(chart: Chart, table: str, record: int | None, changes: dict, 
     if table == "patient":
         if "sex" in vals:
             _choice(vals["sex"], T.SEXES, "sex")
+        if "pseudonym" in vals:
+            if not isinstance(vals["pseudonym"], str) or not vals["pseudonym"].strip():
+                raise RegistryError("pseudonym: must be a non-empty text", field="pseudonym")
+            _text(vals["pseudonym"], "patient.pseudonym", "pseudonym")
+        if "note" in vals:
+            _text(vals["note"], "patient.note", "note")
         old = chart.patient
         return _plan.correct(chart, old, dataclasses.replace(old, **vals), reason=reason, by=by, on=as_of,
                              as_of=as_of)

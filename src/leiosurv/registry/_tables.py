@@ -22,8 +22,8 @@ __all__ = [
     "metadata", "patient", "patient_identity", "tumour", "assessment", "treatment", "event",
     "observation", "encounter", "SEXES", "DEPTHS", "TREATMENT_KINDS", "MARGIN_STATUSES", "EVENT_KINDS",
     "METASTASIS_SITES", "OBSERVATION_STATUSES", "ENCOUNTER_ORIGINS", "ENCOUNTER_STATUSES", "MODALITY_CLASSES",
-    "app_user", "audit_event", "login_throttle", "record_history", "identity_history", "HISTORY_ACTIONS",
-    "HISTORY_TABLES", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES", "study_run",
+    "app_user", "audit_event", "login_throttle", "anonymous_attempt", "record_history", "identity_history",
+    "HISTORY_ACTIONS", "HISTORY_TABLES", "ROLES", "AUDIT_ACTIONS", "AUDIT_OUTCOMES", "study_run",
     "study_run_file",
 ]
 
@@ -77,8 +77,11 @@ patient = sa.Table(
     sa.Column("sex", sa.String(8), nullable=False, server_default="unknown"),
     sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("note", sa.Text),
+    # the patient list's order: registry._db.natural_key(pseudonym), written with the pseudonym (migration 0012)
+    sa.Column("sort_key", sa.String(400), nullable=False),
     sa.CheckConstraint(_in("sex", SEXES), name="sex"),
     sa.CheckConstraint("length(pseudonym) > 0", name="pseudonym_nonempty"),
+    sa.Index("ix_patient_sort", "synthetic", "sort_key", "pseudonym"),
 )
 
 patient_identity = sa.Table(
@@ -287,6 +290,17 @@ login_throttle = sa.Table(  # failed sign-ins per key ("user|address" or "addres
     sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("failures >= 0", name="failures"),
+)
+
+# requests without a session on patient URLs, counted per address, window and action (migration 0013): the
+# first of a window is audited at once, the rest as one audit row with their number when the window is closed
+anonymous_attempt = sa.Table(
+    "anonymous_attempt", metadata,
+    sa.Column("address", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("action", sa.String(16), primary_key=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.CheckConstraint("attempts >= 1", name="attempts"),
 )
 
 

@@ -28,7 +28,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leiosurv import __version__
 from leiosurv.exceptions import FindingsError, LeiosurvError, NotFoundError, RegistryError
-from leiosurv.interfaces.web._deps import CsrfFailed, Forbidden, LoginRequired, attempted, audit, route_of, session_of
+from leiosurv.interfaces.web._deps import (
+    CsrfFailed,
+    Forbidden,
+    LoginRequired,
+    audit,
+    audit_anonymous,
+    route_of,
+    session_of,
+)
 from leiosurv.interfaces.web._security import COOKIE, SECURITY_HEADERS, SessionCodec
 from leiosurv.interfaces.web._settings import Settings
 from leiosurv.registry import Registry
@@ -171,8 +179,8 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     def _login(request: Request, exc: LoginRequired):
         if "pseudonym" in request.path_params:  # an attempt on a patient's record without a session
-            audit(request, None, attempted(request), f"{request.method} {route_of(request)}",
-                  patient=str(request.path_params["pseudonym"])[:64], outcome="denied")
+            audit_anonymous(request, f"{request.method} {route_of(request)}",
+                            str(request.path_params["pseudonym"])[:64])
         if _is_api(request):
             return _err(401, "not signed in: POST /api/v1/session with username and password first")
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -16,12 +16,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from leiosurv.interfaces.web import _security
 from leiosurv.interfaces.web._security import COOKIE, SessionCodec, new_token
 from leiosurv.registry import Registry
 
 __all__ = ["RegistryDep", "SessionUser", "CurrentUser", "ClinicianDep", "ResearcherDep", "AdminDep",
            "LoginRequired", "Forbidden", "CsrfFailed", "audit", "attempted", "session_of", "client_addr",
-           "check_csrf", "route_of"]
+           "check_csrf", "route_of", "audit_anonymous"]
 
 
 class LoginRequired(Exception):
@@ -132,6 +133,15 @@ def audit(request: Request, user: SessionUser | None, action: str, resource: str
     reg.audit(username=user.username if user else username, role=user.role if user else role, action=action,
               resource=resource, patient=patient, remote_addr=client_addr(request), outcome=outcome,
               patients=patients)
+
+
+def audit_anonymous(request: Request, resource: str, patient: str | None) -> None:
+    """Audit a request without a session on a patient URL, bounded: the registry counts such requests per
+    address and minute in the database (every server process shares the count) and audits the first at once,
+    the rest as one row with their number when the minute is over (``Registry.anonymous_attempt``)."""
+    reg: Registry = request.app.state.registry
+    reg.anonymous_attempt(address=client_addr(request), action=attempted(request), resource=resource,
+                          patient=patient, now=_security.utcnow())
 
 
 def check_csrf(request: Request, token: str | None) -> None:

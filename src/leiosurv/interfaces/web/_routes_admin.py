@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
 from leiosurv.exceptions import InputError, LeiosurvError, NotFoundError
+from leiosurv.interfaces.web import _security
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import AdminDep, RegistryDep, api_csrf, audit, check_csrf
 from leiosurv.interfaces.web._schemas import UserCreate, UserOut, UserUpdate
@@ -88,6 +89,7 @@ Offset = Query(0, ge=0, le=10**9)
 @router.get("/admin/audit", include_in_schema=False)
 def audit_page(request: Request, user: AdminDep, reg: RegistryDep, limit: int = Limit, offset: int = Offset,
                patient: str | None = Query(None, max_length=64)):
+    reg.close_anonymous_windows(_security.utcnow())  # the counts of anonymous requests of every minute that is over
     rows = reg.audit_events(limit=limit, offset=offset, patient=patient or None)
     audit(request, user, "admin", "audit trail read", patient=patient or None)
     return templates.TemplateResponse(request, "audit.html", {"rows": rows, "patient": patient or "",
@@ -132,6 +134,7 @@ def api_audit(request: Request, user: AdminDep, reg: RegistryDep, limit: int = L
               patient: str | None = Query(None, max_length=64)) -> list[AuditEvent]:
     """The audit trail, newest first (append-only and hash-chained: the database refuses changes, and
     ``leiosurv users verify-audit`` finds rows changed behind its back).  Times are UTC."""
+    reg.close_anonymous_windows(_security.utcnow())  # the counts of anonymous requests of every minute that is over
     rows = reg.audit_events(limit=limit, offset=offset, patient=patient)
     audit(request, user, "admin", "audit trail read", patient=patient)
     return rows

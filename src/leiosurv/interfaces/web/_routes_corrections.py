@@ -12,16 +12,18 @@ read and write is audited with the patient's pseudonym.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from leiosurv.exceptions import LeiosurvError, NotFoundError
+from leiosurv.exceptions import LeiosurvError, NotFoundError, RegistryError
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, check_csrf
 from leiosurv.interfaces.web._routes_patients import audited
+from leiosurv.interfaces.web._schemas import PSEUDONYM_PATTERN
 from leiosurv.registry import CORRECTABLE, EncounterRecord, HistoryEntry, Identity, PatientRecord, Registry
 
 router = APIRouter()
@@ -111,7 +113,7 @@ def describe(before: PatientRecord, after: PatientRecord) -> list[str]:
             a, b = getattr(i0, k), getattr(i1, k)
             if a != b:
                 out.append(f"Identity: {k.replace('_', ' ')} {_shown(a)} becomes {_shown(b)}.")
-    for k in ("sex", "note"):
+    for k in ("pseudonym", "sex", "note"):
         a, b = getattr(before.patient, k), getattr(after.patient, k)
         if a != b:
             out.append(f"Patient: {k} {_shown(a)} becomes {_shown(b)}.")
@@ -171,9 +173,23 @@ def _preview(request: Request, reg: Registry, user, p: str, action: str, table: 
              reason: str, changes: dict) -> list[str]:
     as_of = request.app.state.settings.as_of()
     with audited(request, user, "read", f"{action} preview", p):
+        _check_pseudonym(table, changes)  # a refusal is audited as invalid, as the registry's are
         before = reg.patient_record(p)
         after = reg.preview(p, action, table, record, reason=reason, by=user.username, as_of=as_of, **changes)
     return describe(before, after)
+
+
+def _check_pseudonym(table: str, changes: dict) -> None:
+    """A corrected pseudonym keeps the shape the app registers (it is part of every patient URL)."""
+    if table == "patient" and "pseudonym" in changes and not re.fullmatch(PSEUDONYM_PATTERN,
+                                                                           str(changes["pseudonym"] or "")):
+        raise RegistryError("pseudonym: letters, digits, '.', '_' and '-' (starting with a letter or digit), "
+                            "at most 64 characters", field="pseudonym")
+
+
+def renamed(p: str, table: str, changes: dict) -> str:
+    """The patient's pseudonym after a correction of *changes* to *table*."""
+    return str(changes["pseudonym"]) if table == "patient" and changes.get("pseudonym") else p
 
 
 def _apply(request: Request, reg: Registry, user, p: str, action: str, table: str, record: int | None,
@@ -182,12 +198,13 @@ def _apply(request: Request, reg: Registry, user, p: str, action: str, table: st
     as_of = request.app.state.settings.as_of()
     before = reg.patient_record(p)
     with audited(request, user, "write", "correction" if action == "correct" else "void", p):
+        _check_pseudonym(table, changes)
         if action == "correct":
             reg.correct(p, table, record, reason=reason, by=user.username, as_of=as_of, **changes)
         else:
             assert record is not None
             reg.void(p, table, record, reason=reason, by=user.username, as_of=as_of)
-    return describe(before, reg.patient_record(p))
+    return describe(before, reg.patient_record(renamed(p, table, changes)))
 
 
 # --- the API --------------------------------------------------------------------------------------------
@@ -270,8 +287,10 @@ def _ctx(request: Request, p: str, table: str, record: int | None, current: dict
             **kw, **page_context(request)}
 
 
-def _errors(exc: Exception) -> dict[str, str]:
-    return {getattr(exc, "field", None) or "_form": str(exc)}
+def _errors(exc: Exception, fields: tuple[str, ...] = ()) -> dict[str, str]:
+    """The error next to its form field, or above the form when it names no field of the form."""
+    field = getattr(exc, "field", None)
+    return {field if field in (*fields, "reason") else "_form": str(exc)}
 
 
 @router.get("/patients/{pseudonym}/correct", include_in_schema=False)
@@ -301,13 +320,15 @@ async def correct_post(request: Request, user: ClinicianDep, reg: RegistryDep, p
             raise LeiosurvError("nothing changed: change at least one field")
         if form.get("step") == "apply":
             _apply(request, reg, user, pseudonym, "correct", table, record, reason, changes)
-            return RedirectResponse(f"/patients/{pseudonym}/history?done=corrected", status_code=303)
+            return RedirectResponse(f"/patients/{renamed(pseudonym, table, changes)}/history?done=corrected",
+                                    status_code=303)
         consequences = _preview(request, reg, user, pseudonym, "correct", table, record, reason, changes)
     except NotFoundError:
         raise
     except LeiosurvError as exc:
         return templates.TemplateResponse(request, "correct.html", {**ctx, "step": "edit",
-                                                                    "errors": _errors(exc)}, status_code=422)
+                                                                    "errors": _errors(exc, CORRECTABLE[table])},
+                                          status_code=422)
     return templates.TemplateResponse(request, "correct.html", {**ctx, "step": "confirm",
                                                                 "consequences": consequences})
 

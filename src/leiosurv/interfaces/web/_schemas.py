@@ -23,7 +23,9 @@ from leiosurv.study import StudyResult
 _CFG = ConfigDict(extra="forbid")
 # a response holds every field, those with a default too: the schema says so (the registry's models have defaults)
 _OUT = ConfigDict(json_schema_serialization_defaults_required=True)
-Pseudonym = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: the pseudonyms the app registers (and a correction may give): part of every patient URL
+PSEUDONYM_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+Pseudonym = Field(min_length=1, max_length=64, pattern=rf"^{PSEUDONYM_PATTERN}$")
 Label = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # the days a request may name as "today" (as_of): wide enough for any record, narrow enough that the date
 # arithmetic of plans and alerts (years ahead and behind) never leaves the calendar (a 422, never a 500)
