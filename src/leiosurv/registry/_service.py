@@ -372,8 +372,9 @@ class Registry:
                 as_of: _dt.date | None = None, **changes) -> PatientRecord:
         """The patient's record as :meth:`correct` (*action* ``correct``), :meth:`void` (``void``) or
         :meth:`reschedule` (``reschedule``, *table* ``encounter``, *changes* ``plan_item``, ``date`` and
-        optionally ``tumour``) would leave it, a :class:`PatientRecord` as :meth:`patient_record` gives the record before; nothing is written (the change
-        is made and rolled back, so the same rules and the same plan state machine decide)."""
+        optionally ``tumour``) would leave it, a :class:`PatientRecord` as :meth:`patient_record` gives the record
+        before; nothing is written (the change is made and rolled back, so the same rules and the same plan state
+        machine decide)."""
         if action not in ("correct", "void", "reschedule"):
             raise RegistryError(f"action: must be correct, void or reschedule (got {str(action)[:20]!r})",
                                 field="action")
