@@ -137,19 +137,24 @@ def dashboard_page(request: Request, user: ClinicianDep, reg: RegistryDep, as_of
         "error": request.query_params.get("error"), **page_context(request)})
 
 
-@router.post("/dashboard/record", include_in_schema=False)
-async def dashboard_record(request: Request, user: ClinicianDep, reg: RegistryDep):
-    """A planned encounter done or missed, from its row of the work list; back to the same list."""
-    from leiosurv.interfaces.web._routes_patients import audited, record_encounter
-
+async def row_form(request: Request) -> tuple[dict[str, str], str, str, str]:
+    """A work-list row's form, its CSRF token checked: the fields, the list to return to (a work-list URL
+    only), the separator its query takes next, and the patient."""
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
     v = {k: str(x).strip() for k, x in form.items()}
     back = v.get("back", "/dashboard")
     if not back.startswith("/dashboard"):
         back = "/dashboard"
-    patient = v.get("patient", "")[:64]
-    sep = "&" if "?" in back else "?"
+    return v, back, "&" if "?" in back else "?", v.get("patient", "")[:64]
+
+
+@router.post("/dashboard/record", include_in_schema=False)
+async def dashboard_record(request: Request, user: ClinicianDep, reg: RegistryDep):
+    """A planned encounter done or missed, from its row of the work list; back to the same list."""
+    from leiosurv.interfaces.web._routes_patients import audited, record_encounter
+
+    v, back, sep, patient = await row_form(request)
     try:
         body = EncounterCreate(date=v.get("date") or "", status=v.get("status") or "done",
                                tumour=v.get("tumour") or None, plan_item=v.get("plan_item") or None)

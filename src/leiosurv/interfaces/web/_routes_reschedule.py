@@ -22,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leiosurv.exceptions import LeiosurvError
 from leiosurv.interfaces.web._app import page_context, templates
-from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, audit, check_csrf
+from leiosurv.interfaces.web._deps import ClinicianDep, RegistryDep, api_csrf, audit
 from leiosurv.interfaces.web._routes_corrections import ChangeOut, describe
+from leiosurv.interfaces.web._routes_dashboard import row_form
 from leiosurv.interfaces.web._routes_patients import audited
-from leiosurv.registry import Registry
+from leiosurv.registry import PatientRecord, Registry
 
 router = APIRouter()
 PseudonymPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -48,30 +49,30 @@ def _changes(body: RescheduleIn) -> dict:
     return {"plan_item": body.plan_item, "date": body.date, **({"tumour": body.tumour} if body.tumour else {})}
 
 
-def _preview(request: Request, reg: Registry, user, p: str, body: RescheduleIn) -> tuple[dict, dict]:
+def _preview(request: Request, reg: Registry, user, p: str, body: RescheduleIn) -> tuple[PatientRecord, PatientRecord]:
     """The patient's record now and as the reschedule would leave it (nothing written)."""
     as_of = request.app.state.settings.as_of()
     with audited(request, user, "read", "reschedule preview", p):
-        before = reg.patient_record(p).to_dict()
+        before = reg.patient_record(p)
         after = reg.preview(p, "reschedule", "encounter", reason=body.reason, by=user.username, as_of=as_of,
-                            **_changes(body)).to_dict()
+                            **_changes(body))
     return before, after
 
 
-def _apply(request: Request, reg: Registry, user, p: str, body: RescheduleIn) -> tuple[dict, dict]:
+def _apply(request: Request, reg: Registry, user, p: str, body: RescheduleIn) -> tuple[PatientRecord, PatientRecord]:
     """Reschedule; the record before and after."""
     as_of = request.app.state.settings.as_of()
-    before = reg.patient_record(p).to_dict()
+    before = reg.patient_record(p)
     with audited(request, user, "write", "reschedule", p):
         reg.reschedule(p, body.plan_item, body.date, tumour=body.tumour, reason=body.reason, by=user.username,
                        as_of=as_of)
-    return before, reg.patient_record(p).to_dict()
+    return before, reg.patient_record(p)
 
 
-def _moved(before: dict, after: dict) -> tuple[dict, dict]:
-    """The encounter the reschedule moved: its version before and after."""
-    old = {e["id"]: e for e in before["encounters"]}
-    new = next(e for e in after["encounters"] if e["id"] in old and old[e["id"]] != e)
+def _moved(before: PatientRecord, after: PatientRecord) -> tuple[dict, dict]:
+    """The encounter the reschedule moved: its version before and after (as the templates read them)."""
+    old = {e["id"]: e for e in before.to_dict()["encounters"]}
+    new = next(e for e in after.to_dict()["encounters"] if e["id"] in old and old[e["id"]] != e)
     return old[new["id"]], new
 
 
@@ -102,14 +103,7 @@ def api_reschedule(request: Request, body: RescheduleIn, user: ClinicianDep, reg
 @router.post("/dashboard/reschedule", include_in_schema=False)
 async def dashboard_reschedule(request: Request, user: ClinicianDep, reg: RegistryDep):
     """Step ``review`` (the row's form): the confirmation page; step ``apply``: reschedule, back to the list."""
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
-    v = {k: str(x).strip() for k, x in form.items()}
-    back = v.get("back", "/dashboard")
-    if not back.startswith("/dashboard"):
-        back = "/dashboard"
-    sep = "&" if "?" in back else "?"
-    patient = v.get("patient", "")[:64]
+    v, back, sep, patient = await row_form(request)
     item = v.get("plan_item", "")
     try:
         body = RescheduleIn(plan_item=item, tumour=v.get("tumour") or None, date=v.get("date", ""),
@@ -133,7 +127,7 @@ async def dashboard_reschedule(request: Request, user: ClinicianDep, reg: Regist
         msg = str(exc).splitlines()[0][:300]
         return RedirectResponse(f"{back}{sep}{urlencode({'error': f'{patient} {item}: {msg}'})}", status_code=303)
     old, new = _moved(before, after)
-    ident = before.get("identity") or {}
+    ident = before.to_dict().get("identity") or {}
     return templates.TemplateResponse(request, "reschedule.html", {
         "p": patient, "ident": ident, "old": old, "new": new, "body": body, "back": back,
         "consequences": describe(before, after), **page_context(request)})
