@@ -156,7 +156,7 @@ def test_observation_corrected_and_entered_in_error(server, browser, shots):  # 
     base, app = server
     reg = app.state.registry
     today = dt.date.today()
-    p = "P-BR02"
+    p = "P-BR03"
     reg.add_patient(p, sex="male", name="Olof Berg", birth_date="1948-06-07")
     oid = reg.add_observation(p, "lung-nodule", "6 mm nodule, right lower lobe", today - dt.timedelta(days=200), 180,
                               site="lung", as_of=today)
