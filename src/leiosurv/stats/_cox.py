@@ -102,20 +102,28 @@ class CoxData:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
             return self._derivatives(b)
 
-    def _derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def _event_terms(self, b: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray,
+                                                    np.ndarray]:
+        """At ``b``: ``eta = x'b``, its maximum (``shift``), ``e = w exp(eta - shift)``, the event rows, and
+        per event term ``r`` (one per event, ``r = 0..d-1`` at each time) ``S0_r = R0 - f_r D0`` and
+        ``xbar_r = (R1 - f_r D1) / S0_r`` (risk sums ``R``, sums over the time's events ``D``)."""
         eta = self.x @ b
         shift = float(eta.max())
         e = self.w * np.exp(eta - shift)
         ex = e[:, None] * self.x
         r0, r1 = self._risk_sums(e, ex)
         rows = np.flatnonzero(self.event)
-        k, f, a = self.k_of_death, self.frac, self.wtave
+        k, f = self.k_of_death, self.frac
         d0 = np.bincount(k, weights=e[rows], minlength=self.tk.size)
         d1 = np.zeros_like(r1)
         np.add.at(d1, k, ex[rows])
-        s0r = r0[k] - f * d0[k]  # one term per event (r = 0..d-1 at each time)
-        s1r = r1[k] - f[:, None] * d1[k]
-        xbar = s1r / s0r[:, None]
+        s0r = r0[k] - f * d0[k]
+        xbar = (r1[k] - f[:, None] * d1[k]) / s0r[:, None]
+        return eta, shift, e, rows, s0r, xbar
+
+    def _derivatives(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        eta, shift, e, rows, s0r, xbar = self._event_terms(b)
+        k, f, a = self.k_of_death, self.frac, self.wtave
         wr = self.w[rows]
         loglik = float(wr @ eta[rows] - a @ (np.log(s0r) + shift))
         score = wr @ self.x[rows] - a @ xbar
@@ -139,19 +147,9 @@ class CoxData:
         variance).  The sums over the event times a row is at risk for are cumulative sums.
         """
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            eta = self.x @ b
-            shift = float(eta.max())
-            e = self.w * np.exp(eta - shift)
-            ex = e[:, None] * self.x
-            r0, r1 = self._risk_sums(e, ex)
-            rows = np.flatnonzero(self.event)
+            eta, shift, _, rows, s0r, xbar = self._event_terms(b)
             k, f, a = self.k_of_death, self.frac, self.wtave
             m, p = self.tk.size, self.x.shape[1]
-            d0 = np.bincount(k, weights=e[rows], minlength=m)
-            d1 = np.zeros_like(r1)
-            np.add.at(d1, k, ex[rows])
-            s0r = r0[k] - f * d0[k]
-            xbar = (r1[k] - f[:, None] * d1[k]) / s0r[:, None]
             h = a / s0r * np.exp(-shift)  # hazard per term, for the unshifted exp(x'b)
             risk = np.exp(eta)
             hk = np.concatenate(([0.0], np.cumsum(np.bincount(k, weights=h, minlength=m))))
