@@ -44,6 +44,7 @@ from leiosurv.registry._records import (
     TumourRecord,
 )
 from leiosurv.registry._service import CORRECTABLE, AssessmentRecord, Registry
+from leiosurv.registry._study_runs import StudyRunInfo
 from leiosurv.registry._timeline import Timeline, TimelineEntry
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "ObservationRecord",
     "EncounterRecord",
     "ResearchCohort",
+    "StudyRunInfo",
     "CohortRow",
     "CORRECTABLE",
     "Alert",

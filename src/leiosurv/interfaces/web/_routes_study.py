@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from leiosurv.interfaces.web._app import page_context, templates
 from leiosurv.interfaces.web._deps import RegistryDep, ResearcherDep, api_csrf, audit, check_csrf
 from leiosurv.interfaces.web._schemas import StudyIn, StudyRunOut
-from leiosurv.registry import ResearchCohort
+from leiosurv.registry import ResearchCohort, StudyRunInfo
 from leiosurv.study import StudyResult
 
 router = APIRouter()
@@ -28,17 +28,9 @@ _LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class StudyRun:
-    """A stored run (``Registry.study_run``) with its result rebuilt for the page."""
+    """A stored run: the registry's record of it (``info``) and its result rebuilt for the page."""
 
-    id: int
-    at: _dt.datetime
-    username: str | None
-    horizon: str
-    parameters: dict
-    ruleset_version: str
-    n: int
-    synthetic: bool
-    files: tuple[str, ...]
+    info: StudyRunInfo
     result: StudyResult
 
     @property
@@ -52,9 +44,8 @@ class StudyRun:
         return int(round(100 * float(self.result.provenance.get("level", 0.95))))
 
 
-def _stored(info) -> StudyRun:
-    return StudyRun(info.id, info.at, info.username, info.horizon, info.parameters, info.ruleset_version, info.n,
-                    info.synthetic, info.files, StudyResult.from_json(info.result))
+def _stored(info: StudyRunInfo) -> StudyRun:
+    return StudyRun(info, StudyResult.from_json(info.result))
 
 
 def run(request: Request, reg, horizon: str, username: str | None) -> StudyRun:
@@ -89,7 +80,7 @@ def study_page(request: Request, user: ResearcherDep, reg: RegistryDep, run: int
 
 
 def _context(request: Request, reg, s: StudyRun | None, error: str | None) -> dict:
-    figures = sorted((n for n in (s.files if s else ()) if n.endswith(".svg")),
+    figures = sorted((n for n in (s.info.files if s else ()) if n.endswith(".svg")),
                      key=lambda n: (n != "forest_plot.svg", n))
     return {"s": s, "figures": figures, "error": error, "runs": reg.study_runs(limit=50), **page_context(request)}
 
@@ -111,7 +102,7 @@ async def study_run(request: Request, user: ResearcherDep, reg: RegistryDep):
         return templates.TemplateResponse(request, "study.html", _context(
             request, reg, _stored(info) if info else None, str(exc)), status_code=422)
     audit(request, user, "read", "cohort study run (de-identified cohort)")
-    return RedirectResponse(f"/study?run={s.id}", status_code=303)
+    return RedirectResponse(f"/study?run={s.info.id}", status_code=303)
 
 
 _MEDIA = {".html": "text/html", ".csv": "text/csv", ".json": "application/json", ".svg": "image/svg+xml",
@@ -157,7 +148,7 @@ def api_study(request: Request, body: StudyIn, user: ResearcherDep, reg: Registr
     """Run the cohort study of seed 001 on the registry; returns the results (no patient-level data)."""
     s = run(request, reg, body.horizon, user.username)
     audit(request, user, "read", "cohort study run (de-identified cohort)")
-    return StudyRunOut(synthetic=s.synthetic, n=s.n, study=s.result)
+    return StudyRunOut(synthetic=s.info.synthetic, n=s.info.n, study=s.result)
 
 
 @router.get("/api/v1/cohort", response_model=ResearchCohort, tags=["study"])
