@@ -41,6 +41,7 @@ from leiosurv.registry import _tables as T
 from leiosurv.registry._clinical_adapter import StoredAssessment, plan_window_days, run_assessment
 from leiosurv.registry._plan import Chart
 from leiosurv.registry._records import CohortRow, HistoryEntry, PatientRecord, ResearchCohort
+from leiosurv.registry._study_runs import StudyRunInfo
 
 __all__ = ["Registry", "AssessmentRecord"]
 
@@ -526,14 +527,14 @@ class Registry:
         with self.engine.begin() as c:
             return _study_runs.add_run(c, **run)
 
-    def study_runs(self, *, limit: int = 50) -> list:
+    def study_runs(self, *, limit: int = 50) -> list[StudyRunInfo]:
         """Stored study runs, latest first (metadata and file names)."""
         from leiosurv.registry import _study_runs
 
         with self.engine.connect() as c:
             return _study_runs.list_runs(c, limit=limit)
 
-    def study_run(self, run_id: int | None = None):
+    def study_run(self, run_id: int | None = None) -> StudyRunInfo | None:
         """A stored study run with its result JSON (the latest when *run_id* is None; None if none)."""
         from leiosurv.registry import _study_runs
 
