@@ -279,7 +279,8 @@ def test_pages_render_for_a_clinician(app):
     page = c.get("/patients/SEED-000").text
     assert "2026.11" in page or "rule" in page.lower()
     # the course figure opens full size (on a phone it is shown at the screen's width)
-    assert '<a href="/patients/SEED-000/timeline.png" target="_blank"><img src="/patients/SEED-000/timeline.png"' in page
+    fig = "/patients/SEED-000/timeline.png"
+    assert f'<a href="{fig}" target="_blank"><img src="{fig}"' in page
     tok = csrf_of(page)
     r = c.post("/patients/DEMO-003/events", data={"csrf_token": tok, "kind": "metastasis", "date": "2026-11-01",
                                                   "tumour": "T1"})
