@@ -1,7 +1,7 @@
 """Requests without a session on patient URLs: counted in the database, audited bounded and honestly.
 
 ``Registry.anonymous_attempt`` audits the first request per address, minute and
-action at once and counts the rest in ``anonymous_attempt`` (migration 0013);
+action at once and counts the rest in ``anonymous_attempt`` (migration 0014);
 ``close_anonymous_windows`` moves each finished minute's count to the audit trail
 as one row saying how many.  Two registries on one database (two server
 processes) share the counts; concurrent requests never audit a minute's first twice.

@@ -1,4 +1,4 @@
-"""The patient list's natural order from the stored key ``patient.sort_key`` (migration 0012), on both databases.
+"""The patient list's natural order from the stored key ``patient.sort_key`` (migration 0013), on both databases.
 
 The key is written by the registry's one write path (``_save.save``) when a patient
 is added and when its pseudonym is corrected, back-filled by the migration, and

@@ -105,7 +105,7 @@ def natural_key(pseudonym: str) -> str:
     """The patient list's sort key of *pseudonym*: its lower case with each run of digits zero-padded
     (:func:`natural_text`), so ``SYN-1-2`` sorts before ``SYN-1-10`` and ``syn-3`` between them.
 
-    Stored in ``patient.sort_key`` (migration 0012) by the registry's one write path when a patient is added
+    Stored in ``patient.sort_key`` (migration 0013) by the registry's one write path when a patient is added
     or its pseudonym corrected, and indexed with the synthetic flag, so a page of the list is read in index
     order on both databases instead of sorting every patient.
     """

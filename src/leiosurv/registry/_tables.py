@@ -77,7 +77,7 @@ patient = sa.Table(
     sa.Column("sex", sa.String(8), nullable=False, server_default="unknown"),
     sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("note", sa.Text),
-    # the patient list's order: registry._db.natural_key(pseudonym), written with the pseudonym (migration 0012)
+    # the patient list's order: registry._db.natural_key(pseudonym), written with the pseudonym (migration 0013)
     sa.Column("sort_key", sa.String(400), nullable=False),
     sa.CheckConstraint(_in("sex", SEXES), name="sex"),
     sa.CheckConstraint("length(pseudonym) > 0", name="pseudonym_nonempty"),
@@ -292,7 +292,7 @@ login_throttle = sa.Table(  # failed sign-ins per key ("user|address" or "addres
     sa.CheckConstraint("failures >= 0", name="failures"),
 )
 
-# requests without a session on patient URLs, counted per address, window and action (migration 0013): the
+# requests without a session on patient URLs, counted per address, window and action (migration 0014): the
 # first of a window is audited at once, the rest as one audit row with their number when the window is closed
 anonymous_attempt = sa.Table(
     "anonymous_attempt", metadata,
