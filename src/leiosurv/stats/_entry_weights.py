@@ -67,7 +67,7 @@ __all__ = ["RowGrid", "read_rows", "rows_in_order", "weighted_aj", "weighted_km"
 @dataclass(frozen=True)
 class RowGrid:
     """One group's rows located among its distinct event times ``t_0 < ... < t_{m-1}``: the weighted
-    counts the estimators need and the per-bin sums of squared weights the IJ variance needs.
+    counts the estimators need and (``squares``) the per-bin sums of squared weights the IJ variance needs.
 
     A row's *bin* is ``g`` (the number of event times before its exit) and whether its exit is an
     event time (always, for an event row); see the module docstring.
@@ -76,13 +76,20 @@ class RowGrid:
     time: np.ndarray  # (m,) distinct event times
     y: np.ndarray  # (m,) weighted number at risk
     dn: np.ndarray  # (m, K) weighted events per cause
+    whole_weights: bool | None  # every weight a whole number (survfitKM's choice of variance); None: not asked
+    ties: bool  # False: no two rows share a time (then no censored row exits at an event time)
+    squares: _Squares | None  # None: not asked (Kaplan–Meier's Greenwood variance needs none)
+
+
+@dataclass(frozen=True)
+class _Squares:
+    """The per-bin sums of squared weights of one group (see :class:`RowGrid`)."""
+
     w2_event: np.ndarray  # (m, K) sum of w^2 of the cause-k events at t_l
     w2_events: np.ndarray  # (m,) ... of all events at t_l
     w2_cens: np.ndarray  # (2, m + 1) sum of w^2 of the censored rows with g = l, exit not / at an event time
     w2_total: float  # sum of w^2 over the group
-    whole_weights: bool  # every weight a whole number (survfitKM's choice of variance)
     entry: _LateRows | None  # rows entering at or after t_0 (None without entry)
-    ties: bool = True  # False: no two rows share a time (then no censored row exits at an event time)
 
 
 @dataclass(frozen=True)
@@ -100,11 +107,13 @@ class _LateRows:
 
 
 def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | None, weights: str | None,
-              *, causes: Sequence[int] | None, event_map: Mapping[Any, int] | None, rows: bool = True
-              ) -> tuple[EventCounts, tuple[RowGrid, ...]]:
+              *, causes: Sequence[int] | None, event_map: Mapping[Any, int] | None, rows: bool = True,
+              squares: bool | None = True) -> tuple[EventCounts, tuple[RowGrid, ...]]:
     """Validate the rows with their entry times and weights; return the (unweighted) counts, with
     the entries, and each group's :class:`RowGrid` (none with ``rows=False``: the counts are all
-    the caller needs).
+    the caller needs).  ``squares``: whether the grids carry the sums of squared weights of the IJ
+    variance; None: only when some weight is not a whole number (``survfitKM``'s rule, which then
+    gives the IJ variance; the grids say whether every weight is whole).
 
     Raises
     ------
@@ -137,9 +146,11 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
         labels = [None] if group is None else group_labels
         members = _members(codes, len(labels))
         k = len(causes_t)
-        whole = w is None or bool(np.array_equal(w, np.trunc(w)))
-        parts = [_locate(lab, t[i], cols[i], None if w is None else w[i], None if e is None else e[i], k, whole)
-                 for lab, i in zip(labels, members)]
+        whole = None
+        if squares is None:
+            whole = w is None or bool(np.array_equal(w, np.trunc(w)))
+            squares = not whole
+        parts = [_locate(lab, t, i, cols, w, e, k, whole, squares) for lab, i in zip(labels, members)]
         counts = EventCounts(causes_t, tuple(c for c, _ in parts), group,
                              {"columns": {"time": time, "event": event, "group": group}, "engine": "numpy",
                               "n_rows": int(n), "counting": "rows"})
@@ -155,19 +166,23 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
     return counts, out
 
 
-def _locate(label: Any, t: np.ndarray, col: np.ndarray, w: np.ndarray | None, e: np.ndarray | None,
-            k: int, whole: bool) -> tuple[GroupCounts, RowGrid]:
-    """One group's unweighted counts (with its entries) and :class:`RowGrid`, from its rows in any
-    order: one sort by exit, then sums read off cumulative sums over the sorted rows.
+def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray | None, e: np.ndarray | None,
+            k: int, whole: bool | None, squares: bool) -> tuple[GroupCounts, RowGrid]:
+    """One group's unweighted counts (with its entries) and :class:`RowGrid`, from its rows (``rows``:
+    their indices in the columns ``t``, ``col``, ``w``, ``e``, in any order): one sort by exit, then
+    sums read off cumulative sums over the sorted rows.
 
     The rows of one event time ``t_l`` (exit equal to it) are the block ``[start_l, end_l)`` of the
     sorted rows; the rows with ``g = l`` (exit in ``(t_{l-1}, t_l]``) are ``[end_{l-1}, end_l)``.  So
     every per-bin sum is a difference of one cumulative sum at those positions.  Without two rows at
     one time (continuous times) each event row is its own block and nothing is searched.
     """
-    order = np.argsort(t)  # ties in any order: every sum below is over whole blocks
-    xs = t[order]
-    col = col[order]
+    tg = t[rows]
+    order = np.argsort(tg)  # ties in any order: every sum below is over whole blocks
+    xs = tg[order]
+    del tg
+    at = order if isinstance(rows, slice) else rows[order]  # the sorted rows in the columns
+    col = col[at]
     ev = col > 0
     n = xs.size
     evpos = np.flatnonzero(ev)
@@ -187,21 +202,25 @@ def _locate(label: Any, t: np.ndarray, col: np.ndarray, w: np.ndarray | None, e:
         end = np.searchsorted(xs, time, side="right")
         own = np.cumsum(first) - 1  # each event row's event time
     m = time.size
-    ww = np.ones(n) if w is None else w[order]
-    cw = np.concatenate(([0.0], np.cumsum(ww)))
-    total = float(cw[-1])
-    left = cw[start]  # weight gone before each event time
+    ww = np.ones(n) if w is None else w[at]
+    cum = _cumulated(ww)  # (a buffer of n + 1, reused below for the squared weights)
+    total = float(cum[-1])
+    left = cum[start]  # weight gone before each event time
     cell = (col[evpos].astype(np.intp) - 1) * m + own  # (cause, event time) of each event row
     events = np.bincount(cell, minlength=m * k).reshape(k, m)
     # (float: a bincount of nothing with weights is int64)
     dn = np.bincount(cell, weights=ww[evpos], minlength=m * k).astype(np.float64, copy=False).reshape(k, m)
     y = total - left
-    w2 = ww if w is None else ww * ww
-    w2_total = float(w2.sum())
-    late = None
     counts = GroupCounts.from_event_grid(label, time, events.T, xs[np.flatnonzero(~ev)])
+    del xs
+    w2 = None
+    w2_total = 0.0
+    if squares:  # (without entry ww is not read again: squared in place)
+        w2 = ww if w is None else np.multiply(ww, ww, out=ww if e is None else None)
+        w2_total = float(w2.sum())
+    late = None
     if e is not None:
-        e = e[order]
+        e = e[at]
         counts = counts.with_entry(np.sort(e))
         idx = np.flatnonzero(e >= time[0]) if m else np.zeros(0, dtype=np.intp)
         if not ties:  # event rows before the exit, and at or before it
@@ -220,13 +239,17 @@ def _locate(label: Any, t: np.ndarray, col: np.ndarray, w: np.ndarray | None, e:
         entered += np.bincount(a, weights=wl, minlength=m + 1)
         entered[0] += total - wl.sum()
         y = np.cumsum(entered)[:m] - left
-        w2l = w2[idx]
-        by_entry = np.zeros(m + 1)
-        by_entry += np.bincount(a, weights=w2l, minlength=m + 1)
-        by_entry[0] += w2_total - w2l.sum()
-        late = _LateRows(a, gl, bl, col[idx], w2l, by_entry)
-        w2 = w2.copy()
-        w2[idx] = 0.0  # the bins hold the other rows; the late rows are summed one by one
+        if w2 is not None:
+            w2l = w2[idx]
+            by_entry = np.zeros(m + 1)
+            by_entry += np.bincount(a, weights=w2l, minlength=m + 1)
+            by_entry[0] += w2_total - w2l.sum()
+            late = _LateRows(a, gl, bl, col[idx], w2l, by_entry)
+            if w2 is ww:
+                w2 = w2.copy()
+            w2[idx] = 0.0  # the bins hold the other rows; the late rows are summed one by one
+    if w2 is None:
+        return counts, RowGrid(time, y, dn.T, whole, ties, None)
     # per-bin sums of w^2: the events of each cause at t_l, the censored rows with g = l
     if e is None and (w is None or not ties):  # (without ties each event time holds one row)
         w2_event = dn if w is None else dn * dn
@@ -234,13 +257,20 @@ def _locate(label: Any, t: np.ndarray, col: np.ndarray, w: np.ndarray | None, e:
         w2_event = np.bincount(cell, weights=w2[evpos], minlength=m * k).astype(np.float64, copy=False).reshape(k, m)
     w2_events = w2_event.sum(axis=0)
     # every row with exit in (t_{l-1}, t_l) is censored: a difference of the cumulated w^2 of all rows
-    cs = cw if w2 is ww else np.concatenate(([0.0], np.cumsum(w2)))
-    w2_cens = np.zeros((2, m + 1))
-    np.subtract(cs[np.append(start, n)], cs[np.concatenate(([0], end))], out=w2_cens[0])  # exit in (t_{l-1}, t_l)
+    if w is not None or e is not None:  # (else cum holds it already: every w^2 is 1)
+        np.cumsum(w2, out=cum[1:])
+    w2_cens = np.empty((2, m + 1))
+    c0 = w2_cens[0]
+    c0[:m] = cum[start]
+    c0[m] = cum[n]
+    ends = c0[:m] + w2_events if not ties else cum[end]  # (a block of one event row: its w^2 added)
+    c0[1:] -= ends  # exit in (t_{l-1}, t_l)
+    w2_cens[1] = 0.0
     if ties:  # exit at t_l: the block's rows but its events
-        w2_cens[1, :m] = cs[end] - cs[start] - w2_events
-    grid = RowGrid(time, y, dn.T, w2_event.T, w2_events, w2_cens, w2_total, whole, late, ties)
-    return counts, grid
+        np.subtract(ends, cum[start], out=w2_cens[1, :m])
+        w2_cens[1, :m] -= w2_events
+    sq = _Squares(w2_event.T, w2_events, w2_cens, w2_total, late)
+    return counts, RowGrid(time, y, dn.T, whole, ties, sq)
 
 
 @dataclass(frozen=True)
@@ -266,12 +296,10 @@ def _cumulated(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _late_sum(r: RowGrid, wx: np.ndarray) -> np.ndarray:
+def _late_sum(late: _LateRows, wx: np.ndarray) -> np.ndarray:
     """Per event time ``t_l``, the sum of ``wx`` (a ``w^2 x`` per late row) over the late rows that
     leave with ``g = l``."""
-    late = r.entry
-    assert late is not None
-    out: np.ndarray = np.bincount(late.g, weights=wx, minlength=r.time.size + 1)[:-1]
+    out: np.ndarray = np.bincount(late.g, weights=wx, minlength=late.w2_by_entry.size)[:-1]
     return out
 
 
@@ -280,7 +308,9 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> _BSide:
     crb = _cumulated(rb)
     rb0, rb1 = crb[:m], crb[1:]
     b_ev = h - rb1
-    w2, c0, c1 = r.w2_events, r.w2_cens[0, :m], r.w2_cens[1, :m]
+    sq = r.squares
+    assert sq is not None
+    w2, c0, c1 = sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m]
     bb = w2 * b_ev
     bb *= b_ev
     bb += c0 * rb0 * rb0
@@ -288,10 +318,10 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> _BSide:
     if r.ties:  # censored rows exiting at an event time
         bb += c1 * rb1 * rb1
         gone += c1
-    late = r.entry
+    late = sq.entry
     if late is None:
         r1 = np.cumsum(gone, out=gone)
-        np.subtract(r.w2_total, r1, out=r1)
+        np.subtract(sq.w2_total, r1, out=r1)
         return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, None, None, None)
     ea = late.w2_by_entry[:m]
     v = crb[late.a]
@@ -299,12 +329,12 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> _BSide:
     y -= crb[late.b]
     beta = y + v
     wv = late.w2 * v
-    bb += _late_sum(r, late.w2 * y * (beta + v))  # w^2 (beta^2 - v^2)
+    bb += _late_sum(late, late.w2 * y * (beta + v))  # w^2 (beta^2 - v^2)
     bb += ea * rb0 * rb0
-    gone += _late_sum(r, late.w2)
+    gone += _late_sum(late, late.w2)
     np.subtract(ea, gone, out=gone)
     r1 = np.cumsum(gone, out=gone)
-    kf = np.cumsum(ea * rb0 - _late_sum(r, wv))
+    kf = np.cumsum(ea * rb0 - _late_sum(late, wv))
     kf *= 2.0
     return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, kf, beta, y)
 
@@ -320,9 +350,11 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
     cra = _cumulated(ra)
     ra0, ra1 = cra[:m], cra[1:]
     rb0, rb1 = bs.crb[:m], bs.crb[1:]
-    w2, c0, c1 = r.w2_events, r.w2_cens[0, :m], r.w2_cens[1, :m]
+    sq = r.squares
+    assert sq is not None
+    w2, c0, c1 = sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m]
     a_ev = q - ra1  # A of an event row of another cause at t_l, once gone
-    own = r.w2_event[:, kc] * p
+    own = sq.w2_event[:, kc] * p
     wa = w2 * a_ev
     aa = wa * a_ev  # w^2 A^2 of the events: w2 a_ev^2 + own (2 a_ev + p)
     ab = wa + own  # w^2 A B of the events (B = b_ev)
@@ -342,7 +374,7 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
         aa += c
     kk = f * rb1
     np.subtract(ra1, kk, out=kk)  # K_l: an at-risk row's A - F B is -(K_l - (u - F v))
-    late = r.entry
+    late = sq.entry
     if late is None:
         risk = kk * bs.r1
     else:
@@ -356,13 +388,13 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
         wu = late.w2 * u
         u += u
         u += x
-        aa += _late_sum(r, wx * u)  # w^2 (alpha^2 - u^2) = w^2 x (x + 2 u)
+        aa += _late_sum(late, wx * u)  # w^2 (alpha^2 - u^2) = w^2 x (x + 2 u)
         aa += ea * ra0 * ra0
         wx *= bs.beta
         wx += wu * bs.y
-        ab += _late_sum(r, wx)  # w^2 (alpha beta - u v) = w^2 (x beta + u y)
+        ab += _late_sum(late, wx)  # w^2 (alpha beta - u v) = w^2 (x beta + u y)
         ab += ea * ra0 * rb0
-        k1 = np.cumsum(_late_sum(r, wu) - ea * ra0)
+        k1 = np.cumsum(_late_sum(late, wu) - ea * ra0)
         k1 *= 2.0
         risk = kk * bs.r1
         risk += k1

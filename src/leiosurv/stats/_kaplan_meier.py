@@ -80,7 +80,8 @@ def kaplan_meier(
     check_choice("ci", ci, ("log", "log-log", "plain"))
     level, zz = resolve_z(level, z)
     if weights is not None:
-        counts, rows = read_rows(data, time, event, group, entry, weights, causes=None, event_map=event_map)
+        counts, rows = read_rows(data, time, event, group, entry, weights, causes=None, event_map=event_map,
+                                 squares=None)
         whole = all(r.whole_weights for r in rows)
     elif entry is not None:
         counts, _ = read_rows(data, time, event, group, entry, None, causes=None, event_map=event_map, rows=False)
