@@ -299,24 +299,27 @@ def _cumulated(x: np.ndarray) -> np.ndarray:
 def _late_sum(late: _LateRows, wx: np.ndarray) -> np.ndarray:
     """Per event time ``t_l``, the sum of ``wx`` (a ``w^2 x`` per late row) over the late rows that
     leave with ``g = l``."""
-    out: np.ndarray = np.bincount(late.g, weights=wx, minlength=late.w2_by_entry.size)[:-1]
+    sums = np.bincount(late.g, weights=wx, minlength=late.w2_by_entry.size)
+    out: np.ndarray = sums[:-1].astype(np.float64, copy=False)  # (a bincount of nothing with weights is int64)
     return out
 
 
-def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> _BSide:
+def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray, work: np.ndarray) -> _BSide:
+    """The ``B`` side of the variance (see :class:`_BSide`); ``work``: scratch rows of ``m + 1``."""
     m = r.time.size
+    sq = r.squares
+    assert sq is not None
+    tmp = work[0, :m]
     crb = _cumulated(rb)
     rb0, rb1 = crb[:m], crb[1:]
     b_ev = h - rb1
-    sq = r.squares
-    assert sq is not None
     w2, c0, c1 = sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m]
     bb = w2 * b_ev
     bb *= b_ev
-    bb += c0 * rb0 * rb0
+    bb += _product(c0, rb0, rb0, tmp)
     gone = w2 + c0
     if r.ties:  # censored rows exiting at an event time
-        bb += c1 * rb1 * rb1
+        bb += _product(c1, rb1, rb1, tmp)
         gone += c1
     late = sq.entry
     if late is None:
@@ -330,55 +333,64 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> _BSide:
     beta = y + v
     wv = late.w2 * v
     bb += _late_sum(late, late.w2 * y * (beta + v))  # w^2 (beta^2 - v^2)
-    bb += ea * rb0 * rb0
+    bb += _product(ea, rb0, rb0, tmp)
     gone += _late_sum(late, late.w2)
     np.subtract(ea, gone, out=gone)
     r1 = np.cumsum(gone, out=gone)
-    kf = np.cumsum(ea * rb0 - _late_sum(late, wv))
+    kf = _late_sum(late, wv)
+    np.subtract(np.multiply(ea, rb0, out=tmp), kf, out=kf)
+    np.cumsum(kf, out=kf)
     kf *= 2.0
     return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, kf, beta, y)
 
 
+def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``a * b * c`` into ``out``."""
+    np.multiply(a, b, out=out)
+    out *= c
+    return out
+
+
 def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.ndarray, f: np.ndarray,
-                 kc: int) -> np.ndarray:
-    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time (see the module docstring).
+                 kc: int, out: np.ndarray, work: np.ndarray) -> None:
+    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time (see the module docstring), into
+    ``out`` (m,).
 
     ``q``: the jump of ``A`` at any event, ``p``: its further jump at an event of the cause
-    (column ``kc``), ``ra``: its drift, all (m,); ``bs``: the ``B`` side, shared by the causes.
+    (column ``kc``), ``ra``: its drift, all (m,); ``bs``: the ``B`` side, shared by the causes;
+    ``work``: four scratch rows of ``m + 1`` (fresh temporaries of this size cost more than the
+    arithmetic: each is new memory for the system to map).
     """
     m = r.time.size
-    cra = _cumulated(ra)
-    ra0, ra1 = cra[:m], cra[1:]
-    rb0, rb1 = bs.crb[:m], bs.crb[1:]
     sq = r.squares
     assert sq is not None
+    cra = work[0]
+    cra[0] = 0.0
+    np.cumsum(ra, out=cra[1:])  # R^A through t_{l-1}, l = 0..m
+    t1, t2, ab = work[1, :m], work[2, :m], work[3, :m]
+    ra0, ra1 = cra[:m], cra[1:]
+    rb0, rb1 = bs.crb[:m], bs.crb[1:]
     w2, c0, c1 = sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m]
-    a_ev = q - ra1  # A of an event row of another cause at t_l, once gone
-    own = sq.w2_event[:, kc] * p
-    wa = w2 * a_ev
-    aa = wa * a_ev  # w^2 A^2 of the events: w2 a_ev^2 + own (2 a_ev + p)
-    ab = wa + own  # w^2 A B of the events (B = b_ev)
+    a_ev = np.subtract(q, ra1, out=t1)  # A of an event row of another cause at t_l, once gone
+    own = np.multiply(sq.w2_event[:, kc], p, out=t2)
+    aa = np.multiply(w2, a_ev, out=out)  # w^2 A^2 of the events: w2 a_ev^2 + own (2 a_ev + p)
+    np.add(aa, own, out=ab)  # w^2 A B of the events (B = b_ev)
     ab *= bs.b_ev
+    aa *= a_ev
     a_ev *= 2.0
     a_ev += p
     a_ev *= own
     aa += a_ev
-    c = c0 * ra0  # the censored rows of the bin
-    ab += c * rb0
-    c *= ra0
-    aa += c
-    if r.ties:  # censored rows exiting at an event time
-        c = c1 * ra1
-        ab += c * rb1
-        c *= ra1
+    # the censored rows of the bin, exiting before t_l (c0) and at it (c1)
+    for cw, x0, y0 in ((c0, ra0, rb0), (c1, ra1, rb1)) if r.ties else ((c0, ra0, rb0),):
+        c = np.multiply(cw, x0, out=t1)
+        ab += np.multiply(c, y0, out=t2)
+        c *= x0
         aa += c
-    kk = f * rb1
-    np.subtract(ra1, kk, out=kk)  # K_l: an at-risk row's A - F B is -(K_l - (u - F v))
     late = sq.entry
-    if late is None:
-        risk = kk * bs.r1
-    else:
-        assert bs.beta is not None and bs.y is not None and bs.kf is not None
+    k1 = None
+    if late is not None:
+        assert bs.beta is not None and bs.y is not None
         ea = late.w2_by_entry[:m]
         u = cra[late.a]
         x = np.where(late.col > 0, np.append(q, 0.0)[late.g], 0.0)  # A once gone less u
@@ -389,45 +401,55 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
         u += u
         u += x
         aa += _late_sum(late, wx * u)  # w^2 (alpha^2 - u^2) = w^2 x (x + 2 u)
-        aa += ea * ra0 * ra0
+        eu = np.multiply(ea, ra0, out=t1)
+        ab += np.multiply(eu, rb0, out=t2)
+        aa += np.multiply(eu, ra0, out=t2)
         wx *= bs.beta
         wx += wu * bs.y
         ab += _late_sum(late, wx)  # w^2 (alpha beta - u v) = w^2 (x beta + u y)
-        ab += ea * ra0 * rb0
-        k1 = np.cumsum(_late_sum(late, wu) - ea * ra0)
+        k1 = _late_sum(late, wu)
+        k1 -= eu
+        np.cumsum(k1, out=k1)
         k1 *= 2.0
-        risk = kk * bs.r1
+    kk = np.multiply(f, rb1, out=t1)
+    np.subtract(ra1, kk, out=kk)  # K_l: an at-risk row's A - F B is -(K_l - (u - F v))
+    risk = np.multiply(kk, bs.r1, out=t2)
+    if k1 is not None:
+        assert bs.kf is not None
         risk += k1
-        risk += f * bs.kf
+        risk += np.multiply(f, bs.kf, out=k1)
     risk *= kk
-    out = np.cumsum(aa, out=aa)
-    ab = np.cumsum(ab, out=ab)
+    np.cumsum(aa, out=aa)
+    np.cumsum(ab, out=ab)
     ab *= f
     ab *= 2.0
-    out -= ab
-    ff = f * f
-    ff *= bs.bb
-    out += ff
-    out += risk
-    result: np.ndarray = np.maximum(out, 0.0, out=out)
-    return result
+    aa -= ab
+    aa += _product(f, f, bs.bb, ab)
+    aa += risk
+    np.maximum(aa, 0.0, out=aa)
 
 
 def weighted_aj(r: RowGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group."""
+    m = r.time.size
     d = r.dn.T.sum(axis=0)  # (each cause's column is contiguous)
     surv, lag = km_parts(r.y, d)
     cif = aj_cif(r.y, r.dn, lag)
-    var = np.empty_like(cif)
+    var = np.empty_like(cif)  # (column-major, as cif: each cause's column contiguous)
     p = lag / r.y
     da = d / r.y
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(surv > 0, lag / (r.y * surv), 0.0)
-    bs = _b_side(r, h, h * da)
+    work = np.empty((6, m + 1))
+    bs = _b_side(r, h, np.multiply(h, da, out=work[0, :m]), work[1:])
+    q, ra = work[4, :m], work[5, :m]
     for c in range(cif.shape[1]):
         fk = cif[:, c]
-        q = h * fk
-        var[:, c] = _ij_variance(r, bs, q, p, p * (r.dn[:, c] / r.y) + q * da, fk, c)
+        np.multiply(h, fk, out=q)
+        np.divide(r.dn[:, c], r.y, out=ra)
+        ra *= p
+        ra += np.multiply(q, da, out=work[1, :m])
+        _ij_variance(r, bs, q, p, ra, fk, c, var[:, c], work[:4])
     return r.time, cif, var
 
 
@@ -444,7 +466,7 @@ def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarr
             var = surv * surv * np.cumsum(a)  # NaN where S = 0, as the unweighted estimator
         else:
             h = np.where(surv > 0, lag / (r.y * surv), 0.0)
-            bs = _b_side(r, h, h * d / r.y)
+            bs = _b_side(r, h, h * d / r.y, np.empty((1, r.time.size + 1)))
             kk = -bs.crb[1:]
             ij = bs.bb + kk * (kk * bs.r1 + (0.0 if bs.kf is None else bs.kf))  # A = 0, F = 1
             var = surv * surv * np.maximum(ij, 0.0)
