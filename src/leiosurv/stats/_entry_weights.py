@@ -158,7 +158,7 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
     if entry is not None:
         if not rows:
             assert e is not None
-            groups = tuple(g.with_entry(_sorted(e[i])) for g, i in zip(counts.groups, members))
+            groups = tuple(g.with_entry(np.sort(e[i])) for g, i in zip(counts.groups, members))
             counts = EventCounts(counts.causes, groups, counts.group_name, dict(counts.meta))
         counts = EventCounts(counts.causes, counts.groups, counts.group_name, dict(counts.meta, entry=entry))
     if weights is not None:
@@ -206,7 +206,10 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     cum = _cumulated(ww)  # (a buffer of n + 1, reused below for the squared weights)
     total = float(cum[-1])
     left = cum[start]  # weight gone before each event time
-    cell = (col[evpos].astype(np.intp) - 1) * m + own  # (cause, event time) of each event row
+    cell = col[evpos].astype(np.intp)  # (cause, event time) of each event row: (column - 1) * m + own
+    cell -= 1
+    cell *= m
+    cell += own
     events = np.bincount(cell, minlength=m * k).reshape(k, m)
     # (float: a bincount of nothing with weights is int64)
     dn = np.bincount(cell, weights=ww[evpos], minlength=m * k).astype(np.float64, copy=False).reshape(k, m)
@@ -429,13 +432,15 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
     np.maximum(aa, 0.0, out=aa)
 
 
-def weighted_aj(r: RowGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group."""
+def weighted_aj(r: RowGrid, out: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group, into ``out``
+    (two (m, K) arrays with contiguous columns) if given."""
     m = r.time.size
     d = r.dn.T.sum(axis=0)  # (each cause's column is contiguous)
     surv, lag = km_parts(r.y, d)
-    cif = aj_cif(r.y, r.dn, lag)
-    var = np.empty_like(cif)  # (column-major, as cif: each cause's column contiguous)
+    cif = aj_cif(r.y, r.dn, lag, out=None if out is None else out[0])
+    var = np.empty_like(cif) if out is None else out[1]  # (column-major, as cif: each cause's column contiguous)
     p = lag / r.y
     da = d / r.y
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -547,13 +552,6 @@ def _members(codes: np.ndarray | None, n_groups: int) -> list[Any]:
         return [np.flatnonzero(codes == gi) for gi in range(n_groups)]
     order = np.argsort(codes, kind="stable")
     return list(np.split(order, np.cumsum(np.bincount(codes, minlength=n_groups))[:-1]))
-
-
-def _sorted(e: np.ndarray) -> np.ndarray:
-    """Entry times in increasing order; only the positive ones need a sort (most rows enter at 0)."""
-    late = e[e > 0]
-    late.sort()
-    return np.concatenate((np.zeros(e.size - late.size), late))
 
 
 def check_entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarray:
