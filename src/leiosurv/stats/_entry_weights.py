@@ -102,6 +102,7 @@ class _LateRows:
     g: np.ndarray
     b: np.ndarray
     col: np.ndarray
+    ge: np.ndarray  # g of an event row, m of a censored one (an index past the event times: a jump of 0)
     w2: np.ndarray
     w2_by_entry: np.ndarray  # (m + 1,)
 
@@ -247,7 +248,8 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
             by_entry = np.zeros(m + 1)
             by_entry += np.bincount(a, weights=w2l, minlength=m + 1)
             by_entry[0] += w2_total - w2l.sum()
-            late = _LateRows(a, gl, bl, col[idx], w2l, by_entry)
+            lcol = col[idx]
+            late = _LateRows(a, gl, bl, lcol, np.where(lcol > 0, gl, m), w2l, by_entry)
             if w2 is ww:
                 w2 = w2.copy()
             w2[idx] = 0.0  # the bins hold the other rows; the late rows are summed one by one
@@ -331,7 +333,7 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray, work: np.ndarray) -> _BSi
         return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, None, None, None)
     ea = late.w2_by_entry[:m]
     v = crb[late.a]
-    y = np.where(late.col > 0, np.append(h, 0.0)[late.g], 0.0)
+    y = np.append(h, 0.0)[late.ge]
     y -= crb[late.b]
     beta = y + v
     wv = late.w2 * v
@@ -360,7 +362,8 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
     ``out`` (m,).
 
     ``q``: the jump of ``A`` at any event, ``p``: its further jump at an event of the cause
-    (column ``kc``), ``ra``: its drift, all (m,); ``bs``: the ``B`` side, shared by the causes;
+    (column ``kc``), both (m + 1,) with a last 0 (for a row leaving after the last event time),
+    ``ra``: its drift (m,); ``bs``: the ``B`` side, shared by the causes;
     ``work``: four scratch rows of ``m + 1`` (fresh temporaries of this size cost more than the
     arithmetic: each is new memory for the system to map).
     """
@@ -374,14 +377,14 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
     ra0, ra1 = cra[:m], cra[1:]
     rb0, rb1 = bs.crb[:m], bs.crb[1:]
     w2, c0, c1 = sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m]
-    a_ev = np.subtract(q, ra1, out=t1)  # A of an event row of another cause at t_l, once gone
-    own = np.multiply(sq.w2_event[:, kc], p, out=t2)
+    a_ev = np.subtract(q[:m], ra1, out=t1)  # A of an event row of another cause at t_l, once gone
+    own = np.multiply(sq.w2_event[:, kc], p[:m], out=t2)
     aa = np.multiply(w2, a_ev, out=out)  # w^2 A^2 of the events: w2 a_ev^2 + own (2 a_ev + p)
     np.add(aa, own, out=ab)  # w^2 A B of the events (B = b_ev)
     ab *= bs.b_ev
     aa *= a_ev
     a_ev *= 2.0
-    a_ev += p
+    a_ev += p[:m]
     a_ev *= own
     aa += a_ev
     # the censored rows of the bin, exiting before t_l (c0) and at it (c1)
@@ -396,8 +399,8 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
         assert bs.beta is not None and bs.y is not None
         ea = late.w2_by_entry[:m]
         u = cra[late.a]
-        x = np.where(late.col > 0, np.append(q, 0.0)[late.g], 0.0)  # A once gone less u
-        x += np.where(late.col == kc + 1, np.append(p, 0.0)[late.g], 0.0)
+        x = q[late.ge]  # A once gone less u
+        x += p[np.where(late.col == kc + 1, late.g, m)]
         x -= cra[late.b]
         wx = late.w2 * x
         wu = late.w2 * u
@@ -441,19 +444,21 @@ def weighted_aj(r: RowGrid, out: tuple[np.ndarray, np.ndarray] | None = None
     surv, lag = km_parts(r.y, d)
     cif = aj_cif(r.y, r.dn, lag, out=None if out is None else out[0])
     var = np.empty_like(cif) if out is None else out[1]  # (column-major, as cif: each cause's column contiguous)
-    p = lag / r.y
+    p = np.zeros(m + 1)  # (a last 0: see _ij_variance)
+    np.divide(lag, r.y, out=p[:m])
     da = d / r.y
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(surv > 0, lag / (r.y * surv), 0.0)
     work = np.empty((6, m + 1))
     bs = _b_side(r, h, np.multiply(h, da, out=work[0, :m]), work[1:])
-    q, ra = work[4, :m], work[5, :m]
+    q, ra = work[4], work[5, :m]
+    q[m] = 0.0
     for c in range(cif.shape[1]):
         fk = cif[:, c]
-        np.multiply(h, fk, out=q)
+        np.multiply(h, fk, out=q[:m])
         np.divide(r.dn[:, c], r.y, out=ra)
-        ra *= p
-        ra += np.multiply(q, da, out=work[1, :m])
+        ra *= p[:m]
+        ra += np.multiply(q[:m], da, out=work[1, :m])
         _ij_variance(r, bs, q, p, ra, fk, c, var[:, c], work[:4])
     return r.time, cif, var
 
