@@ -133,7 +133,7 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
         if group is not None:
             gr = chk.factorize(column(group))
             glut, _ = chk.resolve_groups(group, gr)
-            codes = glut[gr.codes]
+            codes = _narrow(glut)[gr.codes]
         members = _members(codes, len(counts.groups))
         e: np.ndarray | None = check_entries(entry, column(entry), t, time) if entry is not None else None
         if weights is not None:
@@ -149,7 +149,7 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
         k = len(causes_t)
         whole = None
         if squares is None:
-            whole = w is None or bool(np.array_equal(w, np.trunc(w)))
+            whole = w is None or _whole(w)
             squares = not whole
         parts = [_locate(lab, t, i, cols, w, e, k, whole, squares) for lab, i in zip(labels, members)]
         counts = EventCounts(causes_t, tuple(c for c, _ in parts), group,
@@ -544,8 +544,14 @@ def _validated(column: Any, names: tuple[str, str, str | None], causes: Sequence
     if gname is not None:
         gr = chk.factorize(gcol)
         glut, labels = chk.resolve_groups(gname, gr)
-        codes = glut[gr.codes]
+        codes = _narrow(glut)[gr.codes]
     return t, cols, causes_t, labels, codes
+
+
+def _narrow(lut: np.ndarray) -> np.ndarray:
+    """A group lookup in the narrowest integer type for its codes (the per-row codes gathered through it
+    are then a quarter of int64's memory)."""
+    return lut.astype(np.int16 if lut.size < (1 << 15) else np.int64)
 
 
 def _members(codes: np.ndarray | None, n_groups: int) -> list[Any]:
@@ -557,6 +563,17 @@ def _members(codes: np.ndarray | None, n_groups: int) -> list[Any]:
         return [np.flatnonzero(codes == gi) for gi in range(n_groups)]
     order = np.argsort(codes, kind="stable")
     return list(np.split(order, np.cumsum(np.bincount(codes, minlength=n_groups))[:-1]))
+
+
+def _whole(w: np.ndarray, block: int = 1 << 16) -> bool:
+    """Whether every weight is a whole number; block by block, in one scratch block (a temporary of
+    the column's size costs more than the comparison)."""
+    scratch = np.empty(min(block, w.size))
+    for s in range(0, w.size, block):
+        part = w[s : s + block]
+        if not np.array_equal(np.trunc(part, out=scratch[: part.size]), part):
+            return False
+    return True
 
 
 def check_entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarray:
