@@ -16,7 +16,7 @@ import os
 import platform
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "results" / "entry_weights.md")
     args = ap.parse_args()
     n = int(args.n)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     load0 = os.getloadavg()
     d = data(n)
     small = data(1000)
