@@ -580,6 +580,9 @@ def check_entries(name: str, values: Any, t: np.ndarray, time: str) -> np.ndarra
     """Entry times of column ``name`` as float64, each finite, ``>= 0`` and below its row's ``t``; else
     a one-line :class:`DataError` naming the column, the count and the first row."""
     e = chk.as_float_times(name, values)
+    with np.errstate(invalid="ignore"):
+        if e.size == 0 or (e.min() >= 0 and bool(np.all(e < t))):  # (NaN fails both)
+            return e
     problems = (
         (~np.isfinite(e), "a missing or infinite entry time", "give every row one (0 = at risk from the start)"),
         (e < 0, "a negative entry time", "entry times are >= 0, on the time column's scale"),
@@ -606,7 +609,9 @@ def check_weights(name: str, values: Any) -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype.kind not in "iuf":
         raise DataError(f"column {name!r} (weights) must be numeric, but has type {arr.dtype}", column=name)
-    w = arr.astype(np.float64)
+    w = np.asarray(arr, dtype=np.float64)
+    if w.size == 0 or (w.min() > 0 and w.max() < np.inf):  # (NaN fails both)
+        return w
     bad = ~np.isfinite(w)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
