@@ -188,11 +188,11 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     n = xs.size
     evpos = np.flatnonzero(ev)
     ties = n > 1 and not bool(np.all(xs[1:] != xs[:-1]))
+    ecol = col[evpos]
+    cell = None  # (cause, event time) of each event row, (column - 1) * m + its event time; None without ties
     if not ties:  # each event row is its own event time
         time = xs[evpos]
-        start = evpos
-        end = evpos + 1
-        own = np.arange(evpos.size)
+        start = evpos  # (and the block ends at start + 1)
     else:
         evx = xs[evpos]
         first = np.empty(evx.size, dtype=bool)
@@ -201,19 +201,16 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
         time = evx[first]
         start = np.searchsorted(xs, time, side="left")  # sorted needles
         end = np.searchsorted(xs, time, side="right")
-        own = np.cumsum(first) - 1  # each event row's event time
+        cell = np.cumsum(first, dtype=np.intp)
+        cell -= 1  # each event row's event time
+        cell += (ecol.astype(np.intp) - 1) * time.size
     m = time.size
     ww = np.ones(n) if w is None else w[at]
     cum = _cumulated(ww)  # (a buffer of n + 1, reused below for the squared weights)
     total = float(cum[-1])
     left = cum[start]  # weight gone before each event time
-    cell = col[evpos].astype(np.intp)  # (cause, event time) of each event row: (column - 1) * m + own
-    cell -= 1
-    cell *= m
-    cell += own
-    events = np.bincount(cell, minlength=m * k).reshape(k, m)
-    # (float: a bincount of nothing with weights is int64)
-    dn = np.bincount(cell, weights=ww[evpos], minlength=m * k).astype(np.float64, copy=False).reshape(k, m)
+    events = _per_cause(None, ecol, cell, k, m)
+    dn = _per_cause(ww[evpos], ecol, cell, k, m)
     y = total - left
     counts = GroupCounts.from_event_grid(label, time, events.T, xs[np.flatnonzero(~ev)])
     del xs
@@ -259,7 +256,7 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     if e is None and (w is None or not ties):  # (without ties each event time holds one row)
         w2_event = dn if w is None else dn * dn
     else:
-        w2_event = np.bincount(cell, weights=w2[evpos], minlength=m * k).astype(np.float64, copy=False).reshape(k, m)
+        w2_event = _per_cause(w2[evpos], ecol, cell, k, m)
     w2_events = w2_event.sum(axis=0)
     # every row with exit in (t_{l-1}, t_l) is censored: a difference of the cumulated w^2 of all rows
     if w is not None or e is not None:  # (else cum holds it already: every w^2 is 1)
@@ -276,6 +273,25 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
         w2_cens[1, :m] -= w2_events
     sq = _Squares(w2_event.T, w2_events, w2_cens, w2_total, late)
     return counts, RowGrid(time, y, dn.T, whole, ties, sq)
+
+
+def _per_cause(x: np.ndarray | None, ecol: np.ndarray, cell: np.ndarray | None, k: int, m: int) -> np.ndarray:
+    """(K, m): the sums of ``x`` (one value per event row, in time order; None: the counts) over the event
+    rows of each cause (``ecol``: 1..K) and event time.  ``cell``: each event row's ``(cause - 1) * m +
+    event time``, or None when each event row is its own event time (then no sum is needed: the row's
+    cause holds its value, the other causes 0)."""
+    if cell is not None:
+        sums = np.bincount(cell, weights=x, minlength=k * m)
+        # (float: a bincount of nothing with weights is int64)
+        return (sums if x is None else sums.astype(np.float64, copy=False)).reshape(k, m)
+    out = np.zeros((k, m), dtype=np.int64 if x is None else np.float64)
+    for c in range(k):
+        mine = ecol == c + 1
+        if x is None:
+            out[c] = mine
+        else:
+            np.multiply(mine, x, out=out[c])
+    return out
 
 
 @dataclass(frozen=True)
