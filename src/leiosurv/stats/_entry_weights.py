@@ -261,13 +261,12 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     # every row with exit in (t_{l-1}, t_l) is censored: a difference of the cumulated w^2 of all rows
     if w is not None or e is not None:  # (else cum holds it already: every w^2 is 1)
         np.cumsum(w2, out=cum[1:])
-    w2_cens = np.empty((2, m + 1))
+    w2_cens = np.zeros((2, m + 1))
     c0 = w2_cens[0]
     c0[:m] = cum[start]
     c0[m] = cum[n]
     ends = c0[:m] + w2_events if not ties else cum[end]  # (a block of one event row: its w^2 added)
     c0[1:] -= ends  # exit in (t_{l-1}, t_l)
-    w2_cens[1] = 0.0
     if ties:  # exit at t_l: the block's rows but its events
         np.subtract(ends, cum[start], out=w2_cens[1, :m])
         w2_cens[1, :m] -= w2_events
