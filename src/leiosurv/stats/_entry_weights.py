@@ -305,7 +305,7 @@ class _BSide:
     r1: np.ndarray  # (m,) sum of w^2 over the rows at risk after t_l
     kf: np.ndarray | None  # (m,) the K F part (late rows: 2 sum w^2 v at risk); None without entry
     beta: np.ndarray | None  # (late rows,) B once gone
-    y: np.ndarray | None  # (late rows,) B once gone less its value at entry: ``beta - v``
+    bx: np.ndarray | None  # (late rows,) B once gone less its value at entry: ``beta - v``
 
 
 def _cumulated(x: np.ndarray) -> np.ndarray:
@@ -348,11 +348,11 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray, work: np.ndarray) -> _BSi
         return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, None, None, None)
     ea = late.w2_by_entry[:m]
     v = crb[late.a]
-    y = np.append(h, 0.0)[late.ge]
-    y -= crb[late.b]
-    beta = y + v
+    bx = np.append(h, 0.0)[late.ge]
+    bx -= crb[late.b]
+    beta = bx + v
     wv = late.w2 * v
-    bb += _late_sum(late, late.w2 * y * (beta + v))  # w^2 (beta^2 - v^2)
+    bb += _late_sum(late, late.w2 * bx * (beta + v))  # w^2 (beta^2 - v^2)
     bb += _product(ea, rb0, rb0, tmp)
     gone += _late_sum(late, late.w2)
     np.subtract(ea, gone, out=gone)
@@ -361,7 +361,7 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray, work: np.ndarray) -> _BSi
     np.subtract(np.multiply(ea, rb0, out=tmp), kf, out=kf)
     np.cumsum(kf, out=kf)
     kf *= 2.0
-    return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, kf, beta, y)
+    return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, kf, beta, bx)
 
 
 def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -411,7 +411,7 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
     late = sq.entry
     k1 = None
     if late is not None:
-        assert bs.beta is not None and bs.y is not None
+        assert bs.beta is not None and bs.bx is not None
         ea = late.w2_by_entry[:m]
         u = cra[late.a]
         x = q[late.ge]  # A once gone less u
@@ -426,8 +426,8 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
         ab += np.multiply(eu, rb0, out=t2)
         aa += np.multiply(eu, ra0, out=t2)
         wx *= bs.beta
-        wx += wu * bs.y
-        ab += _late_sum(late, wx)  # w^2 (alpha beta - u v) = w^2 (x beta + u y)
+        wx += wu * bs.bx
+        ab += _late_sum(late, wx)  # w^2 (alpha beta - u v) = w^2 (x beta + u bx)
         k1 = _late_sum(late, wu)
         k1 -= eu
         np.cumsum(k1, out=k1)
@@ -571,7 +571,7 @@ def _narrow(lut: np.ndarray) -> np.ndarray:
 
 def _members(codes: np.ndarray | None, n_groups: int) -> list[Any]:
     """Each group's rows as increasing row indices: an index gathers a column about 8x faster than
-    a boolean mask does (``x[mask]`` re-reads the mask per column; measured at 10^6 rows)."""
+    a boolean mask does (measured at 10^6 rows, half of them selected: 0.6 ms against 5 ms)."""
     if codes is None:
         return [slice(None)]
     if n_groups <= 8:  # one comparison per group: O(n) each, cheaper than a sort for a few groups
