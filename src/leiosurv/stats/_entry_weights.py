@@ -250,6 +250,15 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
             if w2 is ww:
                 w2 = w2.copy()
             w2[idx] = 0.0  # the bins hold the other rows; the late rows are summed one by one
+    # Where every row at risk has an event (the unweighted counts say so exactly), the weighted number
+    # at risk is those events' weight: as a difference of cumulated sums it keeps a rounding residue,
+    # and 1 - d / y then leaves a tiny S instead of 0 (and the IJ jump h = S_{l-1} / (y S) a huge one).
+    at_risk = n - start
+    if e is not None:  # less the late rows not entered yet (entry bin a > l)
+        at_risk -= idx.size - np.cumsum(np.bincount(a, minlength=m + 1))[:m]
+    emptied = at_risk == events.sum(axis=0)
+    if emptied.any():
+        y[emptied] = dn.sum(axis=0)[emptied]
     if w2 is None:
         return counts, RowGrid(time, y, dn.T, whole, ties, None)
     # per-bin sums of w^2: the events of each cause at t_l, the censored rows with g = l
