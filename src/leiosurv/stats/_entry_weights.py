@@ -232,9 +232,9 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
             gl = np.searchsorted(end, idx, side="right")  # event times before the exit (rows by position)
             bl = np.searchsorted(start, idx, side="right")  # ... at or before it
         el = e[idx]
-        eorder = np.argsort(el)
-        idx, gl, bl = idx[eorder], gl[eorder], bl[eorder]
-        a = np.searchsorted(time, el[eorder], side="right")  # event times at or before the entry (>= 1)
+        eorder = np.argsort(el)  # (a search of sorted needles is the faster; the late rows stay in exit
+        a = np.empty(idx.size, dtype=np.intp)  # order, so that reading their exit bins walks forward)
+        a[eorder] = np.searchsorted(time, el[eorder], side="right")  # event times at or before the entry (>= 1)
         wl = ww[idx]
         entered = np.zeros(m + 1)
         entered += np.bincount(a, weights=wl, minlength=m + 1)
