@@ -459,6 +459,15 @@ def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.nd
     np.maximum(aa, 0.0, out=aa)
 
 
+def _jump_b(y: np.ndarray, surv: np.ndarray, lag: np.ndarray) -> np.ndarray:
+    """``h = S_{l-1} / (y_l S_l)``, 0 where ``S_l = 0`` (then nothing is left to change); in one array."""
+    h: np.ndarray = np.multiply(y, surv)
+    alive = surv > 0
+    np.divide(lag, h, out=h, where=alive)
+    h[~alive] = 0.0
+    return h
+
+
 def weighted_aj(r: RowGrid, out: tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group, into ``out``
@@ -471,8 +480,7 @@ def weighted_aj(r: RowGrid, out: tuple[np.ndarray, np.ndarray] | None = None
     p = np.zeros(m + 1)  # (a last 0: see _ij_variance)
     np.divide(lag, r.y, out=p[:m])
     da = d / r.y
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = np.where(surv > 0, lag / (r.y * surv), 0.0)
+    h = _jump_b(r.y, surv, lag)
     work = np.empty((6, m + 1))
     bs = _b_side(r, h, np.multiply(h, da, out=work[0, :m]), work[1:])
     q, ra = work[4], work[5, :m]
@@ -499,7 +507,7 @@ def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarr
             a = np.where(d > 0, d / (r.y * (r.y - d)), 0.0)
             var = surv * surv * np.cumsum(a)  # NaN where S = 0, as the unweighted estimator
         else:
-            h = np.where(surv > 0, lag / (r.y * surv), 0.0)
+            h = _jump_b(r.y, surv, lag)
             bs = _b_side(r, h, h * d / r.y, np.empty((1, r.time.size + 1)))
             kk = -bs.crb[1:]
             ij = bs.bb + kk * (kk * bs.r1 + (0.0 if bs.kf is None else bs.kf))  # A = 0, F = 1
