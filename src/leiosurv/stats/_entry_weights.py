@@ -500,18 +500,27 @@ def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarr
     the weighted Greenwood sum when every weight is a whole number, else the IJ variance
     (``survival::survfitKM``'s default: ``robust`` when some weight is not a whole number), which is
     ``S^2 sum_i w_i^2 B_i^2``: the ``B`` side alone (``A = 0``, ``F = 1``)."""
-    d = r.dn.T.sum(axis=0)
+    d = r.dn.T.sum(axis=0)  # (> 0: every event time has an event of positive weight)
     surv, lag = km_parts(r.y, d)
+    var = np.multiply(surv, surv)
     with np.errstate(divide="ignore", invalid="ignore"):
         if integer_weights:
-            a = np.where(d > 0, d / (r.y * (r.y - d)), 0.0)
-            var = surv * surv * np.cumsum(a)  # NaN where S = 0, as the unweighted estimator
+            a = np.subtract(r.y, d)
+            a *= r.y
+            np.divide(d, a, out=a)  # d / (y (y - d)): inf where y = d
+            var *= np.cumsum(a, out=a)  # NaN where S = 0, as the unweighted estimator
         else:
             h = _jump_b(r.y, surv, lag)
-            bs = _b_side(r, h, h * d / r.y, np.empty((1, r.time.size + 1)))
-            kk = -bs.crb[1:]
-            ij = bs.bb + kk * (kk * bs.r1 + (0.0 if bs.kf is None else bs.kf))  # A = 0, F = 1
-            var = surv * surv * np.maximum(ij, 0.0)
+            rb = np.multiply(h, d)
+            rb /= r.y
+            bs = _b_side(r, h, rb, np.empty((1, r.time.size + 1)))
+            kk = np.negative(bs.crb[1:])  # A = 0, F = 1: K = -R^B
+            ij = np.multiply(kk, bs.r1, out=rb)
+            if bs.kf is not None:
+                ij += bs.kf
+            ij *= kk
+            ij += bs.bb
+            var *= np.maximum(ij, 0.0, out=ij)
     return r.time, r.y, surv, var
 
 

@@ -99,7 +99,7 @@ def kaplan_meier(
             pos = np.cumsum(d > 0)  # the last event at or before each time (0: none yet)
             surv = np.concatenate(([1.0], s_ev))[pos]
             with np.errstate(invalid="ignore"):
-                se = np.concatenate(([0.0], np.sqrt(var)))[pos]
+                se = np.concatenate(([0.0], np.sqrt(var, out=var)))[pos]
         lower, upper = ci_bounds(surv, se, ci, zz)
         blocks.append(dict(zip(_COLUMNS, (g.time, n, d, g.censored, surv, se, lower, upper))))
     extra = {k: v for k, v in (("entry", entry), ("weights", weights)) if v is not None}
