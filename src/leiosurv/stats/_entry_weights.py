@@ -58,6 +58,7 @@ import numpy as np
 from leiosurv.exceptions import DataError, InputError
 from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._counts import EventCounts, GroupCounts
+from leiosurv.stats._engine_numpy import _plain, code_ranges, plain_cells
 from leiosurv.stats._engines import count_events, row_columns
 from leiosurv.stats._kernels import aj_cif, km_parts
 
@@ -575,6 +576,15 @@ def _validated(column: Any, names: tuple[str, str, str | None], causes: Sequence
                             "columns must have equal length", column=name)
     if not (t.min() >= 0 and t.max() < np.inf):  # NaN fails too
         chk.check_time_values(tname, t)
+    e_plain, g_plain = _plain(ecol), None if gcol is None else _plain(gcol)
+    ranges = None if e_plain is None or (gcol is not None and g_plain is None) else code_ranges(e_plain, g_plain)
+    if ranges is not None:  # integer codes in numpy arrays: validated block by block, as count_events does
+        assert e_plain is not None
+        causes_t, glabels, k1, key = plain_cells(e_plain, g_plain, ranges, chk.Request(names, causes, event_map, {}))
+        if gname is None:
+            return t, key, causes_t, [], None
+        group_index, column_index = np.divmod(key, k1)  # (key = group * k1 + column)
+        return t, column_index, causes_t, list(glabels or []), group_index
     ev = chk.factorize(ecol)
     lut, causes_t = chk.resolve_events(ename, ev, causes, event_map)
     chk.check_any_event(ename, ev, lut)
