@@ -254,12 +254,14 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     # Where every row at risk has an event (the unweighted counts say so exactly), the weighted number
     # at risk is those events' weight: as a difference of cumulated sums it keeps a rounding residue,
     # and 1 - d / y then leaves a tiny S instead of 0 (and the IJ jump h = S_{l-1} / (y S) a huge one).
-    at_risk = n - start
+    # (Without entry only the last event time can: every row left after it would still be at risk.)
+    tail = slice(None) if e is not None else slice(m - 1, m)
+    at_risk = n - start[tail]
     if e is not None:  # less the late rows not entered yet (entry bin a > l)
         at_risk -= idx.size - np.cumsum(np.bincount(a, minlength=m + 1))[:m]
-    emptied = at_risk == events.sum(axis=0)
+    emptied = at_risk == events[:, tail].sum(axis=0)
     if emptied.any():
-        y[emptied] = dn.sum(axis=0)[emptied]
+        y[tail][emptied] = dn[:, tail].sum(axis=0)[emptied]  # (the sum weighted_aj and weighted_km take of dn)
     if w2 is None:
         return counts, RowGrid(time, y, dn.T, whole, ties, None)
     # per-bin sums of w^2: the events of each cause at t_l, the censored rows with g = l
