@@ -16,7 +16,7 @@ import os
 import platform
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,18 @@ def contenders(d: dict[str, np.ndarray]) -> dict[str, object]:
     }
 
 
+#: each contender's plain estimator with the same variance (the second ratio column); Kaplan–Meier has
+#: no plain contender with the IJ variance (on unweighted rows survfitKM gives Greenwood's)
+SAME_VARIANCE = {
+    "CIF entry (delta, prodlim)": "CIF plain (delta)",
+    "CIF entry (ij, survfit)": "CIF plain (ij)",
+    "CIF weights (ij, survfit)": "CIF plain (ij)",
+    "CIF entry + weights (ij)": "CIF plain (ij)",
+    "KM entry": "KM plain",
+    "KM whole weights (Greenwood)": "KM plain",
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=float, default=1e6)
@@ -63,7 +75,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "results" / "entry_weights.md")
     args = ap.parse_args()
     n = int(args.n)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     load0 = os.getloadavg()
     d = data(n)
     small = data(1000)
@@ -96,15 +108,18 @@ def main() -> None:
         f"Data: n = {n:,} rows in two groups, continuous times (no ties), causes 1 and 2, 30 % of rows "
         "entering late, weights uniform on [0.5, 2] (whole-number weights 1..3 for the Greenwood row). "
         f"All contenders interleaved in {args.rounds} rounds in one process; medians; ratio = contender / "
-        "plain estimator of the same kind (goal: at most 1.3).",
+        "plain estimator of the same kind (goal: at most 1.3). The last column divides by the plain "
+        "estimator with the same variance (CIF plain (ij) for the IJ rows): what entry and weights cost "
+        "beyond the variance itself; the goal is judged on the first ratio.",
         "",
-        "| contender | median | ratio to plain | goal ≤ 1.3 |",
-        "|---|---|---|---|",
+        "| contender | median | ratio to plain | goal ≤ 1.3 | ratio to plain of the same variance |",
+        "|---|---|---|---|---|",
     ]
     for k in names:
         ratio = med[k] / base[k.split()[0]]
         verdict = "—" if "plain" in k else ("met" if ratio <= 1.3 else "**NOT met**")
-        lines.append(f"| {k} | {med[k] * 1000:.0f} ms | {ratio:.2f} | {verdict} |")
+        same = f"{med[k] / med[SAME_VARIANCE[k]]:.2f}" if k in SAME_VARIANCE else "—"
+        lines.append(f"| {k} | {med[k] * 1000:.0f} ms | {ratio:.2f} | {verdict} | {same} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -182,10 +182,10 @@ def ij_blocks(counts: EventCounts, rows: tuple[RowGrid, ...], ci: str, z: float
     k = len(counts.causes)
     blocks = []
     for r in rows:
-        etime, cif, var = weighted_aj(r)
+        etime = r.time
         est, se = _result_arrays(etime.size, k)
-        est[1:] = cif
-        se[1:] = np.sqrt(var)
+        weighted_aj(r, (est[1:], se[1:]))  # straight into the result arrays
+        np.sqrt(se, out=se)
         block = EstimateBlock({"time": etime}, ci, z)
         for ki, cause in enumerate(counts.causes):
             block[f"cif_{cause}"] = est[:, ki]

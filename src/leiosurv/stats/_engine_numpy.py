@@ -139,13 +139,12 @@ def _count_whole_times(time: Any, event: Any, group: Any | None, request: chk.Re
     lo, hi = t.min(), t.max()
     if not (lo >= 0 and hi < 2.0**53):  # NaN fails too
         return None
-    elo, ehi = int(e.min()), int(e.max())
-    glo, ghi = (int(g.min()), int(g.max())) if g is not None else (0, 0)
-    n_e, n_g = ehi - elo + 1, ghi - glo + 1
-    if elo < 0 or n_e > _FAST_CODES or n_g > _FAST_CODES:
+    codes = code_ranges(e, g)
+    if codes is None:
         return None
+    elo, glo, n_e, n_g = codes
     if not whole:
-        return _count_plain_sorted(t, e, g, (elo, glo, n_e, n_g), request)
+        return _count_plain_sorted(t, e, g, codes, request)
     t0 = int(lo) if lo > hi / 2 else 0  # small offsets cost empty cells, not a pass
     span = int(hi) - t0 + 1
     cells = n_g * n_e * span
@@ -190,6 +189,20 @@ def _count_whole_times(time: Any, event: Any, group: Any | None, request: chk.Re
     return from_dense(labels, float(t0), dense, causes_t, gname, request.meta)
 
 
+def code_ranges(e: np.ndarray, g: np.ndarray | None) -> tuple[int, int, int, int] | None:
+    """``(lowest event value, lowest group value, event range, group range)`` of plain integer event and
+    group columns, or None when they are not both such columns with at most ``_FAST_CODES`` values from 0 on
+    (the general path then validates)."""
+    if e.dtype.kind not in "iub" or (g is not None and g.dtype.kind not in "iub") or not e.size:
+        return None
+    elo, ehi = int(e.min()), int(e.max())
+    glo, ghi = (int(g.min()), int(g.max())) if g is not None else (0, 0)
+    n_e, n_g = ehi - elo + 1, ghi - glo + 1
+    if elo < 0 or n_e > _FAST_CODES or n_g > _FAST_CODES:
+        return None
+    return elo, glo, n_e, n_g
+
+
 def _count_plain_sorted(
     t: np.ndarray,
     e: np.ndarray,
@@ -197,7 +210,19 @@ def _count_plain_sorted(
     codes: tuple[int, int, int, int],
     request: chk.Request,
 ) -> EventCounts:
-    """Float times that are not all whole (valid: ``>= 0``, finite), integer codes: the sort kernel.
+    """Float times that are not all whole (valid: ``>= 0``, finite), integer codes: the sort kernel."""
+    causes_t, labels, k1, key = plain_cells(e, g, codes, request)
+    _, _, gname = request.names
+    meta = dict(request.meta, engine="numpy", n_rows=int(t.size), counting="sort")
+    return EventCounts(causes_t, _sort_counts(np.asarray(t, dtype=np.float64), key, labels, k1), gname, meta)
+
+
+def plain_cells(
+    e: np.ndarray, g: np.ndarray | None, codes: tuple[int, int, int, int], request: chk.Request
+) -> tuple[tuple[int, ...], list[Any] | None, int, np.ndarray]:
+    """Validate plain integer event and group columns (``codes``: from :func:`code_ranges`); return the
+    causes, the group labels (None without groups), ``k1`` (1 + the number of causes) and each row's
+    (group, column) cell number ``group * k1 + column`` in the narrowest integer type.
 
     The codes are validated on the (group value, event value) table of the
     rows, counted block by block with one small bincount, and each row's
@@ -206,7 +231,7 @@ def _count_plain_sorted(
     """
     elo, glo, n_e, n_g = codes
     _, ename, gname = request.names
-    n = t.size
+    n = e.size
     pairs = n_g * n_e
 
     def pair_index(s: int) -> np.ndarray:
@@ -234,8 +259,7 @@ def _count_plain_sorted(
     key = np.empty(n, dtype=kdt)
     for s in range(0, n, _BLOCK):
         np.take(cell, pair_index(s), out=key[s : s + _BLOCK])
-    meta = dict(request.meta, engine="numpy", n_rows=int(n), counting="sort")
-    return EventCounts(causes_t, _sort_counts(np.asarray(t, dtype=np.float64), key, labels, k1), gname, meta)
+    return causes_t, labels, k1, key
 
 
 #: a bincount table with more cells than this per row is read through its occupied cells

@@ -80,7 +80,8 @@ def kaplan_meier(
     check_choice("ci", ci, ("log", "log-log", "plain"))
     level, zz = resolve_z(level, z)
     if weights is not None:
-        counts, rows = read_rows(data, time, event, group, entry, weights, causes=None, event_map=event_map)
+        counts, rows = read_rows(data, time, event, group, entry, weights, causes=None, event_map=event_map,
+                                 squares=None)
         whole = all(r.whole_weights for r in rows)
     elif entry is not None:
         counts, _ = read_rows(data, time, event, group, entry, None, causes=None, event_map=event_map, rows=False)
@@ -98,7 +99,7 @@ def kaplan_meier(
             pos = np.cumsum(d > 0)  # the last event at or before each time (0: none yet)
             surv = np.concatenate(([1.0], s_ev))[pos]
             with np.errstate(invalid="ignore"):
-                se = np.concatenate(([0.0], np.sqrt(var)))[pos]
+                se = np.concatenate(([0.0], np.sqrt(var, out=var)))[pos]
         lower, upper = ci_bounds(surv, se, ci, zz)
         blocks.append(dict(zip(_COLUMNS, (g.time, n, d, g.censored, surv, se, lower, upper))))
     extra = {k: v for k, v in (("entry", entry), ("weights", weights)) if v is not None}
