@@ -115,6 +115,8 @@ def test_identity_is_kept_apart_and_out_of_messages(reg):
     (lambda r: r.record_treatment("P1", "systemic", "2021-01-01"), "needs its agent"),
     (lambda r: r.record_event("P1", "local_recurrence", "2019-01-01"), "before the diagnosis"),
     (lambda r: r.record_encounter("P1", date="2021-01-01", plan_item="visit-m999"), "no planned encounter"),
+    (lambda r: r.record_encounter("P1", date="2020-07-20", plan_item="imaging-m006", modality="liver ultrasound",
+                                  as_of=D(2020, 7, 20)), "contradicts the planned item imaging-m006"),
     (lambda r: r.add_tumour("P1", "T2", {"excision_date": "2020-01-01", "necrosis": "maybe"}), "necrosis"),
     (lambda r: r.add_observation("P1", "o", "d", "2021-01-01", 0), "max_interval_days"),
 ])

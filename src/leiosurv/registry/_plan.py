@@ -422,6 +422,10 @@ def encounter(chart: Chart, row: Encounter, *, plan_item: str | None, where: str
         raise RegistryError(f"{where}: no planned encounter {plan_item!r} is open for this tumour", field="plan_item",
                             patient=chart.patient.pseudonym)
     e = chart.encounters[k]
+    if row.modality and e.modality and row.modality != e.modality:
+        raise RegistryError(f"modality: {row.modality!r} contradicts the planned item {plan_item} ({e.modality}); "
+                            "record another examination as an ad hoc encounter", field="modality",
+                            patient=chart.patient.pseudonym)
     d = row.done_on
     upd = replace(e, status=row.status, done_on=d, findings=row.findings, observation=row.observation,
                   status_reason=row.status_reason, modality=row.modality or e.modality)

@@ -431,14 +431,8 @@ async def _record_page(request: Request, user, reg, pseudonym: str, kind: str, m
 
 
 def record_encounter(reg, request, p: str, b: EncounterCreate) -> int:
-    """Record an encounter (page, API and the dashboard's rows); a planned item's modality may not be contradicted."""
-    if b.plan_item and b.modality:
-        item = next((e for e in reg.patient_record(p).to_dict()["encounters"] if e["status"] == "planned"
-                     and e.get("plan_item") == b.plan_item and (b.tumour is None or e.get("tumour") == b.tumour)),
-                    None)
-        if item is not None and item.get("modality") and item["modality"] != b.modality:
-            raise InputError(f"modality: {b.modality!r} contradicts the planned item {b.plan_item} "
-                             f"({item['modality']}); record another examination as an ad hoc encounter")
+    """Record an encounter (page, API and the dashboard's rows); the registry refuses a modality that
+    contradicts a planned item's."""
     return reg.record_encounter(p, date=b.date, status=b.status, tumour=b.tumour, plan_item=b.plan_item,
                                 modality_class=b.modality_class, kind=b.kind, modality=b.modality,
                                 findings=b.findings, as_of=request.app.state.settings.as_of())
