@@ -105,7 +105,7 @@ _BLOCK = 1 << 16
 _FAST_CODES = 256
 
 
-def _plain(values: Any) -> np.ndarray | None:
+def plain_column(values: Any) -> np.ndarray | None:
     """A numpy array of a plain numeric column (pandas Series unwrapped), else None."""
     if values is None:
         return None
@@ -128,8 +128,8 @@ def _count_whole_times(time: Any, event: Any, group: Any | None, request: chk.Re
     None when any of that does not hold: the general path then counts, or
     names the problem.
     """
-    t, e = _plain(time), _plain(event)
-    g = _plain(group) if group is not None else None
+    t, e = plain_column(time), plain_column(event)
+    g = plain_column(group) if group is not None else None
     if t is None or e is None or (group is not None and g is None):
         return None
     if t.dtype.kind not in "iuf" or e.dtype.kind not in "iub" or (g is not None and g.dtype.kind not in "iub"):

@@ -58,7 +58,7 @@ import numpy as np
 from leiosurv.exceptions import DataError, InputError
 from leiosurv.stats import _engine_checks as chk
 from leiosurv.stats._counts import EventCounts, GroupCounts
-from leiosurv.stats._engine_numpy import _plain, code_ranges, plain_cells
+from leiosurv.stats._engine_numpy import code_ranges, plain_cells, plain_column
 from leiosurv.stats._engines import count_events, row_columns
 from leiosurv.stats._kernels import aj_cif, km_parts
 
@@ -578,7 +578,7 @@ def _validated(column: Any, names: tuple[str, str, str | None], causes: Sequence
                             "columns must have equal length", column=name)
     if not (t.min() >= 0 and t.max() < np.inf):  # NaN fails too
         chk.check_time_values(tname, t)
-    e_plain, g_plain = _plain(ecol), None if gcol is None else _plain(gcol)
+    e_plain, g_plain = plain_column(ecol), None if gcol is None else plain_column(gcol)
     ranges = None if e_plain is None or (gcol is not None and g_plain is None) else code_ranges(e_plain, g_plain)
     if ranges is not None:  # integer codes in numpy arrays: validated block by block, as count_events does
         assert e_plain is not None
