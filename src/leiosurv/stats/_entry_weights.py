@@ -44,7 +44,9 @@ So ``sum_i w_i^2 (A_i - F_l B_i)^2`` at ``t_l`` splits into
 
 Each group's rows are sorted by exit once (:func:`read_rows`) and located among
 the event times by cumulative counts (no search when no two rows share a time);
-after that, everything is O(m) per cause, plus O(late rows) with entry.
+after that, everything is O(m) per cause, plus O(late rows) with entry: the
+sums above are evaluated by the compiled loops of :mod:`._ij_kernels`, one pass
+over the event times (and one over the late rows) each.
 """
 
 from __future__ import annotations
@@ -305,161 +307,12 @@ def _per_cause(x: np.ndarray | None, ecol: np.ndarray, cell: np.ndarray | None, 
     return out
 
 
-@dataclass(frozen=True)
-class _BSide:
-    """What the variance needs of ``B``, shared by every cause: the cumulated drifts, the jump an
-    event row keeps, and the cumulated sums that multiply ``1``, ``F^2``, ``K^2`` and ``K F``."""
-
-    h: np.ndarray  # (m,) jump of B at an event
-    crb: np.ndarray  # (m + 1,) R^B through t_{l-1}
-    b_ev: np.ndarray  # (m,) B of an event row at t_l once gone
-    bb: np.ndarray  # (m,) the F^2 part: sum of w^2 B^2 over the rows gone, plus the late rows' v terms
-    r1: np.ndarray  # (m,) sum of w^2 over the rows at risk after t_l
-    kf: np.ndarray | None  # (m,) the K F part (late rows: 2 sum w^2 v at risk); None without entry
-    beta: np.ndarray | None  # (late rows,) B once gone
-    bx: np.ndarray | None  # (late rows,) B once gone less its value at entry: ``beta - v``
-
-
 def _cumulated(x: np.ndarray) -> np.ndarray:
     """``(0, x_0, x_0 + x_1, ...)``: the sums through ``t_{l-1}``, ``l = 0..m``."""
     out = np.empty(x.size + 1)
     out[0] = 0.0
     np.cumsum(x, out=out[1:])
     return out
-
-
-def _late_sum(late: _LateRows, wx: np.ndarray) -> np.ndarray:
-    """Per event time ``t_l``, the sum of ``wx`` (a ``w^2 x`` per late row) over the late rows that
-    leave with ``g = l``."""
-    sums = np.bincount(late.g, weights=wx, minlength=late.w2_by_entry.size)
-    out: np.ndarray = sums[:-1].astype(np.float64, copy=False)  # (a bincount of nothing with weights is int64)
-    return out
-
-
-def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray, work: np.ndarray) -> _BSide:
-    """The ``B`` side of the variance (see :class:`_BSide`); ``work``: scratch rows of ``m + 1``."""
-    m = r.time.size
-    sq = r.squares
-    assert sq is not None
-    tmp = work[0, :m]
-    crb = _cumulated(rb)
-    rb0, rb1 = crb[:m], crb[1:]
-    b_ev = h - rb1
-    w2, c0, c1 = sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m]
-    bb = w2 * b_ev
-    bb *= b_ev
-    bb += _product(c0, rb0, rb0, tmp)
-    gone = w2 + c0
-    if r.ties:  # censored rows exiting at an event time
-        bb += _product(c1, rb1, rb1, tmp)
-        gone += c1
-    late = sq.entry
-    if late is None:
-        r1 = np.cumsum(gone, out=gone)
-        np.subtract(sq.w2_total, r1, out=r1)
-        return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, None, None, None)
-    ea = late.w2_by_entry[:m]
-    v = crb[late.a]
-    bx = np.append(h, 0.0)[late.ge]
-    bx -= crb[late.b]
-    beta = bx + v
-    wv = late.w2 * v
-    bb += _late_sum(late, late.w2 * bx * (beta + v))  # w^2 (beta^2 - v^2)
-    bb += _product(ea, rb0, rb0, tmp)
-    gone += _late_sum(late, late.w2)
-    np.subtract(ea, gone, out=gone)
-    r1 = np.cumsum(gone, out=gone)
-    kf = _late_sum(late, wv)
-    np.subtract(np.multiply(ea, rb0, out=tmp), kf, out=kf)
-    np.cumsum(kf, out=kf)
-    kf *= 2.0
-    return _BSide(h, crb, b_ev, np.cumsum(bb, out=bb), r1, kf, beta, bx)
-
-
-def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``a * b * c`` into ``out``."""
-    np.multiply(a, b, out=out)
-    out *= c
-    return out
-
-
-def _ij_variance(r: RowGrid, bs: _BSide, q: np.ndarray, p: np.ndarray, ra: np.ndarray, f: np.ndarray,
-                 kc: int, out: np.ndarray, work: np.ndarray) -> None:
-    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time (see the module docstring), into
-    ``out`` (m,).
-
-    ``q``: the jump of ``A`` at any event, ``p``: its further jump at an event of the cause
-    (column ``kc``), both (m + 1,) with a last 0 (for a row leaving after the last event time),
-    ``ra``: its drift (m,); ``bs``: the ``B`` side, shared by the causes;
-    ``work``: four scratch rows of ``m + 1`` (fresh temporaries of this size cost more than the
-    arithmetic: each is new memory for the system to map).
-    """
-    m = r.time.size
-    sq = r.squares
-    assert sq is not None
-    cra = work[0]
-    cra[0] = 0.0
-    np.cumsum(ra, out=cra[1:])  # R^A through t_{l-1}, l = 0..m
-    t1, t2, ab = work[1, :m], work[2, :m], work[3, :m]
-    ra0, ra1 = cra[:m], cra[1:]
-    rb0, rb1 = bs.crb[:m], bs.crb[1:]
-    w2, c0, c1 = sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m]
-    a_ev = np.subtract(q[:m], ra1, out=t1)  # A of an event row of another cause at t_l, once gone
-    own = np.multiply(sq.w2_event[:, kc], p[:m], out=t2)
-    aa = np.multiply(w2, a_ev, out=out)  # w^2 A^2 of the events: w2 a_ev^2 + own (2 a_ev + p)
-    np.add(aa, own, out=ab)  # w^2 A B of the events (B = b_ev)
-    ab *= bs.b_ev
-    aa *= a_ev
-    a_ev *= 2.0
-    a_ev += p[:m]
-    a_ev *= own
-    aa += a_ev
-    # the censored rows of the bin, exiting before t_l (c0) and at it (c1)
-    for cw, x0, y0 in ((c0, ra0, rb0), (c1, ra1, rb1)) if r.ties else ((c0, ra0, rb0),):
-        c = np.multiply(cw, x0, out=t1)
-        ab += np.multiply(c, y0, out=t2)
-        c *= x0
-        aa += c
-    late = sq.entry
-    k1 = None
-    if late is not None:
-        assert bs.beta is not None and bs.bx is not None
-        ea = late.w2_by_entry[:m]
-        u = cra[late.a]
-        x = q[late.ge]  # A once gone less u
-        x += p[np.where(late.col == kc + 1, late.g, m)]
-        x -= cra[late.b]
-        wx = late.w2 * x
-        wu = late.w2 * u
-        u += u
-        u += x
-        aa += _late_sum(late, wx * u)  # w^2 (alpha^2 - u^2) = w^2 x (x + 2 u)
-        eu = np.multiply(ea, ra0, out=t1)
-        ab += np.multiply(eu, rb0, out=t2)
-        aa += np.multiply(eu, ra0, out=t2)
-        wx *= bs.beta
-        wx += wu * bs.bx
-        ab += _late_sum(late, wx)  # w^2 (alpha beta - u v) = w^2 (x beta + u bx)
-        k1 = _late_sum(late, wu)
-        k1 -= eu
-        np.cumsum(k1, out=k1)
-        k1 *= 2.0
-    kk = np.multiply(f, rb1, out=t1)
-    np.subtract(ra1, kk, out=kk)  # K_l: an at-risk row's A - F B is -(K_l - (u - F v))
-    risk = np.multiply(kk, bs.r1, out=t2)
-    if k1 is not None:
-        assert bs.kf is not None
-        risk += k1
-        risk += np.multiply(f, bs.kf, out=k1)
-    risk *= kk
-    np.cumsum(aa, out=aa)
-    np.cumsum(ab, out=ab)
-    ab *= f
-    ab *= 2.0
-    aa -= ab
-    aa += _product(f, f, bs.bb, ab)
-    aa += risk
-    np.maximum(aa, 0.0, out=aa)
 
 
 def _jump_b(y: np.ndarray, surv: np.ndarray, lag: np.ndarray) -> np.ndarray:
@@ -475,27 +328,58 @@ def weighted_aj(r: RowGrid, out: tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group, into ``out``
     (two (m, K) arrays with contiguous columns) if given."""
+    from leiosurv.stats._ij_kernels import ij_cause  # (compiled on first use)
+
     m = r.time.size
     d = r.dn.T.sum(axis=0)  # (each cause's column is contiguous)
     surv, lag = km_parts(r.y, d)
     cif = aj_cif(r.y, r.dn, lag, out=None if out is None else out[0])
     var = np.empty_like(cif) if out is None else out[1]  # (column-major, as cif: each cause's column contiguous)
-    p = np.zeros(m + 1)  # (a last 0: see _ij_variance)
+    p = np.zeros(m + 1)  # (a last 0: a row leaving after the last event time)
     np.divide(lag, r.y, out=p[:m])
     da = d / r.y
     h = _jump_b(r.y, surv, lag)
-    work = np.empty((6, m + 1))
-    bs = _b_side(r, h, np.multiply(h, da, out=work[0, :m]), work[1:])
-    q, ra = work[4], work[5, :m]
-    q[m] = 0.0
+    sq, late, bs = _b_side(r, h, h * da)
+    w2_events, c0, c1, ties = _bins(r, sq)
+    crb, b_ev, bb, r1, kf, beta, bx = bs
+    entry, a, g, b, ge, col, w2l, ea = late
     for c in range(cif.shape[1]):
-        fk = cif[:, c]
-        np.multiply(h, fk, out=q[:m])
-        np.divide(r.dn[:, c], r.y, out=ra)
-        ra *= p[:m]
-        ra += np.multiply(q[:m], da, out=work[1, :m])
-        _ij_variance(r, bs, q, p, ra, fk, c, var[:, c], work[:4])
+        ij_cause(cif[:, c], r.dn[:, c], r.y, p, h, da, sq.w2_event[:, c], w2_events, c0, c1, ties,
+                 crb, b_ev, bb, r1, kf, beta, bx, c + 1, entry, a, g, b, ge, col, w2l, ea, var[:, c])
     return r.time, cif, var
+
+
+_Arrays7 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_Late = tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _bins(r: RowGrid, sq: _Squares) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The per-bin sums of squared weights the kernels take: of the events, of the censored rows exiting
+    before and at each event time, and whether the latter can be non-zero (ties)."""
+    m = r.time.size
+    return sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m], r.ties
+
+
+def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> tuple[_Squares, _Late, _Arrays7]:
+    """The group's sums of squared weights, its late rows as the kernels take them (``entry``, then
+    ``a, g, b, ge, col, w2, ea``; empty without entry) and the ``B`` side of the variance
+    (:func:`_ij_kernels.b_side`: ``crb, b_ev, bb, r1, kf, beta, bx``)."""
+    from leiosurv.stats._ij_kernels import b_side  # (compiled on first use)
+
+    sq = r.squares
+    assert sq is not None
+    lr = sq.entry
+    late: _Late
+    if lr is None:
+        none = np.zeros(0, dtype=np.intp)
+        late = (False, none, none, none, none, none, np.zeros(0), np.zeros(0))
+    else:
+        late = (True, lr.a, lr.g, lr.b, lr.ge, lr.col.astype(np.intp, copy=False), lr.w2,
+                lr.w2_by_entry[: r.time.size])
+    entry, a, g, b, ge, _, w2l, ea = late
+    w2_events, c0, c1, ties = _bins(r, sq)
+    bs: _Arrays7 = b_side(h, rb, w2_events, c0, c1, ties, sq.w2_total, entry, a, g, b, ge, w2l, ea)
+    return sq, late, bs
 
 
 def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -514,15 +398,12 @@ def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarr
             var *= np.cumsum(a, out=a)  # NaN where S = 0, as the unweighted estimator
         else:
             h = _jump_b(r.y, surv, lag)
-            rb = np.multiply(h, d)
-            rb /= r.y
-            bs = _b_side(r, h, rb, np.empty((1, r.time.size + 1)))
-            kk = np.negative(bs.crb[1:])  # A = 0, F = 1: K = -R^B
-            ij = np.multiply(kk, bs.r1, out=rb)
-            if bs.kf is not None:
-                ij += bs.kf
+            _, _, (crb, _, bb, r1, kf, _, _) = _b_side(r, h, h * d / r.y)
+            kk = np.negative(crb[1:])  # A = 0, F = 1: K = -R^B
+            ij = np.multiply(kk, r1)
+            ij += kf  # (zeros without entry)
             ij *= kk
-            ij += bs.bb
+            ij += bb
             var *= np.maximum(ij, 0.0, out=ij)
     return r.time, r.y, surv, var
 

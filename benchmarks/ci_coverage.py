@@ -14,8 +14,8 @@ risk difference, for the five published factor-outcome pairs):
 
 Writes ``benchmarks/results/coverage.md`` (and ``coverage.json``).  Not a test.
 
-    python benchmarks/coverage.py                 # 200 seeds of n = 381
-    python benchmarks/coverage.py --seeds 20      # quick look
+    python benchmarks/ci_coverage.py                 # 200 seeds of n = 381
+    python benchmarks/ci_coverage.py --seeds 20      # quick look
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--first-seed", type=int, default=1)
     args = ap.parse_args(argv)
     result = run(args.n, args.seeds, args.first_seed)
-    cmd = "python benchmarks/coverage.py" + "".join(
+    cmd = "python benchmarks/ci_coverage.py" + "".join(
         f" --{k.replace('_', '-')} {v}" for k, v in (("n", args.n), ("seeds", args.seeds), ("first_seed", args.first_seed))
         if v != {"n": 381, "seeds": 200, "first_seed": 1}[k]
     )
