@@ -86,11 +86,13 @@ class RowGrid:
 
 @dataclass(frozen=True)
 class _Squares:
-    """The per-bin sums of squared weights of one group (see :class:`RowGrid`)."""
+    """The per-bin sums of squared weights of one group (see :class:`RowGrid`); the late rows are not
+    in the bins (they are summed one by one)."""
 
-    w2_event: np.ndarray  # (m, K) sum of w^2 of the cause-k events at t_l
-    w2_events: np.ndarray  # (m,) ... of all events at t_l
-    w2_cens: np.ndarray  # (2, m + 1) sum of w^2 of the censored rows with g = l, exit not / at an event time
+    w2_event: np.ndarray  # (K, m) sum of w^2 of the cause-k events at t_l
+    c0: np.ndarray  # (m + 1,) ... of the censored rows with g = l, exit not at an event time
+    c1: np.ndarray  # (m + 1,) ... exit at t_l (written only when at_event)
+    at_event: bool  # some censored row exits at an event time (never without ties)
     w2_total: float  # sum of w^2 over the group
     entry: _LateRows | None  # rows entering at or after t_0 (None without entry)
 
@@ -173,146 +175,40 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
 def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray | None, e: np.ndarray | None,
             k: int, whole: bool | None, squares: bool) -> tuple[GroupCounts, RowGrid]:
     """One group's unweighted counts (with its entries) and :class:`RowGrid`, from its rows (``rows``:
-    their indices in the columns ``t``, ``col``, ``w``, ``e``, in any order): one sort by exit, then
-    sums read off cumulative sums over the sorted rows.
+    their indices in the columns ``t``, ``col``, ``w``, ``e``, in any order): one sort by exit, then one
+    compiled pass over the sorted rows (:func:`._ij_kernels.locate`) that reads every per-bin sum, and
+    with entry a sort of the late rows' entries and one pass more (:func:`._ij_kernels.at_risk`).
 
-    The rows of one event time ``t_l`` (exit equal to it) are the block ``[start_l, end_l)`` of the
-    sorted rows; the rows with ``g = l`` (exit in ``(t_{l-1}, t_l]``) are ``[end_{l-1}, end_l)``.  So
-    every per-bin sum is a difference of one cumulative sum at those positions.  Without two rows at
-    one time (continuous times) each event row is its own block and nothing is searched.
+    The rows of one event time ``t_l`` (exit equal to it) are a run of the sorted rows, and the rows
+    with ``g = l`` (exit in ``(t_{l-1}, t_l]``) follow those of ``t_{l-1}``; ties in the sort are in any
+    order: every sum is over whole runs.
     """
+    from leiosurv.stats._ij_kernels import at_risk, locate  # (compiled on first use)
+
     tg = t[rows]
-    order = np.argsort(tg)  # ties in any order: every sum below is over whole blocks
-    xs = tg[order]
-    del tg
-    at = order if isinstance(rows, slice) else rows[order]  # the sorted rows in the columns
-    col = col[at]
-    ev = col > 0
-    n = xs.size
-    evpos = np.flatnonzero(ev)
-    ties = n > 1 and not bool(np.all(xs[1:] != xs[:-1]))
-    ecol = col[evpos]
-    cell = None  # (cause, event time) of each event row, (column - 1) * m + its event time; None without ties
-    if not ties:  # each event row is its own event time
-        time = xs[evpos]
-        start = evpos  # (and the block ends at start + 1)
-    else:
-        evx = xs[evpos]
-        first = np.empty(evx.size, dtype=bool)
-        first[:1] = True
-        np.not_equal(evx[1:], evx[:-1], out=first[1:])
-        time = evx[first]
-        start = np.searchsorted(xs, time, side="left")  # sorted needles
-        end = np.searchsorted(xs, time, side="right")
-        cell = np.cumsum(first, dtype=np.intp)
-        cell -= 1  # each event row's event time
-        cell += (ecol.astype(np.intp) - 1) * time.size
-    m = time.size
-    ww = np.ones(n) if w is None else w[at]
-    cum = _cumulated(ww)  # (a buffer of n + 1, reused below for the squared weights)
-    total = float(cum[-1])
-    left = cum[start]  # weight gone before each event time
-    events = _per_cause(None, ecol, cell, k, m)
-    dn = _per_cause(ww[evpos], ecol, cell, k, m)
-    y = total - left
-    counts = GroupCounts.from_event_grid(label, time, events.T, xs[np.flatnonzero(~ev)])
-    del xs
-    w2 = None
-    w2_total = 0.0
-    if squares:  # (without entry ww is not read again: squared in place)
-        w2 = ww if w is None else np.multiply(ww, ww, out=ww if e is None else None)
-        w2_total = float(w2.sum())
-    late = None
+    order = np.argsort(tg)
+    n = tg.size
+    none = np.zeros(0)
+    # each column in exit order: the group's rows first (a forward gather), then a shuffle within the
+    # group (together cheaper than one gather through rows[order])
+    ws = none if w is None else w[rows][order]
+    es = none if e is None else e[rows][order]
+    (m, nc, nl, ties, at_event, total, w2_total, time, left, start, dn, events, cens, w2_event, c0, c1,
+     lg, lb, lcol, lw, le) = locate(tg[order], col[rows][order], ws, w is not None, es, e is not None, k, squares)
+    del tg, order, ws, es
+    time, dn, events = time[:m], dn[:, :m], events[:, :m]
+    lw, le = lw[:nl], le[:nl]
+    y, a, ge, by_entry = at_risk(time, left[:m], start[:m], dn, events, n, total, w2_total, le,
+                                 np.argsort(le), lw, lcol[:nl], lg[:nl], squares, e is not None)
+    counts = GroupCounts.from_event_grid(label, time, events.T, cens[:nc])
     if e is not None:
-        e = e[at]
-        counts = counts.with_entry(np.sort(e))
-        idx = np.flatnonzero(e >= time[0]) if m else np.zeros(0, dtype=np.intp)
-        if not ties:  # event rows before the exit, and at or before it
-            cev = np.cumsum(ev, dtype=np.intp)
-            bl = cev[idx]
-            gl = bl - ev[idx]
-        else:
-            gl = np.searchsorted(end, idx, side="right")  # event times before the exit (rows by position)
-            bl = np.searchsorted(start, idx, side="right")  # ... at or before it
-        el = e[idx]
-        eorder = np.argsort(el)  # (a search of sorted needles is the faster; the late rows stay in exit
-        a = np.empty(idx.size, dtype=np.intp)  # order, so that reading their exit bins walks forward)
-        a[eorder] = np.searchsorted(time, el[eorder], side="right")  # event times at or before the entry (>= 1)
-        wl = ww[idx]
-        entered = np.zeros(m + 1)
-        entered += np.bincount(a, weights=wl, minlength=m + 1)
-        entered[0] += total - wl.sum()
-        y = np.cumsum(entered)[:m] - left
-        if w2 is not None:
-            w2l = w2[idx]
-            by_entry = np.zeros(m + 1)
-            by_entry += np.bincount(a, weights=w2l, minlength=m + 1)
-            by_entry[0] += w2_total - w2l.sum()
-            lcol = col[idx]
-            late = _LateRows(a, gl, bl, lcol, np.where(lcol > 0, gl, m), w2l, by_entry)
-            if w2 is ww:
-                w2 = w2.copy()
-            w2[idx] = 0.0  # the bins hold the other rows; the late rows are summed one by one
-    # Where every row at risk has an event (the unweighted counts say so exactly), the weighted number
-    # at risk is those events' weight: as a difference of cumulated sums it keeps a rounding residue,
-    # and 1 - d / y then leaves a tiny S instead of 0 (and the IJ jump h = S_{l-1} / (y S) a huge one).
-    # (Without entry only the last event time can: every row left after it would still be at risk.)
-    tail = slice(None) if e is not None else slice(m - 1, m)
-    at_risk = n - start[tail]
-    if e is not None:  # less the late rows not entered yet (entry bin a > l)
-        at_risk -= idx.size - np.cumsum(np.bincount(a, minlength=m + 1))[:m]
-    emptied = at_risk == events[:, tail].sum(axis=0)
-    if emptied.any():
-        y[tail][emptied] = dn[:, tail].sum(axis=0)[emptied]  # (the sum weighted_aj and weighted_km take of dn)
-    if w2 is None:
+        counts = counts.with_entry(np.sort(e[rows]))
+    if not squares:
         return counts, RowGrid(time, y, dn.T, whole, ties, None)
-    # per-bin sums of w^2: the events of each cause at t_l, the censored rows with g = l
-    if e is None and (w is None or not ties):  # (without ties each event time holds one row)
-        w2_event = dn if w is None else dn * dn
-    else:
-        w2_event = _per_cause(w2[evpos], ecol, cell, k, m)
-    w2_events = w2_event.sum(axis=0)
-    # every row with exit in (t_{l-1}, t_l) is censored: a difference of the cumulated w^2 of all rows
-    if w is not None or e is not None:  # (else cum holds it already: every w^2 is 1)
-        np.cumsum(w2, out=cum[1:])
-    w2_cens = np.zeros((2, m + 1))
-    c0 = w2_cens[0]
-    c0[:m] = cum[start]
-    c0[m] = cum[n]
-    ends = c0[:m] + w2_events if not ties else cum[end]  # (a block of one event row: its w^2 added)
-    c0[1:] -= ends  # exit in (t_{l-1}, t_l)
-    if ties:  # exit at t_l: the block's rows but its events
-        np.subtract(ends, cum[start], out=w2_cens[1, :m])
-        w2_cens[1, :m] -= w2_events
-    sq = _Squares(w2_event.T, w2_events, w2_cens, w2_total, late)
+    late = None if e is None else _LateRows(a, lg[:nl], lb[:nl], lcol[:nl], ge, np.multiply(lw, lw, out=lw),
+                                            by_entry)
+    sq = _Squares(w2_event[:, :m], c0[: m + 1], c1[: m + 1], at_event, w2_total, late)
     return counts, RowGrid(time, y, dn.T, whole, ties, sq)
-
-
-def _per_cause(x: np.ndarray | None, ecol: np.ndarray, cell: np.ndarray | None, k: int, m: int) -> np.ndarray:
-    """(K, m): the sums of ``x`` (one value per event row, in time order; None: the counts) over the event
-    rows of each cause (``ecol``: 1..K) and event time.  ``cell``: each event row's ``(cause - 1) * m +
-    event time``, or None when each event row is its own event time (then no sum is needed: the row's
-    cause holds its value, the other causes 0)."""
-    if cell is not None:
-        sums = np.bincount(cell, weights=x, minlength=k * m)
-        # (float: a bincount of nothing with weights is int64)
-        return (sums if x is None else sums.astype(np.float64, copy=False)).reshape(k, m)
-    out = np.zeros((k, m), dtype=np.int64 if x is None else np.float64)
-    for c in range(k):
-        mine = ecol == c + 1
-        if x is None:
-            out[c] = mine
-        else:
-            np.multiply(mine, x, out=out[c])
-    return out
-
-
-def _cumulated(x: np.ndarray) -> np.ndarray:
-    """``(0, x_0, x_0 + x_1, ...)``: the sums through ``t_{l-1}``, ``l = 0..m``."""
-    out = np.empty(x.size + 1)
-    out[0] = 0.0
-    np.cumsum(x, out=out[1:])
-    return out
 
 
 def _jump_b(y: np.ndarray, surv: np.ndarray, lag: np.ndarray) -> np.ndarray:
@@ -339,31 +235,25 @@ def weighted_aj(r: RowGrid, out: tuple[np.ndarray, np.ndarray] | None = None
     np.divide(lag, r.y, out=p[:m])
     da = d / r.y
     h = _jump_b(r.y, surv, lag)
-    sq, late, bs = _b_side(r, h, h * da)
-    w2_events, c0, c1, ties = _bins(r, sq)
-    crb, b_ev, bb, r1, kf, beta, bx = bs
+    b_ev = np.empty(m)
+    sq, late, (crb, bb, r1, kf, beta, bx) = _b_side(r, h, np.multiply(h, da, out=d), b_ev)
     entry, a, g, b, ge, col, w2l, ea = late
+    work = np.empty((3 if entry else 1, m + 1))  # (scratch shared by the causes)
     for c in range(cif.shape[1]):
-        ij_cause(cif[:, c], r.dn[:, c], r.y, p, h, da, sq.w2_event[:, c], w2_events, c0, c1, ties,
-                 crb, b_ev, bb, r1, kf, beta, bx, c + 1, entry, a, g, b, ge, col, w2l, ea, var[:, c])
+        ij_cause(cif[:, c], r.dn[:, c], r.y, p, h, da, sq.w2_event, sq.c0, sq.c1, sq.at_event, crb, b_ev, bb, r1,
+                 kf, beta, bx, c + 1, entry, a, g, b, ge, col, w2l, ea, work, var[:, c])
     return r.time, cif, var
 
 
-_Arrays7 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_Arrays6 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _Late = tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _bins(r: RowGrid, sq: _Squares) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """The per-bin sums of squared weights the kernels take: of the events, of the censored rows exiting
-    before and at each event time, and whether the latter can be non-zero (ties)."""
-    m = r.time.size
-    return sq.w2_events, sq.w2_cens[0, :m], sq.w2_cens[1, :m], r.ties
-
-
-def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> tuple[_Squares, _Late, _Arrays7]:
+def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray, b_ev: np.ndarray) -> tuple[_Squares, _Late, _Arrays6]:
     """The group's sums of squared weights, its late rows as the kernels take them (``entry``, then
     ``a, g, b, ge, col, w2, ea``; empty without entry) and the ``B`` side of the variance
-    (:func:`_ij_kernels.b_side`: ``crb, b_ev, bb, r1, kf, beta, bx``)."""
+    (:func:`._ij_kernels.b_side`: ``crb, bb, r1, kf, beta, bx``; ``b_ev`` receives ``B`` of an event
+    row once gone, unless empty)."""
     from leiosurv.stats._ij_kernels import b_side  # (compiled on first use)
 
     sq = r.squares
@@ -374,11 +264,10 @@ def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray) -> tuple[_Squares, _Late,
         none = np.zeros(0, dtype=np.intp)
         late = (False, none, none, none, none, none, np.zeros(0), np.zeros(0))
     else:
-        late = (True, lr.a, lr.g, lr.b, lr.ge, lr.col.astype(np.intp, copy=False), lr.w2,
-                lr.w2_by_entry[: r.time.size])
+        late = (True, lr.a, lr.g, lr.b, lr.ge, lr.col, lr.w2, lr.w2_by_entry[: r.time.size])
     entry, a, g, b, ge, _, w2l, ea = late
-    w2_events, c0, c1, ties = _bins(r, sq)
-    bs: _Arrays7 = b_side(h, rb, w2_events, c0, c1, ties, sq.w2_total, entry, a, g, b, ge, w2l, ea)
+    bs: _Arrays6 = b_side(h, rb, sq.w2_event, sq.c0, sq.c1, sq.at_event, sq.w2_total, entry, a, g, b, ge, w2l, ea,
+                          b_ev)
     return sq, late, bs
 
 
@@ -389,22 +278,21 @@ def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarr
     ``S^2 sum_i w_i^2 B_i^2``: the ``B`` side alone (``A = 0``, ``F = 1``)."""
     d = r.dn.T.sum(axis=0)  # (> 0: every event time has an event of positive weight)
     surv, lag = km_parts(r.y, d)
-    var = np.multiply(surv, surv)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if integer_weights:
+    if integer_weights:
+        var = np.multiply(surv, surv)
+        with np.errstate(divide="ignore", invalid="ignore"):
             a = np.subtract(r.y, d)
             a *= r.y
             np.divide(d, a, out=a)  # d / (y (y - d)): inf where y = d
             var *= np.cumsum(a, out=a)  # NaN where S = 0, as the unweighted estimator
-        else:
-            h = _jump_b(r.y, surv, lag)
-            _, _, (crb, _, bb, r1, kf, _, _) = _b_side(r, h, h * d / r.y)
-            kk = np.negative(crb[1:])  # A = 0, F = 1: K = -R^B
-            ij = np.multiply(kk, r1)
-            ij += kf  # (zeros without entry)
-            ij *= kk
-            ij += bb
-            var *= np.maximum(ij, 0.0, out=ij)
+        return r.time, r.y, surv, var
+    from leiosurv.stats._ij_kernels import km_variance  # (compiled on first use)
+
+    h = _jump_b(r.y, surv, lag)
+    d /= r.y
+    _, _, (crb, bb, r1, kf, _, _) = _b_side(r, h, np.multiply(h, d, out=d), np.zeros(0))
+    var = lag  # (S_{l-1} is not read again)
+    km_variance(surv, crb, bb, r1, kf, var)
     return r.time, r.y, surv, var
 
 
