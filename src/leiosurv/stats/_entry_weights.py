@@ -78,7 +78,7 @@ class RowGrid:
 
     time: np.ndarray  # (m,) distinct event times
     y: np.ndarray  # (m,) weighted number at risk
-    dn: np.ndarray  # (m, K) weighted events per cause
+    dn: np.ndarray  # (m, K) weighted events per cause (m, 1: pooled over the causes, when asked)
     whole_weights: bool | None  # every weight a whole number (survfitKM's choice of variance); None: not asked
     ties: bool  # False: no two rows share a time (then no censored row exits at an event time)
     squares: _Squares | None  # None: not asked (Kaplan–Meier's Greenwood variance needs none)
@@ -89,7 +89,7 @@ class _Squares:
     """The per-bin sums of squared weights of one group (see :class:`RowGrid`); the late rows are not
     in the bins (they are summed one by one)."""
 
-    w2_event: np.ndarray  # (K, m) sum of w^2 of the cause-k events at t_l
+    w2_event: np.ndarray  # (K, m) sum of w^2 of the cause-k events at t_l (1, m: pooled, as dn)
     c0: np.ndarray  # (m + 1,) ... of the censored rows with g = l, exit not at an event time
     c1: np.ndarray  # (m + 1,) ... exit at t_l (written only when at_event)
     at_event: bool  # some censored row exits at an event time (never without ties)
@@ -114,12 +114,13 @@ class _LateRows:
 
 def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | None, weights: str | None,
               *, causes: Sequence[int] | None, event_map: Mapping[Any, int] | None, rows: bool = True,
-              squares: bool | None = True) -> tuple[EventCounts, tuple[RowGrid, ...]]:
+              squares: bool | None = True, pooled: bool = False) -> tuple[EventCounts, tuple[RowGrid, ...]]:
     """Validate the rows with their entry times and weights; return the (unweighted) counts, with
     the entries, and each group's :class:`RowGrid` (none with ``rows=False``: the counts are all
     the caller needs).  ``squares``: whether the grids carry the sums of squared weights of the IJ
     variance; None: only when some weight is not a whole number (``survfitKM``'s rule, which then
-    gives the IJ variance; the grids say whether every weight is whole).
+    gives the IJ variance; the grids say whether every weight is whole).  ``pooled``: the grids' weighted
+    events are summed over the causes into one column (all Kaplan–Meier reads; the counts stay per cause).
 
     Raises
     ------
@@ -156,7 +157,7 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
         if squares is None:
             whole = w is None or _whole(w)
             squares = not whole
-        parts = [_locate(lab, t, i, cols, w, e, k, whole, squares) for lab, i in zip(labels, members)]
+        parts = [_locate(lab, t, i, cols, w, e, k, whole, squares, pooled) for lab, i in zip(labels, members)]
         counts = EventCounts(causes_t, tuple(c for c, _ in parts), group,
                              {"columns": {"time": time, "event": event, "group": group}, "engine": "numpy",
                               "n_rows": int(n), "counting": "rows"})
@@ -173,7 +174,7 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
 
 
 def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray | None, e: np.ndarray | None,
-            k: int, whole: bool | None, squares: bool) -> tuple[GroupCounts, RowGrid]:
+            k: int, whole: bool | None, squares: bool, pooled: bool) -> tuple[GroupCounts, RowGrid]:
     """One group's unweighted counts (with its entries) and :class:`RowGrid`, from its rows (``rows``:
     their indices in the columns ``t``, ``col``, ``w``, ``e``, in any order): one sort by exit, then one
     compiled pass over the sorted rows (:func:`._ij_kernels.locate`) that reads every per-bin sum, and
@@ -190,19 +191,21 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     n = tg.size
     none = np.zeros(0)
     # each column in exit order: the group's rows first (a forward gather), then a shuffle within the
-    # group (together cheaper than one gather through rows[order])
+    # group (together cheaper than one gather through rows[order]; and than reading through order in
+    # the loop, which reads a row's time twice and its column twice)
+    eg = none if e is None else e[rows]
     ws = none if w is None else w[rows][order]
-    es = none if e is None else e[rows][order]
-    (m, nc, nl, ties, at_event, total, w2_total, time, left, start, dn, events, cens, w2_event, c0, c1,
-     lg, lb, lcol, lw, le) = locate(tg[order], col[rows][order], ws, w is not None, es, e is not None, k, squares)
-    del tg, order, ws, es
+    (m, nc, nl, ties, at_event, total, w2_total, time, left, start, last_start, dn, events, cens, w2_event, c0, c1,
+     lg, lb, lcol, lw, le) = locate(tg[order], col[rows][order], ws, w is not None, eg[order] if e is not None
+                                    else none, e is not None, k, squares, pooled)
+    del tg, order, ws
     time, dn, events = time[:m], dn[:, :m], events[:, :m]
     lw, le = lw[:nl], le[:nl]
-    y, a, ge, by_entry = at_risk(time, left[:m], start[:m], dn, events, n, total, w2_total, le,
+    y, a, ge, by_entry = at_risk(time, left[:m], start[:m], last_start, dn, events, n, total, w2_total, le,
                                  np.argsort(le), lw, lcol[:nl], lg[:nl], squares, e is not None)
     counts = GroupCounts.from_event_grid(label, time, events.T, cens[:nc])
     if e is not None:
-        counts = counts.with_entry(np.sort(e[rows]))
+        counts = counts.with_entry(np.sort(eg))
     if not squares:
         return counts, RowGrid(time, y, dn.T, whole, ties, None)
     late = None if e is None else _LateRows(a, lg[:nl], lb[:nl], lcol[:nl], ge, np.multiply(lw, lw, out=lw),

@@ -33,21 +33,23 @@ from numba import njit
 
 @njit(cache=True)
 def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np.ndarray, entry: bool, k: int,
-           squares: bool
-           ) -> tuple[int, int, int, bool, bool, float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+           squares: bool, pooled: bool
+           ) -> tuple[int, int, int, bool, bool, float, float, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray,
                       np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                       np.ndarray, np.ndarray, np.ndarray]:
     """One group's rows, in exit order, located among its distinct event times: one pass.
 
     ``xs``: the group's exit times in increasing order, and of the same rows in the same order ``col``
     (0 censored, k cause), ``w`` (read with ``weighted``) and ``e`` (read with ``entry``).  A run of equal
-    exit times holding an event is an event time ``t_l``.
+    exit times holding an event is an event time ``t_l``.  With ``pooled``, the weighted sums of the
+    events (``dn``, ``w2_event``) have one row, every cause's (Kaplan–Meier needs no more).
 
     Returns ``m`` (event times), the number of censored rows and of late rows (entering at or after
     ``t_0``), whether two rows share a time, whether a censored row exits at an event time
     (``at_event``), the total weight and the total squared weight; then, each with room for every row
     (the first ``m``, ``m + 1`` or late-row entries hold the values; the rest is never written, so costs
-    no memory): ``time``, ``left`` (weight exiting before ``t_l``), ``start`` (sorted position of
+    no memory): ``time``, ``left`` (weight exiting before ``t_l``), ``start`` (with entry: the sorted
+    position of ``t_l``'s first row; and that of the last event time, ``last_start``, as a number),
     ``t_l``'s first row), ``dn`` (K, .) weighted and ``events`` (K, .) unweighted events, the censored
     rows' times in order; with ``squares`` the squared weights of the events ``w2_event`` (K, .) and of
     the censored rows exiting in ``(t_{l-1}, t_l)`` (``c0``, m + 1) and at ``t_l`` (``c1``, written
@@ -57,11 +59,13 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
     n = xs.size
     time = np.empty(n)
     left = np.empty(n)
-    start = np.empty(n, dtype=np.intp)
-    dn = np.empty((k, n))
+    start = np.empty(n if entry else 0, dtype=np.intp)  # (without entry only the last one is read)
+    last_start = 0
+    kw = 1 if pooled else k
+    dn = np.empty((kw, n))
     events = np.empty((k, n), dtype=np.int64)
     cens = np.empty(n)
-    w2_event = np.empty((k, n if squares else 0))
+    w2_event = np.empty((kw, n if squares else 0))
     c0 = np.empty(n + 1 if squares else 0)
     c1 = np.empty(n + 1 if squares else 0)
     nl_cap = n if entry else 0
@@ -97,11 +101,14 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
         if event_time:
             m += 1
             time[ll] = x
-            start[ll] = i
+            last_start = i
+            if entry:
+                start[ll] = i
             left[ll] = cum
             for c in range(k):
-                dn[c, ll] = 0.0
                 events[c, ll] = 0
+            for c in range(kw):
+                dn[c, ll] = 0.0
                 if squares:
                     w2_event[c, ll] = 0.0
             if squares:
@@ -118,10 +125,11 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
             w2_total += w2
             late = entry and m > 0 and e[r] >= time0
             if c > 0:
-                dn[c - 1, ll] += wi
+                cw = 0 if pooled else c - 1
+                dn[cw, ll] += wi
                 events[c - 1, ll] += 1
                 if squares and not late:
-                    w2_event[c - 1, ll] += w2
+                    w2_event[cw, ll] += w2
             else:
                 cens[nc] = x
                 nc += 1
@@ -141,14 +149,15 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
                 le[nl] = e[r]
                 nl += 1
         i = j
-    return (m, nc, nl, ties, at_event, cum, w2_total, time, left, start, dn, events, cens, w2_event, c0, c1,
-            lg, lb, lcol, lw, le)
+    return (m, nc, nl, ties, at_event, cum, w2_total, time, left, start, last_start, dn, events, cens, w2_event,
+            c0, c1, lg, lb, lcol, lw, le)
 
 
 @njit(cache=True)
-def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, dn: np.ndarray, events: np.ndarray, n: int,
-            total: float, w2_total: float, le: np.ndarray, eorder: np.ndarray, lw: np.ndarray, lcol: np.ndarray,
-            lg: np.ndarray, squares: bool, entry: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, last_start: int, dn: np.ndarray,
+            events: np.ndarray, n: int, total: float, w2_total: float, le: np.ndarray, eorder: np.ndarray,
+            lw: np.ndarray, lcol: np.ndarray, lg: np.ndarray, squares: bool, entry: bool
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The weighted numbers at risk ``y`` (m,: written over ``left``, the weight exiting before each
     event time ``time``), and for the late rows (entry ``le``, sorting order ``eorder``, weight ``lw``)
     their entry bins ``a`` (event times at or before the entry), ``ge`` (``g`` of an event row, ``m`` of
@@ -158,6 +167,8 @@ def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, dn: np.ndarra
     Where every row at risk has an event (the unweighted counts say so exactly), ``y`` is those
     events' weight: as a difference of cumulated sums it keeps a rounding residue, and ``1 - d / y``
     would then leave a tiny ``S`` instead of 0 (and the IJ jump ``h = S_{l-1} / (y S)`` a huge one).
+    Without entry only the last event time can be such (every row left after it would still be at
+    risk), and ``start`` is empty: ``last_start`` is its first row's position.
     """
     m = time.size
     nl = le.size
@@ -199,7 +210,8 @@ def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, dn: np.ndarra
         for c in range(events.shape[0]):
             d += events[c, ll]
             wd += dn[c, ll]
-        if n - start[ll] - waiting == d:
+        first = start[ll] if start.size else (last_start if ll == m - 1 else -1)
+        if first >= 0 and n - first - waiting == d:
             y[ll] = wd
     return y, a, ge, by_entry
 
