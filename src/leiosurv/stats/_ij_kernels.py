@@ -209,6 +209,7 @@ def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, last_start: i
         wd = 0.0
         for c in range(events.shape[0]):
             d += events[c, ll]
+        for c in range(dn.shape[0]):  # (one row when pooled)
             wd += dn[c, ll]
         first = start[ll] if start.size else (last_start if ll == m - 1 else -1)
         if first >= 0 and n - first - waiting == d:
