@@ -366,3 +366,20 @@ def ij_cause(f: np.ndarray, dn: np.ndarray, y: np.ndarray, p: np.ndarray, h: np.
         sb += y_
         v = sa - sb * fj * 2.0 + fj * fj * bb[j] + risk * kk
         out[j] = v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def at_all_times(d: np.ndarray, s_ev: np.ndarray, var_ev: np.ndarray, surv: np.ndarray, se: np.ndarray) -> None:
+    """Kaplan–Meier's ``S`` and SE at every time of the table (``d``: its events per time, > 0 at the event
+    times, in order) from their values at the event times (``s_ev``, the variance ``var_ev``): each time
+    takes the last event time's at or before it (before the first, ``S = 1`` and SE 0)."""
+    s = 1.0
+    v = 0.0
+    j = 0
+    for i in range(d.size):
+        if d[i] > 0:
+            s = s_ev[j]
+            v = np.sqrt(var_ev[j])
+            j += 1
+        surv[i] = s
+        se[i] = v

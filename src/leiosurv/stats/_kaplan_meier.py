@@ -95,11 +95,11 @@ def kaplan_meier(
             with np.errstate(invalid="ignore"):
                 se = surv * np.sqrt(greenwood(n, d))
         else:
+            from leiosurv.stats._ij_kernels import at_all_times  # (compiled on first use)
+
             _, _, s_ev, var = weighted_km(rows[gi], whole)
-            pos = np.cumsum(d > 0)  # the last event at or before each time (0: none yet)
-            surv = np.concatenate(([1.0], s_ev))[pos]
-            with np.errstate(invalid="ignore"):
-                se = np.concatenate(([0.0], np.sqrt(var, out=var)))[pos]
+            surv, se = np.empty(d.size), np.empty(d.size)
+            at_all_times(d, s_ev, var, surv, se)  # (compiled: no index array of the table's length)
         lower, upper = ci_bounds(surv, se, ci, zz)
         blocks.append(dict(zip(_COLUMNS, (g.time, n, d, g.censored, surv, se, lower, upper))))
     extra = {k: v for k, v in (("entry", entry), ("weights", weights)) if v is not None}
