@@ -43,10 +43,9 @@ So ``sum_i w_i^2 (A_i - F_l B_i)^2`` at ``t_l`` splits into
   the late rows alone.
 
 Each group's rows are sorted by exit once (:func:`read_rows`) and located among
-the event times by cumulative counts (no search when no two rows share a time);
-after that, everything is O(m) per cause, plus O(late rows) with entry: the
-sums above are evaluated by the compiled loops of :mod:`._ij_kernels`, one pass
-over the event times (and one over the late rows) each.
+the event times by one pass over them; after that, everything is O(m) per
+cause, plus O(late rows) with entry.  The passes are the compiled loops of
+:mod:`._ij_kernels`.
 """
 
 from __future__ import annotations
@@ -80,7 +79,6 @@ class RowGrid:
     y: np.ndarray  # (m,) weighted number at risk
     dn: np.ndarray  # (m, K) weighted events per cause (m, 1: pooled over the causes, when asked)
     whole_weights: bool | None  # every weight a whole number (survfitKM's choice of variance); None: not asked
-    ties: bool  # False: no two rows share a time (then no censored row exits at an event time)
     squares: _Squares | None  # None: not asked (Kaplan–Meier's Greenwood variance needs none)
 
 
@@ -92,7 +90,7 @@ class _Squares:
     w2_event: np.ndarray  # (K, m) sum of w^2 of the cause-k events at t_l (1, m: pooled, as dn)
     c0: np.ndarray  # (m + 1,) ... of the censored rows with g = l, exit not at an event time
     c1: np.ndarray  # (m + 1,) ... exit at t_l (written only when at_event)
-    at_event: bool  # some censored row exits at an event time (never without ties)
+    at_event: bool  # some censored row exits at an event time (never unless two rows share a time)
     w2_total: float  # sum of w^2 over the group
     entry: _LateRows | None  # rows entering at or after t_0 (None without entry)
 
@@ -195,10 +193,11 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     # the loop, which reads a row's time twice and its column twice)
     eg = none if e is None else e[rows]
     ws = none if w is None else w[rows][order]
-    (m, nc, nl, ties, at_event, total, w2_total, time, left, start, last_start, dn, events, cens, w2_event, c0, c1,
-     lg, lb, lcol, lw, le) = locate(tg[order], col[rows][order], ws, w is not None, eg[order] if e is not None
-                                    else none, e is not None, k, squares, pooled)
-    del tg, order, ws
+    es = none if e is None else eg[order]
+    (m, nc, nl, at_event, total, w2_total, time, left, start, last_start, dn, events, cens, w2_event, c0, c1,
+     lg, lb, lcol, lw, le) = locate(tg[order], col[rows][order], ws, w is not None, es, e is not None, k, squares,
+                                    pooled)
+    del tg, order, ws, es
     time, dn, events = time[:m], dn[:, :m], events[:, :m]
     lw, le = lw[:nl], le[:nl]
     y, a, ge, by_entry = at_risk(time, left[:m], start[:m], last_start, dn, events, n, total, w2_total, le,
@@ -207,11 +206,11 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     if e is not None:
         counts = counts.with_entry(np.sort(eg))
     if not squares:
-        return counts, RowGrid(time, y, dn.T, whole, ties, None)
+        return counts, RowGrid(time, y, dn.T, whole, None)
     late = None if e is None else _LateRows(a, lg[:nl], lb[:nl], lcol[:nl], ge, np.multiply(lw, lw, out=lw),
                                             by_entry)
     sq = _Squares(w2_event[:, :m], c0[: m + 1], c1[: m + 1], at_event, w2_total, late)
-    return counts, RowGrid(time, y, dn.T, whole, ties, sq)
+    return counts, RowGrid(time, y, dn.T, whole, sq)
 
 
 def _jump_b(y: np.ndarray, surv: np.ndarray, lag: np.ndarray) -> np.ndarray:

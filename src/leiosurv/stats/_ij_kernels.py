@@ -1,15 +1,17 @@
-"""The infinitesimal-jackknife variance's sums over the event times and the late rows, compiled.
+"""The compiled loops of the weighted and delayed-entry estimators: locating a group's sorted rows among
+its event times (:func:`locate`, :func:`at_risk`), the infinitesimal-jackknife variance's sums
+(:func:`b_side`, :func:`ij_cause`, :func:`km_variance`), and Kaplan–Meier's table (:func:`at_all_times`).
 
 The algebra is :mod:`leiosurv.stats._entry_weights`'s (its module docstring derives it); these are the
-loops that evaluate it.  Each is one pass over the ``m`` event times of a group (and one over its late
+loops that evaluate it.  Each variance loop is one pass over the ``m`` event times of a group (and one over its late
 rows with delayed entry) in the order the sums are defined, so a sum is added in the same order as a
 cumulative sum or a ``bincount`` would add it.  As numpy array expressions the same sums took about
 40 passes over the event times and 15 gathers per late row, each a fresh temporary of ``m`` values:
 at 10^6 rows that was most of the estimator's time (``docs/regression.md``, Speed).
 
 Memory is the other cost: fresh memory costs more than the arithmetic on it (on this project's
-2-core machine about 0.8 ms per MB first written), so the loops write no array they can do without,
-and nothing is allocated that is not written.
+2-core machine about 0.8 ms per MB first written), so the loops write no array they can do without;
+an array with room for every row costs only the part that is written.
 
 Compiled by numba on first use and cached beside this file (or, where that is read-only, in numba's
 per-user cache), so the compile is paid once per installation, not per process.
@@ -34,7 +36,7 @@ from numba import njit
 @njit(cache=True)
 def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np.ndarray, entry: bool, k: int,
            squares: bool, pooled: bool
-           ) -> tuple[int, int, int, bool, bool, float, float, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray,
+           ) -> tuple[int, int, int, bool, float, float, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray,
                       np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                       np.ndarray, np.ndarray, np.ndarray]:
     """One group's rows, in exit order, located among its distinct event times: one pass.
@@ -45,7 +47,7 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
     events (``dn``, ``w2_event``) have one row, every cause's (Kaplan–Meier needs no more).
 
     Returns ``m`` (event times), the number of censored rows and of late rows (entering at or after
-    ``t_0``), whether two rows share a time, whether a censored row exits at an event time
+    ``t_0``), whether a censored row exits at an event time
     (``at_event``), the total weight and the total squared weight; then, each with room for every row
     (the first ``m``, ``m + 1`` or late-row entries hold the values; the rest is never written, so costs
     no memory): ``time``, ``left`` (weight exiting before ``t_l``), ``start`` (with entry: the sorted
@@ -77,7 +79,6 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
     m = 0
     nc = 0
     nl = 0
-    ties = False
     at_event = False
     cum = 0.0
     w2_total = 0.0
@@ -90,8 +91,6 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
         j = i + 1
         while j < n and xs[j] == x:
             j += 1
-        if j > i + 1:
-            ties = True
         event_time = False
         for r in range(i, j):
             if col[r] > 0:
@@ -149,7 +148,7 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
                 le[nl] = e[r]
                 nl += 1
         i = j
-    return (m, nc, nl, ties, at_event, cum, w2_total, time, left, start, last_start, dn, events, cens, w2_event,
+    return (m, nc, nl, at_event, cum, w2_total, time, left, start, last_start, dn, events, cens, w2_event,
             c0, c1, lg, lb, lcol, lw, le)
 
 
