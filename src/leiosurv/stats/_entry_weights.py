@@ -105,7 +105,6 @@ class _LateRows:
     g: np.ndarray
     b: np.ndarray
     col: np.ndarray
-    ge: np.ndarray  # g of an event row, m of a censored one (an index past the event times: a jump of 0)
     w2: np.ndarray
     w2_by_entry: np.ndarray  # (m + 1,)
 
@@ -200,77 +199,28 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     del tg, order, ws, es
     time, dn, events = time[:m], dn[:, :m], events[:, :m]
     lw, le = lw[:nl], le[:nl]
-    y, a, ge, by_entry = at_risk(time, left[:m], start[:m], last_start, dn, events, n, total, w2_total, le,
-                                 np.argsort(le), lw, lcol[:nl], lg[:nl], squares, e is not None)
+    y, a, by_entry = at_risk(time, left[:m], start[:m], last_start, dn, events, n, total, w2_total, le,
+                             np.argsort(le), lw, squares, e is not None)
     counts = GroupCounts.from_event_grid(label, time, events.T, cens[:nc])
     if e is not None:
         counts = counts.with_entry(np.sort(eg))
     if not squares:
         return counts, RowGrid(time, y, dn.T, whole, None)
-    late = None if e is None else _LateRows(a, lg[:nl], lb[:nl], lcol[:nl], ge, np.multiply(lw, lw, out=lw),
-                                            by_entry)
+    late = None if e is None else _LateRows(a, lg[:nl], lb[:nl], lcol[:nl], np.multiply(lw, lw, out=lw), by_entry)
     sq = _Squares(w2_event[:, :m], c0[: m + 1], c1[: m + 1], at_event, w2_total, late)
     return counts, RowGrid(time, y, dn.T, whole, sq)
-
-
-def _jump_b(y: np.ndarray, surv: np.ndarray, lag: np.ndarray) -> np.ndarray:
-    """``h = S_{l-1} / (y_l S_l)``, 0 where ``S_l = 0`` (then nothing is left to change); in one array."""
-    h: np.ndarray = np.multiply(y, surv)
-    alive = surv > 0
-    np.divide(lag, h, out=h, where=alive)
-    h[~alive] = 0.0
-    return h
 
 
 def weighted_aj(r: RowGrid, out: tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Event times, Aalen–Johansen CIF (m, K) and its IJ variance (m, K) of one group, into ``out``
     (two (m, K) arrays with contiguous columns) if given."""
-    from leiosurv.stats._ij_kernels import ij_cause  # (compiled on first use)
-
-    m = r.time.size
     d = r.dn.T.sum(axis=0)  # (each cause's column is contiguous)
     surv, lag = km_parts(r.y, d)
     cif = aj_cif(r.y, r.dn, lag, out=None if out is None else out[0])
     var = np.empty_like(cif) if out is None else out[1]  # (column-major, as cif: each cause's column contiguous)
-    p = np.zeros(m + 1)  # (a last 0: a row leaving after the last event time)
-    np.divide(lag, r.y, out=p[:m])
-    da = d / r.y
-    h = _jump_b(r.y, surv, lag)
-    b_ev = np.empty(m)
-    sq, late, (crb, bb, r1, kf, beta, bx) = _b_side(r, h, np.multiply(h, da, out=d), b_ev)
-    entry, a, g, b, ge, col, w2l, ea = late
-    work = np.empty((3 if entry else 1, m + 1))  # (scratch shared by the causes)
-    for c in range(cif.shape[1]):
-        ij_cause(cif[:, c], r.dn[:, c], r.y, p, h, da, sq.w2_event, sq.c0, sq.c1, sq.at_event, crb, b_ev, bb, r1,
-                 kf, beta, bx, c + 1, entry, a, g, b, ge, col, w2l, ea, work, var[:, c])
+    _ij_variance(r, d, surv, lag, r.dn.T, cif, var)
     return r.time, cif, var
-
-
-_Arrays6 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-_Late = tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _b_side(r: RowGrid, h: np.ndarray, rb: np.ndarray, b_ev: np.ndarray) -> tuple[_Squares, _Late, _Arrays6]:
-    """The group's sums of squared weights, its late rows as the kernels take them (``entry``, then
-    ``a, g, b, ge, col, w2, ea``; empty without entry) and the ``B`` side of the variance
-    (:func:`._ij_kernels.b_side`: ``crb, bb, r1, kf, beta, bx``; ``b_ev`` receives ``B`` of an event
-    row once gone, unless empty)."""
-    from leiosurv.stats._ij_kernels import b_side  # (compiled on first use)
-
-    sq = r.squares
-    assert sq is not None
-    lr = sq.entry
-    late: _Late
-    if lr is None:
-        none = np.zeros(0, dtype=np.intp)
-        late = (False, none, none, none, none, none, np.zeros(0), np.zeros(0))
-    else:
-        late = (True, lr.a, lr.g, lr.b, lr.ge, lr.col, lr.w2, lr.w2_by_entry[: r.time.size])
-    entry, a, g, b, ge, _, w2l, ea = late
-    bs: _Arrays6 = b_side(h, rb, sq.w2_event, sq.c0, sq.c1, sq.at_event, sq.w2_total, entry, a, g, b, ge, w2l, ea,
-                          b_ev)
-    return sq, late, bs
 
 
 def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -288,14 +238,28 @@ def weighted_km(r: RowGrid, integer_weights: bool) -> tuple[np.ndarray, np.ndarr
             np.divide(d, a, out=a)  # d / (y (y - d)): inf where y = d
             var *= np.cumsum(a, out=a)  # NaN where S = 0, as the unweighted estimator
         return r.time, r.y, surv, var
-    from leiosurv.stats._ij_kernels import km_variance  # (compiled on first use)
+    m = r.time.size
+    var2 = np.empty((m, 1))
+    _ij_variance(r, d, surv, lag, np.zeros((0, m)), np.zeros((m, 0)), var2)
+    return r.time, r.y, surv, var2[:, 0]
 
-    h = _jump_b(r.y, surv, lag)
-    d /= r.y
-    _, _, (crb, bb, r1, kf, _, _) = _b_side(r, h, np.multiply(h, d, out=d), np.zeros(0))
-    var = lag  # (S_{l-1} is not read again)
-    km_variance(surv, crb, bb, r1, kf, var)
-    return r.time, r.y, surv, var
+
+def _ij_variance(r: RowGrid, d: np.ndarray, surv: np.ndarray, lag: np.ndarray, dn: np.ndarray, cif: np.ndarray,
+                 out: np.ndarray) -> None:
+    """The group's IJ variance into ``out`` (:func:`._ij_kernels.ij_variance`: every cause's CIF, or with
+    no cause Kaplan–Meier's ``S``), from its sums of squared weights and late rows."""
+    from leiosurv.stats._ij_kernels import ij_variance  # (compiled on first use)
+
+    sq = r.squares
+    assert sq is not None
+    lr = sq.entry
+    if lr is None:
+        none = np.zeros(0, dtype=np.intp)
+        ij_variance(r.y, d, surv, lag, dn, cif, sq.w2_event, sq.c0, sq.c1, sq.at_event, sq.w2_total, False,
+                    none, none, none, none, np.zeros(0), np.zeros(0), out)
+    else:
+        ij_variance(r.y, d, surv, lag, dn, cif, sq.w2_event, sq.c0, sq.c1, sq.at_event, sq.w2_total, True,
+                    lr.a, lr.g, lr.b, lr.col, lr.w2, lr.w2_by_entry[: r.time.size], out)
 
 
 def rows_in_order(data: Any, time: str, event: str, *, causes: Sequence[int] | None,

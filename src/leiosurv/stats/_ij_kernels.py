@@ -1,13 +1,13 @@
 """The compiled loops of the weighted and delayed-entry estimators: locating a group's sorted rows among
 its event times (:func:`locate`, :func:`at_risk`), the infinitesimal-jackknife variance's sums
-(:func:`b_side`, :func:`ij_cause`, :func:`km_variance`), and Kaplan–Meier's table (:func:`at_all_times`).
+(:func:`ij_variance`, every cause's and Kaplan–Meier's), and Kaplan–Meier's table (:func:`at_all_times`).
 
 The algebra is :mod:`leiosurv.stats._entry_weights`'s (its module docstring derives it); these are the
-loops that evaluate it.  Each variance loop is one pass over the ``m`` event times of a group (and one over its late
-rows with delayed entry) in the order the sums are defined, so a sum is added in the same order as a
-cumulative sum or a ``bincount`` would add it.  As numpy array expressions the same sums took about
-40 passes over the event times and 15 gathers per late row, each a fresh temporary of ``m`` values:
-at 10^6 rows that was most of the estimator's time (``docs/regression.md``, Speed).
+loops that evaluate it.  The variance is one pass over the ``m`` event times of a group, every cause at
+once, taking the late rows (delayed entry) at their exit, in the order the sums are defined: a sum is
+added in the same order as a cumulative sum or a ``bincount`` would add it.  As numpy array
+expressions the same sums took about 40 passes over the event times and 15 gathers per late row, each
+a fresh temporary of ``m`` values: at 10^6 rows that was most of the estimator's time (``docs/regression.md``, Speed).
 
 Memory is the other cost: fresh memory costs more than the arithmetic on it (on this project's
 2-core machine about 0.8 ms per MB first written), so the loops write no array they can do without;
@@ -18,13 +18,12 @@ per-user cache), so the compile is paid once per installation, not per process.
 
 Array conventions (one group; ``K`` causes, ``m`` event times ``t_0 < ... < t_{m-1}``, ``L`` late rows):
 
-* ``h`` (m,): the jump of ``B`` at an event; ``rb`` (m,): ``B``'s drift;
 * ``w2_event`` (K, m), ``c0``, ``c1`` (m,): the per-bin sums of squared weights of each cause's events,
   of the censored rows exiting before ``t_l`` (bin ``g = l``) and of those exiting at ``t_l`` (read only
   with ``at_event``: some censored row exits at an event time);
-* the late rows (``entry`` true): entry bin ``a``, exit bins ``g`` and ``b``, ``ge`` (``g`` of an event
-  row, ``m`` of a censored one), column ``col`` (0 censored, k cause), squared weight ``w2l``, and
-  ``ea`` (m,): the sum of ``w^2`` of all rows per entry bin.
+* the late rows (``entry`` true), in exit order: entry bin ``a``, exit bins ``g`` and ``b``, column ``col``
+  (0 censored, k cause), squared weight ``w2l``, and ``ea`` (m,): the sum of ``w^2`` of all rows per
+  entry bin.
 """
 
 from __future__ import annotations
@@ -155,13 +154,11 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
 @njit(cache=True)
 def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, last_start: int, dn: np.ndarray,
             events: np.ndarray, n: int, total: float, w2_total: float, le: np.ndarray, eorder: np.ndarray,
-            lw: np.ndarray, lcol: np.ndarray, lg: np.ndarray, squares: bool, entry: bool
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            lw: np.ndarray, squares: bool, entry: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The weighted numbers at risk ``y`` (m,: written over ``left``, the weight exiting before each
     event time ``time``), and for the late rows (entry ``le``, sorting order ``eorder``, weight ``lw``)
-    their entry bins ``a`` (event times at or before the entry), ``ge`` (``g`` of an event row, ``m`` of
-    a censored one) and the sum of squared weights of all rows per entry bin (m + 1,; with ``squares``
-    and ``entry``).
+    their entry bins ``a`` (event times at or before the entry) and the sum of squared weights of all rows
+    per entry bin (m + 1,; with ``squares`` and ``entry``).
 
     Where every row at risk has an event (the unweighted counts say so exactly), ``y`` is those
     events' weight: as a difference of cumulated sums it keeps a rounding residue, and ``1 - d / y``
@@ -181,7 +178,6 @@ def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, last_start: i
     entered = np.zeros(m + 1 if nl else 0)
     by_entry = np.zeros(m + 1 if squares and entry else 0)
     count = np.zeros(m + 1 if nl else 0, dtype=np.intp)
-    ge = np.empty(nl, dtype=np.intp)
     wl = 0.0
     w2l = 0.0
     for r in range(nl):
@@ -191,7 +187,6 @@ def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, last_start: i
             by_entry[a[r]] += lw[r] * lw[r]
             w2l += lw[r] * lw[r]
         count[a[r]] += 1
-        ge[r] = lg[r] if lcol[r] > 0 else m
     if nl:
         entered[0] += total - wl
     if by_entry.size:
@@ -213,158 +208,160 @@ def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, last_start: i
         first = start[ll] if start.size else (last_start if ll == m - 1 else -1)
         if first >= 0 and n - first - waiting == d:
             y[ll] = wd
-    return y, a, ge, by_entry
+    return y, a, by_entry
+
+
+@njit(cache=True, error_model="numpy")
+def _jumps(y: np.ndarray, d: np.ndarray, surv: np.ndarray, lag: np.ndarray, j: int) -> tuple[float, float, float]:
+    """At event time ``t_j``: ``p = S_{j-1}/y`` (the further jump of ``A`` at an event of the cause),
+    ``h = S_{j-1}/(y S_j)`` (the jump of ``B`` at an event; 0 where ``S_j = 0``: then nothing is left to
+    change) and the all-cause hazard increment ``d / y``.
+
+    ``y > 0`` at every event time.  numpy's error model (no zero check, as numpy's own division): with
+    Python's, each call carries a check that made the loops calling it 3 to 6 times slower (measured).
+    """
+    yj = y[j]
+    sj = surv[j]
+    return lag[j] / yj, (lag[j] / (yj * sj) if sj > 0.0 else 0.0), d[j] / yj
 
 
 @njit(cache=True)
-def b_side(h: np.ndarray, rb: np.ndarray, w2_event: np.ndarray, c0: np.ndarray, c1: np.ndarray, at_event: bool,
-           w2_total: float, entry: bool, a: np.ndarray, g: np.ndarray, b: np.ndarray, ge: np.ndarray,
-           w2l: np.ndarray, ea: np.ndarray, b_ev: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The ``B`` side of the variance, shared by every cause: ``crb`` (m + 1,: ``R^B`` through
-    ``t_{l-1}``), ``bb`` (the cumulated ``F^2`` part), ``r1`` (``sum w^2`` over the rows at risk after
-    ``t_l``), ``kf`` (the cumulated ``K F`` part of the late rows, doubled; with entry, else empty), and
-    per late row ``beta`` (``B`` once gone) and ``bx`` (``beta - v``).  ``b_ev`` (m,; or empty: not
-    asked) receives ``B`` of an event row at ``t_l`` once gone."""
-    m = h.size
-    k = w2_event.shape[0]
-    crb = np.empty(m + 1)
-    crb[0] = 0.0
-    s = 0.0
+def ij_variance(y: np.ndarray, d: np.ndarray, surv: np.ndarray, lag: np.ndarray, dn: np.ndarray, f: np.ndarray,
+                w2_event: np.ndarray, c0: np.ndarray, c1: np.ndarray, at_event: bool, w2_total: float, entry: bool,
+                a: np.ndarray, g: np.ndarray, b: np.ndarray, col: np.ndarray, w2l: np.ndarray, ea: np.ndarray,
+                out: np.ndarray) -> None:
+    """The IJ variance of every cause's CIF at every event time, ``sum_i w_i^2 (A_i - F B_i)^2``, into
+    ``out`` (m, K); with no cause (``f`` and ``dn`` of K = 0), Kaplan–Meier's ``S^2 sum_i w_i^2 B_i^2``
+    into ``out`` (m, 1).  One pass over the event times, every cause at once.
+
+    Per event time ``t_l``: the numbers at risk ``y``, all-cause events ``d``, ``S_l`` (``surv``),
+    ``S_{l-1}`` (``lag``), each cause's events ``dn`` (K, m) and CIF ``f`` (m, K).  The late rows, in exit
+    order, are taken at their exit bin ``g``: their entry bin ``a`` is at most ``g``, so the drifts they
+    read at their entry (``u``, ``v``) are already cumulated; ``b`` is ``g`` + 1 when the exit is an event
+    time, else ``g``.  The drifts are cumulated first, per event time in one row (``R^B``, then ``R^A`` of
+    each cause), and each late row's row at its entry bin gathered before the pass.
+
+    From ``S`` and ``y`` (:func:`_jumps`): ``p_l``, ``h_l``, ``q_l = h_l F_l`` (the jump of ``A`` at any
+    event) and ``B``'s drift ``h_l d_l / y_l``.
+    """
+    m = y.size
+    k = f.shape[1]
+    kw = w2_event.shape[0]
+    cr = np.empty((m + 1, k + 1))  # through t_{l-1}: R^B, then R^A of each cause
+    cr[0, :] = 0.0
+    # per cause: the late rows of this exit bin's w^2 (alpha^2 - u^2), w^2 (alpha beta - u v), w^2 u;
+    # and the running sums
+    late_aa = np.zeros(k)
+    late_ab = np.zeros(k)
+    late_wu = np.zeros(k)
+    sa = np.zeros(k)
+    sb = np.zeros(k)
+    sk = np.zeros(k)
+    sbb = 0.0  # the cumulated F^2 part (B side)
+    sg = 0.0  # the squared weights gone (without entry) or at risk (with entry)
+    skf = 0.0  # the late rows' cumulated K F part
     for j in range(m):
-        s += rb[j]
-        crb[j + 1] = s
+        pj, hj, daj = _jumps(y, d, surv, lag, j)
+        cr[j + 1, 0] = cr[j, 0] + hj * daj
+        for c in range(k):
+            cr[j + 1, c + 1] = cr[j, c + 1] + (dn[c, j] / y[j] * pj + hj * f[j, c] * daj)
+    # each late row's drifts at its entry (v, then u of each cause), gathered in a loop of their own: in
+    # the pass below, a random read per late row waits in a long loop body (measured 2 to 3x slower)
     nl = a.size
-    beta = np.empty(nl)
-    bx = np.empty(nl)
-    # per exit bin g, the late rows' sum w^2 (beta^2 - v^2), sum w^2 and sum w^2 v (zeros without entry),
-    # turned in place into the cumulated bb, r1 and kf below
-    bb = np.zeros(m) if entry else np.empty(m)
-    r1 = np.zeros(m) if entry else np.empty(m)
-    kf = np.zeros(m if entry else 0)
+    at_entry = np.empty((nl, k + 1))
     for i in range(nl):
-        v = crb[a[i]]
-        x = (h[ge[i]] if ge[i] < m else 0.0) - crb[b[i]]
-        bx[i] = x
-        beta[i] = x + v
-        gi = g[i]
-        if gi < m:  # (a row leaving after the last event time never counts as gone)
-            bb[gi] += w2l[i] * x * (x + v + v)
-            r1[gi] += w2l[i]
-            kf[gi] += w2l[i] * v
-    sb = 0.0
-    sg = 0.0
-    sk = 0.0
+        for c in range(k + 1):
+            at_entry[i, c] = cr[a[i], c]
+    i = 0
     for j in range(m):
-        be = h[j] - crb[j + 1]
-        if b_ev.size:
-            b_ev[j] = be
+        pj, hj, _ = _jumps(y, d, surv, lag, j)
+        sj = surv[j]
+        crb0 = cr[j, 0]
+        crb1 = cr[j + 1, 0]
+        # the late rows leaving in this bin (g = j), in exit order
+        bb_late = 0.0
+        r1_late = 0.0
+        kf_late = 0.0
+        for c in range(k):
+            late_aa[c] = 0.0
+            late_ab[c] = 0.0
+            late_wu[c] = 0.0
+        while i < nl and g[i] == j:
+            bi = b[i]
+            w = w2l[i]
+            ev = col[i] > 0
+            v = at_entry[i, 0]
+            xb = (hj if ev else 0.0) - cr[bi, 0]  # B once gone, less v
+            bb_late += w * xb * (xb + v + v)
+            r1_late += w
+            kf_late += w * v
+            beta = xb + v
+            for c in range(k):
+                u = at_entry[i, c + 1]
+                x = (hj * f[j, c] if ev else 0.0) + (pj if col[i] == c + 1 else 0.0) - cr[bi, c + 1]
+                wx = w * x  # (x: A once gone less u)
+                wu = w * u
+                late_aa[c] += wx * (u + u + x)
+                late_ab[c] += wx * beta + wu * xb
+                late_wu[c] += wu
+            i += 1
+        # the B side
+        be = hj - crb1  # B of an event row at t_l, once gone
         w2 = w2_event[0, j]
-        for c in range(1, k):
+        for c in range(1, kw):
             w2 += w2_event[c, j]
-        x = w2 * be * be + c0[j] * crb[j] * crb[j]
+        xs = w2 * be * be + c0[j] * crb0 * crb0
         gone = w2 + c0[j]
         if at_event:  # censored rows exiting at an event time
-            x += c1[j] * crb[j + 1] * crb[j + 1]
+            xs += c1[j] * crb1 * crb1
             gone += c1[j]
         if entry:
-            sb += x + bb[j] + ea[j] * crb[j] * crb[j]
-            sg += ea[j] - (gone + r1[j])
-            r1[j] = sg
-            sk += ea[j] * crb[j] - kf[j]
-            kf[j] = 2.0 * sk
+            sbb += xs + bb_late + ea[j] * crb0 * crb0
+            sg += ea[j] - (gone + r1_late)
+            r1 = sg  # sum w^2 over the rows at risk after t_l
+            skf += ea[j] * crb0 - kf_late
+            kf = 2.0 * skf
         else:
-            sb += x
+            sbb += xs
             sg += gone
-            r1[j] = w2_total - sg
-        bb[j] = sb
-    return crb, bb, r1, kf, beta, bx
-
-
-@njit(cache=True)
-def km_variance(surv: np.ndarray, crb: np.ndarray, bb: np.ndarray, r1: np.ndarray, kf: np.ndarray,
-                out: np.ndarray) -> None:
-    """Kaplan–Meier's IJ variance ``S^2 sum_i w_i^2 B_i^2`` into ``out``: the ``B`` side alone
-    (``A = 0``, ``F = 1``, so ``K = -R^B``)."""
-    for j in range(surv.size):
-        kk = -crb[j + 1]
-        v = kk * r1[j]
-        if kf.size:
-            v += kf[j]
-        v = v * kk + bb[j]
-        out[j] = surv[j] * surv[j] * (v if v > 0.0 else 0.0)
-
-
-@njit(cache=True)
-def ij_cause(f: np.ndarray, dn: np.ndarray, y: np.ndarray, p: np.ndarray, h: np.ndarray, da: np.ndarray,
-             w2_event: np.ndarray, c0: np.ndarray, c1: np.ndarray, at_event: bool, crb: np.ndarray,
-             b_ev: np.ndarray, bb: np.ndarray, r1: np.ndarray, kf: np.ndarray, beta: np.ndarray, bx: np.ndarray,
-             cause: int, entry: bool, a: np.ndarray, g: np.ndarray, b: np.ndarray, ge: np.ndarray,
-             col: np.ndarray, w2l: np.ndarray, ea: np.ndarray, work: np.ndarray, out: np.ndarray) -> None:
-    """``sum_i w_i^2 (A_i(t_l) - f_l B_i(t_l))^2`` at every event time, into ``out`` (m,), for the cause
-    whose CIF is ``f`` (m,), events ``dn`` (m,) and column number ``cause`` (1..K).  ``p`` (m + 1,): the
-    further jump of ``A`` at an event of the cause, with a last 0; ``h``, ``da`` (m,): ``B``'s jump and
-    the all-cause hazard increments; ``crb`` ... ``bx``: from :func:`b_side`; ``work``: scratch rows
-    (3 with entry, else 1) of ``m + 1``, shared by the causes.  ``q_l = h_l f_l`` is the jump of ``A`` at
-    any event."""
-    m = f.size
-    k = w2_event.shape[0]
-    cra = work[0]  # R^A through t_{l-1}
-    cra[0] = 0.0
-    s = 0.0
-    for j in range(m):
-        s += dn[j] / y[j] * p[j] + h[j] * f[j] * da[j]
-        cra[j + 1] = s
-    if entry:
-        # per exit bin g, the late rows' w^2 (alpha^2 - u^2) (in out until the last loop),
-        # w^2 (alpha beta - u v) and w^2 u
-        late_ab = work[1]
-        late_wu = work[2]
-        out[:] = 0.0
-        late_ab[:] = 0.0
-        late_wu[:] = 0.0
-        for i in range(a.size):
-            u = cra[a[i]]
-            gi = g[i]
-            x = (h[ge[i]] * f[ge[i]] if ge[i] < m else 0.0) + p[gi if col[i] == cause else m] - cra[b[i]]
-            wx = w2l[i] * x  # (x: A once gone less u)
-            wu = w2l[i] * u
-            if gi < m:
-                out[gi] += wx * (u + u + x)
-                late_ab[gi] += wx * beta[i] + wu * bx[i]
-                late_wu[gi] += wu
-    sa = 0.0
-    sb = 0.0
-    sk = 0.0
-    for j in range(m):
-        fj = f[j]
-        w2 = w2_event[0, j]
-        for c in range(1, k):
-            w2 += w2_event[c, j]
-        a_ev = h[j] * fj - cra[j + 1]  # A of an event row of another cause, once gone
-        own = w2_event[cause - 1, j] * p[j]
-        x = w2 * a_ev
-        y_ = (x + own) * b_ev[j]
-        x = x * a_ev + (a_ev * 2.0 + p[j]) * own
-        c = c0[j] * cra[j]  # the censored rows of the bin, exiting before t_l ...
-        y_ += c * crb[j]
-        x += c * cra[j]
-        if at_event:  # ... and at it
-            c = c1[j] * cra[j + 1]
-            y_ += c * crb[j + 1]
-            x += c * cra[j + 1]
-        kk = cra[j + 1] - fj * crb[j + 1]  # K_l: an at-risk row's A - F B is -(K_l - (u - F v))
-        risk = kk * r1[j]
-        if entry:
-            eu = ea[j] * cra[j]
-            x = x + out[j] + eu * cra[j]
-            y_ = y_ + eu * crb[j] + late_ab[j]
-            sk += late_wu[j] - eu
-            risk = risk + 2.0 * sk + fj * kf[j]
-        sa += x
-        sb += y_
-        v = sa - sb * fj * 2.0 + fj * fj * bb[j] + risk * kk
-        out[j] = v if v > 0.0 else 0.0
+            r1 = w2_total - sg
+            kf = 0.0
+        if k == 0:  # Kaplan–Meier: A = 0, F = 1, so K_l = -R^B
+            kk = -crb1
+            v = kk * r1
+            if entry:
+                v += kf
+            v = v * kk + sbb
+            out[j, 0] = sj * sj * (v if v > 0.0 else 0.0)
+            continue
+        for c in range(k):
+            fj = f[j, c]
+            cra0 = cr[j, c + 1]
+            cra1 = cr[j + 1, c + 1]
+            a_ev = hj * fj - cra1  # A of an event row of another cause, once gone
+            own = w2_event[c, j] * pj
+            x = w2 * a_ev
+            y_ = (x + own) * be
+            x = x * a_ev + (a_ev * 2.0 + pj) * own
+            cc = c0[j] * cra0  # the censored rows of the bin, exiting before t_l ...
+            y_ += cc * crb0
+            x += cc * cra0
+            if at_event:  # ... and at it
+                cc = c1[j] * cra1
+                y_ += cc * crb1
+                x += cc * cra1
+            kk = cra1 - fj * crb1  # K_l: an at-risk row's A - F B is -(K_l - (u - F v))
+            risk = kk * r1
+            if entry:
+                eu = ea[j] * cra0
+                x = x + late_aa[c] + eu * cra0
+                y_ = y_ + eu * crb0 + late_ab[c]
+                sk[c] += late_wu[c] - eu
+                risk = risk + 2.0 * sk[c] + fj * kf
+            sa[c] += x
+            sb[c] += y_
+            v = sa[c] - sb[c] * fj * 2.0 + fj * fj * sbb + risk * kk
+            out[j, c] = v if v > 0.0 else 0.0
 
 
 @njit(cache=True)
