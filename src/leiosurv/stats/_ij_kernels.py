@@ -169,35 +169,33 @@ def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, last_start: i
     m = time.size
     nl = le.size
     a = np.empty(nl, dtype=np.intp)
-    j = 0
-    for q in range(nl):  # the late rows by entry: a merge with the event times
-        r = eorder[q]
-        while j < m and time[j] <= le[r]:
-            j += 1
-        a[r] = j
-    entered = np.zeros(m + 1 if nl else 0)
-    by_entry = np.zeros(m + 1 if squares and entry else 0)
-    count = np.zeros(m + 1 if nl else 0, dtype=np.intp)
+    by_entry = np.empty(m + 1 if squares and entry else 0)
     wl = 0.0
     w2l = 0.0
     for r in range(nl):
-        entered[a[r]] += lw[r]
         wl += lw[r]
-        if squares:
-            by_entry[a[r]] += lw[r] * lw[r]
-            w2l += lw[r] * lw[r]
-        count[a[r]] += 1
-    if nl:
-        entered[0] += total - wl
-    if by_entry.size:
-        by_entry[0] += w2_total - w2l
+        w2l += lw[r] * lw[r]
+    # the late rows' entries and weights in entry order, gathered in a loop of their own (the merge
+    # below, reading them through eorder, waited on each read: measured 3x slower)
+    e_sorted = np.empty(nl)
+    w_sorted = np.empty(nl)
+    for q in range(nl):
+        e_sorted[q] = le[eorder[q]]
+        w_sorted[q] = lw[eorder[q]]
     y = left
-    s = total
-    waiting = nl  # late rows not entered yet
+    s = total - wl  # the weight at risk from the start: every row but the late ones
+    q = 0  # the late rows by entry, merged with the event times: entered, unless waiting
     for ll in range(m):
-        if nl:
-            s = s + entered[ll] if ll else entered[0]
-            waiting -= count[ll]
+        entered = 0.0
+        entered2 = 0.0
+        while q < nl and e_sorted[q] < time[ll]:  # entered before t_l: at or after t_{l-1}
+            a[eorder[q]] = ll
+            entered += w_sorted[q]
+            entered2 += w_sorted[q] * w_sorted[q]
+            q += 1
+        s += entered
+        if by_entry.size:
+            by_entry[ll] = entered2 + (w2_total - w2l if ll == 0 else 0.0)
         y[ll] = s - left[ll]
         d = 0
         wd = 0.0
@@ -206,8 +204,15 @@ def at_risk(time: np.ndarray, left: np.ndarray, start: np.ndarray, last_start: i
         for c in range(dn.shape[0]):  # (one row when pooled)
             wd += dn[c, ll]
         first = start[ll] if start.size else (last_start if ll == m - 1 else -1)
-        if first >= 0 and n - first - waiting == d:
+        if first >= 0 and n - first - (nl - q) == d:
             y[ll] = wd
+    entered2 = 0.0
+    while q < nl:  # entered at or after the last event time
+        a[eorder[q]] = m
+        entered2 += w_sorted[q] * w_sorted[q]
+        q += 1
+    if by_entry.size:
+        by_entry[m] = entered2 + (w2_total - w2l if m == 0 else 0.0)
     return y, a, by_entry
 
 
