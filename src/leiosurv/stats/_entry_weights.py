@@ -111,13 +111,16 @@ class _LateRows:
 
 def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | None, weights: str | None,
               *, causes: Sequence[int] | None, event_map: Mapping[Any, int] | None, rows: bool = True,
-              squares: bool | None = True, pooled: bool = False) -> tuple[EventCounts, tuple[RowGrid, ...]]:
+              squares: bool | None = True, pooled: bool = False, full_grid: bool = False
+              ) -> tuple[EventCounts, tuple[RowGrid, ...]]:
     """Validate the rows with their entry times and weights; return the (unweighted) counts, with
     the entries, and each group's :class:`RowGrid` (none with ``rows=False``: the counts are all
     the caller needs).  ``squares``: whether the grids carry the sums of squared weights of the IJ
     variance; None: only when some weight is not a whole number (``survfitKM``'s rule, which then
     gives the IJ variance; the grids say whether every weight is whole).  ``pooled``: the grids' weighted
     events are summed over the causes into one column (all Kaplan–Meier reads; the counts stay per cause).
+    ``full_grid``: the counts are built on the full grid of distinct times, read off the same pass (a
+    table of every time, as Kaplan–Meier's, then needs no merge of the event times with the censored ones).
 
     Raises
     ------
@@ -154,7 +157,8 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
         if squares is None:
             whole = w is None or _whole(w)
             squares = not whole
-        parts = [_locate(lab, t, i, cols, w, e, k, whole, squares, pooled) for lab, i in zip(labels, members)]
+        parts = [_locate(lab, t, i, cols, w, e, k, whole, squares, pooled, full_grid)
+                 for lab, i in zip(labels, members)]
         counts = EventCounts(causes_t, tuple(c for c, _ in parts), group,
                              {"columns": {"time": time, "event": event, "group": group}, "engine": "numpy",
                               "n_rows": int(n), "counting": "rows"})
@@ -171,7 +175,7 @@ def read_rows(data: Any, time: str, event: str, group: str | None, entry: str | 
 
 
 def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray | None, e: np.ndarray | None,
-            k: int, whole: bool | None, squares: bool, pooled: bool) -> tuple[GroupCounts, RowGrid]:
+            k: int, whole: bool | None, squares: bool, pooled: bool, full: bool) -> tuple[GroupCounts, RowGrid]:
     """One group's unweighted counts (with its entries) and :class:`RowGrid`, from its rows (``rows``:
     their indices in the columns ``t``, ``col``, ``w``, ``e``, in any order): one sort by exit, then one
     compiled pass over the sorted rows (:func:`._ij_kernels.locate`) that reads every per-bin sum, and
@@ -193,15 +197,18 @@ def _locate(label: Any, t: np.ndarray, rows: Any, col: np.ndarray, w: np.ndarray
     eg = none if e is None else e[rows]
     ws = none if w is None else w[rows][order]
     es = none if e is None else eg[order]
-    (m, nc, nl, at_event, total, w2_total, time, left, start, last_start, dn, events, cens, w2_event, c0, c1,
-     lg, lb, lcol, lw, le) = locate(tg[order], col[rows][order], ws, w is not None, es, e is not None, k, squares,
-                                    pooled)
+    (m, nc, nl, at_event, total, w2_total, time, left, start, last_start, dn, events, cens, f_events, f_cens,
+     w2_event, c0, c1, lg, lb, lcol, lw, le) = locate(tg[order], col[rows][order], ws, w is not None, es, e is not None,
+                                                      k, squares, pooled, full)
     del tg, order, ws, es
     time, dn, events = time[:m], dn[:, :m], events[:, :m]
     lw, le = lw[:nl], le[:nl]
     y, a, by_entry = at_risk(time, left[:m], start[:m], last_start, dn, events, n, total, w2_total, le,
                              np.argsort(le), lw, squares, e is not None)
-    counts = GroupCounts.from_event_grid(label, time, events.T, cens[:nc])
+    if full:
+        counts = GroupCounts(label, cens[:nc], f_events[:, :nc].T, f_cens[:nc])
+    else:
+        counts = GroupCounts.from_event_grid(label, time, events.T, cens[:nc])
     if e is not None:
         counts = counts.with_entry(np.sort(eg))
     if not squares:

@@ -34,28 +34,35 @@ from numba import njit
 
 @njit(cache=True)
 def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np.ndarray, entry: bool, k: int,
-           squares: bool, pooled: bool
+           squares: bool, pooled: bool, full: bool
            ) -> tuple[int, int, int, bool, float, float, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray,
                       np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                      np.ndarray, np.ndarray, np.ndarray]:
+                      np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One group's rows, in exit order, located among its distinct event times: one pass.
 
     ``xs``: the group's exit times in increasing order, and of the same rows in the same order ``col``
     (0 censored, k cause), ``w`` (read with ``weighted``) and ``e`` (read with ``entry``).  A run of equal
     exit times holding an event is an event time ``t_l``.  With ``pooled``, the weighted sums of the
-    events (``dn``, ``w2_event``) have one row, every cause's (Kaplan–Meier needs no more).
+    events (``dn``, ``w2_event``) have one row, every cause's (Kaplan–Meier needs no more).  With
+    ``full``, the counts are written on the full grid of distinct exit times instead of as the censored
+    rows' times (the table of Kaplan–Meier has every time).
 
-    Returns ``m`` (event times), the number of censored rows and of late rows (entering at or after
-    ``t_0``), whether a censored row exits at an event time
+    Returns ``m`` (event times), the number of censored rows (with ``full``: of distinct exit times) and
+    of late rows (entering at or after ``t_0``), whether a censored row exits at an event time
     (``at_event``), the total weight and the total squared weight; then, each with room for every row
-    (the first ``m``, ``m + 1`` or late-row entries hold the values; the rest is never written, so costs
-    no memory): ``time``, ``left`` (weight exiting before ``t_l``), ``start`` (with entry: the sorted
-    position of ``t_l``'s first row; and that of the last event time, ``last_start``, as a number),
-    ``t_l``'s first row), ``dn`` (K, .) weighted and ``events`` (K, .) unweighted events, the censored
-    rows' times in order; with ``squares`` the squared weights of the events ``w2_event`` (K, .) and of
-    the censored rows exiting in ``(t_{l-1}, t_l)`` (``c0``, m + 1) and at ``t_l`` (``c1``, written
-    only with ``at_event``), the late rows excluded; and per late row in exit order its bins ``g``
-    (event times before its exit) and ``b`` (at or before it), column, weight and entry.
+    (the first ``m``, ``m + 1``, late-row or distinct-time entries hold the values; the rest is never
+    written, so costs no memory):
+
+    * ``time``; ``left`` (weight exiting before ``t_l``); with entry ``start`` (the sorted position of
+      ``t_l``'s first row), and as a number ``last_start`` (that of the last event time);
+    * ``dn`` (K, .) weighted and ``events`` (K, .) unweighted events at each ``t_l``;
+    * the censored rows' times in order, or with ``full`` the distinct exit times, and (``full`` only)
+      the unweighted events (K, .) and censored rows at each;
+    * with ``squares``, the squared weights of the events ``w2_event`` (K, .), of the censored rows
+      exiting in ``(t_{l-1}, t_l)`` (``c0``, m + 1) and at ``t_l`` (``c1``, written only with
+      ``at_event``), the late rows excluded;
+    * per late row in exit order its bins ``g`` (event times before its exit) and ``b`` (at or before
+      it), column, weight and entry.
     """
     n = xs.size
     time = np.empty(n)
@@ -65,7 +72,9 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
     kw = 1 if pooled else k
     dn = np.empty((kw, n))
     events = np.empty((k, n), dtype=np.int64)
-    cens = np.empty(n)
+    cens = np.empty(n)  # the censored rows' times; with full, the distinct exit times
+    f_events = np.empty((k, n if full else 0), dtype=np.int64)
+    f_cens = np.empty(n if full else 0, dtype=np.int64)
     w2_event = np.empty((kw, n if squares else 0))
     c0 = np.empty(n + 1 if squares else 0)
     c1 = np.empty(n + 1 if squares else 0)
@@ -115,6 +124,11 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
                     c1[ll] = 0.0
             if ll == 0:
                 time0 = x
+        if full:
+            cens[nc] = x
+            for c in range(k):
+                f_events[c, nc] = 0
+            f_cens[nc] = 0
         for r in range(i, j):
             c = col[r]
             wi = w[r] if weighted else 1.0
@@ -126,11 +140,16 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
                 cw = 0 if pooled else c - 1
                 dn[cw, ll] += wi
                 events[c - 1, ll] += 1
+                if full:
+                    f_events[c - 1, nc] += 1
                 if squares and not late:
                     w2_event[cw, ll] += w2
             else:
-                cens[nc] = x
-                nc += 1
+                if full:
+                    f_cens[nc] += 1
+                else:
+                    cens[nc] = x
+                    nc += 1
                 if squares and not late:
                     if event_time:
                         if not at_event:  # the first: c1 is written from here on
@@ -146,9 +165,11 @@ def locate(xs: np.ndarray, col: np.ndarray, w: np.ndarray, weighted: bool, e: np
                 lw[nl] = wi
                 le[nl] = e[r]
                 nl += 1
+        if full:
+            nc += 1
         i = j
-    return (m, nc, nl, at_event, cum, w2_total, time, left, start, last_start, dn, events, cens, w2_event,
-            c0, c1, lg, lb, lcol, lw, le)
+    return (m, nc, nl, at_event, cum, w2_total, time, left, start, last_start, dn, events, cens, f_events,
+            f_cens, w2_event, c0, c1, lg, lb, lcol, lw, le)
 
 
 @njit(cache=True)

@@ -81,7 +81,7 @@ def kaplan_meier(
     level, zz = resolve_z(level, z)
     if weights is not None:
         counts, rows = read_rows(data, time, event, group, entry, weights, causes=None, event_map=event_map,
-                                 squares=None, pooled=True)
+                                 squares=None, pooled=True, full_grid=True)
         whole = all(r.whole_weights for r in rows)
     elif entry is not None:
         counts, _ = read_rows(data, time, event, group, entry, None, causes=None, event_map=event_map, rows=False)
