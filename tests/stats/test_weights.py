@@ -110,6 +110,28 @@ def test_weights_of_one_change_nothing(rows):
     pd.testing.assert_frame_equal(kaplan_meier(data).table, kaplan_meier(data, weights="one").table)
 
 
+_entry_rows = st.lists(st.tuples(st.integers(1, 25), st.integers(0, 2), st.floats(0.25, 3.0), st.integers(0, 30),
+                                  st.integers(0, 2)), min_size=2, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_entry_rows)
+def test_weighted_kaplan_meier_table_counts_every_time_as_the_unweighted(rows):
+    """The weighted Kaplan–Meier reads its table's distinct times and (unweighted) counts off its own pass
+    over the sorted rows: the same times, numbers at risk, events and censorings as the unweighted
+    estimator, per group, with ties and delayed entry (entries at, before and between the times)."""
+    data = {"time": [float(t) for t, *_ in rows], "event": [e for _, e, *_ in rows],
+            "w": [w for _, _, w, _, _ in rows], "group": [g for *_, g in rows],
+            "entry": [t * (x % 10) / 10 for t, _, _, x, _ in rows]}
+    if not any(data["event"]):
+        data["event"][0] = 1
+    counts = ["group", "time", "n_risk", "n_event", "n_censored"]
+    for entry in (None, "entry"):
+        plain = kaplan_meier(data, group="group", entry=entry).table[counts]
+        weighted = kaplan_meier(data, group="group", entry=entry, weights="w").table[counts]
+        pd.testing.assert_frame_equal(plain, weighted)
+
+
 @settings(max_examples=60, deadline=None)
 @given(_rows)
 def test_integer_weights_equal_replicated_rows(rows):
